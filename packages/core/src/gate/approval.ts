@@ -1,0 +1,64 @@
+import type { Decision } from "./decision.js";
+
+/** What a human (or an approval service) is asked. JSON-serialisable. */
+export interface ApprovalRequest {
+  escalationId: string;
+  callId?: string;
+  agent: { id: string; name: string };
+  action: string;
+  target?: string;
+  args?: unknown;
+  reason: string;
+}
+
+/** A normalised approval answer. */
+export interface ApprovalResolution {
+  approved: boolean;
+  /** Who approved, from the approval channel (never from the agent). */
+  approvedBy?: string;
+  reason?: string;
+}
+
+/** What an approval handler may return. */
+export type ApprovalAnswer = boolean | ApprovalResolution;
+
+/** Asks a human; the gate applies `approvalTimeoutMs` and fails closed on anything odd. */
+export type ApprovalHandler = (request: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>;
+
+/**
+ * Reads an approval answer from an untrusted channel (a resume value, a UI
+ * message). `true` or `{ approved: true }` approve; anything else, including
+ * malformed input, is a rejection.
+ */
+export function normalizeApproval(value: unknown): ApprovalResolution & { valid: boolean } {
+  if (value === true || value === false) return { approved: value, valid: true };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { approved: false, valid: false };
+  const v = value as Record<string, unknown>;
+  const approved = Object.prototype.hasOwnProperty.call(v, "approved") ? v.approved : undefined;
+  if (typeof approved !== "boolean") return { approved: false, valid: false };
+  const out: ApprovalResolution & { valid: boolean } = { approved, valid: true };
+  if (typeof v.approvedBy === "string" && v.approvedBy !== "") out.approvedBy = v.approvedBy;
+  if (typeof v.reason === "string" && v.reason !== "") out.reason = v.reason;
+  return out;
+}
+
+/** What a refused tool call returns to the model, so it can read why and react. */
+export interface DeniedToolResult {
+  denied: true;
+  decision: "deny" | "escalate";
+  code: string;
+  reason: string;
+  retryAfterMs?: number;
+}
+
+/** The structured result adapters return instead of running a refused tool. */
+export function deniedToolResult(decision: Decision): DeniedToolResult {
+  const out: DeniedToolResult = {
+    denied: true,
+    decision: decision.type === "escalate" ? "escalate" : "deny",
+    code: decision.code,
+    reason: decision.type === "escalate" ? `human approval required: ${decision.reason}` : decision.reason,
+  };
+  if (decision.retryAfterMs !== undefined) out.retryAfterMs = decision.retryAfterMs;
+  return out;
+}

@@ -1,0 +1,96 @@
+import type { DecisionType } from "../action.js";
+import type { PolicyCode } from "../policy/permission-policy.js";
+
+/** Why a decision came out as it did: the policy's static codes plus the gate's own. */
+export type DecisionCode =
+  | PolicyCode
+  | "deny_after"
+  | "rate_limit"
+  | "escalate_after"
+  | "approved"
+  | "approval_denied"
+  | "approval_timeout"
+  | "approval_error"
+  | "approval_expired"
+  | "self_approval"
+  | "call_mismatch"
+  | "store_unavailable"
+  | "internal_error";
+
+/** One gate decision: frozen, JSON-serialisable, and recorded in the audit. */
+export interface Decision {
+  readonly id: string;
+  readonly type: DecisionType;
+  /** Machine-readable cause; `reason` says the same in words. */
+  readonly code: DecisionCode;
+  readonly agentId: string;
+  readonly agentName: string;
+  readonly action: string;
+  /** The target as matched, after normalisation. */
+  readonly target?: string;
+  readonly reason: string;
+  /** ISO 8601, UTC. */
+  readonly timestamp: string;
+  readonly approvedBy?: string;
+  readonly callId?: string;
+  readonly escalationId?: string;
+  readonly retryAfterMs?: number;
+  /** The policy's name. */
+  readonly policy: string;
+  /** Set when a store fell back to in-process limits: which mode decided. */
+  readonly mode?: "local-fallback";
+}
+
+/** Builds a frozen decision; optional fields are omitted, not `undefined`, so JSON round-trips exactly. */
+export function makeDecision(fields: {
+  id: string;
+  type: DecisionType;
+  code: DecisionCode;
+  agentId: string;
+  agentName: string;
+  action: string;
+  target: string | undefined;
+  reason: string;
+  timestamp: string;
+  policy: string;
+  approvedBy?: string | undefined;
+  callId?: string | undefined;
+  escalationId?: string | undefined;
+  retryAfterMs?: number | undefined;
+  mode?: "local-fallback" | undefined;
+}): Decision {
+  const d: { -readonly [K in keyof Decision]: Decision[K] } = {
+    id: fields.id,
+    type: fields.type,
+    code: fields.code,
+    agentId: fields.agentId,
+    agentName: fields.agentName,
+    action: fields.action,
+    reason: fields.reason,
+    timestamp: fields.timestamp,
+    policy: fields.policy,
+  };
+  if (fields.target !== undefined) d.target = fields.target;
+  if (fields.approvedBy !== undefined) d.approvedBy = fields.approvedBy;
+  if (fields.callId !== undefined) d.callId = fields.callId;
+  if (fields.escalationId !== undefined) d.escalationId = fields.escalationId;
+  if (fields.retryAfterMs !== undefined) d.retryAfterMs = fields.retryAfterMs;
+  if (fields.mode !== undefined) d.mode = fields.mode;
+  return Object.freeze(d);
+}
+
+/** Checks that a value has the shape of a Decision (for data read back from a store). */
+export function isDecision(value: unknown): value is Decision {
+  if (typeof value !== "object" || value === null) return false;
+  const d = value as Record<string, unknown>;
+  return (
+    typeof d.id === "string" &&
+    (d.type === "allow" || d.type === "deny" || d.type === "escalate") &&
+    typeof d.code === "string" &&
+    typeof d.agentId === "string" &&
+    typeof d.action === "string" &&
+    typeof d.reason === "string" &&
+    typeof d.timestamp === "string" &&
+    typeof d.policy === "string"
+  );
+}

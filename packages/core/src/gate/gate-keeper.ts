@@ -1,0 +1,618 @@
+import type { ActionName } from "../action.js";
+import { EscalationError, PermissionDeniedError } from "../errors.js";
+import type { AgentIdentity } from "../identity/agent-identity.js";
+import type { Evaluation, PermissionPolicy } from "../policy/permission-policy.js";
+import {
+  normalizeApproval,
+  type ApprovalHandler,
+  type ApprovalRequest,
+  type ApprovalResolution,
+} from "./approval.js";
+import { AuditTrail } from "./audit-trail.js";
+import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
+import { callFingerprint, canonicalJson } from "./fingerprint.js";
+import { MemoryStore } from "./memory-store.js";
+import type { ConsumeRequest, ConsumeResult, EscalationRecord, GateStore } from "./store.js";
+
+/** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
+export interface AuditSink {
+  write(decision: Decision, event: AuditEvent): void | Promise<void>;
+  /** Optional: persist buffered records (called by `gate.flush()`). */
+  flush?(): void | Promise<void>;
+  /** Optional: flush and release resources (called by `gate.close()`). */
+  close?(): void | Promise<void>;
+}
+
+/** Extra detail about a decision, for sinks that want it (arguments are never in the Decision itself). */
+export interface AuditEvent {
+  args?: unknown;
+  context?: Readonly<Record<string, unknown>>;
+}
+
+/** Observes every decision (telemetry, metrics). Must not throw; errors are ignored. */
+export type DecisionObserver = (decision: Decision, event: AuditEvent & { startedAt: number }) => void;
+
+/** The second argument of `check`: a target, or options. */
+export interface CheckOptions {
+  target?: string;
+  /** The action's arguments (e.g. tool input): shown to approvers, bound into the call fingerprint. */
+  args?: unknown;
+  /** The framework's id for this call: a second check with it returns the same decision. */
+  callId?: string;
+  /** Free-form context for sinks and observers. */
+  context?: Record<string, unknown>;
+}
+
+/** Maps tool names to actions and targets, e.g. `{ readFile: { action: "file_read", target: (i) => i.path } }`. */
+export type ToolMapping = Record<
+  string,
+  {
+    action: ActionName;
+    target?: (input: any) => string | undefined;
+  }
+>;
+
+/** A tool call as every adapter sees it. */
+export interface ToolCall {
+  toolName: string;
+  input: unknown;
+  callId?: string;
+  mapping?: ToolMapping;
+  context?: Record<string, unknown>;
+}
+
+export interface GateKeeperOptions {
+  identity: AgentIdentity;
+  policy: PermissionPolicy;
+  /** Asks a human about escalations. Without it, ESCALATE decisions wait for `resolveEscalation`. */
+  approvalHandler?: ApprovalHandler;
+  /** Default 300 000 (5 min): past it, an unanswered approval is a DENY. */
+  approvalTimeoutMs?: number;
+  /** How long an escalation can still be approved, default 86 400 000 (24 h). */
+  approvalTtlMs?: number;
+  /** Decisions kept in `decisions`, default 10 000; oldest dropped. */
+  auditLimit?: number;
+  auditSinks?: readonly AuditSink[];
+  /** Called when a sink throws or rejects. The decision is never lost from `decisions`. */
+  onAuditError?: (error: unknown, decision: Decision) => void;
+  /** Counters, call records and escalations. In-memory by default. */
+  store?: GateStore;
+  /** Epoch milliseconds, default `Date.now`. Tests use it to move time. */
+  clock?: () => number;
+  /** Observers of every decision (see `@agentgate/core` telemetry helpers). */
+  observers?: readonly DecisionObserver[];
+}
+
+const WINDOW_MS = 60_000;
+const q = JSON.stringify;
+
+interface Req {
+  action: string;
+  target: string | undefined;
+  args: unknown;
+  callId: string | undefined;
+  context: Record<string, unknown> | undefined;
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+/**
+ * Checks every action against the policy before it runs: deny by default,
+ * limits counted exactly, escalations sent to a human, every decision audited.
+ * Any internal failure is a DENY that says what happened.
+ */
+export class GateKeeper {
+  readonly identity: AgentIdentity;
+  readonly policy: PermissionPolicy;
+  readonly store: GateStore;
+  readonly #handler: ApprovalHandler | undefined;
+  readonly #timeoutMs: number;
+  readonly #ttlMs: number;
+  readonly #audit: AuditTrail;
+  readonly #sinks: readonly AuditSink[];
+  readonly #onAuditError: (error: unknown, decision: Decision) => void;
+  readonly #clock: () => number;
+  readonly #observers: DecisionObserver[];
+  readonly #inflight = new Map<string, Promise<Decision>>();
+  readonly #keys = new Map<string, string>();
+
+  constructor(options: GateKeeperOptions) {
+    if (!options || typeof options !== "object") throw new TypeError("GateKeeper needs { identity, policy }");
+    const { identity, policy } = options;
+    if (!identity || typeof identity.id !== "string") throw new TypeError("GateKeeper: identity must be an AgentIdentity");
+    if (!policy || typeof policy.evaluate !== "function") throw new TypeError("GateKeeper: policy must be a PermissionPolicy");
+    const positive = (v: number | undefined, name: string, dflt: number) => {
+      if (v === undefined) return dflt;
+      if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) throw new TypeError(`GateKeeper: ${name} must be a number >= 0`);
+      return v;
+    };
+    this.identity = identity;
+    this.policy = policy;
+    this.store = options.store ?? new MemoryStore();
+    this.#handler = options.approvalHandler;
+    this.#timeoutMs = positive(options.approvalTimeoutMs, "approvalTimeoutMs", 300_000);
+    this.#ttlMs = positive(options.approvalTtlMs, "approvalTtlMs", 86_400_000);
+    this.#audit = new AuditTrail(positive(options.auditLimit, "auditLimit", 10_000));
+    this.#sinks = [...(options.auditSinks ?? [])];
+    this.#onAuditError =
+      options.onAuditError ??
+      ((error, decision) => {
+        console.warn(`[agentgate] audit sink failed for decision ${decision.id}: ${errorText(error)}`);
+      });
+    this.#clock = options.clock ?? Date.now;
+    this.#observers = [...(options.observers ?? [])];
+  }
+
+  /** True when an inline approval handler answers escalations. */
+  get hasApprovalHandler(): boolean {
+    return this.#handler !== undefined;
+  }
+
+  /** The audit history, oldest first, bounded by `auditLimit`. */
+  get decisions(): readonly Decision[] {
+    return this.#audit.toArray();
+  }
+
+  /** Adds an observer (used by telemetry integrations). Returns a function that removes it. */
+  observe(observer: DecisionObserver): () => void {
+    this.#observers.push(observer);
+    return () => {
+      const i = this.#observers.indexOf(observer);
+      if (i >= 0) this.#observers.splice(i, 1);
+    };
+  }
+
+  /**
+   * Decides one action. Never throws for policy reasons: the Decision says
+   * allow, deny or escalate. Rejects with `TypeError` for invalid arguments.
+   */
+  async check(action: ActionName, targetOrOptions?: string | CheckOptions): Promise<Decision> {
+    return this.#run(parseRequest(action, targetOrOptions));
+  }
+
+  /** `true` only for ALLOW. */
+  async isAllowed(action: ActionName, targetOrOptions?: string | CheckOptions): Promise<boolean> {
+    return (await this.check(action, targetOrOptions)).type === "allow";
+  }
+
+  /** Resolves the Decision when ALLOW; otherwise rejects with `PermissionDeniedError`. */
+  async require(action: ActionName, targetOrOptions?: string | CheckOptions): Promise<Decision> {
+    const decision = await this.check(action, targetOrOptions);
+    if (decision.type !== "allow") throw new PermissionDeniedError(decision);
+    return decision;
+  }
+
+  /**
+   * The entry point every adapter shares: maps a tool call to an action and
+   * target (`tool_use` + tool name unless `mapping` says otherwise) and checks it.
+   * A mapping whose `target` throws or returns a non-string is a DENY.
+   */
+  async checkToolCall(call: ToolCall): Promise<Decision> {
+    if (!call || typeof call !== "object") throw new TypeError("checkToolCall needs { toolName, input }");
+    const { toolName, input, callId, mapping } = call;
+    if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
+    if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
+    const context = { ...call.context, toolName };
+    const entry = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
+    if (entry === undefined) {
+      return this.#run({ action: "tool_use", target: toolName, args: input, callId, context });
+    }
+    const action = entry.action;
+    if (typeof action !== "string" || action === "") {
+      return this.#refuse({ action: "tool_use", target: toolName, args: input, callId, context }, "internal_error", `mapping for tool ${q(toolName)} has no valid action`);
+    }
+    let target: unknown;
+    if (entry.target !== undefined) {
+      try {
+        target = entry.target(input);
+      } catch (error) {
+        return this.#refuse({ action, target: undefined, args: input, callId, context }, "invalid_target", `mapping for tool ${q(toolName)}: the target function threw: ${errorText(error)}`);
+      }
+      if (target !== undefined && typeof target !== "string") {
+        return this.#refuse({ action, target: undefined, args: input, callId, context }, "invalid_target", `mapping for tool ${q(toolName)}: the target function returned ${target === null ? "null" : typeof target}, not a string`);
+      }
+    }
+    return this.#run({ action, target: target as string | undefined, args: input, callId, context });
+  }
+
+  /**
+   * Settles a pending escalation (from a UI, a resume value, another process
+   * sharing the store) and resolves the settled Decision. Rejects with
+   * `EscalationError` for an unknown or already settled id: exactly one approver wins.
+   */
+  async resolveEscalation(escalationId: string, resolution: ApprovalResolution | boolean): Promise<Decision> {
+    if (typeof escalationId !== "string" || escalationId === "") throw new TypeError("escalationId must be a non-empty string");
+    const record = await this.store.getEscalation(escalationId);
+    if (!record) {
+      throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", escalationId, `unknown escalation ${q(escalationId)}: the gate never raised it, or it expired`);
+    }
+    if (record.status !== "pending") {
+      throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${q(escalationId)} is already settled (${record.status})`);
+    }
+    const answer = normalizeApproval(resolution);
+    const settled = await this.#settle(record, answer, answer.valid ? undefined : ["approval_error", "the approval answer is malformed: expected { approved: boolean }"]);
+    if (!settled.won) {
+      throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${q(escalationId)} was settled by someone else first`);
+    }
+    return settled.decision;
+  }
+
+  /** Open escalations (shared ones too, with a shared store). */
+  async pendingEscalations(): Promise<ApprovalRequest[]> {
+    const records = await this.store.listEscalations(this.#clock());
+    return records.map((r) => r.request);
+  }
+
+  /** Persists buffered audit records in every sink that buffers. */
+  async flush(): Promise<void> {
+    await Promise.all(this.#sinks.map((s) => s.flush?.()));
+  }
+
+  /** Flushes and closes sinks. The store is the caller's to close. */
+  async close(): Promise<void> {
+    await Promise.all(this.#sinks.map((s) => (s.close ? s.close() : s.flush?.())));
+  }
+
+  // ---------------------------------------------------------------------------
+
+  #run(req: Req): Promise<Decision> {
+    if (req.callId === undefined) return this.#decide(req);
+    const key = this.#callKey(req.callId);
+    const running = this.#inflight.get(key);
+    if (running) return running.then((d) => (d.callId === req.callId ? d : d));
+    const p = this.#decide(req).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, p);
+    return p;
+  }
+
+  async #decide(req: Req): Promise<Decision> {
+    const startedAt = this.#clock();
+    let ev: Evaluation;
+    try {
+      ev = this.policy.evaluate(req.action, req.target);
+    } catch (error) {
+      return this.#refuse(req, "internal_error", `policy evaluation failed: ${errorText(error)}`);
+    }
+    const rule = ev.rule;
+    if (ev.type === "deny" || rule === undefined) return this.#emit(this.#decision(req, ev, startedAt), req, startedAt);
+    if (!rule.limited && ev.type === "allow") return this.#emit(this.#decision(req, ev, startedAt), req, startedAt);
+
+    // Stateful path: limits, thresholds, escalations, per-call records.
+    const decisionId = globalThis.crypto.randomUUID();
+    const escalationId = globalThis.crypto.randomUUID();
+    let consumeReq: ConsumeRequest;
+    try {
+      consumeReq = {
+        scope: { policy: this.policy.name, agentId: this.identity.id, action: req.action },
+        key: this.#counterKey(req.action),
+        now: startedAt,
+        windowMs: WINDOW_MS,
+        escalate: ev.type === "escalate",
+        decisionId,
+        escalationId,
+      };
+      if (rule.maxPerMinute !== undefined) consumeReq.maxPerMinute = rule.maxPerMinute;
+      if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
+      if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
+      if (req.callId !== undefined) {
+        consumeReq.call = {
+          key: this.#callKey(req.callId),
+          fingerprint: await callFingerprint(req.action, ev.target, req.args),
+          ttlMs: this.#ttlMs,
+        };
+      }
+    } catch (error) {
+      return this.#refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
+    }
+    let result: ConsumeResult;
+    try {
+      result = await this.store.consume(consumeReq);
+    } catch (error) {
+      return this.#refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+    }
+
+    if (result.repeat) return this.#repeat(req, ev, result);
+
+    const decision = this.#fromOutcome(req, ev, result, { id: decisionId, at: startedAt, escalationId });
+    if (decision.type !== "escalate") return this.#emit(decision, req, startedAt);
+    return this.#escalate(req, decision, consumeReq, startedAt);
+  }
+
+  async #repeat(req: Req, ev: Evaluation, result: ConsumeResult): Promise<Decision> {
+    const rec = result.repeat!;
+    if (rec.mismatch) {
+      return this.#refuse(req, "call_mismatch", `call id ${q(req.callId)} was already decided for a different action, target or arguments; an approval or decision never carries over to another input`);
+    }
+    if (rec.settled) return rec.settled;
+    const original = this.#fromOutcome(req, ev, { outcome: rec.outcome, used: rec.used, ...(rec.retryAfterMs !== undefined ? { retryAfterMs: rec.retryAfterMs } : {}), ...(rec.fallback ? { fallback: true } : {}) }, {
+      id: rec.decisionId,
+      at: rec.at,
+      escalationId: rec.escalationId,
+    });
+    if (original.type !== "escalate" || !this.#handler) return original;
+    // A pending escalation with an inline handler (e.g. raised by a process that died): ask now.
+    try {
+      const record = await this.store.getEscalation(rec.escalationId);
+      if (!record) return this.#refuse(req, "approval_error", `escalation ${rec.escalationId} for this call is gone`);
+      if (record.status !== "pending") return record.settled ?? original;
+      return await this.#ask(record);
+    } catch (error) {
+      return this.#refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+    }
+  }
+
+  async #escalate(req: Req, decision: Decision, consumeReq: ConsumeRequest, startedAt: number): Promise<Decision> {
+    let args: unknown;
+    if (req.args !== undefined) {
+      try {
+        args = JSON.parse(canonicalJson(req.args));
+      } catch {
+        args = "[arguments not JSON-serialisable]";
+      }
+    }
+    const request: ApprovalRequest = {
+      escalationId: decision.escalationId!,
+      agent: { id: this.identity.id, name: this.identity.name },
+      action: req.action,
+      reason: decision.reason,
+    };
+    if (req.callId !== undefined) request.callId = req.callId;
+    if (decision.target !== undefined) request.target = decision.target;
+    if (args !== undefined) request.args = args;
+    const record: EscalationRecord = {
+      escalationId: decision.escalationId!,
+      status: "pending",
+      request,
+      decision,
+      reservation: { key: consumeReq.key, scope: consumeReq.scope, member: consumeReq.decisionId, at: consumeReq.now },
+      createdAt: startedAt,
+      expiresAt: startedAt + this.#ttlMs,
+    };
+    if (consumeReq.call) record.callKey = consumeReq.call.key;
+    try {
+      await this.store.createEscalation(record, this.#ttlMs);
+    } catch (error) {
+      return this.#refuse(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
+    }
+    this.#emit(decision, req, startedAt);
+    if (!this.#handler) return decision;
+    return this.#ask(record);
+  }
+
+  /** Runs the inline approval handler with a timeout; every failure is a DENY. */
+  async #ask(record: EscalationRecord): Promise<Decision> {
+    const handler = this.#handler!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let failure: [DecisionCode, string] | undefined;
+    let answer: ReturnType<typeof normalizeApproval> = { approved: false, valid: false };
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ApprovalTimeout()), this.#timeoutMs);
+      });
+      const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(record.request))), timeout]);
+      answer = normalizeApproval(raw);
+      if (!answer.valid) failure = ["approval_error", `the approval handler returned ${describeAnswer(raw)}, not a boolean or { approved: boolean }`];
+    } catch (error) {
+      failure =
+        error instanceof ApprovalTimeout
+          ? ["approval_timeout", `no approval within ${this.#timeoutMs} ms (approvalTimeoutMs)`]
+          : ["approval_error", `the approval handler failed: ${errorText(error)}`];
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    try {
+      return (await this.#settle(record, answer, failure)).decision;
+    } catch (error) {
+      return this.#refuse(requestToReq(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
+    }
+  }
+
+  /** Turns an answer into the settled decision and records it; exactly one settle wins. */
+  async #settle(
+    record: EscalationRecord,
+    answer: ApprovalResolution,
+    failure?: [DecisionCode, string],
+  ): Promise<{ decision: Decision; won: boolean }> {
+    const now = this.#clock();
+    const base = record.decision;
+    const self = answer.approvedBy !== undefined && (answer.approvedBy === base.agentId || answer.approvedBy === base.agentName);
+    let code: DecisionCode;
+    let reason: string;
+    if (failure) [code, reason] = failure;
+    else if (now > record.expiresAt) [code, reason] = ["approval_expired", `the approval came after the escalation expired (approvalTtlMs ${this.#ttlMs} ms)`];
+    else if (answer.approved && self) [code, reason] = ["self_approval", `agent ${q(base.agentName)} cannot approve its own escalation`];
+    else if (answer.approved) [code, reason] = ["approved", `approved${answer.approvedBy ? ` by ${answer.approvedBy}` : ""}: ${base.reason}`];
+    else [code, reason] = ["approval_denied", `a human denied it${answer.approvedBy ? ` (${answer.approvedBy})` : ""}${answer.reason ? `: ${answer.reason}` : ""}`];
+    const approved = code === "approved";
+    const decision = makeDecision({
+      id: globalThis.crypto.randomUUID(),
+      type: approved ? "allow" : "deny",
+      code,
+      agentId: base.agentId,
+      agentName: base.agentName,
+      action: base.action,
+      target: base.target,
+      reason,
+      timestamp: new Date(now).toISOString(),
+      policy: base.policy,
+      approvedBy: approved ? answer.approvedBy : undefined,
+      callId: base.callId,
+      escalationId: record.escalationId,
+      mode: base.mode,
+    });
+    const result = await this.store.settleEscalation(record.escalationId, decision, !approved);
+    if (!result.ok) {
+      const other = result.record?.settled;
+      if (other) return { decision: other, won: false };
+      throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", record.escalationId, `escalation ${q(record.escalationId)} disappeared from the store`);
+    }
+    this.#emit(decision, requestToReq(record), now);
+    return { decision, won: true };
+  }
+
+  #fromOutcome(req: Req, ev: Evaluation, result: ConsumeResult, ids: { id: string; at: number; escalationId: string }): Decision {
+    const rule = ev.rule!;
+    const name = `rule ${q(req.action)}`;
+    let type = ev.type;
+    let code: DecisionCode = ev.code;
+    let reason = ev.reason;
+    let retryAfterMs: number | undefined;
+    switch (result.outcome) {
+      case "deny_after":
+        type = "deny";
+        code = "deny_after";
+        reason = `${name}: deny_after limit reached (${result.used} of ${rule.denyAfter} allowed uses spent)`;
+        break;
+      case "rate_limit":
+        type = "deny";
+        code = "rate_limit";
+        retryAfterMs = result.retryAfterMs;
+        reason = `${name}: max_per_minute limit of ${rule.maxPerMinute} reached; retry in ${Math.ceil((retryAfterMs ?? WINDOW_MS) / 1000)} s`;
+        break;
+      case "escalate":
+        type = "escalate";
+        if (ev.type !== "escalate") {
+          code = "escalate_after";
+          reason = `${name}: escalate_after threshold reached (${result.used} of ${rule.escalateAfter} uses), so a human must approve`;
+        }
+        break;
+      case "allow":
+        break;
+    }
+    if (result.fallback) reason += " [decided with in-process limits: shared store unavailable]";
+    return makeDecision({
+      id: ids.id,
+      type,
+      code,
+      agentId: this.identity.id,
+      agentName: this.identity.name,
+      action: req.action,
+      target: ev.target,
+      reason,
+      timestamp: new Date(ids.at).toISOString(),
+      policy: this.policy.name,
+      callId: req.callId,
+      escalationId: type === "escalate" ? ids.escalationId : undefined,
+      retryAfterMs,
+      mode: result.fallback ? "local-fallback" : undefined,
+    });
+  }
+
+  #decision(req: Req, ev: Evaluation, now: number): Decision {
+    return makeDecision({
+      id: globalThis.crypto.randomUUID(),
+      type: ev.type,
+      code: ev.code,
+      agentId: this.identity.id,
+      agentName: this.identity.name,
+      action: req.action,
+      target: ev.target,
+      reason: ev.reason,
+      timestamp: new Date(now).toISOString(),
+      policy: this.policy.name,
+      callId: req.callId,
+    });
+  }
+
+  /** A DENY for a failure of the gate's own machinery (never an ALLOW). */
+  #refuse(req: Req, code: DecisionCode, reason: string): Decision {
+    const now = this.#clock();
+    const decision = makeDecision({
+      id: globalThis.crypto.randomUUID(),
+      type: "deny",
+      code,
+      agentId: this.identity.id,
+      agentName: this.identity.name,
+      action: req.action,
+      target: req.target,
+      reason,
+      timestamp: new Date(now).toISOString(),
+      policy: this.policy.name,
+      callId: req.callId,
+    });
+    return this.#emit(decision, req, now);
+  }
+
+  /** Records a decision: audit trail first (never lost), then sinks and observers, none of which can break the check. */
+  #emit(decision: Decision, req: Req, startedAt: number): Decision {
+    this.#audit.push(decision);
+    if (this.#sinks.length > 0) {
+      const event: AuditEvent = {};
+      if (req.args !== undefined) event.args = req.args;
+      if (req.context !== undefined) event.context = req.context;
+      for (const sink of this.#sinks) {
+        try {
+          const r = sink.write(decision, event);
+          if (r && typeof (r as Promise<void>).then === "function") {
+            (r as Promise<void>).then(undefined, (error) => this.#auditFailed(error, decision));
+          }
+        } catch (error) {
+          this.#auditFailed(error, decision);
+        }
+      }
+    }
+    if (this.#observers.length > 0) {
+      const event = { args: req.args, context: req.context, startedAt };
+      for (const observe of this.#observers) {
+        try {
+          observe(decision, event);
+        } catch {
+          // Observers are best effort by contract.
+        }
+      }
+    }
+    return decision;
+  }
+
+  #auditFailed(error: unknown, decision: Decision): void {
+    try {
+      this.#onAuditError(error, decision);
+    } catch {
+      // An error handler that throws must not take the agent down.
+    }
+  }
+
+  #counterKey(action: string): string {
+    let key = this.#keys.get(action);
+    if (key === undefined) {
+      key = `${encodeURIComponent(this.policy.name)}:${this.identity.id}:${encodeURIComponent(action)}`;
+      this.#keys.set(action, key);
+    }
+    return key;
+  }
+
+  #callKey(callId: string): string {
+    return `${encodeURIComponent(this.policy.name)}:${this.identity.id}:call:${encodeURIComponent(callId)}`;
+  }
+}
+
+class ApprovalTimeout extends Error {}
+
+function describeAnswer(raw: unknown): string {
+  if (raw === undefined) return "undefined";
+  if (raw === null) return "null";
+  if (typeof raw === "object") return "an object without a boolean `approved`";
+  return `${typeof raw} ${String(raw).slice(0, 40)}`;
+}
+
+function requestToReq(record: EscalationRecord): Req {
+  const r = record.request;
+  return { action: r.action, target: r.target, args: r.args, callId: r.callId, context: undefined };
+}
+
+function parseRequest(action: unknown, targetOrOptions: unknown): Req {
+  if (typeof action !== "string" || action === "") throw new TypeError("action must be a non-empty string");
+  if (targetOrOptions === undefined) return { action, target: undefined, args: undefined, callId: undefined, context: undefined };
+  if (typeof targetOrOptions === "string") return { action, target: targetOrOptions, args: undefined, callId: undefined, context: undefined };
+  if (typeof targetOrOptions !== "object" || targetOrOptions === null || Array.isArray(targetOrOptions)) {
+    throw new TypeError("the second argument of check must be a target string or { target?, args?, callId?, context? }");
+  }
+  const o = targetOrOptions as CheckOptions;
+  if (o.target !== undefined && typeof o.target !== "string") throw new TypeError("target must be a string");
+  if (o.callId !== undefined && (typeof o.callId !== "string" || o.callId === "")) throw new TypeError("callId must be a non-empty string");
+  if (o.context !== undefined && (typeof o.context !== "object" || o.context === null)) throw new TypeError("context must be an object");
+  return { action, target: o.target, args: o.args, callId: o.callId, context: o.context };
+}

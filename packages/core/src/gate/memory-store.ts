@@ -1,0 +1,181 @@
+import type {
+  CallRecord,
+  ConsumeRequest,
+  ConsumeResult,
+  EscalationRecord,
+  GateStore,
+  SettleResult,
+} from "./store.js";
+import type { Decision } from "./decision.js";
+
+/** A sliding-window log: sorted timestamps with a moving head, compacted now and then. */
+class Counter {
+  used = 0;
+  times: number[] = [];
+  head = 0;
+
+  inWindow(now: number, windowMs: number): number {
+    const t = this.times;
+    const edge = now - windowMs;
+    while (this.head < t.length && t[this.head]! <= edge) this.head++;
+    if (this.head > 64 && this.head * 2 > t.length) {
+      this.times = t.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+
+  add(at: number): void {
+    const t = this.times;
+    if (t.length === 0 || t[t.length - 1]! <= at) t.push(at);
+    else {
+      // A clock that went backwards: keep the log sorted.
+      let i = t.length;
+      while (i > this.head && t[i - 1]! > at) i--;
+      t.splice(i, 0, at);
+    }
+  }
+
+  remove(at: number): void {
+    const i = this.times.indexOf(at, this.head);
+    if (i >= 0) this.times.splice(i, 1);
+  }
+}
+
+export interface MemoryStoreOptions {
+  /** Most call records kept for idempotency; the oldest go first. Default 100 000. */
+  maxCalls?: number;
+  /** Most escalations kept (pending and settled). Default 10 000. */
+  maxEscalations?: number;
+}
+
+/**
+ * The default, in-process store. Every method is synchronous, so each
+ * check-and-reserve is atomic within the process. State is lost on restart
+ * and not shared: use `@agentgate/redis` for several processes.
+ */
+export class MemoryStore implements GateStore {
+  readonly #counters = new Map<string, Counter>();
+  readonly #calls = new Map<string, CallRecord & { expiresAt: number }>();
+  readonly #escalations = new Map<string, EscalationRecord>();
+  readonly #maxCalls: number;
+  readonly #maxEscalations: number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxCalls = options.maxCalls ?? 100_000;
+    this.#maxEscalations = options.maxEscalations ?? 10_000;
+  }
+
+  consume(req: ConsumeRequest): ConsumeResult {
+    const now = req.now;
+    if (req.call) {
+      const known = this.#calls.get(req.call.key);
+      if (known && known.expiresAt > now) {
+        return {
+          outcome: known.outcome,
+          used: known.used,
+          ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
+          repeat: { ...known, mismatch: known.fingerprint !== req.call.fingerprint },
+        };
+      }
+    }
+    let c = this.#counters.get(req.key);
+    if (c === undefined) {
+      c = new Counter();
+      this.#counters.set(req.key, c);
+    }
+    const result = decide(c, req);
+    if (result.outcome === "allow" || result.outcome === "escalate") {
+      c.used++;
+      if (req.maxPerMinute !== undefined) c.add(now);
+    }
+    if (req.call) this.#remember(req, result);
+    return result;
+  }
+
+  #remember(req: ConsumeRequest, result: ConsumeResult): void {
+    const call = req.call!;
+    if (this.#calls.size >= this.#maxCalls) {
+      const oldest = this.#calls.keys().next().value;
+      if (oldest !== undefined) this.#calls.delete(oldest);
+    }
+    const record: CallRecord & { expiresAt: number } = {
+      outcome: result.outcome,
+      used: result.used,
+      decisionId: req.decisionId,
+      escalationId: req.escalationId,
+      at: req.now,
+      fingerprint: call.fingerprint,
+      expiresAt: req.now + call.ttlMs,
+    };
+    if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
+    this.#calls.delete(call.key);
+    this.#calls.set(call.key, record);
+  }
+
+  createEscalation(record: EscalationRecord): void {
+    if (this.#escalations.size >= this.#maxEscalations) {
+      // Drop settled ones first, then the oldest.
+      for (const [id, r] of this.#escalations) {
+        if (r.status !== "pending") {
+          this.#escalations.delete(id);
+          break;
+        }
+      }
+      if (this.#escalations.size >= this.#maxEscalations) {
+        const oldest = this.#escalations.keys().next().value;
+        if (oldest !== undefined) this.#escalations.delete(oldest);
+      }
+    }
+    this.#escalations.set(record.escalationId, structuredClone(record));
+  }
+
+  getEscalation(escalationId: string): EscalationRecord | undefined {
+    const r = this.#escalations.get(escalationId);
+    return r === undefined ? undefined : structuredClone(r);
+  }
+
+  settleEscalation(escalationId: string, settled: Decision, release: boolean): SettleResult {
+    const r = this.#escalations.get(escalationId);
+    if (r === undefined) return { ok: false, reason: "unknown" };
+    if (r.status !== "pending") return { ok: false, reason: "settled", record: structuredClone(r) };
+    r.status = settled.type === "allow" ? "approved" : "denied";
+    r.settled = settled;
+    if (release && r.reservation) {
+      const c = this.#counters.get(r.reservation.key);
+      if (c) {
+        c.used = Math.max(0, c.used - 1);
+        c.remove(r.reservation.at);
+      }
+    }
+    if (r.callKey) {
+      const call = this.#calls.get(r.callKey);
+      if (call) call.settled = settled;
+    }
+    return { ok: true, record: structuredClone(r) };
+  }
+
+  listEscalations(now: number): EscalationRecord[] {
+    const out: EscalationRecord[] = [];
+    for (const r of this.#escalations.values()) {
+      if (r.status === "pending" && r.expiresAt > now) out.push(structuredClone(r));
+    }
+    return out;
+  }
+}
+
+/** The limit arithmetic shared by in-process stores. */
+function decide(c: Counter, req: ConsumeRequest): ConsumeResult {
+  const used = c.used;
+  if (req.denyAfter !== undefined && used >= req.denyAfter) return { outcome: "deny_after", used };
+  if (req.maxPerMinute !== undefined) {
+    const n = c.inWindow(req.now, req.windowMs);
+    if (n >= req.maxPerMinute) {
+      const oldest = c.times[c.head + n - req.maxPerMinute];
+      const retryAfterMs = oldest === undefined ? req.windowMs : Math.max(1, oldest + req.windowMs - req.now);
+      return { outcome: "rate_limit", used, retryAfterMs };
+    }
+  }
+  const escalate = req.escalate || (req.escalateAfter !== undefined && used >= req.escalateAfter);
+  return { outcome: escalate ? "escalate" : "allow", used };
+}

@@ -1,0 +1,112 @@
+import type { ApprovalRequest } from "./approval.js";
+import type { Decision } from "./decision.js";
+
+/** May be synchronous (in-process stores) or asynchronous (network stores). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** Outcome of the stateful part of a check. */
+export type ConsumeOutcome = "allow" | "escalate" | "deny_after" | "rate_limit";
+
+/**
+ * One atomic check-and-reserve. Everything a store needs travels in the
+ * request, so a network store can do it in one round trip.
+ */
+export interface ConsumeRequest {
+  /** Whose counter: the policy, agent and action. */
+  scope: { policy: string; agentId: string; action: string };
+  /** `scope` joined into one string, for stores that want a flat key. */
+  key: string;
+  /** Epoch milliseconds from the gate's clock. */
+  now: number;
+  /** The sliding window for `maxPerMinute`, in ms (60 000). */
+  windowMs: number;
+  maxPerMinute?: number;
+  denyAfter?: number;
+  escalateAfter?: number;
+  /** The static policy already escalates (require_approval or an escalate target). */
+  escalate: boolean;
+  /** Pre-generated so a repeat of the same call rebuilds the very same decision. */
+  decisionId: string;
+  escalationId: string;
+  /** Idempotency: present when the check carries a `callId`. */
+  call?: {
+    key: string;
+    /** Canonical form of (action, target, args): the same call id with another input is refused. */
+    fingerprint: string;
+    ttlMs: number;
+  };
+}
+
+/** What the gate needs to rebuild the original decision of a repeated call. */
+export interface CallRecord {
+  outcome: ConsumeOutcome;
+  used: number;
+  retryAfterMs?: number;
+  decisionId: string;
+  escalationId: string;
+  /** Epoch ms of the original decision. */
+  at: number;
+  fingerprint: string;
+  /** The settled decision, once its escalation was resolved. */
+  settled?: Decision;
+  fallback?: boolean;
+}
+
+/**
+ * The result of `consume`. When the call was seen before, `repeat` carries the
+ * original record (with `mismatch` when the input differs) and nothing is counted.
+ */
+export interface ConsumeResult {
+  outcome: ConsumeOutcome;
+  /** Uses counted before this one (including pending reservations). */
+  used: number;
+  retryAfterMs?: number;
+  repeat?: CallRecord & { mismatch: boolean };
+  /** The store could not reach shared state and decided with in-process limits. */
+  fallback?: boolean;
+}
+
+/** A pending or settled escalation, as a store keeps it. */
+export interface EscalationRecord {
+  escalationId: string;
+  status: "pending" | "approved" | "denied";
+  request: ApprovalRequest;
+  /** The ESCALATE decision that opened it. */
+  decision: Decision;
+  /** The counter reservation to release when it is not approved. */
+  reservation?: { key: string; scope: ConsumeRequest["scope"]; member: string; at: number };
+  callKey?: string;
+  createdAt: number;
+  /** After this, an approval no longer counts. */
+  expiresAt: number;
+  settled?: Decision;
+}
+
+/** The result of `settleEscalation`: exactly one caller wins. */
+export type SettleResult =
+  | { ok: true; record: EscalationRecord }
+  | { ok: false; reason: "unknown" | "settled"; record?: EscalationRecord };
+
+/**
+ * State behind `GateKeeper`: counters, per-call records and escalations.
+ * The in-memory store is the default; `@agentgate/redis` shares state across
+ * processes. Any store must pass `runStoreConformance` from `@agentgate/core/testing`.
+ * Methods throw (or reject) when state is unreachable; the gate turns that into DENY.
+ */
+export interface GateStore {
+  /** Atomically: return the record of a known call, or apply limits and reserve a use. */
+  consume(request: ConsumeRequest): MaybePromise<ConsumeResult>;
+  /** Stores a new pending escalation. */
+  createEscalation(record: EscalationRecord, ttlMs: number): MaybePromise<void>;
+  getEscalation(escalationId: string): MaybePromise<EscalationRecord | undefined>;
+  /**
+   * Atomically moves a pending escalation to approved or denied, stores the
+   * settled decision on it and on its call record, and, when `release` is true,
+   * gives back its counter reservation. Only one caller can win.
+   */
+  settleEscalation(escalationId: string, settled: Decision, release: boolean): MaybePromise<SettleResult>;
+  /** Pending escalations (expired ones may be left out). */
+  listEscalations(now: number): MaybePromise<EscalationRecord[]>;
+  /** Optional: release connections and timers. */
+  close?(): MaybePromise<void>;
+}

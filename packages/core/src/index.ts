@@ -1,0 +1,60 @@
+export { Action, DecisionType, type ActionName, type BuiltInAction } from "./action.js";
+export {
+  AgentGateError,
+  EscalationError,
+  PermissionDeniedError,
+  PolicyValidationError,
+  StoreUnavailableError,
+  type AgentGateErrorCode,
+  type PolicyIssue,
+} from "./errors.js";
+export {
+  AgentIdentity,
+  type AgentIdentityOptions,
+  type ExportedIdentity,
+  type JsonWebKey,
+  type PublicIdentity,
+  type SigningAlgorithm,
+} from "./identity/agent-identity.js";
+export { compileGlob, GlobList, globError, type CompiledGlob } from "./policy/glob.js";
+export {
+  PermissionPolicy,
+  type CompiledRule,
+  type Evaluation,
+  type PolicyCode,
+  type PolicyExplanation,
+} from "./policy/permission-policy.js";
+export type { ActionRule, PolicyConfig } from "./policy/rule.js";
+export { MAX_TARGET_LENGTH, normalizeTarget, targetKind, type NormalizedTarget, type TargetKind } from "./policy/target.js";
+export {
+  deniedToolResult,
+  normalizeApproval,
+  type ApprovalAnswer,
+  type ApprovalHandler,
+  type ApprovalRequest,
+  type ApprovalResolution,
+  type DeniedToolResult,
+} from "./gate/approval.js";
+export { isDecision, makeDecision, type Decision, type DecisionCode } from "./gate/decision.js";
+export { canonicalJson } from "./gate/fingerprint.js";
+export {
+  GateKeeper,
+  type AuditEvent,
+  type AuditSink,
+  type CheckOptions,
+  type DecisionObserver,
+  type GateKeeperOptions,
+  type ToolCall,
+  type ToolMapping,
+} from "./gate/gate-keeper.js";
+export { MemoryStore, type MemoryStoreOptions } from "./gate/memory-store.js";
+export type {
+  CallRecord,
+  ConsumeOutcome,
+  ConsumeRequest,
+  ConsumeResult,
+  EscalationRecord,
+  GateStore,
+  MaybePromise,
+  SettleResult,
+} from "./gate/store.js";

@@ -1,0 +1,2 @@
+// Node-only helpers (file-backed audit). Filled in by the durable audit work.
+export {};

@@ -1,0 +1,257 @@
+import type { Document } from "yaml";
+import type { ActionName, DecisionType } from "../action.js";
+import { PolicyValidationError } from "../errors.js";
+import { GlobList } from "./glob.js";
+import { nodeFs } from "./node-fs.js";
+import type { ActionRule, PolicyConfig } from "./rule.js";
+import { normalizeTarget, targetKind, type TargetKind } from "./target.js";
+import { validatePolicy } from "./validate.js";
+import { configToDocument, parsePolicyYaml } from "./yaml.js";
+
+/** Why the static evaluation decided as it did. */
+export type PolicyCode =
+  | "no_rule"
+  | "not_allowed"
+  | "invalid_target"
+  | "denied_target"
+  | "target_required"
+  | "target_not_allowed"
+  | "require_approval"
+  | "escalate_target"
+  | "allowed";
+
+/** A rule compiled for fast evaluation. */
+export interface CompiledRule {
+  readonly rule: Readonly<ActionRule>;
+  readonly index: number;
+  readonly action: string;
+  readonly allowed: boolean;
+  readonly kind: TargetKind;
+  readonly allowedTargets: GlobList | undefined;
+  readonly deniedTargets: GlobList | undefined;
+  readonly escalateTargets: GlobList | undefined;
+  readonly requireApproval: boolean;
+  readonly maxPerMinute: number | undefined;
+  readonly escalateAfter: number | undefined;
+  readonly denyAfter: number | undefined;
+  /** True when the rule has a counter (limits or thresholds). */
+  readonly limited: boolean;
+}
+
+/** The static verdict for one request, with the reason in plain words. */
+export interface PolicyExplanation {
+  decision: DecisionType;
+  code: PolicyCode;
+  reason: string;
+  /** The target after normalisation, as matched. */
+  target?: string;
+  /** The rule that applied, if any. */
+  rule?: Readonly<ActionRule>;
+  ruleIndex?: number;
+  /** The glob pattern that fired, for list matches. */
+  pattern?: string;
+}
+
+/** Internal evaluation result used by the gate. */
+export interface Evaluation {
+  type: DecisionType;
+  code: PolicyCode;
+  reason: string;
+  target: string | undefined;
+  rule: CompiledRule | undefined;
+}
+
+function deepFreezeRule(rule: ActionRule): Readonly<ActionRule> {
+  const copy: ActionRule = { ...rule };
+  for (const k of ["allowedTargets", "deniedTargets", "escalateTargets"] as const) {
+    if (copy[k]) copy[k] = Object.freeze([...copy[k]]);
+  }
+  return Object.freeze(copy);
+}
+
+function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
+  const list = (p: readonly string[] | undefined) => (p === undefined ? undefined : new GlobList(p));
+  return Object.freeze({
+    rule,
+    index,
+    action: rule.action,
+    allowed: rule.allowed === true,
+    kind: targetKind(rule.action),
+    allowedTargets: list(rule.allowedTargets),
+    deniedTargets: list(rule.deniedTargets),
+    escalateTargets: list(rule.escalateTargets),
+    requireApproval: rule.requireApproval === true,
+    maxPerMinute: rule.maxPerMinute,
+    escalateAfter: rule.escalateAfter,
+    denyAfter: rule.denyAfter,
+    limited: rule.maxPerMinute !== undefined || rule.escalateAfter !== undefined || rule.denyAfter !== undefined,
+  });
+}
+
+const q = JSON.stringify;
+
+/**
+ * A deny-by-default policy: one rule per action, validated and compiled at
+ * construction. Immutable. `check` is the pure, static verdict; counters and
+ * approvals live in `GateKeeper`.
+ */
+export class PermissionPolicy {
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly rules: readonly Readonly<ActionRule>[];
+  readonly #compiled: Map<string, CompiledRule>;
+  #document: Document | undefined;
+
+  /** @throws PolicyValidationError listing every problem. */
+  constructor(config: PolicyConfig) {
+    const { issues, config: valid } = validatePolicy(config, "camel");
+    if (!valid) throw new PolicyValidationError(issues);
+    this.name = valid.name;
+    this.description = valid.description;
+    this.rules = Object.freeze(valid.rules.map(deepFreezeRule));
+    this.#compiled = new Map(this.rules.map((r, i) => [r.action, compileRule(r, i)]));
+  }
+
+  /** Parses YAML text (snake_case keys). @throws PolicyValidationError with YAML lines. */
+  static parse(yamlText: string, source?: string): PermissionPolicy {
+    const { config, issues, document } = parsePolicyYaml(yamlText);
+    if (!config) throw new PolicyValidationError(issues, source);
+    const policy = new PermissionPolicy(config);
+    policy.#document = document;
+    return policy;
+  }
+
+  /** Reads and parses a YAML file. @throws PolicyValidationError naming the file and lines. */
+  static fromYaml(path: string | URL): PermissionPolicy {
+    const fs = nodeFs("PermissionPolicy.fromYaml");
+    const display = typeof path === "string" ? path : path.pathname;
+    let text: string;
+    try {
+      text = fs.readFileSync(path, "utf8");
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (error as Error).message;
+      throw new PolicyValidationError([{ path: "", message: `cannot read policy file ${display}: ${why}` }], display);
+    }
+    return PermissionPolicy.parse(text, display);
+  }
+
+  /** The rule for an action, or `undefined` (which means: denied). */
+  getRule(action: string): Readonly<ActionRule> | undefined {
+    return this.#compiled.get(action)?.rule;
+  }
+
+  /** @internal The compiled rule, for the gate. */
+  compiledRule(action: string): CompiledRule | undefined {
+    return this.#compiled.get(action);
+  }
+
+  /**
+   * The static verdict, without counters: `"allow" | "deny" | "escalate"`.
+   * @throws TypeError for an empty action or a non-string target.
+   */
+  check(action: ActionName, target?: string): DecisionType {
+    const r = this.#compiled.get(action);
+    if (r === undefined || !r.allowed) {
+      if (typeof action !== "string" || action === "") throw new TypeError("action must be a non-empty string");
+      if (target !== undefined && typeof target !== "string") throw new TypeError("target must be a string");
+      return "deny";
+    }
+    let t: string | undefined;
+    if (target !== undefined) {
+      if (typeof target !== "string") throw new TypeError("target must be a string");
+      if (r.kind === "plain" && target.length <= 8192) t = target;
+      else {
+        const n = normalizeTarget(r.kind, target);
+        if (!n.ok) return "deny";
+        t = n.target;
+      }
+    }
+    if (t !== undefined && r.deniedTargets !== undefined && r.deniedTargets.test(t)) return "deny";
+    const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
+    if (r.allowedTargets !== undefined && !esc && (t === undefined || !r.allowedTargets.test(t))) return "deny";
+    return r.requireApproval || esc ? "escalate" : "allow";
+  }
+
+  /** The static verdict with its reason, rule and the pattern that fired. */
+  explain(action: ActionName, target?: string): PolicyExplanation {
+    const e = this.evaluate(action, target);
+    const out: PolicyExplanation = { decision: e.type, code: e.code, reason: e.reason };
+    if (e.target !== undefined) out.target = e.target;
+    if (e.rule) {
+      out.rule = e.rule.rule;
+      out.ruleIndex = e.rule.index;
+      const list =
+        e.code === "denied_target" ? e.rule.deniedTargets : e.code === "escalate_target" ? e.rule.escalateTargets : undefined;
+      const pattern =
+        list?.find(e.target ?? "") ??
+        (e.code === "allowed" && e.target !== undefined ? e.rule.allowedTargets?.find(e.target) : undefined);
+      if (pattern !== undefined) out.pattern = pattern;
+    }
+    return out;
+  }
+
+  /** @internal Static evaluation with a reason; used by GateKeeper and `explain`. */
+  evaluate(action: string, target: string | undefined): Evaluation {
+    const r = this.#compiled.get(action);
+    if (r === undefined) {
+      return { type: "deny", code: "no_rule", reason: `no rule for action ${q(action)}: denied by default`, target, rule: undefined };
+    }
+    const name = `rule ${q(action)}`;
+    if (!r.allowed) {
+      const why = r.rule.description ? ` (${r.rule.description})` : "";
+      return { type: "deny", code: "not_allowed", reason: `${name} does not allow this action${why}`, target, rule: r };
+    }
+    let t = target;
+    if (t !== undefined) {
+      const n = normalizeTarget(r.kind, t);
+      if (!n.ok) return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
+      t = n.target;
+    }
+    if (t !== undefined && r.deniedTargets?.test(t)) {
+      return {
+        type: "deny",
+        code: "denied_target",
+        reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(r.deniedTargets.find(t))}`,
+        target: t,
+        rule: r,
+      };
+    }
+    const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
+    if (r.allowedTargets !== undefined && !esc) {
+      if (t === undefined) {
+        return { type: "deny", code: "target_required", reason: `${name} lists allowed_targets, so a target is required`, target: t, rule: r };
+      }
+      if (!r.allowedTargets.test(t)) {
+        return { type: "deny", code: "target_not_allowed", reason: `${name}: target ${q(t)} is not in allowed_targets`, target: t, rule: r };
+      }
+    }
+    if (r.requireApproval) {
+      return { type: "escalate", code: "require_approval", reason: `${name} requires human approval for every use`, target: t, rule: r };
+    }
+    if (esc) {
+      return { type: "escalate", code: "escalate_target", reason: `${name}: target ${q(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
+    }
+    return { type: "allow", code: "allowed", reason: t === undefined ? `${name} allows this action` : `${name} allows target ${q(t)}`, target: t, rule: r };
+  }
+
+  /** The policy as plain camelCase data (what the constructor takes). */
+  toJSON(): PolicyConfig {
+    const out: PolicyConfig = { name: this.name, rules: this.rules.map((r) => ({ ...r })) };
+    if (this.description !== undefined) out.description = this.description;
+    return out;
+  }
+
+  /** YAML text. A policy loaded from YAML keeps its comments and key order. */
+  stringify(): string {
+    this.#document ??= configToDocument(this.toJSON());
+    return this.#document.toString();
+  }
+
+  /** Returns the YAML text and, when `path` is given, writes it there. */
+  toYaml(path?: string | URL): string {
+    const text = this.stringify();
+    if (path !== undefined) nodeFs("PermissionPolicy.toYaml").writeFileSync(path, text, "utf8");
+    return text;
+  }
+}

@@ -1,0 +1,160 @@
+import type { PolicyIssue } from "../errors.js";
+import { globError } from "./glob.js";
+import { RULE_FIELDS, type ActionRule, type FieldKind, type PolicyConfig } from "./rule.js";
+
+/** Which spelling of keys the input uses: TypeScript camelCase or YAML snake_case. */
+export type KeyStyle = "camel" | "snake";
+
+/** Looks up the 1-based YAML line of a path (`rules[2].max_per_minute`), key or value. */
+export type LineLookup = (path: string, at: "key" | "value") => number | undefined;
+
+const TOP_KEYS = ["name", "description", "rules"];
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  if (typeof v === "object") return "a mapping";
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * Validates a policy given as plain data and returns every problem found, plus
+ * the normalised config when there are none. Keys are read with `own` lookups
+ * only, so `__proto__` or `constructor` keys are reported, never followed.
+ */
+export function validatePolicy(
+  input: unknown,
+  style: KeyStyle,
+  lineOf: LineLookup = () => undefined,
+): { issues: PolicyIssue[]; config?: PolicyConfig } {
+  const issues: PolicyIssue[] = [];
+  const add = (path: string, message: string, at: "key" | "value" = "value") => {
+    const line = lineOf(path, at);
+    issues.push(line === undefined ? { path, message } : { path, message, line });
+  };
+  if (!isRecord(input)) {
+    add("", `a policy must be a mapping with name and rules, got ${describe(input)}`);
+    return { issues };
+  }
+  const own = (o: Record<string, unknown>, k: string) => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+  for (const key of Object.keys(input)) {
+    if (!TOP_KEYS.includes(key)) add(key, `unknown key ${JSON.stringify(key)} (expected name, description, rules)`, "key");
+  }
+  const name = own(input, "name");
+  if (typeof name !== "string" || name.trim() === "") {
+    add("name", name === undefined ? "required: give the policy a non-empty name" : `must be a non-empty string, got ${describe(name)}`);
+  }
+  const description = own(input, "description");
+  if (description !== undefined && typeof description !== "string") add("description", `must be a string, got ${describe(description)}`);
+  const rulesIn = own(input, "rules");
+  const rules: ActionRule[] = [];
+  if (rulesIn === undefined || rulesIn === null) {
+    // No rules: a valid policy that denies everything.
+  } else if (!Array.isArray(rulesIn)) {
+    add("rules", `must be a list of rules, got ${describe(rulesIn)}`);
+  } else {
+    const seen = new Map<string, number>();
+    rulesIn.forEach((raw, i) => {
+      const rule = validateRule(raw, `rules[${i}]`, style, add);
+      if (!rule) return;
+      const first = seen.get(rule.action);
+      if (first !== undefined) {
+        add(`rules[${i}].action`, `duplicate rule for action ${JSON.stringify(rule.action)} (first defined in rules[${first}]); one rule per action`);
+      } else seen.set(rule.action, i);
+      rules.push(rule);
+    });
+  }
+  if (issues.length > 0) return { issues };
+  const config: PolicyConfig = { name: name as string, rules };
+  if (description !== undefined) config.description = description as string;
+  return { issues, config };
+}
+
+function validateRule(
+  raw: unknown,
+  path: string,
+  style: KeyStyle,
+  add: (path: string, message: string, at?: "key" | "value") => void,
+): ActionRule | undefined {
+  if (!isRecord(raw)) {
+    add(path, `a rule must be a mapping with at least an action, got ${describe(raw)}`);
+    return undefined;
+  }
+  const byKey = new Map<string, (typeof RULE_FIELDS)[number]>();
+  for (const f of RULE_FIELDS) byKey.set(style === "camel" ? f[0] : f[1], f);
+  const out: Record<string, unknown> = {};
+  let ok = true;
+  for (const key of Object.keys(raw)) {
+    const field = byKey.get(key);
+    if (!field) {
+      const other = RULE_FIELDS.find((f) => (style === "camel" ? f[1] : f[0]) === key);
+      const hint = other ? `; did you mean ${JSON.stringify(style === "camel" ? other[0] : other[1])}?` : "";
+      add(`${path}.${key}`, `unknown key ${JSON.stringify(key)}${hint}`, "key");
+      ok = false;
+      continue;
+    }
+    const value = raw[key];
+    const problem = checkField(field[2], value, `${path}.${key}`, add);
+    if (problem) ok = false;
+    else if (value !== undefined) out[field[0]] = field[2] === "globs" ? [...(value as string[])] : value;
+  }
+  if (!Object.prototype.hasOwnProperty.call(raw, "action")) {
+    add(`${path}.action`, "required: which action does this rule govern?");
+    ok = false;
+  }
+  return ok ? (out as unknown as ActionRule) : undefined;
+}
+
+function checkField(
+  kind: FieldKind,
+  value: unknown,
+  path: string,
+  add: (path: string, message: string) => void,
+): boolean {
+  switch (kind) {
+    case "action":
+      if (typeof value !== "string" || value.trim() === "") {
+        add(path, `must be a non-empty string, got ${describe(value)}`);
+        return true;
+      }
+      return false;
+    case "string":
+      if (typeof value !== "string") {
+        add(path, `must be a string, got ${describe(value)}`);
+        return true;
+      }
+      return false;
+    case "boolean":
+      if (typeof value !== "boolean") {
+        add(path, `must be true or false, got ${describe(value)}`);
+        return true;
+      }
+      return false;
+    case "count":
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || !Number.isSafeInteger(value)) {
+        add(path, `must be a whole number >= 0, got ${describe(value)}`);
+        return true;
+      }
+      return false;
+    case "globs": {
+      if (!Array.isArray(value)) {
+        add(path, `must be a list of glob patterns, got ${describe(value)}`);
+        return true;
+      }
+      let bad = false;
+      value.forEach((p, i) => {
+        const problem = globError(p);
+        if (problem) {
+          add(`${path}[${i}]`, `invalid glob ${typeof p === "string" ? JSON.stringify(p) : describe(p)}: ${problem}`);
+          bad = true;
+        }
+      });
+      return bad;
+    }
+  }
+}

@@ -1,0 +1,2 @@
+// Store conformance suite. Filled in by the shared-store work.
+export {};
