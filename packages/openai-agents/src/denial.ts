@@ -1,0 +1,69 @@
+import { deniedToolResult, type Decision, type DeniedToolResult } from "@agentgate/core";
+
+/** Why a call never reached the gate, or was refused outside it. */
+export type LocalDenialCode =
+  /** The argument string was not JSON or did not fit the tool's input schema. */
+  | "invalid_arguments"
+  /** Checking the gate failed unexpectedly (fail closed). */
+  | "gate_error"
+  /** The SDK refused the call before execution (e.g. a rejected approval). */
+  | "not_executed";
+
+/** Why a gated tool call did not run. Given to `deniedOutput`. */
+export interface ToolDenial {
+  /** The tool's name. */
+  toolName: string;
+  /** The model's call id, when the SDK passed it on. */
+  callId?: string;
+  /** Plain-words reason, as the model reads it. */
+  reason: string;
+  /** The gate's decision; absent when the call never reached the gate. */
+  decision?: Decision;
+  /** Set when there is no decision. */
+  code?: LocalDenialCode;
+  /** What the SDK passed to the tool's `errorFunction`, if it came from there. */
+  error?: unknown;
+}
+
+/** The JSON the model reads in place of a result when a gated call was refused. */
+export type DeniedToolOutput =
+  | DeniedToolResult
+  | { denied: true; decision: "deny"; code: LocalDenialCode; reason: string };
+
+/** The model-facing payload for a denial: core's `deniedToolResult` when there is a decision. */
+export function deniedOutputFor(denial: ToolDenial): DeniedToolOutput {
+  if (denial.decision) {
+    const base = deniedToolResult(denial.decision);
+    return base.reason === denial.reason ? base : { ...base, reason: denial.reason };
+  }
+  return { denied: true, decision: "deny", code: denial.code ?? "not_executed", reason: denial.reason };
+}
+
+/** Remembers recent denials by call id so a tool's `errorFunction` can see the gate's decision. */
+export class DenialLog {
+  readonly #entries = new Map<string, ToolDenial>();
+  readonly #limit: number;
+
+  constructor(limit = 1000) {
+    this.#limit = limit;
+  }
+
+  record(denial: ToolDenial): void {
+    if (!denial.callId) return;
+    this.#entries.delete(denial.callId);
+    this.#entries.set(denial.callId, denial);
+    // Bounded: a paused run that never resumes must not grow this forever.
+    while (this.#entries.size > this.#limit) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  take(callId: string | undefined): ToolDenial | undefined {
+    if (!callId) return undefined;
+    const denial = this.#entries.get(callId);
+    this.#entries.delete(callId);
+    return denial;
+  }
+}
