@@ -161,7 +161,8 @@ function gateFunctionTool(
       const denial: ToolDenial = denials.take(callId) ?? {
         toolName,
         ...(callId ? { callId } : {}),
-        reason: errorMessage(error),
+        // A rejection from resolveGateInterruptions arrives as the JSON message it set.
+        reason: deniedPayloadIn(error)?.reason ?? errorMessage(error),
         code: "not_executed",
         error,
       };
@@ -174,4 +175,16 @@ function gateFunctionTool(
     };
   }
   return gated;
+}
+
+/** Reads back the `{ denied: true, reason }` JSON this package uses as a rejection message. */
+function deniedPayloadIn(error: unknown): { reason: string } | undefined {
+  const message = error instanceof Error ? error.message : undefined;
+  if (!message?.startsWith("{")) return undefined;
+  try {
+    const payload = JSON.parse(message) as { denied?: unknown; reason?: unknown };
+    return payload?.denied === true && typeof payload.reason === "string" ? { reason: payload.reason } : undefined;
+  } catch {
+    return undefined;
+  }
 }
