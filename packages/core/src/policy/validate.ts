@@ -61,12 +61,15 @@ export function validatePolicy(
     const seen = new Map<string, number>();
     rulesIn.forEach((raw, i) => {
       const rule = validateRule(raw, `rules[${i}]`, style, add);
-      if (!rule) return;
-      const first = seen.get(rule.action);
-      if (first !== undefined) {
-        add(`rules[${i}].action`, `duplicate rule for action ${JSON.stringify(rule.action)} (first defined in rules[${first}]); one rule per action`);
-      } else seen.set(rule.action, i);
-      rules.push(rule);
+      // Duplicates are reported even when either rule has other problems.
+      const action = isRecord(raw) && typeof raw.action === "string" ? raw.action : undefined;
+      if (action !== undefined) {
+        const first = seen.get(action);
+        if (first !== undefined) {
+          add(`rules[${i}].action`, `duplicate rule for action ${JSON.stringify(action)} (first defined in rules[${first}]); one rule per action`);
+        } else seen.set(action, i);
+      }
+      if (rule) rules.push(rule);
     });
   }
   if (issues.length > 0) return { issues };
