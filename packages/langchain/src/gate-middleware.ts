@@ -1,0 +1,253 @@
+import {
+  EscalationError,
+  type ApprovalResolution,
+  type Decision,
+  type GateKeeper,
+  type ToolCall,
+  type ToolMapping,
+} from "@agentgate/core";
+import { AIMessage, type ToolMessage } from "@langchain/core/messages";
+import type { Command } from "@langchain/langgraph";
+import type { AgentMiddleware, ToolCallRequest } from "langchain";
+import {
+  CheckpointerRequiredError,
+  isMissingCheckpointer,
+  resumeEscalationId,
+  type GateInterruptValue,
+} from "./approval-interrupt.js";
+import { adapterDenial, deniedToolMessage, errorText } from "./denial.js";
+import { modelNameOf } from "./model-name.js";
+import { loadLanggraph, requireLangchain } from "./optional-peers.js";
+
+/** Options for {@link gateMiddleware}. */
+export interface GateMiddlewareOptions {
+  /** Maps tool names to actions and targets, as in `gate.checkToolCall`. */
+  mapping?: ToolMapping;
+  /** Check `llm_call` before every model call (default `true`). */
+  modelCalls?: boolean;
+  /** Extra context recorded with each decision. */
+  context?: Record<string, unknown>;
+  /** The middleware's name in the agent (default `"AgentGate"`). */
+  name?: string;
+}
+
+type Runtime = ToolCallRequest["runtime"];
+type ToolHandler = (request: ToolCallRequest) => ToolMessage | Command | Promise<ToolMessage | Command>;
+
+/**
+ * `createAgent` middleware that checks every tool call and model call against
+ * the gate before it runs.
+ *
+ * - DENY: the tool does not run; the model gets a `ToolMessage` with
+ *   `status: "error"` and the reason. A denied model call ends the run with an
+ *   `AIMessage` that says why (`response_metadata.agentgate` holds the decision).
+ * - ESCALATE: with an approval handler on the gate, the gate asks it. Otherwise
+ *   the run pauses with a LangGraph `interrupt()` whose value is a
+ *   {@link GateInterruptValue}; resume with
+ *   `new Command({ resume: { approved, approvedBy?, reason? } })` (or a map by
+ *   interrupt id when several are pending). The answer is recorded through
+ *   `gate.resolveEscalation`, and the tool runs only if the gate's record then
+ *   says ALLOW. Needs a checkpointer.
+ *
+ * ```ts
+ * const agent = createAgent({ model, tools, middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+ * ```
+ */
+export function gateMiddleware(gate: GateKeeper, options: GateMiddlewareOptions = {}): AgentMiddleware {
+  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
+    throw new TypeError("gateMiddleware needs a GateKeeper");
+  }
+  const { createMiddleware } = requireLangchain("gateMiddleware");
+  return createMiddleware({
+    name: options.name ?? "AgentGate",
+    wrapToolCall: (request, handler) => gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler),
+    ...(options.modelCalls === false
+      ? {}
+      : {
+          wrapModelCall: async (request, handler) => {
+            const decision = await checkModelCall(gate, options, request.model, request.runtime as Runtime);
+            if (decision.type !== "allow") return blockedModelMessage(decision);
+            return handler(request);
+          },
+        }),
+  });
+}
+
+async function gateToolCall(
+  gate: GateKeeper,
+  options: GateMiddlewareOptions,
+  request: ToolCallRequest,
+  handler: ToolHandler,
+): Promise<ToolMessage | Command> {
+  const call = request.toolCall;
+  const callId = typeof call.id === "string" && call.id !== "" ? call.id : undefined;
+  const check: ToolCall = {
+    toolName: call.name,
+    input: call.args,
+    callId,
+    mapping: options.mapping,
+    context: contextOf(options, request.runtime),
+  };
+
+  let decision: Decision;
+  let pendingBefore: ReadonlySet<string> = new Set();
+  try {
+    // Which escalations for this call were open before this check: a resume
+    // may only answer one of those, never one this very check just opened.
+    if (callId !== undefined && !gate.hasApprovalHandler && mayEscalate(gate, call.name, options.mapping)) {
+      pendingBefore = await pendingFor(gate, callId);
+    }
+    decision = await gate.checkToolCall(check);
+  } catch (error) {
+    decision = adapterDenial(gate, { action: "tool_use", target: call.name, callId }, `AgentGate could not check tool ${JSON.stringify(call.name)}: ${errorText(error)}`);
+  }
+
+  if (decision.type === "escalate") {
+    decision = await approveWithInterrupt(gate, check, decision, pendingBefore, request.runtime);
+  }
+  if (decision.type !== "allow") return deniedToolMessage(call, decision);
+  return handler(request);
+}
+
+/**
+ * Pauses the run for a human. Resolves the decision to act on; throws
+ * LangGraph's interrupt (never swallowed) and, without a checkpointer,
+ * {@link CheckpointerRequiredError}.
+ */
+async function approveWithInterrupt(
+  gate: GateKeeper,
+  check: ToolCall,
+  escalation: Decision,
+  pendingBefore: ReadonlySet<string>,
+  runtime: Runtime,
+): Promise<Decision> {
+  const escalationId = escalation.escalationId;
+  const callId = check.callId;
+  if (escalationId === undefined || callId === undefined) {
+    // Without a call id a resumed run could not find its escalation again.
+    if (escalationId !== undefined) await settleQuietly(gate, escalationId, "the tool call has no id, so it cannot wait for approval");
+    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `${escalation.reason}; but the tool call has no id, so it cannot wait for approval`);
+  }
+
+  const value: GateInterruptValue = {
+    type: "agentgate.approval",
+    escalationId,
+    callId,
+    toolName: check.toolName,
+    args: check.input,
+    action: escalation.action,
+    reason: escalation.reason,
+    agent: { id: escalation.agentId, name: escalation.agentName },
+  };
+  if (escalation.target !== undefined) value.target = escalation.target;
+
+  let interrupt: (value: unknown) => unknown;
+  try {
+    interrupt = typeof runtime?.interrupt === "function" ? runtime.interrupt : (await loadLanggraph()).interrupt;
+  } catch (error) {
+    await settleQuietly(gate, escalationId, "LangGraph is not available to ask for approval");
+    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, errorText(error));
+  }
+
+  let resume: unknown;
+  try {
+    // First pass: throws GraphInterrupt and the run pauses. On resume: returns the answer.
+    resume = interrupt(value);
+  } catch (error) {
+    if (isMissingCheckpointer(error)) {
+      await settleQuietly(gate, escalationId, "the agent has no checkpointer, so it cannot wait for approval");
+      throw new CheckpointerRequiredError(check.toolName, { cause: error });
+    }
+    throw error;
+  }
+
+  const named = resumeEscalationId(resume);
+  if (!pendingBefore.has(escalationId) || (named !== undefined && named !== escalationId)) {
+    const why =
+      named !== undefined && named !== escalationId
+        ? `the resume value answers escalation ${JSON.stringify(named)}, not ${JSON.stringify(escalationId)}`
+        : "the resume value does not answer an escalation this gate issued for this call";
+    await settleQuietly(gate, escalationId, `refused resume: ${why}`);
+    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `approval refused: ${why}`);
+  }
+
+  try {
+    // The core validates the answer: anything but { approved: boolean } (or a boolean) is a rejection.
+    await gate.resolveEscalation(escalationId, resume as ApprovalResolution);
+  } catch (error) {
+    // Settled elsewhere first (another approver, a timeout): the gate's record decides below.
+    if (!EscalationError.isInstance(error)) {
+      return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not record the approval: ${errorText(error)}`);
+    }
+  }
+  // Only the gate's own record can allow the call: re-check the same call id.
+  try {
+    return await gate.checkToolCall(check);
+  } catch (error) {
+    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not re-check tool ${JSON.stringify(check.toolName)}: ${errorText(error)}`);
+  }
+}
+
+async function checkModelCall(
+  gate: GateKeeper,
+  options: GateMiddlewareOptions,
+  model: unknown,
+  runtime: Runtime,
+): Promise<Decision> {
+  let target = "unknown";
+  try {
+    target = modelNameOf(model);
+    const decision = await gate.check("llm_call", { target, context: contextOf(options, runtime) });
+    if (decision.type !== "escalate") return decision;
+    // A model call has no stable id to resume by, so it cannot wait for a human here.
+    if (decision.escalationId !== undefined) {
+      await settleQuietly(gate, decision.escalationId, "model calls cannot wait for approval in gateMiddleware");
+    }
+    return adapterDenial(gate, { action: "llm_call", target, code: "approval_error" }, `${decision.reason}; model calls cannot wait for approval in gateMiddleware (give the GateKeeper an approvalHandler)`);
+  } catch (error) {
+    return adapterDenial(gate, { action: "llm_call", target }, `AgentGate could not check the model call: ${errorText(error)}`);
+  }
+}
+
+function blockedModelMessage(decision: Decision): AIMessage {
+  return new AIMessage({
+    content: `AgentGate blocked the model call: ${decision.reason}`,
+    response_metadata: { agentgate: { ...decision } },
+  });
+}
+
+/** Could this tool's rule escalate at all? Only then is the list of open escalations worth reading. */
+function mayEscalate(gate: GateKeeper, toolName: string, mapping: ToolMapping | undefined): boolean {
+  const entry = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
+  const action = entry ? entry.action : "tool_use";
+  if (typeof action !== "string" || action === "") return false;
+  const rule = gate.policy.getRule(action);
+  if (!rule || rule.allowed !== true) return false;
+  return rule.requireApproval === true || (rule.escalateTargets?.length ?? 0) > 0 || rule.escalateAfter !== undefined;
+}
+
+async function pendingFor(gate: GateKeeper, callId: string): Promise<ReadonlySet<string>> {
+  try {
+    const pending = await gate.pendingEscalations();
+    return new Set(pending.filter((r) => r.callId === callId).map((r) => r.escalationId));
+  } catch {
+    // Fail closed: with no list, no resume is accepted.
+    return new Set();
+  }
+}
+
+/** Settles an escalation as not approved so it does not linger; best effort. */
+async function settleQuietly(gate: GateKeeper, escalationId: string, reason: string): Promise<void> {
+  try {
+    await gate.resolveEscalation(escalationId, { approved: false, approvedBy: "@agentgate/langchain", reason });
+  } catch {
+    // Already settled or gone: nothing to clean up.
+  }
+}
+
+function contextOf(options: GateMiddlewareOptions, runtime: Runtime | undefined): Record<string, unknown> {
+  const context: Record<string, unknown> = { framework: "langchain", ...options.context };
+  const thread = runtime?.configurable?.thread_id;
+  if (typeof thread === "string") context.threadId = thread;
+  return context;
+}

@@ -1,0 +1,101 @@
+import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
+import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
+import type { StructuredTool } from "@langchain/core/tools";
+import { adapterDenial, deniedContent, deniedToolMessage, errorText } from "./denial.js";
+
+// oxlint-disable-next-line typescript/no-explicit-any -- any tool, whatever its schema and output
+type AnyTool = StructuredTool<any, any, any, any, any>;
+
+/** What a tool's function receives: the input after its schema parsed it. */
+export type GateToolInput<T> = T extends StructuredTool<any, infer Parsed, any, any, any> ? Parsed : unknown;
+
+/** A `mapping` keyed by the names of the wrapped tools, with each `target` typed by that tool's input. */
+export type GateToolsMapping<T extends readonly AnyTool[]> = {
+  [Tool in T[number] as Tool["name"]]?: {
+    action: string;
+    target?: (input: GateToolInput<Tool>) => string | undefined;
+  };
+};
+
+/** Options for {@link gateTools}. */
+export interface GateToolsOptions<T extends readonly AnyTool[]> {
+  /** Maps tool names to actions and targets; the target function gets the parsed input. */
+  mapping?: GateToolsMapping<T>;
+  /** Extra context recorded with each decision. */
+  context?: Record<string, unknown>;
+}
+
+/**
+ * Wraps LangChain tools so each checks the gate before its function runs.
+ * The wrapped tools keep their name, description, schema and types; only the
+ * function is wrapped (not `invoke`), so a call is traced once.
+ *
+ * A refused call does not run: it returns a `ToolMessage` with
+ * `status: "error"` and the core's denial as JSON when it was invoked with a
+ * tool call, or that JSON text otherwise. Checks are idempotent per tool call
+ * id: after `gate.resolveEscalation` approves an escalation, invoking the same
+ * tool call again runs it.
+ *
+ * ```ts
+ * const tools = gateTools([search, shell], gate, { mapping: { shell: { action: "shell", target: (i) => i.cmd } } });
+ * ```
+ */
+export function gateTools<const T extends readonly AnyTool[]>(tools: T, gate: GateKeeper, options: GateToolsOptions<T> = {}): T {
+  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
+    throw new TypeError("gateTools needs a GateKeeper");
+  }
+  if (!Array.isArray(tools)) throw new TypeError("gateTools needs an array of LangChain tools");
+  return tools.map((tool) => gateTool(tool, gate, options as GateToolsOptions<readonly AnyTool[]>)) as unknown as T;
+}
+
+type CallFn = (arg: unknown, runManager?: CallbackManagerForToolRun, config?: Record<string, unknown>) => unknown;
+
+function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<readonly AnyTool[]>): AnyTool {
+  const original = tool as unknown as { name?: unknown; _call?: unknown; responseFormat?: unknown };
+  if (typeof original !== "object" || original === null || typeof original._call !== "function" || typeof original.name !== "string") {
+    throw new TypeError(
+      `gateTools: ${typeof original?.name === "string" ? JSON.stringify(original.name) : "an entry"} is not a LangChain StructuredTool (from tool() or a StructuredTool subclass)`,
+    );
+  }
+  const name = original.name;
+  const run = original._call as CallFn;
+  const mapping = options.mapping as ToolMapping | undefined;
+
+  // Same object in every respect (prototype chain), except for the function.
+  const gated = Object.create(tool) as AnyTool;
+  Object.defineProperty(gated, "_call", {
+    configurable: true,
+    writable: true,
+    value: async function gatedCall(arg: unknown, runManager?: CallbackManagerForToolRun, config?: Record<string, unknown>) {
+      const callId = toolCallIdOf(config);
+      let decision: Decision;
+      try {
+        decision = await gate.checkToolCall({
+          toolName: name,
+          input: arg,
+          callId,
+          mapping,
+          context: { framework: "langchain", ...options.context },
+        });
+      } catch (error) {
+        decision = adapterDenial(gate, { action: "tool_use", target: name, callId }, `AgentGate could not check tool ${JSON.stringify(name)}: ${errorText(error)}`);
+      }
+      if (decision.type === "allow") {
+        // The original function, on the original tool (its own fields, private ones included).
+        return run.call(tool, arg, runManager, config);
+      }
+      const refused = callId !== undefined ? deniedToolMessage({ id: callId, name }, decision) : deniedContent(decision);
+      // Tools that return [content, artifact] must still return a pair.
+      return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
+    },
+  });
+  return gated;
+}
+
+function toolCallIdOf(config: Record<string, unknown> | undefined): string | undefined {
+  const fromCall = (config?.toolCall as { id?: unknown } | undefined)?.id;
+  if (typeof fromCall === "string" && fromCall !== "") return fromCall;
+  const fromConfig = config?.toolCallId;
+  if (typeof fromConfig === "string" && fromConfig !== "") return fromConfig;
+  return undefined;
+}

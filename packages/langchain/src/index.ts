@@ -1,0 +1,9 @@
+export { GateCallbackHandler, type GateCallbackHandlerOptions } from "./gate-callback-handler.js";
+export { gateMiddleware, type GateMiddlewareOptions } from "./gate-middleware.js";
+export { gateTools, type GateToolInput, type GateToolsMapping, type GateToolsOptions } from "./gate-tools.js";
+export {
+  CheckpointerRequiredError,
+  isGateInterrupt,
+  type GateInterruptValue,
+  type GateResumeValue,
+} from "./approval-interrupt.js";
