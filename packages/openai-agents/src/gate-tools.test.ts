@@ -322,6 +322,30 @@ describe("gateTools on a real Runner loop", () => {
     expect(gated!.invoke).toBe(t.invoke);
   });
 
+  it("is idempotent per gate, and stacks different gates (every one must allow)", async () => {
+    const lenient = await makeGate([{ action: "tool_use", allowed: true }]);
+    const strict = await makeGate([{ action: "tool_use", allowed: true, allowedTargets: ["other"] }]);
+    const ran: string[] = [];
+    const [once] = gateTools([searchTool(ran)], lenient);
+    const [twice] = gateTools([once!], lenient);
+    expect(twice).toBe(once);
+    const [both] = gateTools([once!], strict);
+    expect(both!.inputGuardrails!.map((g) => g.name)).toEqual(["agentgate", "agentgate"]);
+    const model = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: callId() })], [assistantMessage("ok")]]);
+    await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: [both!] }), "go");
+    expect(ran).toEqual([]);
+    expect(strict.decisions.some((d) => d.type === "deny")).toBe(true);
+  });
+
+  it("gates agent tools in place, keeping the SDK's link to the sub-agent", async () => {
+    const gate = await makeGate([]);
+    const sub = new Agent({ name: "sub", instructions: "" });
+    const agentTool = sub.asTool({ toolName: "ask_sub", toolDescription: "Ask" });
+    const [gated] = gateTools([agentTool], gate);
+    expect(gated).toBe(agentTool);
+    expect(agentTool.inputGuardrails!.map((g) => g.name)).toEqual(["agentgate"]);
+  });
+
   it("refuses tools it cannot gate instead of passing them through", async () => {
     const gate = await makeGate([]);
     const hosted = hostedMcpTool({ serverLabel: "docs", serverUrl: "https://example.com/mcp" });

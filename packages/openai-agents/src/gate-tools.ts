@@ -36,7 +36,7 @@ export const GATE_GUARDRAIL_NAME = "agentgate";
 
 /**
  * Puts every function tool behind the gate. For each tool it returns a copy
- * (the original is not modified) with:
+ * (`agent.asTool()` tools are gated in place, see below) with:
  *
  * - an input guardrail that checks the call with `gate.checkToolCall` and
  *   turns anything but ALLOW into `rejectContent`: `execute` never runs and
@@ -53,6 +53,10 @@ export const GATE_GUARDRAIL_NAME = "agentgate";
  * cannot approve anything.
  *
  * Works for tools from `tool()`, `agent.asTool()` and `getAllMcpTools()`.
+ * Agent tools are modified in place, because the SDK finds the sub-agent of
+ * an agent tool by the tool object's identity when it resumes an
+ * interruption raised inside it. Gating a tool twice with the same gate is a
+ * no-op; different gates stack (every one must allow).
  * Other tool types (hosted, computer, shell, apply_patch) cannot be gated
  * this way and are refused with a `TypeError` rather than passed through
  * ungated.
@@ -84,6 +88,8 @@ function gateFunctionTool(
   gate: GateKeeper,
   options: GateToolsOptions,
 ): FunctionTool<any, any, any> {
+  // Gating twice with the same gate adds nothing (and would check each call twice).
+  if (gateLayers(tool).some((existing) => existing.gate === gate)) return tool;
   const { mapping, deniedOutput } = options;
   const toolName = tool.name;
   const denials = new DenialLog();
@@ -142,16 +148,18 @@ function gateFunctionTool(
     return originalNeedsApproval ? originalNeedsApproval(runContext, input as never, callId) : false;
   };
 
-  const layer: GateLayer = { gate, mapping, tool };
-  const gated: FunctionTool<any, any, any> & { [GATE_LAYERS]: readonly GateLayer[] } = {
-    // Spread keeps the SDK's own symbol-keyed metadata (output validator,
-    // namespace) and `invoke`, which the SDK uses to find the input parser
-    // and MCP binding of the tool.
-    ...tool,
-    needsApproval,
-    inputGuardrails: [guardrail, ...(tool.inputGuardrails ?? [])],
-    [GATE_LAYERS]: [...gateLayers(tool), layer],
+  const layer: GateLayer = { gate, mapping, tool: { ...tool } };
+  // Agent tools are gated in place: the SDK links an `agent.asTool()` tool to
+  // its agent by object identity, and resuming an interruption raised inside
+  // the sub-agent needs that link. Every other tool is copied; the spread
+  // keeps `invoke` (the SDK keys the input parser and MCP binding on it) and
+  // the symbol-keyed metadata (output validator, namespace).
+  const gated = (isAgentTool(tool) ? tool : { ...tool }) as FunctionTool<any, any, any> & {
+    [GATE_LAYERS]?: readonly GateLayer[];
   };
+  gated.needsApproval = needsApproval;
+  gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
+  gated[GATE_LAYERS] = [...gateLayers(tool), layer];
 
   if (tool.outputSchema !== undefined) {
     // Without an errorFunction the SDK throws on `rejectContent` for schema
@@ -187,4 +195,9 @@ function deniedPayloadIn(error: unknown): { reason: string } | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `agent.asTool()` tools are the SDK's only function tools with an `on(event, handler)` method. */
+function isAgentTool(tool: FunctionTool<any, any, any>): boolean {
+  return typeof (tool as { on?: unknown }).on === "function";
 }
