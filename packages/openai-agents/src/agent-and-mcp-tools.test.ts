@@ -86,15 +86,15 @@ describe("agent.asTool() tools", () => {
     });
     const runner = makeRunner();
 
-    let result = await runner.run(lead, "ship it");
-    expect(result.interruptions).toHaveLength(1);
-    expect(result.interruptions[0]!.agent.name).toBe("deployer");
-    const state = await RunState.fromString(lead, result.state.toString());
+    const paused = await runner.run(lead, "ship it");
+    expect(paused.interruptions).toHaveLength(1);
+    expect(paused.interruptions[0]!.agent.name).toBe("deployer");
+    const state = await RunState.fromString(lead, paused.state.toString());
     const outcomes = await resolveGateInterruptions(state, gate, () => true);
     expect(outcomes).toMatchObject([{ approved: true, toolName: "deploy", callId: inner }]);
-    result = await runner.run(lead, state);
+    const resumed = await runner.run(lead, state);
     expect(ran).toEqual(["api@prod"]);
-    expect(result.finalOutput).toBe("all done");
+    expect(resumed.finalOutput).toBe("all done");
   });
 });
 
