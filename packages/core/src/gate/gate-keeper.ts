@@ -118,6 +118,9 @@ export class GateKeeper {
   readonly #observers: DecisionObserver[];
   readonly #inflight = new Map<string, Promise<Decision>>();
   readonly #keys = new Map<string, string>();
+  readonly #ids = new DecisionIds();
+  #isoMs = Number.NaN;
+  #isoText = "";
 
   constructor(options: GateKeeperOptions) {
     if (!options || typeof options !== "object") throw new TypeError("GateKeeper needs { identity, policy }");
@@ -169,8 +172,15 @@ export class GateKeeper {
    * Decides one action. Never throws for policy reasons: the Decision says
    * allow, deny or escalate. Rejects with `TypeError` for invalid arguments.
    */
-  async check(action: ActionName, targetOrOptions?: string | CheckOptions): Promise<Decision> {
-    return this.#run(parseRequest(action, targetOrOptions));
+  check(action: ActionName, targetOrOptions?: string | CheckOptions): Promise<Decision> {
+    // Not `async`: the static path resolves without extra promise hops.
+    let req: Req;
+    try {
+      req = parseRequest(action, targetOrOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#run(req);
   }
 
   /** `true` only for ALLOW. */
@@ -262,27 +272,33 @@ export class GateKeeper {
     if (req.callId === undefined) return this.#decide(req);
     const key = this.#callKey(req.callId);
     const running = this.#inflight.get(key);
-    if (running) return running.then((d) => (d.callId === req.callId ? d : d));
+    if (running) return running;
     const p = this.#decide(req).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, p);
     return p;
   }
 
-  async #decide(req: Req): Promise<Decision> {
+  #decide(req: Req): Promise<Decision> {
     const startedAt = this.#clock();
     let ev: Evaluation;
     try {
       ev = this.policy.evaluate(req.action, req.target);
     } catch (error) {
-      return this.#refuse(req, "internal_error", `policy evaluation failed: ${errorText(error)}`);
+      return Promise.resolve(this.#refuse(req, "internal_error", `policy evaluation failed: ${errorText(error)}`));
     }
     const rule = ev.rule;
-    if (ev.type === "deny" || rule === undefined) return this.#emit(this.#decision(req, ev, startedAt), req, startedAt);
-    if (!rule.limited && ev.type === "allow") return this.#emit(this.#decision(req, ev, startedAt), req, startedAt);
+    if (ev.type === "deny" || rule === undefined || (!rule.limited && ev.type === "allow")) {
+      return Promise.resolve(this.#emit(this.#decision(req, ev, startedAt), req, startedAt));
+    }
+    return this.#stateful(req, ev, startedAt);
+  }
 
-    // Stateful path: limits, thresholds, escalations, per-call records.
-    const decisionId = globalThis.crypto.randomUUID();
-    const escalationId = globalThis.crypto.randomUUID();
+  /** Limits, thresholds, escalations and per-call records: one atomic store operation. */
+  async #stateful(req: Req, ev: Evaluation, startedAt: number): Promise<Decision> {
+    const rule = ev.rule!;
+    const decisionId = this.#ids.next();
+    // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
+    const escalationId = ev.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
     let consumeReq: ConsumeRequest;
     try {
       consumeReq = {
@@ -492,7 +508,7 @@ export class GateKeeper {
       action: req.action,
       target: ev.target,
       reason,
-      timestamp: new Date(ids.at).toISOString(),
+      timestamp: this.#iso(ids.at),
       policy: this.policy.name,
       callId: req.callId,
       escalationId: type === "escalate" ? ids.escalationId : undefined,
@@ -503,7 +519,7 @@ export class GateKeeper {
 
   #decision(req: Req, ev: Evaluation, now: number): Decision {
     return makeDecision({
-      id: globalThis.crypto.randomUUID(),
+      id: this.#ids.next(),
       type: ev.type,
       code: ev.code,
       agentId: this.identity.id,
@@ -511,7 +527,7 @@ export class GateKeeper {
       action: req.action,
       target: ev.target,
       reason: ev.reason,
-      timestamp: new Date(now).toISOString(),
+      timestamp: this.#iso(now),
       policy: this.policy.name,
       callId: req.callId,
     });
@@ -575,6 +591,15 @@ export class GateKeeper {
     }
   }
 
+  /** ISO timestamps, cached per millisecond: many checks share one. */
+  #iso(ms: number): string {
+    if (ms !== this.#isoMs) {
+      this.#isoMs = ms;
+      this.#isoText = new Date(ms).toISOString();
+    }
+    return this.#isoText;
+  }
+
   #counterKey(action: string): string {
     let key = this.#keys.get(action);
     if (key === undefined) {
@@ -590,6 +615,28 @@ export class GateKeeper {
 }
 
 class ApprovalTimeout extends Error {}
+
+/**
+ * Decision ids in UUID layout: a random 80-bit prefix per gate plus a counter.
+ * Unique (across processes too) and far cheaper than a fresh random UUID per check;
+ * ids are identifiers, not secrets.
+ */
+class DecisionIds {
+  #prefix = "";
+  #counter = 0;
+
+  next(): string {
+    if (this.#counter === 0 || this.#counter >= 0xffffffffffff) this.#reseed();
+    const n = (this.#counter++).toString(16);
+    return this.#prefix + "000000000000".slice(n.length) + n;
+  }
+
+  #reseed(): void {
+    const u = globalThis.crypto.randomUUID();
+    this.#prefix = u.slice(0, 24);
+    this.#counter = 1 + Math.floor(Math.random() * 0xffffffff);
+  }
+}
 
 function describeAnswer(raw: unknown): string {
   if (raw === undefined) return "undefined";

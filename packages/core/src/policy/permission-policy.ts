@@ -36,6 +36,8 @@ export interface CompiledRule {
   readonly denyAfter: number | undefined;
   /** True when the rule has a counter (limits or thresholds). */
   readonly limited: boolean;
+  /** `rule "action"`, precomputed for reasons. */
+  readonly label: string;
 }
 
 /** The static verdict for one request, with the reason in plain words. */
@@ -85,6 +87,7 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
     escalateAfter: rule.escalateAfter,
     denyAfter: rule.denyAfter,
     limited: rule.maxPerMinute !== undefined || rule.escalateAfter !== undefined || rule.denyAfter !== undefined,
+    label: `rule ${JSON.stringify(rule.action)}`,
   });
 }
 
@@ -197,7 +200,7 @@ export class PermissionPolicy {
     if (r === undefined) {
       return { type: "deny", code: "no_rule", reason: `no rule for action ${q(action)}: denied by default`, target, rule: undefined };
     }
-    const name = `rule ${q(action)}`;
+    const name = r.label;
     if (!r.allowed) {
       const why = r.rule.description ? ` (${r.rule.description})` : "";
       return { type: "deny", code: "not_allowed", reason: `${name} does not allow this action${why}`, target, rule: r };
