@@ -11,9 +11,9 @@ export type GateToolInput<T> = T extends StructuredTool<any, infer Parsed, any, 
 
 /** A `mapping` keyed by the names of the wrapped tools, with each `target` typed by that tool's input. */
 export type GateToolsMapping<T extends readonly AnyTool[]> = {
-  [Tool in T[number] as Tool["name"]]?: {
+  [Name in T[number]["name"]]?: {
     action: string;
-    target?: (input: GateToolInput<Tool>) => string | undefined;
+    target?: (input: GateToolInput<Extract<T[number], { name: Name }>>) => string | undefined;
   };
 };
 
@@ -40,7 +40,11 @@ export interface GateToolsOptions<T extends readonly AnyTool[]> {
  * const tools = gateTools([search, shell], gate, { mapping: { shell: { action: "shell", target: (i) => i.cmd } } });
  * ```
  */
-export function gateTools<const T extends readonly AnyTool[]>(tools: T, gate: GateKeeper, options: GateToolsOptions<T> = {}): T {
+export function gateTools<T extends readonly AnyTool[] | []>(
+  tools: T,
+  gate: GateKeeper,
+  options: GateToolsOptions<T> = {},
+): T {
   if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
     throw new TypeError("gateTools needs a GateKeeper");
   }
