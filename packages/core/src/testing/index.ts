@@ -1,2 +1,2 @@
-// Store conformance suite. Filled in by the shared-store work.
-export {};
+// Test helpers for AgentGate stores. Imports `vitest` (an optional peer of @agentgate/core).
+export { runStoreConformance, type StoreConformanceOptions } from "./store-conformance.js";
