@@ -38,32 +38,3 @@ export function deniedOutputFor(denial: ToolDenial): DeniedToolOutput {
   }
   return { denied: true, decision: "deny", code: denial.code ?? "not_executed", reason: denial.reason };
 }
-
-/** Remembers recent denials by call id so a tool's `errorFunction` can see the gate's decision. */
-export class DenialLog {
-  readonly #entries = new Map<string, ToolDenial>();
-  readonly #limit: number;
-
-  constructor(limit = 1000) {
-    this.#limit = limit;
-  }
-
-  record(denial: ToolDenial): void {
-    if (!denial.callId) return;
-    this.#entries.delete(denial.callId);
-    this.#entries.set(denial.callId, denial);
-    // Bounded: a paused run that never resumes must not grow this forever.
-    while (this.#entries.size > this.#limit) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
-  }
-
-  take(callId: string | undefined): ToolDenial | undefined {
-    if (!callId) return undefined;
-    const denial = this.#entries.get(callId);
-    this.#entries.delete(callId);
-    return denial;
-  }
-}

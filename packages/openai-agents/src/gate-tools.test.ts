@@ -48,6 +48,28 @@ describe("gateTools on a real Runner loop", () => {
     expect(result.toolInputGuardrailResults[0]?.output.behavior.type).toBe("rejectContent");
   });
 
+  it("audits one decision per tool call, not one per SDK hook", async () => {
+    const gate = await makeGate([
+      { action: "tool_use", allowed: true, allowedTargets: ["search"] },
+      { action: "shell", allowed: false },
+    ]);
+    const [allowed, denied] = [callId(), callId()];
+    const shell = tool({
+      name: "run_shell",
+      description: "Run a command",
+      parameters: z.object({ command: z.string() }),
+      execute: async () => "ran",
+    });
+    const model = new ScriptedModel([
+      [functionCall("search", { query: "x" }, { callId: allowed }), functionCall("run_shell", { command: "ls" }, { callId: denied })],
+      [assistantMessage("ok")],
+    ]);
+    const tools = gateTools([searchTool(), shell], gate, { mapping: { run_shell: { action: "shell" } } });
+    await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools }), "go");
+    expect(gate.decisions.filter((d) => d.callId === allowed)).toHaveLength(1);
+    expect(gate.decisions.filter((d) => d.callId === denied)).toHaveLength(1);
+  });
+
   it("denies a tool that has no rule at all (deny by default)", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true }]);
     const ran: string[] = [];

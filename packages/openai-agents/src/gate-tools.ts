@@ -8,7 +8,8 @@ import {
   type ToolGuardrailFunctionOutput,
   type ToolInputGuardrailDefinition,
 } from "@openai/agents-core";
-import { deniedOutputFor, DenialLog, type ToolDenial } from "./denial.js";
+import { CallMemo } from "./call-memo.js";
+import { deniedOutputFor, type ToolDenial } from "./denial.js";
 import { GATE_LAYERS, gateLayers, type GateLayer } from "./gate-layers.js";
 import { errorMessage, readToolInput } from "./tool-input.js";
 
@@ -92,7 +93,11 @@ function gateFunctionTool(
   if (gateLayers(tool).some((existing) => existing.gate === gate)) return tool;
   const { mapping, deniedOutput } = options;
   const toolName = tool.name;
-  const denials = new DenialLog();
+  const denials = new CallMemo<ToolDenial>();
+  // Final decisions (ALLOW/DENY) that needsApproval just got, so the guardrail
+  // that runs right after does not ask again: core returns the same verdict
+  // for a known call id, but repeats of stateless verdicts would be audited twice.
+  const settled = new CallMemo<{ input: string; decision: Decision }>();
   const originalNeedsApproval = tool.needsApproval;
   const originalErrorFunction = tool.errorFunction ?? undefined;
 
@@ -100,7 +105,7 @@ function gateFunctionTool(
     gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), ...(mapping ? { mapping } : {}) });
 
   const refuse = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
-    denials.record(denial);
+    denials.set(denial.callId, denial);
     return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
       agentgate: denial.decision ?? { type: "deny", code: denial.code, reason: denial.reason },
     });
@@ -113,7 +118,9 @@ function gateFunctionTool(
       try {
         const read = readToolInput(tool, toolCall?.arguments);
         if (!read.ok) return refuse({ toolName, ...(callId ? { callId } : {}), reason: read.reason, code: "invalid_arguments" });
-        const decision = await check(read.input, callId);
+        const remembered = settled.take(callId);
+        const decision =
+          remembered && remembered.input === fingerprint(read.input) ? remembered.decision : await check(read.input, callId);
         if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
         const reason =
           decision.type === "escalate"
@@ -142,6 +149,9 @@ function gateFunctionTool(
         return false;
       }
       if (decision.type === "escalate") return !gate.hasApprovalHandler;
+      // Never an ESCALATE: after a human approval the guardrail must ask the gate again.
+      const key = fingerprint(input);
+      if (key !== undefined) settled.set(callId, { input: key, decision });
       // A denied call needs no human: the guardrail refuses it.
       if (decision.type !== "allow") return false;
     }
@@ -200,4 +210,13 @@ function deniedPayloadIn(error: unknown): { reason: string } | undefined {
 /** `agent.asTool()` tools are the SDK's only function tools with an `on(event, handler)` method. */
 function isAgentTool(tool: FunctionTool<any, any, any>): boolean {
   return typeof (tool as { on?: unknown }).on === "function";
+}
+
+/** A comparable form of a tool input; undefined when it cannot be serialised (then nothing is reused). */
+function fingerprint(input: unknown): string | undefined {
+  try {
+    return JSON.stringify(input);
+  } catch {
+    return undefined;
+  }
 }

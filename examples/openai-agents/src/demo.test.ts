@@ -1,0 +1,47 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { runDemo } from "./demo.ts";
+import { scriptedModel } from "./scripted-model.ts";
+
+describe("openai-agents example", () => {
+  it("approves the deploy when the human says yes; denied tools never run", async () => {
+    const lines: string[] = [];
+    const asked: unknown[] = [];
+    const result = await runDemo({
+      model: scriptedModel(),
+      log: (line) => lines.push(line),
+      decide: (request) => (asked.push(request), { approved: true, approvedBy: "alice" }),
+    });
+    expect(asked).toMatchObject([{ action: "tool_use", target: "deploy", args: { service: "docs-site", env: "production" } }]);
+    expect(result.executed).toEqual(["search(AgentGate quick start)", "deploy(docs-site, production)"]);
+    const summary = result.decisions.map((d) => [d.type, d.action, d.target]);
+    expect(summary).toContainEqual(["deny", "file_read", "/workspace/secrets/api-token.txt"]);
+    expect(summary).toContainEqual(["deny", "shell", "cat /etc/passwd"]);
+    expect(result.decisions.find((d) => d.target === "deploy" && d.type === "allow")?.approvedBy).toBe("alice");
+    expect(lines.some((line) => line.startsWith("[gate] DENY") && line.includes("shell"))).toBe(true);
+    expect(result.finalOutput).toContain("Deployed docs-site to production.");
+  });
+
+  it("reports the refusal to the model when the human says no", async () => {
+    const result = await runDemo({ model: scriptedModel(), log: () => {}, decide: () => ({ approved: false, reason: "change freeze" }) });
+    expect(result.executed).toEqual(["search(AgentGate quick start)"]);
+    expect(result.finalOutput).toMatch(/deploy: .*change freeze/);
+  });
+
+  it("runs as `node src/index.ts` offline, auto-answering without a TTY and saying so", async () => {
+    const env = { ...process.env };
+    delete env.OPENAI_API_KEY;
+    delete env.AGENTGATE_AUTO_APPROVE;
+    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], {
+      env,
+      encoding: "utf8",
+    });
+    expect(stdout).toContain("model: offline script");
+    expect(stdout).toContain("stdin is not a terminal");
+    expect(stdout).toContain("auto-rejecting");
+    expect(stdout).toMatch(/\[gate\] ESCALATE tool_use → deploy/);
+    expect(stdout).toContain("tools that actually ran: search(AgentGate quick start)\n");
+  });
+});
