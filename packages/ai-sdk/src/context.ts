@@ -1,0 +1,46 @@
+/**
+ * What an adapter knows about one tool call when it asks the gate.
+ * Passed to the `context` option so an app can attach per-call context
+ * (tenant, user, request id) to the decision.
+ */
+export interface GateCallInfo {
+  /** The tool's key in the ToolSet. */
+  toolName: string;
+  /** The AI SDK's `toolCallId`; the gate uses it as `callId`. */
+  toolCallId: string;
+  /** The parsed tool input. */
+  input: unknown;
+  /** The tool's own context (`toolsContext[toolName]`), when the SDK provides it. */
+  toolContext?: unknown;
+  /** The call's `runtimeContext`. Only `gateToolApproval` sees it; `execute` does not. */
+  runtimeContext?: unknown;
+}
+
+/** Resolves extra context for a decision. A throw or rejection fails closed (DENY). */
+export type GateContextResolver = (
+  info: GateCallInfo,
+) => Record<string, unknown> | undefined | PromiseLike<Record<string, unknown> | undefined>;
+
+/** @internal Resolves the context option; errors propagate to the caller, which fails closed. */
+export async function resolveContext(
+  resolver: GateContextResolver | undefined,
+  info: GateCallInfo,
+): Promise<Record<string, unknown> | undefined> {
+  if (resolver === undefined) return undefined;
+  const context = await resolver(info);
+  if (context === undefined || context === null) return undefined;
+  if (typeof context !== "object" || Array.isArray(context)) {
+    throw new TypeError("the context option must return a plain object or undefined");
+  }
+  return context;
+}
+
+/** @internal A short, printable description of anything thrown. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  try {
+    return String(error);
+  } catch {
+    return "unprintable error";
+  }
+}

@@ -1,0 +1,39 @@
+import { deniedToolResult, type Decision, type DeniedToolResult } from "@agentgate/core";
+
+/**
+ * What a gated tool returns instead of running when the gate refuses the call:
+ * `{ denied: true, decision, code, reason, retryAfterMs? }`. The model reads it as the
+ * tool result and can react (apologise, wait `retryAfterMs`, ask for approval).
+ */
+export type GateDeniedResult = DeniedToolResult;
+
+/**
+ * True when a tool output is a {@link GateDeniedResult} (works on outputs that went
+ * through JSON, e.g. UI messages).
+ */
+export function isGateDenial(value: unknown): value is GateDeniedResult {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    v.denied === true &&
+    (v.decision === "deny" || v.decision === "escalate") &&
+    typeof v.code === "string" &&
+    typeof v.reason === "string"
+  );
+}
+
+/** @internal The tool result for a DENY or an unapproved ESCALATE. */
+export function toolDenial(decision: Decision): GateDeniedResult {
+  return deniedToolResult(decision);
+}
+
+/** @internal A denial for a failure in the adapter's own glue (never an ALLOW). */
+export function adapterDenial(reason: string): GateDeniedResult {
+  return { denied: true, decision: "deny", code: "internal_error", reason };
+}
+
+/** @internal The reason text the SDK forwards to the model, with the retry hint for rate limits. */
+export function reasonWithRetry(decision: Pick<Decision, "reason" | "retryAfterMs">): string {
+  if (decision.retryAfterMs === undefined || /retry/i.test(decision.reason)) return decision.reason;
+  return `${decision.reason} (retry after ${Math.ceil(decision.retryAfterMs / 1000)} s)`;
+}

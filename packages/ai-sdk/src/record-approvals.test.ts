@@ -1,0 +1,119 @@
+import type { GateKeeper } from "@agentgate/core";
+import type { ModelMessage } from "ai";
+import { describe, expect, it } from "vitest";
+import { recordApprovals } from "./record-approvals.js";
+import { makeGate } from "./test-utils/gate.js";
+
+const rules = [{ action: "tool_use", allowed: true, allowedTargets: ["deploy"], escalateTargets: ["deploy"] }];
+
+function history(calls: Array<{ toolCallId: string; approvalId: string; automatic?: boolean }>): ModelMessage[] {
+  return [
+    { role: "user", content: "go" },
+    {
+      role: "assistant",
+      content: calls.flatMap((c) => [
+        { type: "tool-call" as const, toolCallId: c.toolCallId, toolName: "deploy", input: { service: c.toolCallId } },
+        {
+          type: "tool-approval-request" as const,
+          approvalId: c.approvalId,
+          toolCallId: c.toolCallId,
+          ...(c.automatic ? { isAutomatic: true } : {}),
+        },
+      ]),
+    },
+  ];
+}
+
+async function escalate(gate: GateKeeper, toolCallId: string) {
+  const decision = await gate.checkToolCall({ toolName: "deploy", input: { service: toolCallId }, callId: toolCallId });
+  expect(decision.type).toBe("escalate");
+  return decision;
+}
+
+describe("recordApprovals", () => {
+  it("settles the gate's pending escalations from the last message's responses", async () => {
+    const gate = await makeGate(rules);
+    await escalate(gate, "c1");
+    await escalate(gate, "c2");
+    const messages: ModelMessage[] = [
+      ...history([
+        { toolCallId: "c1", approvalId: "a1" },
+        { toolCallId: "c2", approvalId: "a2" },
+      ]),
+      {
+        role: "tool",
+        content: [
+          { type: "tool-approval-response", approvalId: "a1", approved: true },
+          { type: "tool-approval-response", approvalId: "a2", approved: false, reason: "too risky" },
+        ],
+      },
+    ];
+    const recorded = await recordApprovals(messages, gate, { approvedBy: "alice" });
+    expect(recorded.map((r) => [r.toolCallId, r.status, r.decision?.type])).toEqual([
+      ["c1", "recorded", "allow"],
+      ["c2", "recorded", "deny"],
+    ]);
+    expect(recorded[0]?.decision?.approvedBy).toBe("alice");
+    expect(await gate.pendingEscalations()).toEqual([]);
+    // The gate's own record now answers a re-check of the same call.
+    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c1" }, callId: "c1" })).type).toBe("allow");
+    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c2" }, callId: "c2" })).type).toBe("deny");
+  });
+
+  it("records nothing for responses the gate cannot match, and never throws", async () => {
+    const gate = await makeGate(rules);
+    await escalate(gate, "c1");
+    const messages = [
+      ...history([
+        { toolCallId: "c1", approvalId: "a1" },
+        { toolCallId: "never-escalated", approvalId: "a2" },
+        { toolCallId: "c3", approvalId: "auto", automatic: true },
+      ]),
+      {
+        role: "tool",
+        content: [
+          { type: "tool-approval-response", approvalId: "missing", approved: true },
+          { type: "tool-approval-response", approvalId: "a2", approved: true },
+          { type: "tool-approval-response", approvalId: "auto", approved: true },
+          { type: "tool-approval-response", approvalId: "a1", approved: "yes" },
+          { type: "tool-approval-response", approvalId: "a1", approved: true },
+          null,
+          "garbage",
+        ],
+      },
+    ] as unknown as ModelMessage[];
+    const recorded = await recordApprovals(messages, gate);
+    expect(recorded.map((r) => r.status)).toEqual(["unknown-request", "not-pending", "automatic", "recorded", "not-pending"]);
+    // A malformed `approved` is a rejection, never an approval.
+    expect(recorded[3]?.decision?.type).toBe("deny");
+  });
+
+  it("ignores responses in older messages: only the last message is what the SDK acts on", async () => {
+    const gate = await makeGate(rules);
+    await escalate(gate, "c1");
+    const messages: ModelMessage[] = [
+      ...history([{ toolCallId: "c1", approvalId: "a1" }]),
+      { role: "tool", content: [{ type: "tool-approval-response", approvalId: "a1", approved: true }] },
+      { role: "user", content: "something else" },
+    ];
+    expect(await recordApprovals(messages, gate)).toEqual([]);
+    expect(await gate.pendingEscalations()).toHaveLength(1);
+    expect(await recordApprovals([], gate)).toEqual([]);
+  });
+
+  it("reports a failing gate as failed, approving nothing", async () => {
+    const gate = await makeGate(rules);
+    await escalate(gate, "c1");
+    const broken = {
+      pendingEscalations: () => gate.pendingEscalations(),
+      resolveEscalation: () => Promise.reject(new Error("store down")),
+    } as unknown as GateKeeper;
+    const messages: ModelMessage[] = [
+      ...history([{ toolCallId: "c1", approvalId: "a1" }]),
+      { role: "tool", content: [{ type: "tool-approval-response", approvalId: "a1", approved: true }] },
+    ];
+    const recorded = await recordApprovals(messages, broken);
+    expect(recorded).toMatchObject([{ status: "failed", message: "store down" }]);
+    expect(await gate.pendingEscalations()).toHaveLength(1);
+  });
+});

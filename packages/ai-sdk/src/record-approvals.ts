@@ -1,0 +1,101 @@
+import type { ApprovalRequest, Decision, GateKeeper } from "@agentgate/core";
+import type { ModelMessage } from "ai";
+import { lastApprovalResponses } from "./approval-messages.js";
+import { describeError } from "./context.js";
+
+/** Options for {@link recordApprovals}. */
+export interface RecordApprovalsOptions {
+  /** Who answered (the authenticated human or approval service). Stored on the decision. */
+  approvedBy?: string;
+  /** Fallback reason when a response carries none. */
+  reason?: string;
+}
+
+/** What {@link recordApprovals} did with one `tool-approval-response`. */
+export interface RecordedApproval {
+  approvalId: string;
+  toolCallId?: string;
+  /** What the response asked for. */
+  approved: boolean;
+  /**
+   * - `recorded`: the gate settled its pending escalation; see `decision`.
+   * - `not-pending`: the gate has no open escalation for this call (never escalated,
+   *   already settled, or a forged id). Nothing changed.
+   * - `automatic`: the request was an automatic approval, not one for a human.
+   * - `unknown-request`: no `tool-approval-request` in the messages matches the response.
+   * - `failed`: the gate rejected or failed; nothing was approved.
+   */
+  status: "recorded" | "not-pending" | "automatic" | "unknown-request" | "failed";
+  /** The settled decision, when `status` is `recorded`. */
+  decision?: Decision;
+  /** Why nothing was recorded, for the other statuses. */
+  message?: string;
+}
+
+/**
+ * Records the human answers in `messages` with the gate, before the app resumes the run.
+ * Reads the `tool-approval-response` parts of the last message (the ones the AI SDK acts
+ * on), finds the gate's pending escalation for each call and settles it with
+ * `gate.resolveEscalation`. {@link gateToolApproval} then approves exactly the calls the
+ * gate settled as ALLOW, and denies any other response.
+ *
+ * Call it only with answers from a trusted approver (your authenticated UI or terminal):
+ * this is the step that turns a response into an approval. It never throws for bad
+ * messages; each response gets a status.
+ */
+export async function recordApprovals(
+  messages: readonly ModelMessage[],
+  gate: GateKeeper,
+  options: RecordApprovalsOptions = {},
+): Promise<RecordedApproval[]> {
+  const responses = lastApprovalResponses(messages);
+  if (responses.length === 0) return [];
+
+  let pending: ApprovalRequest[];
+  try {
+    pending = await gate.pendingEscalations();
+  } catch (error) {
+    const message = `could not read the gate's pending escalations: ${describeError(error)}`;
+    return responses.map((r) => ({ ...base(r), status: "failed", message }));
+  }
+
+  const results: RecordedApproval[] = [];
+  const settled = new Set<string>();
+  for (const response of responses) {
+    const result = base(response);
+    if (response.toolCallId === undefined) {
+      results.push({ ...result, status: "unknown-request", message: "no tool-approval-request matches this approvalId" });
+      continue;
+    }
+    if (response.automatic) {
+      results.push({ ...result, status: "automatic", message: "automatic approvals are decided by policy, not recorded" });
+      continue;
+    }
+    const escalation = pending.find((p) => p.callId === response.toolCallId && !settled.has(p.escalationId));
+    if (escalation === undefined) {
+      results.push({ ...result, status: "not-pending", message: "the gate has no pending escalation for this tool call" });
+      continue;
+    }
+    settled.add(escalation.escalationId);
+    const reason = response.reason ?? options.reason;
+    try {
+      const decision = await gate.resolveEscalation(escalation.escalationId, {
+        approved: response.approved,
+        ...(options.approvedBy !== undefined ? { approvedBy: options.approvedBy } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+      });
+      results.push({ ...result, status: "recorded", decision });
+    } catch (error) {
+      results.push({ ...result, status: "failed", message: describeError(error) });
+    }
+  }
+  return results;
+}
+
+function base(response: { approvalId: string; toolCallId: string | undefined; approved: boolean }) {
+  return {
+    approvalId: response.approvalId,
+    ...(response.toolCallId !== undefined ? { toolCallId: response.toolCallId } : {}),
+    approved: response.approved,
+  };
+}
