@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -43,5 +44,29 @@ describe("openai-agents example", () => {
     expect(stdout).toContain("auto-rejecting");
     expect(stdout).toMatch(/\[gate\] ESCALATE tool_use → deploy/);
     expect(stdout).toContain("tools that actually ran: search(AgentGate quick start)\n");
+  });
+
+  // `script` gives the child a real pseudo-terminal, so the prompt path runs as a person would see it.
+  it.skipIf(!existsSync("/usr/bin/script"))("asks at the terminal in a TTY and follows the typed answer", async () => {
+    const env = { ...process.env, USER: "tester" };
+    delete env.OPENAI_API_KEY;
+    const entry = fileURLToPath(new URL("./index.ts", import.meta.url));
+    for (const [typed, ran] of [
+      ["y", "deploy(docs-site, production)"],
+      ["n", "search(AgentGate quick start)\r\n"],
+    ] as const) {
+      const child = execFile("/usr/bin/script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(entry)}`, "/dev/null"], {
+        env,
+        encoding: "utf8",
+      });
+      let out = "";
+      child.stdout!.on("data", (chunk: string) => (out += chunk));
+      child.stdin!.end(`${typed}\n`);
+      await new Promise((resolve) => child.on("close", resolve));
+      expect(out).toContain("approve tool_use → deploy");
+      expect(out).not.toContain("stdin is not a terminal");
+      expect(out).toContain(`tools that actually ran: `);
+      expect(out).toContain(ran);
+    }
   });
 });
