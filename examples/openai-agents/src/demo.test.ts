@@ -48,7 +48,7 @@ describe("openai-agents example", () => {
 
   // `script` gives the child a real pseudo-terminal, so the prompt path runs as a person would see it.
   it.skipIf(!existsSync("/usr/bin/script"))("asks at the terminal in a TTY and follows the typed answer", async () => {
-    const env = { ...process.env, USER: "tester" };
+    const env: NodeJS.ProcessEnv = { ...process.env, USER: "tester" };
     delete env.OPENAI_API_KEY;
     const entry = fileURLToPath(new URL("./index.ts", import.meta.url));
     for (const [typed, ran] of [
