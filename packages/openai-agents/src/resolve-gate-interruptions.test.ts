@@ -48,6 +48,28 @@ describe("escalation through the SDK's interruptions", () => {
     expect(await gate.pendingEscalations()).toEqual([]);
   });
 
+  it("works the same for streamed runs", async () => {
+    const gate = await makeGate(deployRules);
+    const ran: string[] = [];
+    const id = callId();
+    const { agent } = deployScenario(gate, id, ran);
+    const runner = makeRunner();
+    const drain = async (stream: AsyncIterable<unknown> & { completed: Promise<void> }) => {
+      for await (const _event of stream) {
+        // consume
+      }
+      await stream.completed;
+    };
+    const paused = await runner.run(agent, "deploy api", { stream: true });
+    await drain(paused);
+    expect(paused.interruptions).toHaveLength(1);
+    expect(await resolveGateInterruptions(paused, gate, () => true)).toMatchObject([{ approved: true }]);
+    const resumed = await runner.run(agent, paused.state, { stream: true });
+    await drain(resumed);
+    expect(ran).toEqual(["api@prod"]);
+    expect(resumed.finalOutput).toBe("finished");
+  });
+
   it("a rejection never runs the tool and the model reads the reason", async () => {
     const gate = await makeGate(deployRules);
     const ran: string[] = [];
