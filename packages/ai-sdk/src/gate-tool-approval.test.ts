@@ -338,5 +338,7 @@ describe("gateToolApproval with streamText and ToolLoopAgent", () => {
     // Two checks of the approved call (toolApproval, then execute) count one use.
     const deployDecisions = gate.decisions.filter((d) => d.target === "deploy");
     expect(deployDecisions.map((d) => d.type)).toEqual(["escalate", "allow"]);
+    // A plain ALLOW is not audited twice either: execute reuses the approval's decision.
+    expect(gate.decisions.filter((d) => d.target === "search")).toHaveLength(1);
   });
 });

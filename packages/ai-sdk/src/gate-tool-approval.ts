@@ -7,6 +7,7 @@ import type {
   ToolSet,
   TypedToolCall,
 } from "ai";
+import { rememberAllow } from "./call-memo.js";
 import { hasApprovalResponseFor } from "./approval-messages.js";
 import { describeError, resolveContext, type GateContextResolver } from "./context.js";
 import { reasonWithRetry } from "./denial.js";
@@ -71,10 +72,14 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
         ...(context !== undefined ? { context } : {}),
       });
       switch (decision.type) {
-        case DecisionType.ALLOW:
-          return options.toolApproval === undefined
-            ? { type: "approved", reason: decision.reason }
-            : await userApproval(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages }, decision);
+        case DecisionType.ALLOW: {
+          const status =
+            options.toolApproval === undefined
+              ? ({ type: "approved", reason: decision.reason } as const)
+              : await userApproval(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages }, decision);
+          if (status.type !== "denied") rememberAllow(gate, toolCallId, toolCall.input, decision);
+          return status;
+        }
         case DecisionType.ESCALATE:
           return escalated(decision, gate, messages, toolCallId);
         default:

@@ -1,5 +1,6 @@
 import { DecisionType, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { ToolExecutionOptions, ToolSet } from "ai";
+import { takeAllow } from "./call-memo.js";
 import { describeError, resolveContext, type GateContextResolver } from "./context.js";
 import { adapterDenial, isGateDenial, toolDenial, type GateDeniedResult } from "./denial.js";
 
@@ -68,6 +69,8 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
     const signal = callOptions?.abortSignal;
     signal?.throwIfAborted();
     const toolCallId = callOptions?.toolCallId;
+    // Already allowed by gateToolApproval for this very call and input: one audit entry per call.
+    if (takeAllow(gate, toolCallId, input) !== undefined) return undefined;
     const check = (async () => {
       try {
         const context = await resolveContext(options.context, {
