@@ -289,8 +289,11 @@ describe("gateTools on a real Runner loop", () => {
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(prod)!).denied).toBe(true);
   });
 
-  it("keeps the tool's own needsApproval for calls the gate allows, and leaves those pauses alone", async () => {
-    const gate = await makeGate([{ action: "tool_use", allowed: true }]);
+  it.each([
+    ["a plain rule", { action: "tool_use", allowed: true }],
+    ["a rate-limited rule", { action: "tool_use", allowed: true, maxPerMinute: 5 }],
+  ])("keeps the tool's own needsApproval for calls the gate allows (%s), and leaves those pauses alone", async (_label, rule) => {
+    const gate = await makeGate([rule]);
     const ran: string[] = [];
     const guarded = tool({
       name: "search",
