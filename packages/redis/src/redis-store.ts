@@ -1,0 +1,341 @@
+import {
+  MemoryStore,
+  StoreUnavailableError,
+  type CallRecord,
+  type ConsumeOutcome,
+  type ConsumeRequest,
+  type ConsumeResult,
+  type Decision,
+  type EscalationRecord,
+  type GateStore,
+  type SettleResult,
+} from "@agentgate/core";
+import { BoundedClient, type RedisClient } from "./bounded.js";
+import { KeySpace, type EscalationKeys } from "./keys.js";
+import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** An ioredis client (`new Redis(url)`) or `Cluster`. It stays yours: `close()` does not quit it. */
+  client: RedisClient;
+  /** Prepended to every key. Default `"agentgate:"`. Must not contain `{` or `}`. */
+  prefix?: string;
+  /**
+   * Longest wait for Redis per operation, connecting included. Past it the
+   * operation rejects with `StoreUnavailableError` and the gate DENYs.
+   * Default 1000 ms.
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Opt-in: while Redis is unavailable, decide with in-process limits (a
+   * `MemoryStore` per `RedisStore`) instead of denying. Such decisions carry
+   * `mode: "local-fallback"`. Limits then hold per process only.
+   */
+  fallback?: "memory";
+  /**
+   * How long an idle agent's usage total (for `denyAfter` / `escalateAfter`)
+   * is kept, refreshed on every counted use. Default 30 days.
+   */
+  usageTtlMs?: number;
+}
+
+/** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
+const RETENTION_SLACK_MS = 10 * 60_000;
+const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
+/** Call keys decided in fallback mode that are remembered, so a repeat is answered locally. */
+const MAX_LOCAL_IDS = 100_000;
+
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
+
+/**
+ * A `GateStore` on Redis: limits, per-call records and escalations shared by
+ * every process using the same Redis. Each check is one round trip (an atomic
+ * Lua script); every key expires. Redis down, erroring or slow rejects with
+ * `StoreUnavailableError` within `commandTimeoutMs`, so the gate DENYs, and it
+ * recovers by itself when Redis is back (ioredis reconnects).
+ *
+ * @example
+ * ```ts
+ * const store = new RedisStore({ client: new Redis(process.env.REDIS_URL) });
+ * const gate = new GateKeeper({ identity, policy, store });
+ * ```
+ */
+export class RedisStore implements GateStore {
+  readonly client: RedisClient;
+  readonly prefix: string;
+  readonly #redis: BoundedClient;
+  readonly #keys: KeySpace;
+  readonly #usagePx: number;
+  readonly #local: MemoryStore | undefined;
+  readonly #localCalls = new Set<string>();
+  readonly #localEscalations = new Set<string>();
+
+  constructor(options: RedisStoreOptions) {
+    if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
+    const { client } = options;
+    if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== "function") {
+      throw new TypeError("RedisStore: client must be an ioredis Redis or Cluster instance");
+    }
+    const prefix = options.prefix ?? "agentgate:";
+    if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
+      throw new TypeError("RedisStore: prefix must be a string without { or } (they would break the hash tags)");
+    }
+    const timeout = options.commandTimeoutMs ?? 1000;
+    if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0) {
+      throw new TypeError("RedisStore: commandTimeoutMs must be a positive number");
+    }
+    const usageTtl = options.usageTtlMs ?? DEFAULT_USAGE_TTL_MS;
+    if (typeof usageTtl !== "number" || !Number.isFinite(usageTtl) || usageTtl < 1) {
+      throw new TypeError("RedisStore: usageTtlMs must be a positive number");
+    }
+    if (options.fallback !== undefined && options.fallback !== "memory") {
+      throw new TypeError('RedisStore: fallback must be "memory" or left out');
+    }
+    this.client = client;
+    this.prefix = prefix;
+    this.#redis = new BoundedClient(client, timeout);
+    this.#keys = new KeySpace(prefix);
+    this.#usagePx = Math.ceil(usageTtl);
+    this.#local = options.fallback === "memory" ? new MemoryStore() : undefined;
+    define(client);
+  }
+
+  /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
+  async consume(req: ConsumeRequest): Promise<ConsumeResult> {
+    if (this.#local && req.call && this.#localCalls.has(req.call.key)) return this.#consumeLocally(req);
+    try {
+      return await this.#consume(req);
+    } catch (error) {
+      if (this.#local && StoreUnavailableError.isInstance(error)) return this.#consumeLocally(req);
+      throw error;
+    }
+  }
+
+  async #consume(req: ConsumeRequest): Promise<ConsumeResult> {
+    const k = this.#keys;
+    const call = req.call;
+    const args: (string | number)[] = [
+      k.used(req.scope),
+      k.window(req.scope),
+      call ? k.call(req.scope, call.key) : k.none(req.scope),
+      String(req.now),
+      String(req.windowMs),
+      limit(req.maxPerMinute),
+      limit(req.denyAfter),
+      limit(req.escalateAfter),
+      req.escalate ? "1" : "0",
+      req.decisionId,
+      req.escalationId,
+      call ? "1" : "0",
+      call ? call.fingerprint : "",
+      call ? String(req.now + call.ttlMs) : "0",
+      this.#usagePx,
+      Math.max(1, Math.ceil(req.windowMs * 2)),
+      call ? Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)) : 1,
+    ];
+    const reply = await this.#redis.run("consume", () => script(this.client, CONSUME)(...args));
+    if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
+    if (reply[0] === "repeat") {
+      const rec = parseCallRecord(reply.slice(1) as string[]);
+      const mismatch = rec.fingerprint !== call!.fingerprint;
+      const result: ConsumeResult = { outcome: rec.outcome, used: rec.used, repeat: { ...rec, mismatch } };
+      if (rec.retryAfterMs !== undefined) result.retryAfterMs = rec.retryAfterMs;
+      return result;
+    }
+    const [outcome, used, retry] = reply as [string, number, number];
+    if (!OUTCOMES.has(outcome) || typeof used !== "number") throw unexpected("consume", reply);
+    const result: ConsumeResult = { outcome: outcome as ConsumeOutcome, used };
+    if (typeof retry === "number" && retry >= 0) result.retryAfterMs = retry;
+    return result;
+  }
+
+  #consumeLocally(req: ConsumeRequest): ConsumeResult {
+    const r = this.#local!.consume(req);
+    if (req.call) remember(this.#localCalls, req.call.key);
+    const out: ConsumeResult = { ...r, fallback: true };
+    if (r.repeat) out.repeat = { ...r.repeat, fallback: true };
+    return out;
+  }
+
+  /** Stores a pending escalation where any process sharing this Redis can find and settle it. */
+  async createEscalation(record: EscalationRecord, ttlMs: number): Promise<void> {
+    if (this.#local && record.decision.mode === "local-fallback") return this.#createLocally(record);
+    try {
+      const keys = this.#keys.escalation(record);
+      const px = Math.max(1, Math.ceil(ttlMs + RETENTION_SLACK_MS));
+      const pointer = JSON.stringify(keys);
+      await this.#redis.run("record the escalation", () =>
+        Promise.all([
+          script(this.client, CREATE)(keys.record, JSON.stringify(record), px),
+          script(this.client, INDEX)(this.#keys.pointer(record.escalationId), this.#keys.pending(), pointer, keys.record, String(record.expiresAt), px),
+        ]),
+      );
+    } catch (error) {
+      if (this.#local && StoreUnavailableError.isInstance(error)) return this.#createLocally(record);
+      throw error;
+    }
+  }
+
+  #createLocally(record: EscalationRecord): void {
+    this.#local!.createEscalation(record);
+    remember(this.#localEscalations, record.escalationId);
+  }
+
+  /** The escalation, pending or settled; `undefined` when unknown or expired from Redis. */
+  async getEscalation(escalationId: string): Promise<EscalationRecord | undefined> {
+    if (this.#localEscalations.has(escalationId)) return this.#local!.getEscalation(escalationId);
+    const keys = await this.#pointer(escalationId);
+    if (keys === undefined) return undefined;
+    const fields = await this.#redis.run("read the escalation", () => this.client.hmget(keys.record, "status", "record", "settled"));
+    const [status, json, settled] = fields as (string | null)[];
+    if (!status || !json) return undefined;
+    return toRecord(status, json, settled ?? null);
+  }
+
+  /** Settles a pending escalation exactly once across every process; releases its reservation when asked. */
+  async settleEscalation(escalationId: string, settled: Decision, release: boolean): Promise<SettleResult> {
+    if (this.#localEscalations.has(escalationId)) return this.#local!.settleEscalation(escalationId, settled, release);
+    const keys = await this.#pointer(escalationId);
+    if (keys === undefined) return { ok: false, reason: "unknown" };
+    const status = settled.type === "allow" ? "approved" : "denied";
+    const reply = await this.#redis.run("settle the escalation", () =>
+      script(this.client, SETTLE)(
+        keys.record,
+        keys.used,
+        keys.window,
+        keys.call,
+        status,
+        JSON.stringify(settled),
+        release ? "1" : "0",
+        keys.member,
+        keys.hasReservation ? "1" : "0",
+        keys.hasCall ? "1" : "0",
+      ),
+    );
+    if (!Array.isArray(reply)) throw unexpected("settle", reply);
+    const [kind, st, json, other] = reply as string[];
+    if (kind === "unknown") return { ok: false, reason: "unknown" };
+    if (kind === "settled" && st && json) return { ok: false, reason: "settled", record: toRecord(st, json, other || null) };
+    if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
+    // Off the pending list (best effort: listing also checks each record's status).
+    await this.#redis.run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record)).catch(() => {});
+    return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
+  }
+
+  /** Pending, unexpired escalations of every process sharing this Redis (plus local fallback ones). */
+  async listEscalations(now: number): Promise<EscalationRecord[]> {
+    const local = this.#local ? this.#local.listEscalations(now) : [];
+    let shared: EscalationRecord[];
+    try {
+      shared = await this.#listShared(now);
+    } catch (error) {
+      if (this.#local && StoreUnavailableError.isInstance(error)) return local;
+      throw error;
+    }
+    return [...shared, ...local];
+  }
+
+  async #listShared(now: number): Promise<EscalationRecord[]> {
+    const index = this.#keys.pending();
+    const members = await this.#redis.run("list escalations", () => this.client.zrangebyscore(index, `(${now}`, "+inf"));
+    if (members.length === 0) return [];
+    const rows = await this.#redis.run("list escalations", () =>
+      Promise.all(members.map((key) => this.client.hmget(key, "status", "record", "settled"))),
+    );
+    const out: EscalationRecord[] = [];
+    const gone: string[] = [];
+    rows.forEach(([status, json, settled], i) => {
+      if (!status || !json) gone.push(members[i]!);
+      else if (status === "pending") {
+        const r = toRecord(status, json, settled ?? null);
+        if (r.expiresAt > now) out.push(r);
+      }
+    });
+    // Records that expired from Redis leave the list.
+    if (gone.length > 0) await this.#redis.run("update the pending list", () => this.client.zrem(index, ...gone)).catch(() => {});
+    return out;
+  }
+
+  async #pointer(escalationId: string): Promise<EscalationKeys | undefined> {
+    const raw = await this.#redis.run("find the escalation", () => this.client.get(this.#keys.pointer(escalationId)));
+    if (raw === null) return undefined;
+    try {
+      return JSON.parse(raw) as EscalationKeys;
+    } catch (error) {
+      throw new StoreUnavailableError(`Redis holds a malformed escalation pointer for ${escalationId}`, { cause: error });
+    }
+  }
+
+  /** Stops waiting on the connection. The ioredis client is yours to `quit()`. */
+  close(): void {
+    this.#redis.dispose();
+  }
+}
+
+function limit(n: number | undefined): string {
+  return n === undefined ? "-1" : String(n);
+}
+
+function remember(set: Set<string>, id: string): void {
+  if (set.size >= MAX_LOCAL_IDS) {
+    const oldest = set.values().next().value;
+    if (oldest !== undefined) set.delete(oldest);
+  }
+  set.add(id);
+}
+
+function unexpected(what: string, reply: unknown): StoreUnavailableError {
+  return new StoreUnavailableError(`Redis gave an unexpected reply to ${what}: ${JSON.stringify(reply)?.slice(0, 200)}`);
+}
+
+function parseCallRecord(flat: string[]): CallRecord {
+  const h: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
+  if (!OUTCOMES.has(h.outcome ?? "") || h.decisionId === undefined || h.fingerprint === undefined) {
+    throw unexpected("consume", flat);
+  }
+  const rec: CallRecord = {
+    outcome: h.outcome as ConsumeOutcome,
+    used: Number(h.used),
+    decisionId: h.decisionId,
+    escalationId: h.escalationId ?? "",
+    at: Number(h.at),
+    fingerprint: h.fingerprint,
+  };
+  if (h.retryAfterMs !== undefined) rec.retryAfterMs = Number(h.retryAfterMs);
+  if (h.settled !== undefined) rec.settled = decision(h.settled);
+  return rec;
+}
+
+function decision(json: string): Decision {
+  return Object.freeze(JSON.parse(json) as Decision);
+}
+
+function toRecord(status: string, json: string, settled: string | null): EscalationRecord {
+  const record = JSON.parse(json) as EscalationRecord;
+  record.status = status as EscalationRecord["status"];
+  if (settled) record.settled = decision(settled);
+  else delete record.settled;
+  return record;
+}
+
+/** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
+function define(client: RedisClient): void {
+  const c = client as unknown as Record<string, unknown>;
+  const scripts: [string, string, number][] = [
+    [CONSUME, CONSUME_LUA, 3],
+    [CREATE, CREATE_LUA, 1],
+    [INDEX, INDEX_LUA, 2],
+    [SETTLE, SETTLE_LUA, 4],
+  ];
+  for (const [name, lua, numberOfKeys] of scripts) {
+    if (typeof c[name] !== "function") client.defineCommand(name, { lua, numberOfKeys });
+  }
+}
+
+function script(client: RedisClient, name: string): Script {
+  const fn = (client as unknown as Record<string, Script>)[name]!;
+  return fn.bind(client);
+}

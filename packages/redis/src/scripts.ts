@@ -1,0 +1,122 @@
+// Lua scripts, registered once per client with `defineCommand` (EVALSHA, EVAL on
+// NOSCRIPT). Each touches only keys of one hash slot, passed in KEYS, so they
+// also run on Redis Cluster. Times are the gate's clock (ARGV), never Redis
+// TIME: tests move time, and every worker then agrees on the same arithmetic
+// as the in-memory store. Numbers that must stay exact travel as strings.
+
+/** Versioned names: another version of this package never runs our ARGV layout. */
+export const CONSUME = "agentgateConsumeV1";
+export const SETTLE = "agentgateSettleV1";
+export const CREATE = "agentgateCreateV1";
+export const INDEX = "agentgateIndexV1";
+
+/**
+ * Check-and-reserve, one round trip.
+ * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash).
+ * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
+ *       7 decisionId, 8 escalationId, 9 has call 0|1, 10 fingerprint, 11 call expiresAt (gate clock),
+ *       12 usage PX, 13 window PX, 14 call PX.
+ * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
+ */
+export const CONSUME_LUA = `
+local now = tonumber(ARGV[1])
+local windowMs = tonumber(ARGV[2])
+local maxPm = tonumber(ARGV[3])
+local denyAfter = tonumber(ARGV[4])
+local escAfter = tonumber(ARGV[5])
+local hasCall = ARGV[9] == '1'
+if hasCall then
+  local exp = redis.call('HGET', KEYS[3], 'expiresAt')
+  if exp and tonumber(exp) > now then
+    local rec = redis.call('HGETALL', KEYS[3])
+    table.insert(rec, 1, 'repeat')
+    return rec
+  end
+end
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local outcome = 'allow'
+local retry = -1
+if denyAfter >= 0 and used >= denyAfter then
+  outcome = 'deny_after'
+elseif maxPm >= 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - windowMs)
+  local n = redis.call('ZCARD', KEYS[2])
+  if n >= maxPm then
+    outcome = 'rate_limit'
+    retry = windowMs
+    local oldest = redis.call('ZRANGE', KEYS[2], n - maxPm, n - maxPm, 'WITHSCORES')
+    if oldest[2] then retry = math.max(1, tonumber(oldest[2]) + windowMs - now) end
+  end
+end
+if outcome == 'allow' and (ARGV[6] == '1' or (escAfter >= 0 and used >= escAfter)) then
+  outcome = 'escalate'
+end
+if outcome == 'allow' or outcome == 'escalate' then
+  redis.call('INCR', KEYS[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[12])
+  if maxPm >= 0 then
+    redis.call('ZADD', KEYS[2], ARGV[1], ARGV[7])
+    redis.call('PEXPIRE', KEYS[2], ARGV[13])
+  end
+end
+if hasCall then
+  redis.call('DEL', KEYS[3])
+  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[8],
+    'at', ARGV[1], 'fingerprint', ARGV[10], 'expiresAt', ARGV[11]}
+  if retry >= 0 then
+    table.insert(f, 'retryAfterMs')
+    table.insert(f, retry)
+  end
+  redis.call('HSET', KEYS[3], unpack(f))
+  redis.call('PEXPIRE', KEYS[3], ARGV[14])
+end
+return {outcome, used, retry}
+`;
+
+/**
+ * Stores a pending escalation record (hash) in its scope's slot.
+ * KEYS: 1 record. ARGV: 1 record JSON, 2 PX.
+ */
+export const CREATE_LUA = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'status', 'pending', 'record', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+/**
+ * Indexes an escalation in the shared escalation slot: a pointer from its id
+ * to its keys, and the pending set (member: record key, score: expiresAt).
+ * KEYS: 1 pointer, 2 pending index. ARGV: 1 pointer JSON, 2 record key, 3 expiresAt, 4 PX.
+ */
+export const INDEX_LUA = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+return 1
+`;
+
+/**
+ * Settles a pending escalation exactly once and, when asked, releases its
+ * reservation; writes the settled decision on the call record too.
+ * KEYS: 1 record, 2 usage total, 3 window, 4 call record.
+ * ARGV: 1 status, 2 settled JSON, 3 release 0|1, 4 reservation member, 5 has reservation 0|1, 6 has call 0|1.
+ * Returns `{ "unknown" }`, `{ "settled", status, record, settled }` or `{ "ok", status, record }`.
+ */
+export const SETTLE_LUA = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return {'unknown'} end
+if st ~= 'pending' then
+  return {'settled', st, redis.call('HGET', KEYS[1], 'record'), redis.call('HGET', KEYS[1], 'settled') or ''}
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'settled', ARGV[2])
+if ARGV[3] == '1' and ARGV[5] == '1' then
+  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if used > 0 then redis.call('DECR', KEYS[2]) end
+  redis.call('ZREM', KEYS[3], ARGV[4])
+end
+if ARGV[6] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('HSET', KEYS[4], 'settled', ARGV[2])
+end
+return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
+`;
