@@ -4,7 +4,7 @@ import { fakeModel } from "@langchain/core/testing";
 import type { ToolCall } from "@langchain/core/messages/tool";
 import { MemorySaver } from "@langchain/langgraph";
 import { createAgent, createMiddleware } from "langchain";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { deniedContent } from "./denial.js";
 import { GateCallbackHandler } from "./gate-callback-handler.js";
 import { baseRules, callId, makeGate, makeTools } from "./test-utils/fixtures.js";
@@ -50,6 +50,13 @@ async function plainLoop(model: ReturnType<typeof fakeModel>, tools: Tools, hand
 }
 
 describe("GateCallbackHandler", () => {
+  // LangChain logs every error a raiseError handler throws; keep it out of the test output (and check it).
+  let logged: MockInstance<typeof console.error>;
+  beforeEach(() => {
+    logged = vi.spyOn(console, "error").mockImplementation(() => {});
+  });
+  afterEach(() => logged.mockRestore());
+
   it("is built to block: raiseError and awaited handlers come from the constructor", async () => {
     const handler = new GateCallbackHandler(await makeGate());
     expect(handler.raiseError).toBe(true);
@@ -82,6 +89,7 @@ describe("GateCallbackHandler", () => {
     expect(seen.map((m) => m.tool_call_id)).toEqual([ids.search, ids.shell]);
     expect(JSON.parse(String(seen[1]!.content))).toMatchObject({ denied: true, code: "target_not_allowed" });
     expect(messages.at(-1)?.content).toBe("done");
+    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^Error in handler GateCallbackHandler, handleToolStart: PermissionDeniedError/));
   });
 
   it("checks the tool's input through the mapping", async () => {
