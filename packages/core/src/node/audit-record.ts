@@ -1,0 +1,216 @@
+import { hash as digest } from "node:crypto";
+import { isDecision, type Decision } from "../gate/decision.js";
+import { canonicalJson } from "../gate/fingerprint.js";
+import type { JsonWebKey } from "../identity/agent-identity.js";
+
+/** `prevHash` of the first record of a log. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/** What a checkpoint signature covers: this prefix and the checkpoint's hash (which covers the chain before it). */
+export const CHECKPOINT_DOMAIN = "agentgate.audit.checkpoint.v1:";
+
+interface RecordBase {
+  /** 0, 1, 2, ... without gaps, across every record type. */
+  seq: number;
+  /** `hash` of the record before, `GENESIS_HASH` for the first. */
+  prevHash: string;
+  /** SHA-256 (hex) of `prevHash` + the canonical JSON of the record without `hash` (and `sig`). */
+  hash: string;
+}
+
+/** One gate decision. */
+export interface DecisionRecord extends RecordBase {
+  type: "decision";
+  decision: Decision;
+  /** Tool arguments, only with `includeArgs`, secret-looking keys redacted. */
+  args?: unknown;
+}
+
+/** A signed statement "the chain up to here is this": makes truncation and re-chaining detectable. */
+export interface CheckpointRecord extends RecordBase {
+  type: "checkpoint";
+  /** ISO 8601 time the checkpoint was taken. */
+  at: string;
+  /** The signer's public key (public-only Ed25519 JWK). Trust it only if it matches a key you know. */
+  key: JsonWebKey;
+  signer: { id: string; name: string };
+  /** Ed25519 signature (hex) over `CHECKPOINT_DOMAIN + hash`. Not part of the hash. */
+  sig: string;
+}
+
+/** Written on reopen after a crash left a torn (incomplete) last line: names the torn bytes, so nothing is silently chained over. */
+export interface RecoveryRecord extends RecordBase {
+  type: "recovery";
+  at: string;
+  /** The torn line just before this record: its length and SHA-256. */
+  torn: { bytes: number; sha256: string };
+}
+
+export type AuditRecord = DecisionRecord | CheckpointRecord | RecoveryRecord;
+
+/** SHA-256, hex. */
+export function sha256(data: string | Uint8Array): string {
+  return digest("sha256", data, "hex");
+}
+
+/** The chain hash of a record given its canonical body (the record without `hash` and `sig`). */
+export function chainHash(prevHash: string, canonicalBody: string): string {
+  return sha256(prevHash + canonicalBody);
+}
+
+/** The line for a record: its canonical body with `hash` (and `sig`) appended. Verification rebuilds it byte for byte. */
+export function recordLine(canonicalBody: string, hash: string, sig?: string): string {
+  const tail = sig === undefined ? `,"hash":"${hash}"}` : `,"hash":"${hash}","sig":"${sig}"}`;
+  return canonicalBody.slice(0, -1) + tail;
+}
+
+// --- Fast canonical JSON for decisions ----------------------------------------
+// The generic `canonicalJson` sorts keys of every object; a decision is a flat
+// object with known keys, so emitting them in sorted order directly is several
+// times cheaper. Anything unexpected falls back to the generic encoder, so the
+// output is always exactly `canonicalJson(decision)`.
+
+const DECISION_KEYS = [
+  "action",
+  "agentId",
+  "agentName",
+  "approvedBy",
+  "callId",
+  "code",
+  "escalationId",
+  "id",
+  "mode",
+  "policy",
+  "reason",
+  "retryAfterMs",
+  "target",
+  "timestamp",
+  "type",
+] as const;
+const DECISION_PREFIX = DECISION_KEYS.map((k) => `"${k}":`);
+/** Characters JSON.stringify would escape (any surrogate takes the slow path, which is always right). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** `canonicalJson(decision, 1)`, fast for decisions as the gate makes them. */
+export function decisionJson(decision: Decision): string {
+  const d = decision as unknown as Record<string, unknown>;
+  let out = "{";
+  let n = 0;
+  for (let i = 0; i < DECISION_KEYS.length; i++) {
+    const v = d[DECISION_KEYS[i]!];
+    if (v === undefined) continue;
+    let s: string;
+    if (typeof v === "string") s = jsonString(v);
+    else if (typeof v === "number" && Number.isFinite(v)) s = JSON.stringify(v);
+    else return canonicalJson(decision, 1);
+    out += (n++ === 0 ? "" : ",") + DECISION_PREFIX[i] + s;
+  }
+  let own = 0;
+  for (const _ in d) own++;
+  if (own !== n) return canonicalJson(decision, 1);
+  return `${out}}`;
+}
+
+/** Canonical body of a decision record (keys sorted: args, decision, prevHash, seq, type). */
+export function decisionBody(seq: number, prevHash: string, decision: Decision, argsJson: string | undefined): string {
+  const args = argsJson === undefined ? "" : `"args":${argsJson},`;
+  return `{${args}"decision":${decisionJson(decision)},"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`;
+}
+
+/** Canonical body of any record: everything but `hash`, and `sig` for checkpoints. */
+export function canonicalBody(record: Record<string, unknown>): string {
+  const rest: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(record)) {
+    if (key === "hash" || (key === "sig" && record.type === "checkpoint")) continue;
+    rest[key] = record[key];
+  }
+  return canonicalJson(rest);
+}
+
+/** The signature of a checkpoint covers this message. */
+export function checkpointMessage(hash: string): string {
+  return CHECKPOINT_DOMAIN + hash;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** True for a lowercase hex SHA-256. */
+export function isHash(value: unknown): value is string {
+  return typeof value === "string" && HEX64.test(value);
+}
+
+/** A line as read back: its record, or why it is not one. */
+export type ParsedRecordLine =
+  | { record: AuditRecord; hashOk: boolean; canonical: boolean; problem?: undefined }
+  | { record?: undefined; problem: string };
+
+function isPublicJwk(value: unknown): value is JsonWebKey {
+  const k = value as JsonWebKey | null;
+  return typeof k === "object" && k !== null && k.kty === "OKP" && k.crv === "Ed25519" && typeof k.x === "string";
+}
+
+/**
+ * Parses one line and checks it on its own: shape, hash, and that it is byte
+ * for byte what the writer produces. Chain checks (seq, prevHash) are the caller's.
+ */
+export function parseRecordLine(text: string): ParsedRecordLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: "is not valid JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { problem: "is not a JSON object" };
+  const r = value as Record<string, unknown>;
+  if (typeof r.seq !== "number" || !Number.isSafeInteger(r.seq) || r.seq < 0) return { problem: "has no valid seq" };
+  if (!isHash(r.prevHash) || !isHash(r.hash)) return { problem: "has no valid prevHash and hash" };
+  switch (r.type) {
+    case "decision":
+      if (!isDecision(r.decision)) return { problem: "is a decision record without a valid decision" };
+      break;
+    case "checkpoint": {
+      const signer = r.signer as { id?: unknown; name?: unknown } | null;
+      if (typeof r.at !== "string" || !isPublicJwk(r.key) || typeof r.sig !== "string" || typeof signer !== "object" || signer === null) {
+        return { problem: "is a malformed checkpoint" };
+      }
+      break;
+    }
+    case "recovery": {
+      const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null;
+      if (typeof r.at !== "string" || typeof torn !== "object" || torn === null || typeof torn.bytes !== "number" || !isHash(torn.sha256)) {
+        return { problem: "is a malformed recovery record" };
+      }
+      break;
+    }
+    default:
+      return { problem: `has an unknown record type ${JSON.stringify(r.type)}` };
+  }
+  let body: string;
+  try {
+    body = canonicalBody(r);
+  } catch (error) {
+    return { problem: `cannot be canonicalised: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  const hashOk = chainHash(r.prevHash, body) === r.hash;
+  const canonical = recordLine(body, r.hash, r.type === "checkpoint" ? (r.sig as string) : undefined) === text;
+  return { record: r as unknown as AuditRecord, hashOk, canonical };
+}
+
+/** Accepts a public JWK, its JSON text, or an exported public identity (`{ publicKeyJwk }`). */
+export function toPublicJwk(input: unknown): JsonWebKey {
+  let value = input;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new TypeError("publicKey: expected an Ed25519 JWK or its JSON text");
+    }
+  }
+  if (typeof value === "object" && value !== null && "publicKeyJwk" in value) value = (value as { publicKeyJwk: unknown }).publicKeyJwk;
+  if (!isPublicJwk(value)) throw new TypeError("publicKey: expected an Ed25519 public JWK ({ kty: \"OKP\", crv: \"Ed25519\", x })");
+  return { kty: "OKP", crv: "Ed25519", x: value.x };
+}

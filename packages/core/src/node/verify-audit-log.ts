@@ -1,0 +1,167 @@
+import { readFile } from "node:fs/promises";
+import { AgentIdentity, type JsonWebKey } from "../identity/agent-identity.js";
+import { checkpointMessage, GENESIS_HASH, parseRecordLine, toPublicJwk, type CheckpointRecord } from "./audit-record.js";
+import { readLines } from "./line-reader.js";
+
+export interface VerifyAuditLogOptions {
+  /**
+   * The Ed25519 public key you trust for the log's checkpoints (a public JWK, its
+   * JSON text, or a public identity `{ publicKeyJwk }`). Without it, signatures
+   * are checked against the key written in the log itself, which proves
+   * consistency but not who signed.
+   */
+  publicKey?: JsonWebKey | string | { publicKeyJwk: JsonWebKey };
+  /** The head file to compare with (default `<path>.head`), or `false` to skip the truncation check. */
+  head?: string | false;
+}
+
+/** The verdict on one audit log. */
+export interface AuditLogVerification {
+  /** True when nothing shows tampering. */
+  ok: boolean;
+  /** Records that verified, in order (decisions, checkpoints, recoveries). */
+  records: number;
+  /** Decision records among them. */
+  decisions: number;
+  /** Signed checkpoints that verified. */
+  checkpoints: number;
+  /** 1-based line where the log first goes wrong (for truncation: the first missing line). */
+  firstBadLine?: number;
+  /** What is wrong, in words. */
+  problem?: string;
+  /** The last verified checkpoint. `line` is absent when it is only in the head file (the writer stopped before appending it). */
+  lastCheckpoint?: { seq: number; at: string; line?: number };
+  /** Which key the signatures were checked against: the one you passed, or the one in the log. */
+  signatures: "trusted-key" | "embedded-key" | "none";
+  /** True when a head file was compared with the log (truncation before the last checkpoint is then detected). */
+  headChecked: boolean;
+  /** Recovery records: torn lines from crashes that a reopen cut off and recorded. */
+  recoveries: number;
+  /** An incomplete last line (a crash, or a writer still running). Not tampering by itself. */
+  tornTail?: { line: number; bytes: number };
+}
+
+/**
+ * Verifies an audit log written by `JsonlAuditSink`: every record's hash and
+ * canonical form, an unbroken `seq` / `prevHash` chain, every checkpoint's
+ * Ed25519 signature, and the head file (the latest signed checkpoint) against
+ * the log's end. Catches modification, insertion, deletion, reordering,
+ * re-chaining without the signing key, and truncation to before the last
+ * checkpoint. Reads the file as a stream. Rejects only when the file cannot be read.
+ */
+export async function verifyAuditLog(path: string, options: VerifyAuditLogOptions = {}): Promise<AuditLogVerification> {
+  const trusted = options.publicKey === undefined ? undefined : toPublicJwk(options.publicKey);
+  const result: AuditLogVerification = {
+    ok: true,
+    records: 0,
+    decisions: 0,
+    checkpoints: 0,
+    signatures: trusted ? "trusted-key" : "none",
+    headChecked: false,
+    recoveries: 0,
+  };
+  const fail = (line: number | undefined, problem: string): AuditLogVerification => {
+    result.ok = false;
+    if (line !== undefined) result.firstBadLine = line;
+    result.problem = problem;
+    return result;
+  };
+
+  let logKey: JsonWebKey | undefined = trusted;
+  const checkSignature = async (r: CheckpointRecord, where: string): Promise<string | undefined> => {
+    if (trusted) {
+      if (r.key.x !== trusted.x) return `${where} is signed by a different key than the trusted public key`;
+    } else {
+      logKey ??= r.key;
+      if (r.key.x !== logKey.x) return `${where} names a different key than the log's first checkpoint (re-signed by someone else?)`;
+      result.signatures = "embedded-key";
+    }
+    if (!(await AgentIdentity.verifyWithPublicKey(logKey!, checkpointMessage(r.hash), r.sig))) {
+      return `${where}'s signature does not verify: records before it were changed and re-chained, or it was forged`;
+    }
+    return undefined;
+  };
+
+  let expectSeq = 0;
+  let prevHash = GENESIS_HASH;
+  let lines = 0;
+  const checkpointHashes = new Map<number, string>();
+  for await (const raw of readLines(path)) {
+    lines = raw.line;
+    const n = raw.line;
+    const parsed = parseRecordLine(raw.bytes.toString("utf8"));
+    if (!raw.terminated && (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.seq !== expectSeq || parsed.record.prevHash !== prevHash)) {
+      result.tornTail = { line: n, bytes: raw.bytes.length };
+      break;
+    }
+    if (parsed.problem !== undefined) return fail(n, `line ${n} ${parsed.problem}`);
+    const r = parsed.record;
+    if (r.seq !== expectSeq) {
+      if (r.seq > expectSeq) {
+        const missing = r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
+        return fail(n, `${missing} missing before line ${n} (deleted or moved)`);
+      }
+      return fail(n, `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`);
+    }
+    if (r.prevHash !== prevHash) {
+      return fail(n, `line ${n} does not chain to the record before it: a record was inserted, modified or replaced`);
+    }
+    if (!parsed.hashOk) return fail(n, `line ${n} was modified: its hash does not match its content`);
+    if (!parsed.canonical) return fail(n, `line ${n} was edited: the content matches its hash but not the writer's exact form`);
+    if (r.type === "checkpoint") {
+      const bad = await checkSignature(r, `checkpoint at line ${n}`);
+      if (bad) return fail(n, bad);
+      result.checkpoints++;
+      result.lastCheckpoint = { seq: r.seq, at: r.at, line: n };
+      checkpointHashes.set(r.seq, r.hash);
+    } else if (r.type === "decision") result.decisions++;
+    else result.recoveries++;
+    result.records++;
+    prevHash = r.hash;
+    expectSeq++;
+  }
+  const lastSeq = expectSeq - 1;
+  const endLine = lastSeq + 2;
+
+  if (options.head !== false) {
+    const headPath = options.head ?? `${path}.head`;
+    let text: string | undefined;
+    try {
+      text = await readFile(headPath, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    if (text === undefined) {
+      if (result.checkpoints > 0) {
+        return fail(undefined, `the log has signed checkpoints but its head file ${headPath} is missing: truncation cannot be ruled out (pass head: false to skip this check)`);
+      }
+    } else {
+      result.headChecked = true;
+      const parsed = parseRecordLine(text.endsWith("\n") ? text.slice(0, -1) : text);
+      if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.type !== "checkpoint") {
+        return fail(undefined, `head file ${headPath} is not a valid checkpoint (${parsed.problem ?? "modified"})`);
+      }
+      const head = parsed.record;
+      const bad = await checkSignature(head, "the head file's checkpoint");
+      if (bad) return fail(undefined, bad);
+      if (head.seq <= lastSeq) {
+        if (checkpointHashes.get(head.seq) !== head.hash) {
+          return fail(head.seq + 1, `the head file names checkpoint seq ${head.seq}, which line ${head.seq + 1} is not: the log was rewritten`);
+        }
+      } else if (head.seq === lastSeq + 1 && head.prevHash === prevHash) {
+        // The writer stopped after the head and before appending this checkpoint; nothing is missing.
+        result.checkpoints++;
+        result.lastCheckpoint = { seq: head.seq, at: head.at };
+      } else {
+        return fail(
+          result.tornTail?.line ?? endLine,
+          `the log was truncated: it ends at seq ${lastSeq} (line ${lines}) but its signed head names checkpoint seq ${head.seq}`,
+        );
+      }
+    }
+  }
+  if (trusted && result.checkpoints === 0 && result.records > 0) {
+    return fail(undefined, "no checkpoint signed by the trusted key: the log is unsigned, or was cut before its first checkpoint and its head removed");
+  }
+  return result;
+}
