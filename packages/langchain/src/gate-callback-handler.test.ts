@@ -140,6 +140,14 @@ describe("GateCallbackHandler", () => {
     expect(model.callCount).toBe(2);
   });
 
+  it("toolCalls: false leaves tool calls alone (for tools wrapped with gateTools)", async () => {
+    const gate = await makeGate([{ action: "llm_call", allowed: true }]);
+    const tools = makeTools();
+    await tools.shell.invoke({ cmd: "id" }, { callbacks: [new GateCallbackHandler(gate, { toolCalls: false })] });
+    expect(tools.runs).toEqual(["shell:id"]);
+    expect(gate.decisions).toEqual([]);
+  });
+
   it("modelCalls: false leaves model calls alone", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
     const model = fakeModel().respond(new AIMessage("hi"));

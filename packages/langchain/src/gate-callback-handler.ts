@@ -9,6 +9,8 @@ import { modelNameFromCallback } from "./model-name.js";
 export interface GateCallbackHandlerOptions {
   /** Maps tool names to actions and targets, as in `gate.checkToolCall`. */
   mapping?: ToolMapping;
+  /** Check every tool call (default `true`); `false` when the tools are already wrapped with `gateTools`. */
+  toolCalls?: boolean;
   /** Check `llm_call` before every model call (default `true`). */
   modelCalls?: boolean;
   /** Extra context recorded with each decision. */
@@ -43,7 +45,7 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     // Only a handler constructed with raiseError can stop a run: LangChain reads
     // it in the base constructor to decide whether to await the handler and
     // rethrow its errors. Assigning it later as a class field does nothing.
-    super({ raiseError: true, ignoreLLM: options.modelCalls === false });
+    super({ raiseError: true, ignoreLLM: options.modelCalls === false, ignoreAgent: options.toolCalls === false });
     if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
       throw new TypeError("GateCallbackHandler needs a GateKeeper");
     }

@@ -23,6 +23,8 @@ import { loadLanggraph, requireLangchain } from "./optional-peers.js";
 export interface GateMiddlewareOptions {
   /** Maps tool names to actions and targets, as in `gate.checkToolCall`. */
   mapping?: ToolMapping;
+  /** Check every tool call (default `true`); `false` when the tools are already wrapped with `gateTools`. */
+  toolCalls?: boolean;
   /** Check `llm_call` before every model call (default `true`). */
   modelCalls?: boolean;
   /** Extra context recorded with each decision. */
@@ -60,7 +62,9 @@ export function gateMiddleware(gate: GateKeeper, options: GateMiddlewareOptions 
   const { createMiddleware } = requireLangchain("gateMiddleware");
   return createMiddleware({
     name: options.name ?? "AgentGate",
-    wrapToolCall: (request, handler) => gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler),
+    ...(options.toolCalls === false
+      ? {}
+      : { wrapToolCall: (request, handler) => gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler) }),
     ...(options.modelCalls === false
       ? {}
       : {

@@ -2,9 +2,12 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { StructuredTool, tool } from "@langchain/core/tools";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
+import { fakeModel } from "@langchain/core/testing";
+import { createAgent } from "langchain";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { gateMiddleware } from "./gate-middleware.js";
 import { gateTools } from "./gate-tools.js";
 import { callId, makeGate, makeTools } from "./test-utils/fixtures.js";
 
@@ -139,6 +142,42 @@ describe("gateTools", () => {
       [ids[2], "error"],
     ]);
     expect(JSON.parse(String(messages[2]!.content))).toMatchObject({ decision: "escalate" });
+  });
+
+  it("works as createAgent's tools without any middleware", async () => {
+    const gate = await makeGate();
+    const { search, shell, runs } = makeTools();
+    const model = fakeModel()
+      .respondWithTools([
+        { name: "search", args: { query: "a" }, id: callId() },
+        { name: "shell", args: { cmd: "id" }, id: callId() },
+      ])
+      .respond(new AIMessage("ok"));
+    const agent = createAgent({ model, tools: gateTools([search, shell], gate) });
+
+    const result = await agent.invoke({ messages: [{ role: "user", content: "go" }] });
+
+    expect(runs).toEqual(["search:a"]);
+    const statuses = result.messages.filter((m) => ToolMessage.isInstance(m)).map((m) => (m as ToolMessage).status);
+    expect(statuses).toEqual(["success", "error"]);
+    const seen = model.calls[1]!.messages.filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
+    expect(JSON.parse(String(seen[1]!.content))).toMatchObject({ denied: true, code: "target_not_allowed" });
+  });
+
+  it("pairs with gateMiddleware({ toolCalls: false }) for model calls, each call checked once", async () => {
+    const gate = await makeGate([
+      { action: "tool_use", allowed: true, allowedTargets: ["search"], maxPerMinute: 5 },
+      { action: "llm_call", allowed: true, maxPerMinute: 5 },
+    ]);
+    const withDefault = tool(async ({ q, n }) => `${q}:${n}`, { name: "search", description: "d", schema: z.object({ q: z.string(), n: z.number().default(3) }) });
+    const model = fakeModel().respondWithTools([{ name: "search", args: { q: "x" }, id: callId() }]).respond(new AIMessage("ok"));
+    const agent = createAgent({ model, tools: gateTools([withDefault], gate), middleware: [gateMiddleware(gate, { toolCalls: false })] });
+
+    const result = await agent.invoke({ messages: [{ role: "user", content: "go" }] });
+
+    const [message] = result.messages.filter((m) => ToolMessage.isInstance(m)) as ToolMessage[];
+    expect(message?.content).toBe("x:3");
+    expect(gate.decisions.map((d) => d.action)).toEqual(["llm_call", "tool_use", "llm_call"]);
   });
 
   it("keeps the [content, artifact] shape of content_and_artifact tools", async () => {
