@@ -341,4 +341,31 @@ describe("gateToolApproval with streamText and ToolLoopAgent", () => {
     // A plain ALLOW is not audited twice either: execute reuses the approval's decision.
     expect(gate.decisions.filter((d) => d.target === "search")).toHaveLength(1);
   });
+
+  it("still enforces withGate's own mapping when gateToolApproval was given a different one", async () => {
+    const gate = await makeGate([
+      { action: "tool_use", allowed: true },
+      { action: "file_read", allowed: true, allowedTargets: ["/workspace/**"], deniedTargets: ["**/.env"] },
+    ]);
+    let reads = 0;
+    const tools = {
+      readFile: tool({
+        inputSchema: z.object({ path: z.string() }),
+        execute: async () => {
+          reads++;
+          return "secret";
+        },
+      }),
+    };
+    const model = scriptedModel([{ toolCalls: [{ toolName: "readFile", input: { path: "/workspace/.env" } }] }]);
+    const result = await generateText({
+      model,
+      tools: withGate(tools, gate, { mapping: { readFile: { action: "file_read", target: (i: { path: string }) => i.path } } }),
+      toolApproval: gateToolApproval(gate), // no mapping: approves tool_use "readFile"
+      prompt: "go",
+      stopWhen: isStepCount(2),
+    });
+    expect(reads).toBe(0);
+    expect(result.steps[0]?.toolResults[0]?.output).toMatchObject({ denied: true, code: "denied_target" });
+  });
 });

@@ -77,7 +77,7 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
             options.toolApproval === undefined
               ? ({ type: "approved", reason: decision.reason } as const)
               : await userApproval(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages }, decision);
-          if (status.type !== "denied") rememberAllow(gate, toolCallId, toolCall.input, decision);
+          if (status.type !== "denied") rememberAllow(gate, toolCallId, toolCall.input, options.mapping, decision);
           return status;
         }
         case DecisionType.ESCALATE:

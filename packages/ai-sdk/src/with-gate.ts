@@ -70,7 +70,7 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
     signal?.throwIfAborted();
     const toolCallId = callOptions?.toolCallId;
     // Already allowed by gateToolApproval for this very call and input: one audit entry per call.
-    if (takeAllow(gate, toolCallId, input) !== undefined) return undefined;
+    if (takeAllow(gate, toolCallId, input, options.mapping) !== undefined) return undefined;
     const check = (async () => {
       try {
         const context = await resolveContext(options.context, {
