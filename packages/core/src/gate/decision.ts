@@ -14,6 +14,7 @@ export type DecisionCode =
   | "approval_expired"
   | "self_approval"
   | "call_mismatch"
+  | "invalid_input"
   | "store_unavailable"
   | "internal_error";
 

@@ -392,3 +392,26 @@ describe("fail closed", () => {
     expect((await gate.check("a", { callId: "d", args: { n: 10n } })).code).toBe("internal_error");
   });
 });
+
+describe("repeated call ids on the static path", () => {
+  it("returns the same decision and audits it once", async () => {
+    const { gate } = gateWith([{ action: "tool_use", allowed: true, allowedTargets: ["search"] }]);
+    const a = await gate.checkToolCall({ toolName: "search", input: { q: 1 }, callId: "k" });
+    const b = await gate.checkToolCall({ toolName: "search", input: { q: 1 }, callId: "k" });
+    const d1 = await gate.checkToolCall({ toolName: "shell", input: {}, callId: "k2" });
+    const d2 = await gate.checkToolCall({ toolName: "shell", input: {}, callId: "k2" });
+    expect(b).toBe(a);
+    expect(d2).toBe(d1);
+    expect(gate.decisions).toHaveLength(2);
+    // Another target under the same call id is decided afresh, never reused.
+    expect((await gate.checkToolCall({ toolName: "shell", input: {}, callId: "k" })).type).toBe("deny");
+  });
+
+  it("records adapter-reported input errors as DENY", async () => {
+    const { gate } = gateWith([{ action: "tool_use", allowed: true }]);
+    const d = await gate.checkToolCall({ toolName: "search", input: "{bad json", callId: "z", inputError: "arguments are not valid JSON" });
+    expect(d).toMatchObject({ type: "deny", code: "invalid_input", callId: "z", target: "search" });
+    expect(d.reason).toContain("arguments are not valid JSON");
+    expect(gate.decisions).toEqual([d]);
+  });
+});

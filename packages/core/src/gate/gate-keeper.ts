@@ -59,6 +59,11 @@ export interface ToolCall {
   callId?: string;
   mapping?: ToolMapping;
   context?: Record<string, unknown>;
+  /**
+   * Set by an adapter that could not read the call's input (e.g. malformed JSON
+   * arguments): the gate records a DENY with this reason instead of deciding.
+   */
+  inputError?: string;
 }
 
 export interface GateKeeperOptions {
@@ -84,6 +89,8 @@ export interface GateKeeperOptions {
 }
 
 const WINDOW_MS = 60_000;
+/** Static decisions remembered per call id (in-process), so re-checks of one call are audited once. */
+const RECENT_CALLS = 4096;
 const q = JSON.stringify;
 
 interface Req {
@@ -119,6 +126,7 @@ export class GateKeeper {
   readonly #inflight = new Map<string, Promise<Decision>>();
   readonly #keys = new Map<string, string>();
   readonly #ids = new DecisionIds();
+  readonly #recent = new Map<string, Decision>();
   #isoMs = Number.NaN;
   #isoText = "";
 
@@ -206,6 +214,9 @@ export class GateKeeper {
     if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
     if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
     const context = { ...call.context, toolName };
+    if (call.inputError !== undefined) {
+      return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId, context }, "invalid_input", `tool ${q(toolName)}: ${String(call.inputError)}`);
+    }
     const entry = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
     if (entry === undefined) {
       return this.#run({ action: "tool_use", target: toolName, args: input, callId, context });
@@ -288,7 +299,17 @@ export class GateKeeper {
     }
     const rule = ev.rule;
     if (ev.type === "deny" || rule === undefined || (!rule.limited && ev.type === "allow")) {
-      return Promise.resolve(this.#emit(this.#decision(req, ev, startedAt), req, startedAt));
+      // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
+      if (req.callId === undefined) return Promise.resolve(this.#emit(this.#decision(req, ev, startedAt), req, startedAt));
+      const key = this.#callKey(req.callId);
+      const seen = this.#recent.get(key);
+      if (seen !== undefined && seen.action === req.action && seen.target === ev.target && seen.code === ev.code) {
+        return Promise.resolve(seen);
+      }
+      const decision = this.#emit(this.#decision(req, ev, startedAt), req, startedAt);
+      if (this.#recent.size >= RECENT_CALLS) this.#recent.delete(this.#recent.keys().next().value!);
+      this.#recent.set(key, decision);
+      return Promise.resolve(decision);
     }
     return this.#stateful(req, ev, startedAt);
   }
