@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { runAuditShow, runAuditVerify, type AuditShowOptions } from "./commands/audit.js";
 import { runCheck } from "./commands/check.js";
 import type { CommandContext } from "./commands/context.js";
 import { runInit } from "./commands/init.js";
 import { runKeygen } from "./commands/keygen.js";
+import { runReplay } from "./commands/replay.js";
 import { runTest } from "./commands/test.js";
 import { runValidate } from "./commands/validate.js";
 import { CliError, ExitCode } from "./errors.js";
@@ -70,6 +72,33 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .option("--coverage", "also list the rules (and rule fields) no case exercised")
     .addOption(jsonOption())
     .action(async (policy: string, cases: string, opts: { coverage?: boolean; json?: boolean }) => setCode(await runTest(policy, cases, opts, ctx)));
+
+  const audit = program.command("audit").description("read and verify audit logs written by JsonlAuditSink");
+  audit
+    .command("verify")
+    .description("check an audit log's hash chain, signed checkpoints and head (exit 1 when tampered)")
+    .argument("<audit>", "audit log (.jsonl)")
+    .option("--public-key <file>", "the Ed25519 public key to trust: a JWK, or an identity file from agentgate keygen")
+    .addOption(jsonOption())
+    .action(async (file: string, opts: { publicKey?: string; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
+  audit
+    .command("show")
+    .description("a readable table of recorded decisions, oldest first")
+    .argument("<audit>", "audit log (.jsonl)")
+    .option("--agent <id>", "only this agent (id or name)")
+    .addOption(new Option("--type <type>", "only this decision type").choices(["allow", "deny", "escalate"]))
+    .option("--since <when>", "only decisions since a duration ago (30m, 1h, 2d) or an ISO time")
+    .option("--limit <n>", "only the most recent n")
+    .addOption(jsonOption())
+    .action(async (file: string, opts: AuditShowOptions) => setCode(await runAuditShow(file, opts, ctx)));
+
+  program
+    .command("replay")
+    .description("replay recorded decisions against a candidate policy: what would change (exit 1 if anything becomes ALLOW)")
+    .argument("<policy>", "candidate policy YAML file")
+    .argument("<audit>", "audit log (.jsonl)")
+    .addOption(jsonOption())
+    .action(async (policy: string, file: string, opts: { json?: boolean }) => setCode(await runReplay(policy, file, opts, ctx)));
 
   program
     .command("keygen")

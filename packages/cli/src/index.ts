@@ -16,3 +16,9 @@ export { validatePolicyFile, formatValidateResult, type ValidateResult } from ".
 export { parseCases, type PolicyTestCase } from "./cases.js";
 export { runPolicyTests, formatTestRun, type CaseResult, type RuleCoverage, type TestRunResult } from "./commands/test.js";
 export { keygen, formatKeygenResult, type KeygenResult } from "./commands/keygen.js";
+export { renderAuditTable, shortTime, type AuditTableOptions } from "./format/audit-table.js";
+export { formatVerifyResult } from "./format/verify.js";
+export { verifyAuditFile, showAudit, readPublicKeyFile, type AuditShowOptions, type AuditShowResult } from "./commands/audit.js";
+export { filterAuditEntries, parseSince, type AuditFilter } from "./audit-filter.js";
+export { replayDecisions, type ReplayBasis, type ReplayChange, type LimitDrivenDecision, type ReplayResult } from "./replay.js";
+export { formatReplayResult } from "./format/replay.js";
