@@ -7,7 +7,6 @@ import type {
   ToolSet,
   TypedToolCall,
 } from "ai";
-import { rememberAllow } from "./call-memo.js";
 import { hasApprovalResponseFor } from "./approval-messages.js";
 import { describeError, resolveContext, type GateContextResolver } from "./context.js";
 import { reasonWithRetry } from "./denial.js";
@@ -77,7 +76,6 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
             options.toolApproval === undefined
               ? ({ type: "approved", reason: decision.reason } as const)
               : await userApproval(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages }, decision);
-          if (status.type !== "denied") rememberAllow(gate, toolCallId, toolCall.input, options.mapping, decision);
           return status;
         }
         case DecisionType.ESCALATE:

@@ -1,6 +1,5 @@
 import { DecisionType, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { ToolExecutionOptions, ToolSet } from "ai";
-import { takeAllow } from "./call-memo.js";
 import { describeError, resolveContext, type GateContextResolver } from "./context.js";
 import { adapterDenial, isGateDenial, toolDenial, type GateDeniedResult } from "./denial.js";
 
@@ -69,8 +68,7 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
     const signal = callOptions?.abortSignal;
     signal?.throwIfAborted();
     const toolCallId = callOptions?.toolCallId;
-    // Already allowed by gateToolApproval for this very call and input: one audit entry per call.
-    if (takeAllow(gate, toolCallId, input, options.mapping) !== undefined) return undefined;
+    // When gateToolApproval already asked about this call id, core answers from its per-call record: one audit entry per call.
     const check = (async () => {
       try {
         const context = await resolveContext(options.context, {

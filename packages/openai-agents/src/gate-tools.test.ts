@@ -218,7 +218,7 @@ describe("gateTools on a real Runner loop", () => {
     expect(result.finalOutput).toBe("ok");
     // The SDK withholds arguments that failed its schema from guardrails; the gate refuses what it cannot read.
     expect(toolResultsSeenByModel(model.calls).get(id)).toMatch(/redacted/i);
-    expect(result.toolInputGuardrailResults[0]?.output.outputInfo?.agentgate).toMatchObject({ type: "deny", code: "invalid_arguments" });
+    expect(result.toolInputGuardrailResults[0]?.output.outputInfo?.agentgate).toMatchObject({ type: "deny", code: "invalid_input" });
   });
 
   it("turns malformed JSON arguments into a DENY: the tool never runs and no human is asked", async () => {
@@ -260,7 +260,7 @@ describe("gateTools on a real Runner loop", () => {
     // The SDK redacts what the model reads for unparsable input; the gate's reason is on the guardrail result.
     expect(toolResultsSeenByModel(model.calls).get(id)).toMatch(/redacted|not approved/i);
     const info = result.toolInputGuardrailResults[0]?.output.outputInfo?.agentgate;
-    expect(info).toMatchObject({ type: "deny", code: "invalid_arguments" });
+    expect(info).toMatchObject({ type: "deny", code: "invalid_input" });
     expect(info.reason).toMatch(/JSON|empty argument/);
   });
 

@@ -94,10 +94,6 @@ function gateFunctionTool(
   const { mapping, deniedOutput } = options;
   const toolName = tool.name;
   const denials = new CallMemo<ToolDenial>();
-  // Final decisions (ALLOW/DENY) that needsApproval just got, so the guardrail
-  // that runs right after does not ask again: core returns the same verdict
-  // for a known call id, but repeats of stateless verdicts would be audited twice.
-  const settled = new CallMemo<{ input: string; decision: Decision }>();
   const originalNeedsApproval = tool.needsApproval;
   const originalErrorFunction = tool.errorFunction ?? undefined;
 
@@ -117,10 +113,13 @@ function gateFunctionTool(
       const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
       try {
         const read = readToolInput(tool, toolCall?.arguments);
-        if (!read.ok) return refuse({ toolName, ...(callId ? { callId } : {}), reason: read.reason, code: "invalid_arguments" });
-        const remembered = settled.take(callId);
-        const decision =
-          remembered && remembered.input === fingerprint(read.input) ? remembered.decision : await check(read.input, callId);
+        if (!read.ok) {
+          // Recorded by the gate (audited), then refused.
+          const refused = await gate.checkToolCall({ toolName, input: toolCall?.arguments, ...(callId ? { callId } : {}), inputError: read.reason });
+          return refuse({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
+        }
+        // needsApproval asked about this call id a moment ago: core answers from its per-call record, audited once.
+        const decision = await check(read.input, callId);
         if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
         const reason =
           decision.type === "escalate"
@@ -149,9 +148,6 @@ function gateFunctionTool(
         return false;
       }
       if (decision.type === "escalate") return !gate.hasApprovalHandler;
-      // Never an ESCALATE: after a human approval the guardrail must ask the gate again.
-      const key = fingerprint(input);
-      if (key !== undefined) settled.set(callId, { input: key, decision });
       // A denied call needs no human: the guardrail refuses it.
       if (decision.type !== "allow") return false;
     }
@@ -212,11 +208,3 @@ function isAgentTool(tool: FunctionTool<any, any, any>): boolean {
   return typeof (tool as { on?: unknown }).on === "function";
 }
 
-/** A comparable form of a tool input; undefined when it cannot be serialised (then nothing is reused). */
-function fingerprint(input: unknown): string | undefined {
-  try {
-    return JSON.stringify(input);
-  } catch {
-    return undefined;
-  }
-}
