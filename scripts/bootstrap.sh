@@ -17,20 +17,26 @@ say() { printf '\033[2m[bootstrap]\033[0m %s\n' "$*" >&2; }
 
 major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
-if [ "$(major)" -lt "$NODE_MAJOR" ]; then
-  say "node $(node -v 2>/dev/null || echo missing) is older than $NODE_MAJOR: installing node@$NODE_MAJOR into .tools/"
-  npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR" >&2
+# One npm install for both tools when either is missing (each npm run costs minutes on a cold cache).
+need_node=0; need_pnpm=0
+[ "$(major)" -lt "$NODE_MAJOR" ] && need_node=1
+[ "$(pnpm -v 2>/dev/null || true)" != "$PNPM_VERSION" ] && need_pnpm=1
+if [ $need_node = 1 ] || [ $need_pnpm = 1 ]; then
+  pkgs="pnpm@$PNPM_VERSION"
+  if [ $need_node = 1 ] || [ -x "$TOOLS/node_modules/.bin/node" ]; then pkgs="node@$NODE_MAJOR $pkgs"; fi
+  say "node $(node -v 2>/dev/null || echo missing), pnpm $(pnpm -v 2>/dev/null || echo missing): installing $pkgs into .tools/ with npm"
+  mkdir -p "$TOOLS"
+  [ -f "$TOOLS/package.json" ] || echo '{"private":true}' > "$TOOLS/package.json"
+  npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error $pkgs >&2
   hash -r 2>/dev/null || true
 fi
 if [ "$(major)" -lt "$NODE_MAJOR" ]; then
-  echo "bootstrap: could not get node >= $NODE_MAJOR (have $(node -v))" >&2
+  echo "bootstrap: could not get node >= $NODE_MAJOR (have $(node -v 2>/dev/null || echo none))" >&2
   exit 1
 fi
-
 if [ "$(pnpm -v 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
-  say "installing pnpm@$PNPM_VERSION into .tools/"
-  npm install --prefix "$TOOLS" --no-save --no-audit --no-fund --loglevel=error "node@$NODE_MAJOR" "pnpm@$PNPM_VERSION" >&2
-  hash -r 2>/dev/null || true
+  echo "bootstrap: could not get pnpm $PNPM_VERSION" >&2
+  exit 1
 fi
 
 # Install only when the lockfile changed since the last install.
