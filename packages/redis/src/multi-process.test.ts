@@ -1,6 +1,6 @@
 import { AgentIdentity, type Decision, type PolicyConfig } from "@agentgate/core";
 import { Redis } from "ioredis";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteKeys } from "./test-utils/keys.js";
 import { builtEntry, redisUrl, testPrefix } from "./test-utils/redis-env.js";
 import { spawnWorker, type Worker } from "./test-utils/workers.js";
@@ -9,30 +9,32 @@ type Brief = { type: string; code: string };
 
 describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => {
   const prefix = testPrefix("processes");
-  const running: Worker[] = [];
+  let pool: Worker[] = [];
 
-  async function workers(n: number, policy: PolicyConfig, identity: AgentIdentity): Promise<Worker[]> {
-    const started = await Promise.all(
-      Array.from({ length: n }, () => spawnWorker({ entry: builtEntry, redisUrl: redisUrl!, prefix, identity, policy })),
-    );
-    running.push(...started);
-    return started;
-  }
-
-  /** Every worker fires `n` checks at the same moment; returns all decisions. */
-  async function hammer(ws: Worker[], n: number, action: string): Promise<Brief[]> {
-    const all = await Promise.all(ws.map((w) => w.send<Brief[]>({ op: "burst", n, action })));
-    return all.flat();
-  }
-
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((w) => w.exit()));
+  // Three worker processes for the whole file; each case sets up its own gates in them.
+  beforeAll(async () => {
+    pool = await Promise.all(Array.from({ length: 3 }, () => spawnWorker({ entry: builtEntry, redisUrl: redisUrl!, prefix })));
   });
   afterAll(async () => {
+    await Promise.all(pool.map((w) => w.exit()));
     const admin = new Redis(redisUrl!);
     await deleteKeys(admin, prefix);
     await admin.quit();
   });
+
+  /** `n` workers, each with a gate for `identity` and `policy`; returns bound senders. */
+  async function workers(n: number, policy: PolicyConfig, identity: AgentIdentity) {
+    const gate = globalThis.crypto.randomUUID();
+    const ws = pool.slice(0, n);
+    await Promise.all(ws.map((w) => w.setup(gate, identity, policy)));
+    return ws.map((w) => ({ pid: w.pid, send: <T = unknown>(c: Record<string, unknown>) => w.send<T>({ ...c, gate }) }));
+  }
+
+  /** Every worker fires `n` checks at the same moment; returns all decisions. */
+  async function hammer(ws: Awaited<ReturnType<typeof workers>>, n: number, action: string): Promise<Brief[]> {
+    const all = await Promise.all(ws.map((w) => w.send<Brief[]>({ op: "burst", n, action })));
+    return all.flat();
+  }
 
   it("three processes never admit more than maxPerMinute in the window", async () => {
     const identity = await AgentIdentity.create("hammer-bot");

@@ -11,21 +11,27 @@ const env = process.env;
 const { RedisStore } = (await import(env.ENTRY!)) as typeof Entry;
 const client = new Redis(env.AGENTGATE_REDIS_URL!);
 const store = new RedisStore({ client, prefix: env.PREFIX!, commandTimeoutMs: 2_000 });
-const gate = new GateKeeper({
-  identity: await AgentIdentity.import(env.IDENTITY!),
-  policy: new PermissionPolicy(JSON.parse(env.POLICY!) as PolicyConfig),
-  store,
-});
+const gates = new Map<string, GateKeeper>();
 await client.ping();
 
-type Command =
-  | { id: number; op: "burst"; n: number; action: string; target?: string }
-  | { id: number; op: "check"; action: string; options?: object }
-  | { id: number; op: "toolCall"; call: Parameters<GateKeeper["checkToolCall"]>[0] }
-  | { id: number; op: "resolve"; escalationId: string; resolution: { approved: boolean; approvedBy?: string } }
-  | { id: number; op: "pending" };
+/** Every command but `setup` names the gate (set up earlier) it runs on. */
+type Command = { id: number; gate: string } & (
+  | { op: "setup"; identity: string; policy: PolicyConfig }
+  | { op: "burst"; n: number; action: string; target?: string }
+  | { op: "check"; action: string; options?: object }
+  | { op: "toolCall"; call: Parameters<GateKeeper["checkToolCall"]>[0] }
+  | { op: "resolve"; escalationId: string; resolution: { approved: boolean; approvedBy?: string } }
+  | { op: "pending" }
+);
 
 async function run(cmd: Command): Promise<unknown> {
+  if (cmd.op === "setup") {
+    const identity = await AgentIdentity.import(cmd.identity);
+    gates.set(cmd.gate, new GateKeeper({ identity, policy: new PermissionPolicy(cmd.policy), store }));
+    return null;
+  }
+  const gate = gates.get(cmd.gate);
+  if (!gate) throw new Error(`no gate ${cmd.gate}`);
   switch (cmd.op) {
     case "burst": {
       const all = await Promise.all(Array.from({ length: cmd.n }, () => gate.check(cmd.action, cmd.target)));

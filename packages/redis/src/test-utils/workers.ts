@@ -9,6 +9,8 @@ const script = fileURLToPath(new URL("./worker.ts", import.meta.url));
 export interface Worker {
   readonly pid: number;
   send<T = unknown>(command: Record<string, unknown>): Promise<T>;
+  /** Creates a gate for `identity` and `policy` in the worker; commands name it with `gate`. */
+  setup(gate: string, identity: AgentIdentity, policy: PolicyConfig): Promise<void>;
   /** Closes stdin and waits for a clean exit. */
   exit(): Promise<number | null>;
   kill(): void;
@@ -18,8 +20,6 @@ export interface WorkerOptions {
   entry: string;
   redisUrl: string;
   prefix: string;
-  identity: AgentIdentity;
-  policy: PolicyConfig;
 }
 
 export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
@@ -30,8 +30,6 @@ export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
       ENTRY: o.entry,
       AGENTGATE_REDIS_URL: o.redisUrl,
       PREFIX: o.prefix,
-      IDENTITY: JSON.stringify(o.identity.export()),
-      POLICY: JSON.stringify(o.policy),
       NODE_NO_WARNINGS: "1",
     },
     stdio: ["pipe", "pipe", "inherit"],
@@ -58,14 +56,18 @@ export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
     else w.resolve(msg.result);
   });
   await ready;
+  const send = <T>(command: Record<string, unknown>) => {
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      child.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
+    });
+  };
   return {
     pid: child.pid!,
-    send<T>(command: Record<string, unknown>) {
-      const id = nextId++;
-      return new Promise<T>((resolve, reject) => {
-        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        child.stdin!.write(`${JSON.stringify({ ...command, id })}\n`);
-      });
+    send,
+    async setup(gate, identity, policy) {
+      await send({ op: "setup", gate, identity: JSON.stringify(identity.export()), policy });
     },
     exit() {
       child.stdin!.end();
