@@ -173,6 +173,7 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
       expect(seen.filter((s) => s.source === "lua").length).toBeGreaterThan(0);
     } finally {
       monitor.disconnect();
+      await deleteKeys(admin, own);
     }
   });
 
