@@ -23,7 +23,7 @@ export interface WorkerOptions {
 }
 
 export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
-  const child: ChildProcess = spawn(process.execPath, [script], {
+  const child: ChildProcess = spawn(process.execPath, ["--experimental-strip-types", script], {
     cwd: fileURLToPath(new URL("../..", import.meta.url)),
     env: {
       ...process.env,
