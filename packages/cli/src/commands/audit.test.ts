@@ -1,8 +1,9 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeAuditFixture, type AuditFixture } from "../test-utils/audit-fixture.js";
-import { isOneLineError, json, runCli, tempDir } from "../test-utils/run-cli.js";
+import { BIN, isOneLineError, json, runCli, tempDir } from "../test-utils/run-cli.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -172,5 +173,28 @@ describe("agentgate audit show", () => {
       expect(isOneLineError(r.stderr), r.stderr).toBe(true);
       expect(r.stderr).toMatch(message);
     }
+  });
+});
+
+describe("on a terminal", () => {
+  // `script` gives the child a real pseudo-terminal: aligned columns and colours, as a person sees them.
+  it.skipIf(!existsSync("/usr/bin/script"))("audit show aligns and colours the table, with a count", async () => {
+    const command = [process.execPath, BIN, "audit", "show", fx.file, "--type", "deny"].map((a) => JSON.stringify(a)).join(" ");
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm" };
+    delete env.NO_COLOR;
+    delete env.FORCE_COLOR;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = execFile("/usr/bin/script", ["-qec", command, "/dev/null"], { env, encoding: "utf8" }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+      child.stdin!.end();
+    });
+    expect(out).toContain("\u001b[31mDENY");
+    const plain = out.replace(/\u001b\[[0-9;]*m/g, "").replace(/\r/g, "");
+    const lines = plain.trimEnd().split("\n");
+    expect(lines[0]!.split(/ {2,}/)).toEqual(["TIME", "AGENT", "DECISION", "ACTION", "TARGET", "REASON"]);
+    // aligned: every row's DECISION cell starts where the header's does
+    const column = lines[0]!.indexOf("DECISION");
+    for (const row of lines.slice(1, 5)) expect(row.slice(column, column + 4)).toBe("DENY");
+    expect(lines).not.toContainEqual(expect.stringContaining("\t"));
+    expect(lines.at(-1)).toBe("4 of 10 decisions");
   });
 });
