@@ -126,7 +126,9 @@ export class GateKeeper {
   readonly #inflight = new Map<string, Promise<Decision>>();
   readonly #keys = new Map<string, string>();
   readonly #ids = new DecisionIds();
-  readonly #recent = new Map<string, Decision>();
+  readonly #recent = new BoundedMap<Decision>(RECENT_CALLS);
+  /** `policy:agent:call:`, fixed for the gate's life: call keys are this plus the encoded call id. */
+  #callPrefix: string | undefined;
   #isoMs = Number.NaN;
   #isoText = "";
 
@@ -280,16 +282,17 @@ export class GateKeeper {
   // ---------------------------------------------------------------------------
 
   #run(req: Req): Promise<Decision> {
-    if (req.callId === undefined) return this.#decide(req);
+    if (req.callId === undefined) return this.#decide(req, undefined);
     const key = this.#callKey(req.callId);
     const running = this.#inflight.get(key);
     if (running) return running;
-    const p = this.#decide(req).finally(() => this.#inflight.delete(key));
+    const p = this.#decide(req, key).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, p);
     return p;
   }
 
-  #decide(req: Req): Promise<Decision> {
+  /** `callKey` is `#callKey(req.callId)`, computed once by `#run` (undefined without a call id). */
+  #decide(req: Req, callKey: string | undefined): Promise<Decision> {
     const startedAt = this.#clock();
     let ev: Evaluation;
     try {
@@ -300,22 +303,21 @@ export class GateKeeper {
     const rule = ev.rule;
     if (ev.type === "deny" || rule === undefined || (!rule.limited && ev.type === "allow")) {
       // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
-      if (req.callId === undefined) return Promise.resolve(this.#emit(this.#decision(req, ev, startedAt), req, startedAt));
-      const key = this.#callKey(req.callId);
+      if (callKey === undefined) return Promise.resolve(this.#emit(this.#decision(req, ev, startedAt), req, startedAt));
+      const key = callKey;
       const seen = this.#recent.get(key);
       if (seen !== undefined && seen.action === req.action && seen.target === ev.target && seen.code === ev.code) {
         return Promise.resolve(seen);
       }
       const decision = this.#emit(this.#decision(req, ev, startedAt), req, startedAt);
-      if (this.#recent.size >= RECENT_CALLS) this.#recent.delete(this.#recent.keys().next().value!);
       this.#recent.set(key, decision);
       return Promise.resolve(decision);
     }
-    return this.#stateful(req, ev, startedAt);
+    return this.#stateful(req, ev, startedAt, callKey);
   }
 
   /** Limits, thresholds, escalations and per-call records: one atomic store operation. */
-  async #stateful(req: Req, ev: Evaluation, startedAt: number): Promise<Decision> {
+  async #stateful(req: Req, ev: Evaluation, startedAt: number, callKey: string | undefined): Promise<Decision> {
     const rule = ev.rule!;
     const decisionId = this.#ids.next();
     // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
@@ -336,7 +338,7 @@ export class GateKeeper {
       if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
       if (req.callId !== undefined) {
         consumeReq.call = {
-          key: this.#callKey(req.callId),
+          key: callKey ?? this.#callKey(req.callId),
           fingerprint: await callFingerprint(req.action, ev.target, req.args),
           ttlMs: this.#ttlMs,
         };
@@ -631,7 +633,46 @@ export class GateKeeper {
   }
 
   #callKey(callId: string): string {
-    return `${encodeURIComponent(this.policy.name)}:${this.identity.id}:call:${encodeURIComponent(callId)}`;
+    this.#callPrefix ??= `${encodeURIComponent(this.policy.name)}:${this.identity.id}:call:`;
+    return this.#callPrefix + encodeURIComponent(callId);
+  }
+}
+
+/**
+ * A map that keeps its newest `limit` keys, evicting the oldest first. The oldest key comes
+ * from a ring of keys in insertion order: deleting a `Map`'s first entry and asking
+ * `keys().next()` for the new first one walks over every deleted slot V8 has not compacted
+ * yet, which made each eviction cost O(limit).
+ */
+class BoundedMap<V> {
+  readonly #map = new Map<string, V>();
+  readonly #ring: (string | undefined)[];
+  readonly #limit: number;
+  #head = 0;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+    this.#ring = new Array<string | undefined>(limit).fill(undefined);
+  }
+
+  get(key: string): V | undefined {
+    return this.#map.get(key);
+  }
+
+  /** Same order semantics as `if (size >= limit) delete(oldest); set(key, value)` on a Map. */
+  set(key: string, value: V): void {
+    const map = this.#map;
+    if (map.size >= this.#limit) {
+      const i = this.#head;
+      map.delete(this.#ring[i]!);
+      this.#ring[i] = undefined;
+      this.#head = i + 1 === this.#limit ? 0 : i + 1;
+    }
+    if (!map.has(key)) {
+      const tail = this.#head + map.size;
+      this.#ring[tail >= this.#limit ? tail - this.#limit : tail] = key;
+    }
+    map.set(key, value);
   }
 }
 
