@@ -2,9 +2,14 @@
  * Glob patterns for targets, compiled once at load:
  * `*` any run of characters except `/`, `**` any run including `/` (as a whole
  * segment it also matches zero segments: `a/**` matches `a`, `a/**\/b` matches
- * `a/b`), `?` one character except `/`, `{a,b}` alternatives (nestable), `\`
- * escapes the next character. Everything else is literal and case-sensitive.
- * Wildcards match dotfiles too, so a deny list cannot be escaped through one.
+ * `a/b`), `?` one character (one Unicode code point) except `/`, `{a,b}`
+ * alternatives (nestable), `\` escapes the next character. Everything else is
+ * literal and case-sensitive. Wildcards match dotfiles too, so a deny list
+ * cannot be escaped through one.
+ *
+ * Targets are hostile (a model writes them), so matching is linear in the
+ * target's length for every pattern: patterns that a backtracking regex could
+ * make super-linear (`*a*a*b` against `aaaa…`) run on a small NFA instead.
  */
 
 const SPECIAL = /[*?{}\\]/;
@@ -36,76 +41,471 @@ export function globError(pattern: unknown): string | undefined {
   return undefined;
 }
 
-function escapeRegex(c: string): string {
-  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
-}
+// ---------------------------------------------------------------------------
+// Parsing: one syntax tree, two back ends (regex and NFA), so they cannot drift.
 
-/** Translates a valid glob into a regular-expression source (no anchors). */
-export function globToRegexSource(pattern: string): string {
-  let out = "";
-  let depth = 0;
+/** `lit` one code point; `one` = `?`; `star` = `*`; `any` = `**` inside a segment; `segs` = zero or more whole segments (`**\/`); `tail` = `(/…)?` for a trailing `/**`. */
+type Item =
+  | { t: "lit"; c: string }
+  | { t: "one" }
+  | { t: "star" }
+  | { t: "any" }
+  | { t: "segs" }
+  | { t: "tail" }
+  | { t: "alt"; alts: Item[][] };
+
+function parseGlob(pattern: string): Item[] {
+  const root: Item[] = [];
+  // Each open brace: the alternatives so far and the sequence being built.
+  const stack: { alts: Item[][]; seq: Item[] }[] = [];
+  let seq = root;
   const n = pattern.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; ) {
     const c = pattern[i]!;
     if (c === "\\") {
-      out += escapeRegex(pattern[++i]!);
+      const cp = String.fromCodePoint(pattern.codePointAt(i + 1)!);
+      seq.push({ t: "lit", c: cp });
+      i += 1 + cp.length;
     } else if (c === "*") {
       let j = i;
       while (pattern[j + 1] === "*") j++;
       const globstar = j > i;
-      const prev = i === 0 ? "" : pattern[i - 1];
-      const next = j + 1 >= n ? "" : pattern[j + 1];
       const atStart = i === 0;
       const atEnd = j + 1 >= n;
-      if (globstar && depth === 0 && (atStart || prev === "/") && (atEnd || next === "/")) {
-        if (atStart && atEnd) out += ".*";
+      const prev = atStart ? "" : pattern[i - 1];
+      const next = atEnd ? "" : pattern[j + 1];
+      if (globstar && stack.length === 0 && (atStart || prev === "/") && (atEnd || next === "/")) {
+        if (atStart && atEnd) seq.push({ t: "any" });
         else if (atEnd) {
-          // "a/**": drop the "/" just emitted so "a" itself matches too.
-          out = out.slice(0, -2) + "(?:/.*)?";
+          // "a/**": the "/" just read becomes optional, so "a" itself matches too.
+          seq.pop();
+          seq.push({ t: "tail" });
         } else {
           // "**/" at the start or "/**/" in the middle: zero or more segments.
-          out += "(?:.*/)?";
+          seq.push({ t: "segs" });
           j++;
         }
-      } else {
-        out += globstar ? ".*" : "[^/]*";
-      }
-      i = j;
+      } else seq.push({ t: globstar ? "any" : "star" });
+      i = j + 1;
     } else if (c === "?") {
-      out += "[^/]";
+      seq.push({ t: "one" });
+      i++;
     } else if (c === "{") {
-      depth++;
-      out += "(?:";
+      const frame = { alts: [] as Item[][], seq };
+      stack.push(frame);
+      seq = [];
+      i++;
     } else if (c === "}") {
-      depth--;
-      out += ")";
-    } else if (c === "," && depth > 0) {
-      out += "|";
+      const frame = stack.pop()!;
+      frame.alts.push(seq);
+      seq = frame.seq;
+      seq.push({ t: "alt", alts: frame.alts });
+      i++;
+    } else if (c === "," && stack.length > 0) {
+      stack[stack.length - 1]!.alts.push(seq);
+      seq = [];
+      i++;
     } else {
-      out += escapeRegex(c);
+      const cp = String.fromCodePoint(pattern.codePointAt(i)!);
+      seq.push({ t: "lit", c: cp });
+      i += cp.length;
+    }
+  }
+  return root;
+}
+
+function escapeRegex(c: string): string {
+  return /[.*+?^${}()|[\]\\/]/.test(c) ? `\\${c}` : c;
+}
+
+function itemsToRegex(items: readonly Item[]): string {
+  let out = "";
+  for (const it of items) {
+    switch (it.t) {
+      case "lit":
+        out += escapeRegex(it.c);
+        break;
+      case "one":
+        out += "[^/]";
+        break;
+      case "star":
+        out += "[^/]*";
+        break;
+      case "any":
+        out += ".*";
+        break;
+      case "segs":
+        out += "(?:.*/)?";
+        break;
+      case "tail":
+        out += "(?:/.*)?";
+        break;
+      case "alt":
+        out += `(?:${it.alts.map(itemsToRegex).join("|")})`;
+        break;
     }
   }
   return out;
+}
+
+/** Translates a valid glob into a regular-expression source (no anchors; use the `u` and `s` flags). */
+export function globToRegexSource(pattern: string): string {
+  return itemsToRegex(parseGlob(pattern));
+}
+
+/**
+ * True when an anchored backtracking regex for these items is linear in the
+ * target: at most one unbounded repetition in the whole pattern, and few
+ * alternative paths. Anything else runs on the NFA.
+ */
+function regexIsLinear(items: readonly Item[]): boolean {
+  let reps = 0;
+  let paths = 1;
+  const walk = (seq: readonly Item[]): void => {
+    for (const it of seq) {
+      if (it.t === "star" || it.t === "any" || it.t === "segs" || it.t === "tail") reps++;
+      else if (it.t === "alt") {
+        paths *= Math.max(1, it.alts.length);
+        for (const a of it.alts) walk(a);
+      }
+    }
+  };
+  walk(items);
+  return reps <= 1 && paths <= 64;
+}
+
+// ---------------------------------------------------------------------------
+// Thompson NFA: O(target length x pattern size), no backtracking. A lazily
+// built DFA over it (below) makes the common case one table lookup per character.
+
+const CHAR = 0;
+const NOSLASH = 1;
+const ANY = 2;
+const SPLIT = 3;
+const MATCH = 4;
+const SLASH = 0x2f;
+
+class Nfa {
+  readonly #type: Uint8Array;
+  readonly #cp: Int32Array;
+  readonly #out1: Int32Array;
+  readonly #out2: Int32Array;
+  readonly #start: number;
+  // Scratch space, reused: matching is synchronous and calls no user code.
+  readonly #a: Int32Array;
+  readonly #b: Int32Array;
+  readonly #stack: Int32Array;
+  readonly #mark: Uint32Array;
+  #gen = 0;
+
+  constructor(items: readonly Item[]) {
+    const type: number[] = [];
+    const cp: number[] = [];
+    const out1: number[] = [];
+    const out2: number[] = [];
+    const state = (t: number, c = -1, o1 = -1, o2 = -1) => {
+      type.push(t);
+      cp.push(c);
+      out1.push(o1);
+      out2.push(o2);
+      return type.length - 1;
+    };
+    const loop = (t: number, next: number) => {
+      // SPLIT(step, next) where step consumes one character and returns to the split.
+      const split = state(SPLIT, -1, -1, next);
+      out1[split] = state(t, -1, split);
+      return split;
+    };
+    // Built right to left, so every state knows its successor.
+    const build = (seq: readonly Item[], next: number): number => {
+      for (let k = seq.length - 1; k >= 0; k--) {
+        const it = seq[k]!;
+        switch (it.t) {
+          case "lit":
+            next = state(CHAR, it.c.codePointAt(0)!, next);
+            break;
+          case "one":
+            next = state(NOSLASH, -1, next);
+            break;
+          case "star":
+            next = loop(NOSLASH, next);
+            break;
+          case "any":
+            next = loop(ANY, next);
+            break;
+          case "segs": {
+            // (?:.*/)?
+            const inner = loop(ANY, state(CHAR, SLASH, next));
+            next = state(SPLIT, -1, inner, next);
+            break;
+          }
+          case "tail": {
+            // (?:/.*)?
+            const slash = state(CHAR, SLASH, loop(ANY, next));
+            next = state(SPLIT, -1, slash, next);
+            break;
+          }
+          case "alt": {
+            const starts = it.alts.map((a) => build(a, next));
+            let s = starts[starts.length - 1]!;
+            for (let a = starts.length - 2; a >= 0; a--) s = state(SPLIT, -1, starts[a]!, s);
+            next = s;
+            break;
+          }
+        }
+      }
+      return next;
+    };
+    this.#start = build(items, state(MATCH));
+    const size = type.length;
+    this.#type = Uint8Array.from(type);
+    this.#cp = Int32Array.from(cp);
+    this.#out1 = Int32Array.from(out1);
+    this.#out2 = Int32Array.from(out2);
+    this.#a = new Int32Array(size);
+    this.#b = new Int32Array(size);
+    this.#stack = new Int32Array(size * 2 + 2);
+    this.#mark = new Uint32Array(size);
+  }
+
+  /** Adds `s` and everything reachable through SPLITs to `list`; returns the new length. */
+  #add(list: Int32Array, len: number, s: number): number {
+    const type = this.#type;
+    const mark = this.#mark;
+    const gen = this.#gen;
+    const stack = this.#stack;
+    let sp = 0;
+    stack[sp++] = s;
+    while (sp > 0) {
+      const x = stack[--sp]!;
+      if (mark[x] === gen) continue;
+      mark[x] = gen;
+      if (type[x] === SPLIT) {
+        stack[sp++] = this.#out2[x]!;
+        stack[sp++] = this.#out1[x]!;
+      } else list[len++] = x;
+    }
+    return len;
+  }
+
+  #nextGen(): void {
+    if (++this.#gen === 0xffffffff) {
+      this.#mark.fill(0);
+      this.#gen = 1;
+    }
+  }
+
+  /** The closure of the start state, sorted. */
+  startSet(): Int32Array {
+    this.#nextGen();
+    const len = this.#add(this.#a, 0, this.#start);
+    return this.#a.slice(0, len).sort();
+  }
+
+  /** The states reached from `set` by code point `c` (-1: any character that is neither `/` nor a pattern literal), sorted. */
+  step(set: Int32Array, c: number): Int32Array {
+    this.#nextGen();
+    const len = this.#stepInto(set, set.length, c, this.#b);
+    return this.#b.slice(0, len).sort();
+  }
+
+  #stepInto(cur: Int32Array, clen: number, c: number, nxt: Int32Array): number {
+    const type = this.#type;
+    const cps = this.#cp;
+    const out1 = this.#out1;
+    let nlen = 0;
+    for (let k = 0; k < clen; k++) {
+      const s = cur[k]!;
+      const t = type[s];
+      if (t === ANY || (t === NOSLASH && c !== SLASH) || (t === CHAR && cps[s] === c)) {
+        nlen = this.#add(nxt, nlen, out1[s]!);
+      }
+    }
+    return nlen;
+  }
+
+  accepts(set: Int32Array, len = set.length): boolean {
+    for (let k = 0; k < len; k++) if (this.#type[set[k]!] === MATCH) return true;
+    return false;
+  }
+
+  /** The literal code points of the pattern (each gets its own DFA input class). */
+  literals(): number[] {
+    const out = new Set<number>();
+    for (let s = 0; s < this.#type.length; s++) if (this.#type[s] === CHAR) out.add(this.#cp[s]!);
+    out.delete(SLASH);
+    return [...out];
+  }
+
+  /** Plain simulation from the start, for targets the DFA cache cannot take. */
+  test(target: string): boolean {
+    let cur = this.#a;
+    let nxt = this.#b;
+    this.#nextGen();
+    let clen = this.#add(cur, 0, this.#start);
+    const n = target.length;
+    for (let i = 0; i < n && clen > 0; ) {
+      const c = target.codePointAt(i)!;
+      i += c > 0xffff ? 2 : 1;
+      this.#nextGen();
+      const nlen = this.#stepInto(cur, clen, c, nxt);
+      const swap = cur;
+      cur = nxt;
+      nxt = swap;
+      clen = nlen;
+    }
+    return this.accepts(cur, clen);
+  }
+}
+
+/** Most DFA states cached per matcher; past it, matching falls back to the NFA (still linear). */
+const MAX_DFA_STATES = 256;
+const UNKNOWN = -1;
+const DEAD = -2;
+
+/**
+ * A DFA built lazily from the NFA, one state per set of NFA states actually
+ * reached. Input characters fall into classes: `/`, each literal of the
+ * pattern, and "anything else". One table lookup per character.
+ */
+class Dfa {
+  readonly #nfa: Nfa;
+  readonly #ascii = new Int32Array(128);
+  readonly #other = new Map<number, number>();
+  readonly #classCode: number[];
+  readonly #sets: Int32Array[] = [];
+  readonly #accept: boolean[] = [];
+  readonly #next: Int32Array[] = [];
+  readonly #index = new Map<string, number>();
+
+  constructor(items: readonly Item[]) {
+    this.#nfa = new Nfa(items);
+    // Class 0: anything else (-1 for the NFA), class 1: "/", then the literals.
+    this.#classCode = [-1, SLASH];
+    this.#ascii[SLASH] = 1;
+    for (const cp of this.#nfa.literals()) {
+      const cls = this.#classCode.length;
+      this.#classCode.push(cp);
+      if (cp < 128) this.#ascii[cp] = cls;
+      else this.#other.set(cp, cls);
+    }
+    this.#state(this.#nfa.startSet());
+  }
+
+  #state(set: Int32Array): number {
+    if (set.length === 0) return DEAD;
+    const key = set.join(",");
+    const known = this.#index.get(key);
+    if (known !== undefined) return known;
+    if (this.#sets.length >= MAX_DFA_STATES) return UNKNOWN;
+    const id = this.#sets.length;
+    this.#sets.push(set);
+    this.#accept.push(this.#nfa.accepts(set));
+    this.#next.push(new Int32Array(this.#classCode.length).fill(UNKNOWN));
+    this.#index.set(key, id);
+    return id;
+  }
+
+  /** DFA states built so far. */
+  get size(): number {
+    return this.#sets.length;
+  }
+
+  test(target: string): boolean {
+    const n = target.length;
+    const ascii = this.#ascii;
+    const table = this.#next;
+    let s = 0;
+    for (let i = 0; i < n; ) {
+      let c = target.charCodeAt(i);
+      let cls: number;
+      if (c < 128) {
+        cls = ascii[c]!;
+        i++;
+      } else {
+        c = target.codePointAt(i)!;
+        i += c > 0xffff ? 2 : 1;
+        cls = this.#other.get(c) ?? 0;
+      }
+      let t = table[s]![cls]!;
+      if (t === UNKNOWN) {
+        t = this.#state(this.#nfa.step(this.#sets[s]!, this.#classCode[cls]!));
+        if (t === UNKNOWN) return this.#nfa.test(target); // cache full: simulate
+        table[s]![cls] = t;
+      }
+      if (t === DEAD) return false;
+      s = t;
+    }
+    return this.#accept[s]!;
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+type Shape =
+  | { kind: "exact" }
+  | { kind: "all" }
+  | { kind: "prefix"; base: string }
+  | { kind: "regex"; source: string }
+  | { kind: "nfa"; items: Item[] };
+
+function shapeOf(pattern: string): Shape {
+  if (!SPECIAL.test(pattern)) return { kind: "exact" };
+  if (pattern === "**") return { kind: "all" };
+  if (pattern.endsWith("/**") && !SPECIAL.test(pattern.slice(0, -3))) return { kind: "prefix", base: pattern.slice(0, -3) };
+  const items = parseGlob(pattern);
+  return regexIsLinear(items) ? { kind: "regex", source: itemsToRegex(items) } : { kind: "nfa", items };
+}
+
+/**
+ * @internal Each matching engine for one valid pattern, for differential tests:
+ * the backtracking regex (only safe on short targets), the NFA simulation, the
+ * lazy DFA, and which one `compileGlob` picks.
+ */
+export function globEngines(pattern: string): {
+  regex: (t: string) => boolean;
+  nfa: (t: string) => boolean;
+  dfa: (t: string) => boolean;
+  dfaStates: () => number;
+  picked: Shape["kind"];
+} {
+  const items = parseGlob(pattern);
+  const re = new RegExp(`^${itemsToRegex(items)}$`, "su");
+  const nfa = new Nfa(items);
+  const dfa = new Dfa(items);
+  return { regex: (t) => re.test(t), nfa: (t) => nfa.test(t), dfa: (t) => dfa.test(t), dfaStates: () => dfa.size, picked: shapeOf(pattern).kind };
 }
 
 /** Compiles one pattern, using string comparisons where a regex is not needed. */
 export function compileGlob(pattern: string): CompiledGlob {
   const problem = globError(pattern);
   if (problem) throw new TypeError(`Invalid glob ${JSON.stringify(pattern)}: ${problem}`);
-  if (!SPECIAL.test(pattern)) return { pattern, test: (t) => t === pattern };
-  if (pattern === "**") return { pattern, test: () => true };
-  if (pattern.endsWith("/**") && !SPECIAL.test(pattern.slice(0, -3))) {
-    const base = pattern.slice(0, -3);
-    const prefix = `${base}/`;
-    return { pattern, test: (t) => t.startsWith(prefix) || t === base };
+  const shape = shapeOf(pattern);
+  switch (shape.kind) {
+    case "exact":
+      return { pattern, test: (t) => t === pattern };
+    case "all":
+      return { pattern, test: () => true };
+    case "prefix": {
+      const { base } = shape;
+      const prefix = `${base}/`;
+      return { pattern, test: (t) => t.startsWith(prefix) || t === base };
+    }
+    case "regex": {
+      const re = new RegExp(`^${shape.source}$`, "su");
+      return { pattern, test: (t) => re.test(t) };
+    }
+    case "nfa": {
+      const dfa = new Dfa(shape.items);
+      return { pattern, test: (t) => dfa.test(t) };
+    }
   }
-  const re = new RegExp(`^${globToRegexSource(pattern)}$`, "s");
-  return { pattern, test: (t) => re.test(t) };
 }
 
 /**
  * A list of patterns compiled into the fewest checks: one `Set` for literal
- * patterns, prefix checks for `dir/**`, and one combined regex for the rest.
+ * patterns, prefix checks for `dir/**`, one combined regex for the patterns a
+ * regex matches in linear time, and one automaton for all the rest.
  */
 export class GlobList {
   readonly patterns: readonly string[];
@@ -113,6 +513,7 @@ export class GlobList {
   readonly #prefixes: readonly string[];
   readonly #bases: ReadonlySet<string>;
   readonly #regex: RegExp | undefined;
+  readonly #automaton: Dfa | undefined;
   readonly #compiled: readonly CompiledGlob[];
   readonly #matchAll: boolean;
 
@@ -123,19 +524,25 @@ export class GlobList {
     const prefixes: string[] = [];
     const bases = new Set<string>();
     const sources: string[] = [];
+    const nfaAlts: Item[][] = [];
     let matchAll = false;
     for (const p of patterns) {
-      if (p === "**") matchAll = true;
-      else if (!SPECIAL.test(p)) exact.add(p);
-      else if (p.endsWith("/**") && !SPECIAL.test(p.slice(0, -3))) {
-        prefixes.push(`${p.slice(0, -3)}/`);
-        bases.add(p.slice(0, -3));
-      } else sources.push(globToRegexSource(p));
+      const shape = shapeOf(p);
+      if (shape.kind === "all") matchAll = true;
+      else if (shape.kind === "exact") exact.add(p);
+      else if (shape.kind === "prefix") {
+        prefixes.push(`${shape.base}/`);
+        bases.add(shape.base);
+      } else if (shape.kind === "regex") sources.push(shape.source);
+      else nfaAlts.push(shape.items);
     }
     this.#exact = exact;
     this.#prefixes = prefixes;
     this.#bases = bases;
-    this.#regex = sources.length ? new RegExp(`^(?:${sources.join("|")})$`, "s") : undefined;
+    // An alternation of linear patterns stays linear (k patterns: k passes at most).
+    this.#regex = sources.length ? new RegExp(`^(?:${sources.join("|")})$`, "su") : undefined;
+    // The rest share one automaton: one pass over the target whatever their number.
+    this.#automaton = nfaAlts.length ? new Dfa([{ t: "alt", alts: nfaAlts }]) : undefined;
     this.#matchAll = matchAll;
   }
 
@@ -147,7 +554,8 @@ export class GlobList {
   test(target: string): boolean {
     if (this.#matchAll || this.#exact.has(target) || this.#bases.has(target)) return true;
     for (const p of this.#prefixes) if (target.startsWith(p)) return true;
-    return this.#regex !== undefined && this.#regex.test(target);
+    if (this.#regex !== undefined && this.#regex.test(target)) return true;
+    return this.#automaton !== undefined && this.#automaton.test(target);
   }
 
   /** The first pattern that matches, for explanations. */
