@@ -64,61 +64,92 @@ export function recordLine(canonicalBody: string, hash: string, sig?: string): s
   return canonicalBody.slice(0, -1) + tail;
 }
 
-// --- Fast canonical JSON for decisions ----------------------------------------
-// The generic `canonicalJson` sorts keys of every object; a decision is a flat
-// object with known keys, so emitting them in sorted order directly is several
-// times cheaper. Anything unexpected falls back to the generic encoder, so the
-// output is always exactly `canonicalJson(decision)`.
+// --- Fast encoding of decision records ------------------------------------------
+// The generic `canonicalJson` sorts the keys of every object. A decision is a
+// flat object with known keys: copying them, in sorted order, into an object
+// literal of fixed shape and letting the native JSON.stringify run (it skips
+// undefined values) is much cheaper. Anything unexpected (an unknown key, a
+// nested value) falls back to the generic encoder, so the output is always
+// exactly `canonicalJson(decision)`.
 
-const DECISION_KEYS = [
-  "action",
-  "agentId",
-  "agentName",
-  "approvedBy",
-  "callId",
-  "code",
-  "escalationId",
-  "id",
-  "mode",
-  "policy",
-  "reason",
-  "retryAfterMs",
-  "target",
-  "timestamp",
-  "type",
-] as const;
-const DECISION_PREFIX = DECISION_KEYS.map((k) => `"${k}":`);
-/** Characters JSON.stringify would escape (any surrogate takes the slow path, which is always right). */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
+const plain = (v: unknown) => v === undefined || typeof v === "string" || (typeof v === "number" && Number.isFinite(v));
 
 /** `canonicalJson(decision, 1)`, fast for decisions as the gate makes them. */
 export function decisionJson(decision: Decision): string {
-  const d = decision as unknown as Record<string, unknown>;
-  let out = "{";
-  let n = 0;
-  for (let i = 0; i < DECISION_KEYS.length; i++) {
-    const v = d[DECISION_KEYS[i]!];
-    if (v === undefined) continue;
-    let s: string;
-    if (typeof v === "string") s = jsonString(v);
-    else if (typeof v === "number" && Number.isFinite(v)) s = JSON.stringify(v);
-    else return canonicalJson(decision, 1);
-    out += (n++ === 0 ? "" : ",") + DECISION_PREFIX[i] + s;
+  const { action, agentId, agentName, approvedBy, callId, code, escalationId, id, mode, policy, reason, retryAfterMs, target, timestamp, type } =
+    decision as unknown as Record<string, unknown>;
+  if (
+    !(plain(action) && plain(agentId) && plain(agentName) && plain(approvedBy) && plain(callId) && plain(code) && plain(escalationId) && plain(id) &&
+      plain(mode) && plain(policy) && plain(reason) && plain(retryAfterMs) && plain(target) && plain(timestamp) && plain(type))
+  ) {
+    return canonicalJson(decision, 1);
   }
+  const defined =
+    +(action !== undefined) + +(agentId !== undefined) + +(agentName !== undefined) + +(approvedBy !== undefined) + +(callId !== undefined) +
+    +(code !== undefined) + +(escalationId !== undefined) + +(id !== undefined) + +(mode !== undefined) + +(policy !== undefined) +
+    +(reason !== undefined) + +(retryAfterMs !== undefined) + +(target !== undefined) + +(timestamp !== undefined) + +(type !== undefined);
   let own = 0;
-  for (const _ in d) own++;
-  if (own !== n) return canonicalJson(decision, 1);
-  return `${out}}`;
+  for (const _ in decision) own++;
+  if (own !== defined) return canonicalJson(decision, 1);
+  return JSON.stringify({ action, agentId, agentName, approvedBy, callId, code, escalationId, id, mode, policy, reason, retryAfterMs, target, timestamp, type });
 }
 
-/** Canonical body of a decision record (keys sorted: args, decision, prevHash, seq, type). */
-export function decisionBody(seq: number, prevHash: string, decision: Decision, argsJson: string | undefined): string {
-  const args = argsJson === undefined ? "" : `"args":${argsJson},`;
-  return `{${args}"decision":${decisionJson(decision)},"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`;
+const ascii = (s: string) => Buffer.from(s, "latin1");
+const ARGS_OPEN = ascii('{"args":');
+const DECISION_AFTER_ARGS = ascii(',"decision":');
+const DECISION_OPEN = ascii('{"decision":');
+const PREV_HASH = ascii(',"prevHash":"');
+const SEQ = ascii('","seq":');
+const TYPE_CLOSE = ascii(',"type":"decision"}');
+/** Length of `,"hash":"<64 hex>"}\n`. */
+const HASH_TAIL_BYTES = 76;
+
+/** Bytes `encodeDecisionRecord` may need for a record. */
+export function decisionRecordRoom(decisionJsonText: string, argsJson: string | undefined): number {
+  return 64 + 128 + 3 * (decisionJsonText.length + (argsJson?.length ?? 0)) + HASH_TAIL_BYTES;
+}
+
+/**
+ * Encodes one decision record line (with its `\n`) into `buf` at `at`, which
+ * must have `decisionRecordRoom` bytes free, and returns where it ends and its
+ * hash. The canonical body is written after `prevHash`, hashed in place, then
+ * moved over `prevHash` and the hash appended: one encoding, no line strings.
+ * The bytes equal `recordLine(canonicalBody(record), hash) + "\n"`.
+ */
+export function encodeDecisionRecord(
+  buf: Buffer,
+  at: number,
+  seq: number,
+  prevHash: string,
+  decisionJsonText: string,
+  argsJson: string | undefined,
+): { end: number; hash: string } {
+  let q = at + buf.write(prevHash, at, "latin1");
+  const start = q;
+  if (argsJson !== undefined) {
+    buf.set(ARGS_OPEN, q);
+    q += ARGS_OPEN.length;
+    q += buf.write(argsJson, q, "utf8");
+    buf.set(DECISION_AFTER_ARGS, q);
+    q += DECISION_AFTER_ARGS.length;
+  } else {
+    buf.set(DECISION_OPEN, q);
+    q += DECISION_OPEN.length;
+  }
+  q += buf.write(decisionJsonText, q, "utf8");
+  buf.set(PREV_HASH, q);
+  q += PREV_HASH.length;
+  q += buf.write(prevHash, q, "latin1");
+  buf.set(SEQ, q);
+  q += SEQ.length;
+  q += buf.write(String(seq), q, "latin1");
+  buf.set(TYPE_CLOSE, q);
+  q += TYPE_CLOSE.length;
+  const hash = sha256(buf.subarray(at, q));
+  // Move the body (without its closing brace) over prevHash, then close it with the hash.
+  buf.copyWithin(at, start, q - 1);
+  const end = at + (q - 1 - start);
+  return { end: end + buf.write(`,"hash":"${hash}"}\n`, end, "latin1"), hash };
 }
 
 /** Canonical body of any record: everything but `hash`, and `sig` for checkpoints. */

@@ -9,7 +9,7 @@ import {
   openSync,
   readFileSync,
   readSync,
-  write,
+  writev,
   writeSync,
 } from "node:fs";
 import { open, rename, writeFile } from "node:fs/promises";
@@ -23,7 +23,9 @@ import { AuditLogError } from "./audit-log-error.js";
 import {
   chainHash,
   checkpointMessage,
-  decisionBody,
+  decisionJson,
+  decisionRecordRoom,
+  encodeDecisionRecord,
   GENESIS_HASH,
   parseRecordLine,
   recordLine,
@@ -33,7 +35,7 @@ import {
 import { lockFile } from "./file-lock.js";
 import { ArgsRedactor } from "./redact.js";
 
-const writeAsync = promisify(write);
+const writevAsync = promisify(writev);
 const fdatasyncAsync = promisify(fdatasync);
 const ftruncateAsync = promisify(ftruncate);
 
@@ -91,7 +93,16 @@ interface PendingCheckpoint {
   at: string;
 }
 
-type Item = string | PendingCheckpoint;
+/** Encoded lines, and the seq of the last record in them. */
+interface Chunk {
+  bytes: Buffer;
+  lastSeq: number;
+}
+
+type Item = Chunk | PendingCheckpoint;
+
+/** Records are encoded straight into chunks of this size (bigger for a bigger record). */
+const CHUNK_BYTES = 64 * 1024;
 
 class Batch {
   readonly promise: Promise<void>;
@@ -160,7 +171,11 @@ export class JsonlAuditSink implements AuditSink {
   #size: number;
   #queue: Item[] = [];
   #queuedRecords = 0;
-  #inflight = 0;
+  /** Current chunk: encoded records not yet queued for writing. */
+  #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  #used = 0;
+  /** Seq of the first record not yet known to be on disk. */
+  #durable: number;
   #batch: Batch | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -203,6 +218,7 @@ export class JsonlAuditSink implements AuditSink {
       this.#fd = fd;
       const resumed = this.#resume(fd);
       this.#seq = resumed.seq;
+      this.#durable = resumed.seq;
       this.#prevHash = resumed.prevHash;
       this.#size = resumed.size;
       this.opened = resumed.state;
@@ -216,7 +232,7 @@ export class JsonlAuditSink implements AuditSink {
 
   /** Records accepted but not yet on disk. */
   get pending(): number {
-    return this.#queue.length + this.#inflight;
+    return this.#seq - this.#durable;
   }
 
   /** The latest checkpoint written to the log, if any was written by this sink. */
@@ -241,11 +257,13 @@ export class JsonlAuditSink implements AuditSink {
     const seq = this.#seq;
     const prev = this.#prevHash;
     const args = this.#redactor !== undefined && event?.args !== undefined ? this.#redactor.toJson(event.args) : undefined;
-    const body = decisionBody(seq, prev, decision, args);
-    const hash = chainHash(prev, body);
+    const json = decisionJson(decision);
+    const room = decisionRecordRoom(json, args);
+    if (this.#used + room > this.#chunk.length) this.#seal(room);
+    const { end, hash } = encodeDecisionRecord(this.#chunk, this.#used, seq, prev, json, args);
+    this.#used = end;
     this.#seq = seq + 1;
     this.#prevHash = hash;
-    this.#queue.push(`${recordLine(body, hash)}\n`);
     this.#sinceCheckpoint++;
     let batch = this.#batch;
     if (batch === undefined) {
@@ -414,7 +432,19 @@ export class JsonlAuditSink implements AuditSink {
     return next;
   }
 
+  /** Queues the current chunk's records for writing and starts a new chunk (of at least `room` bytes). */
+  #seal(room = 0): void {
+    if (this.#used > 0) {
+      this.#queue.push({ bytes: this.#chunk.subarray(0, this.#used), lastSeq: this.#seq - 1 });
+      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
+      this.#used = 0;
+    } else if (room > this.#chunk.length) {
+      this.#chunk = Buffer.allocUnsafe(room);
+    }
+  }
+
   #enqueueCheckpoint(now: number): void {
+    this.#seal();
     const signer = this.#signer!;
     const at = new Date(now).toISOString();
     const body = canonicalJson({
@@ -438,6 +468,7 @@ export class JsonlAuditSink implements AuditSink {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    this.#seal();
     const now = Date.now();
     if (
       this.#signer &&
@@ -452,47 +483,49 @@ export class JsonlAuditSink implements AuditSink {
     this.#queue = [];
     this.#queuedRecords = 0;
     this.#batch = undefined;
-    this.#inflight = items.length;
     let done = 0;
     try {
-      let lines: string[] = [];
+      let out: Buffer[] = [];
+      let through = this.#durable - 1;
       let checkpoint: AuditCheckpoint | undefined;
+      const flush = async (upTo: number) => {
+        await this.#append(out);
+        out = [];
+        done = upTo;
+        this.#durable = through + 1;
+        if (checkpoint) this.#lastCheckpoint = checkpoint;
+      };
       for (let i = 0; i < items.length; i++) {
         const item = items[i]!;
-        if (typeof item === "string") {
-          lines.push(item);
+        if ("bytes" in item) {
+          out.push(item.bytes);
+          through = item.lastSeq;
           continue;
         }
         // Records before a checkpoint reach the disk before the head names it, and
         // the head is written before the checkpoint line: whatever a crash
         // interrupts, the head never names records the log lacks.
-        if (lines.length > 0) {
-          await this.#append(lines);
-          done = i;
-          lines = [];
-          if (checkpoint) this.#lastCheckpoint = checkpoint;
-        }
+        if (out.length > 0) await flush(i);
         const line = await this.#checkpointLine(item);
-        items[i] = `${line}\n`;
+        const chunk: Chunk = { bytes: Buffer.from(`${line}\n`, "utf8"), lastSeq: item.seq };
+        items[i] = chunk;
         await this.#writeHead(line);
-        lines.push(items[i] as string);
+        out.push(chunk.bytes);
+        through = item.seq;
         checkpoint = { seq: item.seq, hash: item.hash, at: item.at };
       }
-      if (lines.length > 0) await this.#append(lines);
-      if (checkpoint) this.#lastCheckpoint = checkpoint;
+      if (out.length > 0) await flush(items.length);
       done = items.length;
-      this.#inflight = 0;
       this.#failing = false;
       batch?.resolve();
       this.#armCheckpointTimer();
     } catch (cause) {
       const left = items.slice(done);
       this.#queue = left.concat(this.#queue);
-      this.#queuedRecords += left.length;
-      this.#inflight = 0;
+      this.#queuedRecords = 0;
       const error = new AuditLogError(
         this.path,
-        `could not write ${left.length} audit record(s) to ${this.path}: ${message(cause)}; they stay buffered and are retried`,
+        `could not write ${this.pending} audit record(s) to ${this.path}: ${message(cause)}; they stay buffered and are retried`,
         { cause },
       );
       if (batch) batch.reject(error);
@@ -514,16 +547,24 @@ export class JsonlAuditSink implements AuditSink {
     return recordLine(item.body, item.hash, sig);
   }
 
-  async #append(lines: string[]): Promise<void> {
-    const bytes = Buffer.from(lines.length === 1 ? lines[0]! : lines.join(""), "utf8");
-    let off = 0;
+  async #append(buffers: Buffer[]): Promise<void> {
+    let left = buffers;
+    let written = 0;
     try {
-      while (off < bytes.length) off += (await writeAsync(this.#fd, bytes, off, bytes.length - off, null)).bytesWritten;
+      while (left.length > 0) {
+        let n = (await writevAsync(this.#fd, left)).bytesWritten;
+        written += n;
+        // A short write: drop what went out, keep the rest.
+        let i = 0;
+        while (i < left.length && n >= left[i]!.length) n -= left[i++]!.length;
+        left = left.slice(i);
+        if (n > 0) left[0] = left[0]!.subarray(n);
+      }
       if (this.#fsync) await fdatasyncAsync(this.#fd);
-      this.#size += bytes.length;
+      this.#size += written;
     } catch (error) {
       // Leave no partial line behind: cut back to the last good end, retry later.
-      if (off > 0) await ftruncateAsync(this.#fd, this.#size).catch(() => {});
+      if (written > 0) await ftruncateAsync(this.#fd, this.#size).catch(() => {});
       throw error;
     }
   }

@@ -1,0 +1,58 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { makeDecision, type Decision } from "../gate/decision.js";
+import { canonicalJson } from "../gate/fingerprint.js";
+import { canonicalBody, chainHash, decisionJson, decisionRecordRoom, encodeDecisionRecord, parseRecordLine, recordLine } from "./audit-record.js";
+
+const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.constantFrom('"', "\\", "\n", "\u2028", "\ud800", "é"));
+const decision = fc
+  .record(
+    {
+      type: fc.constantFrom("allow", "deny", "escalate"),
+      code: fc.constantFrom("allowed", "no_rule", "rate_limit"),
+      action: text,
+      target: fc.option(text, { nil: undefined }),
+      reason: text,
+      approvedBy: fc.option(text, { nil: undefined }),
+      callId: fc.option(text, { nil: undefined }),
+      escalationId: fc.option(fc.uuid(), { nil: undefined }),
+      retryAfterMs: fc.option(fc.oneof(fc.nat(), fc.double()), { nil: undefined }),
+      policy: text,
+    },
+    { requiredKeys: ["type", "code", "action", "reason", "policy"] },
+  )
+  .map((f) =>
+    makeDecision({ id: "d-1", agentId: "a-1", agentName: "bot", timestamp: "2026-01-01T00:00:00.000Z", target: undefined, ...f } as Parameters<typeof makeDecision>[0]),
+  );
+
+describe("decision record encoding", () => {
+  it("decisionJson is canonicalJson, fast path or not", () => {
+    fc.assert(
+      fc.property(decision, (d) => {
+        expect(decisionJson(d)).toBe(canonicalJson(d, 1));
+      }),
+    );
+    const odd = { ...makeDecision({ id: "1", type: "allow", code: "allowed", agentId: "a", agentName: "n", action: "x", target: undefined, reason: "r", timestamp: "t", policy: "p" }), extra: { b: 1, a: 2 } };
+    expect(decisionJson(odd as unknown as Decision)).toBe(canonicalJson(odd, 1));
+  });
+
+  it("encodeDecisionRecord writes exactly the line the verifier rebuilds", () => {
+    fc.assert(
+      fc.property(decision, fc.option(fc.jsonValue(), { nil: undefined }), fc.nat(), fc.stringMatching(/^[0-9a-f]{64}$/), (d, args, seq, prevHash) => {
+        const argsJson = args === undefined ? undefined : canonicalJson(args, 1);
+        const json = decisionJson(d);
+        const buf = Buffer.alloc(decisionRecordRoom(json, argsJson) + 10);
+        const { end, hash } = encodeDecisionRecord(buf, 5, seq, prevHash, json, argsJson);
+        const record: Record<string, unknown> = { decision: d, prevHash, seq, type: "decision" };
+        if (argsJson !== undefined) record.args = JSON.parse(argsJson);
+        const body = canonicalBody(record);
+        expect(hash).toBe(chainHash(prevHash, body));
+        const line = buf.subarray(5, end).toString("utf8");
+        expect(line).toBe(`${recordLine(body, hash)}\n`);
+        const parsed = parseRecordLine(line.slice(0, -1));
+        expect(parsed).toMatchObject({ hashOk: true, canonical: true });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
