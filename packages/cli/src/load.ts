@@ -1,5 +1,5 @@
+import { parseDocument } from "yaml";
 import { readFileSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { PermissionPolicy, PolicyValidationError, type PolicyIssue } from "@agentgate/core";
 import { CliError, ExitCode, usageError } from "./errors.js";
@@ -59,31 +59,9 @@ export function loadPolicy(path: string): PermissionPolicy {
   }
 }
 
-/** The subset of the `yaml` package the CLI uses. */
-interface YamlModule {
-  parseDocument(
-    text: string,
-    options?: Record<string, unknown>,
-  ): { errors: { message: string; linePos?: [{ line: number; col: number }, ...unknown[]] }[]; toJS(options?: Record<string, unknown>): unknown };
-}
-
-let yamlModule: YamlModule | undefined;
-
-/**
- * The `yaml` package, resolved through `@agentgate/core` (which depends on it),
- * so the CLI parses case files exactly like core parses policies.
- */
-function yaml(): YamlModule {
-  if (!yamlModule) {
-    const fromCore = createRequire(fileURLToPath(import.meta.resolve("@agentgate/core")));
-    yamlModule = fromCore("yaml") as YamlModule;
-  }
-  return yamlModule;
-}
-
 /** Parses YAML (or JSON) text; a syntax error is a usage error naming the file and line. */
 export function parseYamlText(text: string, source: string): unknown {
-  const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
     const line = first.linePos?.[0]?.line;
