@@ -1,6 +1,5 @@
 import { parseDocument } from "yaml";
 import { readFileSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { PermissionPolicy, PolicyValidationError, type PolicyIssue } from "@agentgate/core";
 import { CliError, ExitCode, usageError } from "./errors.js";
 

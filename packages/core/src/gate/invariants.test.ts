@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { ActionRule } from "../policy/rule.js";
+import { targetKind } from "../policy/target.js";
+import { targetPatternProblem } from "../policy/validate.js";
 import { GateKeeper } from "./gate-keeper.js";
 
 const identity = await AgentIdentity.create("prop-bot");
@@ -10,14 +12,17 @@ const actions = ["tool_use", "llm_call", "file_read", "network", "shell", "custo
 const targetPool = ["search", "/w/a", "/w/.env", "/w/../etc/passwd", "https://api.example.com/x", "x", "deploy"];
 const globPool = ["search", "/w/**", "**/.env", "*", "**", "https://api.example.com/**", "{x,deploy}", "?"];
 
+// Only patterns that can match this action's normalised targets (the policy refuses the others).
+const globsFor = (action: string) => globPool.filter((p) => targetPatternProblem(targetKind(action), p) === undefined);
+
 const rule = (action: string) =>
   fc.record(
     {
       action: fc.constant(action),
       allowed: fc.boolean(),
-      allowedTargets: fc.array(fc.constantFrom(...globPool), { maxLength: 3 }),
-      deniedTargets: fc.array(fc.constantFrom(...globPool), { maxLength: 2 }),
-      escalateTargets: fc.array(fc.constantFrom(...globPool), { maxLength: 2 }),
+      allowedTargets: fc.array(fc.constantFrom(...globsFor(action)), { maxLength: 3 }),
+      deniedTargets: fc.array(fc.constantFrom(...globsFor(action)), { maxLength: 2 }),
+      escalateTargets: fc.array(fc.constantFrom(...globsFor(action)), { maxLength: 2 }),
       requireApproval: fc.boolean(),
       maxPerMinute: fc.nat({ max: 5 }),
       escalateAfter: fc.nat({ max: 5 }),

@@ -20,8 +20,9 @@ describe("normalizePath", () => {
     expect(path("/workspace/file.txt")).toBe("/workspace/file.txt");
   });
 
-  it("treats backslashes as separators", () => {
-    expect(path("/workspace\\..\\etc\\passwd")).toBe("/etc/passwd");
+  it("treats backslashes as separators only in Windows paths, and refuses them elsewhere (ambiguous)", () => {
+    expect(path("C:\\workspace\\a.txt")).toBe("C:/workspace/a.txt");
+    expect(path("/workspace\\..\\etc\\passwd")).toMatch(/^!.*backslash/);
   });
 
   it("refuses NUL bytes, percent-encoded traversal and empty paths", () => {
@@ -42,7 +43,8 @@ describe("normalizeUrl", () => {
   it("refuses user info and unparsable URLs", () => {
     expect(url("https://api.example.com@evil.test/")).toMatch(/^!.*user info/);
     expect(url("https://user:pw@api.example.com/")).toMatch(/^!.*user info/);
-    expect(url("not a url")).toMatch(/^!.*not a valid/);
+    expect(url("not a url")).toMatch(/^!/);
+    expect(url("not-a-url")).toMatch(/^!.*not a valid/);
     expect(url("api.example.com/path")).toMatch(/^!/);
   });
 });

@@ -2,7 +2,12 @@
  * Targets are chosen by a model, so they are normalised before matching:
  * file paths lose `.`/`..`/repeated slashes (so `/workspace/../etc/passwd`
  * is `/etc/passwd`), URLs are parsed (lower-case scheme and host, default port
- * dropped), and anything that cannot be normalised safely is refused.
+ * dropped), and anything that cannot be normalised safely is refused: when two
+ * reasonable readings of a target disagree (a backslash on Windows and on
+ * POSIX, a URL in WHATWG and in curl), the gate refuses instead of guessing.
+ *
+ * Normalisation is lexical: it never touches the file system, so it cannot see
+ * symlinks, hard links, bind mounts or `/proc/self/root`. See SECURITY.md.
  */
 
 /** Targets longer than this are refused: no glob runs over megabytes of model output. */
@@ -20,21 +25,46 @@ export function targetKind(action: string): TargetKind {
   return "plain";
 }
 
-// Anything that might need work: backslash, NUL, "//", "/." (dot segments), a trailing slash, a leading "./".
-const PATH_NEEDS_WORK = /\\|\0|\/\/|\/\.|\/$|^\.{1,2}(?:\/|$)|%/;
+// Anything that might need work: backslash, NUL, wildcards, "%", "//", "/." (dot
+// segments), a trailing slash, a leading "./", a drive letter, non-ASCII.
+const PATH_NEEDS_WORK = /[\\\0*?%]|\/\/|\/\.|\/$|^\.{1,2}(?:\/|$)|^[A-Za-z]:|[^\x00-\x7f]/;
+// A drive root, or a UNC root: "//server" is a network share on Windows, so it is read that way
+// (on POSIX it would be "/server"; reading it as UNC keeps it away from "/server/**" patterns).
+const WINDOWS_ROOT = /^(?:[A-Za-z]:[\\/]|[\\/]{2}(?=[^\\/]))/;
 
-/** Normalises a file path. Percent-escapes are refused: the OS never decodes them, tools might. */
+const refuse = (problem: string): NormalizedTarget => ({ ok: false, problem });
+
+/**
+ * Normalises a file path (POSIX semantics, `/` separators).
+ * Refused, because a tool could read them as another file than the gate did:
+ * NUL bytes; percent-escapes (`%2e%2e`: the OS never decodes them, tools might);
+ * the wildcards `*` and `?` (a shell or glob-aware tool expands them);
+ * names not in Unicode NFC (macOS treats NFC and NFD as one file);
+ * backslashes, except in Windows paths (`C:\dir\file`, `\\server\share`), since
+ * POSIX reads a backslash as part of a name and Windows as a separator;
+ * drive-relative names (`C:x`); and,
+ * in Windows paths, `.`/`..` segments, `:` streams and names ending in a dot or
+ * space (Windows strips those).
+ */
 export function normalizePath(raw: string): NormalizedTarget {
-  if (raw === "") return { ok: false, problem: "the file path is empty" };
+  if (raw === "") return refuse("the file path is empty");
   if (!PATH_NEEDS_WORK.test(raw)) return { ok: true, target: raw };
-  if (raw.includes("\0")) return { ok: false, problem: "the file path contains a NUL byte" };
-  if (/%(?:2e|2f|5c|00)/i.test(raw)) {
-    return { ok: false, problem: "the file path contains percent-encoded dots, slashes or NUL" };
+  if (raw.includes("\0")) return refuse("the file path contains a NUL byte");
+  if (/%[0-9a-f]{2}/i.test(raw)) {
+    return refuse("the file path contains a percent-escape (%XX); the file system never decodes it but a tool might");
   }
-  const path = raw.replace(/\\/g, "/");
-  const absolute = path.startsWith("/");
+  if (/[*?]/.test(raw)) return refuse("the file path contains a wildcard (* or ?) that a shell or tool could expand to other files");
+  if (/[^\x00-\x7f]/.test(raw) && raw.normalize("NFC") !== raw) {
+    return refuse("the file path is not in Unicode NFC form (macOS treats NFC and NFD spellings as the same file)");
+  }
+  const windows = WINDOWS_ROOT.exec(raw);
+  if (windows) return normalizeWindowsPath(raw, windows[0]);
+  if (raw.includes("\\")) {
+    return refuse("the file path contains a backslash: a separator on Windows but part of a file name on POSIX, so it is ambiguous");
+  }
+  const absolute = raw.startsWith("/");
   const out: string[] = [];
-  for (const seg of path.split("/")) {
+  for (const seg of raw.split("/")) {
     if (seg === "" || seg === ".") continue;
     if (seg === "..") {
       if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
@@ -43,20 +73,99 @@ export function normalizePath(raw: string): NormalizedTarget {
     } else out.push(seg);
   }
   const joined = out.join("/");
+  if (!absolute && /^[A-Za-z]:/.test(joined)) {
+    return refuse("the relative path starts with a drive-like name (C:...), which Windows reads as a drive");
+  }
   return { ok: true, target: absolute ? `/${joined}` : joined === "" ? "." : joined };
 }
 
-/** Normalises a URL. User info and unparsable URLs are refused. */
+/** `C:\a\b` becomes `C:/a/b`; `\\server\share\x` and `//server/share/x` become `//server/share/x`. */
+function normalizeWindowsPath(raw: string, root: string): NormalizedTarget {
+  const unc = root.length === 2;
+  const rest = raw.slice(root.length).split(/[\\/]+/).filter((s) => s !== "");
+  for (const seg of rest) {
+    if (seg === "." || seg === "..") {
+      return refuse("the Windows path contains . or .. segments, which Windows and POSIX resolve differently");
+    }
+    if (seg.includes(":")) return refuse("the Windows path contains ':' after the drive (an alternate data stream)");
+    if (/[. ]$/.test(seg)) return refuse("a Windows path segment ends with a dot or space, which Windows silently strips");
+  }
+  const head = unc ? "//" : `${root[0]}:/`;
+  return { ok: true, target: head + rest.join("/") };
+}
+
+/** Schemes that are not network requests at all. */
+const LOCAL_SCHEMES = new Set(["file:", "javascript:", "vbscript:", "data:", "blob:", "about:", "filesystem:", "view-source:"]);
+/** Schemes the WHATWG URL standard parses with full host rules. */
+const SPECIAL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:", "ftp:"]);
+// Controls, whitespace and invisible format characters (soft hyphen, zero-width, bidi): parsers drop or keep them differently.
+const URL_INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u;
+const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
+
+/**
+ * Normalises a URL with the WHATWG parser (what `fetch` uses), then closes the
+ * gaps where other clients (curl, older libraries) would reach another host:
+ * user info, backslashes, whitespace and invisible characters, and URLs
+ * without `//` are refused; hosts are lower-cased and canonicalised for every
+ * scheme (IDN to punycode, `2130706433` to `127.0.0.1`, `[::ffff:7f00:1]` to
+ * `127.0.0.1`, a trailing dot dropped); `file:`, `javascript:`, `data:` and
+ * other local schemes are refused; a `..` hidden behind `%2e`/`%2f` in the path
+ * is refused. The fragment is dropped: it never leaves the client.
+ */
 export function normalizeUrl(raw: string): NormalizedTarget {
+  if (URL_INVISIBLE.test(raw)) {
+    return refuse("the URL contains whitespace, control or invisible characters, which URL parsers treat differently");
+  }
+  if (raw.includes("\\")) return refuse("the URL contains a backslash, which some URL parsers read as '/' and others as part of the host");
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(raw);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, problem: "the network target is not a valid absolute URL" };
+    return refuse("the network target is not a valid absolute URL");
   }
-  if (url.username !== "" || url.password !== "") {
-    return { ok: false, problem: "the URL carries user info (user@host), a classic way to disguise the real host" };
+  if (LOCAL_SCHEMES.has(url.protocol)) return refuse(`the URL scheme ${url.protocol} is not a network request`);
+  if (!scheme || raw.slice(scheme[0].length, scheme[0].length + 2) !== "//") {
+    return refuse("the network target must be an absolute URL with a host (scheme://host/...)");
   }
+  // Any "@" in the authority as written, even an empty "https://@host": some clients split it differently.
+  const authority = /^[^:]*:\/\/([^/?#]*)/.exec(raw)?.[1] ?? "";
+  if (url.username !== "" || url.password !== "" || authority.includes("@")) {
+    return refuse("the URL carries user info (user@host), a classic way to disguise the real host");
+  }
+  let host = url.hostname;
+  if (host === "") return refuse("the URL has no host");
+  if (!SPECIAL_SCHEMES.has(url.protocol)) {
+    // Non-special schemes (redis:, postgres:) keep the host as written; give it the same canonical form.
+    if (host.includes("%")) return refuse("the URL host contains percent-escapes");
+    try {
+      host = new URL(`http://${host}/`).hostname;
+    } catch {
+      return refuse("the URL host is not a valid host name or IP address");
+    }
+  }
+  const mapped = IPV4_MAPPED.exec(host);
+  if (mapped) {
+    const hi = parseInt(mapped[1]!, 16);
+    const lo = parseInt(mapped[2]!, 16);
+    host = `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  }
+  if (!host.startsWith("[")) {
+    // "evil.test." is the same DNS name as "evil.test"; an empty label ("a..b", "x..") is no name at all.
+    host = host.endsWith(".") ? host.slice(0, -1) : host;
+    if (host === "" || host.startsWith(".") || host.includes("..") || host.endsWith(".")) {
+      return refuse("the URL host has an empty label (a leading dot or two dots in a row)");
+    }
+  }
+  if (host !== url.hostname) {
+    url.hostname = host;
+    if (url.hostname !== host) return refuse("the URL host cannot be normalised");
+  }
+  const hidden = url.pathname.replace(/%2e/gi, ".").replace(/%(?:2f|5c)/gi, "/");
+  if (/(?:^|\/)\.{1,2}(?:\/|$)/.test(hidden)) {
+    return refuse("the URL path hides a '.' or '..' segment behind percent-escapes, which a server may decode");
+  }
+  if (/%00/.test(url.pathname)) return refuse("the URL path contains an encoded NUL byte (%00)");
   url.hash = "";
   return { ok: true, target: url.href };
 }

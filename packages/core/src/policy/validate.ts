@@ -1,6 +1,7 @@
 import type { PolicyIssue } from "../errors.js";
 import { globError } from "./glob.js";
 import { RULE_FIELDS, type ActionRule, type FieldKind, type PolicyConfig } from "./rule.js";
+import { normalizeUrl, targetKind, type TargetKind } from "./target.js";
 
 /** Which spelling of keys the input uses: TypeScript camelCase or YAML snake_case. */
 export type KeyStyle = "camel" | "snake";
@@ -110,6 +111,20 @@ function validateRule(
     add(`${path}.action`, "required: which action does this rule govern?");
     ok = false;
   }
+  if (typeof out.action === "string") {
+    // A pattern that can never match a normalised target is a silent hole in a deny list.
+    const kind = targetKind(out.action);
+    for (const f of RULE_FIELDS) {
+      if (f[2] !== "globs" || !Array.isArray(out[f[0]])) continue;
+      (out[f[0]] as string[]).forEach((p, i) => {
+        const problem = targetPatternProblem(kind, p);
+        if (problem) {
+          add(`${path}.${style === "camel" ? f[0] : f[1]}[${i}]`, `pattern ${JSON.stringify(p)} ${problem}`);
+          ok = false;
+        }
+      });
+    }
+  }
   return ok ? (out as unknown as ActionRule) : undefined;
 }
 
@@ -160,4 +175,64 @@ function checkField(
       return bad;
     }
   }
+}
+
+/**
+ * Why a (valid) glob can never match a target of this kind once targets are
+ * normalised, or `undefined`. File targets never contain `.`/`..` segments
+ * (except leading `..` in relative paths), `//` or a trailing `/`; network
+ * targets are whole URLs with a lower-case scheme and host and no default port.
+ */
+export function targetPatternProblem(kind: TargetKind, pattern: string): string | undefined {
+  if (kind === "path") return pathPatternProblem(pattern);
+  if (kind === "url") return urlPatternProblem(pattern);
+  return undefined;
+}
+
+function pathPatternProblem(p: string): string | undefined {
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] !== "\\") continue;
+    const next = p[++i]!;
+    if (next === "\\") return "never matches: file targets never contain a backslash (they are refused or turned into /)";
+    if (!"*?{},".includes(next)) {
+      return `escapes ${JSON.stringify(next)} with a backslash; file patterns use "/" as the separator (write C:/dir/** for Windows paths)`;
+    }
+  }
+  if (p.length > 1 && p.endsWith("/") && !/^[A-Za-z]:\/$/.test(p)) {
+    return `never matches: file targets are normalised without a trailing "/"; use ${JSON.stringify(`${p}**`)} for everything inside`;
+  }
+  if (/.\/\//.test(p)) return 'never matches: file targets are normalised, so "//" never appears in one';
+  const segs = p.split("/");
+  for (let i = 0; i < segs.length; i++) {
+    const seg = segs[i];
+    if (seg === "." && p !== ".") return 'never matches: file targets are normalised, so a "." segment never appears in one';
+    if (seg === ".." && segs.slice(0, i).some((s) => s !== "..")) {
+      return 'never matches: file targets are normalised, so ".." only appears at the start of a relative path';
+    }
+  }
+  return undefined;
+}
+
+function urlPatternProblem(p: string): string | undefined {
+  const sep = p.indexOf("://");
+  if (sep < 0) {
+    return p.includes("**") ? undefined : 'never matches: network targets are whole URLs like "https://host/path"; write e.g. "https://host/**"';
+  }
+  if (!/[*?{}\\]/.test(p)) {
+    const n = normalizeUrl(p);
+    if (!n.ok) return `never matches: ${n.problem}`;
+    return n.target === p ? undefined : `never matches: the URL normalises to ${JSON.stringify(n.target)}; write that (or ${JSON.stringify(`${n.target.replace(/\/$/, "")}/**`)})`;
+  }
+  // Check the scheme and host part when it is literal apart from "*".
+  const end = p.indexOf("/", sep + 3);
+  const head = end < 0 ? p : p.slice(0, end);
+  // Braces, "?", escapes, or a port/IPv6 next to a wildcard: too many spellings to check here.
+  if (/[?{}\\]/.test(head) || (head.includes("*") && head.slice(sep + 3).includes(":"))) return undefined;
+  const probe = `${head.replace(/\*+/g, "x")}/`;
+  const n = normalizeUrl(probe);
+  if (!n.ok) return `never matches: ${n.problem}`;
+  if (n.target !== probe) {
+    return "never matches: network targets have a lower-case scheme and host, no default port and no trailing dot in the host";
+  }
+  return undefined;
 }
