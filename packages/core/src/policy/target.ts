@@ -125,7 +125,8 @@ export function normalizeUrl(raw: string): NormalizedTarget {
     return refuse("the network target is not a valid absolute URL");
   }
   if (LOCAL_SCHEMES.has(url.protocol)) return refuse(`the URL scheme ${url.protocol} is not a network request`);
-  if (!scheme || raw.slice(scheme[0].length, scheme[0].length + 2) !== "//") {
+  // Exactly "//" then the authority: WHATWG skips extra slashes ("https:////host"), RFC 3986 readers see an empty host.
+  if (!scheme || raw.slice(scheme[0].length, scheme[0].length + 2) !== "//" || raw[scheme[0].length + 2] === "/") {
     return refuse("the network target must be an absolute URL with a host (scheme://host/...)");
   }
   // Any "@" in the authority as written, even an empty "https://@host": some clients split it differently.
