@@ -37,9 +37,28 @@ export function normalizeApproval(value: unknown): ApprovalResolution & { valid:
   const approved = Object.prototype.hasOwnProperty.call(v, "approved") ? v.approved : undefined;
   if (typeof approved !== "boolean") return { approved: false, valid: false };
   const out: ApprovalResolution & { valid: boolean } = { approved, valid: true };
-  if (typeof v.approvedBy === "string" && v.approvedBy !== "") out.approvedBy = v.approvedBy;
-  if (typeof v.reason === "string" && v.reason !== "") out.reason = v.reason;
+  // Own properties only, like `approved`: nothing is read through a (possibly polluted) prototype.
+  const own = (k: string) => (Object.prototype.hasOwnProperty.call(v, k) ? v[k] : undefined);
+  const approvedBy = own("approvedBy");
+  const reason = own("reason");
+  if (typeof approvedBy === "string" && approvedBy !== "") out.approvedBy = approvedBy;
+  if (typeof reason === "string" && reason !== "") out.reason = reason;
   return out;
+}
+
+/** Folds case, width and invisible characters, so `" DEPLOY-bot\u200b"` compares equal to `"deploy-bot"`. */
+function foldName(s: string): string {
+  return s.normalize("NFKC").replace(/[\p{Cf}\p{Cc}\s]/gu, "").toLowerCase();
+}
+
+/**
+ * True when `approvedBy` names the requesting agent (its id or name, in any
+ * case, width or spacing): an agent never approves its own escalation.
+ */
+export function isSelfApproval(approvedBy: string | undefined, agent: { id: string; name: string }): boolean {
+  if (approvedBy === undefined) return false;
+  const by = foldName(approvedBy);
+  return by !== "" && (by === foldName(agent.id) || by === foldName(agent.name));
 }
 
 /** What a refused tool call returns to the model, so it can read why and react. */

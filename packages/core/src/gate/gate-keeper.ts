@@ -3,6 +3,7 @@ import { EscalationError, PermissionDeniedError } from "../errors.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation, PermissionPolicy } from "../policy/permission-policy.js";
 import {
+  isSelfApproval,
   normalizeApproval,
   type ApprovalHandler,
   type ApprovalRequest,
@@ -471,7 +472,7 @@ export class GateKeeper {
   ): Promise<{ decision: Decision; won: boolean }> {
     const now = this.#clock();
     const base = record.decision;
-    const self = answer.approvedBy !== undefined && (answer.approvedBy === base.agentId || answer.approvedBy === base.agentName);
+    const self = isSelfApproval(answer.approvedBy, { id: base.agentId, name: base.agentName });
     let code: DecisionCode;
     let reason: string;
     if (failure) [code, reason] = failure;
