@@ -126,7 +126,7 @@ export class GateKeeper {
   readonly #observers: DecisionObserver[];
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
-  readonly #inflight = new Map<string, Promise<Decision>>();
+  readonly #inflight = new Map<string, { p: Promise<Decision>; req: Req }>();
   readonly #keys = new Map<string, string>();
   readonly #ids = new DecisionIds();
   readonly #recent = new BoundedMap<Decision>(RECENT_CALLS);
@@ -288,7 +288,13 @@ export class GateKeeper {
     const key = req.callId;
     if (key === undefined) return this.#decide(req);
     const running = this.#inflight.get(key);
-    if (running) return running;
+    if (running) {
+      // Share only the very same call. Another input under this id is decided on its own
+      // (the store then refuses it as call_mismatch): it must never inherit the first one's ALLOW.
+      const r = running.req;
+      if (r.action === req.action && r.target === req.target && r.args === req.args) return running.p;
+      return this.#decide(req);
+    }
     // `then` rather than `finally`: the same clean-up, without finally's extra promises per call.
     const done = (): void => {
       this.#inflight.delete(key);
@@ -303,7 +309,7 @@ export class GateKeeper {
         throw error;
       },
     );
-    this.#inflight.set(key, p);
+    this.#inflight.set(key, { p, req });
     return p;
   }
 
