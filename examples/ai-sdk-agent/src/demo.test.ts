@@ -91,5 +91,9 @@ describe("the AI SDK demo (offline script)", () => {
     expect(stdout).toContain("stdin is not a terminal, so the demo answers by itself: approved");
     expect(stdout).toMatch(/Tools that really ran: search ×1, read_file ×1, deploy ×1, fetch_status ×10/);
     expect(stdout).not.toContain("\x1b[");
+    // It ends with the audit file as a table, then verifies the hash chain and signed checkpoints.
+    expect(stdout).toMatch(/TIME\s+AGENT\s+DECISION\s+ACTION\s+TARGET\s+REASON/);
+    expect(stdout).toMatch(/DENY\s+network\s+https:\/\/api\.example\.com\/status\/au-east/);
+    expect(stdout).toMatch(/OK\s+audit\.jsonl: \d+ records \(22 decisions, \d+ signed checkpoints?\) verified/);
   });
 });
