@@ -42,7 +42,21 @@ export interface Decision {
   readonly mode?: "local-fallback";
 }
 
-/** Builds a frozen decision; optional fields are omitted, not `undefined`, so JSON round-trips exactly. */
+/** Longest `target` a decision keeps (normalised targets are never longer); `reason` gets a little more room. */
+const MAX_TARGET = 8192;
+const MAX_REASON = 16384;
+
+/** Keeps the start of an oversized string and says how long it was: the audit never holds megabytes of model output. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  // join() builds a fresh string: a plain slice would keep the megabyte it came from alive.
+  return `${Array.from(text.slice(0, 256)).join("")}… [${text.length} characters, clipped]`;
+}
+
+/**
+ * Builds a frozen decision; optional fields are omitted, not `undefined`, so JSON round-trips exactly.
+ * An oversized `target` or `reason` (a refused 1 MB target, an error message quoting the input) is clipped.
+ */
 export function makeDecision(fields: {
   id: string;
   type: DecisionType;
@@ -67,11 +81,11 @@ export function makeDecision(fields: {
     agentId: fields.agentId,
     agentName: fields.agentName,
     action: fields.action,
-    reason: fields.reason,
+    reason: clip(fields.reason, MAX_REASON),
     timestamp: fields.timestamp,
     policy: fields.policy,
   };
-  if (fields.target !== undefined) d.target = fields.target;
+  if (fields.target !== undefined) d.target = clip(fields.target, MAX_TARGET);
   if (fields.approvedBy !== undefined) d.approvedBy = fields.approvedBy;
   if (fields.callId !== undefined) d.callId = fields.callId;
   if (fields.escalationId !== undefined) d.escalationId = fields.escalationId;
