@@ -2,10 +2,12 @@ import { subtle, toHex } from "../identity/encoding.js";
 
 const MAX_DEPTH = 32;
 const MAX_INLINE = 512;
+const TYPED_ARRAY = /^\[object (?:Big)?(?:Int|Uint|Float)(?:8|16|32|64)(?:Clamped)?Array\]$/;
 
 /**
  * Canonical JSON: object keys sorted, so `{a,b}` and `{b,a}` agree.
- * @throws TypeError for cycles, functions, bigints or nesting beyond 32 levels.
+ * @throws TypeError for cycles, functions, bigints, nesting beyond 32 levels, and objects whose
+ * content is not in their own keys (Map, Set, RegExp, Error...): they would all print as `{}`.
  */
 export function canonicalJson(value: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) throw new TypeError("arguments are nested more than 32 levels deep");
@@ -20,6 +22,12 @@ export function canonicalJson(value: unknown, depth = 0): string {
   const obj = value as Record<string, unknown>;
   if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
     return canonicalJson((obj as { toJSON: () => unknown }).toJSON(), depth + 1);
+  }
+  const tag = Object.prototype.toString.call(obj);
+  if (tag !== "[object Object]" && tag !== "[object Arguments]" && !TYPED_ARRAY.test(tag)) {
+    // Map, Set, RegExp, Error, ArrayBuffer...: their content is not in their own keys, so two
+    // different values would print as the same "{}" and share one call fingerprint.
+    throw new TypeError(`arguments contain a ${tag.slice(8, -1)}, which has no faithful JSON form`);
   }
   const keys = Object.keys(obj).sort();
   const parts: string[] = [];
