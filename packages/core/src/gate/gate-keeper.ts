@@ -90,6 +90,8 @@ export interface GateKeeperOptions {
 }
 
 const WINDOW_MS = 60_000;
+/** Longest call id accepted (framework ids are a few dozen characters). */
+const MAX_CALL_ID = 1024;
 /** Static decisions remembered per call id (in-process), so re-checks of one call are audited once. */
 const RECENT_CALLS = 4096;
 const q = JSON.stringify;
@@ -219,6 +221,10 @@ export class GateKeeper {
     if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
     if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
     const context = { ...call.context, toolName };
+    if (callId !== undefined && callId.length > MAX_CALL_ID) {
+      // Call ids can come from message history a browser sent: never keep megabytes of one in stores and audits.
+      return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId: undefined, context }, "invalid_input", `the call id is longer than ${MAX_CALL_ID} characters`);
+    }
     if (call.inputError !== undefined) {
       return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId, context }, "invalid_input", `tool ${q(toolName)}: ${String(call.inputError)}`);
     }
@@ -742,6 +748,7 @@ function parseRequest(action: unknown, targetOrOptions: unknown): Req {
   const o = targetOrOptions as CheckOptions;
   if (o.target !== undefined && typeof o.target !== "string") throw new TypeError("target must be a string");
   if (o.callId !== undefined && (typeof o.callId !== "string" || o.callId === "")) throw new TypeError("callId must be a non-empty string");
+  if (o.callId !== undefined && o.callId.length > MAX_CALL_ID) throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
   if (o.context !== undefined && (typeof o.context !== "object" || o.context === null)) throw new TypeError("context must be an object");
   return { action, target: o.target, args: o.args, callId: o.callId, context: o.context };
 }
