@@ -139,6 +139,8 @@ export class GateKeeper {
 
   constructor(options: GateKeeperOptions) {
     if (!options || typeof options !== "object") throw new TypeError("GateKeeper needs { identity, policy }");
+    // Own options only: a polluted Object.prototype (`approvalHandler`, `store`) must not configure the gate.
+    options = ownCopy(options);
     const { identity, policy } = options;
     if (!identity || typeof identity.id !== "string") throw new TypeError("GateKeeper: identity must be an AgentIdentity");
     if (!policy || typeof policy.evaluate !== "function") throw new TypeError("GateKeeper: policy must be a PermissionPolicy");
@@ -217,6 +219,7 @@ export class GateKeeper {
    */
   async checkToolCall(call: ToolCall): Promise<Decision> {
     if (!call || typeof call !== "object") throw new TypeError("checkToolCall needs { toolName, input }");
+    call = ownCopy(call);
     const { toolName, input, callId, mapping } = call;
     if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
     if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
@@ -228,7 +231,8 @@ export class GateKeeper {
     if (call.inputError !== undefined) {
       return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId, context }, "invalid_input", `tool ${q(toolName)}: ${String(call.inputError)}`);
     }
-    const entry = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
+    const mapped = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
+    const entry = mapped && typeof mapped === "object" ? ownCopy(mapped) : mapped;
     if (entry === undefined) {
       return this.#run({ action: "tool_use", target: toolName, args: input, callId, context });
     }
@@ -343,47 +347,96 @@ export class GateKeeper {
     return this.#stateful(req, ev, startedAt);
   }
 
-  /** Limits, thresholds, escalations and per-call records: one atomic store operation. */
-  async #stateful(req: Req, ev: Evaluation, startedAt: number): Promise<Decision> {
-    const rule = ev.rule!;
-    const decisionId = this.#ids.next();
-    // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
-    const escalationId = ev.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
-    let consumeReq: ConsumeRequest;
+  /**
+   * Limits, thresholds, escalations and per-call records: one atomic store operation.
+   * Without a call id and with a synchronous store (the default MemoryStore) this runs to the
+   * end in place, with no promise hop; a call id (its fingerprint) or an async store takes the
+   * awaited path. Never throws: failures come back as a rejected promise, as from an async function.
+   */
+  #stateful(req: Req, ev: Evaluation, startedAt: number): Promise<Decision> {
     try {
-      consumeReq = {
-        scope: { policy: this.policy.name, agentId: this.identity.id, action: req.action },
-        key: this.#counterKey(req.action),
-        now: startedAt,
-        windowMs: WINDOW_MS,
-        escalate: ev.type === "escalate",
-        decisionId,
-        escalationId,
-      };
-      if (rule.maxPerMinute !== undefined) consumeReq.maxPerMinute = rule.maxPerMinute;
-      if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
-      if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
-      if (req.callId !== undefined) {
-        consumeReq.call = {
-          key: this.#callKey(req.callId),
-          fingerprint: await callFingerprint(req.action, ev.target, req.args),
-          ttlMs: this.#ttlMs,
+      const rule = ev.rule!;
+      const decisionId = this.#ids.next();
+      // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
+      const escalationId = ev.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
+      let consumeReq: ConsumeRequest;
+      try {
+        consumeReq = {
+          scope: { policy: this.policy.name, agentId: this.identity.id, action: req.action },
+          key: this.#counterKey(req.action),
+          now: startedAt,
+          windowMs: WINDOW_MS,
+          escalate: ev.type === "escalate",
+          decisionId,
+          escalationId,
         };
+        if (rule.maxPerMinute !== undefined) consumeReq.maxPerMinute = rule.maxPerMinute;
+        if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
+        if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
+      } catch (error) {
+        return Promise.resolve(this.#refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`));
       }
+      const ids = { id: decisionId, at: startedAt, escalationId };
+      if (req.callId !== undefined) return this.#statefulCall(req, ev, startedAt, consumeReq, ids);
+      let pending: ConsumeResult | PromiseLike<ConsumeResult>;
+      try {
+        pending = this.store.consume(consumeReq);
+      } catch (error) {
+        return Promise.resolve(this.#storeFailed(req, error));
+      }
+      if (isThenable(pending)) return this.#awaitConsume(req, ev, startedAt, consumeReq, ids, pending);
+      return this.#consumed(req, ev, startedAt, consumeReq, ids, pending);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The stateful path with a call id: the fingerprint binds the record to this exact input. */
+  async #statefulCall(req: Req, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: DecisionIdsOf): Promise<Decision> {
+    try {
+      consumeReq.call = {
+        key: this.#callKey(req.callId!),
+        fingerprint: await callFingerprint(req.action, ev.target, req.args),
+        ttlMs: this.#ttlMs,
+      };
     } catch (error) {
       return this.#refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
     }
+    let pending: ConsumeResult | PromiseLike<ConsumeResult>;
+    try {
+      pending = this.store.consume(consumeReq);
+    } catch (error) {
+      return this.#storeFailed(req, error);
+    }
+    return this.#awaitConsume(req, ev, startedAt, consumeReq, ids, pending);
+  }
+
+  async #awaitConsume(
+    req: Req,
+    ev: Evaluation,
+    startedAt: number,
+    consumeReq: ConsumeRequest,
+    ids: DecisionIdsOf,
+    pending: ConsumeResult | PromiseLike<ConsumeResult>,
+  ): Promise<Decision> {
     let result: ConsumeResult;
     try {
-      result = await this.store.consume(consumeReq);
+      result = await pending;
     } catch (error) {
-      return this.#refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+      return this.#storeFailed(req, error);
     }
+    return this.#consumed(req, ev, startedAt, consumeReq, ids, result);
+  }
 
+  #storeFailed(req: Req, error: unknown): Decision {
+    return this.#refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+  }
+
+  /** Turns the store's answer into the decision: a repeat, an emitted decision, or an escalation. */
+  #consumed(req: Req, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: DecisionIdsOf, result: ConsumeResult): Promise<Decision> {
     if (result.repeat) return this.#repeat(req, ev, result);
-
-    const decision = this.#fromOutcome(req, ev, result, { id: decisionId, at: startedAt, escalationId });
-    if (decision.type !== "escalate") return this.#emit(decision, req, startedAt);
+    const decision = this.#fromOutcome(req, ev, result, ids);
+    if (decision.type !== "escalate") return Promise.resolve(this.#emit(decision, req, startedAt));
     return this.#escalate(req, decision, consumeReq, startedAt);
   }
 
@@ -519,9 +572,9 @@ export class GateKeeper {
     return { decision, won: true };
   }
 
-  #fromOutcome(req: Req, ev: Evaluation, result: ConsumeResult, ids: { id: string; at: number; escalationId: string }): Decision {
+  #fromOutcome(req: Req, ev: Evaluation, result: ConsumeResult, ids: DecisionIdsOf): Decision {
     const rule = ev.rule!;
-    const name = `rule ${q(req.action)}`;
+    const name = rule.label; // `rule "<action>"`, precomputed
     let type = ev.type;
     let code: DecisionCode = ev.code;
     let reason = ev.reason;
@@ -705,6 +758,13 @@ class BoundedMap<V> {
 
 class ApprovalTimeout extends Error {}
 
+/** The ids a stateful decision was given before the store answered. */
+interface DecisionIdsOf {
+  id: string;
+  at: number;
+  escalationId: string;
+}
+
 /**
  * Decision ids in UUID layout: a random 80-bit prefix per gate plus a counter.
  * Unique (across processes too) and far cheaper than a fresh random UUID per check;
@@ -726,6 +786,15 @@ class DecisionIds {
   }
 }
 
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<T>).then === "function";
+}
+
+/** A prototype-free copy of an object's own fields: what is not set is `undefined`, never inherited. */
+function ownCopy<T extends object>(value: T): T {
+  return Object.assign(Object.create(null) as T, value);
+}
+
 function describeAnswer(raw: unknown): string {
   if (raw === undefined) return "undefined";
   if (raw === null) return "null";
@@ -745,7 +814,7 @@ function parseRequest(action: unknown, targetOrOptions: unknown): Req {
   if (typeof targetOrOptions !== "object" || targetOrOptions === null || Array.isArray(targetOrOptions)) {
     throw new TypeError("the second argument of check must be a target string or { target?, args?, callId?, context? }");
   }
-  const o = targetOrOptions as CheckOptions;
+  const o = ownCopy(targetOrOptions as CheckOptions);
   if (o.target !== undefined && typeof o.target !== "string") throw new TypeError("target must be a string");
   if (o.callId !== undefined && (typeof o.callId !== "string" || o.callId === "")) throw new TypeError("callId must be a non-empty string");
   if (o.callId !== undefined && o.callId.length > MAX_CALL_ID) throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
