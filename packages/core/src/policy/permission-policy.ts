@@ -73,20 +73,26 @@ function deepFreezeRule(rule: ActionRule): Readonly<ActionRule> {
 
 function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
   const list = (p: readonly string[] | undefined) => (p === undefined ? undefined : new GlobList(p));
+  // Own fields only: a polluted Object.prototype (`allowed: true`) must never turn a deny into an allow.
+  const own = <K extends keyof ActionRule>(k: K): ActionRule[K] | undefined =>
+    Object.prototype.hasOwnProperty.call(rule, k) ? rule[k] : undefined;
+  const maxPerMinute = own("maxPerMinute");
+  const escalateAfter = own("escalateAfter");
+  const denyAfter = own("denyAfter");
   return Object.freeze({
     rule,
     index,
     action: rule.action,
-    allowed: rule.allowed === true,
+    allowed: own("allowed") === true,
     kind: targetKind(rule.action),
-    allowedTargets: list(rule.allowedTargets),
-    deniedTargets: list(rule.deniedTargets),
-    escalateTargets: list(rule.escalateTargets),
-    requireApproval: rule.requireApproval === true,
-    maxPerMinute: rule.maxPerMinute,
-    escalateAfter: rule.escalateAfter,
-    denyAfter: rule.denyAfter,
-    limited: rule.maxPerMinute !== undefined || rule.escalateAfter !== undefined || rule.denyAfter !== undefined,
+    allowedTargets: list(own("allowedTargets")),
+    deniedTargets: list(own("deniedTargets")),
+    escalateTargets: list(own("escalateTargets")),
+    requireApproval: own("requireApproval") === true,
+    maxPerMinute,
+    escalateAfter,
+    denyAfter,
+    limited: maxPerMinute !== undefined || escalateAfter !== undefined || denyAfter !== undefined,
     label: `rule ${JSON.stringify(rule.action)}`,
   });
 }
