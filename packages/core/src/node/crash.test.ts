@@ -65,7 +65,7 @@ async function writeAndKill(path: string, signer: AgentIdentity, grow: number): 
         if (child.exitCode !== null) throw new Error(`writer exited early (${child.exitCode}): ${stderr}`);
         expect(countLines(path)).toBeGreaterThanOrEqual(start + grow);
       },
-      { timeout: 20_000, interval: 5 },
+      { timeout: 60_000, interval: 5 },
     );
   } finally {
     child.kill("SIGKILL");
@@ -77,14 +77,15 @@ async function writeAndKill(path: string, signer: AgentIdentity, grow: number): 
 }
 
 describe("crash safety", () => {
-  it("a writer killed with SIGKILL leaves a log whose every complete line verifies, and reopening continues the chain", async () => {
+  // Generous timeout: each round starts a Node process that loads the sources, slow on a loaded machine.
+  it("a writer killed with SIGKILL leaves a log whose every complete line verifies, and reopening continues the chain", { timeout: 180_000 }, async () => {
     const path = join(dir, "audit.jsonl");
     const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
     const publicKey = signer.publicKeyJwk()!;
     let verified = 0;
     let torn = 0;
     for (let round = 0; round < 3; round++) {
-      const warnings = await writeAndKill(path, signer, 150);
+      const warnings = await writeAndKill(path, signer, 100);
       // A kill can cut a write short (Linux stops a write between pages on SIGKILL): the next writer must say so.
       for (const w of warnings) expect(w).toMatch(/a torn last line \(\d+ bytes .*\) from an interrupted write was cut off and recorded in recovery record seq \d+$/);
       torn += warnings.length;
@@ -92,7 +93,7 @@ describe("crash safety", () => {
       expect(v.problem).toBeUndefined();
       expect(v.ok).toBe(true);
       // Each round resumes the previous chain: nothing before the kill is lost or rewritten.
-      expect(v.records).toBeGreaterThanOrEqual(verified + 150);
+      expect(v.records).toBeGreaterThanOrEqual(verified + 100);
       expect(v.checkpoints).toBeGreaterThan(round);
       verified = v.records;
     }

@@ -288,6 +288,7 @@ describe("JsonlAuditSink", () => {
     sink.write(decision(), { args: { big: 10n, fn: () => 1, when: new Date(0), n: Number.NaN } });
     sink.write(decision(), { args: { long: "x".repeat(500) } });
     sink.write(decision(), { args: JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') });
+    sink.write(decision(), { args: { m: new Map([["token", "x"], ["k", "v"]]), s: new Set([1, 2]), re: /a+/g, err: new Error("boom") } });
     await sink.close();
     const args = (await readAuditLog(path)).map((e) => e.args);
     expect(args[0]).toEqual({ a: 1, self: "[circular]" });
@@ -295,7 +296,8 @@ describe("JsonlAuditSink", () => {
     expect(args[2]).toMatch(/^\[arguments omitted: \d+ characters of canonical JSON, sha256 [0-9a-f]{64}\]$/);
     expect(Object.keys(args[3] as object)).toEqual(["__proto__", "ok"]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 4 });
+    expect(args[4]).toEqual({ m: [["token", "x"], ["k", "v"]], s: [1, 2], re: "[RegExp: /a+/g]", err: "[Error: Error: boom]" });
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 5 });
   });
 
   it("write errors reject the write and flush promises, reach the gate's onAuditError, and keep the records", async () => {

@@ -159,6 +159,13 @@ export class ArgsRedactor {
     if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
       return this.#copy((obj as { toJSON: () => unknown }).toJSON(), depth + 1, stack);
     }
+    if (obj instanceof Map) return this.#copy([...obj.entries()], depth, stack);
+    if (obj instanceof Set) return this.#copy([...obj], depth, stack);
+    const tag = Object.prototype.toString.call(obj);
+    if (!Array.isArray(obj) && tag !== "[object Object]" && tag !== "[object Arguments]" && !ArrayBuffer.isView(obj)) {
+      // RegExp, Error, ...: no faithful JSON form; say what it was instead of printing "{}".
+      return redactString(`[${tag.slice(8, -1)}: ${String(obj)}]`);
+    }
     stack.push(obj);
     try {
       if (Array.isArray(obj)) {
