@@ -9,7 +9,8 @@ export type AgentGateErrorCode =
   | "AGENTGATE_ESCALATION_UNKNOWN"
   | "AGENTGATE_ESCALATION_SETTLED"
   | "AGENTGATE_STORE_UNAVAILABLE"
-  | "AGENTGATE_IDENTITY_INVALID";
+  | "AGENTGATE_IDENTITY_INVALID"
+  | "AGENTGATE_AUDIT_LOG";
 
 /**
  * Base class of every AgentGate error. `isInstance` works across duplicate

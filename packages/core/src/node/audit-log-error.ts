@@ -1,12 +1,17 @@
+import { AgentGateError } from "../errors.js";
+
 /** A problem with an audit log file: cannot open, cannot continue its chain, cannot write. */
-export class AuditLogError extends Error {
-  readonly code = "AGENTGATE_AUDIT_LOG";
+export class AuditLogError extends AgentGateError {
   /** The audit log's path. */
   readonly path: string;
 
   constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super("AGENTGATE_AUDIT_LOG", message, options);
     this.name = "AuditLogError";
     this.path = path;
+  }
+
+  static override isInstance(error: unknown): error is AuditLogError {
+    return AgentGateError.isInstance(error) && error.code === "AGENTGATE_AUDIT_LOG";
   }
 }
