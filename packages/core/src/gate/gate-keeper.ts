@@ -219,17 +219,21 @@ export class GateKeeper {
    */
   async checkToolCall(call: ToolCall): Promise<Decision> {
     if (!call || typeof call !== "object") throw new TypeError("checkToolCall needs { toolName, input }");
-    call = ownCopy(call);
-    const { toolName, input, callId, mapping } = call;
+    // Own properties only (a polluted Object.prototype must not supply any), read once each, without copying the call.
+    const toolName = ownValue(call, "toolName");
+    const input = ownValue(call, "input");
+    const callId = ownValue(call, "callId");
+    const mapping = ownValue(call, "mapping");
     if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
     if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
-    const context = { ...call.context, toolName };
+    const context = { ...ownValue(call, "context"), toolName };
     if (callId !== undefined && callId.length > MAX_CALL_ID) {
       // Call ids can come from message history a browser sent: never keep megabytes of one in stores and audits.
       return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId: undefined, context }, "invalid_input", `the call id is longer than ${MAX_CALL_ID} characters`);
     }
-    if (call.inputError !== undefined) {
-      return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId, context }, "invalid_input", `tool ${q(toolName)}: ${String(call.inputError)}`);
+    const inputError = ownValue(call, "inputError");
+    if (inputError !== undefined) {
+      return this.#refuse({ action: "tool_use", target: toolName, args: undefined, callId, context }, "invalid_input", `tool ${q(toolName)}: ${String(inputError)}`);
     }
     const mapped = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
     const entry = mapped && typeof mapped === "object" ? ownCopy(mapped) : mapped;
@@ -795,6 +799,16 @@ function ownCopy<T extends object>(value: T): T {
   return Object.assign(Object.create(null) as T, value);
 }
 
+const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
+
+/**
+ * `ownCopy(value)[key]` without the copy (a dictionary-mode object per call on the hot path):
+ * the own enumerable property, or undefined when the value only inherits it.
+ */
+function ownValue<T extends object, K extends keyof T>(value: T, key: K): T[K] | undefined {
+  return isOwnEnumerable.call(value, key) ? value[key] : undefined;
+}
+
 function describeAnswer(raw: unknown): string {
   if (raw === undefined) return "undefined";
   if (raw === null) return "null";
@@ -814,10 +828,15 @@ function parseRequest(action: unknown, targetOrOptions: unknown): Req {
   if (typeof targetOrOptions !== "object" || targetOrOptions === null || Array.isArray(targetOrOptions)) {
     throw new TypeError("the second argument of check must be a target string or { target?, args?, callId?, context? }");
   }
-  const o = ownCopy(targetOrOptions as CheckOptions);
-  if (o.target !== undefined && typeof o.target !== "string") throw new TypeError("target must be a string");
-  if (o.callId !== undefined && (typeof o.callId !== "string" || o.callId === "")) throw new TypeError("callId must be a non-empty string");
-  if (o.callId !== undefined && o.callId.length > MAX_CALL_ID) throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
-  if (o.context !== undefined && (typeof o.context !== "object" || o.context === null)) throw new TypeError("context must be an object");
-  return { action, target: o.target, args: o.args, callId: o.callId, context: o.context };
+  // Own properties only, each read once, without copying the options object.
+  const o = targetOrOptions as CheckOptions;
+  const target = ownValue(o, "target");
+  const args = ownValue(o, "args");
+  const callId = ownValue(o, "callId");
+  const context = ownValue(o, "context");
+  if (target !== undefined && typeof target !== "string") throw new TypeError("target must be a string");
+  if (callId !== undefined && (typeof callId !== "string" || callId === "")) throw new TypeError("callId must be a non-empty string");
+  if (callId !== undefined && callId.length > MAX_CALL_ID) throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
+  if (context !== undefined && (typeof context !== "object" || context === null)) throw new TypeError("context must be an object");
+  return { action, target, args, callId, context };
 }
