@@ -300,20 +300,25 @@ export class GateKeeper {
 
   #run(req: Req): Promise<Decision> {
     const key = req.callId;
-    if (key === undefined) return this.#decide(req);
+    if (key === undefined) return this.#decide(req, undefined);
     const running = this.#inflight.get(key);
     if (running) {
       // Share only the very same call. Another input under this id is decided on its own
       // (the store then refuses it as call_mismatch): it must never inherit the first one's ALLOW.
       const r = running.req;
       if (r.action === req.action && r.target === req.target && r.args === req.args) return running.p;
-      return this.#decide(req);
+      return this.#decide(req, undefined);
     }
+    return this.#decide(req, key);
+  }
+
+  /** Registers a check that has not finished yet, so a concurrent repeat of the same call shares it. */
+  #track(key: string, req: Req, pending: Promise<Decision>): Promise<Decision> {
     // `then` rather than `finally`: the same clean-up, without finally's extra promises per call.
     const done = (): void => {
       this.#inflight.delete(key);
     };
-    const p = this.#decide(req).then(
+    const p = pending.then(
       (decision) => {
         done();
         return decision;
@@ -327,13 +332,19 @@ export class GateKeeper {
     return p;
   }
 
-  #decide(req: Req): Promise<Decision> {
+  /**
+   * `track` is the call id when this check should be registered as in flight. Static decisions
+   * never are: they are complete when this returns, and `#recent` answers a repeat of the call
+   * (the same decision, audited once), so they skip the per-call promise and map churn.
+   */
+  #decide(req: Req, track: string | undefined): Promise<Decision> {
     const startedAt = this.#clock();
     let ev: Evaluation;
     try {
       ev = this.policy.evaluate(req.action, req.target);
     } catch (error) {
-      return Promise.resolve(this.#refuse(req, "internal_error", `policy evaluation failed: ${errorText(error)}`));
+      const refused = Promise.resolve(this.#refuse(req, "internal_error", `policy evaluation failed: ${errorText(error)}`));
+      return track === undefined ? refused : this.#track(track, req, refused);
     }
     const rule = ev.rule;
     if (ev.type === "deny" || rule === undefined || (!rule.limited && ev.type === "allow")) {
@@ -348,7 +359,8 @@ export class GateKeeper {
       this.#recent.set(key, decision);
       return Promise.resolve(decision);
     }
-    return this.#stateful(req, ev, startedAt);
+    const pending = this.#stateful(req, ev, startedAt);
+    return track === undefined ? pending : this.#track(track, req, pending);
   }
 
   /**
