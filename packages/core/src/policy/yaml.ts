@@ -18,15 +18,22 @@ const MAX_ALIAS_COUNT = 100;
  * problem can say where it is.
  */
 export function parsePolicyYaml(text: string): ParsedYamlPolicy {
+  return parseWith(text, true);
+}
+
+function parseWith(text: string, checkRoundTrip: boolean): ParsedYamlPolicy {
   if (typeof text !== "string") return { issues: [{ path: "", message: "policy YAML must be a string" }] };
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: "error" });
   const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
-  if (document.errors.length > 0) {
+  // Warnings too (an unresolved or mismatched tag such as `!!str` on a mapping): the
+  // parser guesses, and a policy must not rest on a guess.
+  const problems = [...document.errors.map((e) => ["YAML syntax", e] as const), ...document.warnings.map((w) => ["YAML", w] as const)];
+  if (problems.length > 0) {
     return {
-      issues: document.errors.map((e) => {
+      issues: problems.map(([kind, e]) => {
         const line = e.linePos?.[0]?.line ?? lineAt(e.pos[0]);
-        const message = `YAML syntax: ${e.message.split("\n")[0]}`;
+        const message = `${kind}: ${e.message.split("\n")[0]}`;
         return line === undefined ? { path: "", message } : { path: "", message, line };
       }),
     };
@@ -76,7 +83,23 @@ export function parsePolicyYaml(text: string): ParsedYamlPolicy {
     const entry = lines.get(path);
     return at === "key" ? (entry?.key ?? entry?.value) : (entry?.value ?? entry?.key);
   });
-  return config ? { issues, config, document } : { issues };
+  if (!config) return { issues };
+  if (checkRoundTrip) {
+    // The document is kept for lossless saving, so saving must give back this very policy.
+    // The parser accepts a few things its writer cannot reproduce (an anchor with a BOM in
+    // it); refuse them here rather than fail, or write another policy, in toYaml() later.
+    let saved: string;
+    try {
+      saved = document.toString();
+    } catch (error) {
+      return { issues: [{ path: "", message: `YAML that cannot be written back: ${(error as Error).message.split("\n")[0]}` }] };
+    }
+    const again = parseWith(saved, false).config;
+    if (again === undefined || JSON.stringify(again) !== JSON.stringify(config)) {
+      return { issues: [{ path: "", message: "YAML that does not survive being written back (a tag, anchor or style the writer cannot reproduce)" }] };
+    }
+  }
+  return { issues, config, document };
 }
 
 /** The YAML data (snake_case keys, canonical order) for a config. */

@@ -240,3 +240,29 @@ describe("YAML loader fuzz: a valid policy or PolicyValidationError, never anyth
     expect(checkContract(bomb)).toBe("invalid");
   });
 });
+
+describe("found by the fuzz", () => {
+  it("an anchor with an invisible character loads only if it can be saved again", () => {
+    // The yaml parser accepts "&\uFEFFr" but refuses to write it: parse used to succeed and stringify() to throw.
+    const text = "name: p\nrules:\n  - &\uFEFFr {action: a, allowed: true}\n";
+    const error = (() => {
+      try {
+        PermissionPolicy.parse(text);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(PolicyValidationError.isInstance(error)).toBe(true);
+    expect((error as PolicyValidationError).issues[0]!.message).toMatch(/cannot be written back.*Anchor/);
+    expect(checkContract("name: p\nrules:\n  - &r {action: a, allowed: true}\n")).toBe("valid");
+  });
+});
+
+describe("found by the fuzz (2)", () => {
+  it("a mapping tagged !!str is refused: the parser guessed, and saving wrote another policy", () => {
+    // Loaded as a rule, then toYaml() wrote "!!str undefined", which no longer reloads.
+    expect(() => PermissionPolicy.parse("name: p\nrules:\n  - !!str {action: a, allowed: true}\n")).toThrow(/line 3.*YAML: .*tag/s);
+    expect(() => PermissionPolicy.parse("name: !custom p\nrules: []\n")).toThrow(PolicyValidationError);
+    expect(checkContract("name: !!str p\nrules: []\n")).toBe("valid");
+  });
+});
