@@ -38,6 +38,23 @@ export interface CompiledRule {
   readonly limited: boolean;
   /** `rule "action"`, precomputed for reasons. */
   readonly label: string;
+  /** @internal Reasons that depend only on the rule, and the last per-target ones (see `evaluate`). */
+  readonly reasons: RuleReasons;
+}
+
+/**
+ * Reason texts, built once per rule, and the most recent target-specific ones: agents repeat
+ * the same tool or path, so most decisions reuse one string instead of building (and the
+ * audit keeping) a fresh copy each time.
+ */
+interface RuleReasons {
+  readonly allowsAction: string;
+  readonly requiresApproval: string;
+  readonly targetRequired: string;
+  allowedTarget: string | undefined;
+  allowsTarget: string;
+  unlistedTarget: string | undefined;
+  notInAllowedTargets: string;
 }
 
 /** The static verdict for one request, with the reason in plain words. */
@@ -79,6 +96,7 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
   const maxPerMinute = own("maxPerMinute");
   const escalateAfter = own("escalateAfter");
   const denyAfter = own("denyAfter");
+  const label = `rule ${JSON.stringify(rule.action)}`;
   return Object.freeze({
     rule,
     index,
@@ -93,7 +111,16 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
     escalateAfter,
     denyAfter,
     limited: maxPerMinute !== undefined || escalateAfter !== undefined || denyAfter !== undefined,
-    label: `rule ${JSON.stringify(rule.action)}`,
+    label,
+    reasons: {
+      allowsAction: `${label} allows this action`,
+      requiresApproval: `${label} requires human approval for every use`,
+      targetRequired: `${label} lists allowed_targets, so a target is required`,
+      allowedTarget: undefined,
+      allowsTarget: "",
+      unlistedTarget: undefined,
+      notInAllowedTargets: "",
+    },
   });
 }
 
@@ -229,19 +256,30 @@ export class PermissionPolicy {
     const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
     if (r.allowedTargets !== undefined && !esc) {
       if (t === undefined) {
-        return { type: "deny", code: "target_required", reason: `${name} lists allowed_targets, so a target is required`, target: t, rule: r };
+        return { type: "deny", code: "target_required", reason: r.reasons.targetRequired, target: t, rule: r };
       }
       if (!r.allowedTargets.test(t)) {
-        return { type: "deny", code: "target_not_allowed", reason: `${name}: target ${q(t)} is not in allowed_targets`, target: t, rule: r };
+        const m = r.reasons;
+        if (m.unlistedTarget !== t) {
+          m.notInAllowedTargets = `${name}: target ${q(t)} is not in allowed_targets`;
+          m.unlistedTarget = t;
+        }
+        return { type: "deny", code: "target_not_allowed", reason: m.notInAllowedTargets, target: t, rule: r };
       }
     }
     if (r.requireApproval) {
-      return { type: "escalate", code: "require_approval", reason: `${name} requires human approval for every use`, target: t, rule: r };
+      return { type: "escalate", code: "require_approval", reason: r.reasons.requiresApproval, target: t, rule: r };
     }
     if (esc) {
       return { type: "escalate", code: "escalate_target", reason: `${name}: target ${q(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
     }
-    return { type: "allow", code: "allowed", reason: t === undefined ? `${name} allows this action` : `${name} allows target ${q(t)}`, target: t, rule: r };
+    if (t === undefined) return { type: "allow", code: "allowed", reason: r.reasons.allowsAction, target: t, rule: r };
+    const m = r.reasons;
+    if (m.allowedTarget !== t) {
+      m.allowsTarget = `${name} allows target ${q(t)}`;
+      m.allowedTarget = t;
+    }
+    return { type: "allow", code: "allowed", reason: m.allowsTarget, target: t, rule: r };
   }
 
   /** The policy as plain camelCase data (what the constructor takes). */
