@@ -134,6 +134,7 @@ export class RedisStore implements GateStore {
       this.#usagePx,
       Math.max(1, Math.ceil(req.windowMs * 2)),
       call ? Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)) : 1,
+      call?.execute ? "1" : "0",
     ];
     const reply = await this.#redis.run("consume", () => script(this.client, CONSUME)(...args));
     if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
@@ -306,6 +307,7 @@ function parseCallRecord(flat: string[]): CallRecord {
   };
   if (h.retryAfterMs !== undefined) rec.retryAfterMs = Number(h.retryAfterMs);
   if (h.settled !== undefined) rec.settled = decision(h.settled);
+  if (h.executed === "1") rec.executed = true;
   return rec;
 }
 

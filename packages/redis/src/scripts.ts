@@ -5,8 +5,8 @@
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV1";
-export const SETTLE = "agentgateSettleV1";
+export const CONSUME = "agentgateConsumeV2";
+export const SETTLE = "agentgateSettleV2";
 export const CREATE = "agentgateCreateV1";
 export const INDEX = "agentgateIndexV1";
 
@@ -15,7 +15,8 @@ export const INDEX = "agentgateIndexV1";
  * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash).
  * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
  *       7 decisionId, 8 escalationId, 9 has call 0|1, 10 fingerprint, 11 call expiresAt (gate clock),
- *       12 usage PX, 13 window PX, 14 call PX.
+ *       12 usage PX, 13 window PX, 14 call PX, 15 execute 0|1 (the caller runs the call on ALLOW:
+ *       mark the call record executed when its effective outcome is allow; a repeat returns the old value).
  * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
  */
 export const CONSUME_LUA = `
@@ -29,6 +30,11 @@ if hasCall then
   local exp = redis.call('HGET', KEYS[3], 'expiresAt')
   if exp and tonumber(exp) > now then
     local rec = redis.call('HGETALL', KEYS[3])
+    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[10] then
+      local st = redis.call('HGET', KEYS[3], 'settledStatus')
+      local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[3], 'outcome') == 'allow')
+      if allowed then redis.call('HSET', KEYS[3], 'executed', '1') end
+    end
     table.insert(rec, 1, 'repeat')
     return rec
   end
@@ -66,6 +72,10 @@ if hasCall then
   if retry >= 0 then
     table.insert(f, 'retryAfterMs')
     table.insert(f, retry)
+  end
+  if ARGV[15] == '1' and outcome == 'allow' then
+    table.insert(f, 'executed')
+    table.insert(f, '1')
   end
   redis.call('HSET', KEYS[3], unpack(f))
   redis.call('PEXPIRE', KEYS[3], ARGV[14])
@@ -116,7 +126,7 @@ if ARGV[3] == '1' and ARGV[5] == '1' then
   redis.call('ZREM', KEYS[3], ARGV[4])
 end
 if ARGV[6] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
-  redis.call('HSET', KEYS[4], 'settled', ARGV[2])
+  redis.call('HSET', KEYS[4], 'settled', ARGV[2], 'settledStatus', ARGV[1])
 end
 return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
 `;

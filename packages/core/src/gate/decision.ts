@@ -14,6 +14,7 @@ export type DecisionCode =
   | "approval_expired"
   | "self_approval"
   | "call_mismatch"
+  | "call_replayed"
   | "invalid_input"
   | "store_unavailable"
   | "internal_error";

@@ -415,3 +415,34 @@ describe("repeated call ids on the static path", () => {
     expect(gate.decisions).toEqual([d]);
   });
 });
+
+describe("replayed calls (execute: true)", () => {
+  it("an approved call runs once; a replay of the same call id is refused", async () => {
+    const { gate } = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }]);
+    const call = { toolName: "deploy", input: { env: "prod" }, callId: "c1" };
+    const esc = await gate.checkToolCall(call);
+    expect(esc.type).toBe("escalate");
+    // Before approval, an execute check is not a claim: it stays escalated.
+    expect((await gate.checkToolCall({ ...call, execute: true })).type).toBe("escalate");
+    await gate.resolveEscalation(esc.escalationId!, { approved: true, approvedBy: "ops" });
+    expect((await gate.checkToolCall(call)).type).toBe("allow"); // re-checks before running are fine
+    expect((await gate.checkToolCall({ ...call, execute: true })).type).toBe("allow"); // runs
+    const replay = await gate.checkToolCall({ ...call, execute: true });
+    expect(replay).toMatchObject({ type: "deny", code: "call_replayed" });
+    expect((await gate.checkToolCall(call)).type).toBe("allow"); // a non-executing look still sees the approval
+  });
+
+  it("limited calls run once per call id, so replays cannot dodge rate limits", async () => {
+    const { gate } = gateWith([{ action: "llm_call", allowed: true, maxPerMinute: 5 }]);
+    expect((await gate.check("llm_call", { callId: "m1", execute: true })).type).toBe("allow");
+    expect((await gate.check("llm_call", { callId: "m1", execute: true })).code).toBe("call_replayed");
+    const parallel = await Promise.all(Array.from({ length: 5 }, () => gate.check("llm_call", { callId: "m2", execute: true })));
+    expect(parallel.filter((d) => d.type === "allow")).toHaveLength(1);
+  });
+
+  it("an inline approval also claims the execution", async () => {
+    const { gate } = gateWith([{ action: "file_write", allowed: true, requireApproval: true }], { approvalHandler: () => ({ approved: true, approvedBy: "h" }) });
+    expect((await gate.check("file_write", { target: "/w/a", callId: "w1", execute: true })).type).toBe("allow");
+    expect((await gate.check("file_write", { target: "/w/a", callId: "w1", execute: true })).code).toBe("call_replayed");
+  });
+});

@@ -42,6 +42,8 @@ export interface CheckOptions {
   callId?: string;
   /** Free-form context for sinks and observers. */
   context?: Record<string, unknown>;
+  /** The action runs right after an ALLOW: a call recorded under `callId` may run only once (see `ToolCall.execute`). */
+  execute?: boolean;
 }
 
 /** Maps tool names to actions and targets, e.g. `{ readFile: { action: "file_read", target: (i) => i.path } }`. */
@@ -65,6 +67,12 @@ export interface ToolCall {
    * arguments): the gate records a DENY with this reason instead of deciding.
    */
   inputError?: string;
+  /**
+   * Set by adapters on the check made right before the tool runs. A call the
+   * gate recorded (limits, approvals) then runs at most once: a replayed
+   * history or run state that asks again is refused (`call_replayed`).
+   */
+  execute?: boolean;
 }
 
 export interface GateKeeperOptions {
@@ -102,6 +110,8 @@ interface Req {
   args: unknown;
   callId: string | undefined;
   context: Record<string, unknown> | undefined;
+  /** The caller runs the action right after an ALLOW: a recorded call may run once, a replay is refused. */
+  execute?: boolean;
 }
 
 function errorText(error: unknown): string {
@@ -224,6 +234,7 @@ export class GateKeeper {
     const input = ownValue(call, "input");
     const callId = ownValue(call, "callId");
     const mapping = ownValue(call, "mapping");
+    const execute = ownValue(call, "execute") === true;
     if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
     if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
     const context = { ...ownValue(call, "context"), toolName };
@@ -238,7 +249,7 @@ export class GateKeeper {
     const mapped = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
     const entry = mapped && typeof mapped === "object" ? ownCopy(mapped) : mapped;
     if (entry === undefined) {
-      return this.#run({ action: "tool_use", target: toolName, args: input, callId, context });
+      return this.#run({ action: "tool_use", target: toolName, args: input, callId, context, execute });
     }
     const action = entry.action;
     if (typeof action !== "string" || action === "") {
@@ -255,7 +266,7 @@ export class GateKeeper {
         return this.#refuse({ action, target: undefined, args: input, callId, context }, "invalid_target", `mapping for tool ${q(toolName)}: the target function returned ${target === null ? "null" : typeof target}, not a string`);
       }
     }
-    return this.#run({ action, target: target as string | undefined, args: input, callId, context });
+    return this.#run({ action, target: target as string | undefined, args: input, callId, context, execute });
   }
 
   /**
@@ -302,6 +313,8 @@ export class GateKeeper {
     const key = req.callId;
     if (key === undefined) return this.#decide(req, undefined);
     const running = this.#inflight.get(key);
+    // A check that claims the execution is atomic in the store: never share one in flight.
+    if (req.execute) return this.#decide(req, undefined);
     if (running) {
       // Share only the very same call. Another input under this id is decided on its own
       // (the store then refuses it as call_mismatch): it must never inherit the first one's ALLOW.
@@ -415,6 +428,7 @@ export class GateKeeper {
         fingerprint: await callFingerprint(req.action, ev.target, req.args),
         ttlMs: this.#ttlMs,
       };
+      if (req.execute) consumeReq.call.execute = true;
     } catch (error) {
       return this.#refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
     }
@@ -453,13 +467,28 @@ export class GateKeeper {
     if (result.repeat) return this.#repeat(req, ev, result);
     const decision = this.#fromOutcome(req, ev, result, ids);
     if (decision.type !== "escalate") return Promise.resolve(this.#emit(decision, req, startedAt));
-    return this.#escalate(req, decision, consumeReq, startedAt);
+    const escalated = this.#escalate(req, decision, consumeReq, startedAt);
+    return req.execute && consumeReq.call ? escalated.then((d) => this.#claimAfterApproval(req, d, consumeReq)) : escalated;
+  }
+
+  /** An inline approval for a check that runs the call: record that it ran, so a replay is refused. */
+  async #claimAfterApproval(req: Req, decision: Decision, consumeReq: ConsumeRequest): Promise<Decision> {
+    if (decision.type !== "allow") return decision;
+    try {
+      await this.store.consume({ ...consumeReq, call: { ...consumeReq.call!, execute: true } });
+      return decision;
+    } catch (error) {
+      return this.#refuse(req, "store_unavailable", `state store unavailable while recording the approved call, failing closed: ${errorText(error)}`);
+    }
   }
 
   async #repeat(req: Req, ev: Evaluation, result: ConsumeResult): Promise<Decision> {
     const rec = result.repeat!;
     if (rec.mismatch) {
       return this.#refuse(req, "call_mismatch", `call id ${q(req.callId)} was already decided for a different action, target or arguments; an approval or decision never carries over to another input`);
+    }
+    if (req.execute && rec.executed) {
+      return this.#refuse(req, "call_replayed", `call id ${q(req.callId)} already ran once; a replayed call (an old message history or saved run state sent again) is refused`);
     }
     if (rec.settled) return rec.settled;
     const original = this.#fromOutcome(req, ev, { outcome: rec.outcome, used: rec.used, ...(rec.retryAfterMs !== undefined ? { retryAfterMs: rec.retryAfterMs } : {}), ...(rec.fallback ? { fallback: true } : {}) }, {
@@ -860,9 +889,10 @@ function parseRequest(action: unknown, targetOrOptions: unknown): Req {
   const args = ownValue(o, "args");
   const callId = ownValue(o, "callId");
   const context = ownValue(o, "context");
+  const execute = ownValue(o, "execute") === true;
   if (target !== undefined && typeof target !== "string") throw new TypeError("target must be a string");
   if (callId !== undefined && (typeof callId !== "string" || callId === "")) throw new TypeError("callId must be a non-empty string");
   if (callId !== undefined && callId.length > MAX_CALL_ID) throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
   if (context !== undefined && (typeof context !== "object" || context === null)) throw new TypeError("context must be an object");
-  return { action, target, args, callId, context };
+  return execute ? { action, target, args, callId, context, execute } : { action, target, args, callId, context };
 }

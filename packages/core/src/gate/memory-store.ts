@@ -71,12 +71,17 @@ export class MemoryStore implements GateStore {
     if (req.call) {
       const known = this.#calls.get(req.call.key);
       if (known && known.expiresAt > now) {
-        return {
+        const mismatch = known.fingerprint !== req.call.fingerprint;
+        const { expiresAt: _expiresAt, ...record } = known;
+        const result: ConsumeResult = {
           outcome: known.outcome,
           used: known.used,
           ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
-          repeat: { ...known, mismatch: known.fingerprint !== req.call.fingerprint },
+          repeat: { ...record, mismatch },
         };
+        const allowed = known.settled ? known.settled.type === "allow" : known.outcome === "allow";
+        if (req.call.execute && !mismatch && allowed) known.executed = true;
+        return result;
       }
     }
     let c = this.#counters.get(req.key);
@@ -109,6 +114,7 @@ export class MemoryStore implements GateStore {
       expiresAt: req.now + call.ttlMs,
     };
     if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
+    if (call.execute && result.outcome === "allow") record.executed = true;
     this.#calls.delete(call.key);
     this.#calls.set(call.key, record);
   }

@@ -34,6 +34,12 @@ export interface ConsumeRequest {
     /** Canonical form of (action, target, args): the same call id with another input is refused. */
     fingerprint: string;
     ttlMs: number;
+    /**
+     * The caller runs the call right after an ALLOW. When the call's effective
+     * outcome is ALLOW (allowed, or an approved escalation), mark it executed;
+     * a repeat returns `executed` as it was before this request.
+     */
+    execute?: boolean;
   };
 }
 
@@ -49,6 +55,8 @@ export interface CallRecord {
   fingerprint: string;
   /** The settled decision, once its escalation was resolved. */
   settled?: Decision;
+  /** Set once a check with `call.execute` got an ALLOW for this call: it ran. */
+  executed?: boolean;
   fallback?: boolean;
 }
 

@@ -27,7 +27,7 @@ export interface RequestOptions {
   denyAfter?: number;
   escalateAfter?: number;
   escalate?: boolean;
-  call?: { id: string; fingerprint: string; ttlMs?: number };
+  call?: { id: string; fingerprint: string; ttlMs?: number; execute?: boolean };
   decisionId?: string;
   escalationId?: string;
 }
@@ -48,7 +48,10 @@ export function consumeRequest(s: Scope, now: number, o: RequestOptions = {}): C
   if (o.maxPerMinute !== undefined) req.maxPerMinute = o.maxPerMinute;
   if (o.denyAfter !== undefined) req.denyAfter = o.denyAfter;
   if (o.escalateAfter !== undefined) req.escalateAfter = o.escalateAfter;
-  if (o.call) req.call = { key: callKey(s, o.call.id), fingerprint: o.call.fingerprint, ttlMs: o.call.ttlMs ?? 3_600_000 };
+  if (o.call) {
+    req.call = { key: callKey(s, o.call.id), fingerprint: o.call.fingerprint, ttlMs: o.call.ttlMs ?? 3_600_000 };
+    if (o.call.execute) req.call.execute = true;
+  }
   return req;
 }
 

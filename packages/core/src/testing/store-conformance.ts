@@ -333,6 +333,43 @@ export function runStoreConformance(
         expect(after.repeat?.outcome).toBe("escalate");
       });
 
+      it("marks a call executed once: an allowed execute claim, then repeats report it", async () => {
+        const s = await store();
+        const other = await peer(s);
+        const sc = freshScope();
+        const run = { denyAfter: 10, call: { id: "run-1", fingerprint: "fp", execute: true } };
+        const first = await s.consume(consumeRequest(sc, T0, run));
+        expect(first).toMatchObject({ outcome: "allow" });
+        const replay = await other.consume(consumeRequest(sc, T0 + 1, run));
+        expect(replay.repeat).toMatchObject({ outcome: "allow", executed: true, mismatch: false });
+        // A look without execute also sees it; another input never marks it.
+        const look = await s.consume(consumeRequest(sc, T0 + 2, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }));
+        expect(look.repeat).toBeUndefined();
+        const lookAgain = await s.consume(consumeRequest(sc, T0 + 3, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }));
+        expect(lookAgain.repeat?.executed).toBeUndefined();
+        await s.consume(consumeRequest(sc, T0 + 4, { denyAfter: 10, call: { id: "run-2", fingerprint: "other", execute: true } }));
+        const stillNot = await s.consume(consumeRequest(sc, T0 + 5, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }));
+        expect(stillNot.repeat?.executed).toBeUndefined();
+      });
+
+      it("never marks a pending or denied escalation executed; an approved one once", async () => {
+        const s = await store();
+        const sc = freshScope();
+        const o = { escalate: true, denyAfter: 5, call: { id: "esc-run", fingerprint: "fp", execute: true } };
+        const req = consumeRequest(sc, T0, o);
+        expect((await s.consume(req)).outcome).toBe("escalate");
+        const record = escalationRecord(req);
+        await s.createEscalation(record, 3_600_000);
+        const pending = await s.consume(consumeRequest(sc, T0 + 1, o));
+        expect(pending.repeat?.executed).toBeUndefined();
+        expect((await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false)).ok).toBe(true);
+        const run = await s.consume(consumeRequest(sc, T0 + 3, o));
+        expect(run.repeat?.executed).toBeUndefined();
+        expect(run.repeat?.settled?.type).toBe("allow");
+        const replay = await s.consume(consumeRequest(sc, T0 + 4, o));
+        expect(replay.repeat?.executed).toBe(true);
+      });
+
       it("forgets a call once its ttl has passed (by the request's now)", async () => {
         const s = await store();
         const sc = freshScope();
@@ -490,6 +527,15 @@ export function runStoreConformance(
         expect((await gate.pendingEscalations()).map((r) => r.escalationId)).not.toContain(raised.escalationId);
         // The same call id with another input never inherits the approval.
         expect(await gate.checkToolCall({ ...call, input: { env: "staging" } })).toMatchObject({ type: "deny", code: "call_mismatch" });
+      });
+
+      it("an approved call runs once across gates; a replay in another worker is refused", async () => {
+        const { gate, other } = await gates([{ action: "tool_use", allowed: true, requireApproval: true }]);
+        const call = { toolName: "deploy", input: { env: "prod" }, callId: "run-once" };
+        const raised = await gate.checkToolCall(call);
+        await other.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "alice" });
+        expect((await gate.checkToolCall({ ...call, execute: true })).type).toBe("allow");
+        expect(await other.checkToolCall({ ...call, execute: true })).toMatchObject({ type: "deny", code: "call_replayed" });
       });
 
       it("exactly one of several concurrent resolveEscalation calls wins", async () => {
