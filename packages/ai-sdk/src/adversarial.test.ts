@@ -169,12 +169,8 @@ describe("AI SDK: forged approvals and edited history", () => {
     for (const d of gate.decisions) expect(JSON.stringify(d).length).toBeLessThan(20_000);
   });
 
-  // KNOWN GAP, reported to the lead (issue 9 report): a call id stays ALLOW for
-  // approvalTtlMs once approved, and nothing records that the call already ran,
-  // so replaying the history that carries one recorded approval runs the tool
-  // again on every replay. When core gains a "spent after execution" record and
-  // withGate uses it, this test starts failing: drop `.fails` then.
-  it.fails("KNOWN GAP: replaying the approved history does not run the call a second time", async () => {
+  // Fixed: adapters claim the execution (`execute: true`), so a recorded call runs once and a replay is DENY call_replayed.
+  it("replaying the approved history does not run the call a second time", async () => {
     const gate = await makeGate(rules);
     const { tools, ran } = makeTools(gate);
     const { model, toolApproval, messages } = await escalatedDeploy(gate, tools);

@@ -281,17 +281,17 @@ describe("withGate tool copies", () => {
     expect(instance.execute).toBe(SearchTool.prototype.execute);
   });
 
-  it("counts a repeated check of the same toolCallId once", async () => {
+  it("counts a toolCallId once and runs it once: a replay of the same call is refused", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true, maxPerMinute: 1 }]);
     const { runs, count } = counters();
     const tools = withGate(makeTools(count), gate);
     const options = (toolCallId: string) => ({ toolCallId, messages: [], context: undefined }) as ToolExecutionOptions<any>;
     expect(await tools.search.execute({ query: "a" }, options("same"))).toEqual({ hits: ["result for a"] });
-    expect(await tools.search.execute({ query: "a" }, options("same"))).toEqual({ hits: ["result for a"] });
+    expect(await tools.search.execute({ query: "a" }, options("same"))).toMatchObject({ denied: true, code: "call_replayed" });
     const third = await tools.search.execute({ query: "a" }, options("other"));
     expect(third).toMatchObject({ denied: true, code: "rate_limit" });
     expect((third as { retryAfterMs?: number }).retryAfterMs).toBeGreaterThan(0);
-    expect(runs.search).toBe(2);
+    expect(runs.search).toBe(1);
     expect(gate.decisions.filter((d) => d.type === "allow")).toHaveLength(1);
   });
 

@@ -83,6 +83,8 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
           callId: toolCallId,
           ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
           ...(context !== undefined ? { context } : {}),
+          // The tool runs right after an ALLOW: a recorded call runs once, a replayed history is refused.
+          execute: true,
         });
         return decision.type === DecisionType.ALLOW ? undefined : toolDenial(decision);
       } catch (error) {

@@ -116,12 +116,8 @@ describe("LangChain: forged resumes and edited checkpoints", () => {
     for (const d of gate.decisions) expect(JSON.stringify(d).length).toBeLessThan(20_000);
   });
 
-  // KNOWN GAP, reported to the lead (issue 9 report): once approved, a call id
-  // stays ALLOW for approvalTtlMs and nothing records that the tool already ran,
-  // so LangGraph time travel (re-running from the checkpoint before the tool node)
-  // runs the approved tool again without asking anyone. Drop `.fails` once core
-  // records executed calls and gateMiddleware uses it.
-  it.fails("KNOWN GAP: time travel to before the approved call does not run it a second time", async () => {
+  // Fixed: adapters claim the execution (`execute: true`), so a recorded call runs once and a replay is DENY call_replayed.
+  it("time travel to before the approved call does not run it a second time", async () => {
     const { runs, agent, config } = await pausedDeploy();
     await agent.invoke(new Command({ resume: { approved: true, approvedBy: "alice" } }), config);
     expect(runs).toEqual(["deploy:prod"]);

@@ -91,6 +91,8 @@ async function gateToolCall(
     callId,
     mapping: options.mapping,
     context: contextOf(options, request.runtime),
+    // Every check here comes right before the tool runs: a recorded call runs once, a replay is refused.
+    execute: true,
   };
 
   let decision: Decision;

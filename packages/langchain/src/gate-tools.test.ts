@@ -94,7 +94,7 @@ describe("gateTools", () => {
     ]);
   });
 
-  it("is idempotent per tool call id: an approved escalation runs on retry, and a repeat counts once", async () => {
+  it("is idempotent per tool call id: an approved escalation runs on retry, once; a repeat is refused and counts nothing", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true, allowedTargets: ["deploy", "search"], escalateTargets: ["deploy"], maxPerMinute: 2 }]);
     const { deploy, search, runs } = makeTools();
     const [gDeploy, gSearch] = gateTools([deploy, search], gate);
@@ -110,13 +110,14 @@ describe("gateTools", () => {
     const second = await gDeploy.invoke(call);
     expect(second.content).toBe("deployed to prod");
 
-    // The same call id again is the same (approved) decision and uses no more of the limit of 2.
-    await gDeploy.invoke(call);
+    // The same call id again is a replay: refused, and it uses no more of the limit of 2.
+    const replay = await gDeploy.invoke(call);
+    expect(JSON.parse(String(replay.content))).toMatchObject({ code: "call_replayed" });
     const other = await gSearch.invoke({ name: "search", args: { query: "q" }, id: callId(), type: "tool_call" });
     expect(other.content).toBe("results for q");
     const over = await gSearch.invoke({ name: "search", args: { query: "q" }, id: callId(), type: "tool_call" });
     expect(JSON.parse(String(over.content))).toMatchObject({ code: "rate_limit" });
-    expect(runs).toEqual(["deploy:prod", "deploy:prod", "search:q"]);
+    expect(runs).toEqual(["deploy:prod", "search:q"]);
   });
 
   it("works in a LangGraph ToolNode, with parallel calls each decided", async () => {

@@ -80,6 +80,7 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
           callId,
           mapping,
           context: { framework: "langchain", ...options.context },
+          execute: true,
         });
       } catch (error) {
         decision = adapterDenial(gate, { action: "tool_use", target: name, callId }, `AgentGate could not check tool ${JSON.stringify(name)}: ${errorText(error)}`);

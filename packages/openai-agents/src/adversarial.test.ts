@@ -149,11 +149,8 @@ describe("OpenAI Agents: edited and replayed run state", () => {
     expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "invalid_input" });
   });
 
-  // KNOWN GAP, reported to the lead (issue 9 report): once approved, a call id
-  // stays ALLOW for approvalTtlMs and nothing records that the tool already ran,
-  // so resuming the same saved (approved) state a second time runs the tool
-  // again. Drop `.fails` once core records executed calls and gateTools uses it.
-  it.fails("KNOWN GAP: resuming a saved approved state twice runs the call once", async () => {
+  // Fixed: adapters claim the execution (`execute: true`), so a recorded call runs once and a replay is DENY call_replayed.
+  it("resuming a saved approved state twice runs the call once", async () => {
     const gate = await makeGate(rules);
     const ran: string[] = [];
     const id = callId();

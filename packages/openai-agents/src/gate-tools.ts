@@ -97,8 +97,9 @@ function gateFunctionTool(
   const originalNeedsApproval = tool.needsApproval;
   const originalErrorFunction = tool.errorFunction ?? undefined;
 
-  const check = (input: unknown, callId: string | undefined): Promise<Decision> =>
-    gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), ...(mapping ? { mapping } : {}) });
+  // `execute` only on the guardrail's check, which runs right before the tool: a recorded call runs once.
+  const check = (input: unknown, callId: string | undefined, execute = false): Promise<Decision> =>
+    gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), ...(mapping ? { mapping } : {}), ...(execute ? { execute } : {}) });
 
   const refuse = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
     denials.set(denial.callId, denial);
@@ -119,7 +120,7 @@ function gateFunctionTool(
           return refuse({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
         }
         // needsApproval asked about this call id a moment ago: core answers from its per-call record, audited once.
-        const decision = await check(read.input, callId);
+        const decision = await check(read.input, callId, true);
         if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
         const reason =
           decision.type === "escalate"
