@@ -300,6 +300,7 @@ export function medianLoad(results: readonly LoadResult[]): LoadResult & { round
 
 export function fmtNs(ns: number): string {
   if (!Number.isFinite(ns)) return "n/a";
+  if (ns < 0) return `−${fmtNs(-ns)}`;
   if (ns < 1000) return `${ns < 100 ? ns.toFixed(1) : ns.toFixed(0)} ns`;
   if (ns < 1e6) return `${(ns / 1000).toFixed(ns < 1e4 ? 2 : 1)} µs`;
   return `${(ns / 1e6).toFixed(2)} ms`;
@@ -326,8 +327,9 @@ export function fmtSpread(s: Stats): string {
   return `${fmtNs(s.p25)} – ${fmtNs(s.p75)}`;
 }
 
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+/** A Markdown table. Numbers align right; `textColumns` (indexes) align left, as does the first column. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], textColumns: readonly number[] = []): string {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
-  const sep = `|${header.map((h, i) => (i === 0 ? " --- " : " ---: ")).join("|")}|`;
+  const sep = `|${header.map((_, i) => (i === 0 || textColumns.includes(i) ? " --- " : " ---: ")).join("|")}|`;
   return [line(header), sep, ...rows.map(line)].join("\n");
 }

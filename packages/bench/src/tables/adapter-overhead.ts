@@ -29,6 +29,27 @@ interface Pair {
 const pairs: Pair[] = [];
 const missing: string[] = [];
 
+/** How many times one tool call asks the gate, and how many audit entries it leaves. */
+const perCall = new Map<string, { checks: number; audited: number }>();
+async function countGateWork(adapter: string, gate: GateKeeper, call: () => Promise<unknown>): Promise<unknown> {
+  let checks = 0;
+  const original = gate.checkToolCall;
+  Object.defineProperty(gate, "checkToolCall", {
+    configurable: true,
+    value: (c: Parameters<GateKeeper["checkToolCall"]>[0]) => {
+      checks++;
+      return original.call(gate, c);
+    },
+  });
+  const before = gate.decisions.length;
+  try {
+    return await call();
+  } finally {
+    delete (gate as { checkToolCall?: unknown }).checkToolCall;
+    perCall.set(adapter, { checks, audited: gate.decisions.length - before });
+  }
+}
+
 /** The gate must have recorded an ALLOW for the call id, and the tool's own result must come back. */
 function expectAllowed(gate: GateKeeper, callId: string, result: unknown): void {
   const last = gate.decisions.at(-1);
@@ -56,7 +77,8 @@ if (aiSdk.module) {
     how: "`tool.execute(input, { toolCallId, messages })`, as `generateText` calls it",
     direct: { name: "ai direct", op: (i) => search.execute!(input, options(`ai-d-${i}`)) as Promise<unknown> },
     gated: { name: "ai gated", op: (i) => gated.search.execute!(input, options(`ai-g-${i}`)) as Promise<unknown> },
-    verify: async () => expectAllowed(gate, "ai-verify", await gated.search.execute!(input, options("ai-verify"))),
+    verify: async () =>
+      expectAllowed(gate, "ai-verify", await countGateWork("AI SDK `withGate`", gate, () => gated.search.execute!(input, options("ai-verify")) as Promise<unknown>)),
   });
 } else missing.push(`\`@agentgate/ai-sdk\`: ${aiSdk.error}`);
 
@@ -78,7 +100,7 @@ if (langchain.module) {
     how: "`tool.invoke(toolCall)` (schema parse, callbacks, `ToolMessage`), as a LangChain agent calls it",
     direct: { name: "lc direct", op: (i) => search.invoke(call(`lc-d-${i}`)) },
     gated: { name: "lc gated", op: (i) => gated!.invoke(call(`lc-g-${i}`)) },
-    verify: async () => expectAllowed(gate, "lc-verify", await gated!.invoke(call("lc-verify"))),
+    verify: async () => expectAllowed(gate, "lc-verify", await countGateWork("LangChain `gateTools`", gate, () => gated!.invoke(call("lc-verify")))),
   });
 } else missing.push(`\`@agentgate/langchain\`: ${langchain.error}`);
 
@@ -114,7 +136,7 @@ if (openaiAgents.module) {
     how: "the runner's per-call steps: `needsApproval`, `runToolInputGuardrails`, `tool.invoke`",
     direct: { name: "oa direct", op: (i) => direct(`oa-d-${i}`) },
     gated: { name: "oa gated", op: (i) => viaGate(`oa-g-${i}`) },
-    verify: async () => expectAllowed(gate, "oa-verify", await viaGate("oa-verify")),
+    verify: async () => expectAllowed(gate, "oa-verify", await countGateWork("OpenAI Agents `gateTools`", gate, () => viaGate("oa-verify"))),
   });
 } else missing.push(`\`@agentgate/openai-agents\`: ${openaiAgents.error}`);
 
@@ -148,7 +170,8 @@ const rows = pairs.map((p) => {
     measured: `${fmtNs(overheadP50)} (p50); ${fmtNs(overheadCpu)} mean CPU`,
     met: overheadP50 <= 2000,
   });
-  return [p.adapter, fmtNs(dl.p50Ns.median), fmtNs(gl.p50Ns.median), `**${fmtNs(overheadP50)}**`, fmtNs(overheadCpu), p.how];
+  const work = perCall.get(p.adapter);
+  return [p.adapter, fmtNs(dl.p50Ns.median), fmtNs(gl.p50Ns.median), `**${fmtNs(overheadP50)}**`, fmtNs(overheadCpu), work ? `${work.checks} / ${work.audited}` : "?", p.how];
 });
 for (const m of missing) {
   const name = m.slice(1, m.indexOf("`", 1));
@@ -158,7 +181,7 @@ for (const m of missing) {
 const markdown = [
   "One trivial tool (`search`, returns its query) called the way its framework calls it, directly and through the adapter, with a new tool call id on every call (a repeated id returns the gate's cached decision without checking). Before timing, each gated path was checked to reach the gate (an ALLOW recorded under that call id) and to run the tool.",
   "",
-  table(["adapter", "p50 direct", "p50 gated", "overhead (p50)", "overhead (mean CPU, paired)", "what is called"], rows),
+  table(["adapter", "p50 direct", "p50 gated", "overhead (p50)", "overhead (mean CPU, paired)", "gate checks / audit entries per call", "what is called"], rows, [6]),
   "",
   `The gate's own share: \`gate.checkToolCall\` with a new call id each time takes **${fmtNs(coreLat)}** p50 in this process; the rest of each overhead is the adapter's glue. p50: every call timed on its own, median of ${lat[0]?.p50Ns.n ?? 0} interleaved rounds; mean CPU: paired difference of process CPU per call over ${cpu[0]?.samples.length ?? 0} interleaved rounds (garbage collection included). The OpenAI Agents row replays the runner's per-call steps rather than a full \`Runner.run\`, whose model turn would bury microseconds in noise.`,
   ...(missing.length > 0 ? ["", `> Not measured (their \`dist\` did not load): ${missing.join("; ")}.`] : []),

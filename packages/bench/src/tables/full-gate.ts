@@ -284,6 +284,28 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
     return { op, wrong: () => wrong };
   };
 
+  // On a server this run started (nobody else's stats to reset): Redis's own count and time per check.
+  const ownServer = process.env.AGENTGATE_BENCH_OWN_REDIS === "1";
+  const statsClient = ownServer ? new Redis(url) : undefined;
+  const server: Record<string, { commands: number[]; usec: number[] }> = {};
+  const serverStats = async (key: string, calls: number, run: () => Promise<LoadResult>): Promise<LoadResult> => {
+    if (!statsClient) return run();
+    await statsClient.config("RESETSTAT");
+    const r = await run();
+    const text = String(await statsClient.info("commandstats"));
+    let commands = 0;
+    let usec = 0;
+    for (const m of text.matchAll(/^cmdstat_(\w+):calls=(\d+),usec=(\d+)/gm)) {
+      if (m[1] === "info" || m[1] === "config") continue;
+      commands += Number(m[2]); // scripts count once, plus every redis.call inside them
+      // A script's own time already includes the commands it runs.
+      if (m[1] === "evalsha" || m[1] === "eval" || m[1] === "fcall" || m[1] === "evalsha_ro" || m[1] === "eval_ro") usec += Number(m[3]);
+    }
+    const entry = (server[key] ??= { commands: [], usec: [] });
+    entry.commands.push(commands / calls);
+    entry.usec.push(usec / calls);
+    return r;
+  };
   const rounds = QUICK ? 2 : 7;
   const counts: Record<number, number> = { 1: QUICK ? 300 : 2_000, 50: QUICK ? 1_000 : 10_000 };
   const load: Record<string, LoadResult[]> = {};
@@ -293,7 +315,7 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
       const order = round % 2 === 0 ? ["gate", "rlf"] : ["rlf", "gate"];
       for (const which of order) {
         const runner = which === "gate" ? await gateOp(limitedHigh) : rlfOp(HIGH, `${round}-${concurrency}`);
-        const r = await runLoad(runner.op, counts[concurrency]!, concurrency);
+        const r = await serverStats(`${which}-${concurrency}`, counts[concurrency]!, () => runLoad(runner.op, counts[concurrency]!, concurrency));
         if (runner.wrong() > 0) throw new Error(`${which}: ${runner.wrong()} calls were refused during a throughput round (Redis failing?)`);
         if (round >= 0) (load[`${which}-${concurrency}`] ??= []).push(r);
       }
@@ -327,11 +349,18 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
   store.close?.();
   gateClient.disconnect();
   rlfClient.disconnect();
+  statsClient?.disconnect();
 
+  const serverCell = (key: string) => {
+    const e = server[key];
+    if (!e) return ["", ""];
+    return [summarize(e.commands).median.toFixed(2), fmtUs(summarize(e.usec).median)];
+  };
   const row = (label: string, key: string) => {
     const r = m[key]!;
-    return [label, String(r.concurrency), fmtOps(r.opsPerSec), fmtUs(r.p50Us), fmtUs(r.p99Us)];
+    return [label, String(r.concurrency), fmtOps(r.opsPerSec), fmtUs(r.p50Us), fmtUs(r.p99Us), ...serverCell(key)];
   };
+  redisData.server = server;
   const ratio1 = m["gate-1"]!.p50Us / m["rlf-1"]!.p50Us;
   const ratio50 = m["gate-50"]!.p50Us / m["rlf-50"]!.p50Us;
   targets.push(
@@ -355,7 +384,7 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
     `One local redis-server ${version} (127.0.0.1, no persistence). \`gate.check("llm_call")\` with \`RedisStore\` (one Lua script per check: sliding-window log, usage count, reservation) beside \`RateLimiterRedis.consume()\` (fixed-window counter, one Lua script), each on its own ioredis client. Every call in the timed rounds had to be admitted; ${rounds} rounds after a warm-up round, order alternating, median of each column.`,
     "",
     table(
-      ["case", "concurrency", "throughput", "p50", "p99"],
+      ["case", "concurrency", "throughput", "p50", "p99", "commands per check (script + its calls)", "script time in Redis per check"],
       [
         row("`gate.check` + `RedisStore`", "gate-1"),
         row("`RateLimiterRedis.consume()`", "rlf-1"),
@@ -364,7 +393,7 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
       ],
     ),
     "",
-    `p50 ratio, RedisStore / rate-limiter-flexible: **${fmtRatio(ratio1)}** at concurrency 1, **${fmtRatio(ratio50)}** at concurrency 50.`,
+    `p50 ratio, RedisStore / rate-limiter-flexible: **${fmtRatio(ratio1)}** at concurrency 1, **${fmtRatio(ratio50)}** at concurrency 50.${ownServer ? " The last two columns come from the server's own \`INFO commandstats\` (reset before each round): how many commands one check runs (the script itself plus each \`redis.call\` inside it), and how long Redis spends in the script." : ""}`,
     "",
     `Exact admission: ${attempts} calls at concurrency 50 against a limit of ${limit} per minute: \`RedisStore\` admitted **${gateAllowed}**, \`RateLimiterRedis\` admitted **${rlfAllowed}**.`,
     "Static decisions (rules without limits) never reach the store, so with `RedisStore` they cost what they cost in memory.",

@@ -67,7 +67,7 @@ const markdown = [
   `Request mix (${REQUESTS.length} requests, cycled, half allow and half deny): ${REQUESTS.map((r) => `\`${describeRequest(r)}\``).join(", ")}.`,
   `Before timing, every engine returned exactly the expected decision for each request (and every timed batch re-checks the allow count).`,
   "",
-  table(["engine", "median per decision (CPU)", "p25 – p75 of rounds", "wall clock", "vs floor (paired)", "how the policy is encoded"], rows),
+  table(["engine", "median per decision (CPU)", "p25 – p75 of rounds", "wall clock", "vs floor (paired)", "how the policy is encoded"], rows, [5]),
   "",
   `${results[0]!.samples.length} rounds per engine after warm-up, engines interleaved in rotating order, about 15 ms per batch. "vs floor" is the median of per-round ratios (each engine against the floor batch of the same round), which holds up better than a ratio of medians when the machine's load drifts. Cedar ${cedarVersion()}.`,
   "",
