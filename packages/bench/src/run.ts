@@ -8,7 +8,7 @@
  * `--quick` is a smoke run (a few rounds; writes to a temp file unless --out is given).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -205,6 +205,7 @@ const doc = [
   "",
 ].join("\n");
 
+mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, doc);
 rmSync(tmp, { recursive: true, force: true });
 log(`\nwrote ${relative(process.cwd(), out) || out}`);
