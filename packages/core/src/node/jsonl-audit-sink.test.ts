@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -62,6 +62,7 @@ describe("JsonlAuditSink", () => {
     for (let i = 1; i < records.length; i++) expect(records[i].prevHash).toBe(records[i - 1].hash);
     expect(existsSync(`${path}.head`)).toBe(true);
     expect(JSON.parse(readFileSync(`${path}.head`, "utf8")).seq).toBe(4);
+    expect(statSync(path).mode & 0o777).toBe(0o600); // only the owner reads what agents did
 
     const v = await verifyAuditLog(path, { publicKey });
     expect(v).toMatchObject({ ok: true, records: 5, decisions: 3, checkpoints: 2, signatures: "trusted-key", headChecked: true });

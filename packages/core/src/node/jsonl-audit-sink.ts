@@ -214,7 +214,8 @@ export class JsonlAuditSink implements AuditSink {
     this.#release = lockFile(this.path, `${this.path}.lock`);
     let fd: number | undefined;
     try {
-      fd = openSync(this.path, "a+");
+      // 0600 on create: audit records may carry (redacted) tool arguments.
+      fd = openSync(this.path, "a+", 0o600);
       this.#fd = fd;
       const resumed = this.#resume(fd);
       this.#seq = resumed.seq;
