@@ -25,7 +25,7 @@ log(`policy: all ${engines.length} engines agree on ${REQUESTS.length} requests`
 
 const results = runSync(
   engines.map((e) => ({ name: e.name, check: e.check, requests: REQUESTS.map(e.prepare) })),
-  roundOptions({ rounds: 41, batchMs: 15 }),
+  roundOptions({ rounds: 61, batchMs: 10 }),
 );
 const byName = new Map(results.map((r) => [r.name, r]));
 const floorResult = byName.get("naive floor (Map + picomatch)")!;
@@ -69,7 +69,7 @@ const markdown = [
   "",
   table(["engine", "median per decision (CPU)", "p25 – p75 of rounds", "wall clock", "vs floor (paired)", "how the policy is encoded"], rows, [5]),
   "",
-  `${results[0]!.samples.length} rounds per engine after warm-up, engines interleaved in rotating order, about 15 ms per batch. "vs floor" is the median of per-round ratios (each engine against the floor batch of the same round), which holds up better than a ratio of medians when the machine's load drifts. Cedar ${cedarVersion()}.`,
+  `${results[0]!.samples.length} rounds per engine after warm-up, engines interleaved in rotating order, about 10 ms per batch. "vs floor" is the median of per-round ratios (each engine against the floor batch of the same round), which holds up better than a ratio of medians when the machine's load drifts. Cedar ${cedarVersion()}.`,
   "",
   "Outside the timed mix, targets a model might produce to get past the glob (not part of the agreement check):",
   "",
