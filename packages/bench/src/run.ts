@@ -150,6 +150,17 @@ try {
 }
 
 const totalSeconds = ran.reduce((s, r) => s + r.seconds, 0);
+
+/** What the load during the run means for the numbers, from the 1-minute load averages seen. */
+function noiseNote(): string {
+  const loads = [machine.loadAtStart[0]!, ...ran.map((r) => Number(r.load.split(" / ")[0]))];
+  const lo = Math.min(...loads).toFixed(1);
+  const hi = Math.max(...loads).toFixed(1);
+  const busy = Math.max(...loads) >= machine.cores;
+  return busy
+    ? `This machine (${machine.cores} logical cores) was shared with other busy processes during the run (1-minute load average ${lo}–${hi}). Absolute numbers are slower and noisier than on an idle machine, wall-clock figures most of all; the medians, CPU times and paired ratios are the figures to trust. Rerun \`pnpm bench\` on a quiet machine for cleaner absolutes.`
+    : `The machine (${machine.cores} logical cores, shared with other work) was fairly quiet during this run (1-minute load average ${lo}–${hi}). Numbers still move by some percent between runs; the medians, CPU times and paired ratios are the figures to trust.`;
+}
 const doc = [
   "# Benchmarks",
   "",
@@ -183,7 +194,7 @@ const doc = [
   "- Every case is warmed up first. Cases are then interleaved round by round in rotating order, and each number is the **median over rounds** (p25–p75 shown where useful). Ratios between two cases are medians of per-round ratios, each round's pair timed back to back.",
   "- Synchronous engines (table 1) are timed in batches by process CPU time: on a shared machine the wall clock also counts time spent waiting for a CPU. Async calls (tables 2 and 3) are also timed one by one (p50/p99 per call), which preemption hardly ever hits. Mean CPU per call includes garbage collection on every thread.",
   "- Before anything is timed, each engine must return the expected decision for every request, the gate's decisions are checked, and each adapter's gated call must reach the gate and run the tool.",
-  `- **Noise.** This machine (${machine.cores} logical cores) was shared with other busy processes during the run (load average ${machine.loadAtStart[0]!.toFixed(1)} at the start; see each table). Absolute numbers are therefore slower and noisier than on an idle machine, roughly 1.5–3× for wall-clock figures; the medians and paired ratios are the figures to trust. Rerun \`pnpm bench\` on a quiet machine for cleaner absolutes.`,
+  `- **Noise.** ${noiseNote()}`,
   "",
   ...ran.flatMap((r) => [
     `## ${r.table.title}`,
