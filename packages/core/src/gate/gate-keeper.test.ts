@@ -446,3 +446,37 @@ describe("replayed calls (execute: true)", () => {
     expect((await gate.check("file_write", { target: "/w/a", callId: "w1", execute: true })).code).toBe("call_replayed");
   });
 });
+
+describe("robustness", () => {
+  it("a throwing clock rejects the check instead of throwing synchronously", async () => {
+    const gate = new GateKeeper({
+      identity,
+      policy: new PermissionPolicy({ name: "p", rules: [{ action: "a", allowed: true }] }),
+      clock: () => {
+        throw new Error("clock broke");
+      },
+    });
+    let result: Promise<unknown> | undefined;
+    expect(() => {
+      result = gate.check("a");
+    }).not.toThrow();
+    await expect(result).rejects.toThrow("clock broke");
+  });
+
+  it("MemoryStore keeps at most maxCalls call records, oldest evicted first", () => {
+    const store = new MemoryStore({ maxCalls: 3 });
+    const req = (id: string) => ({
+      scope: { policy: "p", agentId: "a", action: "x" },
+      key: "p:a:x",
+      now: 1,
+      windowMs: 60_000,
+      escalate: false,
+      decisionId: id,
+      escalationId: "",
+      call: { key: id, fingerprint: "f", ttlMs: 1_000 },
+    });
+    for (const id of ["c1", "c2", "c3", "c4"]) store.consume(req(id));
+    expect(store.consume(req("c1")).repeat).toBeUndefined(); // evicted, decided afresh
+    expect(store.consume(req("c4")).repeat).toBeDefined();
+  });
+});

@@ -10,6 +10,7 @@ import {
   type ApprovalResolution,
 } from "./approval.js";
 import { AuditTrail } from "./audit-trail.js";
+import { BoundedMap } from "./bounded-map.js";
 import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { callFingerprint, canonicalJson } from "./fingerprint.js";
 import { MemoryStore } from "./memory-store.js";
@@ -207,7 +208,12 @@ export class GateKeeper {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#run(req);
+    try {
+      return this.#run(req);
+    } catch (error) {
+      // A throwing custom clock or store method must reject, never throw into the agent synchronously.
+      return Promise.reject(error);
+    }
   }
 
   /** `true` only for ALLOW. */
@@ -763,43 +769,6 @@ export class GateKeeper {
   }
 }
 
-/**
- * A map that keeps its newest `limit` keys, evicting the oldest first. The oldest key comes
- * from a ring of keys in insertion order: deleting a `Map`'s first entry and asking
- * `keys().next()` for the new first one walks over every deleted slot V8 has not compacted
- * yet, which made each eviction cost O(limit).
- */
-class BoundedMap<V> {
-  readonly #map = new Map<string, V>();
-  readonly #ring: (string | undefined)[];
-  readonly #limit: number;
-  #head = 0;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-    this.#ring = new Array<string | undefined>(limit).fill(undefined);
-  }
-
-  get(key: string): V | undefined {
-    return this.#map.get(key);
-  }
-
-  /** Same order semantics as `if (size >= limit) delete(oldest); set(key, value)` on a Map. */
-  set(key: string, value: V): void {
-    const map = this.#map;
-    if (map.size >= this.#limit) {
-      const i = this.#head;
-      map.delete(this.#ring[i]!);
-      this.#ring[i] = undefined;
-      this.#head = i + 1 === this.#limit ? 0 : i + 1;
-    }
-    if (!map.has(key)) {
-      const tail = this.#head + map.size;
-      this.#ring[tail >= this.#limit ? tail - this.#limit : tail] = key;
-    }
-    map.set(key, value);
-  }
-}
 
 class ApprovalTimeout extends Error {}
 

@@ -6,6 +6,7 @@ import type {
   GateStore,
   SettleResult,
 } from "./store.js";
+import { BoundedMap } from "./bounded-map.js";
 import type { Decision } from "./decision.js";
 
 /** A sliding-window log: sorted timestamps with a moving head, compacted now and then. */
@@ -56,13 +57,14 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements GateStore {
   readonly #counters = new Map<string, Counter>();
-  readonly #calls = new Map<string, CallRecord & { expiresAt: number }>();
+  readonly #calls: BoundedMap<CallRecord & { expiresAt: number }>;
   readonly #escalations = new Map<string, EscalationRecord>();
   readonly #maxCalls: number;
   readonly #maxEscalations: number;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#maxCalls = options.maxCalls ?? 100_000;
+    this.#calls = new BoundedMap(this.#maxCalls);
     this.#maxEscalations = options.maxEscalations ?? 10_000;
   }
 
@@ -100,10 +102,6 @@ export class MemoryStore implements GateStore {
 
   #remember(req: ConsumeRequest, result: ConsumeResult): void {
     const call = req.call!;
-    if (this.#calls.size >= this.#maxCalls) {
-      const oldest = this.#calls.keys().next().value;
-      if (oldest !== undefined) this.#calls.delete(oldest);
-    }
     const record: CallRecord & { expiresAt: number } = {
       outcome: result.outcome,
       used: result.used,
@@ -115,7 +113,7 @@ export class MemoryStore implements GateStore {
     };
     if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
     if (call.execute && result.outcome === "allow") record.executed = true;
-    this.#calls.delete(call.key);
+    // Oldest records go first once maxCalls are kept (O(1), see BoundedMap).
     this.#calls.set(call.key, record);
   }
 
