@@ -71,12 +71,11 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
     // When gateToolApproval already asked about this call id, core answers from its per-call record: one audit entry per call.
     const check = (async () => {
       try {
-        const context = await resolveContext(options.context, {
-          toolName,
-          toolCallId,
-          input,
-          toolContext: callOptions?.context,
-        });
+        // No context option: skip the resolver's await entirely (this path runs on every tool call).
+        const context =
+          options.context === undefined
+            ? undefined
+            : await resolveContext(options.context, { toolName, toolCallId, input, toolContext: callOptions?.context });
         const decision = await gate.checkToolCall({
           toolName,
           input,
