@@ -82,7 +82,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     messages.push({ role: "tool", content: responses });
     // The answer only counts once the gate has recorded it; the agent resumes from here.
-    await recordApprovals(messages, gate, { approvedBy: approver.approvedBy });
+    // `requests`: the requests this server issued, so an edited history cannot redirect an answer.
+    await recordApprovals(messages, gate, { approvedBy: approver.approvedBy, requests: requests.filter((r) => r.type === "tool-approval-request") });
     out.line(out.paint("dim", "Resuming the run with the recorded answer."));
     out.line();
   }

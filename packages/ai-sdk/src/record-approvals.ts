@@ -9,7 +9,20 @@ export interface RecordApprovalsOptions {
   approvedBy?: string;
   /** Fallback reason when a response carries none. */
   reason?: string;
+  /**
+   * The approval requests your server issued, kept server-side (e.g. the
+   * `tool-approval-request` parts of the previous `result.content`). When given,
+   * each response is matched to its call through these only, never through the
+   * history the client sent back, so an edited history cannot aim a human's
+   * approval of one call at another.
+   */
+  requests?: readonly TrustedApprovalRequest[];
 }
+
+/** An approval request as the server saw it: a result part (`toolCall.toolCallId`) or a message part (`toolCallId`). */
+export type TrustedApprovalRequest =
+  | { approvalId: string; toolCall: { toolCallId: string } }
+  | { approvalId: string; toolCallId: string };
 
 /** What {@link recordApprovals} did with one `tool-approval-response`. */
 export interface RecordedApproval {
@@ -50,6 +63,7 @@ export async function recordApprovals(
 ): Promise<RecordedApproval[]> {
   const responses = lastApprovalResponses(messages);
   if (responses.length === 0) return [];
+  const trusted = trustedCallIds(options.requests);
 
   let pending: ApprovalRequest[];
   try {
@@ -62,6 +76,15 @@ export async function recordApprovals(
   const results: RecordedApproval[] = [];
   const settled = new Set<string>();
   for (const response of responses) {
+    if (trusted !== undefined) {
+      // Only the server's own record of which call an approval id belongs to counts.
+      const callId = trusted.get(response.approvalId);
+      if (callId === undefined) {
+        results.push({ ...base({ ...response, toolCallId: undefined }), status: "unknown-request", message: "no approval request the server issued has this approvalId" });
+        continue;
+      }
+      response.toolCallId = callId;
+    }
     const result = base(response);
     if (response.toolCallId === undefined) {
       results.push({ ...result, status: "unknown-request", message: "no tool-approval-request matches this approvalId" });
@@ -90,6 +113,17 @@ export async function recordApprovals(
     }
   }
   return results;
+}
+
+function trustedCallIds(requests: readonly TrustedApprovalRequest[] | undefined): Map<string, string> | undefined {
+  if (requests === undefined) return undefined;
+  const map = new Map<string, string>();
+  for (const r of Array.isArray(requests) ? requests : []) {
+    if (typeof r !== "object" || r === null || typeof r.approvalId !== "string") continue;
+    const callId = "toolCall" in r ? r.toolCall?.toolCallId : r.toolCallId;
+    if (typeof callId === "string") map.set(r.approvalId, callId);
+  }
+  return map;
 }
 
 function base(response: { approvalId: string; toolCallId: string | undefined; approved: boolean }) {
