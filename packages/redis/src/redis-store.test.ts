@@ -135,8 +135,7 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
         `${call}c3`,
         `${tag}:esc:<id>`,
         `${tag}:esc:<id>`,
-        `${tag}:used:llm_call`,
-        `${tag}:used:shell`,
+        `${tag}:used:llm_call`, // no used:shell: a rate-only rule keeps just its window
         `${tag}:win:llm_call`,
         `${tag}:win:shell`,
         "{esc}:pending",

@@ -5,7 +5,7 @@
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV2";
+export const CONSUME = "agentgateConsumeV3";
 export const SETTLE = "agentgateSettleV2";
 export const CREATE = "agentgateCreateV1";
 export const INDEX = "agentgateIndexV1";
@@ -39,7 +39,11 @@ if hasCall then
     return rec
   end
 end
-local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+-- Uses are only counted for rules with a threshold (deny_after, escalate_after):
+-- a rate-only rule needs just the window, three commands fewer per check.
+local counts = denyAfter >= 0 or escAfter >= 0
+local used = 0
+if counts then used = tonumber(redis.call('GET', KEYS[1]) or '0') end
 local outcome = 'allow'
 local retry = -1
 if denyAfter >= 0 and used >= denyAfter then
@@ -58,8 +62,10 @@ if outcome == 'allow' and (ARGV[6] == '1' or (escAfter >= 0 and used >= escAfter
   outcome = 'escalate'
 end
 if outcome == 'allow' or outcome == 'escalate' then
-  redis.call('INCR', KEYS[1])
-  redis.call('PEXPIRE', KEYS[1], ARGV[12])
+  if counts then
+    redis.call('INCR', KEYS[1])
+    redis.call('PEXPIRE', KEYS[1], ARGV[12])
+  end
   if maxPm >= 0 then
     redis.call('ZADD', KEYS[2], ARGV[1], ARGV[7])
     redis.call('PEXPIRE', KEYS[2], ARGV[13])

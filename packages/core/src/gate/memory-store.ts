@@ -93,7 +93,8 @@ export class MemoryStore implements GateStore {
     }
     const result = decide(c, req);
     if (result.outcome === "allow" || result.outcome === "escalate") {
-      c.used++;
+      // Uses are counted only where a threshold reads them (deny_after, escalate_after).
+      if (req.denyAfter !== undefined || req.escalateAfter !== undefined) c.used++;
       if (req.maxPerMinute !== undefined) c.add(now);
     }
     if (req.call) this.#remember(req, result);

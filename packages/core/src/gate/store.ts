@@ -66,7 +66,10 @@ export interface CallRecord {
  */
 export interface ConsumeResult {
   outcome: ConsumeOutcome;
-  /** Uses counted before this one (including pending reservations). */
+  /**
+   * Uses counted before this one (including pending reservations). Stores count
+   * uses only for requests with `denyAfter` or `escalateAfter`; otherwise 0.
+   */
   used: number;
   retryAfterMs?: number;
   repeat?: CallRecord & { mismatch: boolean };

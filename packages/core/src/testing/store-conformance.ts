@@ -110,9 +110,8 @@ export function runStoreConformance(
         for (const r of results.filter((x) => x.outcome === "rate_limit")) {
           expect(r.retryAfterMs).toBe(WINDOW_MS);
         }
-        // Uses seen by the admitted ones are 0..9, each exactly once.
-        const seen = results.filter((r) => r.outcome === "allow").map((r) => r.used).sort((x, y) => x - y);
-        expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        // A rate-only request has no threshold that reads uses, so none are counted.
+        expect(new Set(results.map((r) => r.used))).toEqual(new Set([0]));
       });
 
       it(`admits exactly denyAfter of ${CONCURRENCY} concurrent consumes, and never more later`, async () => {
