@@ -1,4 +1,4 @@
-import { deniedToolResult, type Decision, type DeniedToolResult } from "@agentgate/core";
+import type { Decision, DeniedToolResult } from "@agentgate/core";
 
 /**
  * What a gated tool returns instead of running when the gate refuses the call:
@@ -20,16 +20,6 @@ export function isGateDenial(value: unknown): value is GateDeniedResult {
     typeof v.code === "string" &&
     typeof v.reason === "string"
   );
-}
-
-/** @internal The tool result for a DENY or an unapproved ESCALATE. */
-export function toolDenial(decision: Decision): GateDeniedResult {
-  return deniedToolResult(decision);
-}
-
-/** @internal A denial for a failure in the adapter's own glue (never an ALLOW). */
-export function adapterDenial(reason: string): GateDeniedResult {
-  return { denied: true, decision: "deny", code: "internal_error", reason };
 }
 
 /** @internal The reason text the SDK forwards to the model, with the retry hint for rate limits. */

@@ -85,6 +85,10 @@ describe("gateModel", () => {
     });
     await expect(generateText({ model: gated, prompt: "hi" })).rejects.toThrow(/no tenant/);
     expect(model.doGenerateCalls).toHaveLength(0);
+    // The failure is a typed, audited DENY like any policy refusal.
+    expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "internal_error", action: "llm_call" });
+    const error = await generateText({ model: gated, prompt: "hi" }).catch((e: unknown) => e);
+    expect(PermissionDeniedError.isInstance(error) || PermissionDeniedError.isInstance((error as { cause?: unknown })?.cause)).toBe(true);
   });
 
   it("passes context and call info to the gate", async () => {

@@ -51,9 +51,11 @@ export function gateModelMiddleware(gate: GateKeeper, options: GateModelOptions 
         ...(context != null ? { context } : {}),
       });
     } catch (error) {
-      throw new Error(`AgentGate could not check the model call (${describeError(error)}), so it is denied`, {
-        cause: error,
-      });
+      // Recorded by the gate (audited) and thrown as the same typed error a policy DENY is.
+      const modelId = typeof model?.modelId === "string" && model.modelId !== "" ? model.modelId : undefined;
+      throw new PermissionDeniedError(
+        gate.refuse(Action.LLM_CALL, `AgentGate could not check the model call (${describeError(error)}), so it is denied`, modelId !== undefined ? { target: modelId } : {}),
+      );
     }
     if (decision.type !== DecisionType.ALLOW) throw new PermissionDeniedError(decision);
   };

@@ -1,7 +1,7 @@
-import { DecisionType, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { DecisionType, deniedToolResult, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { ToolExecutionOptions, ToolSet } from "ai";
 import { describeError, resolveContext, type GateContextResolver } from "./context.js";
-import { adapterDenial, isGateDenial, toolDenial, type GateDeniedResult } from "./denial.js";
+import { isGateDenial, type GateDeniedResult } from "./denial.js";
 
 /** Options for {@link withGate}. */
 export interface WithGateOptions {
@@ -85,9 +85,11 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
           // The tool runs right after an ALLOW: a recorded call runs once, a replayed history is refused.
           execute: true,
         });
-        return decision.type === DecisionType.ALLOW ? undefined : toolDenial(decision);
+        return decision.type === DecisionType.ALLOW ? undefined : deniedToolResult(decision);
       } catch (error) {
-        return adapterDenial(`AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied`);
+        // Recorded by the gate (audited), returned like any other denial.
+        const callId = typeof toolCallId === "string" && toolCallId !== "" ? { callId: toolCallId } : {};
+        return deniedToolResult(gate.refuse("tool_use", `AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied`, { target: toolName, ...callId }));
       }
     })();
     return signal === undefined ? check : raceAbort(check, signal);

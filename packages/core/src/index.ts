@@ -44,6 +44,7 @@ export {
   type CheckOptions,
   type DecisionObserver,
   type GateKeeperOptions,
+  type RefuseOptions,
   type ToolCall,
   type ToolMapping,
 } from "./gate/gate-keeper.js";

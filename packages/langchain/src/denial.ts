@@ -1,4 +1,4 @@
-import { deniedToolResult, makeDecision, type Decision, type GateKeeper } from "@agentgate/core";
+import { deniedToolResult, type Decision, type GateKeeper } from "@agentgate/core";
 import { ToolMessage } from "@langchain/core/messages";
 
 /** What the model reads when a tool call is refused: the core's structured denial, as JSON. */
@@ -17,26 +17,18 @@ export function deniedToolMessage(call: { id?: string | undefined; name: string 
 }
 
 /**
- * A DENY for a failure in this adapter's own glue (never an ALLOW). The core
- * fails closed inside itself; this covers what happens around it.
+ * A DENY for a failure in this adapter's own glue (never an ALLOW), recorded by
+ * the gate (`gate.refuse`) so it is audited like every other decision.
  */
 export function adapterDenial(
   gate: GateKeeper,
   fields: { action: string; target?: string | undefined; callId?: string | undefined; code?: "internal_error" | "approval_error" },
   reason: string,
 ): Decision {
-  return makeDecision({
-    id: globalThis.crypto.randomUUID(),
-    type: "deny",
-    code: fields.code ?? "internal_error",
-    agentId: gate.identity.id,
-    agentName: gate.identity.name,
-    action: fields.action,
-    target: fields.target,
-    reason,
-    timestamp: new Date().toISOString(),
-    policy: gate.policy.name,
-    callId: fields.callId,
+  return gate.refuse(fields.action, reason, {
+    ...(fields.target !== undefined ? { target: fields.target } : {}),
+    ...(fields.callId !== undefined ? { callId: fields.callId } : {}),
+    ...(fields.code !== undefined ? { code: fields.code } : {}),
   });
 }
 

@@ -128,13 +128,9 @@ function gateFunctionTool(
             : decision.reason;
         return refuse({ toolName, ...(callId ? { callId } : {}), reason, decision });
       } catch (error) {
-        return refuse({
-          toolName,
-          ...(callId ? { callId } : {}),
-          reason: `AgentGate could not check this call, so it was denied: ${errorMessage(error)}`,
-          code: "gate_error",
-          error,
-        });
+        const reason = `AgentGate could not check this call, so it was denied: ${errorMessage(error)}`;
+        gate.refuse("tool_use", reason, { target: toolName, ...(callId ? { callId } : {}) }); // audited like any decision
+        return refuse({ toolName, ...(callId ? { callId } : {}), reason, code: "gate_error", error });
       }
     },
   });

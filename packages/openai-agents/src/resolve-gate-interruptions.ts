@@ -107,7 +107,9 @@ async function settle(
   try {
     decision = await check();
   } catch (error) {
-    return refused({ reason: `AgentGate could not check this call, so it was denied: ${errorMessage(error)}`, code: "gate_error" });
+    const reason = `AgentGate could not check this call, so it was denied: ${errorMessage(error)}`;
+    gate.refuse("tool_use", reason, { target: toolName, ...(callId ? { callId } : {}) }); // audited like any decision
+    return refused({ reason, code: "gate_error" });
   }
 
   if (decision.type === "allow") {
@@ -134,10 +136,9 @@ async function settle(
     try {
       settled = await check();
     } catch {
-      return refused(
-        { reason: `AgentGate could not record the answer, so the call was denied: ${errorMessage(error)}`, code: "gate_error" },
-        { request },
-      );
+      const reason = `AgentGate could not record the answer, so the call was denied: ${errorMessage(error)}`;
+      gate.refuse("tool_use", reason, { target: toolName, ...(callId ? { callId } : {}), code: "approval_error" }); // audited
+      return refused({ reason, code: "gate_error" }, { request });
     }
   }
   if (settled.type === "allow") {

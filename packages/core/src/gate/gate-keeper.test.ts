@@ -480,3 +480,19 @@ describe("robustness", () => {
     expect(store.consume(req("c4")).repeat).toBeDefined();
   });
 });
+
+describe("refuse (failures outside the check)", () => {
+  it("records an audited DENY and never throws on garbage", async () => {
+    const written: Decision[] = [];
+    const { gate } = gateWith([{ action: "tool_use", allowed: true }], { auditSinks: [{ write: (d) => { written.push(d); } }] });
+    const d = gate.refuse("tool_use", "the adapter could not read the call", { target: "search", callId: "c9" });
+    expect(d).toMatchObject({ type: "deny", code: "internal_error", action: "tool_use", target: "search", callId: "c9" });
+    expect(gate.decisions).toEqual([d]);
+    expect(written).toEqual([d]);
+    const junk = gate.refuse("" as string, 42 as unknown as string, { target: 7 as never, callId: "x".repeat(5000), code: "allow" as never });
+    expect(junk).toMatchObject({ type: "deny", code: "internal_error", action: "unknown", reason: "42" });
+    expect(junk.target).toBeUndefined();
+    expect(junk.callId).toBeUndefined();
+    expect(gate.refuse("llm_call", "no approval channel", { code: "approval_error" }).code).toBe("approval_error");
+  });
+});

@@ -47,6 +47,14 @@ export interface CheckOptions {
   execute?: boolean;
 }
 
+/** Options of `gate.refuse`. */
+export interface RefuseOptions {
+  target?: string;
+  callId?: string;
+  /** Default `internal_error`; `approval_error` when an approval could not be obtained or was refused. */
+  code?: "internal_error" | "approval_error";
+}
+
 /** Maps tool names to actions and targets, e.g. `{ readFile: { action: "file_read", target: (i) => i.path } }`. */
 export type ToolMapping = Record<
   string,
@@ -301,6 +309,28 @@ export class GateKeeper {
   async pendingEscalations(): Promise<ApprovalRequest[]> {
     const records = await this.store.listEscalations(this.#clock());
     return records.map((r) => r.request);
+  }
+
+  /**
+   * Records a DENY for a failure outside the gate's own check (an adapter's glue,
+   * an approval that cannot be waited for), so it is audited like every other
+   * decision. Never throws, never an ALLOW.
+   */
+  refuse(action: string, reason: string, options: RefuseOptions = {}): Decision {
+    const req: Req = {
+      action: typeof action === "string" && action !== "" ? action : "unknown",
+      target: typeof options.target === "string" ? options.target : undefined,
+      args: undefined,
+      callId: typeof options.callId === "string" && options.callId !== "" && options.callId.length <= MAX_CALL_ID ? options.callId : undefined,
+      context: undefined,
+    };
+    const code: DecisionCode = options.code === "approval_error" ? "approval_error" : "internal_error";
+    try {
+      return this.#refuse(req, code, String(reason));
+    } catch {
+      // A throwing custom clock: still a DENY, stamped with the wall clock, unaudited.
+      return makeDecision({ id: globalThis.crypto.randomUUID(), type: "deny", code, agentId: this.identity.id, agentName: this.identity.name, action: req.action, target: req.target, reason: String(reason), timestamp: new Date().toISOString(), policy: this.policy.name, callId: req.callId });
+    }
   }
 
   /** Persists buffered audit records in every sink that buffers. */
