@@ -51,6 +51,8 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from "./gate/memory-store.js";
 export type {
   CallRecord,
+  ClaimRequest,
+  ClaimResult,
   ConsumeOutcome,
   ConsumeRequest,
   ConsumeResult,
