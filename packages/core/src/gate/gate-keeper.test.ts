@@ -316,7 +316,39 @@ describe("checkToolCall", () => {
       mapping: { readFile: { action: "file_read", target: () => 42 as never } },
     });
     expect(nonString.reason).toMatch(/returned number/);
-    await expect(gate.checkToolCall({ toolName: "", input: {} })).rejects.toThrow(TypeError);
+  });
+
+  it("never rejects: a malformed call, a hostile mapping or an internal failure is an audited DENY", async () => {
+    const { gate } = gateWith(rules);
+    const cases: [unknown, RegExp][] = [
+      [{ toolName: "", input: {} }, /no tool name/],
+      [{ input: {} }, /no tool name/],
+      [null, /must be an object/],
+      ["search", /must be an object/],
+      [{ toolName: "search", input: {}, callId: 42 }, /call id must be a non-empty string, not a number/],
+      [{ toolName: "search", input: {}, callId: "" }, /call id must be a non-empty string, not an empty string/],
+    ];
+    for (const [call, reason] of cases) {
+      const d = await gate.checkToolCall(call as never);
+      expect(d).toMatchObject({ type: "deny", code: "invalid_input" });
+      expect(d.reason).toMatch(reason);
+      expect(gate.decisions.at(-1)).toBe(d);
+    }
+    // A mapping table whose getter throws, and a context that cannot be spread.
+    const hostile = { toolName: "readFile", input: {}, get mapping(): never { throw new Error("boom"); } };
+    Object.defineProperty(hostile, "mapping", { enumerable: true, get() { throw new Error("boom"); } });
+    const crashed = await gate.checkToolCall(hostile as never);
+    expect(crashed).toMatchObject({ type: "deny", code: "internal_error", target: "readFile" });
+    expect(crashed.reason).toMatch(/the gate failed while checking tool "readFile": boom/);
+    expect(gate.decisions.at(-1)).toBe(crashed);
+  });
+
+  it("an action the counter key cannot encode is a DENY that says so", async () => {
+    const { gate } = gateWith([{ action: "tool_\ud800", allowed: true, maxPerMinute: 5 }]);
+    const d = await gate.checkToolCall({ toolName: "x", input: {}, mapping: { x: { action: "tool_\ud800" } } });
+    expect(d).toMatchObject({ type: "deny", code: "internal_error" });
+    expect(d.reason).toMatch(/cannot build the counter key for action/);
+    expect(d.reason).not.toMatch(/fingerprint/);
   });
 });
 

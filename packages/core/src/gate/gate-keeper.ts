@@ -250,18 +250,33 @@ export class GateKeeper {
   /**
    * The entry point every adapter shares: maps a tool call to an action and
    * target (`tool_use` + tool name unless `mapping` says otherwise) and checks it.
-   * A mapping whose `target` throws or returns a non-string is a DENY.
+   * Never rejects: a malformed call (no tool name, a bad call id), a mapping that
+   * throws or returns a non-string, a store or internal failure are each an audited DENY.
    */
-  async checkToolCall(call: ToolCall): Promise<Decision> {
-    if (!call || typeof call !== "object") throw new TypeError("checkToolCall needs { toolName, input }");
+  checkToolCall(call: ToolCall): Promise<Decision> {
+    return this.#checkToolCall(call).then(undefined, (error: unknown) => {
+      const toolName = typeof call === "object" && call !== null ? safeOwn(call, "toolName") : undefined;
+      const name = typeof toolName === "string" && toolName !== "" ? toolName : undefined;
+      return this.refuse("tool_use", `the gate failed while checking tool ${q(name ?? "(unnamed)")}: ${errorText(error)}`, name === undefined ? {} : { target: name });
+    });
+  }
+
+  async #checkToolCall(call: ToolCall): Promise<Decision> {
+    if (!call || typeof call !== "object") {
+      return this.#refuse(toolReq(undefined, undefined, undefined), "invalid_input", `a tool call must be an object { toolName, input }, not ${call === null ? "null" : typeof call}`);
+    }
     // Own properties only (a polluted Object.prototype must not supply any), read once each, without copying the call.
     const toolName = ownValue(call, "toolName");
     const input = ownValue(call, "input");
     const callId = ownValue(call, "callId");
     const mapping = ownValue(call, "mapping");
     const execute = ownValue(call, "execute") === true;
-    if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
-    if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
+    if (typeof toolName !== "string" || toolName === "") {
+      return this.#refuse(toolReq(undefined, undefined, undefined), "invalid_input", "the tool call has no tool name (toolName must be a non-empty string)");
+    }
+    if (callId !== undefined && (typeof callId !== "string" || callId === "")) {
+      return this.#refuse(toolReq(toolName, undefined, { toolName }), "invalid_input", `tool ${q(toolName)}: the call id must be a non-empty string, not ${describeValue(callId)}`);
+    }
     const context = { ...ownValue(call, "context"), toolName };
     if (callId !== undefined && callId.length > MAX_CALL_ID) {
       // Call ids can come from message history a browser sent: never keep megabytes of one in stores and audits.
@@ -451,7 +466,7 @@ export class GateKeeper {
         if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
         if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
       } catch (error) {
-        return Promise.resolve(this.#refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`));
+        return Promise.resolve(this.#refuse(req, "internal_error", `cannot build the counter key for action ${q(req.action)}: ${errorText(error)}`));
       }
       const ids = { id: decisionId, at: startedAt, escalationId };
       if (req.callId !== undefined) return this.#statefulCall(req, ev, startedAt, consumeReq, ids);
@@ -937,6 +952,26 @@ function describeAnswer(raw: unknown): string {
   if (raw === null) return "null";
   if (typeof raw === "object") return "an object without a boolean `approved`";
   return `${typeof raw} ${String(raw).slice(0, 40)}`;
+}
+
+/** A tool-call request refused before it was read: `tool_use` on the tool's name, when there is one. */
+function toolReq(toolName: string | undefined, callId: string | undefined, context: Record<string, unknown> | undefined): Req {
+  return { action: "tool_use", target: toolName, args: undefined, callId, context };
+}
+
+/** `value[key]` for an own property, or undefined when reading it throws (a hostile getter or proxy). */
+function safeOwn(value: object, key: string): unknown {
+  try {
+    return isOwnEnumerable.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return "an empty string";
+  return `a ${typeof value}`;
 }
 
 function requestToReq(record: EscalationRecord): Req {
