@@ -7,7 +7,7 @@ export {
   StoreUnavailableError,
   type AgentGateErrorCode,
   type PolicyIssue,
-} from "./errors.js";
+} from "./errors/index.js";
 export {
   AgentIdentity,
   type AgentIdentityOptions,

@@ -1,5 +1,6 @@
 import type { ActionName } from "../action.js";
-import { EscalationError, PermissionDeniedError } from "../errors.js";
+import { EscalationError } from "../errors/escalation-error.js";
+import { PermissionDeniedError } from "../errors/permission-denied-error.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation, PermissionPolicy } from "../policy/permission-policy.js";
 import {

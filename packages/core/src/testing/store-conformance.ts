@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { EscalationError } from "../errors.js";
+import { EscalationError } from "../errors/index.js";
 import { GateKeeper } from "../gate/gate-keeper.js";
 import type { ConsumeRequest, ConsumeResult, GateStore, MaybePromise } from "../gate/store.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
