@@ -16,18 +16,17 @@ export {
   type PublicIdentity,
   type SigningAlgorithm,
 } from "./identity/agent-identity.js";
-export { compileGlob, GlobList, globError, type CompiledGlob } from "./policy/glob.js";
 export {
   PermissionPolicy,
   type CompiledRule,
-  type Evaluation,
   type PolicyCode,
   type PolicyExplanation,
 } from "./policy/permission-policy.js";
 export type { ActionRule, PolicyConfig } from "./policy/rule.js";
-export { MAX_TARGET_LENGTH, normalizeTarget, targetKind, type NormalizedTarget, type TargetKind } from "./policy/target.js";
+export { MAX_TARGET_LENGTH, type NormalizedTarget, type TargetKind } from "./policy/target.js";
 export {
   deniedToolResult,
+  isDeniedToolResult,
   normalizeApproval,
   type ApprovalAnswer,
   type ApprovalHandler,
@@ -35,8 +34,7 @@ export {
   type ApprovalResolution,
   type DeniedToolResult,
 } from "./gate/approval.js";
-export { isDecision, makeDecision, type Decision, type DecisionCode } from "./gate/decision.js";
-export { canonicalJson } from "./gate/fingerprint.js";
+export { makeDecision, type Decision, type DecisionCode } from "./gate/decision.js";
 export {
   GateKeeper,
   type AuditEvent,
@@ -58,6 +56,5 @@ export type {
   ConsumeResult,
   EscalationRecord,
   GateStore,
-  MaybePromise,
   SettleResult,
 } from "./gate/store.js";

@@ -222,16 +222,13 @@ function blockedModelMessage(decision: Decision): AIMessage {
 function mayEscalate(gate: GateKeeper, toolName: string, mapping: ToolMapping | undefined): boolean {
   const entry = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
   const action = entry ? entry.action : "tool_use";
-  if (typeof action !== "string" || action === "") return false;
-  const rule = gate.policy.getRule(action);
-  if (!rule || rule.allowed !== true) return false;
-  return rule.requireApproval === true || (rule.escalateTargets?.length ?? 0) > 0 || rule.escalateAfter !== undefined;
+  return typeof action === "string" && gate.policy.mayEscalate(action);
 }
 
 async function pendingFor(gate: GateKeeper, callId: string): Promise<ReadonlySet<string>> {
   try {
-    const pending = await gate.pendingEscalations();
-    return new Set(pending.filter((r) => r.callId === callId).map((r) => r.escalationId));
+    const pending = await gate.pendingEscalationFor(callId);
+    return new Set(pending ? [pending.escalationId] : []);
   } catch {
     // Fail closed: with no list, no resume is accepted.
     return new Set();

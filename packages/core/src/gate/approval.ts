@@ -70,6 +70,13 @@ export interface DeniedToolResult {
   retryAfterMs?: number;
 }
 
+/** True for what {@link deniedToolResult} returns: a tool result that stands for a refused call. */
+export function isDeniedToolResult(value: unknown): value is DeniedToolResult {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return v.denied === true && (v.decision === "deny" || v.decision === "escalate") && typeof v.code === "string" && typeof v.reason === "string";
+}
+
 /** The structured result adapters return instead of running a refused tool. */
 export function deniedToolResult(decision: Decision): DeniedToolResult {
   const out: DeniedToolResult = {

@@ -1,18 +1,17 @@
 /**
- * A map that keeps its newest `limit` keys, evicting the oldest first. The oldest key comes
- * from a ring of keys in insertion order: deleting a `Map`'s first entry and asking
- * `keys().next()` for the new first one walks over every deleted slot V8 has not compacted
- * yet, which made each eviction cost O(limit).
+ * A map that keeps its newest `limit` keys, evicting the oldest first, in O(1): the oldest key
+ * comes from a ring of keys in insertion order (a `Map`'s own first key can cost O(limit) to
+ * find after many deletes). The ring grows with the map, so an idle map costs a few bytes,
+ * not `limit` slots.
  */
 export class BoundedMap<V> {
   readonly #map = new Map<string, V>();
-  readonly #ring: (string | undefined)[];
+  readonly #ring: (string | undefined)[] = [];
   readonly #limit: number;
   #head = 0;
 
   constructor(limit: number) {
     this.#limit = limit;
-    this.#ring = new Array<string | undefined>(limit).fill(undefined);
   }
 
   get(key: string): V | undefined {
@@ -23,18 +22,25 @@ export class BoundedMap<V> {
     return this.#map.size;
   }
 
-  /** Same order semantics as `if (size >= limit) delete(oldest); set(key, value)` on a Map. */
+  /** Adds a key as the newest, evicting the oldest when full; a known key gets the new value and keeps its age. */
   set(key: string, value: V): void {
     const map = this.#map;
-    if (map.size >= this.#limit) {
-      const i = this.#head;
-      map.delete(this.#ring[i]!);
-      this.#ring[i] = undefined;
-      this.#head = i + 1 === this.#limit ? 0 : i + 1;
+    if (map.has(key)) {
+      map.set(key, value);
+      return;
     }
-    if (!map.has(key)) {
-      const tail = this.#head + map.size;
-      this.#ring[tail >= this.#limit ? tail - this.#limit : tail] = key;
+    const ring = this.#ring;
+    if (ring.length < this.#limit) {
+      // Still filling: keys go at the end, in insertion order, and nothing is evicted.
+      ring.push(key);
+    } else if (this.#limit > 0) {
+      // Full: the slot at the head holds the oldest key; the new key takes its place.
+      const i = this.#head;
+      map.delete(ring[i]!);
+      ring[i] = key;
+      this.#head = i + 1 === this.#limit ? 0 : i + 1;
+    } else {
+      return;
     }
     map.set(key, value);
   }

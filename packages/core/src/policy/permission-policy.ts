@@ -177,6 +177,17 @@ export class PermissionPolicy {
     return this.#compiled.get(action)?.rule;
   }
 
+  /**
+   * True when a check of `action` can ever come out ESCALATE (an allowed rule with
+   * `require_approval`, `escalate_targets` or `escalate_after`): adapters use it to
+   * prepare an approval channel only where one can be needed.
+   */
+  mayEscalate(action: string): boolean {
+    const rule = typeof action === "string" ? this.#compiled.get(action)?.rule : undefined;
+    if (!rule || rule.allowed !== true) return false;
+    return rule.requireApproval === true || (rule.escalateTargets?.length ?? 0) > 0 || rule.escalateAfter !== undefined;
+  }
+
   /** @internal The compiled rule, for the gate. */
   compiledRule(action: string): CompiledRule | undefined {
     return this.#compiled.get(action);

@@ -1,0 +1,108 @@
+import { AuditTrail } from "./audit-trail.js";
+import type { Decision } from "./decision.js";
+import { errorText, type CheckRequest } from "./tool-call.js";
+
+/** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
+export interface AuditSink {
+  write(decision: Decision, event: AuditEvent): void | Promise<void>;
+  /** Optional: persist buffered records (called by `gate.flush()`). */
+  flush?(): void | Promise<void>;
+  /** Optional: flush and release resources (called by `gate.close()`). */
+  close?(): void | Promise<void>;
+}
+
+/** Extra detail about a decision, for sinks that want it (arguments are never in the Decision itself). */
+export interface AuditEvent {
+  args?: unknown;
+  context?: Readonly<Record<string, unknown>>;
+}
+
+/** Observes every decision (telemetry, metrics). Must not throw; errors are ignored. */
+export type DecisionObserver = (decision: Decision, event: AuditEvent & { startedAt: number }) => void;
+
+/**
+ * Records every decision: the bounded in-memory trail first (never lost), then
+ * sinks and observers, none of which can break a check.
+ */
+export class Audit {
+  readonly #trail: AuditTrail;
+  readonly #sinks: readonly AuditSink[];
+  readonly #observers: DecisionObserver[];
+  readonly #onError: (error: unknown, decision: Decision) => void;
+
+  constructor(options: {
+    limit: number;
+    sinks: readonly AuditSink[];
+    observers: readonly DecisionObserver[];
+    onError: ((error: unknown, decision: Decision) => void) | undefined;
+  }) {
+    this.#trail = new AuditTrail(options.limit);
+    this.#sinks = [...options.sinks];
+    this.#observers = [...options.observers];
+    this.#onError =
+      options.onError ??
+      ((error, decision) => {
+        console.warn(`[agentgate] audit sink failed for decision ${decision.id}: ${errorText(error)}`);
+      });
+  }
+
+  /** Oldest first, bounded by the trail's limit. */
+  get decisions(): readonly Decision[] {
+    return this.#trail.toArray();
+  }
+
+  observe(observer: DecisionObserver): () => void {
+    this.#observers.push(observer);
+    return () => {
+      const i = this.#observers.indexOf(observer);
+      if (i >= 0) this.#observers.splice(i, 1);
+    };
+  }
+
+  /** Records `decision` (made for `request`) and returns it. */
+  record(decision: Decision, request: CheckRequest, startedAt: number): Decision {
+    this.#trail.push(decision);
+    if (this.#sinks.length > 0) {
+      const event: AuditEvent = {};
+      if (request.args !== undefined) event.args = request.args;
+      if (request.context !== undefined) event.context = request.context;
+      for (const sink of this.#sinks) {
+        try {
+          const r = sink.write(decision, event);
+          if (r && typeof (r as Promise<void>).then === "function") {
+            (r as Promise<void>).then(undefined, (error) => this.#failed(error, decision));
+          }
+        } catch (error) {
+          this.#failed(error, decision);
+        }
+      }
+    }
+    if (this.#observers.length > 0) {
+      const event = { args: request.args, context: request.context, startedAt };
+      for (const observe of this.#observers) {
+        try {
+          observe(decision, event);
+        } catch {
+          // Observers are best effort by contract.
+        }
+      }
+    }
+    return decision;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.#sinks.map((s) => s.flush?.()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#sinks.map((s) => (s.close ? s.close() : s.flush?.())));
+  }
+
+  #failed(error: unknown, decision: Decision): void {
+    try {
+      this.#onError(error, decision);
+    } catch {
+      // An error handler that throws must not take the agent down.
+    }
+  }
+}

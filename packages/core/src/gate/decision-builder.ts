@@ -1,0 +1,101 @@
+import type { DecisionType } from "../action.js";
+import type { AgentIdentity } from "../identity/agent-identity.js";
+import type { Evaluation } from "../policy/permission-policy.js";
+import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
+import { DecisionIds } from "./decision-ids.js";
+import type { CheckRequest } from "./tool-call.js";
+
+/** What varies between a gate's decisions; agent and policy come from the gate unless given. */
+export interface DecisionFields {
+  id: string;
+  type: DecisionType;
+  code: DecisionCode;
+  action: string;
+  target: string | undefined;
+  reason: string;
+  timestamp: string;
+  callId: string | undefined;
+  escalationId?: string | undefined;
+  approvedBy?: string | undefined;
+  retryAfterMs?: number | undefined;
+  mode?: "local-fallback" | undefined;
+  /** An escalation settled here may have been raised by another process: keep its agent and policy. */
+  agent?: { id: string; name: string };
+  policy?: string;
+}
+
+/** The one place a gate makes its Decisions. */
+export class DecisionBuilder {
+  readonly ids = new DecisionIds();
+  readonly #identity: AgentIdentity;
+  readonly #policy: string;
+  #isoMs = Number.NaN;
+  #isoText = "";
+
+  constructor(identity: AgentIdentity, policyName: string) {
+    this.#identity = identity;
+    this.#policy = policyName;
+  }
+
+  make(f: DecisionFields): Decision {
+    return makeDecision({
+      id: f.id,
+      type: f.type,
+      code: f.code,
+      agentId: f.agent ? f.agent.id : this.#identity.id,
+      agentName: f.agent ? f.agent.name : this.#identity.name,
+      action: f.action,
+      target: f.target,
+      reason: f.reason,
+      timestamp: f.timestamp,
+      policy: f.policy ?? this.#policy,
+      approvedBy: f.approvedBy,
+      callId: f.callId,
+      escalationId: f.escalationId,
+      retryAfterMs: f.retryAfterMs,
+      mode: f.mode,
+    });
+  }
+
+  /** The policy's own verdict, for checks no limit or record touches. */
+  fromPolicy(request: CheckRequest, ev: Evaluation, now: number): Decision {
+    // The hot path: straight to makeDecision, without `make`'s second fields object.
+    return makeDecision({
+      id: this.ids.next(),
+      type: ev.type,
+      code: ev.code,
+      agentId: this.#identity.id,
+      agentName: this.#identity.name,
+      action: request.action,
+      target: ev.target,
+      reason: ev.reason,
+      timestamp: this.iso(now),
+      policy: this.#policy,
+      callId: request.callId,
+    });
+  }
+
+  /** A DENY for a failure of the gate's own machinery (never an ALLOW). */
+  refusal(request: CheckRequest, code: DecisionCode, reason: string, now: number, escalationId?: string): Decision {
+    return this.make({
+      id: globalThis.crypto.randomUUID(),
+      type: "deny",
+      code,
+      action: request.action,
+      target: request.target,
+      reason,
+      timestamp: new Date(now).toISOString(),
+      callId: request.callId,
+      escalationId,
+    });
+  }
+
+  /** ISO timestamps, cached per millisecond: many checks share one. */
+  iso(ms: number): string {
+    if (ms !== this.#isoMs) {
+      this.#isoMs = ms;
+      this.#isoText = new Date(ms).toISOString();
+    }
+    return this.#isoText;
+  }
+}

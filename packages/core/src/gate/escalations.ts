@@ -1,0 +1,259 @@
+import { EscalationError } from "../errors/escalation-error.js";
+import {
+  isSelfApproval,
+  normalizeApproval,
+  type ApprovalHandler,
+  type ApprovalRequest,
+  type ApprovalResolution,
+} from "./approval.js";
+import type { Decision, DecisionCode } from "./decision.js";
+import { canonicalJson } from "./fingerprint.js";
+import type { GateParts } from "./gate-parts.js";
+import type { ConsumeRequest, EscalationRecord } from "./store.js";
+import { errorText, quote, requestOf, type CheckRequest } from "./tool-call.js";
+
+type Failure = [DecisionCode, string];
+
+/**
+ * Escalations: recorded in the store, asked of the inline handler (once per escalation in
+ * this gate, however many checks of the call wait), settled exactly once across processes.
+ */
+export class Escalations {
+  readonly #gate: GateParts;
+  readonly #handler: ApprovalHandler | undefined;
+  readonly #timeoutMs: number;
+  readonly #ttlMs: number;
+  /** Inline approvals being asked, by escalation id: a concurrent check of the same call waits for this one answer. */
+  readonly #asking = new Map<string, Promise<Decision>>();
+
+  constructor(gate: GateParts, options: { handler: ApprovalHandler | undefined; timeoutMs: number; ttlMs: number }) {
+    this.#gate = gate;
+    this.#handler = options.handler;
+    this.#timeoutMs = options.timeoutMs;
+    this.#ttlMs = options.ttlMs;
+  }
+
+  get hasHandler(): boolean {
+    return this.#handler !== undefined;
+  }
+
+  /**
+   * Records a new escalation and, with an inline handler, asks it: resolves the ESCALATE
+   * decision, or the settled one. Concurrent checks of the same call share the answer.
+   */
+  open(request: CheckRequest, decision: Decision, consumeReq: ConsumeRequest, startedAt: number): Promise<Decision> {
+    const opened = this.#open(request, decision, consumeReq, startedAt);
+    // Registered before the escalation is even stored: a concurrent repeat of this call waits for this answer.
+    return this.#handler && consumeReq.call ? this.#share(decision.escalationId!, opened) : opened;
+  }
+
+  /** A repeat of a call whose escalation is pending: the inline handler's answer (asked once), else `original`. */
+  answerFor(request: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
+    if (!this.#handler) return Promise.resolve(original);
+    // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
+    return this.#asking.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original));
+  }
+
+  /** `gate.resolveEscalation`: see there. */
+  async resolve(escalationId: string, resolution: ApprovalResolution | boolean): Promise<Decision> {
+    const record = await this.#gate.store.getEscalation(escalationId);
+    if (!record) {
+      throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", escalationId, `unknown escalation ${quote(escalationId)}: the gate never raised it, or it expired`);
+    }
+    const answer = normalizeApproval(resolution);
+    if (record.status !== "pending") {
+      if (record.settled) this.#superseded(record, answer, undefined, record.settled);
+      throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${quote(escalationId)} is already settled (${record.status})`);
+    }
+    const malformed: Failure | undefined = answer.valid ? undefined : ["approval_error", "the approval answer is malformed: expected { approved: boolean }"];
+    const settled = await this.#settle(record, answer, malformed);
+    if (!settled.won) {
+      throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${quote(escalationId)} was settled by someone else first`);
+    }
+    return settled.decision;
+  }
+
+  async pending(): Promise<ApprovalRequest[]> {
+    const records = await this.#gate.store.listEscalations(this.#gate.clock());
+    return records.map((r) => r.request);
+  }
+
+  /** The newest open escalation this gate's agent and policy raised for `callId`. */
+  async pendingFor(callId: string): Promise<ApprovalRequest | undefined> {
+    const gate = this.#gate;
+    const records = await gate.store.listEscalations(gate.clock());
+    let newest: EscalationRecord | undefined;
+    for (const r of records) {
+      const own = r.request.callId === callId && r.decision.agentId === gate.identity.id && r.decision.policy === gate.policy.name;
+      if (own && (!newest || r.createdAt > newest.createdAt)) newest = r;
+    }
+    return newest?.request;
+  }
+
+  /** `gate.answerEscalation`: settles, or reads back whoever settled first. */
+  async answer(escalationId: string, resolution: ApprovalResolution | boolean): Promise<Decision> {
+    try {
+      return await this.resolve(escalationId, resolution);
+    } catch (error) {
+      if (!EscalationError.isInstance(error) || error.code !== "AGENTGATE_ESCALATION_SETTLED") throw error;
+      const record = await this.#gate.store.getEscalation(escalationId);
+      if (record?.settled) return record.settled;
+      throw error;
+    }
+  }
+
+  #share(escalationId: string, asking: Promise<Decision>): Promise<Decision> {
+    const done = (): void => {
+      if (this.#asking.get(escalationId) === asking) this.#asking.delete(escalationId);
+    };
+    asking.then(done, done);
+    this.#asking.set(escalationId, asking);
+    return asking;
+  }
+
+  async #open(req: CheckRequest, decision: Decision, consumeReq: ConsumeRequest, startedAt: number): Promise<Decision> {
+    const gate = this.#gate;
+    let args: unknown;
+    if (req.args !== undefined) {
+      try {
+        args = JSON.parse(canonicalJson(req.args));
+      } catch {
+        args = "[arguments not JSON-serialisable]";
+      }
+    }
+    const request: ApprovalRequest = {
+      escalationId: decision.escalationId!,
+      agent: { id: gate.identity.id, name: gate.identity.name },
+      action: req.action,
+      reason: decision.reason,
+    };
+    if (req.callId !== undefined) request.callId = req.callId;
+    if (decision.target !== undefined) request.target = decision.target;
+    if (args !== undefined) request.args = args;
+    const record: EscalationRecord = {
+      escalationId: decision.escalationId!,
+      status: "pending",
+      request,
+      decision,
+      reservation: { key: consumeReq.key, scope: consumeReq.scope, member: consumeReq.decisionId, at: consumeReq.now },
+      createdAt: startedAt,
+      expiresAt: startedAt + this.#ttlMs,
+    };
+    if (consumeReq.call) record.callKey = consumeReq.call.key;
+    try {
+      await gate.store.createEscalation(record, this.#ttlMs);
+    } catch (error) {
+      return gate.refuse(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
+    }
+    gate.audit.record(decision, req, startedAt);
+    if (!this.#handler) return decision;
+    return this.#ask(record);
+  }
+
+  /** Reads a pending escalation back from the store and asks the inline handler about it. */
+  async #askPending(req: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
+    const store = this.#gate.store;
+    try {
+      let record = await store.getEscalation(escalationId);
+      // Another process may have recorded the call but not yet its escalation: give it a moment (~300 ms).
+      for (let wait = 10; !record && wait <= 160; wait *= 2) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        record = await store.getEscalation(escalationId);
+      }
+      if (!record) return this.#gate.refuse(req, "approval_error", `escalation ${escalationId} for this call is gone`);
+      if (record.status !== "pending") return record.settled ?? original;
+      return await this.#ask(record);
+    } catch (error) {
+      return this.#gate.refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+    }
+  }
+
+  /** Runs the inline approval handler with a timeout; every failure is a DENY. */
+  async #ask(record: EscalationRecord): Promise<Decision> {
+    const handler = this.#handler!;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let failure: Failure | undefined;
+    let answer: ReturnType<typeof normalizeApproval> = { approved: false, valid: false };
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ApprovalTimeout()), this.#timeoutMs);
+      });
+      const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(record.request))), timeout]);
+      answer = normalizeApproval(raw);
+      if (!answer.valid) failure = ["approval_error", `the approval handler returned ${describeAnswer(raw)}, not a boolean or { approved: boolean }`];
+    } catch (error) {
+      failure =
+        error instanceof ApprovalTimeout
+          ? ["approval_timeout", `no approval within ${this.#timeoutMs} ms (approvalTimeoutMs)`]
+          : ["approval_error", `the approval handler failed: ${errorText(error)}`];
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    try {
+      return (await this.#settle(record, answer, failure)).decision;
+    } catch (error) {
+      return this.#gate.refuse(requestOf(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
+    }
+  }
+
+  /** Turns an answer into the settled decision and records it; exactly one settle wins. */
+  async #settle(record: EscalationRecord, answer: ApprovalResolution, failure?: Failure): Promise<{ decision: Decision; won: boolean }> {
+    const gate = this.#gate;
+    const now = gate.clock();
+    const base = record.decision;
+    const by = answer.approvedBy;
+    let code: DecisionCode;
+    let reason: string;
+    if (failure) [code, reason] = failure;
+    else if (now > record.expiresAt) [code, reason] = ["approval_expired", `the approval came after the escalation expired (approvalTtlMs ${this.#ttlMs} ms)`];
+    else if (answer.approved && isSelfApproval(by, { id: base.agentId, name: base.agentName })) {
+      [code, reason] = ["self_approval", `agent ${quote(base.agentName)} cannot approve its own escalation`];
+    } else if (answer.approved) [code, reason] = ["approved", `approved${by ? ` by ${by}` : ""}: ${base.reason}`];
+    else [code, reason] = ["approval_denied", `a human denied it${by ? ` (${by})` : ""}${answer.reason ? `: ${answer.reason}` : ""}`];
+    const approved = code === "approved";
+    const decision = gate.build.make({
+      id: globalThis.crypto.randomUUID(),
+      type: approved ? "allow" : "deny",
+      code,
+      agent: { id: base.agentId, name: base.agentName },
+      policy: base.policy,
+      action: base.action,
+      target: base.target,
+      reason,
+      timestamp: new Date(now).toISOString(),
+      approvedBy: approved ? by : undefined,
+      callId: base.callId,
+      escalationId: record.escalationId,
+      mode: base.mode,
+    });
+    const result = await gate.store.settleEscalation(record.escalationId, decision, !approved);
+    if (!result.ok) {
+      const other = result.record?.settled;
+      if (other) {
+        this.#superseded(record, answer, failure, other);
+        return { decision: other, won: false };
+      }
+      throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", record.escalationId, `escalation ${quote(record.escalationId)} disappeared from the store`);
+    }
+    gate.audit.record(decision, requestOf(record), now);
+    return { decision, won: true };
+  }
+
+  /** Audits an answer that lost to another approver: it changes nothing, but who said what is kept. */
+  #superseded(record: EscalationRecord, answer: ApprovalResolution, failure: Failure | undefined, winner: Decision): void {
+    const by = answer.approvedBy ? ` by ${answer.approvedBy}` : "";
+    const what = failure ? `the approval outcome "${failure[0]}"` : answer.approved ? `an approval${by}` : `a denial${by}`;
+    const won = `${winner.code}${winner.approvedBy ? ` by ${winner.approvedBy}` : ""}`;
+    const reason = `${what} came after escalation ${quote(record.escalationId)} was settled (${won}); it changes nothing`;
+    this.#gate.refuse(requestOf(record), "approval_superseded", reason, record.escalationId);
+  }
+}
+
+class ApprovalTimeout extends Error {}
+
+function describeAnswer(raw: unknown): string {
+  if (raw === undefined) return "undefined";
+  if (raw === null) return "null";
+  if (typeof raw === "object") return "an object without a boolean `approved`";
+  return `${typeof raw} ${String(raw).slice(0, 40)}`;
+}

@@ -1,0 +1,251 @@
+import type { Evaluation } from "../policy/permission-policy.js";
+import type { Decision, DecisionCode } from "./decision.js";
+import type { Escalations } from "./escalations.js";
+import { callFingerprint } from "./fingerprint.js";
+import type { GateParts } from "./gate-parts.js";
+import type { ClaimResult, ConsumeRequest, ConsumeResult } from "./store.js";
+import { errorText, quote, type CheckRequest } from "./tool-call.js";
+
+/** The sliding window of `max_per_minute`. */
+export const WINDOW_MS = 60_000;
+
+/** The ids a stateful decision gets before the store answers, so a repeat of the call rebuilds it. */
+interface ReservedIds {
+  id: string;
+  at: number;
+  escalationId: string;
+}
+
+/**
+ * Limits, thresholds and per-call records: one atomic store operation per check, turned into
+ * the decision; repeats of a recorded call get its original (or settled) decision, and the
+ * check right before a call runs claims its one run.
+ */
+export class Limits {
+  readonly #gate: GateParts;
+  readonly #escalations: Escalations;
+  readonly #ttlMs: number;
+  readonly #runTtlMs: number;
+  readonly #counterKeys = new Map<string, string>();
+  /** `policy:agent:call:`, fixed for the gate's life: call keys are this plus the encoded call id. */
+  #callPrefix: string | undefined;
+
+  constructor(gate: GateParts, escalations: Escalations, options: { ttlMs: number; runTtlMs: number }) {
+    this.#gate = gate;
+    this.#escalations = escalations;
+    this.#ttlMs = options.ttlMs;
+    this.#runTtlMs = options.runTtlMs;
+  }
+
+  /**
+   * Decides a check whose rule has limits or escalates. Without a call id and with a synchronous
+   * store (the default MemoryStore) this runs to the end in place, with no promise hop; a call id
+   * (its fingerprint) or an async store takes the awaited path. Never throws: failures come back
+   * as a rejected promise, as from an async function.
+   */
+  decide(req: CheckRequest, ev: Evaluation, startedAt: number): Promise<Decision> {
+    try {
+      const gate = this.#gate;
+      const rule = ev.rule!;
+      const decisionId = gate.build.ids.next();
+      // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
+      const escalationId = ev.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
+      let consumeReq: ConsumeRequest;
+      try {
+        consumeReq = {
+          scope: { policy: gate.policy.name, agentId: gate.identity.id, action: req.action },
+          key: this.#counterKey(req.action),
+          now: startedAt,
+          windowMs: WINDOW_MS,
+          escalate: ev.type === "escalate",
+          decisionId,
+          escalationId,
+        };
+        if (rule.maxPerMinute !== undefined) consumeReq.maxPerMinute = rule.maxPerMinute;
+        if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
+        if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
+      } catch (error) {
+        return Promise.resolve(gate.refuse(req, "internal_error", `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`));
+      }
+      const ids = { id: decisionId, at: startedAt, escalationId };
+      if (req.callId !== undefined) return this.#decideCall(req, ev, startedAt, consumeReq, ids);
+      let pending: ConsumeResult | PromiseLike<ConsumeResult>;
+      try {
+        pending = gate.store.consume(consumeReq);
+      } catch (error) {
+        return Promise.resolve(this.#storeFailed(req, error));
+      }
+      if (isThenable(pending)) return this.#awaitConsume(req, ev, startedAt, consumeReq, ids, pending);
+      return this.#consumed(req, ev, startedAt, consumeReq, ids, pending);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** With a call id: the fingerprint binds the call's record to this exact input. */
+  async #decideCall(req: CheckRequest, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds): Promise<Decision> {
+    try {
+      consumeReq.call = {
+        key: this.#callKey(req.callId!),
+        fingerprint: await callFingerprint(req.action, ev.target, req.args),
+        ttlMs: this.#ttlMs,
+        runTtlMs: this.#runTtlMs,
+      };
+      if (req.execute) consumeReq.call.execute = true;
+    } catch (error) {
+      return this.#gate.refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
+    }
+    let pending: ConsumeResult | PromiseLike<ConsumeResult>;
+    try {
+      pending = this.#gate.store.consume(consumeReq);
+    } catch (error) {
+      return this.#storeFailed(req, error);
+    }
+    return this.#awaitConsume(req, ev, startedAt, consumeReq, ids, pending);
+  }
+
+  async #awaitConsume(
+    req: CheckRequest,
+    ev: Evaluation,
+    startedAt: number,
+    consumeReq: ConsumeRequest,
+    ids: ReservedIds,
+    pending: ConsumeResult | PromiseLike<ConsumeResult>,
+  ): Promise<Decision> {
+    let result: ConsumeResult;
+    try {
+      result = await pending;
+    } catch (error) {
+      return this.#storeFailed(req, error);
+    }
+    return this.#consumed(req, ev, startedAt, consumeReq, ids, result);
+  }
+
+  #storeFailed(req: CheckRequest, error: unknown): Decision {
+    return this.#gate.refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+  }
+
+  /** Turns the store's answer into the decision: a repeat, a recorded decision, or an escalation. */
+  #consumed(req: CheckRequest, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds, result: ConsumeResult): Promise<Decision> {
+    if (result.repeat) return this.#repeat(req, ev, result, consumeReq);
+    const decision = this.#fromOutcome(req, ev, result, ids);
+    if (decision.type !== "escalate") return Promise.resolve(this.#gate.audit.record(decision, req, startedAt));
+    const escalated = this.#escalations.open(req, decision, consumeReq, startedAt);
+    return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
+  }
+
+  async #repeat(req: CheckRequest, ev: Evaluation, result: ConsumeResult, consumeReq: ConsumeRequest): Promise<Decision> {
+    const rec = result.repeat!;
+    if (rec.mismatch) return this.#mismatched(req);
+    if (req.execute && rec.executed) return this.#replayed(req);
+    if (rec.settled) return rec.settled;
+    const outcome: ConsumeResult = { outcome: rec.outcome, used: rec.used };
+    if (rec.retryAfterMs !== undefined) outcome.retryAfterMs = rec.retryAfterMs;
+    if (rec.fallback) outcome.fallback = true;
+    const original = this.#fromOutcome(req, ev, outcome, { id: rec.decisionId, at: rec.at, escalationId: rec.escalationId });
+    if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
+    const settled = await this.#escalations.answerFor(req, rec.escalationId, original);
+    // The store marked nothing executed for this check (the call was not yet approved when it looked).
+    return req.execute && consumeReq.call ? this.#claim(req, settled, consumeReq.call) : settled;
+  }
+
+  /**
+   * An approval reached inline for a check that runs the call: claim the call's one run in the
+   * store. Of all concurrent claims, in every process sharing the store, exactly one gets the ALLOW.
+   */
+  async #claim(req: CheckRequest, decision: Decision, call: NonNullable<ConsumeRequest["call"]>): Promise<Decision> {
+    if (decision.type !== "allow") return decision;
+    const gate = this.#gate;
+    let claim: ClaimResult;
+    try {
+      claim = await gate.store.claimCall({
+        scope: { policy: gate.policy.name, agentId: gate.identity.id },
+        key: call.key,
+        fingerprint: call.fingerprint,
+        now: gate.clock(),
+        runTtlMs: this.#runTtlMs,
+      });
+    } catch (error) {
+      return gate.refuse(req, "store_unavailable", `state store unavailable while claiming the approved call's run, failing closed: ${errorText(error)}`);
+    }
+    if (claim === "claimed") return decision;
+    if (claim === "replayed") return this.#replayed(req);
+    if (claim === "mismatch") return this.#mismatched(req);
+    const why = claim === "unknown" ? "is gone (expired or evicted)" : "does not hold an approval";
+    return gate.refuse(req, "approval_error", `the record of call id ${quote(req.callId)} ${why}, so the approved call does not run`);
+  }
+
+  #replayed(req: CheckRequest): Decision {
+    const reason = `call id ${quote(req.callId)} already ran once; a replayed call (an old message history or saved run state sent again) is refused`;
+    return this.#gate.refuse(req, "call_replayed", reason);
+  }
+
+  #mismatched(req: CheckRequest): Decision {
+    const reason = `call id ${quote(req.callId)} was already decided for a different action, target or arguments; an approval or decision never carries over to another input`;
+    return this.#gate.refuse(req, "call_mismatch", reason);
+  }
+
+  /** The decision a store outcome stands for, with the ids reserved for it. */
+  #fromOutcome(req: CheckRequest, ev: Evaluation, result: ConsumeResult, ids: ReservedIds): Decision {
+    const rule = ev.rule!;
+    const name = rule.label; // `rule "<action>"`, precomputed
+    let type = ev.type;
+    let code: DecisionCode = ev.code;
+    let reason = ev.reason;
+    let retryAfterMs: number | undefined;
+    switch (result.outcome) {
+      case "deny_after":
+        type = "deny";
+        code = "deny_after";
+        reason = `${name}: deny_after limit reached (${result.used} of ${rule.denyAfter} allowed uses spent)`;
+        break;
+      case "rate_limit":
+        type = "deny";
+        code = "rate_limit";
+        retryAfterMs = result.retryAfterMs;
+        reason = `${name}: max_per_minute limit of ${rule.maxPerMinute} reached; retry in ${Math.ceil((retryAfterMs ?? WINDOW_MS) / 1000)} s`;
+        break;
+      case "escalate":
+        type = "escalate";
+        if (ev.type !== "escalate") {
+          code = "escalate_after";
+          reason = `${name}: escalate_after threshold reached (${result.used} of ${rule.escalateAfter} uses), so a human must approve`;
+        }
+        break;
+      case "allow":
+        break;
+    }
+    if (result.fallback) reason += " [decided with in-process limits: shared store unavailable]";
+    return this.#gate.build.make({
+      id: ids.id,
+      type,
+      code,
+      action: req.action,
+      target: ev.target,
+      reason,
+      timestamp: this.#gate.build.iso(ids.at),
+      callId: req.callId,
+      escalationId: type === "escalate" ? ids.escalationId : undefined,
+      retryAfterMs,
+      mode: result.fallback ? "local-fallback" : undefined,
+    });
+  }
+
+  #counterKey(action: string): string {
+    let key = this.#counterKeys.get(action);
+    if (key === undefined) {
+      key = `${encodeURIComponent(this.#gate.policy.name)}:${this.#gate.identity.id}:${encodeURIComponent(action)}`;
+      this.#counterKeys.set(action, key);
+    }
+    return key;
+  }
+
+  #callKey(callId: string): string {
+    this.#callPrefix ??= `${encodeURIComponent(this.#gate.policy.name)}:${this.#gate.identity.id}:call:`;
+    return this.#callPrefix + encodeURIComponent(callId);
+  }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<T>).then === "function";
+}

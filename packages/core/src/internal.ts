@@ -1,0 +1,9 @@
+// `@agentgate/core/internal`: what the adapters and stores share with core but users do not
+// need. No compatibility promise across minor versions; import from `@agentgate/core` instead.
+export { BoundedMap } from "./gate/bounded-map.js";
+export { isDecision } from "./gate/decision.js";
+export { canonicalJson } from "./gate/fingerprint.js";
+export type { MaybePromise } from "./gate/store.js";
+export { compileGlob, GlobList, globError, type CompiledGlob } from "./policy/glob.js";
+export type { Evaluation } from "./policy/permission-policy.js";
+export { normalizeTarget, targetKind } from "./policy/target.js";
