@@ -5,12 +5,25 @@ import { z } from "zod";
 import { isGateDenial } from "./denial.js";
 import { makeGate } from "./test-utils/gate.js";
 import { promptsOf, scriptedModel } from "./test-utils/scripted-model.js";
-import { withGate } from "./with-gate.js";
+import { gateTools, withGate } from "./with-gate.js";
 
 const rules = [
   { action: "tool_use", allowed: true, allowedTargets: ["search", "weather", "deploy", "mcp_*", "progress"], escalateTargets: ["deploy"] },
   { action: "file_read", allowed: true, allowedTargets: ["/workspace/**"], deniedTargets: ["**/.env"] },
 ];
+
+describe("gateTools", () => {
+  it("is withGate under the name every adapter uses: the allowed tool runs, the denied one does not", async () => {
+    const gate = await makeGate(rules);
+    const { runs, count } = counters();
+    const tools = gateTools(makeTools(count), gate);
+    const opts = { toolCallId: "t1", messages: [], context: undefined } as ToolExecutionOptions<any>;
+    expect(await tools.search.execute!({ query: "x" }, opts)).toEqual({ hits: ["result for x"] });
+    expect(isGateDenial(await tools.shell.execute!({ command: "ls" }, { ...opts, toolCallId: "t2" } as ToolExecutionOptions<any>))).toBe(true);
+    expect(runs).toEqual({ search: 1 });
+    expect(gate.decisions.map((d) => d.type)).toEqual(["allow", "deny"]);
+  });
+});
 
 function counters() {
   const runs: Record<string, number> = {};

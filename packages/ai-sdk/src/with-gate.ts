@@ -36,6 +36,14 @@ type ToolLike = { execute?: unknown; toModelOutput?: unknown };
  * while waiting for the gate.
  */
 export function withGate<TOOLS extends ToolSet>(tools: TOOLS, gate: GateKeeper, options: WithGateOptions = {}): TOOLS {
+  return gateTools(tools, gate, options);
+}
+
+/**
+ * {@link withGate} under the name every AgentGate adapter uses for its tool wrapper
+ * (`gateTools` in `@agentgate/langchain` and `@agentgate/openai-agents` too).
+ */
+export function gateTools<TOOLS extends ToolSet>(tools: TOOLS, gate: GateKeeper, options: WithGateOptions = {}): TOOLS {
   const gated = Object.create(Object.getPrototypeOf(tools) as object | null) as TOOLS;
   for (const key of Reflect.ownKeys(tools)) {
     const descriptor = Object.getOwnPropertyDescriptor(tools, key);

@@ -101,7 +101,7 @@ function gateFunctionTool(
   const check = (input: unknown, callId: string | undefined, execute = false): Promise<Decision> =>
     gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), ...(mapping ? { mapping } : {}), ...(execute ? { execute } : {}) });
 
-  const refuse = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
+  const rejectCall = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
     denials.set(denial.callId, denial);
     return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
       agentgate: denial.decision ?? { type: "deny", code: denial.code, reason: denial.reason },
@@ -117,7 +117,7 @@ function gateFunctionTool(
       if (!read.ok) {
         // Recorded by the gate (audited), then refused.
         const refused = await gate.checkToolCall({ toolName, input: toolCall?.arguments, ...(callId ? { callId } : {}), inputError: read.reason });
-        return refuse({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
+        return rejectCall({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
       }
       // needsApproval asked about this call id a moment ago: core answers from its per-call record, audited once.
       const decision = await check(read.input, callId, true);
@@ -126,7 +126,7 @@ function gateFunctionTool(
         decision.type === "escalate"
           ? `${decision.reason} (a human must approve this call and AgentGate has no recorded approval for it)`
           : decision.reason;
-      return refuse({ toolName, ...(callId ? { callId } : {}), reason, decision });
+      return rejectCall({ toolName, ...(callId ? { callId } : {}), reason, decision });
     },
   });
 

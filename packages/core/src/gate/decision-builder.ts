@@ -58,17 +58,17 @@ export class DecisionBuilder {
   }
 
   /** The policy's own verdict, for checks no limit or record touches. */
-  fromPolicy(request: CheckRequest, ev: Evaluation, now: number): Decision {
+  fromPolicy(request: CheckRequest, verdict: Evaluation, now: number): Decision {
     // The hot path: straight to makeDecision, without `make`'s second fields object.
     return makeDecision({
       id: this.ids.next(),
-      type: ev.type,
-      code: ev.code,
+      type: verdict.type,
+      code: verdict.code,
       agentId: this.#identity.id,
       agentName: this.#identity.name,
       action: request.action,
-      target: ev.target,
-      reason: ev.reason,
+      target: verdict.target,
+      reason: verdict.reason,
       timestamp: this.iso(now),
       policy: this.#policy,
       callId: request.callId,

@@ -143,7 +143,7 @@ export class Escalations {
     try {
       await gate.store.createEscalation(record, this.#ttlMs);
     } catch (error) {
-      return gate.refuse(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
+      return gate.failClosed(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
     }
     gate.audit.record(decision, req, startedAt);
     if (!this.#handler) return decision;
@@ -160,11 +160,11 @@ export class Escalations {
         await new Promise((resolve) => setTimeout(resolve, wait));
         record = await store.getEscalation(escalationId);
       }
-      if (!record) return this.#gate.refuse(req, "approval_error", `escalation ${escalationId} for this call is gone`);
+      if (!record) return this.#gate.failClosed(req, "approval_error", `escalation ${escalationId} for this call is gone`);
       if (record.status !== "pending") return record.settled ?? original;
       return await this.#ask(record);
     } catch (error) {
-      return this.#gate.refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+      return this.#gate.failClosed(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
     }
   }
 
@@ -192,7 +192,7 @@ export class Escalations {
     try {
       return (await this.#settle(record, answer, failure)).decision;
     } catch (error) {
-      return this.#gate.refuse(requestOf(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
+      return this.#gate.failClosed(requestOf(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
     }
   }
 
@@ -245,7 +245,7 @@ export class Escalations {
     const what = failure ? `the approval outcome "${failure[0]}"` : answer.approved ? `an approval${by}` : `a denial${by}`;
     const won = `${winner.code}${winner.approvedBy ? ` by ${winner.approvedBy}` : ""}`;
     const reason = `${what} came after escalation ${quote(record.escalationId)} was settled (${won}); it changes nothing`;
-    this.#gate.refuse(requestOf(record), "approval_superseded", reason, record.escalationId);
+    this.#gate.failClosed(requestOf(record), "approval_superseded", reason, record.escalationId);
   }
 }
 

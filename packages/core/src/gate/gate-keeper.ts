@@ -118,7 +118,7 @@ export class GateKeeper {
       clock: this.#clock,
       build: this.#build,
       audit: this.#audit,
-      refuse: (request, code, reason, escalationId) => this.#refuse(request, code, reason, escalationId),
+      failClosed: (request, code, reason, escalationId) => this.#failClosed(request, code, reason, escalationId),
     };
     this.#escalations = new Escalations(parts, {
       handler: options.approvalHandler,
@@ -195,7 +195,7 @@ export class GateKeeper {
 
   async #checkToolCall(call: ToolCall): Promise<Decision> {
     const read = readToolCall(call);
-    if (isRefusal(read)) return this.#refuse(read.request, read.code, read.reason);
+    if (isRefusal(read)) return this.#failClosed(read.request, read.code, read.reason);
     return this.#run(read);
   }
 
@@ -245,7 +245,7 @@ export class GateKeeper {
     };
     const code: DecisionCode = options.code === "approval_error" ? "approval_error" : "internal_error";
     try {
-      return this.#refuse(req, code, String(reason));
+      return this.#failClosed(req, code, String(reason));
     } catch {
       // A throwing custom clock: still a DENY, stamped with the wall clock, unaudited.
       return this.#build.refusal(req, code, String(reason), Date.now());
@@ -263,7 +263,7 @@ export class GateKeeper {
   }
 
   /** A DENY for a failure of the gate's own machinery (never an ALLOW), audited. */
-  #refuse(req: CheckRequest, code: DecisionCode, reason: string, escalationId?: string): Decision {
+  #failClosed(req: CheckRequest, code: DecisionCode, reason: string, escalationId?: string): Decision {
     const now = this.#clock();
     return this.#audit.record(this.#build.refusal(req, code, reason, now, escalationId), req, now);
   }
@@ -311,27 +311,27 @@ export class GateKeeper {
    */
   #decide(req: CheckRequest, track: string | undefined): Promise<Decision> {
     const startedAt = this.#clock();
-    let ev: Evaluation;
+    let verdict: Evaluation;
     try {
-      ev = this.policy.evaluate(req.action, req.target);
+      verdict = this.policy.evaluate(req.action, req.target);
     } catch (error) {
-      const refused = Promise.resolve(this.#refuse(req, "internal_error", `policy evaluation failed: ${errorText(error)}`));
+      const refused = Promise.resolve(this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`));
       return track === undefined ? refused : this.#track(track, req, refused);
     }
-    const rule = ev.rule;
-    if (ev.type === "deny" || rule === undefined || (!rule.limited && ev.type === "allow")) {
+    const rule = verdict.rule;
+    if (verdict.type === "deny" || rule === undefined || (!rule.limited && verdict.type === "allow")) {
       // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
       const key = req.callId;
-      if (key === undefined) return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, ev, startedAt), req, startedAt));
+      if (key === undefined) return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt));
       const seen = this.#recent.get(key);
-      if (seen !== undefined && seen.action === req.action && seen.target === ev.target && seen.code === ev.code) {
+      if (seen !== undefined && seen.action === req.action && seen.target === verdict.target && seen.code === verdict.code) {
         return Promise.resolve(seen);
       }
-      const decision = this.#audit.record(this.#build.fromPolicy(req, ev, startedAt), req, startedAt);
+      const decision = this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
       this.#recent.set(key, decision);
       return Promise.resolve(decision);
     }
-    const pending = this.#limits.decide(req, ev, startedAt);
+    const pending = this.#limits.decide(req, verdict, startedAt);
     return track === undefined ? pending : this.#track(track, req, pending);
   }
 }

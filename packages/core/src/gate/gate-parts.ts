@@ -15,5 +15,5 @@ export interface GateParts {
   readonly build: DecisionBuilder;
   readonly audit: Audit;
   /** Audits and returns a DENY for a failure of the gate's own machinery (never an ALLOW). */
-  refuse(request: CheckRequest, code: DecisionCode, reason: string, escalationId?: string): Decision;
+  failClosed(request: CheckRequest, code: DecisionCode, reason: string, escalationId?: string): Decision;
 }

@@ -43,13 +43,13 @@ export class Limits {
    * (its fingerprint) or an async store takes the awaited path. Never throws: failures come back
    * as a rejected promise, as from an async function.
    */
-  decide(req: CheckRequest, ev: Evaluation, startedAt: number): Promise<Decision> {
+  decide(req: CheckRequest, verdict: Evaluation, startedAt: number): Promise<Decision> {
     try {
       const gate = this.#gate;
-      const rule = ev.rule!;
+      const rule = verdict.rule!;
       const decisionId = gate.build.ids.next();
       // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
-      const escalationId = ev.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
+      const escalationId = verdict.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
       let consumeReq: ConsumeRequest;
       try {
         consumeReq = {
@@ -57,7 +57,7 @@ export class Limits {
           key: this.#counterKey(req.action),
           now: startedAt,
           windowMs: WINDOW_MS,
-          escalate: ev.type === "escalate",
+          escalate: verdict.type === "escalate",
           decisionId,
           escalationId,
         };
@@ -65,35 +65,35 @@ export class Limits {
         if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
         if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
       } catch (error) {
-        return Promise.resolve(gate.refuse(req, "internal_error", `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`));
+        return Promise.resolve(gate.failClosed(req, "internal_error", `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`));
       }
       const ids = { id: decisionId, at: startedAt, escalationId };
-      if (req.callId !== undefined) return this.#decideCall(req, ev, startedAt, consumeReq, ids);
+      if (req.callId !== undefined) return this.#decideCall(req, verdict, startedAt, consumeReq, ids);
       let pending: ConsumeResult | PromiseLike<ConsumeResult>;
       try {
         pending = gate.store.consume(consumeReq);
       } catch (error) {
         return Promise.resolve(this.#storeFailed(req, error));
       }
-      if (isThenable(pending)) return this.#awaitConsume(req, ev, startedAt, consumeReq, ids, pending);
-      return this.#consumed(req, ev, startedAt, consumeReq, ids, pending);
+      if (isThenable(pending)) return this.#awaitConsume(req, verdict, startedAt, consumeReq, ids, pending);
+      return this.#consumed(req, verdict, startedAt, consumeReq, ids, pending);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
   /** With a call id: the fingerprint binds the call's record to this exact input. */
-  async #decideCall(req: CheckRequest, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds): Promise<Decision> {
+  async #decideCall(req: CheckRequest, verdict: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds): Promise<Decision> {
     try {
       consumeReq.call = {
         key: this.#callKey(req.callId!),
-        fingerprint: await callFingerprint(req.action, ev.target, req.args),
+        fingerprint: await callFingerprint(req.action, verdict.target, req.args),
         ttlMs: this.#ttlMs,
         runTtlMs: this.#runTtlMs,
       };
       if (req.execute) consumeReq.call.execute = true;
     } catch (error) {
-      return this.#gate.refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
+      return this.#gate.failClosed(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
     }
     let pending: ConsumeResult | PromiseLike<ConsumeResult>;
     try {
@@ -101,12 +101,12 @@ export class Limits {
     } catch (error) {
       return this.#storeFailed(req, error);
     }
-    return this.#awaitConsume(req, ev, startedAt, consumeReq, ids, pending);
+    return this.#awaitConsume(req, verdict, startedAt, consumeReq, ids, pending);
   }
 
   async #awaitConsume(
     req: CheckRequest,
-    ev: Evaluation,
+    verdict: Evaluation,
     startedAt: number,
     consumeReq: ConsumeRequest,
     ids: ReservedIds,
@@ -118,33 +118,33 @@ export class Limits {
     } catch (error) {
       return this.#storeFailed(req, error);
     }
-    return this.#consumed(req, ev, startedAt, consumeReq, ids, result);
+    return this.#consumed(req, verdict, startedAt, consumeReq, ids, result);
   }
 
   #storeFailed(req: CheckRequest, error: unknown): Decision {
-    return this.#gate.refuse(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+    return this.#gate.failClosed(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
   }
 
   /** Turns the store's answer into the decision: a repeat, a recorded decision, or an escalation. */
-  #consumed(req: CheckRequest, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds, result: ConsumeResult): Promise<Decision> {
-    if (result.repeat) return this.#repeat(req, ev, result, consumeReq);
-    const decision = this.#fromOutcome(req, ev, result, ids);
+  #consumed(req: CheckRequest, verdict: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds, result: ConsumeResult): Promise<Decision> {
+    if (result.repeat) return this.#repeat(req, verdict, result, consumeReq);
+    const decision = this.#fromOutcome(req, verdict, result, ids);
     if (decision.type !== "escalate") return Promise.resolve(this.#gate.audit.record(decision, req, startedAt));
     const escalated = this.#escalations.open(req, decision, consumeReq, startedAt);
     return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
   }
 
-  async #repeat(req: CheckRequest, ev: Evaluation, result: ConsumeResult, consumeReq: ConsumeRequest): Promise<Decision> {
-    const rec = result.repeat!;
-    if (rec.mismatch) return this.#mismatched(req);
-    if (req.execute && rec.executed) return this.#replayed(req);
-    if (rec.settled) return rec.settled;
-    const outcome: ConsumeResult = { outcome: rec.outcome, used: rec.used };
-    if (rec.retryAfterMs !== undefined) outcome.retryAfterMs = rec.retryAfterMs;
-    if (rec.fallback) outcome.fallback = true;
-    const original = this.#fromOutcome(req, ev, outcome, { id: rec.decisionId, at: rec.at, escalationId: rec.escalationId });
+  async #repeat(req: CheckRequest, verdict: Evaluation, result: ConsumeResult, consumeReq: ConsumeRequest): Promise<Decision> {
+    const known = result.repeat!;
+    if (known.mismatch) return this.#mismatched(req);
+    if (req.execute && known.executed) return this.#replayed(req);
+    if (known.settled) return known.settled;
+    const outcome: ConsumeResult = { outcome: known.outcome, used: known.used };
+    if (known.retryAfterMs !== undefined) outcome.retryAfterMs = known.retryAfterMs;
+    if (known.fallback) outcome.fallback = true;
+    const original = this.#fromOutcome(req, verdict, outcome, { id: known.decisionId, at: known.at, escalationId: known.escalationId });
     if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
-    const settled = await this.#escalations.answerFor(req, rec.escalationId, original);
+    const settled = await this.#escalations.answerFor(req, known.escalationId, original);
     // The store marked nothing executed for this check (the call was not yet approved when it looked).
     return req.execute && consumeReq.call ? this.#claim(req, settled, consumeReq.call) : settled;
   }
@@ -166,32 +166,32 @@ export class Limits {
         runTtlMs: this.#runTtlMs,
       });
     } catch (error) {
-      return gate.refuse(req, "store_unavailable", `state store unavailable while claiming the approved call's run, failing closed: ${errorText(error)}`);
+      return gate.failClosed(req, "store_unavailable", `state store unavailable while claiming the approved call's run, failing closed: ${errorText(error)}`);
     }
     if (claim === "claimed") return decision;
     if (claim === "replayed") return this.#replayed(req);
     if (claim === "mismatch") return this.#mismatched(req);
     const why = claim === "unknown" ? "is gone (expired or evicted)" : "does not hold an approval";
-    return gate.refuse(req, "approval_error", `the record of call id ${quote(req.callId)} ${why}, so the approved call does not run`);
+    return gate.failClosed(req, "approval_error", `the record of call id ${quote(req.callId)} ${why}, so the approved call does not run`);
   }
 
   #replayed(req: CheckRequest): Decision {
     const reason = `call id ${quote(req.callId)} already ran once; a replayed call (an old message history or saved run state sent again) is refused`;
-    return this.#gate.refuse(req, "call_replayed", reason);
+    return this.#gate.failClosed(req, "call_replayed", reason);
   }
 
   #mismatched(req: CheckRequest): Decision {
     const reason = `call id ${quote(req.callId)} was already decided for a different action, target or arguments; an approval or decision never carries over to another input`;
-    return this.#gate.refuse(req, "call_mismatch", reason);
+    return this.#gate.failClosed(req, "call_mismatch", reason);
   }
 
   /** The decision a store outcome stands for, with the ids reserved for it. */
-  #fromOutcome(req: CheckRequest, ev: Evaluation, result: ConsumeResult, ids: ReservedIds): Decision {
-    const rule = ev.rule!;
+  #fromOutcome(req: CheckRequest, verdict: Evaluation, result: ConsumeResult, ids: ReservedIds): Decision {
+    const rule = verdict.rule!;
     const name = rule.label; // `rule "<action>"`, precomputed
-    let type = ev.type;
-    let code: DecisionCode = ev.code;
-    let reason = ev.reason;
+    let type = verdict.type;
+    let code: DecisionCode = verdict.code;
+    let reason = verdict.reason;
     let retryAfterMs: number | undefined;
     switch (result.outcome) {
       case "deny_after":
@@ -207,7 +207,7 @@ export class Limits {
         break;
       case "escalate":
         type = "escalate";
-        if (ev.type !== "escalate") {
+        if (verdict.type !== "escalate") {
           code = "escalate_after";
           reason = `${name}: escalate_after threshold reached (${result.used} of ${rule.escalateAfter} uses), so a human must approve`;
         }
@@ -221,7 +221,7 @@ export class Limits {
       type,
       code,
       action: req.action,
-      target: ev.target,
+      target: verdict.target,
       reason,
       timestamp: this.#gate.build.iso(ids.at),
       callId: req.callId,
