@@ -1,6 +1,6 @@
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
-import type { RunnableToolFunction, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
+import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import { executeCall } from "./execute-call.js";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
@@ -22,7 +22,7 @@ export interface GateRunToolsOptions {
 }
 
 /** The tools `gateRunTools` accepts: the ones `client.chat.completions.runTools` accepts. */
-export type RunToolsTool<ToolContext = unknown> = RunnableToolFunction<any, ToolContext> | AutoParseableTool<any, true>;
+export type RunToolsTool<ToolContext = unknown> = RunnableToolFunctionWithContext<ToolContext> | AutoParseableTool<any, true>;
 
 type Runner = { messages?: unknown };
 
