@@ -1,5 +1,5 @@
-import { deniedToolResult, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
-import { fingerprintOf, ledgerOf, type LedgerEntry } from "./ledger.js";
+import { deniedToolResult, type Decision, type GateKeeper, type ToolCall, type ToolMapping } from "@agentgate/core";
+import { fingerprintOf, ledgerOf, type CallLedger, type LedgerEntry } from "./ledger.js";
 import type { Runnable } from "./tool-set.js";
 
 /** How one call ended. */
@@ -10,7 +10,7 @@ export interface CallOutcome {
   decision: Decision;
   /** The text the model reads. */
   output: string;
-  /** True when the call id already ran: its first output is returned, nothing runs again. */
+  /** True when the call id already ran: its first output is returned (no `result` / `error`), nothing runs again. */
   replayed: boolean;
   result?: unknown;
   error?: unknown;
@@ -40,7 +40,7 @@ export function stringifyResult(value: unknown): string {
   }
 }
 
-function message(error: unknown): string {
+export function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message.split("\n")[0] || error.name;
   try {
     return String(error);
@@ -49,6 +49,10 @@ function message(error: unknown): string {
   }
 }
 
+const q = JSON.stringify;
+/** Core's limit on call ids. */
+const MAX_CALL_ID = 1024;
+
 /**
  * Checks one call with the gate and runs it on ALLOW. Never rejects for gate
  * or input problems (they are DENYs); a function that throws is `failed`.
@@ -56,101 +60,97 @@ function message(error: unknown): string {
  * first output back without running, a repeat with others is refused.
  */
 export async function executeCall(req: CallRequest): Promise<CallOutcome> {
-  const { gate, name, callId } = req;
+  const { gate, callId } = req;
+  // No id, or one core refuses as too long: nothing to remember (and no megabyte keys kept).
+  if (callId === undefined || callId.length > MAX_CALL_ID) return guarded(req);
   const ledger = ledgerOf(gate);
-  const fingerprint = fingerprintOf(name, typeof req.rawArguments === "string" ? req.rawArguments : "\u0000not-a-string");
-  const refuse = async (reason: string): Promise<CallOutcome> => {
-    const decision = await safeCheck(gate, { toolName: name, input: req.rawArguments, callId, inputError: reason });
-    return { status: "denied", decision, output: JSON.stringify(deniedToolResult(decision)), replayed: false };
-  };
-
-  if (callId !== undefined) {
-    let entry = ledger.get(callId);
-    while (entry?.status === "running") {
-      await entry.done;
-      entry = ledger.get(callId);
+  const fingerprint = fingerprintOf(req.name, req.rawArguments);
+  let entry = ledger.get(callId);
+  while (entry?.status === "running") {
+    await ledger.wait(entry);
+    entry = ledger.get(callId);
+  }
+  if (entry !== undefined) {
+    if (entry.fingerprint !== fingerprint) {
+      return refuse(req, `call id ${q(callId)} was already used for a different tool or arguments; a call id never carries over to another call`);
     }
-    if (entry && entry.fingerprint !== fingerprint) {
-      return refuse(`call id ${JSON.stringify(callId)} was already used for a different tool or arguments; a call id never carries over to another call`);
-    }
-    if (entry && (entry.status === "ran" || entry.status === "failed")) {
-      const out: CallOutcome = { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
-      if (entry.status === "ran") out.result = entry.result;
-      else out.error = entry.error;
-      return out;
-    }
+    if (entry.status === "ran" || entry.status === "failed") return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
-
-  // Claimed before the first await: a parallel repeat of this id waits for it instead of running too.
-  let release: () => void = () => {};
-  if (callId !== undefined) {
-    const done = new Promise<void>((resolve) => (release = resolve));
-    ledger.set(callId, { fingerprint, status: "running", done });
-  }
-  let outcome: CallOutcome;
-  try {
-    outcome = await decideAndRun(req, refuse);
-  } catch (error) {
-    // Nothing above should throw; if it does, fail closed and say why.
-    const decision = gate.refuse("tool_use", `AgentGate could not handle tool call ${JSON.stringify(name)}: ${message(error)}`, { target: name, ...(callId ? { callId } : {}) });
-    outcome = { status: "denied", decision, output: JSON.stringify(deniedToolResult(decision)), replayed: false };
-  }
-  if (callId !== undefined) {
-    const entry: LedgerEntry = { fingerprint, status: outcome.status, decision: outcome.decision, output: outcome.output };
-    if ("result" in outcome) entry.result = outcome.result;
-    if ("error" in outcome) entry.error = outcome.error;
-    ledger.set(callId, entry);
-  }
-  release();
+  // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
+  const running: LedgerEntry = { fingerprint, status: "running" };
+  ledger.set(callId, running);
+  const outcome = await guarded(req);
+  settle(ledger, callId, running, outcome);
   return outcome;
 }
 
-async function decideAndRun(req: CallRequest, refuse: (reason: string) => Promise<CallOutcome>): Promise<CallOutcome> {
-  const { gate, name, callId, tool } = req;
-  const raw = req.rawArguments;
-  if (req.problem !== undefined) return refuse(req.problem);
-  if (typeof raw !== "string") return refuse(`tool ${JSON.stringify(name)} was called without an argument string`);
-  let json: unknown;
+function settle(ledger: CallLedger, callId: string, running: LedgerEntry, outcome: CallOutcome): void {
+  ledger.set(callId, { fingerprint: running.fingerprint, status: outcome.status, decision: outcome.decision, output: outcome.output });
+  if (running.waiters) for (const wake of running.waiters) wake();
+}
+
+async function guarded(req: CallRequest): Promise<CallOutcome> {
   try {
-    json = JSON.parse(raw);
+    return await decideAndRun(req);
   } catch (error) {
-    return refuse(`malformed JSON arguments for tool ${JSON.stringify(name)}: ${message(error)}`);
+    // Nothing in there should throw; if it does, fail closed and say why.
+    const decision = req.gate.refuse("tool_use", `AgentGate could not handle tool call ${q(req.name)}: ${errorMessage(error)}`, {
+      target: req.name,
+      ...(req.callId ? { callId: req.callId } : {}),
+    });
+    return denied(decision);
   }
-  if (!tool) return refuse(`no function named ${JSON.stringify(name)} is available to run`);
-  let args: unknown = json;
-  if (tool.parse) {
+}
+
+function denied(decision: Decision): CallOutcome {
+  return { status: decision.type === "escalate" ? "escalated" : "denied", decision, output: JSON.stringify(deniedToolResult(decision)), replayed: false };
+}
+
+/** An audited DENY for input the gate could not check (core records it as `invalid_input`). */
+async function refuse(req: CallRequest, reason: string): Promise<CallOutcome> {
+  return denied(await check(req.gate, { toolName: req.name, input: req.rawArguments, inputError: reason }, req.callId));
+}
+
+async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
+  const { name, tool } = req;
+  const raw = req.rawArguments;
+  if (req.problem !== undefined) return refuse(req, req.problem);
+  if (typeof raw !== "string") return refuse(req, `tool ${q(name)} was called without an argument string`);
+  let args: unknown;
+  try {
+    args = JSON.parse(raw);
+  } catch (error) {
+    return refuse(req, `malformed JSON arguments for tool ${q(name)}: ${errorMessage(error)}`);
+  }
+  if (tool === undefined) return refuse(req, `no function named ${q(name)} is available to run`);
+  if (tool.parse !== undefined) {
     try {
       args = await tool.parse(raw);
     } catch (error) {
-      return refuse(`arguments for tool ${JSON.stringify(name)} do not match its schema: ${message(error)}`);
+      return refuse(req, `arguments for tool ${q(name)} do not match its schema: ${errorMessage(error)}`);
     }
   }
-  const decision = await safeCheck(gate, {
-    toolName: name,
-    input: args,
-    callId,
-    ...(req.mapping ? { mapping: req.mapping } : {}),
-    // The function runs right after an ALLOW: a call the gate recorded runs once, a replay is refused.
-    execute: true,
-  });
-  if (decision.type === "escalate") return { status: "escalated", decision, output: JSON.stringify(deniedToolResult(decision)), replayed: false };
-  if (decision.type !== "allow") return { status: "denied", decision, output: JSON.stringify(deniedToolResult(decision)), replayed: false };
+  // `execute`: the function runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
+  const call: ToolCall = req.mapping === undefined ? { toolName: name, input: args, execute: true } : { toolName: name, input: args, mapping: req.mapping, execute: true };
+  const decision = await check(req.gate, call, req.callId);
+  if (decision.type !== "allow") return denied(decision);
   try {
     const result = await tool.call(tool.raw ? raw : args, req.runner, req.toolContext);
     return { status: "ran", decision, output: stringifyResult(result), result, replayed: false };
   } catch (error) {
-    const output = JSON.stringify({ error: `tool ${JSON.stringify(name)} failed: ${message(error)}` });
-    return { status: "failed", decision, output, error, replayed: false };
+    return { status: "failed", decision, output: JSON.stringify({ error: `tool ${q(name)} failed: ${errorMessage(error)}` }), error, replayed: false };
   }
 }
 
 /** `gate.checkToolCall` that never rejects: a failure is an audited DENY. */
-async function safeCheck(gate: GateKeeper, call: Parameters<GateKeeper["checkToolCall"]>[0]): Promise<Decision> {
-  const callId = call.callId !== undefined && call.callId !== "" ? call.callId : undefined;
+async function check(gate: GateKeeper, call: ToolCall, callId: string | undefined): Promise<Decision> {
+  if (callId !== undefined && callId !== "") call.callId = callId;
   try {
-    const { callId: _ignored, ...rest } = call;
-    return await gate.checkToolCall(callId === undefined ? rest : { ...rest, callId });
+    return await gate.checkToolCall(call);
   } catch (error) {
-    return gate.refuse("tool_use", `AgentGate could not check tool ${JSON.stringify(call.toolName)} (${message(error)}), so the call is denied`, { target: call.toolName, ...(callId ? { callId } : {}) });
+    return gate.refuse("tool_use", `AgentGate could not check tool ${q(call.toolName)} (${errorMessage(error)}), so the call is denied`, {
+      target: call.toolName,
+      ...(call.callId !== undefined ? { callId: call.callId } : {}),
+    });
   }
 }

@@ -78,7 +78,8 @@ export function gateRunTools<ToolContext = unknown>(
             runner,
             toolContext,
           });
-          if (outcome.status === "failed") throw outcome.error;
+          // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
+          if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;
           if (outcome.status === "escalated" && escalation === "end") {
             throw new ToolCallEscalatedError(outcome.decision, {
               toolCall: { id: found?.call.id, name: runnable.name, arguments: raw },

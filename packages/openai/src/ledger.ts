@@ -4,19 +4,21 @@ import type { Decision, GateKeeper } from "@agentgate/core";
 export interface LedgerEntry {
   /** Tool name and raw arguments: a call id never carries over to another input. */
   fingerprint: string;
-  /** `ran` is final (the function ran once); anything else is decided again on a repeat. */
+  /** `ran` and `failed` are final (the function was called once); anything else is decided again on a repeat. */
   status: "running" | "ran" | "denied" | "escalated" | "failed";
   decision?: Decision;
   /** The text the model reads for this call. */
   output?: string;
-  result?: unknown;
-  error?: unknown;
-  /** Settles when a running entry is done. */
-  done?: Promise<void>;
+  /** Callers waiting for a running entry (made only when a concurrent repeat arrives). */
+  waiters?: (() => void)[];
 }
 
 /** Call ids remembered per gate. Oldest dropped first; a dropped id is decided by the gate again. */
 export const LEDGER_LIMIT = 10_000;
+/** And at most this many characters of arguments and outputs kept (about 64 MB). */
+export const LEDGER_CHARS = 32 * 1024 * 1024;
+
+const sizeOf = (e: LedgerEntry) => e.fingerprint.length + (e.output?.length ?? 0);
 
 /**
  * The calls this package ran or refused for one gate, in this process: it
@@ -24,25 +26,54 @@ export const LEDGER_LIMIT = 10_000;
  * results it produced from forged ones.
  */
 export class CallLedger {
-  readonly #entries = new Map<string, LedgerEntry>();
+  readonly #map = new Map<string, LedgerEntry>();
+  // Keys in insertion order, in a ring: evicting through `map.keys().next()` walks over every
+  // deleted slot V8 has not compacted yet (core's BoundedMap explains it), O(limit) per call.
+  readonly #ring: (string | undefined)[];
   readonly #limit: number;
+  readonly #maxChars: number;
+  #head = 0;
+  #chars = 0;
 
-  constructor(limit = LEDGER_LIMIT) {
+  constructor(limit = LEDGER_LIMIT, maxChars = LEDGER_CHARS) {
     this.#limit = limit;
+    this.#maxChars = maxChars;
+    this.#ring = new Array<string | undefined>(limit).fill(undefined);
   }
 
   get(callId: string): LedgerEntry | undefined {
-    return this.#entries.get(callId);
+    return this.#map.get(callId);
   }
 
+  /** Adds or replaces an entry; a replaced entry keeps its age. Never evicts `callId` itself. */
   set(callId: string, entry: LedgerEntry): void {
-    this.#entries.delete(callId);
-    this.#entries.set(callId, entry);
-    while (this.#entries.size > this.#limit) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
+    const map = this.#map;
+    const previous = map.get(callId);
+    if (previous !== undefined) {
+      this.#chars += sizeOf(entry) - sizeOf(previous);
+    } else {
+      if (map.size >= this.#limit) this.#evict();
+      const tail = this.#head + map.size;
+      this.#ring[tail >= this.#limit ? tail - this.#limit : tail] = callId;
+      this.#chars += sizeOf(entry) + callId.length;
     }
+    map.set(callId, entry);
+    while (this.#chars > this.#maxChars && map.size > 1 && this.#ring[this.#head] !== callId) this.#evict();
+  }
+
+  #evict(): void {
+    const i = this.#head;
+    const key = this.#ring[i]!;
+    this.#ring[i] = undefined;
+    this.#head = i + 1 === this.#limit ? 0 : i + 1;
+    const value = this.#map.get(key);
+    if (value !== undefined) this.#chars -= sizeOf(value) + key.length;
+    this.#map.delete(key);
+  }
+
+  /** Resolves when the running entry for `callId` is replaced. */
+  wait(entry: LedgerEntry): Promise<void> {
+    return new Promise((resolve) => (entry.waiters ??= []).push(resolve));
   }
 }
 
@@ -58,6 +89,6 @@ export function ledgerOf(gate: GateKeeper): CallLedger {
   return ledger;
 }
 
-export function fingerprintOf(name: string, rawArguments: string): string {
-  return `${name}\u0000${rawArguments}`;
+export function fingerprintOf(name: string, rawArguments: unknown): string {
+  return typeof rawArguments === "string" ? `${name}\u0000${rawArguments}` : `${name}\u0001`;
 }

@@ -3,7 +3,7 @@ import type { ChatCompletionToolMessageParam } from "openai/resources/chat/compl
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { executeCall, type CallStatus } from "./execute-call.js";
 import { readToolCalls, type ChatToolCallsInput, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { toRunnables, type ToolSetInput } from "./tool-set.js";
+import { toLookup, type ToolSetInput } from "./tool-set.js";
 
 /** Options for {@link runToolCalls}. */
 export interface RunToolCallsOptions<ToolContext = unknown> {
@@ -33,9 +33,9 @@ export interface ToolCallResult<Item> {
    */
   status: CallStatus;
   decision: Decision;
-  /** The function's return value (status `ran`). */
+  /** The function's return value (status `ran`, not `replayed`). */
   result?: unknown;
-  /** What the function threw (status `failed`). */
+  /** What the function threw (status `failed`, not `replayed`). */
   error?: unknown;
   /** True when this call id had already run: its first output is returned and nothing ran again. */
   replayed: boolean;
@@ -82,7 +82,7 @@ export async function runToolCalls(
   if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
   const { gate, mapping, toolContext } = options;
   if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
-  const tools = toRunnables(options.tools);
+  const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
   return Promise.all(
     read.map(async (call) => {
@@ -91,7 +91,7 @@ export async function runToolCalls(
         name: call.name,
         rawArguments: call.rawArguments,
         callId: call.callId,
-        tool: tools.get(call.name),
+        tool: tools(call.name),
         mapping,
         toolContext,
         problem: call.problem,

@@ -23,23 +23,26 @@ export interface Runnable {
 /** Set on tools returned by `gateRunTools`: the tool they wrap, so `runToolCalls` never gates twice. */
 export const GATED_TOOL = Symbol.for("agentgate.openai.gated-tool");
 
-/** Normalises a tool set into a name → runnable map (own keys only; later duplicates lose). */
-export function toRunnables(tools: ToolSetInput<any>): Map<string, Runnable> {
-  const out = new Map<string, Runnable>();
+/** Looks up a tool by name: the map's own functions, or the array's function tools (first with the name wins). */
+export type ToolLookup = (name: string) => Runnable | undefined;
+
+/** Normalises a tool set into a lookup. Plain-function maps are read at lookup time (own keys only). */
+export function toLookup(tools: ToolSetInput<any>): ToolLookup {
   if (Array.isArray(tools)) {
+    const out = new Map<string, Runnable>();
     for (const tool of tools) {
       const runnable = fromTool(tool);
       if (runnable && !out.has(runnable.name)) out.set(runnable.name, runnable);
     }
-    return out;
+    return (name) => out.get(name);
   }
   if (!tools || typeof tools !== "object") throw new TypeError("`tools` must be an array of tools or a map of functions");
-  for (const name of Object.keys(tools)) {
+  return (name) => {
+    if (!Object.prototype.hasOwnProperty.call(tools, name)) return undefined;
     const fn = (tools as Record<string, unknown>)[name];
-    if (typeof fn !== "function") throw new TypeError(`tool ${JSON.stringify(name)} is not a function`);
-    out.set(name, { name, parse: undefined, raw: false, call: (args) => (fn as ToolFunction)(args) });
-  }
-  return out;
+    if (typeof fn !== "function") return undefined;
+    return { name, parse: undefined, raw: false, call: (args) => (fn as ToolFunction)(args) };
+  };
 }
 
 /** Reads one tool object (runTools shape, zodFunction, zodResponsesFunction); undefined for non-function tools. */
