@@ -62,7 +62,7 @@ const MAX_CALL_ID = 1024;
 export async function executeCall(req: CallRequest): Promise<CallOutcome> {
   const { gate, callId } = req;
   // No id, or one core refuses as too long: nothing to remember (and no megabyte keys kept).
-  if (callId === undefined || callId.length > MAX_CALL_ID) return guarded(req);
+  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(req);
   const ledger = ledgerOf(gate);
   const fingerprint = fingerprintOf(req.name, req.rawArguments);
   let entry = ledger.get(callId);
@@ -79,7 +79,7 @@ export async function executeCall(req: CallRequest): Promise<CallOutcome> {
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
   const running: LedgerEntry = { fingerprint, status: "running" };
   ledger.set(callId, running);
-  const outcome = await guarded(req);
+  const outcome = await decideAndRun(req);
   settle(ledger, callId, running, outcome);
   return outcome;
 }
@@ -87,19 +87,6 @@ export async function executeCall(req: CallRequest): Promise<CallOutcome> {
 function settle(ledger: CallLedger, callId: string, running: LedgerEntry, outcome: CallOutcome): void {
   ledger.set(callId, { fingerprint: running.fingerprint, status: outcome.status, decision: outcome.decision, output: outcome.output });
   if (running.waiters) for (const wake of running.waiters) wake();
-}
-
-async function guarded(req: CallRequest): Promise<CallOutcome> {
-  try {
-    return await decideAndRun(req);
-  } catch (error) {
-    // Nothing in there should throw; if it does, fail closed and say why.
-    const decision = req.gate.refuse("tool_use", `AgentGate could not handle tool call ${q(req.name)}: ${errorMessage(error)}`, {
-      target: req.name,
-      ...(req.callId ? { callId: req.callId } : {}),
-    });
-    return denied(decision);
-  }
 }
 
 function denied(decision: Decision): CallOutcome {
@@ -111,46 +98,66 @@ async function refuse(req: CallRequest, reason: string): Promise<CallOutcome> {
   return denied(await check(req.gate, { toolName: req.name, input: req.rawArguments, inputError: reason }, req.callId));
 }
 
+/** Never rejects: anything unexpected is an audited DENY that says what happened (fail closed). */
 async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
   const { name, tool } = req;
   const raw = req.rawArguments;
-  if (req.problem !== undefined) return refuse(req, req.problem);
-  if (typeof raw !== "string") return refuse(req, `tool ${q(name)} was called without an argument string`);
+  let decision: Decision;
   let args: unknown;
   try {
-    args = JSON.parse(raw);
-  } catch (error) {
-    return refuse(req, `malformed JSON arguments for tool ${q(name)}: ${errorMessage(error)}`);
-  }
-  if (tool === undefined) return refuse(req, `no function named ${q(name)} is available to run`);
-  if (tool.parse !== undefined) {
+    if (req.problem !== undefined) return await refuse(req, req.problem);
+    if (typeof raw !== "string") return await refuse(req, `tool ${q(name)} was called without an argument string`);
     try {
-      args = await tool.parse(raw);
+      args = JSON.parse(raw);
     } catch (error) {
-      return refuse(req, `arguments for tool ${q(name)} do not match its schema: ${errorMessage(error)}`);
+      return await refuse(req, `malformed JSON arguments for tool ${q(name)}: ${errorMessage(error)}`);
     }
+    if (tool === undefined) return await refuse(req, `no function named ${q(name)} is available to run`);
+    if (tool.parse !== undefined) {
+      try {
+        args = await tool.parse(raw);
+      } catch (error) {
+        return await refuse(req, `arguments for tool ${q(name)} do not match its schema: ${errorMessage(error)}`);
+      }
+    }
+    // `execute`: the function runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
+    const call: ToolCall = req.mapping === undefined ? { toolName: name, input: args, execute: true } : { toolName: name, input: args, mapping: req.mapping, execute: true };
+    decision = await check(req.gate, call, req.callId);
+  } catch (error) {
+    return denied(
+      req.gate.refuse("tool_use", `AgentGate could not handle tool call ${q(name)}: ${errorMessage(error)}`, {
+        target: name,
+        ...(req.callId ? { callId: req.callId } : {}),
+      }),
+    );
   }
-  // `execute`: the function runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
-  const call: ToolCall = req.mapping === undefined ? { toolName: name, input: args, execute: true } : { toolName: name, input: args, mapping: req.mapping, execute: true };
-  const decision = await check(req.gate, call, req.callId);
   if (decision.type !== "allow") return denied(decision);
   try {
-    const result = await tool.call(tool.raw ? raw : args, req.runner, req.toolContext);
+    let result = tool!.call(tool!.raw ? raw : args, req.runner, req.toolContext);
+    if (isThenable(result)) result = await result;
     return { status: "ran", decision, output: stringifyResult(result), result, replayed: false };
   } catch (error) {
     return { status: "failed", decision, output: JSON.stringify({ error: `tool ${q(name)} failed: ${errorMessage(error)}` }), error, replayed: false };
   }
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}
+
 /** `gate.checkToolCall` that never rejects: a failure is an audited DENY. */
-async function check(gate: GateKeeper, call: ToolCall, callId: string | undefined): Promise<Decision> {
+function check(gate: GateKeeper, call: ToolCall, callId: string | undefined): Promise<Decision> {
   if (callId !== undefined && callId !== "") call.callId = callId;
   try {
-    return await gate.checkToolCall(call);
+    return gate.checkToolCall(call).then(undefined, (error: unknown) => refuseCheck(gate, call, error));
   } catch (error) {
-    return gate.refuse("tool_use", `AgentGate could not check tool ${q(call.toolName)} (${errorMessage(error)}), so the call is denied`, {
-      target: call.toolName,
-      ...(call.callId !== undefined ? { callId: call.callId } : {}),
-    });
+    return Promise.resolve(refuseCheck(gate, call, error));
   }
+}
+
+function refuseCheck(gate: GateKeeper, call: ToolCall, error: unknown): Decision {
+  return gate.refuse("tool_use", `AgentGate could not check tool ${q(call.toolName)} (${errorMessage(error)}), so the call is denied`, {
+    target: call.toolName,
+    ...(call.callId !== undefined ? { callId: call.callId } : {}),
+  });
 }

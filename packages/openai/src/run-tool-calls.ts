@@ -85,8 +85,8 @@ export async function runToolCalls(
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
   return Promise.all(
-    read.map(async (call) => {
-      const outcome = await executeCall({
+    read.map((call) =>
+      executeCall({
         gate,
         name: call.name,
         rawArguments: call.rawArguments,
@@ -95,7 +95,7 @@ export async function runToolCalls(
         mapping,
         toolContext,
         problem: call.problem,
-      });
+      }).then((outcome) => {
       const item =
         call.api === "chat"
           ? ({ role: "tool", tool_call_id: call.callId ?? "", content: outcome.output } satisfies ChatCompletionToolMessageParam)
@@ -112,6 +112,6 @@ export async function runToolCalls(
       if ("result" in outcome) result.result = outcome.result;
       if ("error" in outcome) result.error = outcome.error;
       return result as ChatToolCallResult | ResponsesToolCallResult;
-    }),
+    })),
   );
 }

@@ -43,11 +43,12 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
   if (input === null || input === undefined) return [];
   if (!Array.isArray(input)) throw new TypeError("runToolCalls: pass `message.tool_calls`, `response.output` or an array of stream events");
   const out: ReadCall[] = [];
-  const seen = new Set<string>();
+  // Only a batch of several items can hold the same call twice.
+  const seen = input.length > 1 ? new Set<string>() : undefined;
   const pushResponses = (item: unknown) => {
     if (own(item, "type") !== "function_call") return;
     const callId = str(own(item, "call_id"));
-    if (callId !== undefined) {
+    if (callId !== undefined && seen !== undefined) {
       // The same item from an output_item.done event and from response.completed: one call.
       const key = `${callId}\u0000${String(own(item, "arguments"))}\u0000${String(own(item, "name"))}`;
       if (seen.has(key)) return;
