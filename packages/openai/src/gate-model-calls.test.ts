@@ -54,6 +54,9 @@ describe("gateModelCalls", () => {
       (e: unknown) => ModelCallDeniedError.isInstance(e) && e.decision.code !== "rate_limit" && e.model === "o3-pro",
     );
     expect(fake.requests).toHaveLength(0);
+    // A copy of the gated client stays gated.
+    await expect(client.withOptions({ timeout: 5_000 }).chat.completions.create({ model: "o3-pro", messages: [] })).rejects.toSatisfy(ModelCallDeniedError.isInstance);
+    expect(fake.requests).toHaveLength(0);
     await raw.chat.completions.create({ model: "o3-pro", messages: [{ role: "user", content: "hi" }] });
     expect(fake.requests).toHaveLength(1);
   });

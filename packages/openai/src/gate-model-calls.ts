@@ -26,7 +26,10 @@ type Hooked = { prepareOptions(options: RequestOptions): Promise<void> };
 export function gateModelCalls<Client extends OpenAI>(client: Client, gate: GateKeeper): Client {
   if (!client || typeof (client as Partial<OpenAI>).withOptions !== "function") throw new TypeError("gateModelCalls: `client` must be an OpenAI client");
   if (!gate || typeof (gate as Partial<GateKeeper>).check !== "function") throw new TypeError("gateModelCalls: `gate` must be a GateKeeper");
-  const gated = client.withOptions({}) as Client;
+  return gateCopy(client.withOptions({}) as Client, gate);
+}
+
+function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Client {
   const hooked = gated as unknown as Hooked;
   const prepare = hooked.prepareOptions.bind(gated);
   // The SDK retries with the same options object: a retry of an admitted request is not a new model call.
@@ -41,6 +44,13 @@ export function gateModelCalls<Client extends OpenAI>(client: Client, gate: Gate
       await checkModelCall(gate, model);
       admitted.add(options);
     },
+  });
+  // A copy made from the gated client (`withOptions({ timeout })`) is gated too.
+  const withOptions = gated.withOptions.bind(gated);
+  Object.defineProperty(gated, "withOptions", {
+    configurable: true,
+    writable: true,
+    value: (options: Parameters<OpenAI["withOptions"]>[0]) => gateCopy(withOptions(options) as Client, gate),
   });
   return gated;
 }

@@ -234,6 +234,18 @@ describe("runToolCalls with Chat Completions", () => {
     expect(log).toEqual(["deploy:web"]);
   });
 
+  it("escalation without a handler, rejected later: the call never runs and the model reads the human's reason", async () => {
+    const gate = await makeGate(RULES);
+    const log: string[] = [];
+    const call = { id: "call_no", type: "function" as const, function: { name: "deploy", arguments: '{"service":"db"}' } };
+    const [pending] = await runToolCalls([call], { gate, tools: tools(log) });
+    await gate.resolveEscalation(pending!.decision.escalationId!, { approved: false, approvedBy: "bob", reason: "not on a Friday" });
+    const [rejected] = await runToolCalls([call], { gate, tools: tools(log) });
+    expect(rejected).toMatchObject({ status: "denied", decision: { code: "approval_denied" } });
+    expect(JSON.parse(rejected!.item.content as string).reason).toMatch(/not on a Friday/);
+    expect(log).toEqual([]);
+  });
+
   it("refuses custom tool calls instead of ignoring them", async () => {
     const gate = await makeGate(RULES);
     const [r] = await runToolCalls([{ id: "call_c", type: "custom", custom: { name: "search", input: "x" } }], { gate, tools: tools([]) });
