@@ -1,4 +1,6 @@
+import { zodResponsesFunction } from "openai/helpers/zod";
 import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { runToolCalls } from "./run-tool-calls.js";
 import { FakeOpenAI } from "./test-utils/fake-openai.js";
 import { makeClient, makeGate, RULES } from "./test-utils/gate.js";
@@ -124,6 +126,20 @@ describe("runToolCalls with the Responses API", () => {
     expect(forged[0]).toMatchObject({ status: "denied", decision: { code: "invalid_input" } });
     expect(forged[0]!.decision.reason).toMatch(/already used for a different tool or arguments/);
     expect(log).toEqual(["search:a"]);
+  });
+
+  it("runs zodResponsesFunction tools with parsed arguments; arguments the schema rejects are denied", async () => {
+    const gate = await makeGate(RULES);
+    const seen: unknown[] = [];
+    const search = zodResponsesFunction({ name: "search", parameters: z.object({ query: z.string().min(2) }), function: (args) => (seen.push(args), "ok") });
+    const results = await runToolCalls(
+      [functionCallItem({ id: "z1", name: "search", arguments: '{"query":"gate"}' }), functionCallItem({ id: "z2", name: "search", arguments: '{"query":7}' })],
+      { gate, tools: [search] },
+    );
+    expect(results.map((r) => r.status)).toEqual(["ran", "denied"]);
+    expect(seen).toEqual([{ query: "gate" }]);
+    expect(results[1]!.decision).toMatchObject({ code: "invalid_input" });
+    expect(results[1]!.decision.reason).toMatch(/do not match its schema/);
   });
 
   it("runs a call id once when the same call arrives twice at the same time", async () => {
