@@ -1,7 +1,7 @@
 import type { Decision, GateKeeper } from "@agentgate/core";
 import OpenAI from "openai";
 import { zodFunction } from "openai/helpers/zod";
-import type { ChatCompletionMessage, ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
+import type { ChatCompletionChunk, ChatCompletionMessage, ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
@@ -25,6 +25,7 @@ describe("runToolCalls", () => {
     const message = {} as ChatCompletionMessage;
     expectTypeOf(runToolCalls(message.tool_calls, { gate, tools: { search: (a: { q: string }) => a.q } })).toEqualTypeOf<Promise<ChatToolCallResult[]>>();
     expectTypeOf<ChatToolCallResult["item"]>().toEqualTypeOf<ChatCompletionToolMessageParam>();
+    expectTypeOf(runToolCalls([] as ChatCompletionChunk[], { gate, tools: {} })).toEqualTypeOf<Promise<ChatToolCallResult[]>>();
   });
 
   it("returns function_call_output items for Responses output and stream events", () => {

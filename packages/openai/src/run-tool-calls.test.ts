@@ -215,6 +215,26 @@ describe("runToolCalls with Chat Completions", () => {
     expect(log).toEqual(["search:docs"]);
   });
 
+  it("gates the raw chunks of create({ stream: true }): parallel calls assembled from deltas", async () => {
+    const calls = [
+      { id: "call_r1", name: "get_weather", arguments: '{"city":"Lisbon"}' },
+      { id: "call_r2", name: "search", arguments: '{"query":"x"' },
+    ];
+    fake = await FakeOpenAI.start([{ sse: chatChunks({ tool_calls: calls }) }]);
+    const client = makeClient(fake.baseURL);
+    const gate = await makeGate(RULES);
+    const log: string[] = [];
+    const stream = await client.chat.completions.create({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "go" }], stream: true });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    const results = await runToolCalls(chunks, { gate, tools: tools(log) });
+    expect(results.map((r) => [r.item.tool_call_id, r.status, r.decision.code])).toEqual([
+      ["call_r1", "ran", "allowed"],
+      ["call_r2", "denied", "invalid_input"],
+    ]);
+    expect(log).toEqual(["weather:Lisbon"]);
+  });
+
   it("escalation approved inline by the gate's approval handler runs the call", async () => {
     const asked: unknown[] = [];
     const gate = await makeGate(RULES, { approvalHandler: (req) => (asked.push(req.args), { approved: true, approvedBy: "alice" }) });

@@ -52,7 +52,8 @@ export type ResponsesToolCallResult = ToolCallResult<ResponseInputItem.FunctionC
 
 /**
  * Gates and runs what the model asked for, for a hand-written loop. Give it
- * Chat Completions `message.tool_calls`, or Responses API `response.output`
+ * Chat Completions `message.tool_calls` (or the chunks of a streamed
+ * completion), or Responses API `response.output`
  * (or the stream's `response.output_item.done` / `response.completed`
  * events); get back, in the same order, one result per function call with
  * the gate's decision and the item to send back: the function's result, or

@@ -1,8 +1,8 @@
-import type { ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
+import type { ChatCompletionChunk, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 
-/** What the model asked for, in any of the shapes the SDK hands out. */
-export type ChatToolCallsInput = readonly ChatCompletionMessageToolCall[] | null | undefined;
+/** Chat Completions `message.tool_calls`, or the chunks of a streamed completion (`create({ stream: true })`). */
+export type ChatToolCallsInput = readonly ChatCompletionMessageToolCall[] | readonly ChatCompletionChunk[] | null | undefined;
 /** Responses API `output` items, input items, or stream events (`response.output_item.done`, `response.completed`). */
 export type ResponsesToolCallsInput = readonly (ResponseOutputItem | ResponseInputItem | ResponseStreamEvent | ResponseFunctionToolCall)[];
 
@@ -58,6 +58,7 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
     const name = nameOf(own(item, "name"));
     out.push({ api: "responses", callId, name: namespace ? `${namespace}.${name}` : name, rawArguments: own(item, "arguments") });
   };
+  if (input.length > 0 && own(input[0], "object") === "chat.completion.chunk") return readChunks(input);
   for (const item of input as readonly unknown[]) {
     const type = own(item, "type");
     if (type === "function" && typeof own(item, "function") === "object") {
@@ -76,4 +77,51 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
     }
   }
   return out;
+}
+
+/** Longest argument string assembled from stream deltas (a model's arguments are far shorter). */
+const MAX_STREAMED_ARGUMENTS = 4 * 1024 * 1024;
+
+/**
+ * Assembles the tool calls of the first choice from streamed chunks, as the
+ * SDK's stream helper does: deltas are keyed by `index`; the id, name and
+ * type come once, the arguments in pieces.
+ */
+function readChunks(chunks: readonly unknown[]): ReadCall[] {
+  const calls = new Map<number, { id?: string; name?: string; args: string[]; length: number; custom: boolean }>();
+  for (const chunk of chunks) {
+    const choices = own(chunk, "choices");
+    if (!Array.isArray(choices)) continue;
+    for (const choice of choices) {
+      if (own(choice, "index") !== 0) continue;
+      const deltas = own(own(choice, "delta"), "tool_calls");
+      if (!Array.isArray(deltas)) continue;
+      for (const delta of deltas) {
+        const index = own(delta, "index");
+        if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index > 1024) continue;
+        let call = calls.get(index);
+        if (!call) calls.set(index, (call = { args: [], length: 0, custom: false }));
+        const id = str(own(delta, "id"));
+        if (id !== undefined) call.id ??= id;
+        if (own(delta, "type") === "custom") call.custom = true;
+        const fn = own(delta, "function");
+        const name = str(own(fn, "name"));
+        if (name !== undefined) call.name ??= name;
+        const piece = own(fn, "arguments");
+        if (typeof piece === "string" && call.length <= MAX_STREAMED_ARGUMENTS) {
+          call.args.push(piece);
+          call.length += piece.length;
+        }
+      }
+    }
+  }
+  return [...calls.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, c]) => {
+      const name = nameOf(c.name);
+      const read: ReadCall = { api: "chat", callId: c.id, name, rawArguments: c.args.join("") };
+      if (c.length > MAX_STREAMED_ARGUMENTS) read.problem = `the streamed arguments for tool ${JSON.stringify(name)} are longer than ${MAX_STREAMED_ARGUMENTS} characters`;
+      if (c.custom) read.problem = `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`;
+      return read;
+    });
 }
