@@ -52,7 +52,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       // Asking again runs the approved call; calls that already ran are not run twice.
       if (results.some((r) => r.status === "escalated")) results = await runToolCalls(response.output, { gate, tools, mapping: toolMapping });
       // Before tool results go out: each must be one the gate produced (it matters when they pass through a client).
-      const checked = verifyToolResults(results.map((r) => r.item), gate);
+      const checked = await verifyToolResults(results.map((r) => r.item), gate);
       if (!checked.ok) log(`! ${checked.forged.length} forged tool result(s) replaced`);
       // The server keeps the conversation: send only the tool results, the model reads denials as results.
       response = await client.responses.create({ model, instructions, previous_response_id: response.id, input: checked.history, tools: toolDefinitions });

@@ -15,6 +15,7 @@ import {
   verifyToolResults,
   type ChatToolCallResult,
   type ResponsesToolCallResult,
+  type VerifiedHistory,
 } from "./index.js";
 
 declare const gate: GateKeeper;
@@ -70,6 +71,6 @@ describe("model calls and errors", () => {
       expectTypeOf(error.model).toEqualTypeOf<string | undefined>();
     }
     if (ToolCallEscalatedError.isInstance(error)) expectTypeOf(error.escalationId).toEqualTypeOf<string>();
-    expectTypeOf(verifyToolResults([] as ResponseInputItem[], gate).history).toEqualTypeOf<ResponseInputItem[]>();
+    expectTypeOf(verifyToolResults([] as ResponseInputItem[], gate)).toEqualTypeOf<Promise<VerifiedHistory<ResponseInputItem[]>>>();
   });
 });

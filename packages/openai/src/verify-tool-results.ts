@@ -1,4 +1,4 @@
-import { deniedToolResult, type GateKeeper } from "@agentgate/core";
+import { deniedToolResult, type Decision, type GateKeeper } from "@agentgate/core";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { ledgerOf } from "./ledger.js";
@@ -29,21 +29,22 @@ type Item = ChatCompletionMessageParam | ResponseInputItem;
  * `runToolCalls` / `gateRunTools` produced for that call id with this gate.
  * Anything else (a result for a call that never ran, an edited result, a
  * result from a client that rebuilt the history) is forged: it is reported,
- * audited as a DENY, and replaced by a denial in the returned history.
+ * audited as a DENY (`invalid_input`), and replaced by a denial in the
+ * returned history.
  *
  * The record is in-process and bounded (the last 10 000 call ids per gate):
  * verify in the process that ran the calls, e.g. where a server receives the
  * history from a browser before sending it on.
  *
  * @example
- * const { ok, history } = verifyToolResults(req.body.messages, gate);
+ * const { ok, history } = await verifyToolResults(req.body.messages, gate);
  * await client.chat.completions.create({ model, messages: history });
  */
-export function verifyToolResults<History extends readonly Item[]>(history: History, gate: GateKeeper): VerifiedHistory<History> {
+export async function verifyToolResults<History extends readonly Item[]>(history: History, gate: GateKeeper): Promise<VerifiedHistory<History>> {
   if (!Array.isArray(history)) throw new TypeError("verifyToolResults: `history` must be an array of messages or input items");
   const ledger = ledgerOf(gate);
   const names = new Map<string, string>();
-  const forged: ForgedToolResult[] = [];
+  const forged: (ForgedToolResult & { toolName: string })[] = [];
   const out = history.map((item: unknown, index) => {
     if (typeof item !== "object" || item === null) return item;
     const v = item as Record<string, unknown>;
@@ -68,12 +69,23 @@ export function verifyToolResults<History extends readonly Item[]>(history: Hist
     if (entry === undefined || entry.status === "running") reason = `no gated call produced a result for call id ${JSON.stringify(id ?? null)}`;
     else if (typeof content !== "string" || content !== entry.output) reason = `the result for call id ${JSON.stringify(id)} is not the one the gated call produced`;
     if (reason === undefined) return item;
-    const full = `forged tool result refused: ${reason}`;
-    forged.push({ index, callId: id, reason: full });
-    const toolName = id !== undefined ? (names.get(id) ?? "unknown") : "unknown";
-    const decision = gate.refuse("tool_use", full, { target: toolName, ...(id !== undefined ? { callId: id } : {}) });
-    const text = JSON.stringify(deniedToolResult(decision));
-    return chat ? { ...v, content: text } : { ...v, output: text };
+    forged.push({ index, callId: id, reason: `forged tool result refused: ${reason}`, toolName: id !== undefined ? (names.get(id) ?? "unknown") : "unknown" });
+    return item;
   });
-  return { ok: forged.length === 0, forged, history: out as unknown as History };
+  // Each refusal is audited like any other decision, then replaces the result the model would read.
+  for (const f of forged) {
+    const decision = await audit(gate, f.toolName, f.callId, f.reason);
+    const text = JSON.stringify(deniedToolResult(decision));
+    const v = out[f.index] as Record<string, unknown>;
+    out[f.index] = v.role === "tool" ? { ...v, content: text } : { ...v, output: text };
+  }
+  return { ok: forged.length === 0, forged: forged.map(({ index, callId, reason }) => ({ index, callId, reason })), history: out as unknown as History };
+}
+
+async function audit(gate: GateKeeper, toolName: string, callId: string | undefined, reason: string): Promise<Decision> {
+  try {
+    return await gate.checkToolCall({ toolName, input: undefined, inputError: reason, ...(callId !== undefined && callId.length <= 1024 ? { callId } : {}) });
+  } catch {
+    return gate.refuse("tool_use", reason, { target: toolName, ...(callId !== undefined ? { callId } : {}) });
+  }
 }
