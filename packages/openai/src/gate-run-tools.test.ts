@@ -100,6 +100,11 @@ describe("gateRunTools with client.chat.completions.runTools", () => {
     const tool = (fake.requests[1]!.body.messages as any[]).find((m) => m.tool_call_id === "call_m");
     expect(JSON.parse(tool.content)).toMatchObject({ denied: true, code: "invalid_input" });
     expect(JSON.parse(tool.content).reason).toMatch(/malformed JSON arguments for tool "deploy"/);
+    // The call ids come from the streamed assistant message.
+    expect(gate.decisions.filter((d) => d.action === "tool_use").map((d) => [d.callId, d.type]).sort()).toEqual([
+      ["call_m", "deny"],
+      ["call_s", "allow"],
+    ]);
   });
 
   it("strict (zod) tools: the SDK itself rejects malformed arguments before any tool runs (fail closed)", async () => {
