@@ -7,7 +7,7 @@ export {
   StoreUnavailableError,
   type AgentGateErrorCode,
   type PolicyIssue,
-} from "./errors.js";
+} from "./errors/index.js";
 export {
   AgentIdentity,
   type AgentIdentityOptions,
@@ -51,6 +51,8 @@ export {
 export { MemoryStore, type MemoryStoreOptions } from "./gate/memory-store.js";
 export type {
   CallRecord,
+  ClaimRequest,
+  ClaimResult,
   ConsumeOutcome,
   ConsumeRequest,
   ConsumeResult,

@@ -2,6 +2,8 @@ import {
   MemoryStore,
   StoreUnavailableError,
   type CallRecord,
+  type ClaimRequest,
+  type ClaimResult,
   type ConsumeOutcome,
   type ConsumeRequest,
   type ConsumeResult,
@@ -12,7 +14,7 @@ import {
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
 import { KeySpace, type EscalationKeys } from "./keys.js";
-import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
+import { CLAIM, CLAIM_LUA, CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -48,6 +50,7 @@ const MAX_LOCAL_IDS = 100_000;
 type Script = (...args: (string | number)[]) => Promise<unknown>;
 
 const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
+const CLAIMS = new Set<string>(["claimed", "replayed", "mismatch", "not_allowed", "unknown"]);
 
 /**
  * A `GateStore` on Redis: limits, per-call records and escalations shared by
@@ -133,8 +136,10 @@ export class RedisStore implements GateStore {
       call ? String(req.now + call.ttlMs) : "0",
       this.#usagePx,
       Math.max(1, Math.ceil(req.windowMs * 2)),
-      call ? Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)) : 1,
+      call ? px(call.ttlMs) : 1,
       call?.execute ? "1" : "0",
+      call ? String(req.now + (call.runTtlMs ?? call.ttlMs)) : "0",
+      call ? px(call.runTtlMs ?? call.ttlMs) : 1,
     ];
     const reply = await this.#redis.run("consume", () => script(this.client, CONSUME)(...args));
     if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
@@ -150,6 +155,17 @@ export class RedisStore implements GateStore {
     const result: ConsumeResult = { outcome: outcome as ConsumeOutcome, used };
     if (typeof retry === "number" && retry >= 0) result.retryAfterMs = retry;
     return result;
+  }
+
+  /** Claims a recorded call's one run, atomically across every process sharing this Redis. */
+  async claimCall(req: ClaimRequest): Promise<ClaimResult> {
+    if (this.#local && this.#localCalls.has(req.key)) return this.#local.claimCall(req);
+    const key = this.#keys.call(req.scope, req.key);
+    const reply = await this.#redis.run("claim the call", () =>
+      script(this.client, CLAIM)(key, String(req.now), req.fingerprint, String(req.now + req.runTtlMs), px(req.runTtlMs)),
+    );
+    if (typeof reply !== "string" || !CLAIMS.has(reply)) throw unexpected("claim", reply);
+    return reply as ClaimResult;
   }
 
   #consumeLocally(req: ConsumeRequest): ConsumeResult {
@@ -275,6 +291,11 @@ export class RedisStore implements GateStore {
   }
 }
 
+/** Redis lifetime of a record kept `ms` by the gate's clock. */
+function px(ms: number): number {
+  return Math.max(1, Math.ceil(ms + RETENTION_SLACK_MS));
+}
+
 function limit(n: number | undefined): string {
   return n === undefined ? "-1" : String(n);
 }
@@ -331,6 +352,7 @@ function define(client: RedisClient): void {
     [CREATE, CREATE_LUA, 1],
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
+    [CLAIM, CLAIM_LUA, 1],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
     if (typeof c[name] !== "function") client.defineCommand(name, { lua, numberOfKeys });

@@ -5,10 +5,11 @@
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV3";
+export const CONSUME = "agentgateConsumeV4";
 export const SETTLE = "agentgateSettleV2";
 export const CREATE = "agentgateCreateV1";
 export const INDEX = "agentgateIndexV1";
+export const CLAIM = "agentgateClaimV1";
 
 /**
  * Check-and-reserve, one round trip.
@@ -16,7 +17,8 @@ export const INDEX = "agentgateIndexV1";
  * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
  *       7 decisionId, 8 escalationId, 9 has call 0|1, 10 fingerprint, 11 call expiresAt (gate clock),
  *       12 usage PX, 13 window PX, 14 call PX, 15 execute 0|1 (the caller runs the call on ALLOW:
- *       mark the call record executed when its effective outcome is allow; a repeat returns the old value).
+ *       mark the call record executed when its effective outcome is allow; a repeat returns the old value),
+ *       16 run expiresAt (gate clock), 17 run PX: an executed record lives until the later of its own and these.
  * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
  */
 export const CONSUME_LUA = `
@@ -30,10 +32,15 @@ if hasCall then
   local exp = redis.call('HGET', KEYS[3], 'expiresAt')
   if exp and tonumber(exp) > now then
     local rec = redis.call('HGETALL', KEYS[3])
-    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[10] then
+    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[10]
+      and redis.call('HGET', KEYS[3], 'executed') ~= '1' then
       local st = redis.call('HGET', KEYS[3], 'settledStatus')
       local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[3], 'outcome') == 'allow')
-      if allowed then redis.call('HSET', KEYS[3], 'executed', '1') end
+      if allowed then
+        redis.call('HSET', KEYS[3], 'executed', '1')
+        if tonumber(ARGV[16]) > tonumber(exp) then redis.call('HSET', KEYS[3], 'expiresAt', ARGV[16]) end
+        if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[17]) then redis.call('PEXPIRE', KEYS[3], ARGV[17]) end
+      end
     end
     table.insert(rec, 1, 'repeat')
     return rec
@@ -73,20 +80,46 @@ if outcome == 'allow' or outcome == 'escalate' then
 end
 if hasCall then
   redis.call('DEL', KEYS[3])
+  local ran = ARGV[15] == '1' and outcome == 'allow'
+  local exp = ARGV[11]
+  local px = tonumber(ARGV[14])
+  if ran then
+    if tonumber(ARGV[16]) > tonumber(exp) then exp = ARGV[16] end
+    px = math.max(px, tonumber(ARGV[17]))
+  end
   local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[8],
-    'at', ARGV[1], 'fingerprint', ARGV[10], 'expiresAt', ARGV[11]}
+    'at', ARGV[1], 'fingerprint', ARGV[10], 'expiresAt', exp}
   if retry >= 0 then
     table.insert(f, 'retryAfterMs')
     table.insert(f, retry)
   end
-  if ARGV[15] == '1' and outcome == 'allow' then
+  if ran then
     table.insert(f, 'executed')
     table.insert(f, '1')
   end
   redis.call('HSET', KEYS[3], unpack(f))
-  redis.call('PEXPIRE', KEYS[3], ARGV[14])
+  redis.call('PEXPIRE', KEYS[3], px)
 end
 return {outcome, used, retry}
+`;
+
+/**
+ * Claims the one run of a recorded call whose effective outcome is allow.
+ * KEYS: 1 call record. ARGV: 1 now, 2 fingerprint, 3 run expiresAt (gate clock), 4 run PX.
+ * Returns one of `claimed`, `replayed`, `mismatch`, `not_allowed`, `unknown`.
+ */
+export const CLAIM_LUA = `
+local exp = redis.call('HGET', KEYS[1], 'expiresAt')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'fingerprint') ~= ARGV[2] then return 'mismatch' end
+if redis.call('HGET', KEYS[1], 'executed') == '1' then return 'replayed' end
+local st = redis.call('HGET', KEYS[1], 'settledStatus')
+local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[1], 'outcome') == 'allow')
+if not allowed then return 'not_allowed' end
+redis.call('HSET', KEYS[1], 'executed', '1')
+if tonumber(ARGV[3]) > tonumber(exp) then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 'claimed'
 `;
 
 /**

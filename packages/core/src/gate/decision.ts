@@ -13,6 +13,7 @@ export type DecisionCode =
   | "approval_error"
   | "approval_expired"
   | "self_approval"
+  | "approval_superseded"
   | "call_mismatch"
   | "call_replayed"
   | "invalid_input"

@@ -1,5 +1,7 @@
 import type {
   CallRecord,
+  ClaimRequest,
+  ClaimResult,
   ConsumeRequest,
   ConsumeResult,
   EscalationRecord,
@@ -81,8 +83,9 @@ export class MemoryStore implements GateStore {
           ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
           repeat: { ...record, mismatch },
         };
-        const allowed = known.settled ? known.settled.type === "allow" : known.outcome === "allow";
-        if (req.call.execute && !mismatch && allowed) known.executed = true;
+        if (req.call.execute && !mismatch && !known.executed && effectivelyAllowed(known)) {
+          markExecuted(known, now, req.call.runTtlMs ?? req.call.ttlMs);
+        }
         return result;
       }
     }
@@ -113,9 +116,19 @@ export class MemoryStore implements GateStore {
       expiresAt: req.now + call.ttlMs,
     };
     if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
-    if (call.execute && result.outcome === "allow") record.executed = true;
+    if (call.execute && result.outcome === "allow") markExecuted(record, req.now, call.runTtlMs ?? call.ttlMs);
     // Oldest records go first once maxCalls are kept (O(1), see BoundedMap).
     this.#calls.set(call.key, record);
+  }
+
+  claimCall(req: ClaimRequest): ClaimResult {
+    const known = this.#calls.get(req.key);
+    if (!known || known.expiresAt <= req.now) return "unknown";
+    if (known.fingerprint !== req.fingerprint) return "mismatch";
+    if (known.executed) return "replayed";
+    if (!effectivelyAllowed(known)) return "not_allowed";
+    markExecuted(known, req.now, req.runTtlMs);
+    return "claimed";
   }
 
   createEscalation(record: EscalationRecord): void {
@@ -167,6 +180,17 @@ export class MemoryStore implements GateStore {
     }
     return out;
   }
+}
+
+/** Allowed outright, or an escalation a human approved. */
+function effectivelyAllowed(record: CallRecord): boolean {
+  return record.settled ? record.settled.type === "allow" : record.outcome === "allow";
+}
+
+/** The run is remembered past the approval's life, so a late replay is still refused. */
+function markExecuted(record: CallRecord & { expiresAt: number }, now: number, runTtlMs: number): void {
+  record.executed = true;
+  record.expiresAt = Math.max(record.expiresAt, now + runTtlMs);
 }
 
 /** The limit arithmetic shared by in-process stores. */

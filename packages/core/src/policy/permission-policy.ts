@@ -1,6 +1,6 @@
 import type { Document } from "yaml";
 import type { ActionName, DecisionType } from "../action.js";
-import { PolicyValidationError } from "../errors.js";
+import { PolicyValidationError } from "../errors/policy-validation-error.js";
 import { GlobList } from "./glob.js";
 import { nodeFs } from "./node-fs.js";
 import type { ActionRule, PolicyConfig } from "./rule.js";

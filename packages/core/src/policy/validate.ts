@@ -1,4 +1,4 @@
-import type { PolicyIssue } from "../errors.js";
+import type { PolicyIssue } from "../errors/policy-validation-error.js";
 import { globError } from "./glob.js";
 import { RULE_FIELDS, type ActionRule, type FieldKind, type PolicyConfig } from "./rule.js";
 import { normalizeUrl, targetKind, type TargetKind } from "./target.js";
