@@ -3,7 +3,8 @@
  * `*` any run of characters except `/`, `**` any run including `/` (as a whole
  * segment it also matches zero segments: `a/**` matches `a`, `a/**\/b` matches
  * `a/b`), `?` one character (one Unicode code point) except `/`, `{a,b}`
- * alternatives (nestable), `\` escapes the next character. Everything else is
+ * alternatives (nestable; they mean what their expansion means, so
+ * `{dir/**,x}` covers `dir` too), `\` escapes the next character. Everything else is
  * literal and case-sensitive. Wildcards match dotfiles too, so a deny list
  * cannot be escaped through one.
  *
@@ -11,6 +12,8 @@
  * target's length for every pattern: patterns that a backtracking regex could
  * make super-linear (`*a*a*b` against `aaaa…`) run on a small NFA instead.
  */
+
+import { expandBraces, JOIN, MAX_EXPANSIONS } from "./brace-expansion.js";
 
 const SPECIAL = /[*?{}\\]/;
 
@@ -38,6 +41,9 @@ export function globError(pattern: unknown): string | undefined {
     }
   }
   if (depth > 0) return 'unclosed "{": add the matching "}"';
+  if (pattern.includes("**") && pattern.includes("{") && expandBraces(pattern) === undefined) {
+    return `braces around "**" expand to more than ${MAX_EXPANSIONS} patterns; split it into several patterns`;
+  }
   return undefined;
 }
 
@@ -53,6 +59,19 @@ type Item =
   | { t: "segs" }
   | { t: "tail" }
   | { t: "alt"; alts: Item[][] };
+
+/**
+ * The syntax tree of a valid pattern. Braces mean what their expansion means,
+ * so `{dir/**,x}` covers `dir` exactly as `dir/**` does: a pattern with both
+ * braces and `**` is expanded first (`globError` caps the alternatives).
+ */
+function parsePattern(pattern: string): Item[] {
+  if (pattern.includes("**") && pattern.includes("{")) {
+    const expanded = expandBraces(pattern)!;
+    return expanded.length === 1 ? parseGlob(expanded[0]!) : [{ t: "alt", alts: expanded.map(parseGlob) }];
+  }
+  return parseGlob(pattern);
+}
 
 function parseGlob(pattern: string): Item[] {
   const root: Item[] = [];
@@ -70,10 +89,15 @@ function parseGlob(pattern: string): Item[] {
       let j = i;
       while (pattern[j + 1] === "*") j++;
       const globstar = j > i;
-      const atStart = i === 0;
-      const atEnd = j + 1 >= n;
-      const prev = atStart ? "" : pattern[i - 1];
-      const next = atEnd ? "" : pattern[j + 1];
+      // Neighbours are read through JOIN marks left by brace expansion.
+      let before = i - 1;
+      while (before >= 0 && pattern[before] === JOIN) before--;
+      let after = j + 1;
+      while (after < n && pattern[after] === JOIN) after++;
+      const atStart = before < 0;
+      const atEnd = after >= n;
+      const prev = atStart ? "" : pattern[before];
+      const next = atEnd ? "" : pattern[after];
       if (globstar && stack.length === 0 && (atStart || prev === "/") && (atEnd || next === "/")) {
         if (atStart && atEnd) seq.push({ t: "any" });
         else if (atEnd) {
@@ -83,10 +107,12 @@ function parseGlob(pattern: string): Item[] {
         } else {
           // "**/" at the start or "/**/" in the middle: zero or more segments.
           seq.push({ t: "segs" });
-          j++;
+          j = after;
         }
       } else seq.push({ t: globstar ? "any" : "star" });
       i = j + 1;
+    } else if (c === JOIN) {
+      i++;
     } else if (c === "?") {
       seq.push({ t: "one" });
       i++;
@@ -150,7 +176,7 @@ function itemsToRegex(items: readonly Item[]): string {
 
 /** Translates a valid glob into a regular-expression source (no anchors; use the `u` and `s` flags). */
 export function globToRegexSource(pattern: string): string {
-  return itemsToRegex(parseGlob(pattern));
+  return itemsToRegex(parsePattern(pattern));
 }
 
 /**
@@ -453,7 +479,7 @@ function shapeOf(pattern: string): Shape {
   if (!SPECIAL.test(pattern)) return { kind: "exact" };
   if (pattern === "**") return { kind: "all" };
   if (pattern.endsWith("/**") && !SPECIAL.test(pattern.slice(0, -3))) return { kind: "prefix", base: pattern.slice(0, -3) };
-  const items = parseGlob(pattern);
+  const items = parsePattern(pattern);
   return regexIsLinear(items) ? { kind: "regex", source: itemsToRegex(items) } : { kind: "nfa", items };
 }
 
@@ -469,7 +495,7 @@ export function globEngines(pattern: string): {
   dfaStates: () => number;
   picked: Shape["kind"];
 } {
-  const items = parseGlob(pattern);
+  const items = parsePattern(pattern);
   const re = new RegExp(`^${itemsToRegex(items)}$`, "su");
   const nfa = new Nfa(items);
   const dfa = new Dfa(items);
