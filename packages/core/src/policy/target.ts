@@ -104,6 +104,24 @@ const SPECIAL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:", "ftp:"]);
 const URL_INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u;
 const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
 
+// Already-canonical web URLs (most targets) skip the WHATWG parser: a lower-case scheme, a
+// lower-case ASCII domain whose last label is not a number (so no IPv4 forms) and has no
+// punycode, a non-default port, a path of plain characters without dot or empty segments,
+// and a query WHATWG keeps as written.
+const CANONICAL_WEB =
+  /^(https?|wss?):\/\/((?:[a-z0-9-]+\.)*([a-z0-9-]*[a-z-][a-z0-9-]*))(?::([1-9][0-9]{0,4}))?((?:\/[\w\-.~!$&'()*+,=:@]+)*\/?)(?:\?[\w\-.~!$&()*+,=:@/?%;]*)?$/;
+
+function isCanonicalWebUrl(raw: string): boolean {
+  const m = CANONICAL_WEB.exec(raw);
+  if (m === null) return false;
+  const [, scheme, host, last, port, path] = m;
+  if (path === "" || DOT_SEGMENT.test(path!) || host!.includes("xn--") || /^0x[0-9a-f]*$/.test(last!)) return false;
+  const defaultPort = scheme === "https" || scheme === "wss" ? "443" : "80";
+  if (port !== undefined && (Number(port) > 65535 || port === defaultPort)) return false;
+  return true;
+}
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
 /**
  * Normalises a URL with the WHATWG parser (what `fetch` uses), then closes the
  * gaps where other clients (curl, older libraries) would reach another host:
@@ -118,6 +136,7 @@ const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
  * leaves the client.
  */
 export function normalizeUrl(raw: string): NormalizedTarget {
+  if (isCanonicalWebUrl(raw)) return { ok: true, target: raw };
   if (URL_INVISIBLE.test(raw)) {
     return refuse("the URL contains whitespace, control or invisible characters, which URL parsers treat differently");
   }

@@ -119,6 +119,23 @@ describe("URL paths are compared as RFC 3986 section 6 says, as servers read the
   });
 });
 
+describe("the fast path for already-canonical URLs", () => {
+  it("property: gives what the full normalisation gives", () => {
+    // A "#" fragment never takes the fast path; the full path drops it.
+    const host = fc.constantFrom("a", "a.b", "api.example.com", "A.b", "xn--a", "xn--pi-7kc.test", "0x1f", "a.0x1f", "127.1", "1.2.3.4", "a-", "a..b", "a.", "", "a.9", "a.b9");
+    const port = fc.constantFrom("", "", ":80", ":443", ":8080", ":65535", ":65536", ":0", ":", ":08");
+    const piece = fc.constantFrom("a", "Z", "0", "-", ".", "..", "/", "//", ":", "?", "%", "%41", "%2f", "x=1", "&", "'", ";", "@", "~", "_", "*", "é", "{");
+    const scheme = fc.constantFrom("http://", "https://", "ws://", "wss://", "HTTP://", "ftp://", "redis://");
+    fc.assert(
+      fc.property(scheme, host, port, fc.array(piece, { maxLength: 8 }), (s, h, p, parts) => {
+        const raw = s + h + p + parts.join("");
+        expect(normalizeUrl(raw), raw).toEqual(normalizeUrl(`${raw}#`));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+});
+
 describe("a host pattern only ever matches the host, for every scheme (item 2)", () => {
   const db = new PermissionPolicy({
     name: "db",
