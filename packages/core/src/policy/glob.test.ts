@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import picomatch from "picomatch";
 import { describe, expect, it } from "vitest";
-import { compileGlob, globError, GlobList, globToRegexSource } from "./glob.js";
+import { compileGlob, globError, globToRegexSource } from "./glob.js";
+import { GlobList } from "./glob-list.js";
 import { PermissionPolicy } from "./permission-policy.js";
 
 const m = (pattern: string, target: string) => compileGlob(pattern).test(target);

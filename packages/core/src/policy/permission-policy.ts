@@ -1,7 +1,7 @@
 import type { Document } from "yaml";
 import type { ActionName, DecisionType } from "../action.js";
 import { PolicyValidationError } from "../errors.js";
-import { GlobList } from "./glob.js";
+import { GlobList } from "./glob-list.js";
 import { nodeFs } from "./node-fs.js";
 import type { ActionRule, PolicyConfig } from "./rule.js";
 import { normalizeTarget, targetKind, type TargetKind } from "./target.js";

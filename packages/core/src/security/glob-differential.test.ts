@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import picomatch from "picomatch";
 import { describe, expect, it } from "vitest";
-import { compileGlob, globEngines, globError, GlobList } from "../policy/glob.js";
+import { compileGlob, globEngines, globError } from "../policy/glob.js";
+import { GlobList } from "../policy/glob-list.js";
 
 // ---------------------------------------------------------------------------
 // Reference matcher, written from the documented rules and deliberately built
