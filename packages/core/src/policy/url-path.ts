@@ -87,7 +87,8 @@ export function canonicalUrlPath(raw: string, glob = false): UrlPathResult {
         if (how === ESC) seg += `%${HEX[b >> 4]}${HEX[b & 15]}`;
         else {
           if (b === 0x2e) dot = true;
-          seg += String.fromCharCode(b);
+          // In a pattern, a decoded "*" or "," stays literal.
+          seg += glob && (b === 0x2a || b === 0x2c) ? `\\${String.fromCharCode(b)}` : String.fromCharCode(b);
         }
         i += 3;
       } else {

@@ -36,6 +36,8 @@ describe("dead patterns are refused with their path and YAML line", () => {
       expect(rule("network", "denied_targets", [p]), p).toEqual([{ path: "rules[0].denied_targets[0]", line: 6, message: expect.stringMatching(/never matches/) }]);
     }
     expect(rule("network", "denied_targets", ["https://shop.test/caf%C3%A9/**", "https://shop.test/a-b_c~/*.json"])).toEqual([]);
+    // A decoded "*" or "," is suggested escaped, so it stays a literal character.
+    expect(rule("network", "denied_targets", ["https://shop.test/a%2A{b%2Cc,d}/**"])[0]!.message).toContain(JSON.stringify("https://shop.test/a\\*{b\\,c,d}/**"));
   });
 
   it("a scheme-less network pattern is refused instead of denying everything", () => {
