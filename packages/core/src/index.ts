@@ -16,7 +16,8 @@ export {
   type PublicIdentity,
   type SigningAlgorithm,
 } from "./identity/agent-identity.js";
-export { compileGlob, GlobList, globError, type CompiledGlob } from "./policy/glob.js";
+export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
+export { GlobList } from "./policy/glob-list.js";
 export {
   PermissionPolicy,
   type CompiledRule,
