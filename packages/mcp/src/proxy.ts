@@ -9,6 +9,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { Redis } from "ioredis";
 import { GateSession } from "./gate-session.js";
 import { loadProxyIdentity, loadProxyMapping, loadProxyPolicy } from "./proxy-config.js";
@@ -141,6 +142,14 @@ export async function startProxy(args: ProxyArgs, log: (line: string) => void): 
       return void (await t.handleRequest(req, res));
     }
     if (req.method !== "POST") return void jsonError(res, 400, "no session: start with a POST of initialize");
+    // Read the body first: only an initialize request starts an upstream (a stray POST must not spawn processes).
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch (error) {
+      return void jsonError(res, 400, `the body is not JSON: ${(error as Error).message}`);
+    }
+    if (!(Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body))) return void jsonError(res, 400, "no session: start with a POST of initialize");
     const t = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => void sessions.set(id, t),
@@ -156,8 +165,8 @@ export async function startProxy(args: ProxyArgs, log: (line: string) => void): 
       log((error as Error).message);
       return void jsonError(res, 502, (error as Error).message);
     }
-    await t.handleRequest(req, res);
-    if (t.sessionId === undefined) await end(); // not an initialize: nothing to keep
+    await t.handleRequest(req, res, body);
+    if (t.sessionId === undefined) await end(); // refused (e.g. a foreign Host header): nothing to keep
   };
   http = createServer((req, res) => {
     handle(req, res).catch((error: Error) => {
@@ -173,6 +182,19 @@ export async function startProxy(args: ProxyArgs, log: (line: string) => void): 
   const url = new URL(`http://${host.includes(":") ? `[${host}]` : host}:${bound}/mcp`);
   log(`listening on ${url.href}`);
   return { gate, url, done, close };
+}
+
+const MAX_BODY = 4 * 1024 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new Error(`larger than ${MAX_BODY} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function jsonError(res: ServerResponse, status: number, message: string): void {
