@@ -1,6 +1,16 @@
 import { canonicalJson } from "@agentgate/core";
 
 const MAX_ARGS = 2000;
+const UNSAFE = /[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{Co}]/gu;
+
+/** `\uXXXX` for every UTF-16 unit of an unsafe character (astral ones are two). */
+function escapeUnsafe(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    let out = "";
+    for (let i = 0; i < c.length; i++) out += `\\u${c.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    return out;
+  });
+}
 
 /**
  * A JSON string literal that is also safe to show: besides JSON's own escapes,
@@ -10,7 +20,7 @@ const MAX_ARGS = 2000;
  */
 export function quoteForDisplay(text: string, max = 500): string {
   const clipped = text.length > max ? `${text.slice(0, max)}… [${text.length} characters]` : text;
-  return JSON.stringify(clipped).replace(/[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{Co}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeUnsafe(JSON.stringify(clipped));
 }
 
 function argsText(args: unknown): string {
@@ -21,7 +31,7 @@ function argsText(args: unknown): string {
     return "[arguments not JSON-serialisable]";
   }
   const clipped = json.length > MAX_ARGS ? `${json.slice(0, MAX_ARGS)}… [${json.length} characters]` : json;
-  return clipped.replace(/[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{Co}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeUnsafe(clipped);
 }
 
 /** What the human is asked when a call escalates: server, tool, action, target and arguments, every model-written value quoted. */

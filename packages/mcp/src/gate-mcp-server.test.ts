@@ -2,7 +2,7 @@ import { AgentIdentity, GateKeeper, PermissionPolicy } from "@agentgate/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { CallToolResultSchema, ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { gateMcpServer } from "./gate-mcp-server.js";
@@ -20,7 +20,7 @@ rules:
 `;
 
 /** A real McpServer whose tool handlers count their runs, gated at the source, and a real Client. */
-async function setup(elicit?: (message: string) => "accept" | "decline" | "cancel") {
+async function setup(elicit?: (message: string) => "accept" | "decline" | "cancel" | Promise<never>, approvalTimeoutMs?: number) {
   const runs: string[] = [];
   const server = new McpServer({ name: "notes", version: "1.0.0" });
   server.registerTool("lookup", { inputSchema: { q: z.string() } }, async ({ q }) => {
@@ -36,14 +36,14 @@ async function setup(elicit?: (message: string) => "accept" | "decline" | "cance
     return { content: [{ type: "text", text: "dropped" }] };
   });
   const gate = new GateKeeper({ identity: await AgentIdentity.create("notes-server"), policy: PermissionPolicy.parse(POLICY) });
-  gateMcpServer(server, gate, { mapping: { save_note: { action: "file_write", target: "path" } } });
+  gateMcpServer(server, gate, { mapping: { save_note: { action: "file_write", target: "path" } }, ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}) });
   const client = new Client({ name: "desk", version: "1.0.0" }, elicit ? { capabilities: { elicitation: {} } } : {});
   const messages: string[] = [];
   if (elicit) {
     client.setRequestHandler(ElicitRequestSchema, async (req) => {
       const message = (req.params as { message: string }).message;
       messages.push(message);
-      return { action: elicit(message) };
+      return { action: await elicit(message) };
     });
   }
   const [a, b] = InMemoryTransport.createLinkedPair();
@@ -90,5 +90,28 @@ describe("gateMcpServer", () => {
       expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "approval_denied" });
       await client.close();
     }
+  });
+});
+
+describe("gateMcpServer with hostile or odd requests", () => {
+  it("refuses tools/call without a string name or with non-object arguments, before any handler", async () => {
+    const { client, runs, gate } = await setup();
+    for (const params of [{ name: 5, arguments: {} }, { arguments: {} }, { name: "lookup", arguments: ["q"] }, { name: "lookup", arguments: "q=1" }]) {
+      const r = await client.request({ method: "tools/call", params: params as never }, CallToolResultSchema);
+      expect(r.isError).toBe(true);
+      expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "invalid_input" });
+    }
+    expect(runs).toEqual([]);
+    await client.close();
+  });
+
+  it("an elicitation nobody answers is a DENY after approvalTimeoutMs, and the call never runs", async () => {
+    const { client, runs, gate } = await setup(() => new Promise<never>(() => {}), 200);
+    const r = await client.callTool({ name: "save_note", arguments: { path: "/srv/notes/shared/x", body: "" } });
+    expect(r.isError).toBe(true);
+    expect(text(r)).toContain("no answer to the approval request within 200 ms");
+    expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "approval_error" });
+    expect(runs).toEqual([]);
+    await client.close();
   });
 });
