@@ -57,7 +57,6 @@ export class GateSession {
   readonly #checking = new Map<string, { cancelled: boolean }>();
   /** Requests the gate itself sent to the client (elicitation). */
   readonly #own = new Map<string, (response: Msg) => void>();
-  #ownSeq = 0;
   #serverName: string | undefined;
   #clientName = "MCP client";
   #canElicit = false;
@@ -191,7 +190,9 @@ export class GateSession {
 
   /** Asks the client's user through `elicitation/create`; the user is the approver. */
   async #elicit(decision: Decision, tool: string | undefined, args: unknown, relatedId: RequestId, timeoutMs: number): Promise<AskResult> {
-    const id = `agentgate-approval-${++this.#ownSeq}`;
+    // Unguessable: the upstream server also sends requests to the client, and a reply to one of
+    // its own elicitations must never be taken for the answer to this one.
+    const id = `agentgate-approval-${randomUUID()}`;
     const message = approvalMessage({ server: this.serverName, ...(tool !== undefined ? { tool } : {}), action: decision.action, ...(decision.target !== undefined ? { target: decision.target } : {}), args, reason: decision.reason });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const response = new Promise<Msg | "timeout">((resolve) => {

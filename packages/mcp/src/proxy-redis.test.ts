@@ -28,3 +28,21 @@ describe.skipIf(redisUrl === null)("a rate limit shared by two clients through o
     }
   });
 });
+
+describe("an unreachable store", () => {
+  it("fails closed with a reason that says so, without hanging, and logs the problem once", async () => {
+    const policy = conf.write("down.yaml", "name: down\nrules:\n  - action: tool_use\n    allowed: true\n    max_per_minute: 5\n");
+    // Port 1 on loopback: nothing listens there.
+    const proxy = await connectStdio(["--policy", policy, "--store", "redis://127.0.0.1:1", "--", process.execPath, EVERYTHING_SERVER, "stdio"]);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const r = await proxy.client.callTool({ name: "echo", arguments: { message: "x" } });
+        expect(r.isError).toBe(true);
+        expect(text(r)).toMatch(/^AgentGate denied this call: state store unavailable, failing closed: /);
+      }
+      expect(proxy.stderr().match(/store: .*ECONNREFUSED/g)).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+});

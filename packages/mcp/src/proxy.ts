@@ -41,7 +41,15 @@ export async function startProxy(args: ProxyArgs, log: (line: string) => void): 
   let store: GateStore | undefined;
   if (args.store !== undefined) {
     redis = new Redis(args.store, { lazyConnect: false, maxRetriesPerRequest: 1 });
-    redis.on("error", (e: Error) => log(`store: ${e.message}`));
+    // ioredis reports every reconnect attempt: log a problem once, not once per retry.
+    let last = "";
+    redis.on("error", (e: Error) => {
+      if (e.message !== last) log(`store: ${(last = e.message)} (calls that need the store are denied until it is back)`);
+    });
+    redis.on("ready", () => {
+      if (last !== "") log("store: connected again");
+      last = "";
+    });
     store = new RedisStore({ client: redis });
   }
   const sinks: AuditSink[] = [];
