@@ -9,6 +9,11 @@ const log = (line: string) => void process.stderr.write(`agentgate-mcp: ${line}\
 try {
   const args = parseProxyArgs(process.argv.slice(2));
   const proxy = await startProxy(args, log);
+  // The client went away (closed pipe): stop like on end of input, never with a stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") log(`stdout: ${error.message}`);
+    void proxy.close(0);
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void proxy.close(0));
   process.exitCode = await proxy.done;
   // Upstream sockets or timers must not keep a stopped proxy alive.

@@ -147,3 +147,18 @@ describe("pass-through of everything the policy does not govern", () => {
     expect((err as McpError).message).toContain('AgentGate denied resources/read: rule "data_access": target "demo://resource/dynamic/text/1" is not in allowed_targets');
   });
 });
+
+describe("--show-denied", () => {
+  it("keeps always-denied tools in tools/list, and calling one is still refused", async () => {
+    const proxy = await connectStdio(["--policy", policy, "--show-denied", ...upstream]);
+    try {
+      const names = (await proxy.client.listTools()).tools.map((t) => t.name);
+      expect(names).toContain("get-env");
+      const r = await proxy.client.callTool({ name: "get-env", arguments: {} });
+      expect(r.isError).toBe(true);
+      expect(text(r)).toContain('target "get-env" is not in allowed_targets');
+    } finally {
+      await proxy.close();
+    }
+  });
+});

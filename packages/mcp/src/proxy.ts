@@ -11,7 +11,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { Redis } from "ioredis";
-import { GateSession } from "./gate-session.js";
+import { GateSession, type McpGateOptions } from "./gate-session.js";
 import { loadProxyIdentity, loadProxyMapping, loadProxyPolicy } from "./proxy-config.js";
 import type { ProxyArgs } from "./proxy-args.js";
 
@@ -32,7 +32,12 @@ export const EXIT_UPSTREAM_GONE = 1;
  * connects the store and the audit log, then serves stdio (default) or
  * Streamable HTTP. Logs go to `log` (stderr), never to stdout.
  */
-export async function startProxy(args: ProxyArgs, log: (line: string) => void): Promise<RunningProxy> {
+export async function startProxy(
+  args: ProxyArgs,
+  log: (line: string) => void,
+  /** The seam for an approvals inbox: answers escalations from clients without elicitation. */
+  extra: Pick<McpGateOptions, "approvalHandler"> = {},
+): Promise<RunningProxy> {
   const policy = loadProxyPolicy(args.policy);
   const mapping = args.mapping !== undefined ? loadProxyMapping(args.mapping) : {};
   const { identity, generated } = await loadProxyIdentity(args.identity);
@@ -64,7 +69,7 @@ export async function startProxy(args: ProxyArgs, log: (line: string) => void): 
     onAuditError: (e) => log(`audit write failed: ${(e as Error).message}`),
     ...(store ? { store } : {}),
   });
-  const options = { mapping, showDenied: args.showDenied, approvalTimeoutMs: args.approvalTimeoutMs };
+  const options: McpGateOptions = { mapping, showDenied: args.showDenied, approvalTimeoutMs: args.approvalTimeoutMs, ...extra };
 
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
