@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { deniedToolResult, type ApprovalHandler, type Decision, type GateKeeper } from "@agentgate/core";
+import { deniedToolResult, type ApprovalHandler, type ApprovalRequest, type ApprovalResolution, type Decision, type GateKeeper } from "@agentgate/core";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { approvalMessage } from "./approval-message.js";
 import { approvalRequest, askHandler, NO_APPROVER, settle, type AskResult } from "./escalation.js";
@@ -57,6 +57,8 @@ export class GateSession {
   readonly #checking = new Map<string, { cancelled: boolean }>();
   /** Requests the gate itself sent to the client (elicitation). */
   readonly #own = new Map<string, (response: Msg) => void>();
+  /** Calls being checked, by call id: what an approval request about one needs to ask the right client. */
+  readonly #calls = new Map<string, { tool: string | undefined; relatedId: RequestId }>();
   #serverName: string | undefined;
   #clientName = "MCP client";
   #canElicit = false;
@@ -74,6 +76,24 @@ export class GateSession {
   /** The upstream server's name as recorded in audits. */
   get serverName(): string {
     return this.#serverName ?? "upstream";
+  }
+
+  /** True while this session is checking the call: a gate-wide approval handler routes to the session that owns it. */
+  owns(callId: string | undefined): boolean {
+    return callId !== undefined && this.#calls.has(callId);
+  }
+
+  /**
+   * Asks about an escalated call of this session (elicitation, else `approvalHandler`), for a
+   * `GateKeeper` whose own `approvalHandler` routes here, as the proxy's does: the gate then
+   * applies its timeout and records every outcome. Throws when nobody can answer.
+   */
+  async approve(request: ApprovalRequest): Promise<ApprovalResolution> {
+    const call = request.callId !== undefined ? this.#calls.get(request.callId) : undefined;
+    if (!call) throw new Error("the call is not being checked in this MCP session");
+    const result = await this.#ask(request, call.tool, call.relatedId);
+    if ("failure" in result) throw new Error(`human approval required (${request.reason}), but ${result.failure}`);
+    return result.answer;
   }
 
   /** A message from the MCP client. */
@@ -160,6 +180,15 @@ export class GateSession {
 
   async #check(m: Msg): Promise<Decision> {
     const callId = `${this.serverName}:${randomUUID()}`;
+    this.#calls.set(callId, { tool: m.method === "tools/call" && typeof m.params?.name === "string" ? m.params.name : undefined, relatedId: m.id });
+    try {
+      return await this.#decide(m, callId);
+    } finally {
+      this.#calls.delete(callId);
+    }
+  }
+
+  async #decide(m: Msg, callId: string): Promise<Decision> {
     const context = { server: this.serverName, mcpMethod: m.method };
     let decision: Decision;
     let tool: string | undefined;
@@ -177,23 +206,24 @@ export class GateSession {
       args = { uri };
       decision = await this.#gate.check("data_access", { target: uri, args, callId, context, execute: true });
     }
+    // ESCALATE comes back only from a gate without its own approval handler: ask here, then settle.
     if (decision.type !== "escalate") return decision;
-    return settle(this.#gate, decision, await this.#ask(decision, tool, args, m.id));
+    return settle(this.#gate, decision, await this.#ask(approvalRequest(this.#gate, decision, args), tool, m.id));
   }
 
-  async #ask(decision: Decision, tool: string | undefined, args: unknown, relatedId: RequestId): Promise<AskResult> {
+  async #ask(request: ApprovalRequest, tool: string | undefined, relatedId: RequestId): Promise<AskResult> {
     const timeoutMs = this.#opts.approvalTimeoutMs ?? 300_000;
-    if (this.#canElicit) return this.#elicit(decision, tool, args, relatedId, timeoutMs);
-    if (this.#opts.approvalHandler) return askHandler(this.#opts.approvalHandler, approvalRequest(this.#gate, decision, args), timeoutMs);
+    if (this.#canElicit) return this.#elicit(request, tool, relatedId, timeoutMs);
+    if (this.#opts.approvalHandler) return askHandler(this.#opts.approvalHandler, request, timeoutMs);
     return { failure: NO_APPROVER };
   }
 
   /** Asks the client's user through `elicitation/create`; the user is the approver. */
-  async #elicit(decision: Decision, tool: string | undefined, args: unknown, relatedId: RequestId, timeoutMs: number): Promise<AskResult> {
+  async #elicit(request: ApprovalRequest, tool: string | undefined, relatedId: RequestId, timeoutMs: number): Promise<AskResult> {
     // Unguessable: the upstream server also sends requests to the client, and a reply to one of
     // its own elicitations must never be taken for the answer to this one.
     const id = `agentgate-approval-${randomUUID()}`;
-    const message = approvalMessage({ server: this.serverName, ...(tool !== undefined ? { tool } : {}), action: decision.action, ...(decision.target !== undefined ? { target: decision.target } : {}), args, reason: decision.reason });
+    const message = approvalMessage({ server: this.serverName, ...(tool !== undefined ? { tool } : {}), action: request.action, ...(request.target !== undefined ? { target: request.target } : {}), args: request.args, reason: request.reason });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const response = new Promise<Msg | "timeout">((resolve) => {
       this.#own.set(key(id), resolve);

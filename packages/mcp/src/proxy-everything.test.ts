@@ -84,7 +84,7 @@ describe("a client without elicitation", () => {
   it("gets a DENY saying human approval was required and how to configure an approver", async () => {
     const r = await proxy.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } });
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/human approval required \(rule "tool_use": target "get-sum" matches escalate_targets.*\), but no approver is configured: this MCP client does not support elicitation/);
+    expect(text(r)).toMatch(/^AgentGate denied this call: the approval handler failed: human approval required \(rule "tool_use": target "get-sum" matches escalate_targets.*\), but no approver is configured: this MCP client does not support elicitation/);
     expect(text(r)).toContain("approvalHandler");
   });
 });
@@ -160,5 +160,22 @@ describe("--show-denied", () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe("--approval-timeout", () => {
+  it("an elicitation nobody answers is a DENY (approval_timeout) after the timeout, and the call does not run", async () => {
+    const audit = join(conf.dir, "timeout-audit.jsonl");
+    const proxy = await connectStdio(["--policy", policy, "--approval-timeout", "400ms", "--audit", audit, ...upstream], { capabilities: { elicitation: {} } });
+    proxy.client.setRequestHandler(ElicitRequestSchema, () => new Promise<never>(() => {}));
+    try {
+      const r = await proxy.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } });
+      expect(r.isError).toBe(true);
+      expect(text(r)).toBe("AgentGate denied this call: no approval within 400 ms (approvalTimeoutMs)");
+    } finally {
+      await proxy.close();
+    }
+    const codes = (await readAuditLog(audit)).map((e) => e.decision.code);
+    expect(codes).toEqual(["escalate_target", "approval_timeout"]);
   });
 });

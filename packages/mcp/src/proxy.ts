@@ -61,9 +61,16 @@ export async function startProxy(
   if (args.audit !== undefined) {
     sinks.push(new JsonlAuditSink(args.audit, { onWarning: (m) => log(`audit: ${m}`), ...(identity.algorithm === "Ed25519" ? { signer: identity } : {}) }));
   }
+  // The gate asks the session that is checking the call: the gate then applies the timeout and
+  // settles the escalation itself (approval_timeout, approval_error), releasing held limits.
+  const sessions = new Set<GateSession>();
   const gate = new GateKeeper({
     identity,
     policy,
+    approvalHandler: (request) => {
+      for (const s of sessions) if (s.owns(request.callId)) return s.approve(request);
+      throw new Error("the MCP session of this call is gone");
+    },
     approvalTimeoutMs: args.approvalTimeoutMs,
     auditSinks: sinks,
     onAuditError: (e) => log(`audit write failed: ${(e as Error).message}`),
@@ -100,10 +107,12 @@ export async function startProxy(
       toClient: (m, relatedRequestId) => down.send(m, relatedRequestId !== undefined ? { relatedRequestId } : undefined),
       toServer: (m) => up.send(m),
     });
+    sessions.add(session);
     const end = async () => {
       if (ending) return;
       ending = true;
       links.delete(end);
+      sessions.delete(session);
       await Promise.allSettled([up.close(), down.close()]);
       onEnd?.();
     };
@@ -125,6 +134,7 @@ export async function startProxy(
     } catch (error) {
       ending = true;
       links.delete(end);
+      sessions.delete(session);
       throw new Error(`cannot start the upstream MCP server: ${(error as Error).message}`);
     }
     if (up instanceof StdioClientTransport) log(`upstream started (pid ${up.pid})`);
@@ -142,7 +152,7 @@ export async function startProxy(
 
   const { host, port } = args.listen;
   const loopback = host === "127.0.0.1" || host === "localhost" || host === "::1";
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const httpSessions = new Map<string, StreamableHTTPServerTransport>();
   const allowedHosts = (p: number) => [`127.0.0.1:${p}`, `localhost:${p}`, `[::1]:${p}`];
   let bound = port;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -150,7 +160,7 @@ export async function startProxy(
     if (path !== "/mcp") return void res.writeHead(404, { "content-type": "text/plain" }).end("not found: the MCP endpoint is /mcp\n");
     const sid = req.headers["mcp-session-id"];
     if (typeof sid === "string") {
-      const t = sessions.get(sid);
+      const t = httpSessions.get(sid);
       if (!t) return void jsonError(res, 404, "unknown or ended session; initialize again");
       return void (await t.handleRequest(req, res));
     }
@@ -165,14 +175,14 @@ export async function startProxy(
     if (!(Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body))) return void jsonError(res, 400, "no session: start with a POST of initialize");
     const t = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
-      onsessioninitialized: (id) => void sessions.set(id, t),
+      onsessioninitialized: (id) => void httpSessions.set(id, t),
       // DNS rebinding: a web page must not reach a loopback proxy through a name it controls.
       ...(loopback ? { enableDnsRebindingProtection: true, allowedHosts: allowedHosts(bound) } : {}),
     });
     let end: () => Promise<void>;
     try {
       end = await link(t, () => {
-        if (t.sessionId) sessions.delete(t.sessionId);
+        if (t.sessionId) httpSessions.delete(t.sessionId);
       });
     } catch (error) {
       log((error as Error).message);
