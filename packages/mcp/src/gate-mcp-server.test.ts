@@ -1,4 +1,4 @@
-import { AgentIdentity, GateKeeper, PermissionPolicy } from "@agentgate/core";
+import { AgentIdentity, GateKeeper, PermissionPolicy, type ApprovalHandler, type ApprovalRequest } from "@agentgate/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -20,7 +20,7 @@ rules:
 `;
 
 /** A real McpServer whose tool handlers count their runs, gated at the source, and a real Client. */
-async function setup(elicit?: (message: string) => "accept" | "decline" | "cancel" | Promise<never>, approvalTimeoutMs?: number) {
+async function setup(elicit?: (message: string) => "accept" | "decline" | "cancel" | Promise<never>, approvalTimeoutMs?: number, approvalHandler?: ApprovalHandler) {
   const runs: string[] = [];
   const server = new McpServer({ name: "notes", version: "1.0.0" });
   server.registerTool("lookup", { inputSchema: { q: z.string() } }, async ({ q }) => {
@@ -36,7 +36,7 @@ async function setup(elicit?: (message: string) => "accept" | "decline" | "cance
     return { content: [{ type: "text", text: "dropped" }] };
   });
   const gate = new GateKeeper({ identity: await AgentIdentity.create("notes-server"), policy: PermissionPolicy.parse(POLICY) });
-  gateMcpServer(server, gate, { mapping: { save_note: { action: "file_write", target: "path" } }, ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}) });
+  gateMcpServer(server, gate, { mapping: { save_note: { action: "file_write", target: "path" } }, ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}), ...(approvalHandler ? { approvalHandler } : {}) });
   const client = new Client({ name: "desk", version: "1.0.0" }, elicit ? { capabilities: { elicitation: {} } } : {});
   const messages: string[] = [];
   if (elicit) {
@@ -112,6 +112,28 @@ describe("gateMcpServer with hostile or odd requests", () => {
     expect(text(r)).toContain("no answer to the approval request within 200 ms");
     expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "approval_error" });
     expect(runs).toEqual([]);
+    await client.close();
+  });
+});
+
+describe("gateMcpServer with an approvalHandler (the seam for an approvals inbox)", () => {
+  it("asks it when the client cannot elicit; its answer decides, and the call runs once", async () => {
+    const asked: ApprovalRequest[] = [];
+    let approve = true;
+    const { client, runs, gate } = await setup(undefined, undefined, (request) => {
+      asked.push(request);
+      return { approved: approve, approvedBy: "ops-inbox" };
+    });
+    const yes = await client.callTool({ name: "save_note", arguments: { path: "/srv/notes/shared/a", body: "b" } });
+    expect(text(yes)).toBe("saved /srv/notes/shared/a");
+    approve = false;
+    const no = await client.callTool({ name: "save_note", arguments: { path: "/srv/notes/shared/a", body: "b" } });
+    expect(no.isError).toBe(true);
+    expect(runs).toEqual(["save:/srv/notes/shared/a"]);
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toMatchObject({ action: "file_write", target: "/srv/notes/shared/a", args: { path: "/srv/notes/shared/a", body: "b" } });
+    expect(asked[0]!.callId).toMatch(/^notes:/);
+    expect(gate.decisions.filter((d) => d.code === "approved").map((d) => d.approvedBy)).toEqual(["ops-inbox"]);
     await client.close();
   });
 });
