@@ -50,7 +50,7 @@ export class GateSession {
   readonly #mapping: McpToolMapping;
   readonly #toolMapping;
   /** Client requests forwarded to the server and not answered yet: id → method. */
-  readonly #forwarded = new Map<string, { id: RequestId; method: string }>();
+  readonly #forwarded = new Map<string, { id: RequestId; method: string; token?: string }>();
   /** Progress tokens of forwarded requests → their request id (so progress follows its request's stream). */
   readonly #progress = new Map<string, RequestId>();
   /** Calls being checked; a cancellation before the check ends stops them from being forwarded. */
@@ -118,6 +118,7 @@ export class GateSession {
       const k = key(m.id);
       const sent = this.#forwarded.get(k);
       this.#forwarded.delete(k);
+      if (sent?.token !== undefined) this.#progress.delete(sent.token);
       if (sent?.method === "initialize" && m.result) this.#serverName ??= clip(String(m.result.serverInfo?.name ?? "upstream"));
       if (sent?.method === "tools/list" && Array.isArray(m.result?.tools) && !this.#opts.showDenied) {
         const tools = m.result.tools.filter((t: { name?: unknown }) => typeof t?.name === "string" && !deniesEveryCall(this.#gate.policy, t.name, this.#mapping));
@@ -139,6 +140,7 @@ export class GateSession {
     this.#gone = reason;
     const waiting = [...this.#forwarded.values()];
     this.#forwarded.clear();
+    this.#progress.clear();
     for (const { id } of waiting) void this.#send("client", this.#goneError(id), id);
     return waiting.length;
   }
@@ -172,9 +174,10 @@ export class GateSession {
       if (decision.type !== "allow") return this.#send("client", this.#denial(m, decision), m.id);
       if (this.#gone !== undefined) return this.#send("client", this.#goneError(m.id), m.id);
     }
-    this.#forwarded.set(key(m.id), { id: m.id, method: m.method });
     const token = m.params?._meta?.progressToken;
-    if (token !== undefined) this.#progress.set(key(token), m.id);
+    const tokenKey = typeof token === "string" || typeof token === "number" ? key(token) : undefined;
+    this.#forwarded.set(key(m.id), tokenKey === undefined ? { id: m.id, method: m.method } : { id: m.id, method: m.method, token: tokenKey });
+    if (tokenKey !== undefined) this.#progress.set(tokenKey, m.id);
     return this.#send("server", m, extra);
   }
 
