@@ -13,6 +13,7 @@ describe("parseProxyArgs", () => {
       identity: "i.json",
       approvalTimeoutMs: 90_000,
       listen: { host: "127.0.0.1", port: 8931 },
+      maxSessions: 32,
       showDenied: true,
       upstream: { command: "npx", args: ["-y", "srv", "--policy", "x"] },
     });
@@ -29,6 +30,7 @@ describe("parseProxyArgs", () => {
       [["--policy", "p", "--store", "memcached://x", "--", "x"], /redis:\/\//],
       [["--policy", "p", "--listen", "localhost", "--", "x"], /HOST:PORT/],
       [["--policy", "p", "--approval-timeout", "soon", "--", "x"], /duration/],
+      [["--policy", "p", "--max-sessions", "0", "--", "x"], /--max-sessions must be a whole number >= 1/],
       [["--policy", "p", "--polcy", "q", "--", "x"], /Unknown option '--polcy'/],
     ];
     for (const [argv, message] of bad) {

@@ -10,6 +10,8 @@ export interface ProxyArgs {
   identity?: string;
   approvalTimeoutMs: number;
   listen?: { host: string; port: number };
+  /** With `--listen`: client sessions open at once (each has its own upstream connection), default 32. */
+  maxSessions: number;
   showDenied: boolean;
   upstream: { command: string; args: string[] } | { url: URL };
 }
@@ -19,7 +21,7 @@ const usage = (message: string) => new CliError(message, { exitCode: ExitCode.US
 
 export const USAGE = `usage: agentgate-mcp --policy policy.yaml [--mapping mapping.yaml] [--store redis://host:6379]
                     [--audit audit.jsonl] [--identity agent.json] [--approval-timeout 5m]
-                    [--listen 127.0.0.1:PORT] [--show-denied]
+                    [--listen 127.0.0.1:PORT [--max-sessions 32]] [--show-denied]
                     (-- <upstream command> [args...] | --upstream-url http://host/mcp)`;
 
 /** `5m`, `30s`, `1500ms`, `2h` or plain milliseconds. */
@@ -57,6 +59,7 @@ export function parseProxyArgs(argv: readonly string[]): ProxyArgs {
         identity: { type: "string" },
         "approval-timeout": { type: "string" },
         listen: { type: "string" },
+        "max-sessions": { type: "string" },
         "show-denied": { type: "boolean" },
         "upstream-url": { type: "string" },
       },
@@ -86,6 +89,7 @@ export function parseProxyArgs(argv: readonly string[]): ProxyArgs {
     policy: values.policy,
     approvalTimeoutMs: values["approval-timeout"] !== undefined ? parseDuration(values["approval-timeout"], "--approval-timeout") : 300_000,
     showDenied: values["show-denied"] === true,
+    maxSessions: 32,
     upstream,
   };
   if (values.mapping !== undefined) out.mapping = values.mapping;
@@ -93,5 +97,10 @@ export function parseProxyArgs(argv: readonly string[]): ProxyArgs {
   if (values.audit !== undefined) out.audit = values.audit;
   if (values.identity !== undefined) out.identity = values.identity;
   if (values.listen !== undefined) out.listen = parseListen(values.listen);
+  if (values["max-sessions"] !== undefined) {
+    const n = values["max-sessions"];
+    if (!/^\d{1,6}$/.test(n) || Number(n) < 1) throw usage(`--max-sessions must be a whole number >= 1, got ${JSON.stringify(n)}`);
+    out.maxSessions = Number(n);
+  }
   return out;
 }

@@ -75,6 +75,26 @@ describe("downstream Streamable HTTP (--listen), upstream server-filesystem", ()
     await other.close();
   });
 
+  it("bounds open sessions (--max-sessions): one more initialize gets 503 until a session closes", async () => {
+    const capped = await connectHttp(["--max-sessions", "1", "--policy", fsPolicy(), "--mapping", fsMapping(), "--", process.execPath, FILESYSTEM_SERVER, files.dir]);
+    try {
+      const extra = new Client({ name: "third", version: "1.0.0" });
+      const err = await extra.connect(new StreamableHTTPClientTransport(capped.url)).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(Error);
+      expect(String((err as Error).message)).toMatch(/503|too many open sessions/);
+      // A client that ends its session (DELETE) frees the slot.
+      await (capped.client.transport as StreamableHTTPClientTransport).terminateSession();
+      await capped.client.close();
+      const again = new Client({ name: "fourth", version: "1.0.0" });
+      await again.connect(new StreamableHTTPClientTransport(capped.url));
+      expect((await again.listTools()).tools.length).toBeGreaterThan(0);
+      await again.close();
+    } finally {
+      capped.proxy.kill();
+      await capped.proxy.exited;
+    }
+  });
+
   it("refuses requests with a foreign Host header (DNS rebinding)", async () => {
     // fetch() cannot set Host: a raw request can, as a page behind a rebinding DNS name would.
     const status = await new Promise<number>((resolve, reject) => {

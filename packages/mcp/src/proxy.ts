@@ -173,6 +173,8 @@ export async function startProxy(
       return void jsonError(res, 400, `the body is not JSON: ${(error as Error).message}`);
     }
     if (!(Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body))) return void jsonError(res, 400, "no session: start with a POST of initialize");
+    // Each session runs its own upstream (a process for a command): bound them.
+    if (links.size >= args.maxSessions) return void jsonError(res, 503, `too many open sessions (--max-sessions ${args.maxSessions}); close one first`);
     const t = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => void httpSessions.set(id, t),
