@@ -5,6 +5,7 @@ import { runCheck } from "./commands/check.js";
 import type { CommandContext } from "./commands/context.js";
 import { runInit } from "./commands/init.js";
 import { runKeygen } from "./commands/keygen.js";
+import { runMcp } from "./commands/mcp.js";
 import { runReplay } from "./commands/replay.js";
 import { runTest } from "./commands/test.js";
 import { runValidate } from "./commands/validate.js";
@@ -110,6 +111,14 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .addOption(jsonOption())
     .action(async (opts: { algorithm?: string; name?: string; out?: string; force?: boolean; json?: boolean }) => setCode(await runKeygen(opts, ctx)));
 
+  // Listed for --help only: `run` hands `agentgate mcp ...` to the proxy before commander parses anything.
+  program
+    .command("mcp")
+    .description("gate an MCP server: runs agentgate-mcp (from @agentgate/mcp) with these arguments")
+    .argument("[args...]", "agentgate-mcp arguments, e.g. --policy p.yaml -- npx -y @modelcontextprotocol/server-filesystem .")
+    .helpOption(false)
+    .allowUnknownOption();
+
   return program;
 }
 
@@ -137,6 +146,8 @@ export async function run(argv: readonly string[], ctx: CommandContext): Promise
     return exitCode;
   };
   try {
+    // Every argument after `mcp` belongs to agentgate-mcp, untouched (commander would parse `--policy` itself).
+    if (argv[0] === "mcp") return await runMcp(argv.slice(1), ctx);
     const program = buildProgram(ctx, (c) => {
       code = c;
     });
