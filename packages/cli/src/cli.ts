@@ -9,6 +9,7 @@ import { runReplay } from "./commands/replay.js";
 import { runTest } from "./commands/test.js";
 import { runValidate } from "./commands/validate.js";
 import { CliError, ExitCode } from "./errors.js";
+import { terminalSafe } from "./format/escape.js";
 import { shouldColor } from "./format/style.js";
 
 function version(): string {
@@ -127,7 +128,13 @@ function oneLine(message: string): string {
  * Runs the CLI with `argv` (without `node` and the script) and resolves the
  * exit code. Errors become one line on stderr, never a stack trace.
  */
-export async function run(argv: readonly string[], ctx: CommandContext): Promise<number> {
+export async function run(argv: readonly string[], outside: CommandContext): Promise<number> {
+  // The output boundary: nothing reaches the terminal with a control character it would act on.
+  const ctx: CommandContext = {
+    ...outside,
+    out: (text) => outside.out(terminalSafe(text, outside.color)),
+    err: (text) => outside.err(terminalSafe(text, false)),
+  };
   let code: number = ExitCode.OK;
   const json = argv.includes(JSON_FLAG);
   const fail = (exitCode: number, kind: string, message: string, details: readonly string[] = []) => {

@@ -3,6 +3,7 @@ import { verifyAuditLog, type AuditLogEntry, type AuditLogVerification } from "@
 import { filterAuditEntries, parseSince, type AuditFilter } from "../audit-filter.js";
 import { assertReadableFile, loadAuditEntries } from "../audit-file.js";
 import { ExitCode, usageError } from "../errors.js";
+import { escapeControl } from "../format/escape.js";
 import { renderAuditTable } from "../format/audit-table.js";
 import { formatVerifyResult } from "../format/verify.js";
 import { parseCount, readInputFile } from "../load.js";
@@ -75,7 +76,7 @@ export async function runAuditShow(file: string, options: AuditShowOptions, ctx:
     return ExitCode.OK;
   }
   if (result.entries.length === 0) {
-    ctx.out(result.total === 0 ? `${file}: no decisions recorded` : `${file}: none of the ${result.total} decisions match`);
+    ctx.out(escapeControl(result.total === 0 ? `${file}: no decisions recorded` : `${file}: none of the ${result.total} decisions match`));
     return ExitCode.OK;
   }
   ctx.out(renderAuditTable(result.entries, { color: ctx.color, align: ctx.tty }));

@@ -1,5 +1,6 @@
 import type { AuditLogVerification } from "@agentgate/core/node";
 import { renderFields } from "./explanation.js";
+import { escapeControl } from "./escape.js";
 import { createStyle } from "./style.js";
 
 const SIGNATURES: Record<AuditLogVerification["signatures"], string> = {
@@ -14,11 +15,11 @@ const SIGNATURES: Record<AuditLogVerification["signatures"], string> = {
  */
 export function formatVerifyResult(result: AuditLogVerification, options: { file?: string; color?: boolean } = {}): string {
   const s = createStyle(options.color ?? false);
-  const file = options.file ? `${options.file}: ` : "";
+  const file = options.file ? `${escapeControl(options.file)}: ` : "";
   const counts = `${result.records} record${result.records === 1 ? "" : "s"} (${result.decisions} decision${result.decisions === 1 ? "" : "s"}, ${result.checkpoints} signed checkpoint${result.checkpoints === 1 ? "" : "s"})`;
   const head = result.ok
     ? `${s.bold(s.green("OK"))}    ${file}${counts} verified`
-    : `${s.bold(s.red("FAIL"))}  ${file}${result.problem ?? "verification failed"}`;
+    : `${s.bold(s.red("FAIL"))}  ${file}${escapeControl(result.problem ?? "verification failed")}`;
   const cp = result.lastCheckpoint;
   const fields: [string, string | undefined][] = [
     ["first bad line", result.ok ? undefined : result.firstBadLine !== undefined ? String(result.firstBadLine) : "-"],
