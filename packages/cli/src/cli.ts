@@ -80,8 +80,9 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .description("check an audit log's hash chain, signed checkpoints and head (exit 1 when tampered)")
     .argument("<audit>", "audit log (.jsonl)")
     .option("--public-key <file>", "the Ed25519 public key to trust: a JWK, or an identity file from agentgate keygen")
+    .option("--allow-unsigned-tail", "accept records no signature covers yet (a log still being written); says how many were not proven")
     .addOption(jsonOption())
-    .action(async (file: string, opts: { publicKey?: string; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
+    .action(async (file: string, opts: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
   audit
     .command("show")
     .description("a readable table of recorded decisions, oldest first")

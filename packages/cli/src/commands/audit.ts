@@ -24,21 +24,24 @@ export function readPublicKeyFile(file: string): unknown {
 }
 
 /** Verifies an audit log; a missing file or a bad key file is a usage error. */
-export async function verifyAuditFile(file: string, options: { publicKey?: string } = {}): Promise<AuditLogVerification> {
+export async function verifyAuditFile(file: string, options: { publicKey?: string; allowUnsignedTail?: boolean } = {}): Promise<AuditLogVerification> {
   assertReadableFile(file, "audit log");
   const publicKey = options.publicKey !== undefined ? readPublicKeyFile(options.publicKey) : undefined;
   try {
-    return await verifyAuditLog(file, publicKey !== undefined ? { publicKey: publicKey as never } : {});
+    return await verifyAuditLog(file, {
+      ...(publicKey !== undefined ? { publicKey: publicKey as never } : {}),
+      ...(options.allowUnsignedTail ? { allowUnsignedTail: true } : {}),
+    });
   } catch (error) {
     if (error instanceof TypeError && /publicKey/.test(error.message)) throw usageError(`--public-key ${options.publicKey}: ${error.message.replace(/^publicKey: /, "")}`);
     throw usageError(`cannot verify ${file}: ${(error as Error).message}`);
   }
 }
 
-export async function runAuditVerify(file: string, options: { publicKey?: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+export async function runAuditVerify(file: string, options: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }, ctx: CommandContext): Promise<number> {
   const result = await verifyAuditFile(file, options);
   if (options.json) printJson(ctx, { file, ...result });
-  else ctx.out(formatVerifyResult(result, { file, color: ctx.color }));
+  else ctx.out(formatVerifyResult(result, { file, color: ctx.color, allowUnsignedTail: options.allowUnsignedTail === true }));
   return result.ok ? ExitCode.OK : ExitCode.FINDING;
 }
 

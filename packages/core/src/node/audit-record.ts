@@ -1,4 +1,4 @@
-import { hash as digest } from "node:crypto";
+import { createPublicKey, hash as digest, verify as verifySignature } from "node:crypto";
 import { isDecision, type Decision } from "../gate/decision.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
@@ -38,12 +38,17 @@ export interface CheckpointRecord extends RecordBase {
   sig: string;
 }
 
-/** Written on reopen after a crash left a torn (incomplete) last line: names the torn bytes, so nothing is silently chained over. */
+/**
+ * Written on reopen after a crash: names what the new writer cannot vouch for,
+ * so nothing is silently chained over or signed over.
+ */
 export interface RecoveryRecord extends RecordBase {
   type: "recovery";
   at: string;
-  /** The torn line just before this record: its length and SHA-256. */
-  torn: { bytes: number; sha256: string };
+  /** A torn (incomplete) last line that was cut off: its length and SHA-256. */
+  torn?: { bytes: number; sha256: string };
+  /** Records (seq `from`..`to`, just before this one) after the last signed checkpoint: no signature proves them. */
+  unsigned?: { from: number; to: number };
 }
 
 export type AuditRecord = DecisionRecord | CheckpointRecord | RecoveryRecord;
@@ -167,6 +172,19 @@ export function checkpointMessage(hash: string): string {
   return CHECKPOINT_DOMAIN + hash;
 }
 
+const SIG_HEX = /^[0-9a-f]{128}$/;
+
+/** Synchronous check of a checkpoint's Ed25519 signature with `key` (for opening a log, where nothing may be awaited). */
+export function checkpointSignatureOk(key: JsonWebKey, record: CheckpointRecord): boolean {
+  try {
+    if (typeof record.sig !== "string" || !SIG_HEX.test(record.sig)) return false;
+    const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: key.x }, format: "jwk" });
+    return verifySignature(null, Buffer.from(checkpointMessage(record.hash), "utf8"), publicKey, Buffer.from(record.sig, "hex"));
+  } catch {
+    return false;
+  }
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** True for a lowercase hex SHA-256. */
@@ -211,8 +229,14 @@ export function parseRecordLine(text: string): ParsedRecordLine {
       break;
     }
     case "recovery": {
-      const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null;
-      if (typeof r.at !== "string" || typeof torn !== "object" || torn === null || typeof torn.bytes !== "number" || !isHash(torn.sha256)) {
+      const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null | undefined;
+      const unsigned = r.unsigned as { from?: unknown; to?: unknown } | null | undefined;
+      const tornOk = torn === undefined || (typeof torn === "object" && torn !== null && typeof torn.bytes === "number" && isHash(torn.sha256));
+      const unsignedOk =
+        unsigned === undefined ||
+        (typeof unsigned === "object" && unsigned !== null && Number.isSafeInteger(unsigned.from) && Number.isSafeInteger(unsigned.to) &&
+          (unsigned.from as number) >= 0 && (unsigned.from as number) <= (unsigned.to as number) && (unsigned.to as number) < r.seq);
+      if (typeof r.at !== "string" || (torn === undefined && unsigned === undefined) || !tornOk || !unsignedOk) {
         return { problem: "is a malformed recovery record" };
       }
       break;

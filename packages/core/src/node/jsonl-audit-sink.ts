@@ -8,7 +8,6 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
-  readSync,
   writev,
   writeSync,
 } from "node:fs";
@@ -20,9 +19,11 @@ import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { AgentIdentity, JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
+import { findLastCheckpoint, readTail } from "./audit-log-tail.js";
 import {
   chainHash,
   checkpointMessage,
+  checkpointSignatureOk,
   decisionJson,
   decisionRecordRoom,
   encodeDecisionRecord,
@@ -42,9 +43,11 @@ const ftruncateAsync = promisify(ftruncate);
 export interface JsonlAuditSinkOptions {
   /**
    * An Ed25519 identity (the agent's, or a dedicated audit key) that signs
-   * checkpoints: one when the file is opened, every `checkpointEvery` records or
-   * `checkpointIntervalMs`, and on `close()`. Without it the hash chain still shows
-   * edits, but truncation and re-chaining by someone with write access do not.
+   * checkpoints: one when the file is opened and one at the end of every group
+   * commit, written with the records it covers (one signature per batch, not
+   * per record), so every record that reaches the disk is under a signature.
+   * Without it the hash chain still shows edits, but truncation and re-chaining
+   * by someone with write access do not.
    */
   signer?: AgentIdentity;
   /** Write each check's arguments (tool input), secret-looking keys and values redacted. Default false. */
@@ -57,9 +60,9 @@ export interface JsonlAuditSinkOptions {
   flushEvery?: number;
   /** Group commit: flush at most this long after a record is buffered. Default 100 ms. */
   flushIntervalMs?: number;
-  /** Sign a checkpoint after this many records. Default 10 000. */
+  /** Refresh the head file (the truncation anchor: the latest signed checkpoint, beside the log) after this many records. Default 10 000. */
   checkpointEvery?: number;
-  /** Sign a checkpoint at least this often while records arrive. Default 5 000 ms. */
+  /** Refresh the head file at least this often while records arrive. Default 5 000 ms. */
   checkpointIntervalMs?: number;
   /** `fdatasync` after each group (default true). Turn off only where power loss does not matter (tests). */
   fsync?: boolean;
@@ -84,6 +87,12 @@ export interface AuditLogOpenState {
   recoveredTornLine?: { offset: number; bytes: number; sha256: string };
   /** A checkpoint named by the head file but missing from the log (a crash between the two) was restored. */
   restoredCheckpoint?: number;
+  /**
+   * Records after the last signed checkpoint (a crash tore the batch before its
+   * checkpoint, or someone edited the tail): this writer does not vouch for them.
+   * They are named in a `recovery` record, and `verifyAuditLog` reports them.
+   */
+  unsigned?: { from: number; to: number };
 }
 
 interface PendingCheckpoint {
@@ -97,12 +106,17 @@ interface PendingCheckpoint {
 interface Chunk {
   bytes: Buffer;
   lastSeq: number;
+  /** Set when the chunk is a signed checkpoint line (kept across a failed write). */
+  checkpoint?: { line: string; at: AuditCheckpoint };
 }
 
 type Item = Chunk | PendingCheckpoint;
 
 /** Records are encoded straight into chunks of this size (bigger for a bigger record). */
 const CHUNK_BYTES = 64 * 1024;
+/** A backlog goes out in writes of at most this many bytes (and buffers), never as one huge write. */
+const WRITE_BYTES = 1024 * 1024;
+const WRITE_BUFFERS = 512;
 
 class Batch {
   readonly promise: Promise<void>;
@@ -135,9 +149,11 @@ function message(error: unknown): string {
  * line, each with `seq`, `prevHash` and `hash` (SHA-256 over `prevHash` and the
  * record's canonical JSON), and checkpoints signed with an Ed25519 key. Group
  * commit: `write` buffers, a group is written and `fdatasync`ed every
- * `flushEvery` records or `flushIntervalMs`, and on `flush()` / `close()`.
- * Reopening a file continues its chain. One writer per file (a lock file
- * enforces it). Check a file with `verifyAuditLog`.
+ * `flushEvery` records or `flushIntervalMs`, and on `flush()` / `close()`;
+ * with a signer, each group ends with a checkpoint signed before it is
+ * written. Reopening a file continues its chain, and never vouches for records
+ * no signature covers. One writer per file (a lock file enforces it). Check a
+ * file with `verifyAuditLog`.
  *
  * @example
  * const sink = new JsonlAuditSink("audit.jsonl", { signer: auditKey });
@@ -182,10 +198,16 @@ export class JsonlAuditSink implements AuditSink {
   #checkpointTimer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
-  #sinceCheckpoint = 0;
-  #lastCheckpointAt = 0;
-  #forceCheckpoint = false;
+  /** Records queued since the last queued checkpoint: the next group commit signs them. */
+  #unsignedRecords = 0;
+  /** Records since the head file was last written, and when. */
+  #sinceHead = 0;
+  #lastHeadAt = 0;
+  /** Seq of the checkpoint the head file names (-1: none). */
+  #headSeq = -1;
+  #forceHead = false;
   #lastCheckpoint: AuditCheckpoint | undefined;
+  #lastCheckpointLine = "";
   #closed = false;
   #closing: Promise<void> | undefined;
   #failing = false;
@@ -222,6 +244,7 @@ export class JsonlAuditSink implements AuditSink {
       this.#durable = resumed.seq;
       this.#prevHash = resumed.prevHash;
       this.#size = resumed.size;
+      this.#headSeq = resumed.headSeq;
       this.opened = resumed.state;
     } catch (error) {
       if (fd !== undefined) closeSync(fd);
@@ -265,7 +288,8 @@ export class JsonlAuditSink implements AuditSink {
     this.#used = end;
     this.#seq = seq + 1;
     this.#prevHash = hash;
-    this.#sinceCheckpoint++;
+    this.#unsignedRecords++;
+    this.#sinceHead++;
     let batch = this.#batch;
     if (batch === undefined) {
       batch = this.#batch = new Batch();
@@ -281,9 +305,9 @@ export class JsonlAuditSink implements AuditSink {
     return this.#requestDrain();
   }
 
-  /** Flushes and signs a checkpoint now (no-op without a signer or new records). */
+  /** Flushes (signing what it writes) and brings the head file up to date now (no-op without a signer). */
   checkpoint(): Promise<void> {
-    this.#forceCheckpoint = true;
+    this.#forceHead = true;
     return this.flush();
   }
 
@@ -294,7 +318,7 @@ export class JsonlAuditSink implements AuditSink {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    this.#forceCheckpoint = true;
+    this.#forceHead = true;
     const closing = this.#requestDrain().then(() => {
       this.#clearTimers();
       closeSync(this.#fd);
@@ -310,7 +334,7 @@ export class JsonlAuditSink implements AuditSink {
   // --- opening ----------------------------------------------------------------
 
   /** Finds where the chain stops, repairs a crash's leftovers (never silently), and returns the resume point. */
-  #resume(fd: number): { seq: number; prevHash: string; size: number; state: AuditLogOpenState } {
+  #resume(fd: number): { seq: number; prevHash: string; size: number; headSeq: number; state: AuditLogOpenState } {
     const size = fstatSync(fd).size;
     const { last, lastEnd, fragment } = readTail(fd, size);
     let seq = 0;
@@ -351,9 +375,28 @@ export class JsonlAuditSink implements AuditSink {
     }
     let append = "";
     const head = this.#readHead();
+    const lastRecord = seq - 1;
+    let covered = -1;
+    if (this.#key && lastRecord >= 0) {
+      // Never sign over what no signature proves: check the last checkpoint, and name whatever follows it.
+      const checkpoint = findLastCheckpoint(fd, end);
+      if (checkpoint) {
+        this.#checkKey(checkpoint);
+        if (!checkpointSignatureOk(this.#key, checkpoint)) {
+          throw new AuditLogError(
+            this.path,
+            `audit log ${this.path}: checkpoint seq ${checkpoint.seq}'s signature does not verify; refusing to append to a log whose records were changed and re-chained (check it with verifyAuditLog, then start a new file)`,
+          );
+        }
+        covered = checkpoint.seq;
+      }
+    }
     if (head) {
-      if (this.#key && head.record.key.x !== this.#key.x) {
-        throw new AuditLogError(this.path, `audit log ${this.path} is signed with a different key than this sink's signer; use the same key or start a new file`);
+      if (this.#key) {
+        this.#checkKey(head.record);
+        if (!checkpointSignatureOk(this.#key, head.record)) {
+          throw new AuditLogError(this.path, `audit log head file ${this.headPath}: its checkpoint's signature does not verify; refusing to append (check with verifyAuditLog)`);
+        }
       }
       if (head.record.seq === seq && head.record.prevHash === prevHash) {
         // The writer stopped between writing the head and appending its checkpoint.
@@ -361,6 +404,7 @@ export class JsonlAuditSink implements AuditSink {
         seq += 1;
         prevHash = head.record.hash;
         state.restoredCheckpoint = head.record.seq;
+        covered = head.record.seq;
       } else if (head.record.seq > seq) {
         throw new AuditLogError(
           this.path,
@@ -368,19 +412,18 @@ export class JsonlAuditSink implements AuditSink {
         );
       }
     }
-    if (torn) {
-      const body = canonicalJson({
-        at: new Date().toISOString(),
-        prevHash,
-        seq,
-        torn: { bytes: torn.bytes, preview: tornPreview, sha256: torn.sha256 },
-        type: "recovery",
-      });
+    const unsigned = this.#key && covered < lastRecord ? { from: covered + 1, to: lastRecord } : undefined;
+    if (torn || unsigned) {
+      const recovery: Record<string, unknown> = { at: new Date().toISOString(), prevHash, seq, type: "recovery" };
+      if (torn) recovery.torn = { bytes: torn.bytes, preview: tornPreview, sha256: torn.sha256 };
+      if (unsigned) recovery.unsigned = unsigned;
+      const body = canonicalJson(recovery);
       const hash = chainHash(prevHash, body);
       append += `${recordLine(body, hash)}\n`;
       seq += 1;
       prevHash = hash;
-      state.recoveredTornLine = torn;
+      if (torn) state.recoveredTornLine = torn;
+      if (unsigned) state.unsigned = unsigned;
     }
     if (append !== "") {
       const bytes = Buffer.from(append, "utf8");
@@ -394,8 +437,21 @@ export class JsonlAuditSink implements AuditSink {
         `audit log ${this.path}: a torn last line (${torn.bytes} bytes at offset ${torn.offset}, sha256 ${torn.sha256}) from an interrupted write was cut off and recorded in recovery record seq ${seq - 1}`,
       );
     }
+    if (unsigned) {
+      const { from, to } = unsigned;
+      this.#warn(
+        `audit log ${this.path}: ${from === to ? `record seq ${from}` : `records seq ${from}..${to}`} after the last signed checkpoint ${from === to ? "is" : "are"} not covered by a signature ` +
+          `(a crash before the batch's checkpoint, or an edit); named in recovery record seq ${seq - 1}, not vouched for by this writer`,
+      );
+    }
     state.nextSeq = seq;
-    return { seq, prevHash, size: end, state };
+    return { seq, prevHash, size: end, headSeq: head ? head.record.seq : -1, state };
+  }
+
+  #checkKey(record: CheckpointRecord): void {
+    if (record.key.x !== this.#key!.x) {
+      throw new AuditLogError(this.path, `audit log ${this.path} is signed with a different key than this sink's signer; use the same key or start a new file`);
+    }
   }
 
   #readHead(): { line: string; record: CheckpointRecord } | undefined {
@@ -460,8 +516,7 @@ export class JsonlAuditSink implements AuditSink {
     this.#queue.push({ seq: this.#seq, body, hash, at });
     this.#seq += 1;
     this.#prevHash = hash;
-    this.#sinceCheckpoint = 0;
-    this.#lastCheckpointAt = now;
+    this.#unsignedRecords = 0;
   }
 
   async #drain(): Promise<void> {
@@ -471,58 +526,41 @@ export class JsonlAuditSink implements AuditSink {
     }
     this.#seal();
     const now = Date.now();
-    if (
-      this.#signer &&
-      this.#sinceCheckpoint > 0 &&
-      (this.#forceCheckpoint || this.#sinceCheckpoint >= this.#checkpointEvery || now - this.#lastCheckpointAt >= this.#checkpointIntervalMs)
-    ) {
-      this.#enqueueCheckpoint(now);
-    }
-    this.#forceCheckpoint = false;
+    // Every group commit ends with a checkpoint, signed before it is written and written
+    // with the records it covers: whatever reaches the disk is under a signature.
+    if (this.#signer && this.#unsignedRecords > 0) this.#enqueueCheckpoint(now);
+    const headDue = this.#forceHead || this.#sinceHead >= this.#checkpointEvery || now - this.#lastHeadAt >= this.#checkpointIntervalMs;
+    this.#forceHead = false;
     const items = this.#queue;
     const batch = this.#batch;
     this.#queue = [];
     this.#queuedRecords = 0;
     this.#batch = undefined;
-    let done = 0;
     try {
-      let out: Buffer[] = [];
+      const out: Buffer[] = [];
       let through = this.#durable - 1;
-      let checkpoint: AuditCheckpoint | undefined;
-      const flush = async (upTo: number) => {
-        await this.#append(out);
-        out = [];
-        done = upTo;
-        this.#durable = through + 1;
-        if (checkpoint) this.#lastCheckpoint = checkpoint;
-      };
+      let last: Chunk["checkpoint"];
       for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
-        if ("bytes" in item) {
-          out.push(item.bytes);
-          through = item.lastSeq;
-          continue;
+        let item = items[i]!;
+        if (!("bytes" in item)) {
+          const line = await this.#checkpointLine(item);
+          item = items[i] = { bytes: Buffer.from(`${line}\n`, "utf8"), lastSeq: item.seq, checkpoint: { line, at: { seq: item.seq, hash: item.hash, at: item.at } } };
         }
-        // Records before a checkpoint reach the disk before the head names it, and
-        // the head is written before the checkpoint line: whatever a crash
-        // interrupts, the head never names records the log lacks.
-        if (out.length > 0) await flush(i);
-        const line = await this.#checkpointLine(item);
-        const chunk: Chunk = { bytes: Buffer.from(`${line}\n`, "utf8"), lastSeq: item.seq };
-        items[i] = chunk;
-        await this.#writeHead(line);
-        out.push(chunk.bytes);
-        through = item.seq;
-        checkpoint = { seq: item.seq, hash: item.hash, at: item.at };
+        out.push(item.bytes);
+        through = item.lastSeq;
+        if (item.checkpoint) last = item.checkpoint;
       }
-      if (out.length > 0) await flush(items.length);
-      done = items.length;
+      if (out.length > 0) await this.#append(out);
+      this.#durable = through + 1;
+      if (last) {
+        this.#lastCheckpoint = last.at;
+        this.#lastCheckpointLine = last.line;
+      }
       this.#failing = false;
       batch?.resolve();
-      this.#armCheckpointTimer();
     } catch (cause) {
-      const left = items.slice(done);
-      this.#queue = left.concat(this.#queue);
+      // Nothing of this group is on disk (#append cuts a partial write back): retry all of it.
+      this.#queue = items.concat(this.#queue);
       this.#queuedRecords = 0;
       const error = new AuditLogError(
         this.path,
@@ -535,6 +573,18 @@ export class JsonlAuditSink implements AuditSink {
       this.#armRetry();
       throw error;
     }
+    // The head file trails the log (written after the records it names are synced): a crash leaves it older, never ahead.
+    if (headDue && this.#lastCheckpoint !== undefined && this.#lastCheckpoint.seq > this.#headSeq) {
+      try {
+        await this.#writeHead(this.#lastCheckpointLine);
+        this.#headSeq = this.#lastCheckpoint.seq;
+        this.#sinceHead = 0;
+        this.#lastHeadAt = now;
+      } catch (error) {
+        this.#warn(`audit log ${this.path}: could not update the head file ${this.headPath}: ${message(error)}; retried with the next group`);
+      }
+    }
+    this.#armCheckpointTimer();
   }
 
   async #checkpointLine(item: PendingCheckpoint): Promise<string> {
@@ -548,23 +598,30 @@ export class JsonlAuditSink implements AuditSink {
     return recordLine(item.body, item.hash, sig);
   }
 
+  /** Appends and syncs, in writes of at most WRITE_BYTES; on failure cuts the file back to where it was. */
   async #append(buffers: Buffer[]): Promise<void> {
-    let left = buffers;
     let written = 0;
     try {
-      while (left.length > 0) {
-        let n = (await writevAsync(this.#fd, left)).bytesWritten;
-        written += n;
-        // A short write: drop what went out, keep the rest.
-        let i = 0;
-        while (i < left.length && n >= left[i]!.length) n -= left[i++]!.length;
-        left = left.slice(i);
-        if (n > 0) left[0] = left[0]!.subarray(n);
+      for (let i = 0; i < buffers.length; ) {
+        let j = i;
+        let bytes = 0;
+        while (j < buffers.length && j - i < WRITE_BUFFERS && (j === i || bytes + buffers[j]!.length <= WRITE_BYTES)) bytes += buffers[j++]!.length;
+        let left = buffers.slice(i, j);
+        i = j;
+        while (left.length > 0) {
+          let n = (await writevAsync(this.#fd, left)).bytesWritten;
+          written += n;
+          // A short write: drop what went out, keep the rest.
+          let k = 0;
+          while (k < left.length && n >= left[k]!.length) n -= left[k++]!.length;
+          left = left.slice(k);
+          if (n > 0) left[0] = left[0]!.subarray(n);
+        }
       }
       if (this.#fsync) await fdatasyncAsync(this.#fd);
       this.#size += written;
     } catch (error) {
-      // Leave no partial line behind: cut back to the last good end, retry later.
+      // Leave no partial group behind: cut back to the last good end, retry later.
       if (written > 0) await ftruncateAsync(this.#fd, this.#size).catch(() => {});
       throw error;
     }
@@ -598,9 +655,11 @@ export class JsonlAuditSink implements AuditSink {
     this.#retryTimer.unref();
   }
 
+  /** Brings the head file up to date within checkpointIntervalMs when no further group comes. */
   #armCheckpointTimer(): void {
-    if (!this.#signer || this.#closed || this.#sinceCheckpoint === 0 || this.#checkpointTimer !== undefined) return;
-    const delay = Math.max(0, this.#lastCheckpointAt + this.#checkpointIntervalMs - Date.now());
+    if (!this.#signer || this.#closed || this.#checkpointTimer !== undefined) return;
+    if (this.#lastCheckpoint === undefined || this.#lastCheckpoint.seq <= this.#headSeq) return;
+    const delay = Math.max(0, this.#lastHeadAt + this.#checkpointIntervalMs - Date.now());
     this.#checkpointTimer = setTimeout(() => {
       this.#checkpointTimer = undefined;
       this.#requestDrain().catch(() => {});
@@ -612,37 +671,4 @@ export class JsonlAuditSink implements AuditSink {
     for (const t of [this.#timer, this.#retryTimer, this.#checkpointTimer]) if (t !== undefined) clearTimeout(t);
     this.#timer = this.#retryTimer = this.#checkpointTimer = undefined;
   }
-}
-
-const TAIL_CHUNK = 64 * 1024;
-
-/**
- * Reads backwards from the end: the last complete line (without `\n`), where it
- * ends (just after its `\n`), and any bytes after it (a torn line).
- */
-function readTail(fd: number, size: number): { last: Buffer | undefined; lastEnd: number; fragment: Buffer | undefined } {
-  if (size === 0) return { last: undefined, lastEnd: 0, fragment: undefined };
-  const newlines: number[] = [];
-  const chunks: Buffer[] = [];
-  let start = size;
-  while (start > 0 && newlines.length < 2) {
-    const from = Math.max(0, start - TAIL_CHUNK);
-    const chunk = Buffer.alloc(start - from);
-    let got = 0;
-    while (got < chunk.length) {
-      const n = readSync(fd, chunk, got, chunk.length - got, from + got);
-      if (n === 0) break;
-      got += n;
-    }
-    chunks.unshift(chunk);
-    for (let i = chunk.length - 1; i >= 0 && newlines.length < 2; i--) if (chunk[i] === 0x0a) newlines.push(from + i);
-    start = from;
-  }
-  const buf = Buffer.concat(chunks);
-  const at = (abs: number) => abs - start;
-  const lastNl = newlines[0];
-  if (lastNl === undefined) return { last: undefined, lastEnd: 0, fragment: buf };
-  const fragment = lastNl + 1 < size ? buf.subarray(at(lastNl + 1)) : undefined;
-  const lineStart = newlines[1] === undefined ? 0 : newlines[1] + 1;
-  return { last: buf.subarray(at(lineStart), at(lastNl)), lastEnd: lastNl + 1, fragment };
 }
