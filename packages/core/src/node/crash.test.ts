@@ -71,6 +71,8 @@ async function writeAndKill(path: string, signer: AgentIdentity, grow: number): 
   } finally {
     child.kill("SIGKILL");
     if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+    // A killed writer leaves its lock, which goes stale after lockStaleMs; knowing it is dead, remove it at once.
+    rmSync(`${path}.lock`, { recursive: true, force: true });
   }
   expect(child.signalCode).toBe("SIGKILL");
   expect(stderr).toBe("");
@@ -162,6 +164,8 @@ async function flushAndKill(path: string, signer: AgentIdentity): Promise<void> 
   } finally {
     child.kill("SIGKILL");
     if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+    // A killed writer leaves its lock, which goes stale after lockStaleMs; knowing it is dead, remove it at once.
+    rmSync(`${path}.lock`, { recursive: true, force: true });
   }
   expect(child.signalCode).toBe("SIGKILL");
 }

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -266,11 +266,13 @@ describe("JsonlAuditSink", () => {
     await second.close();
   });
 
-  it("a lock left by a dead process is taken over", () => {
+  it("a lock left by a dead writer (not refreshed within lockStaleMs) is taken over", () => {
     const path = join(dir, "stale.jsonl");
-    writeFileSync(`${path}.lock`, "999999999\n");
+    mkdirSync(`${path}.lock`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${path}.lock`, old, old);
     const sink = open(path);
-    expect(readFileSync(`${path}.lock`, "utf8").trim()).toBe(String(process.pid));
+    expect(statSync(`${path}.lock`).mtimeMs).toBeGreaterThan(old.getTime());
     expect(sink.opened.resumed).toBe(false);
   });
 

@@ -68,6 +68,12 @@ export interface JsonlAuditSinkOptions {
   fsync?: boolean;
   /** Where recoveries and background write failures are reported. Default `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * The lock (`<file>.lock`, a directory whose mtime a heartbeat refreshes every
+   * half of this) is stale, and taken over, once not refreshed for this long.
+   * Default 10 000 ms, minimum 2 000.
+   */
+  lockStaleMs?: number;
 }
 
 /** A checkpoint that made it to disk. */
@@ -152,8 +158,9 @@ function message(error: unknown): string {
  * `flushEvery` records or `flushIntervalMs`, and on `flush()` / `close()`;
  * with a signer, each group ends with a checkpoint signed before it is
  * written. Reopening a file continues its chain, and never vouches for records
- * no signature covers. One writer per file (a lock file enforces it). Check a
- * file with `verifyAuditLog`.
+ * no signature covers. One writer per file, across processes and containers
+ * sharing the file system (a `mkdir` lock with a heartbeat). Check a file with
+ * `verifyAuditLog`.
  *
  * @example
  * const sink = new JsonlAuditSink("audit.jsonl", { signer: auditKey });
@@ -210,6 +217,8 @@ export class JsonlAuditSink implements AuditSink {
   #lastCheckpointLine = "";
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Set when another process took the lock over: nothing more is written. */
+  #lockLost: Error | undefined;
   #failing = false;
 
   constructor(path: string, options: JsonlAuditSinkOptions = {}) {
@@ -233,7 +242,14 @@ export class JsonlAuditSink implements AuditSink {
     this.path = resolve(path);
     this.headPath = `${this.path}.head`;
     mkdirSync(dirname(this.path), { recursive: true });
-    this.#release = lockFile(this.path, `${this.path}.lock`);
+    this.#release = lockFile(this.path, `${this.path}.lock`, {
+      ...(options.lockStaleMs !== undefined ? { staleMs: positiveInt(options.lockStaleMs, "lockStaleMs", 10_000) } : {}),
+      onCompromised: (error) => {
+        // Another process took the lock over (this one stalled past the stale time): writing on would fork the chain.
+        this.#lockLost = error;
+        this.#warn(`audit log ${this.path}: lost its lock ${this.path}.lock (${message(error)}); no further records are written by this sink`);
+      },
+    });
     let fd: number | undefined;
     try {
       // 0600 on create: audit records may carry (redacted) tool arguments.
@@ -537,6 +553,7 @@ export class JsonlAuditSink implements AuditSink {
     this.#queuedRecords = 0;
     this.#batch = undefined;
     try {
+      if (this.#lockLost) throw new Error(`the lock ${this.path}.lock was lost to another process`);
       const out: Buffer[] = [];
       let through = this.#durable - 1;
       let last: Chunk["checkpoint"];
