@@ -49,6 +49,8 @@ export interface RecoveryRecord extends RecordBase {
   torn?: { bytes: number; sha256: string };
   /** Records (seq `from`..`to`, just before this one) after the last signed checkpoint: no signature proves them. */
   unsigned?: { from: number; to: number };
+  /** Decisions not written since the record before, because the sink's buffer was full (`maxBufferBytes`). */
+  dropped?: number;
 }
 
 export type AuditRecord = DecisionRecord | CheckpointRecord | RecoveryRecord;
@@ -236,7 +238,8 @@ export function parseRecordLine(text: string): ParsedRecordLine {
         unsigned === undefined ||
         (typeof unsigned === "object" && unsigned !== null && Number.isSafeInteger(unsigned.from) && Number.isSafeInteger(unsigned.to) &&
           (unsigned.from as number) >= 0 && (unsigned.from as number) <= (unsigned.to as number) && (unsigned.to as number) < r.seq);
-      if (typeof r.at !== "string" || (torn === undefined && unsigned === undefined) || !tornOk || !unsignedOk) {
+      const droppedOk = r.dropped === undefined || (Number.isSafeInteger(r.dropped) && (r.dropped as number) > 0);
+      if (typeof r.at !== "string" || (torn === undefined && unsigned === undefined && r.dropped === undefined) || !tornOk || !unsignedOk || !droppedOk) {
         return { problem: "is a malformed recovery record" };
       }
       break;

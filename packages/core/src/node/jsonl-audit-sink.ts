@@ -74,6 +74,21 @@ export interface JsonlAuditSinkOptions {
    * Default 10 000 ms, minimum 2 000.
    */
   lockStaleMs?: number;
+  /**
+   * Most bytes of records held in memory before they are on disk (a full or
+   * slow disk, a producer that never yields). Default 16 MiB. At the bound,
+   * `onBufferFull` decides.
+   */
+  maxBufferBytes?: number;
+  /**
+   * What happens at `maxBufferBytes`. `"deny"` (default, fail closed): the sink
+   * reports itself `unavailable`, so the gate turns each ALLOW into a DENY
+   * ("audit unavailable: ...") until the backlog is written. `"drop"`: decisions
+   * go on, and records that do not fit are dropped, counted (`dropped`) and
+   * reported through the gate's `onAuditError`. Either way, records that were
+   * not written are counted in a `recovery` record once writing resumes.
+   */
+  onBufferFull?: "deny" | "drop";
 }
 
 /** A checkpoint that made it to disk. */
@@ -187,6 +202,15 @@ export class JsonlAuditSink implements AuditSink {
   readonly #checkpointIntervalMs: number;
   readonly #fsync: boolean;
   readonly #warn: (message: string) => void;
+  readonly #maxBuffer: number;
+  readonly #denyWhenFull: boolean;
+  /** Bytes of records accepted and not yet on disk. */
+  #pendingBytes = 0;
+  #dropped = 0;
+  /** Dropped since the last `recovery` record that counts them. */
+  #unnoted = 0;
+  /** Why the last group commit failed (cleared by the next one that succeeds). */
+  #lastError: string | undefined;
 
   #seq: number;
   #prevHash: string;
@@ -229,6 +253,11 @@ export class JsonlAuditSink implements AuditSink {
     this.#checkpointEvery = positiveInt(options.checkpointEvery, "checkpointEvery", 10_000);
     this.#checkpointIntervalMs = positiveInt(options.checkpointIntervalMs, "checkpointIntervalMs", 5_000, 0);
     this.#fsync = options.fsync ?? true;
+    this.#maxBuffer = positiveInt(options.maxBufferBytes, "maxBufferBytes", 16 * 1024 * 1024, 4096);
+    if (options.onBufferFull !== undefined && options.onBufferFull !== "deny" && options.onBufferFull !== "drop") {
+      throw new TypeError('JsonlAuditSink: onBufferFull must be "deny" or "drop"');
+    }
+    this.#denyWhenFull = options.onBufferFull !== "drop";
     this.#warn = options.onWarning ?? ((m) => console.warn(`[agentgate] ${m}`));
     this.#redactor = options.includeArgs ? new ArgsRedactor(options) : undefined;
     const signer = options.signer;
@@ -285,6 +314,28 @@ export class JsonlAuditSink implements AuditSink {
     return this.#closed;
   }
 
+  /** Bytes of records accepted but not yet on disk (at most `maxBufferBytes` plus one record). */
+  get bufferedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Records not written because the buffer was full (or the lock was lost). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * With `onBufferFull: "deny"` (the default), why the sink cannot take records
+   * now (its buffer is full, or another process took its lock); `undefined`
+   * otherwise. The gate reads it and DENYs while it is set.
+   */
+  get unavailable(): string | undefined {
+    if (!this.#denyWhenFull) return undefined;
+    if (this.#lockLost) return `audit log ${this.path} lost its lock to another process`;
+    if (this.#pendingBytes < this.#maxBuffer) return undefined;
+    return `audit log ${this.path} holds ${this.#pendingBytes} bytes of records not yet written (maxBufferBytes ${this.#maxBuffer})${this.#lastError ? `: ${this.#lastError}` : ""}`;
+  }
+
   /**
    * Appends one decision (and, with `includeArgs`, its redacted arguments) to the
    * chain. Returns at once; the promise resolves when the record's group is on
@@ -294,14 +345,18 @@ export class JsonlAuditSink implements AuditSink {
   write(decision: Decision, event?: AuditEvent): Promise<void> {
     if (this.#closed) throw new AuditLogError(this.path, `audit log ${this.path} is closed; decision ${decision?.id} was not written`);
     if (typeof decision !== "object" || decision === null) throw new TypeError("JsonlAuditSink.write: decision must be a Decision");
+    if (this.#pendingBytes >= this.#maxBuffer || this.#lockLost) return this.#drop(decision);
+    if (this.#unnoted > 0) this.#noteDropped();
     const seq = this.#seq;
     const prev = this.#prevHash;
     const args = this.#redactor !== undefined && event?.args !== undefined ? this.#redactor.toJson(event.args) : undefined;
     const json = decisionJson(decision);
     const room = decisionRecordRoom(json, args);
     if (this.#used + room > this.#chunk.length) this.#seal(room);
-    const { end, hash } = encodeDecisionRecord(this.#chunk, this.#used, seq, prev, json, args);
+    const used = this.#used;
+    const { end, hash } = encodeDecisionRecord(this.#chunk, used, seq, prev, json, args);
     this.#used = end;
+    this.#pendingBytes += end - used;
     this.#seq = seq + 1;
     this.#prevHash = hash;
     this.#unsignedRecords++;
@@ -313,6 +368,35 @@ export class JsonlAuditSink implements AuditSink {
     }
     if (++this.#queuedRecords >= this.#flushEvery) this.#requestDrain().catch(() => {});
     return batch.promise;
+  }
+
+  /** A record that does not fit: counted, reported (the gate passes the rejection to `onAuditError`), never buffered. */
+  #drop(decision: Decision): Promise<void> {
+    this.#dropped++;
+    this.#unnoted++;
+    const why = this.#lockLost
+      ? `lost its lock to another process`
+      : `the buffer is full (${this.#pendingBytes} bytes not yet written, maxBufferBytes ${this.#maxBuffer}${this.#lastError ? `; ${this.#lastError}` : ""})`;
+    const error = new AuditLogError(this.path, `audit log ${this.path}: ${why}; decision ${decision.id} was not written (${this.#dropped} dropped so far)`);
+    const rejected = Promise.reject(error);
+    rejected.catch(() => {});
+    return rejected;
+  }
+
+  /** Before the first record after a gap: a `recovery` record that says how many were dropped. */
+  #noteDropped(): void {
+    const body = canonicalJson({ at: new Date().toISOString(), dropped: this.#unnoted, prevHash: this.#prevHash, seq: this.#seq, type: "recovery" });
+    const hash = chainHash(this.#prevHash, body);
+    const line = Buffer.from(`${recordLine(body, hash)}\n`, "utf8");
+    if (this.#used + line.length > this.#chunk.length) this.#seal(line.length);
+    line.copy(this.#chunk, this.#used);
+    this.#used += line.length;
+    this.#pendingBytes += line.length;
+    this.#seq += 1;
+    this.#prevHash = hash;
+    this.#unsignedRecords++;
+    this.#sinceHead++;
+    this.#unnoted = 0;
   }
 
   /** Writes and syncs everything accepted so far. Rejects if that fails (the records stay buffered). */
@@ -540,6 +624,8 @@ export class JsonlAuditSink implements AuditSink {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    // Drops not yet counted in the log (no record came after them): count them now, within the bound (or on close).
+    if (this.#unnoted > 0 && (this.#closed || this.#pendingBytes < this.#maxBuffer)) this.#noteDropped();
     this.#seal();
     const now = Date.now();
     // Every group commit ends with a checkpoint, signed before it is written and written
@@ -557,6 +643,7 @@ export class JsonlAuditSink implements AuditSink {
       const out: Buffer[] = [];
       let through = this.#durable - 1;
       let last: Chunk["checkpoint"];
+      let recordBytes = 0;
       for (let i = 0; i < items.length; i++) {
         let item = items[i]!;
         if (!("bytes" in item)) {
@@ -566,9 +653,12 @@ export class JsonlAuditSink implements AuditSink {
         out.push(item.bytes);
         through = item.lastSeq;
         if (item.checkpoint) last = item.checkpoint;
+        else recordBytes += item.bytes.length;
       }
       if (out.length > 0) await this.#append(out);
       this.#durable = through + 1;
+      this.#pendingBytes -= recordBytes;
+      this.#lastError = undefined;
       if (last) {
         this.#lastCheckpoint = last.at;
         this.#lastCheckpointLine = last.line;
@@ -579,6 +669,7 @@ export class JsonlAuditSink implements AuditSink {
       // Nothing of this group is on disk (#append cuts a partial write back): retry all of it.
       this.#queue = items.concat(this.#queue);
       this.#queuedRecords = 0;
+      this.#lastError = message(cause);
       const error = new AuditLogError(
         this.path,
         `could not write ${this.pending} audit record(s) to ${this.path}: ${message(cause)}; they stay buffered and are retried`,

@@ -94,6 +94,7 @@ describe("verifyAuditLog", () => {
       headChecked: true,
       recoveries: 0,
       unsigned: 0,
+      dropped: 0,
       lastCheckpoint: { seq: 15, line: 16, at: JSON.parse(pristine[15]!).at },
     });
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, signatures: "embedded-key" });

@@ -53,6 +53,8 @@ export interface AuditLogVerification {
    * With a trusted key they fail verification unless `allowUnsignedTail` is set.
    */
   unsigned: number;
+  /** Decisions a writer could not record (its buffer was full) and said so in a recovery record. */
+  dropped: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     headChecked: false,
     recoveries: 0,
     unsigned: 0,
+    dropped: 0,
   };
   const fail = (line: number | undefined, problem: string): AuditLogVerification => {
     result.ok = false;
@@ -140,6 +143,7 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     } else if (r.type === "decision") result.decisions++;
     else {
       result.recoveries++;
+      if (r.dropped !== undefined) result.dropped += r.dropped;
       if (r.unsigned !== undefined) {
         // A writer reopening after a crash found records after the last checkpoint: it declares them, it does not vouch for them.
         if (r.unsigned.from !== covered + 1 || r.unsigned.to !== r.seq - 1) {
