@@ -89,7 +89,7 @@ describe("renderAuditTable", () => {
 });
 
 describe("formatVerifyResult", () => {
-  const ok: AuditLogVerification = { ok: true, records: 3, decisions: 2, checkpoints: 1, signatures: "trusted-key", headChecked: true, recoveries: 0, unsigned: 0, lastCheckpoint: { seq: 2, at: "2025-01-01T00:00:00.000Z", line: 3 } };
+  const ok: AuditLogVerification = { ok: true, records: 3, decisions: 2, checkpoints: 1, signatures: "trusted-key", headChecked: true, recoveries: 0, unsigned: 0, dropped: 0, lastCheckpoint: { seq: 2, at: "2025-01-01T00:00:00.000Z", line: 3 } };
 
   it("OK with counts and what was checked", () => {
     expect(formatVerifyResult(ok, { file: "a.jsonl" }).split("\n")).toEqual([
@@ -101,12 +101,13 @@ describe("formatVerifyResult", () => {
   });
 
   it("FAIL with the problem and the first bad line; torn tails and recoveries are named", () => {
-    const bad: AuditLogVerification = { ok: false, records: 4, decisions: 4, checkpoints: 0, signatures: "none", headChecked: false, recoveries: 1, unsigned: 0, firstBadLine: 5, problem: "line 5 was modified: its hash does not match its content", tornTail: { line: 9, bytes: 12 } };
+    const bad: AuditLogVerification = { ok: false, records: 4, decisions: 4, checkpoints: 0, signatures: "none", headChecked: false, recoveries: 1, unsigned: 0, dropped: 3, firstBadLine: 5, problem: "line 5 was modified: its hash does not match its content", tornTail: { line: 9, bytes: 12 } };
     const text = formatVerifyResult(bad);
     expect(text).toMatch(/^FAIL {2}line 5 was modified/);
     expect(text).toMatch(/first bad line +5/);
     expect(text).toMatch(/recoveries +1 recovery record after a crash \(torn lines cut off, unsigned records named\)/);
     expect(text).toMatch(/torn tail +line 9 \(12 bytes\)/);
+    expect(text).toMatch(/dropped +3 decisions not written: the writer's buffer was full \(counted in recovery records\)/);
   });
 
   it("an unsigned log says truncation cannot be ruled out", () => {

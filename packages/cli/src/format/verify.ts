@@ -42,6 +42,7 @@ export function formatVerifyResult(result: AuditLogVerification, options: { file
           (result.ok && result.signatures === "trusted-key" ? (options.allowUnsignedTail ? " (accepted by --allow-unsigned-tail)" : "") : "")
         : undefined,
     ],
+    ["dropped", result.dropped > 0 ? `${result.dropped} decision${result.dropped === 1 ? "" : "s"} not written: the writer's buffer was full (counted in recovery records)` : undefined],
     ["torn tail", result.tornTail ? `line ${result.tornTail.line} (${result.tornTail.bytes} bytes) is incomplete: a crash, or a writer still running` : undefined],
   ];
   return [head, ...renderFields(fields, s)].join("\n");
