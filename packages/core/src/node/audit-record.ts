@@ -101,13 +101,6 @@ export function decisionJson(decision: Decision): string {
   return JSON.stringify({ action, agentId, agentName, approvedBy, callId, code, escalationId, id, mode, policy, reason, retryAfterMs, target, timestamp, type });
 }
 
-const ascii = (s: string) => Buffer.from(s, "latin1");
-const ARGS_OPEN = ascii('{"args":');
-const DECISION_AFTER_ARGS = ascii(',"decision":');
-const DECISION_OPEN = ascii('{"decision":');
-const PREV_HASH = ascii(',"prevHash":"');
-const SEQ = ascii('","seq":');
-const TYPE_CLOSE = ascii(',"type":"decision"}');
 /** Length of `,"hash":"<64 hex>"}\n`. */
 const HASH_TAIL_BYTES = 76;
 
@@ -131,27 +124,10 @@ export function encodeDecisionRecord(
   decisionJsonText: string,
   argsJson: string | undefined,
 ): { end: number; hash: string } {
-  let q = at + buf.write(prevHash, at, "latin1");
-  const start = q;
-  if (argsJson !== undefined) {
-    buf.set(ARGS_OPEN, q);
-    q += ARGS_OPEN.length;
-    q += buf.write(argsJson, q, "utf8");
-    buf.set(DECISION_AFTER_ARGS, q);
-    q += DECISION_AFTER_ARGS.length;
-  } else {
-    buf.set(DECISION_OPEN, q);
-    q += DECISION_OPEN.length;
-  }
-  q += buf.write(decisionJsonText, q, "utf8");
-  buf.set(PREV_HASH, q);
-  q += PREV_HASH.length;
-  q += buf.write(prevHash, q, "latin1");
-  buf.set(SEQ, q);
-  q += SEQ.length;
-  q += buf.write(String(seq), q, "latin1");
-  buf.set(TYPE_CLOSE, q);
-  q += TYPE_CLOSE.length;
+  // One string, one encoding call: prevHash (hashed, then overwritten) followed by the body.
+  const open = argsJson === undefined ? '{"decision":' : `{"args":${argsJson},"decision":`;
+  const q = at + buf.write(`${prevHash}${open}${decisionJsonText},"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`, at, "utf8");
+  const start = at + 64;
   const hash = sha256(buf.subarray(at, q));
   // Move the body (without its closing brace) over prevHash, then close it with the hash.
   buf.copyWithin(at, start, q - 1);

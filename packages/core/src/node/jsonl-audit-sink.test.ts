@@ -116,6 +116,20 @@ describe("JsonlAuditSink", () => {
     await Promise.all(done);
   });
 
+  it("reuses written chunks without corrupting a later group: several groups of many chunks read back exactly", async () => {
+    const path = join(dir, "reuse.jsonl");
+    const sink = open(path, { signer, fsync: false, flushIntervalMs: 3_600_000 });
+    const written: Decision[] = [];
+    for (let group = 0; group < 4; group++) {
+      for (let i = 0; i < 1500; i++) written.push(decision({ reason: `${group}:${i}:${"r".repeat(i % 300)}` }));
+      for (const d of written.slice(-1500)) sink.write(d);
+      await sink.flush();
+    }
+    await sink.close();
+    expect((await readAuditLog(path)).map((e) => e.decision)).toEqual(written);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 6000, unsigned: 0 });
+  });
+
   it("write() resolves once its record is on disk; flush() writes everything accepted", async () => {
     const path = join(dir, "flush.jsonl");
     const sink = open(path, { flushIntervalMs: 3_600_000 });

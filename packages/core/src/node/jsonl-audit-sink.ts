@@ -135,6 +135,8 @@ type Item = Chunk | PendingCheckpoint;
 
 /** Records are encoded straight into chunks of this size (bigger for a bigger record). */
 const CHUNK_BYTES = 64 * 1024;
+/** Written chunks kept for reuse. */
+const SPARE_CHUNKS = 16;
 /** A backlog goes out in writes of at most this many bytes (and buffers), never as one huge write. */
 const WRITE_BYTES = 1024 * 1024;
 const WRITE_BUFFERS = 512;
@@ -220,6 +222,8 @@ export class JsonlAuditSink implements AuditSink {
   #queuedRecords = 0;
   /** Current chunk: encoded records not yet queued for writing. */
   #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Written chunks, reused: a busy log allocates (and the GC frees) no new 64 KiB buffers. */
+  #spare: Buffer<ArrayBuffer>[] = [];
   #used = 0;
   /** Seq of the first record not yet known to be on disk. */
   #durable: number;
@@ -593,7 +597,7 @@ export class JsonlAuditSink implements AuditSink {
   #seal(room = 0): void {
     if (this.#used > 0) {
       this.#queue.push({ bytes: this.#chunk.subarray(0, this.#used), lastSeq: this.#seq - 1 });
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
+      this.#chunk = (room <= CHUNK_BYTES ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
       this.#used = 0;
     } else if (room > this.#chunk.length) {
       this.#chunk = Buffer.allocUnsafe(room);
@@ -656,6 +660,12 @@ export class JsonlAuditSink implements AuditSink {
         else recordBytes += item.bytes.length;
       }
       if (out.length > 0) await this.#append(out);
+      for (const item of items) {
+        const { bytes } = item as Chunk;
+        if (bytes.byteOffset === 0 && bytes.buffer.byteLength === CHUNK_BYTES && this.#spare.length < SPARE_CHUNKS && !(item as Chunk).checkpoint) {
+          this.#spare.push(Buffer.from(bytes.buffer as ArrayBuffer, 0, CHUNK_BYTES));
+        }
+      }
       this.#durable = through + 1;
       this.#pendingBytes -= recordBytes;
       this.#lastError = undefined;
