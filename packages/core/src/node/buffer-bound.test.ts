@@ -106,6 +106,37 @@ describe("the sink's buffer is bounded", () => {
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 1000 - sink.dropped, dropped: sink.dropped });
   });
 
+  it("the gate reads any sink's unavailable: a reason, or a getter that throws, turns ALLOW into DENY; DENY and ESCALATE pass through", async () => {
+    let state: string | undefined | Error;
+    const seen: Decision[] = [];
+    const sink = {
+      write: (d: Decision) => void seen.push(d),
+      get unavailable(): string | undefined {
+        if (state instanceof Error) throw state;
+        return state;
+      },
+    };
+    const gate = new GateKeeper({
+      identity,
+      policy: new PermissionPolicy({ name: "p", rules: [{ action: "tool_use", allowed: true, allowedTargets: ["a", "b"], escalateTargets: ["b"] }] }),
+      auditSinks: [sink],
+    });
+    expect((await gate.check("tool_use", "a")).type).toBe("allow");
+    state = "disk full";
+    const refused = await gate.check("tool_use", { target: "a", callId: "c1" });
+    expect(refused).toMatchObject({ type: "deny", code: "internal_error", reason: "audit unavailable: disk full", target: "a", callId: "c1" });
+    expect((await gate.check("tool_use", "b")).type).toBe("escalate");
+    expect((await gate.check("tool_use", "z")).code).toBe("target_not_allowed");
+    state = new Error("boom");
+    expect(await gate.check("tool_use", "a")).toMatchObject({ type: "deny", reason: "audit unavailable: the audit sink failed: boom" });
+    state = undefined;
+    // The same call id is decided again once the sink is back, not served the refusal.
+    expect((await gate.check("tool_use", { target: "a", callId: "c1" })).type).toBe("allow");
+    // What the sinks and gate.decisions saw is what the caller got.
+    expect(seen.map((d) => d.type)).toEqual(["allow", "deny", "escalate", "deny", "deny", "allow"]);
+    expect(gate.decisions).toEqual(seen);
+  });
+
   it("refuses a bad bound or mode", () => {
     expect(() => new JsonlAuditSink(join(dir, "a.jsonl"), { maxBufferBytes: 10 })).toThrow(/maxBufferBytes/);
     expect(() => new JsonlAuditSink(join(dir, "b.jsonl"), { onBufferFull: "ignore" as never })).toThrow(/onBufferFull/);
