@@ -1,16 +1,4 @@
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncate,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  writev,
-  writeSync,
-} from "node:fs";
+import { closeSync, fdatasync, ftruncate, mkdirSync, openSync, writev } from "node:fs";
 import { open, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -19,21 +7,9 @@ import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { AgentIdentity, JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { findLastCheckpoint, readTail } from "./audit-log-tail.js";
-import {
-  chainHash,
-  checkpointMessage,
-  checkpointSignatureOk,
-  decisionJson,
-  decisionRecordRoom,
-  encodeDecisionRecord,
-  GENESIS_HASH,
-  parseRecordLine,
-  recordLine,
-  sha256,
-  type CheckpointRecord,
-} from "./audit-record.js";
+import { chainHash, checkpointMessage, decisionJson, decisionRecordRoom, encodeDecisionRecord, recordLine } from "./audit-record.js";
 import { lockFile } from "./file-lock.js";
+import { resumeAuditLog, type AuditLogOpenState } from "./open-audit-log.js";
 import { ArgsRedactor } from "./redact.js";
 
 const writevAsync = promisify(writev);
@@ -91,29 +67,13 @@ export interface JsonlAuditSinkOptions {
   onBufferFull?: "deny" | "drop";
 }
 
+export type { AuditLogOpenState } from "./open-audit-log.js";
+
 /** A checkpoint that made it to disk. */
 export interface AuditCheckpoint {
   seq: number;
   hash: string;
   at: string;
-}
-
-/** What opening the file found. */
-export interface AuditLogOpenState {
-  /** True when the file had records and the new ones continue its chain. */
-  resumed: boolean;
-  /** The seq the next record gets. */
-  nextSeq: number;
-  /** A torn (incomplete) last line left by a crash: cut off and recorded in a `recovery` record. */
-  recoveredTornLine?: { offset: number; bytes: number; sha256: string };
-  /** A checkpoint named by the head file but missing from the log (a crash between the two) was restored. */
-  restoredCheckpoint?: number;
-  /**
-   * Records after the last signed checkpoint (a crash tore the batch before its
-   * checkpoint, or someone edited the tail): this writer does not vouch for them.
-   * They are named in a `recovery` record, and `verifyAuditLog` reports them.
-   */
-  unsigned?: { from: number; to: number };
 }
 
 interface PendingCheckpoint {
@@ -154,8 +114,6 @@ class Batch {
     this.promise.catch(() => {});
   }
 }
-
-const RECOVERY_PREVIEW_BYTES = 1024;
 
 function positiveInt(value: number | undefined, name: string, dflt: number, min = 1): number {
   if (value === undefined) return dflt;
@@ -288,7 +246,7 @@ export class JsonlAuditSink implements AuditSink {
       // 0600 on create: audit records may carry (redacted) tool arguments.
       fd = openSync(this.path, "a+", 0o600);
       this.#fd = fd;
-      const resumed = this.#resume(fd);
+      const resumed = resumeAuditLog(fd, { path: this.path, headPath: this.headPath, key: this.#key, fsync: this.#fsync, warn: this.#warn });
       this.#seq = resumed.seq;
       this.#durable = resumed.seq;
       this.#prevHash = resumed.prevHash;
@@ -433,145 +391,6 @@ export class JsonlAuditSink implements AuditSink {
       throw error;
     });
     return this.#closing;
-  }
-
-  // --- opening ----------------------------------------------------------------
-
-  /** Finds where the chain stops, repairs a crash's leftovers (never silently), and returns the resume point. */
-  #resume(fd: number): { seq: number; prevHash: string; size: number; headSeq: number; state: AuditLogOpenState } {
-    const size = fstatSync(fd).size;
-    const { last, lastEnd, fragment } = readTail(fd, size);
-    let seq = 0;
-    let prevHash = GENESIS_HASH;
-    let end = size;
-    const state: AuditLogOpenState = { resumed: false, nextSeq: 0 };
-    if (last !== undefined) {
-      const parsed = parseRecordLine(last.toString("utf8"));
-      if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical) {
-        const why = parsed.problem ?? (parsed.hashOk ? "is not in canonical form" : "does not match its hash");
-        throw new AuditLogError(
-          this.path,
-          `audit log ${this.path}: its last line ${why}; refusing to append to a chain that does not verify (check it with verifyAuditLog, then start a new file)`,
-        );
-      }
-      seq = parsed.record.seq + 1;
-      prevHash = parsed.record.hash;
-      state.resumed = true;
-    }
-    let torn: AuditLogOpenState["recoveredTornLine"];
-    let tornPreview = "";
-    if (fragment !== undefined) {
-      const parsed = parseRecordLine(fragment.toString("utf8"));
-      if (parsed.record && parsed.hashOk && parsed.canonical && parsed.record.seq === seq && parsed.record.prevHash === prevHash) {
-        // Complete but for its newline: keep it.
-        writeSync(fd, "\n");
-        end += 1;
-        seq += 1;
-        prevHash = parsed.record.hash;
-        state.resumed = true;
-      } else {
-        torn = { offset: lastEnd, bytes: fragment.length, sha256: sha256(fragment) };
-        tornPreview = fragment.subarray(0, RECOVERY_PREVIEW_BYTES).toString("base64");
-        // The torn bytes were never acknowledged as written; cut them off and record them below.
-        ftruncateSync(fd, lastEnd);
-        end = lastEnd;
-      }
-    }
-    let append = "";
-    const head = this.#readHead();
-    const lastRecord = seq - 1;
-    let covered = -1;
-    if (this.#key && lastRecord >= 0) {
-      // Never sign over what no signature proves: check the last checkpoint, and name whatever follows it.
-      const checkpoint = findLastCheckpoint(fd, end);
-      if (checkpoint) {
-        this.#checkKey(checkpoint);
-        if (!checkpointSignatureOk(this.#key, checkpoint)) {
-          throw new AuditLogError(
-            this.path,
-            `audit log ${this.path}: checkpoint seq ${checkpoint.seq}'s signature does not verify; refusing to append to a log whose records were changed and re-chained (check it with verifyAuditLog, then start a new file)`,
-          );
-        }
-        covered = checkpoint.seq;
-      }
-    }
-    if (head) {
-      if (this.#key) {
-        this.#checkKey(head.record);
-        if (!checkpointSignatureOk(this.#key, head.record)) {
-          throw new AuditLogError(this.path, `audit log head file ${this.headPath}: its checkpoint's signature does not verify; refusing to append (check with verifyAuditLog)`);
-        }
-      }
-      if (head.record.seq === seq && head.record.prevHash === prevHash) {
-        // The writer stopped between writing the head and appending its checkpoint.
-        append += `${head.line}\n`;
-        seq += 1;
-        prevHash = head.record.hash;
-        state.restoredCheckpoint = head.record.seq;
-        covered = head.record.seq;
-      } else if (head.record.seq > seq) {
-        throw new AuditLogError(
-          this.path,
-          `audit log ${this.path} ends at seq ${seq - 1} but its head file names checkpoint seq ${head.record.seq}: the log was truncated; refusing to append (to start a new log, move the log and its head file away)`,
-        );
-      }
-    }
-    const unsigned = this.#key && covered < lastRecord ? { from: covered + 1, to: lastRecord } : undefined;
-    if (torn || unsigned) {
-      const recovery: Record<string, unknown> = { at: new Date().toISOString(), prevHash, seq, type: "recovery" };
-      if (torn) recovery.torn = { bytes: torn.bytes, preview: tornPreview, sha256: torn.sha256 };
-      if (unsigned) recovery.unsigned = unsigned;
-      const body = canonicalJson(recovery);
-      const hash = chainHash(prevHash, body);
-      append += `${recordLine(body, hash)}\n`;
-      seq += 1;
-      prevHash = hash;
-      if (torn) state.recoveredTornLine = torn;
-      if (unsigned) state.unsigned = unsigned;
-    }
-    if (append !== "") {
-      const bytes = Buffer.from(append, "utf8");
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      end += bytes.length;
-    }
-    if (end !== size && this.#fsync) fdatasyncSync(fd);
-    if (torn) {
-      this.#warn(
-        `audit log ${this.path}: a torn last line (${torn.bytes} bytes at offset ${torn.offset}, sha256 ${torn.sha256}) from an interrupted write was cut off and recorded in recovery record seq ${seq - 1}`,
-      );
-    }
-    if (unsigned) {
-      const { from, to } = unsigned;
-      this.#warn(
-        `audit log ${this.path}: ${from === to ? `record seq ${from}` : `records seq ${from}..${to}`} after the last signed checkpoint ${from === to ? "is" : "are"} not covered by a signature ` +
-          `(a crash before the batch's checkpoint, or an edit); named in recovery record seq ${seq - 1}, not vouched for by this writer`,
-      );
-    }
-    state.nextSeq = seq;
-    return { seq, prevHash, size: end, headSeq: head ? head.record.seq : -1, state };
-  }
-
-  #checkKey(record: CheckpointRecord): void {
-    if (record.key.x !== this.#key!.x) {
-      throw new AuditLogError(this.path, `audit log ${this.path} is signed with a different key than this sink's signer; use the same key or start a new file`);
-    }
-  }
-
-  #readHead(): { line: string; record: CheckpointRecord } | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.headPath, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-    const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-    const parsed = parseRecordLine(line);
-    if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.type !== "checkpoint") {
-      throw new AuditLogError(this.path, `audit log head file ${this.headPath} is not a valid checkpoint; refusing to append (check with verifyAuditLog)`);
-    }
-    return { line, record: parsed.record };
   }
 
   // --- group commit -------------------------------------------------------------
