@@ -10,6 +10,7 @@ import { runReplay } from "./commands/replay.js";
 import { runTest } from "./commands/test.js";
 import { runValidate } from "./commands/validate.js";
 import { CliError, ExitCode } from "./errors.js";
+import { terminalSafe } from "./format/escape.js";
 import { shouldColor } from "./format/style.js";
 
 function version(): string {
@@ -80,8 +81,9 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .description("check an audit log's hash chain, signed checkpoints and head (exit 1 when tampered)")
     .argument("<audit>", "audit log (.jsonl)")
     .option("--public-key <file>", "the Ed25519 public key to trust: a JWK, or an identity file from agentgate keygen")
+    .option("--allow-unsigned-tail", "accept records no signature covers yet (a log still being written); says how many were not proven")
     .addOption(jsonOption())
-    .action(async (file: string, opts: { publicKey?: string; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
+    .action(async (file: string, opts: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
   audit
     .command("show")
     .description("a readable table of recorded decisions, oldest first")
@@ -136,7 +138,13 @@ function oneLine(message: string): string {
  * Runs the CLI with `argv` (without `node` and the script) and resolves the
  * exit code. Errors become one line on stderr, never a stack trace.
  */
-export async function run(argv: readonly string[], ctx: CommandContext): Promise<number> {
+export async function run(argv: readonly string[], outside: CommandContext): Promise<number> {
+  // The output boundary: nothing reaches the terminal with a control character it would act on.
+  const ctx: CommandContext = {
+    ...outside,
+    out: (text) => outside.out(terminalSafe(text, outside.color)),
+    err: (text) => outside.err(terminalSafe(text, false)),
+  };
   let code: number = ExitCode.OK;
   const json = argv.includes(JSON_FLAG);
   const fail = (exitCode: number, kind: string, message: string, details: readonly string[] = []) => {

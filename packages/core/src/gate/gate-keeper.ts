@@ -24,6 +24,12 @@ export interface AuditSink {
   flush?(): void | Promise<void>;
   /** Optional: flush and release resources (called by `gate.close()`). */
   close?(): void | Promise<void>;
+  /**
+   * Optional: set (to why) while the sink cannot record decisions, e.g. its
+   * buffer is full because the disk is. The gate then turns each ALLOW into a
+   * DENY (`internal_error`, "audit unavailable: ...") until it clears: fail closed.
+   */
+  readonly unavailable?: string | undefined;
 }
 
 /** Extra detail about a decision, for sinks that want it (arguments are never in the Decision itself). */
@@ -823,6 +829,7 @@ export class GateKeeper {
 
   /** Records a decision: audit trail first (never lost), then sinks and observers, none of which can break the check. */
   #emit(decision: Decision, req: Req, startedAt: number): Decision {
+    if (decision.type === "allow" && this.#sinks.length > 0) decision = this.#unlessAuditUnavailable(decision);
     this.#audit.push(decision);
     if (this.#sinks.length > 0) {
       const event: AuditEvent = {};
@@ -848,6 +855,22 @@ export class GateKeeper {
           // Observers are best effort by contract.
         }
       }
+    }
+    return decision;
+  }
+
+  /** An ALLOW stands only while every sink can record it; a sink that says it cannot (`unavailable`) makes it a DENY. */
+  #unlessAuditUnavailable(decision: Decision): Decision {
+    for (const sink of this.#sinks) {
+      let why: unknown;
+      try {
+        why = sink.unavailable;
+      } catch (error) {
+        why = `the audit sink failed: ${errorText(error)}`;
+      }
+      if (why === undefined || why === "") continue;
+      const { id, agentId, agentName, action, target, timestamp, policy, callId, escalationId } = decision;
+      return makeDecision({ id, type: "deny", code: "internal_error", agentId, agentName, action, target, reason: `audit unavailable: ${String(why)}`, timestamp, policy, callId, escalationId });
     }
     return decision;
   }
