@@ -8,10 +8,15 @@ import {
   type Decision,
   type EscalationRecord,
   type GateStore,
+  type Grant,
+  type GrantMatch,
+  type GrantStore,
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
+import { RedisGrants } from "./grants.js";
 import { KeySpace, type EscalationKeys } from "./keys.js";
+import { SettleEvents } from "./settle-events.js";
 import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
 /** Options of {@link RedisStore}. */
@@ -62,7 +67,7 @@ const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit
  * const gate = new GateKeeper({ identity, policy, store });
  * ```
  */
-export class RedisStore implements GateStore {
+export class RedisStore implements GateStore, GrantStore {
   readonly client: RedisClient;
   readonly prefix: string;
   readonly #redis: BoundedClient;
@@ -71,6 +76,9 @@ export class RedisStore implements GateStore {
   readonly #local: MemoryStore | undefined;
   readonly #localCalls = new Set<string>();
   readonly #localEscalations = new Set<string>();
+  // Grants and settle events (grants.ts, settle-events.ts).
+  #grants: RedisGrants | undefined;
+  #events: SettleEvents | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
@@ -222,6 +230,7 @@ export class RedisStore implements GateStore {
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
     // Off the pending list (best effort: listing also checks each record's status).
     await this.#redis.run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record)).catch(() => {});
+    await this.#settleEvents().publish(escalationId);
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
   }
 
@@ -269,9 +278,41 @@ export class RedisStore implements GateStore {
     }
   }
 
+  #grantStore(): RedisGrants {
+    return (this.#grants ??= new RedisGrants(this.client, this.#redis, this.prefix));
+  }
+
+  #settleEvents(): SettleEvents {
+    return (this.#events ??= new SettleEvents(this.client, this.prefix));
+  }
+
+  /** Stores a grant every process sharing this Redis can use (see `GrantStore`). */
+  createGrant(grant: Grant): Promise<void> {
+    return this.#grantStore().createGrant(grant);
+  }
+
+  /** Atomically spends one use of a live matching grant. */
+  useGrant(match: GrantMatch, now: number): Promise<Grant | undefined> {
+    return this.#grantStore().useGrant(match, now);
+  }
+
+  listGrants(now: number): Promise<Grant[]> {
+    return this.#grantStore().listGrants(now);
+  }
+
+  revokeGrant(id: string): Promise<Grant | undefined> {
+    return this.#grantStore().revokeGrant(id);
+  }
+
+  /** Hears every settle in any process (Redis pub/sub on a second connection, opened on first use). */
+  onEscalationSettled(listener: (escalationId: string) => void): Promise<() => void> {
+    return this.#settleEvents().listen(listener);
+  }
+
   /** Stops waiting on the connection. The ioredis client is yours to `quit()`. */
   close(): void {
     this.#redis.dispose();
+    this.#events?.close();
   }
 }
 

@@ -14,6 +14,7 @@ import { BoundedMap } from "./bounded-map.js";
 import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { callFingerprint, canonicalJson } from "./fingerprint.js";
 import { MemoryStore } from "./memory-store.js";
+import { applyGrant, isGrantStore, type GrantStore } from "./grants.js";
 import type { ConsumeRequest, ConsumeResult, EscalationRecord, GateStore } from "./store.js";
 
 /** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
@@ -104,6 +105,8 @@ export interface GateKeeperOptions {
   clock?: () => number;
   /** Observers of every decision (see `@agentgate/core` telemetry helpers). */
   observers?: readonly DecisionObserver[];
+  /** Standing approvals (usually the same store): a live matching grant ALLOWs an escalation with code `granted`. */
+  grants?: GrantStore;
 }
 
 const WINDOW_MS = 60_000;
@@ -145,6 +148,7 @@ export class GateKeeper {
   readonly #onAuditError: (error: unknown, decision: Decision) => void;
   readonly #clock: () => number;
   readonly #observers: DecisionObserver[];
+  readonly #grants: GrantStore | undefined;
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
   readonly #inflight = new Map<string, { p: Promise<Decision>; req: Req }>();
@@ -183,6 +187,8 @@ export class GateKeeper {
       });
     this.#clock = options.clock ?? Date.now;
     this.#observers = [...(options.observers ?? [])];
+    if (options.grants !== undefined && !isGrantStore(options.grants)) throw new TypeError("GateKeeper: grants must implement GrantStore");
+    this.#grants = options.grants;
   }
 
   /** True when an inline approval handler answers escalations. */
@@ -576,6 +582,11 @@ export class GateKeeper {
       await this.store.createEscalation(record, this.#ttlMs);
     } catch (error) {
       return this.#refuse(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
+    }
+    if (this.#grants) {
+      // A live grant answers instead of a human; a grant store failure just asks a human (never an ALLOW).
+      const granted = await applyGrant(this.#grants, this.store, record, req.context?.toolName, this.#clock()).catch(() => undefined);
+      if (granted) return this.#emit(granted, req, startedAt);
     }
     this.#emit(decision, req, startedAt);
     if (!this.#handler) return decision;
