@@ -1,0 +1,79 @@
+import { hasEscalationEvents, type ApprovalHandler, type ApprovalRequest, type ApprovalResolution, type GateStore } from "@agentgate/core";
+
+/** Options of {@link waitForApproval}. */
+export interface WaitForApprovalOptions {
+  /** The store the gate and the approval server share (`RedisStore`, or the same `MemoryStore` in one process). */
+  store: GateStore;
+  /** Give up after this long with "approval timed out". Keep it below the gate's `approvalTimeoutMs`. */
+  timeoutMs: number;
+  /**
+   * A safety re-read of the escalation, default every 5000 ms, in case a
+   * notification was lost (a reconnect); answers normally arrive by event.
+   */
+  recheckMs?: number;
+}
+
+/** Thrown into the gate when nobody answered in time: the gate records a DENY saying so. */
+export class ApprovalTimedOut extends Error {
+  constructor(timeoutMs: number) {
+    super(`approval timed out (no answer within ${timeoutMs} ms)`);
+    this.name = "ApprovalTimedOut";
+  }
+}
+
+/**
+ * An `approvalHandler` that waits until the escalation is answered anywhere —
+ * the inbox, the JSON API, another process's `gate.resolveEscalation` — by
+ * listening to the store's settle events (Redis pub/sub, or an in-process
+ * event for `MemoryStore`), not by polling. It returns the settled answer;
+ * the gate then keeps the decision already in the store. At `timeoutMs` it
+ * fails with "approval timed out", which the gate records as a DENY.
+ *
+ * @example
+ * ```ts
+ * const gate = new GateKeeper({ identity, policy, store, grants: store,
+ *   approvalHandler: waitForApproval({ store, timeoutMs: 10 * 60_000 }) });
+ * ```
+ */
+export function waitForApproval(options: WaitForApprovalOptions): ApprovalHandler {
+  const { store, timeoutMs } = options;
+  if (!store || typeof store.getEscalation !== "function") throw new TypeError("waitForApproval needs { store }");
+  if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) throw new TypeError("waitForApproval: timeoutMs must be a positive number");
+  const recheckMs = options.recheckMs ?? 5000;
+  return (request: ApprovalRequest) => wait(store, request.escalationId, timeoutMs, recheckMs);
+}
+
+async function wait(store: GateStore, id: string, timeoutMs: number, recheckMs: number): Promise<ApprovalResolution> {
+  let wake: () => void = () => {};
+  let stop: (() => void) | undefined;
+  const deadline = Date.now() + timeoutMs;
+  try {
+    // Listen first, then read: a settle between the two is never missed.
+    if (hasEscalationEvents(store)) {
+      stop = await store.onEscalationSettled((settled) => {
+        if (settled === id) wake();
+      });
+    }
+    for (;;) {
+      const record = await store.getEscalation(id);
+      if (!record) throw new Error(`escalation ${id} is gone from the store`);
+      if (record.status !== "pending") {
+        const d = record.settled;
+        const out: ApprovalResolution = { approved: record.status === "approved" };
+        if (d?.approvedBy) out.approvedBy = d.approvedBy;
+        return out;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new ApprovalTimedOut(timeoutMs);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, recheckMs));
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  } finally {
+    stop?.();
+  }
+}
