@@ -81,7 +81,8 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
     const h = c.res.headers;
     h.set("Content-Security-Policy", CSP);
     h.set("X-Content-Type-Options", "nosniff");
-    h.set("Referrer-Policy", "no-referrer");
+    // Not no-referrer: with it, browsers send `Origin: null` on same-origin form posts.
+    h.set("Referrer-Policy", "same-origin");
     h.set("X-Frame-Options", "DENY");
     h.set("Cross-Origin-Opener-Policy", "same-origin");
     if (!h.has("Cache-Control")) h.set("Cache-Control", "no-store");
@@ -150,6 +151,7 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
     return c.redirect("/login", 303);
   });
 
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/assets/app.js", (c) => c.body(APP_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" }));
   app.get("/assets/app.css", (c) => c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }));
 

@@ -29,7 +29,7 @@ function card(e) {
   }
   const form = el("form", { method: "post", action: "/escalations/" + encodeURIComponent(e.id) + "/answer", class: "answer" },
     el("input", { type: "hidden", name: "csrf", value: csrf }),
-    el("label", {}, "Reason ", el("span", { class: "muted" }, "(optional)"), " ", el("input", { name: "reason", maxlength: "500" })),
+    el("label", {}, el("span", {}, "Reason ", el("span", { class: "muted" }, "(optional)")), el("input", { name: "reason", maxlength: "500" })),
     el("div", { class: "buttons" },
       el("button", { name: "answer", value: "approve", class: "primary" }, "Approve"),
       el("button", { name: "answer", value: "grant" }, "Approve for 1 hour"),
@@ -94,6 +94,7 @@ button.link { border: 0; background: none; color: var(--accent); padding: 0; min
 .login { max-width: 22rem; margin: 3rem auto; display: flex; flex-direction: column; gap: .4rem; background: var(--card); padding: 1.5rem; border: 1px solid var(--line); border-radius: 10px; }
 .login button { margin-top: .8rem; }
 .table { overflow-x: auto; } table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 10px; }
-th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; } th { color: var(--muted); font-weight: 600; font-size: .9rem; }
+th, td { text-align: left; padding: .5rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; } th { color: var(--muted); font-weight: 600; font-size: .9rem; white-space: nowrap; }
+td.target, td.what { overflow-wrap: anywhere; } td .muted.mono { display: block; font-size: .78rem; word-break: break-all; } td button { white-space: nowrap; }
 @media (max-width: 560px) { dl { grid-template-columns: 1fr; } dt { margin-top: .3rem; } .buttons button { flex: 1 1 auto; } }
 `;

@@ -73,7 +73,7 @@ export function escalationCard(e: EscalationView, csrf: string): Raw {
   ${e.args ? html`<details open><summary>Arguments</summary><pre class="args">${e.args}</pre>${e.argsFull ? html`<details><summary>Full arguments</summary><pre class="args">${e.argsFull}</pre></details>` : ""}</details>` : ""}
   <form method="post" action="/escalations/${encodeURIComponent(e.id)}/answer" class="answer">
     <input type="hidden" name="csrf" value="${csrf}">
-    <label>Reason <span class="muted">(optional)</span> <input name="reason" maxlength="500"></label>
+    <label><span>Reason <span class="muted">(optional)</span></span><input name="reason" maxlength="500"></label>
     <div class="buttons">
       <button name="answer" value="approve" class="primary">Approve</button>
       <button name="answer" value="grant">Approve for 1 hour</button>

@@ -11,7 +11,7 @@ import type { WebhookOptions } from "../webhooks.js";
 export const redisUrl: string | null = inject("redisUrl");
 export const chromium: string | null = inject("chromium");
 
-export const PASSWORDS = { alice: "alice-password-1", bob: "bob-password-22", "deploy-bot": "sneaky-agent-333" } as const;
+export const PASSWORDS = { alice: "alice-password-1", bob: "bob-password-22", carol: "carol-password-333", "deploy-bot": "sneaky-agent-333" } as const;
 
 export interface Harness {
   url: string;
@@ -24,7 +24,7 @@ export interface Harness {
 }
 
 /** A real approval server on a real Redis (its own key prefix), with approvers alice, bob and one named like the agent. */
-export async function startHarness(options: { webhook?: WebhookOptions; signInLimit?: { perUser?: number } } = {}): Promise<Harness> {
+export async function startHarness(options: { webhook?: WebhookOptions; signInLimit?: { perUser?: number }; pollMs?: number } = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "agentgate-approvals-"));
   const file = join(dir, "approvers.yaml");
   for (const [name, pw] of Object.entries(PASSWORDS)) await addApprover(file, name, pw);
@@ -37,7 +37,7 @@ export async function startHarness(options: { webhook?: WebhookOptions; signInLi
     approvers: file,
     port: 0,
     auditFile: join(dir, "audit.jsonl"),
-    pollMs: 200,
+    pollMs: options.pollMs ?? 200,
     ...(options.webhook ? { webhook: options.webhook } : {}),
     ...(options.signInLimit ? { signInLimit: options.signInLimit } : {}),
   });
