@@ -615,7 +615,10 @@ export class GateKeeper {
       if (timer !== undefined) clearTimeout(timer);
     }
     try {
-      return (await this.#settle(record, answer, failure)).decision;
+      const settled = await this.#settle(record, answer, failure);
+      // Settled elsewhere (an approval server, another process): this call's audit still gets its final decision.
+      if (!settled.won) this.#emit(settled.decision, requestToReq(record), this.#clock());
+      return settled.decision;
     } catch (error) {
       return this.#refuse(requestToReq(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
     }

@@ -108,3 +108,24 @@ describe("settleStoredEscalation", () => {
     expect(await settleStoredEscalation(store, "nope", true)).toMatchObject({ ok: false, reason: "unknown" });
   });
 });
+
+describe("an escalation settled outside the gate while its handler waits", () => {
+  it("returns and audits the settled decision (e.g. an approval server answered)", async () => {
+    let now = Date.UTC(2026, 0, 1);
+    const store = new MemoryStore();
+    const gate = new GateKeeper({
+      identity,
+      policy,
+      store,
+      clock: () => now,
+      approvalHandler: async (request) => {
+        await settleStoredEscalation(store, request.escalationId, { approved: true, approvedBy: "alice" }, { now });
+        return { approved: false }; // ignored: the store already holds the answer
+      },
+    });
+    const d = await gate.checkToolCall({ toolName: "deploy", input: {} });
+    expect(d).toMatchObject({ type: "allow", code: "approved", approvedBy: "alice" });
+    expect(gate.decisions.map((x) => x.code)).toEqual(["escalate_target", "approved"]);
+    now += 1;
+  });
+});
