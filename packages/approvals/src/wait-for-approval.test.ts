@@ -1,5 +1,6 @@
-import { AgentIdentity, GateKeeper, MemoryStore, PermissionPolicy, settleStoredEscalation } from "@agentgate/core";
+import { AgentGateError, AgentIdentity, GateKeeper, MemoryStore, PermissionPolicy, settleStoredEscalation } from "@agentgate/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApprovalTimedOut } from "./approval-timed-out.js";
 import { startAgent } from "./test-utils/agent-process.js";
 import { redisUrl, startHarness, until, type Harness } from "./test-utils/harness.js";
 import { waitForApproval } from "./wait-for-approval.js";
@@ -20,8 +21,17 @@ describe("waitForApproval with a MemoryStore (one process)", () => {
     expect(store.listEscalations(Date.now())).toHaveLength(0);
   });
 
-  it("rejects bad options", () => {
+  it("rejects bad options; times out with ApprovalTimedOut; an unknown escalation fails at once", async () => {
     expect(() => waitForApproval({ store: new MemoryStore(), timeoutMs: 0 })).toThrow(TypeError);
+    const store = new MemoryStore();
+    const gate = new GateKeeper({ identity: await AgentIdentity.create("bot"), policy, store });
+    const d = await gate.checkToolCall({ toolName: "deploy", input: {} });
+    const [request] = await gate.pendingEscalations();
+    expect(request?.escalationId).toBe(d.escalationId);
+    const error = await Promise.resolve(waitForApproval({ store, timeoutMs: 50 })(request!)).then(() => undefined, (e: unknown) => e);
+    expect(ApprovalTimedOut.isInstance(error)).toBe(true);
+    expect(AgentGateError.isInstance(error)).toBe(true);
+    await expect(Promise.resolve(waitForApproval({ store, timeoutMs: 50 })({ ...request!, escalationId: "nope" }))).rejects.toThrow(/gone from the store/);
   });
 });
 

@@ -1,3 +1,4 @@
+import { ApprovalTimedOut } from "./approval-timed-out.js";
 import { hasEscalationEvents, type ApprovalHandler, type ApprovalRequest, type ApprovalResolution, type GateStore } from "@agentgate/core";
 
 /** Options of {@link waitForApproval}. */
@@ -11,14 +12,6 @@ export interface WaitForApprovalOptions {
    * notification was lost (a reconnect); answers normally arrive by event.
    */
   recheckMs?: number;
-}
-
-/** Thrown into the gate when nobody answered in time: the gate records a DENY saying so. */
-export class ApprovalTimedOut extends Error {
-  constructor(timeoutMs: number) {
-    super(`approval timed out (no answer within ${timeoutMs} ms)`);
-    this.name = "ApprovalTimedOut";
-  }
 }
 
 /**

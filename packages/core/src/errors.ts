@@ -10,7 +10,8 @@ export type AgentGateErrorCode =
   | "AGENTGATE_ESCALATION_SETTLED"
   | "AGENTGATE_STORE_UNAVAILABLE"
   | "AGENTGATE_IDENTITY_INVALID"
-  | "AGENTGATE_AUDIT_LOG";
+  | "AGENTGATE_AUDIT_LOG"
+  | "AGENTGATE_APPROVAL_TIMEOUT";
 
 /**
  * Base class of every AgentGate error. `isInstance` works across duplicate
