@@ -1,4 +1,6 @@
 import { AgentGateError, AgentIdentity, GateKeeper, MemoryStore, PermissionPolicy, settleStoredEscalation } from "@agentgate/core";
+import { RedisStore } from "@agentgate/redis";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApprovalTimedOut } from "./approval-timed-out.js";
 import { startAgent } from "./test-utils/agent-process.js";
@@ -69,6 +71,18 @@ describe.skipIf(redisUrl === null)("waitForApproval across processes (Redis pub/
     } finally {
       await agent.stop();
     }
+  });
+
+  it("fails (never hangs) when Redis is unreachable: the gate turns that into a DENY", async () => {
+    const client = new Redis({ port: 1, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => {});
+    const store = new RedisStore({ client, commandTimeoutMs: 300 });
+    const handler = waitForApproval({ store, timeoutMs: 60_000 });
+    const t0 = Date.now();
+    await expect(Promise.resolve(handler({ escalationId: "x", agent: { id: "a", name: "a" }, action: "tool_use", reason: "r" }))).rejects.toThrow(/Redis/);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    store.close();
+    client.disconnect();
   });
 
   it("another process's gate.resolveEscalation wakes the waiting agent too", async () => {

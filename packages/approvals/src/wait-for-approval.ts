@@ -1,5 +1,5 @@
 import { ApprovalTimedOut } from "./approval-timed-out.js";
-import { hasEscalationEvents, type ApprovalHandler, type ApprovalRequest, type ApprovalResolution, type GateStore } from "@agentgate/core";
+import { hasEscalationEvents, type ApprovalHandler, type EscalationEvents, type ApprovalRequest, type ApprovalResolution, type GateStore } from "@agentgate/core";
 
 /** Options of {@link waitForApproval}. */
 export interface WaitForApprovalOptions {
@@ -36,17 +36,32 @@ export function waitForApproval(options: WaitForApprovalOptions): ApprovalHandle
   return (request: ApprovalRequest) => wait(store, request.escalationId, timeoutMs, recheckMs);
 }
 
+/** Subscribes within 2 s, or not at all (then the safety re-reads find the answer): never a hang. */
+async function listen(store: EscalationEvents, listener: (id: string) => void): Promise<(() => void) | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const subscribed = Promise.resolve().then(() => store.onEscalationSettled(listener));
+    return await Promise.race([subscribed, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 2000)))]).then((stop) => {
+      if (stop === undefined) {
+        // A subscription that arrives after giving up is undone at once.
+        subscribed.then((s) => s(), () => {});
+      }
+      return stop;
+    });
+  } catch {
+    return undefined;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
 async function wait(store: GateStore, id: string, timeoutMs: number, recheckMs: number): Promise<ApprovalResolution> {
   let wake: () => void = () => {};
   let stop: (() => void) | undefined;
   const deadline = Date.now() + timeoutMs;
   try {
     // Listen first, then read: a settle between the two is never missed.
-    if (hasEscalationEvents(store)) {
-      stop = await store.onEscalationSettled((settled) => {
-        if (settled === id) wake();
-      });
-    }
+    if (hasEscalationEvents(store)) stop = await listen(store, (settled) => settled === id && wake());
     for (;;) {
       const record = await store.getEscalation(id);
       if (!record) throw new Error(`escalation ${id} is gone from the store`);

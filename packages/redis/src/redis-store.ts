@@ -230,7 +230,8 @@ export class RedisStore implements GateStore, GrantStore {
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
     // Off the pending list (best effort: listing also checks each record's status).
     await this.#redis.run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record)).catch(() => {});
-    await this.#settleEvents().publish(escalationId);
+    // Bounded like every command: a Redis that went away after the settle must not hold the answer up.
+    await this.#redis.run("announce the settle", () => this.#settleEvents().publish(escalationId)).catch(() => {});
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
   }
 
