@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { runApproversAdd, runApproversToken } from "./commands/approvers.js";
 import { runAuditShow, runAuditVerify, type AuditShowOptions } from "./commands/audit.js";
 import { runCheck } from "./commands/check.js";
 import type { CommandContext } from "./commands/context.js";
@@ -7,6 +8,7 @@ import { runInit } from "./commands/init.js";
 import { runKeygen } from "./commands/keygen.js";
 import { runMcp } from "./commands/mcp.js";
 import { runReplay } from "./commands/replay.js";
+import { runServe, type ServeOptions } from "./commands/serve.js";
 import { runTest } from "./commands/test.js";
 import { runValidate } from "./commands/validate.js";
 import { CliError, ExitCode } from "./errors.js";
@@ -120,6 +122,34 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .argument("[args...]", "agentgate-mcp arguments, e.g. --policy p.yaml -- npx -y @modelcontextprotocol/server-filesystem .")
     .helpOption(false)
     .allowUnknownOption();
+  program
+    .command("serve")
+    .description("the approval inbox and JSON API (@agentgate/approvals) until Ctrl-C")
+    .requiredOption("--store <store>", "redis://HOST:PORT shared with the gates, or memory (one-process demo)")
+    .requiredOption("--approvers <file>", "approvers.yaml (agentgate approvers add), re-read on change")
+    .option("--port <port>", "port", "8787")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--audit <file>", "append answers, grants and revocations to this JSONL file")
+    .option("--webhook <url>", "POST signed events on new escalations and answers")
+    .option("--webhook-secret <secret>", "HMAC-SHA256 key for the webhook signature")
+    .addOption(new Option("--webhook-format <format>", "payload format").choices(["json", "slack"]).default("json"))
+    .option("--public-url <url>", "the address people open (links in webhooks, expected Origin)")
+    .action(async (opts: ServeOptions) => setCode(await runServe(opts, ctx)));
+
+  const approvers = program.command("approvers").description("manage approvers.yaml for agentgate serve");
+  approvers
+    .command("add")
+    .description("add an approver (or set their password): an scrypt hash is written, never the password")
+    .argument("<file>", "approvers.yaml")
+    .argument("<name>", "approver name")
+    .option("--password-stdin", "read the password from stdin")
+    .action(async (file: string, name: string, opts: { passwordStdin?: boolean }) => setCode(await runApproversAdd(file, name, opts, ctx)));
+  approvers
+    .command("token")
+    .description("create an API token (Authorization: Bearer) for an approver; printed once, only its hash is stored")
+    .argument("<name>", "approver name")
+    .option("--approvers <file>", "approvers.yaml", "approvers.yaml")
+    .action((name: string, opts: { approvers?: string }) => setCode(runApproversToken(name, opts, ctx)));
 
   return program;
 }

@@ -15,6 +15,7 @@ import { BoundedMap } from "./bounded-map.js";
 import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { callFingerprint, canonicalJson } from "./fingerprint.js";
 import { MemoryStore } from "./memory-store.js";
+import { applyGrant, isGrantStore, type GrantStore } from "./grants.js";
 import type { ClaimResult, ConsumeRequest, ConsumeResult, EscalationRecord, GateStore } from "./store.js";
 
 /** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
@@ -118,6 +119,8 @@ export interface GateKeeperOptions {
   clock?: () => number;
   /** Observers of every decision (see `@agentgate/core` telemetry helpers). */
   observers?: readonly DecisionObserver[];
+  /** Standing approvals (usually the same store): a live matching grant ALLOWs an escalation with code `granted`. */
+  grants?: GrantStore;
 }
 
 const WINDOW_MS = 60_000;
@@ -160,6 +163,7 @@ export class GateKeeper {
   readonly #onAuditError: (error: unknown, decision: Decision) => void;
   readonly #clock: () => number;
   readonly #observers: DecisionObserver[];
+  readonly #grants: GrantStore | undefined;
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
   readonly #inflight = new Map<string, { p: Promise<Decision>; req: Req }>();
@@ -201,6 +205,8 @@ export class GateKeeper {
       });
     this.#clock = options.clock ?? Date.now;
     this.#observers = [...(options.observers ?? [])];
+    if (options.grants !== undefined && !isGrantStore(options.grants)) throw new TypeError("GateKeeper: grants must implement GrantStore");
+    this.#grants = options.grants;
   }
 
   /** True when an inline approval handler answers escalations. */
@@ -655,6 +661,11 @@ export class GateKeeper {
     } catch (error) {
       return this.#refuse(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
     }
+    if (this.#grants) {
+      // A live grant answers instead of a human; a grant store failure just asks a human (never an ALLOW).
+      const granted = await applyGrant(this.#grants, this.store, record, req.context?.toolName, this.#clock()).catch(() => undefined);
+      if (granted) return this.#emit(granted, req, startedAt);
+    }
     this.#emit(decision, req, startedAt);
     if (!this.#handler) return decision;
     return this.#ask(record);
@@ -682,7 +693,8 @@ export class GateKeeper {
       if (timer !== undefined) clearTimeout(timer);
     }
     try {
-      return (await this.#settle(record, answer, failure)).decision;
+      const settled = await this.#settle(record, answer, failure);
+      return settled.decision;
     } catch (error) {
       return this.#refuse(requestToReq(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
     }
@@ -725,7 +737,11 @@ export class GateKeeper {
     if (!result.ok) {
       const other = result.record?.settled;
       if (other) {
-        this.#superseded(record, answer, failure, other);
+        // A handler relaying an answer given elsewhere (an approval server) agrees with the winner:
+        // this gate's audit gets the final decision. A different answer is audited as superseded.
+        const agrees = !failure && answer.approved === (other.type === "allow") && (!answer.approved || answer.approvedBy === other.approvedBy);
+        if (agrees) this.#emit(other, requestToReq(record), now);
+        else this.#superseded(record, answer, failure, other);
         return { decision: other, won: false };
       }
       throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", record.escalationId, `escalation ${q(record.escalationId)} disappeared from the store`);
