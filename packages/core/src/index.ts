@@ -47,6 +47,22 @@ export {
   type ToolMapping,
 } from "./gate/gate-keeper.js";
 export { MemoryStore, type MemoryStoreOptions } from "./gate/memory-store.js";
+export {
+  applyGrant,
+  consultGrants,
+  grantMatches,
+  grantMatchOf,
+  hasEscalationEvents,
+  isGrantStore,
+  MemoryGrants,
+  settleStoredEscalation,
+  type EscalationEvents,
+  type Grant,
+  type GrantMatch,
+  type GrantStore,
+  type SettleStoredOptions,
+  type SettleStoredResult,
+} from "./gate/grants.js";
 export type {
   CallRecord,
   ClaimRequest,

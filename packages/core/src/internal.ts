@@ -4,6 +4,7 @@ export { BoundedMap } from "./gate/bounded-map.js";
 export { isDecision } from "./gate/decision.js";
 export { canonicalJson } from "./gate/fingerprint.js";
 export type { MaybePromise } from "./gate/store.js";
-export { compileGlob, GlobList, globError, type CompiledGlob } from "./policy/glob.js";
+export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
+export { GlobList } from "./policy/glob-list.js";
 export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";

@@ -10,10 +10,15 @@ import {
   type Decision,
   type EscalationRecord,
   type GateStore,
+  type Grant,
+  type GrantMatch,
+  type GrantStore,
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
+import { RedisGrants } from "./grants.js";
 import { KeySpace, type EscalationKeys } from "./keys.js";
+import { SettleEvents } from "./settle-events.js";
 import { CLAIM, CLAIM_LUA, CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
 /** Options of {@link RedisStore}. */
@@ -65,7 +70,7 @@ const CLAIMS = new Set<string>(["claimed", "replayed", "mismatch", "not_allowed"
  * const gate = new GateKeeper({ identity, policy, store });
  * ```
  */
-export class RedisStore implements GateStore {
+export class RedisStore implements GateStore, GrantStore {
   readonly client: RedisClient;
   readonly prefix: string;
   readonly #redis: BoundedClient;
@@ -74,6 +79,9 @@ export class RedisStore implements GateStore {
   readonly #local: MemoryStore | undefined;
   readonly #localCalls = new Set<string>();
   readonly #localEscalations = new Set<string>();
+  // Grants and settle events (grants.ts, settle-events.ts).
+  #grants: RedisGrants | undefined;
+  #events: SettleEvents | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
@@ -238,6 +246,8 @@ export class RedisStore implements GateStore {
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
     // Off the pending list (best effort: listing also checks each record's status).
     await this.#redis.run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record)).catch(() => {});
+    // Bounded like every command: a Redis that went away after the settle must not hold the answer up.
+    await this.#redis.run("announce the settle", () => this.#settleEvents().publish(escalationId)).catch(() => {});
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
   }
 
@@ -285,9 +295,41 @@ export class RedisStore implements GateStore {
     }
   }
 
+  #grantStore(): RedisGrants {
+    return (this.#grants ??= new RedisGrants(this.client, this.#redis, this.prefix));
+  }
+
+  #settleEvents(): SettleEvents {
+    return (this.#events ??= new SettleEvents(this.client, this.prefix));
+  }
+
+  /** Stores a grant every process sharing this Redis can use (see `GrantStore`). */
+  createGrant(grant: Grant): Promise<void> {
+    return this.#grantStore().createGrant(grant);
+  }
+
+  /** Atomically spends one use of a live matching grant. */
+  useGrant(match: GrantMatch, now: number): Promise<Grant | undefined> {
+    return this.#grantStore().useGrant(match, now);
+  }
+
+  listGrants(now: number): Promise<Grant[]> {
+    return this.#grantStore().listGrants(now);
+  }
+
+  revokeGrant(id: string): Promise<Grant | undefined> {
+    return this.#grantStore().revokeGrant(id);
+  }
+
+  /** Hears every settle in any process (Redis pub/sub on a second connection, opened on first use). */
+  onEscalationSettled(listener: (escalationId: string) => void): Promise<() => void> {
+    return this.#settleEvents().listen(listener);
+  }
+
   /** Stops waiting on the connection. The ioredis client is yours to `quit()`. */
   close(): void {
     this.#redis.dispose();
+    this.#events?.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { AuditTrail } from "./audit-trail.js";
-import type { Decision } from "./decision.js";
+import { makeDecision, type Decision } from "./decision.js";
 import { errorText, type CheckRequest } from "./tool-call.js";
 
 /** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
@@ -9,6 +9,12 @@ export interface AuditSink {
   flush?(): void | Promise<void>;
   /** Optional: flush and release resources (called by `gate.close()`). */
   close?(): void | Promise<void>;
+  /**
+   * Optional: set (to why) while the sink cannot record decisions, e.g. its
+   * buffer is full because the disk is. The gate then turns each ALLOW into a
+   * DENY (`internal_error`, "audit unavailable: ...") until it clears: fail closed.
+   */
+  readonly unavailable?: string | undefined;
 }
 
 /** Extra detail about a decision, for sinks that want it (arguments are never in the Decision itself). */
@@ -61,6 +67,7 @@ export class Audit {
 
   /** Records `decision` (made for `request`) and returns it. */
   record(decision: Decision, request: CheckRequest, startedAt: number): Decision {
+    if (decision.type === "allow" && this.#sinks.length > 0) decision = this.#unlessUnavailable(decision);
     this.#trail.push(decision);
     if (this.#sinks.length > 0) {
       const event: AuditEvent = {};
@@ -96,6 +103,22 @@ export class Audit {
 
   async close(): Promise<void> {
     await Promise.all(this.#sinks.map((s) => (s.close ? s.close() : s.flush?.())));
+  }
+
+  /** An ALLOW stands only while every sink can record it; a sink that says it cannot (`unavailable`) makes it a DENY. */
+  #unlessUnavailable(decision: Decision): Decision {
+    for (const sink of this.#sinks) {
+      let why: unknown;
+      try {
+        why = sink.unavailable;
+      } catch (error) {
+        why = `the audit sink failed: ${errorText(error)}`;
+      }
+      if (why === undefined || why === "") continue;
+      const { id, agentId, agentName, action, target, timestamp, policy, callId, escalationId } = decision;
+      return makeDecision({ id, type: "deny", code: "internal_error", agentId, agentName, action, target, reason: `audit unavailable: ${String(why)}`, timestamp, policy, callId, escalationId });
+    }
+    return decision;
   }
 
   #failed(error: unknown, decision: Decision): void {

@@ -9,6 +9,7 @@ import {
 import type { Decision, DecisionCode } from "./decision.js";
 import { canonicalJson } from "./fingerprint.js";
 import type { GateParts } from "./gate-parts.js";
+import { applyGrant, type GrantStore } from "./grants.js";
 import type { ConsumeRequest, EscalationRecord } from "./store.js";
 import { errorText, quote, requestOf, type CheckRequest } from "./tool-call.js";
 
@@ -23,11 +24,13 @@ export class Escalations {
   readonly #handler: ApprovalHandler | undefined;
   readonly #timeoutMs: number;
   readonly #ttlMs: number;
+  readonly #grants: GrantStore | undefined;
   /** Inline approvals being asked, by escalation id: a concurrent check of the same call waits for this one answer. */
   readonly #asking = new Map<string, Promise<Decision>>();
 
-  constructor(gate: GateParts, options: { handler: ApprovalHandler | undefined; timeoutMs: number; ttlMs: number }) {
+  constructor(gate: GateParts, options: { handler: ApprovalHandler | undefined; timeoutMs: number; ttlMs: number; grants?: GrantStore | undefined }) {
     this.#gate = gate;
+    this.#grants = options.grants;
     this.#handler = options.handler;
     this.#timeoutMs = options.timeoutMs;
     this.#ttlMs = options.ttlMs;
@@ -145,6 +148,11 @@ export class Escalations {
     } catch (error) {
       return gate.failClosed(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
     }
+    if (this.#grants) {
+      // A live grant answers instead of a human; a grant store failure just asks a human (never an ALLOW).
+      const granted = await applyGrant(this.#grants, gate.store, record, req.context?.toolName, gate.clock()).catch(() => undefined);
+      if (granted) return gate.audit.record(granted, req, startedAt);
+    }
     gate.audit.record(decision, req, startedAt);
     if (!this.#handler) return decision;
     return this.#ask(record);
@@ -230,7 +238,11 @@ export class Escalations {
     if (!result.ok) {
       const other = result.record?.settled;
       if (other) {
-        this.#superseded(record, answer, failure, other);
+        // A handler relaying an answer given elsewhere (an approval server) agrees with the winner:
+        // this gate's audit gets the final decision. A different answer is audited as superseded.
+        const agrees = !failure && answer.approved === (other.type === "allow") && (!answer.approved || answer.approvedBy === other.approvedBy);
+        if (agrees) gate.audit.record(other, requestOf(record), now);
+        else this.#superseded(record, answer, failure, other);
         return { decision: other, won: false };
       }
       throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", record.escalationId, `escalation ${quote(record.escalationId)} disappeared from the store`);

@@ -8,6 +8,7 @@ import { BoundedMap } from "./bounded-map.js";
 import type { Decision, DecisionCode } from "./decision.js";
 import { DecisionBuilder } from "./decision-builder.js";
 import { Escalations } from "./escalations.js";
+import { isGrantStore, type GrantStore } from "./grants.js";
 import type { GateParts } from "./gate-parts.js";
 import { Limits } from "./limits.js";
 import { MemoryStore } from "./memory-store.js";
@@ -64,6 +65,8 @@ export interface GateKeeperOptions {
   clock?: () => number;
   /** Observers of every decision (see `@agentgate/core` telemetry helpers). */
   observers?: readonly DecisionObserver[];
+  /** Standing approvals (usually the same store): a live matching grant ALLOWs an escalation with code `granted`. */
+  grants?: GrantStore;
 }
 
 /** Static decisions remembered per call id (in-process), so re-checks of one call are audited once. */
@@ -102,6 +105,7 @@ export class GateKeeper {
     this.identity = identity;
     this.policy = policy;
     this.store = options.store ?? new MemoryStore();
+    if (options.grants !== undefined && !isGrantStore(options.grants)) throw new TypeError("GateKeeper: grants must implement GrantStore");
     this.#clock = options.clock ?? Date.now;
     this.#audit = new Audit({
       limit: nonNegative(options.auditLimit, "auditLimit", 10_000),
@@ -122,6 +126,7 @@ export class GateKeeper {
     };
     this.#escalations = new Escalations(parts, {
       handler: options.approvalHandler,
+      grants: options.grants,
       timeoutMs: nonNegative(options.approvalTimeoutMs, "approvalTimeoutMs", 300_000),
       ttlMs,
     });

@@ -10,6 +10,7 @@ import type {
 } from "./store.js";
 import { BoundedMap } from "./bounded-map.js";
 import type { Decision } from "./decision.js";
+import { MemoryGrants, type Grant, type GrantMatch } from "./grants.js";
 
 /** A sliding-window log: sorted timestamps with a moving head, compacted now and then. */
 class Counter {
@@ -170,7 +171,40 @@ export class MemoryStore implements GateStore {
       const call = this.#calls.get(r.callKey);
       if (call) call.settled = settled;
     }
+    for (const listener of [...this.#settled]) queueMicrotask(() => {
+      try {
+        listener(escalationId);
+      } catch {
+        // a listener's failure is its own
+      }
+    });
     return { ok: true, record: structuredClone(r) };
+  }
+
+  // Grants and settle events: see grants.ts.
+  readonly #grants = new MemoryGrants();
+  readonly #settled = new Set<(escalationId: string) => void>();
+
+  createGrant(grant: Grant): void {
+    this.#grants.createGrant(grant);
+  }
+
+  useGrant(match: GrantMatch, now: number): Grant | undefined {
+    return this.#grants.useGrant(match, now);
+  }
+
+  listGrants(now: number): Grant[] {
+    return this.#grants.listGrants(now);
+  }
+
+  revokeGrant(id: string): Grant | undefined {
+    return this.#grants.revokeGrant(id);
+  }
+
+  /** Calls `listener` after every settle in this store (in-process waiters use it instead of polling). */
+  onEscalationSettled(listener: (escalationId: string) => void): () => void {
+    this.#settled.add(listener);
+    return () => this.#settled.delete(listener);
   }
 
   listEscalations(now: number): EscalationRecord[] {

@@ -1,7 +1,7 @@
 import type { Document } from "yaml";
 import type { ActionName, DecisionType } from "../action.js";
 import { PolicyValidationError } from "../errors/policy-validation-error.js";
-import { GlobList } from "./glob.js";
+import { GlobList } from "./glob-list.js";
 import { nodeFs } from "./node-fs.js";
 import type { ActionRule, PolicyConfig } from "./rule.js";
 import { normalizeTarget, targetKind, type TargetKind } from "./target.js";
@@ -127,6 +127,25 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
 const q = JSON.stringify;
 
 /**
+ * Deny and escalate lists also see a URL without its query: a server routes
+ * `/admin?x=1` to `/admin`, which `http://host/admin/**` must catch.
+ * (Allow lists match the whole URL only.)
+ */
+function hits(list: GlobList | undefined, t: string, kind: TargetKind): boolean {
+  if (list === undefined) return false;
+  if (list.test(t)) return true;
+  if (kind !== "url") return false;
+  const query = t.indexOf("?");
+  return query >= 0 && list.test(t.slice(0, query));
+}
+
+function firstHit(list: GlobList | undefined, t: string, kind: TargetKind): string | undefined {
+  if (list === undefined) return undefined;
+  const query = kind === "url" ? t.indexOf("?") : -1;
+  return list.find(t) ?? (query >= 0 ? list.find(t.slice(0, query)) : undefined);
+}
+
+/**
  * A deny-by-default policy: one rule per action, validated and compiled at
  * construction. Immutable. `check` is the pure, static verdict; counters and
  * approvals live in `GateKeeper`.
@@ -228,7 +247,7 @@ export class PermissionPolicy {
       const list =
         e.code === "denied_target" ? e.rule.deniedTargets : e.code === "escalate_target" ? e.rule.escalateTargets : undefined;
       const pattern =
-        list?.find(e.target ?? "") ??
+        firstHit(list, e.target ?? "", e.rule.kind) ??
         (e.code === "allowed" && e.target !== undefined ? e.rule.allowedTargets?.find(e.target) : undefined);
       if (pattern !== undefined) out.pattern = pattern;
     }
@@ -256,7 +275,7 @@ export class PermissionPolicy {
     const m = r.reasons;
     switch (ruleOrder(r, t)) {
       case DENIED_TARGET:
-        return { type: "deny", code: "denied_target", reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(r.deniedTargets!.find(t!))}`, target: t, rule: r };
+        return { type: "deny", code: "denied_target", reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(firstHit(r.deniedTargets, t!, r.kind))}`, target: t, rule: r };
       case TARGET_REQUIRED:
         return { type: "deny", code: "target_required", reason: m.targetRequired, target: t, rule: r };
       case TARGET_NOT_ALLOWED:
@@ -317,8 +336,8 @@ const TYPE_OF: readonly DecisionType[] = ["deny", "deny", "deny", "escalate", "e
  * escalate_targets. `r` is an allowed rule; `t` the normalised target.
  */
 function ruleOrder(r: CompiledRule, t: string | undefined): RuleOutcome {
-  if (t !== undefined && r.deniedTargets !== undefined && r.deniedTargets.test(t)) return DENIED_TARGET;
-  const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
+  if (t !== undefined && hits(r.deniedTargets, t, r.kind)) return DENIED_TARGET;
+  const esc = t !== undefined && hits(r.escalateTargets, t, r.kind);
   if (r.allowedTargets !== undefined && !esc) {
     if (t === undefined) return TARGET_REQUIRED;
     if (!r.allowedTargets.test(t)) return TARGET_NOT_ALLOWED;
