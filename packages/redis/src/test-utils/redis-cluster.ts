@@ -76,7 +76,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     client: () => new Cluster(startup, { scaleReads: "master", redisOptions: { maxRetriesPerRequest: 1 } }),
     async nodeFor(key) {
       const slot = await slotOf(key);
-      const slots = (await admin(nodes[0]!, (r) => r.cluster("SLOTS"))) as [number, number, [string, number, string]][];
+      const slots = (await admin(nodes[0]!, (r) => r.cluster("SLOTS"))) as unknown as [number, number, [string, number, string]][];
       const owner = slots.find(([from, to]) => slot >= from && slot <= to);
       if (!owner) throw new Error(`no node serves slot ${slot}`);
       return nodes.find((n) => n.port === owner[2][1])!;
