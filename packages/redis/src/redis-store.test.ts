@@ -141,8 +141,11 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
         "{esc}:pending",
         "{esc}:ptr:<id>",
         "{esc}:ptr:<id>",
+        "{epoch}", // the store epoch: no TTL, so its absence means the data was lost
       ].sort(),
     );
+    expect(keys.get(`${own}{epoch}`)).toBe(-1);
+    keys.delete(`${own}{epoch}`);
     for (const [key, ttl] of keys) {
       expect(ttl, key).toBeGreaterThan(0);
       expect(ttl, key).toBeLessThanOrEqual(86_400_000 + 600_000);

@@ -12,6 +12,7 @@ import {
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
 import { KeySpace, type EscalationKeys } from "./keys.js";
+import { refusals, ServerGuard } from "./server-guard.js";
 import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
 /** Options of {@link RedisStore}. */
@@ -37,6 +38,20 @@ export interface RedisStoreOptions {
    * is kept, refreshed on every counted use. Default 30 days.
    */
   usageTtlMs?: number;
+  /**
+   * Accept a server whose `maxmemory-policy` can evict keys (`volatile-*`,
+   * `allkeys-*`). By default the store refuses such a server (every operation
+   * rejects, so the gate DENYs, naming the setting): every AgentGate key has a
+   * TTL, so eviction silently resets lifetime limits. Also needed when neither
+   * `CONFIG GET` nor `INFO` may be run. Default false.
+   */
+  allowEviction?: boolean;
+  /**
+   * Where the store reports what the gate should know but that does not stop
+   * a check: today, that Redis lost AgentGate's data (restart without
+   * persistence, flush, failover to an empty replica). Default `console.warn`.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
@@ -71,6 +86,7 @@ export class RedisStore implements GateStore {
   readonly #local: MemoryStore | undefined;
   readonly #localCalls = new Set<string>();
   readonly #localEscalations = new Set<string>();
+  readonly #guard: ServerGuard;
 
   constructor(options: RedisStoreOptions) {
     if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
@@ -99,6 +115,9 @@ export class RedisStore implements GateStore {
     this.#keys = new KeySpace(prefix);
     this.#usagePx = Math.ceil(usageTtl);
     this.#local = options.fallback === "memory" ? new MemoryStore() : undefined;
+    if (options.onWarning !== undefined && typeof options.onWarning !== "function") throw new TypeError("RedisStore: onWarning must be a function");
+    const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
+    this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
   }
 
@@ -106,11 +125,27 @@ export class RedisStore implements GateStore {
   async consume(req: ConsumeRequest): Promise<ConsumeResult> {
     if (this.#local && req.call && this.#localCalls.has(req.call.key)) return this.#consumeLocally(req);
     try {
+      if (!this.#guard.passed) await this.#guard.check();
       return await this.#consume(req);
     } catch (error) {
-      if (this.#local && StoreUnavailableError.isInstance(error)) return this.#consumeLocally(req);
+      if (this.#canFallBack(error)) return this.#consumeLocally(req);
       throw error;
     }
+  }
+
+  /**
+   * Checks the server now (also done before the first operation and after each
+   * reconnect): rejects with `StoreUnavailableError` naming the setting when its
+   * `maxmemory-policy` can evict AgentGate's keys (unless `allowEviction`), and
+   * records the store epoch that later reveals lost data. Call it at startup to
+   * fail fast.
+   */
+  verify(): Promise<void> {
+    return this.#guard.check();
+  }
+
+  #canFallBack(error: unknown): boolean {
+    return this.#local !== undefined && StoreUnavailableError.isInstance(error) && !refusals.has(error);
   }
 
   async #consume(req: ConsumeRequest): Promise<ConsumeResult> {
@@ -164,6 +199,7 @@ export class RedisStore implements GateStore {
   async createEscalation(record: EscalationRecord, ttlMs: number): Promise<void> {
     if (this.#local && record.decision.mode === "local-fallback") return this.#createLocally(record);
     try {
+      if (!this.#guard.passed) await this.#guard.check();
       const keys = this.#keys.escalation(record);
       const px = Math.max(1, Math.ceil(ttlMs + RETENTION_SLACK_MS));
       const pointer = JSON.stringify(keys);
@@ -174,7 +210,7 @@ export class RedisStore implements GateStore {
         ]),
       );
     } catch (error) {
-      if (this.#local && StoreUnavailableError.isInstance(error)) return this.#createLocally(record);
+      if (this.#canFallBack(error)) return this.#createLocally(record);
       throw error;
     }
   }
@@ -232,13 +268,14 @@ export class RedisStore implements GateStore {
     try {
       shared = await this.#listShared(now);
     } catch (error) {
-      if (this.#local && StoreUnavailableError.isInstance(error)) return local;
+      if (this.#canFallBack(error)) return local;
       throw error;
     }
     return [...shared, ...local];
   }
 
   async #listShared(now: number): Promise<EscalationRecord[]> {
+    if (!this.#guard.passed) await this.#guard.check();
     const index = this.#keys.pending();
     const members = await this.#redis.run("list escalations", () => this.client.zrangebyscore(index, `(${now}`, "+inf"));
     if (members.length === 0) return [];
@@ -260,6 +297,7 @@ export class RedisStore implements GateStore {
   }
 
   async #pointer(escalationId: string): Promise<EscalationKeys | undefined> {
+    if (!this.#guard.passed) await this.#guard.check();
     const raw = await this.#redis.run("find the escalation", () => this.client.get(this.#keys.pointer(escalationId)));
     if (raw === null) return undefined;
     try {
@@ -271,6 +309,7 @@ export class RedisStore implements GateStore {
 
   /** Stops waiting on the connection. The ioredis client is yours to `quit()`. */
   close(): void {
+    this.#guard.dispose();
     this.#redis.dispose();
   }
 }
