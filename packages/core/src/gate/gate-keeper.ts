@@ -13,8 +13,8 @@ import { AuditTrail } from "./audit-trail.js";
 import { BoundedMap } from "./bounded-map.js";
 import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { callFingerprint, canonicalJson } from "./fingerprint.js";
-import { MemoryStore } from "./memory-store.js";
-import type { ConsumeRequest, ConsumeResult, EscalationRecord, GateStore } from "./store.js";
+import { MemoryStore, pageOf } from "./memory-store.js";
+import type { ConsumeRequest, ConsumeResult, EscalationQuery, EscalationRecord, GateStore } from "./store.js";
 
 /** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
 export interface AuditSink {
@@ -45,6 +45,16 @@ export interface CheckOptions {
   context?: Record<string, unknown>;
   /** The action runs right after an ALLOW: a call recorded under `callId` may run only once (see `ToolCall.execute`). */
   execute?: boolean;
+}
+
+/** Options of `gate.pendingEscalations`. */
+export interface PendingEscalationsOptions {
+  /** Only the escalation of this call id. */
+  callId?: string;
+  /** At most this many (a page of an inbox), soonest to expire first. */
+  limit?: number;
+  /** The `escalationId` of the last request of the previous page. */
+  after?: string;
 }
 
 /** Options of `gate.refuse`. */
@@ -305,10 +315,40 @@ export class GateKeeper {
     return settled.decision;
   }
 
-  /** Open escalations (shared ones too, with a shared store). */
-  async pendingEscalations(): Promise<ApprovalRequest[]> {
-    const records = await this.store.listEscalations(this.#clock());
-    return records.map((r) => r.request);
+  /**
+   * Open escalations this gate's agent raised under this policy, from every
+   * process sharing the store, soonest to expire first. `callId` finds one
+   * call's; `limit` and `after` page through them (an inbox). A shared store
+   * answers from a per-agent index, whatever other agents have pending.
+   */
+  async pendingEscalations(options: PendingEscalationsOptions = {}): Promise<ApprovalRequest[]> {
+    const scope = { policy: this.policy.name, agentId: this.identity.id };
+    const query: EscalationQuery = { scope };
+    if (options.callId !== undefined) {
+      if (typeof options.callId !== "string" || options.callId === "" || options.callId.length > MAX_CALL_ID) return [];
+      query.callKey = this.#callKey(options.callId);
+    }
+    if (options.limit !== undefined) {
+      if (!Number.isSafeInteger(options.limit) || options.limit < 1) throw new TypeError("pendingEscalations: limit must be a positive integer");
+      query.limit = options.limit;
+    }
+    if (options.after !== undefined) {
+      const last = typeof options.after === "string" && options.after !== "" ? await this.store.getEscalation(options.after) : undefined;
+      if (!last) throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", String(options.after), `unknown escalation ${q(String(options.after))} in pendingEscalations({ after }): it expired or was never raised`);
+      query.after = { escalationId: last.escalationId, expiresAt: last.expiresAt };
+    }
+    const now = this.#clock();
+    const records = await this.store.listEscalations(now, query);
+    // Any store's answer is narrowed again: one that ignores the query is just slower.
+    const mine = records.filter(
+      (r) =>
+        r.status === "pending" &&
+        r.expiresAt > now &&
+        r.decision.policy === scope.policy &&
+        r.decision.agentId === scope.agentId &&
+        (query.callKey === undefined || r.callKey === query.callKey),
+    );
+    return pageOf(mine, query).map((r) => r.request);
   }
 
   /**
