@@ -135,6 +135,7 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
         `${call}c3`,
         `${tag}:esc:<id>`,
         `${tag}:esc:<id>`,
+        `${tag}:pending`, // this agent's pending escalations (c3's)
         `${tag}:used:llm_call`, // no used:shell: a rate-only rule keeps just its window
         `${tag}:win:llm_call`,
         `${tag}:win:shell`,

@@ -6,14 +6,16 @@ import {
   type ConsumeRequest,
   type ConsumeResult,
   type Decision,
+  type EscalationQuery,
   type EscalationRecord,
   type GateStore,
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
-import { KeySpace, type EscalationKeys } from "./keys.js";
+import { decision, listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
+import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
 import { refusals, ServerGuard } from "./server-guard.js";
-import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
+import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, PAGE, PAGE_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -47,6 +49,13 @@ export interface RedisStoreOptions {
    */
   allowEviction?: boolean;
   /**
+   * Most pending escalations one agent may have under one policy. Past it a
+   * new escalation is refused (the gate DENYs, saying so) and its reserved use
+   * is given back: one flooding agent cannot bury everyone's approvals.
+   * Default 1000.
+   */
+  maxPendingEscalations?: number;
+  /**
    * Where the store reports what the gate should know but that does not stop
    * a check: today, that Redis lost AgentGate's data (restart without
    * persistence, flush, failover to an empty replica). Default `console.warn`.
@@ -57,10 +66,11 @@ export interface RedisStoreOptions {
 /** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
 const RETENTION_SLACK_MS = 10 * 60_000;
 const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
+const DEFAULT_MAX_PENDING = 1000;
+/** Page size when a scoped listing asks for no limit (the per-agent cap bounds it anyway). */
+const FULL_PAGE = 10_000;
 /** Call keys decided in fallback mode that are remembered, so a repeat is answered locally. */
 const MAX_LOCAL_IDS = 100_000;
-
-type Script = (...args: (string | number)[]) => Promise<unknown>;
 
 const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
 
@@ -87,6 +97,7 @@ export class RedisStore implements GateStore {
   readonly #localCalls = new Set<string>();
   readonly #localEscalations = new Set<string>();
   readonly #guard: ServerGuard;
+  readonly #maxPending: number;
 
   constructor(options: RedisStoreOptions) {
     if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
@@ -115,6 +126,9 @@ export class RedisStore implements GateStore {
     this.#keys = new KeySpace(prefix);
     this.#usagePx = Math.ceil(usageTtl);
     this.#local = options.fallback === "memory" ? new MemoryStore() : undefined;
+    const maxPending = options.maxPendingEscalations ?? DEFAULT_MAX_PENDING;
+    if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new TypeError("RedisStore: maxPendingEscalations must be a positive integer");
+    this.#maxPending = maxPending;
     if (options.onWarning !== undefined && typeof options.onWarning !== "function") throw new TypeError("RedisStore: onWarning must be a function");
     const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
     this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
@@ -202,12 +216,34 @@ export class RedisStore implements GateStore {
       if (!this.#guard.passed) await this.#guard.check();
       const keys = this.#keys.escalation(record);
       const px = Math.max(1, Math.ceil(ttlMs + RETENTION_SLACK_MS));
+      const res = record.reservation;
+      const created = await this.#redis.run("record the escalation", () =>
+        script(this.client, CREATE)(
+          keys.record,
+          keys.index!,
+          keys.used,
+          keys.window,
+          keys.call,
+          JSON.stringify(record),
+          px,
+          keys.indexMember!,
+          expiryDigits(record.createdAt + 1),
+          this.#maxPending,
+          res ? "1" : "0",
+          res?.member ?? "",
+          keys.hasCall ? "1" : "0",
+        ),
+      );
+      if (created === 0) {
+        const error = new StoreUnavailableError(
+          `agent ${record.decision.agentId} already has ${this.#maxPending} pending escalations under policy ${record.decision.policy} (maxPendingEscalations): settle some or let them expire before raising more`,
+        );
+        refusals.add(error);
+        throw error;
+      }
       const pointer = JSON.stringify(keys);
-      await this.#redis.run("record the escalation", () =>
-        Promise.all([
-          script(this.client, CREATE)(keys.record, JSON.stringify(record), px),
-          script(this.client, INDEX)(this.#keys.pointer(record.escalationId), this.#keys.pending(), pointer, keys.record, String(record.expiresAt), px),
-        ]),
+      await this.#redis.run("index the escalation", () =>
+        script(this.client, INDEX)(this.#keys.pointer(record.escalationId), this.#keys.pending(), pointer, keys.record, String(record.expiresAt), px),
       );
     } catch (error) {
       if (this.#canFallBack(error)) return this.#createLocally(record);
@@ -256,44 +292,36 @@ export class RedisStore implements GateStore {
     if (kind === "unknown") return { ok: false, reason: "unknown" };
     if (kind === "settled" && st && json) return { ok: false, reason: "settled", record: toRecord(st, json, other || null) };
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
-    // Off the pending list (best effort: listing also checks each record's status).
-    await this.#redis.run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record)).catch(() => {});
+    // Off the pending lists (best effort: listing also checks each record's status).
+    await this.#redis
+      .run("update the pending list", () =>
+        Promise.all([
+          this.client.zrem(this.#keys.pending(), keys.record),
+          keys.index && keys.indexMember ? this.client.zrem(keys.index, keys.indexMember) : 0,
+        ]),
+      )
+      .catch(() => {});
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
   }
 
-  /** Pending, unexpired escalations of every process sharing this Redis (plus local fallback ones). */
-  async listEscalations(now: number): Promise<EscalationRecord[]> {
-    const local = this.#local ? this.#local.listEscalations(now) : [];
+  /**
+   * Pending, unexpired escalations of every process sharing this Redis (plus
+   * local fallback ones). With `query.scope`, one agent's, from its own index:
+   * O(log n + page) whatever other agents have pending; `callKey` is O(1).
+   * Without a scope, every agent's (all of them: use it for small stores only).
+   */
+  async listEscalations(now: number, query: EscalationQuery = {}): Promise<EscalationRecord[]> {
+    const local = this.#local ? this.#local.listEscalations(now, query) : [];
     let shared: EscalationRecord[];
     try {
-      shared = await this.#listShared(now);
+      if (!this.#guard.passed) await this.#guard.check();
+      const ctx = { client: this.client, redis: this.#redis, keys: this.#keys };
+      shared = query.scope ? await listScoped(ctx, now, query, query.scope, FULL_PAGE) : await listAll(ctx, now);
     } catch (error) {
       if (this.#canFallBack(error)) return local;
       throw error;
     }
     return [...shared, ...local];
-  }
-
-  async #listShared(now: number): Promise<EscalationRecord[]> {
-    if (!this.#guard.passed) await this.#guard.check();
-    const index = this.#keys.pending();
-    const members = await this.#redis.run("list escalations", () => this.client.zrangebyscore(index, `(${now}`, "+inf"));
-    if (members.length === 0) return [];
-    const rows = await this.#redis.run("list escalations", () =>
-      Promise.all(members.map((key) => this.client.hmget(key, "status", "record", "settled"))),
-    );
-    const out: EscalationRecord[] = [];
-    const gone: string[] = [];
-    rows.forEach(([status, json, settled], i) => {
-      if (!status || !json) gone.push(members[i]!);
-      else if (status === "pending") {
-        const r = toRecord(status, json, settled ?? null);
-        if (r.expiresAt > now) out.push(r);
-      }
-    });
-    // Records that expired from Redis leave the list.
-    if (gone.length > 0) await this.#redis.run("update the pending list", () => this.client.zrem(index, ...gone)).catch(() => {});
-    return out;
   }
 
   async #pointer(escalationId: string): Promise<EscalationKeys | undefined> {
@@ -326,9 +354,6 @@ function remember(set: Set<string>, id: string): void {
   set.add(id);
 }
 
-function unexpected(what: string, reply: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`Redis gave an unexpected reply to ${what}: ${JSON.stringify(reply)?.slice(0, 200)}`);
-}
 
 function parseCallRecord(flat: string[]): CallRecord {
   const h: Record<string, string> = {};
@@ -350,24 +375,15 @@ function parseCallRecord(flat: string[]): CallRecord {
   return rec;
 }
 
-function decision(json: string): Decision {
-  return Object.freeze(JSON.parse(json) as Decision);
-}
 
-function toRecord(status: string, json: string, settled: string | null): EscalationRecord {
-  const record = JSON.parse(json) as EscalationRecord;
-  record.status = status as EscalationRecord["status"];
-  if (settled) record.settled = decision(settled);
-  else delete record.settled;
-  return record;
-}
 
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
 function define(client: RedisClient): void {
   const c = client as unknown as Record<string, unknown>;
   const scripts: [string, string, number][] = [
     [CONSUME, CONSUME_LUA, 3],
-    [CREATE, CREATE_LUA, 1],
+    [CREATE, CREATE_LUA, 5],
+    [PAGE, PAGE_LUA, 1],
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
   ];
@@ -376,7 +392,3 @@ function define(client: RedisClient): void {
   }
 }
 
-function script(client: RedisClient, name: string): Script {
-  const fn = (client as unknown as Record<string, Script>)[name]!;
-  return fn.bind(client);
-}

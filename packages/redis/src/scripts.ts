@@ -7,7 +7,8 @@
 /** Versioned names: another version of this package never runs our ARGV layout. */
 export const CONSUME = "agentgateConsumeV3";
 export const SETTLE = "agentgateSettleV2";
-export const CREATE = "agentgateCreateV1";
+export const CREATE = "agentgateCreateV2";
+export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 
 /**
@@ -90,14 +91,62 @@ return {outcome, used, retry}
 `;
 
 /**
- * Stores a pending escalation record (hash) in its scope's slot.
- * KEYS: 1 record. ARGV: 1 record JSON, 2 PX.
+ * Stores a pending escalation record (hash) in its scope's slot and adds it to
+ * the agent's pending index, unless the agent already has `cap` pending: then
+ * it gives back the reservation, forgets the call record and returns 0.
+ * KEYS: 1 record, 2 agent pending index, 3 usage total, 4 window, 5 call record.
+ * ARGV: 1 record JSON, 2 PX, 3 index member, 4 first unexpired member (expired ones are pruned),
+ *       5 cap|-1, 6 has reservation 0|1, 7 reservation member, 8 has call 0|1.
  */
 export const CREATE_LUA = `
+redis.call('ZREMRANGEBYLEX', KEYS[2], '-', '(' .. ARGV[4])
+local cap = tonumber(ARGV[5])
+if cap >= 0 and redis.call('ZCARD', KEYS[2]) >= cap then
+  if ARGV[6] == '1' then
+    local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if used > 0 then redis.call('DECR', KEYS[3]) end
+    redis.call('ZREM', KEYS[4], ARGV[7])
+  end
+  if ARGV[8] == '1' then redis.call('DEL', KEYS[5]) end
+  return 0
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'status', 'pending', 'record', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
+`;
+
+/**
+ * One page of an agent's pending escalations, in expiry order: O(log n + page).
+ * Members whose record is gone or settled leave the index on the way.
+ * KEYS: 1 agent pending index. ARGV: 1 ZRANGEBYLEX start, 2 limit, 3 record key prefix,
+ * 4 first unexpired member. Returns the records' JSON.
+ */
+export const PAGE_LUA = `
+redis.call('ZREMRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[4])
+local limit = tonumber(ARGV[2])
+local out = {}
+local min = ARGV[1]
+local scanned = 0
+while #out < limit and scanned < limit + 1000 do
+  local batch = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, limit - #out)
+  if #batch == 0 then break end
+  for _, m in ipairs(batch) do
+    scanned = scanned + 1
+    local bar = string.find(m, '|', 1, true)
+    local key = ARGV[3] .. string.sub(m, bar + 1)
+    local rec = redis.call('HMGET', key, 'status', 'record')
+    if rec[1] == 'pending' and rec[2] then
+      out[#out + 1] = rec[2]
+    else
+      redis.call('ZREM', KEYS[1], m)
+    end
+    min = '(' .. m
+  end
+end
+return out
 `;
 
 /**
