@@ -15,6 +15,7 @@ import { BoundedClient, type RedisClient } from "./bounded.js";
 import { decision, listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
 import { refusals, ServerGuard } from "./server-guard.js";
+import { remember, UnmergedUses } from "./unmerged-uses.js";
 import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, PAGE, PAGE_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
 /** Options of {@link RedisStore}. */
@@ -32,7 +33,9 @@ export interface RedisStoreOptions {
   /**
    * Opt-in: while Redis is unavailable, decide with in-process limits (a
    * `MemoryStore` per `RedisStore`) instead of denying. Such decisions carry
-   * `mode: "local-fallback"`. Limits then hold per process only.
+   * `mode: "local-fallback"`. Limits then hold per process only. Uses counted
+   * meanwhile (for `denyAfter` / `escalateAfter`) are added to Redis' totals
+   * before the next shared check, so lifetime limits see them once Redis is back.
    */
   fallback?: "memory";
   /**
@@ -69,8 +72,6 @@ const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
 const DEFAULT_MAX_PENDING = 1000;
 /** Page size when a scoped listing asks for no limit (the per-agent cap bounds it anyway). */
 const FULL_PAGE = 10_000;
-/** Call keys decided in fallback mode that are remembered, so a repeat is answered locally. */
-const MAX_LOCAL_IDS = 100_000;
 
 const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
 
@@ -97,6 +98,7 @@ export class RedisStore implements GateStore {
   readonly #localCalls = new Set<string>();
   readonly #localEscalations = new Set<string>();
   readonly #guard: ServerGuard;
+  readonly #unmerged = new UnmergedUses();
   readonly #maxPending: number;
 
   constructor(options: RedisStoreOptions) {
@@ -140,6 +142,7 @@ export class RedisStore implements GateStore {
     if (this.#local && req.call && this.#localCalls.has(req.call.key)) return this.#consumeLocally(req);
     try {
       if (!this.#guard.passed) await this.#guard.check();
+      if (this.#unmerged.size > 0) await this.#unmerged.merge(this.#redis, this.#usagePx);
       return await this.#consume(req);
     } catch (error) {
       if (this.#canFallBack(error)) return this.#consumeLocally(req);
@@ -204,6 +207,8 @@ export class RedisStore implements GateStore {
   #consumeLocally(req: ConsumeRequest): ConsumeResult {
     const r = this.#local!.consume(req);
     if (req.call) remember(this.#localCalls, req.call.key);
+    const counted = !r.repeat && (r.outcome === "allow" || r.outcome === "escalate") && (req.denyAfter !== undefined || req.escalateAfter !== undefined);
+    if (counted) this.#unmerged.add(this.#keys.used(req.scope));
     const out: ConsumeResult = { ...r, fallback: true };
     if (r.repeat) out.repeat = { ...r.repeat, fallback: true };
     return out;
@@ -346,13 +351,6 @@ function limit(n: number | undefined): string {
   return n === undefined ? "-1" : String(n);
 }
 
-function remember(set: Set<string>, id: string): void {
-  if (set.size >= MAX_LOCAL_IDS) {
-    const oldest = set.values().next().value;
-    if (oldest !== undefined) set.delete(oldest);
-  }
-  set.add(id);
-}
 
 
 function parseCallRecord(flat: string[]): CallRecord {
