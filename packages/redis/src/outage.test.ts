@@ -141,6 +141,8 @@ describe.skipIf(!redisServerBin)("Redis stopped in the middle of a run", () => {
     expect((await gate.check("deploy", "b")).mode).toBeUndefined(); // 2 counted in Redis
 
     await server.stop("SIGKILL");
+    // (A check sent before the client saw the close would be resent by ioredis on reconnect: counted twice, never less.)
+    for (let i = 0; i < 200 && client.status === "ready"; i++) await new Promise((r) => setTimeout(r, 10));
     const local = [];
     for (let i = 0; i < 3; i++) local.push(await gate.check("deploy", `l${i}`));
     expect(local.map((d) => [d.type, d.mode])).toEqual(Array(3).fill(["allow", "local-fallback"])); // 3 counted here
