@@ -168,26 +168,25 @@ export class RedisStore implements GateStore {
   async #consume(req: ConsumeRequest): Promise<ConsumeResult> {
     const k = this.#keys;
     const call = req.call;
-    const args: (string | number)[] = [
-      k.used(req.scope),
-      k.window(req.scope),
-      call ? k.call(req.scope, call.key) : k.none(req.scope),
-      String(req.now),
-      String(req.windowMs),
-      limit(req.maxPerMinute),
-      limit(req.denyAfter),
-      limit(req.escalateAfter),
-      req.escalate ? "1" : "0",
+    // Numbers go as numbers (ioredis writes them without a String() here); a
+    // check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
+    const args: (string | number)[] = call
+      ? [3, k.used(req.scope), k.window(req.scope), k.call(req.scope, call.key)]
+      : [2, k.used(req.scope), k.window(req.scope)];
+    args.push(
+      req.now,
+      req.windowMs,
+      req.maxPerMinute ?? -1,
+      req.denyAfter ?? -1,
+      req.escalateAfter ?? -1,
+      req.escalate ? 1 : 0,
       req.decisionId,
-      req.escalationId,
-      call ? "1" : "0",
-      call ? call.fingerprint : "",
-      call ? String(req.now + call.ttlMs) : "0",
       this.#usagePx,
       Math.max(1, Math.ceil(req.windowMs * 2)),
-      call ? Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)) : 1,
-      call?.execute ? "1" : "0",
-    ];
+    );
+    if (call) {
+      args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)), call.execute ? 1 : 0);
+    }
     const reply = await this.#redis.run("consume", () => script(this.client, CONSUME)(...args));
     if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
     if (reply[0] === "repeat") {
@@ -347,10 +346,6 @@ export class RedisStore implements GateStore {
   }
 }
 
-function limit(n: number | undefined): string {
-  return n === undefined ? "-1" : String(n);
-}
-
 
 
 function parseCallRecord(flat: string[]): CallRecord {
@@ -378,15 +373,15 @@ function parseCallRecord(flat: string[]): CallRecord {
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
 function define(client: RedisClient): void {
   const c = client as unknown as Record<string, unknown>;
-  const scripts: [string, string, number][] = [
-    [CONSUME, CONSUME_LUA, 3],
+  const scripts: [string, string, number | undefined][] = [
+    [CONSUME, CONSUME_LUA, undefined], // key count passed first: 2 without a call, 3 with one
     [CREATE, CREATE_LUA, 5],
     [PAGE, PAGE_LUA, 1],
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
-    if (typeof c[name] !== "function") client.defineCommand(name, { lua, numberOfKeys });
+    if (typeof c[name] !== "function") client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }
 

@@ -5,7 +5,7 @@
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV3";
+export const CONSUME = "agentgateConsumeV4";
 export const SETTLE = "agentgateSettleV2";
 export const CREATE = "agentgateCreateV2";
 export const PAGE = "agentgatePageV1";
@@ -13,11 +13,14 @@ export const INDEX = "agentgateIndexV1";
 
 /**
  * Check-and-reserve, one round trip.
- * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash).
+ * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash;
+ *       only with a call: a check without one sends 2 keys and 9 arguments, the costs of a check being
+ *       mostly per argument).
  * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
- *       7 decisionId, 8 escalationId, 9 has call 0|1, 10 fingerprint, 11 call expiresAt (gate clock),
- *       12 usage PX, 13 window PX, 14 call PX, 15 execute 0|1 (the caller runs the call on ALLOW:
- *       mark the call record executed when its effective outcome is allow; a repeat returns the old value).
+ *       7 decisionId, 8 usage PX, 9 window PX; with a call: 10 has call "1", 11 escalationId,
+ *       12 fingerprint, 13 call expiresAt (gate clock), 14 call PX, 15 execute 0|1 (the caller runs
+ *       the call on ALLOW: mark the call record executed when its effective outcome is allow; a
+ *       repeat returns the old value).
  * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
  */
 export const CONSUME_LUA = `
@@ -26,12 +29,12 @@ local windowMs = tonumber(ARGV[2])
 local maxPm = tonumber(ARGV[3])
 local denyAfter = tonumber(ARGV[4])
 local escAfter = tonumber(ARGV[5])
-local hasCall = ARGV[9] == '1'
+local hasCall = ARGV[10] == '1'
 if hasCall then
   local exp = redis.call('HGET', KEYS[3], 'expiresAt')
   if exp and tonumber(exp) > now then
     local rec = redis.call('HGETALL', KEYS[3])
-    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[10] then
+    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[12] then
       local st = redis.call('HGET', KEYS[3], 'settledStatus')
       local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[3], 'outcome') == 'allow')
       if allowed then redis.call('HSET', KEYS[3], 'executed', '1') end
@@ -65,17 +68,17 @@ end
 if outcome == 'allow' or outcome == 'escalate' then
   if counts then
     redis.call('INCR', KEYS[1])
-    redis.call('PEXPIRE', KEYS[1], ARGV[12])
+    redis.call('PEXPIRE', KEYS[1], ARGV[8])
   end
   if maxPm >= 0 then
     redis.call('ZADD', KEYS[2], ARGV[1], ARGV[7])
-    redis.call('PEXPIRE', KEYS[2], ARGV[13])
+    redis.call('PEXPIRE', KEYS[2], ARGV[9])
   end
 end
 if hasCall then
   redis.call('DEL', KEYS[3])
-  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[8],
-    'at', ARGV[1], 'fingerprint', ARGV[10], 'expiresAt', ARGV[11]}
+  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[11],
+    'at', ARGV[1], 'fingerprint', ARGV[12], 'expiresAt', ARGV[13]}
   if retry >= 0 then
     table.insert(f, 'retryAfterMs')
     table.insert(f, retry)
