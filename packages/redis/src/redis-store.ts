@@ -100,6 +100,7 @@ export class RedisStore implements GateStore {
   readonly #guard: ServerGuard;
   readonly #unmerged = new UnmergedUses();
   readonly #maxPending: number;
+  readonly #consumeScript: ReturnType<typeof script>;
 
   constructor(options: RedisStoreOptions) {
     if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
@@ -135,6 +136,7 @@ export class RedisStore implements GateStore {
     const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
     this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
+    this.#consumeScript = script(client, CONSUME);
   }
 
   /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
@@ -187,7 +189,7 @@ export class RedisStore implements GateStore {
     if (call) {
       args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)), call.execute ? 1 : 0);
     }
-    const reply = await this.#redis.run("consume", () => script(this.client, CONSUME)(...args));
+    const reply = await this.#redis.run("consume", () => this.#consumeScript(...args));
     if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
     if (reply[0] === "repeat") {
       const rec = parseCallRecord(reply.slice(1) as string[]);
