@@ -234,7 +234,7 @@ function mayEscalate(gate: GateKeeper, toolName: string, mapping: ToolMapping | 
 
 async function pendingFor(gate: GateKeeper, callId: string): Promise<ReadonlySet<string>> {
   try {
-    const pending = await gate.pendingEscalations();
+    const pending = await gate.pendingEscalations({ callId }); // O(1) in an indexed store
     return new Set(pending.filter((r) => r.callId === callId).map((r) => r.escalationId));
   } catch {
     // Fail closed: with no list, no resume is accepted.
