@@ -1,9 +1,10 @@
 import { AgentIdentity, GateKeeper, PermissionPolicy, type ActionRule, type Decision, type PolicyConfig } from "@agentgate/core";
 import { runStoreConformance } from "@agentgate/core/testing";
-import type { Cluster } from "ioredis";
+import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "./index.js";
 import { startRedisCluster, type RedisCluster } from "./test-utils/redis-cluster.js";
+import type { RedisServer } from "./test-utils/redis-server.js";
 import { builtEntry, redisServerBin, testPrefix } from "./test-utils/redis-env.js";
 import { spawnWorker, type Worker } from "./test-utils/workers.js";
 
@@ -27,6 +28,16 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     await cluster?.dispose();
   });
 
+  /** Runs `op` on a plain connection to one node. */
+  async function on<T>(node: RedisServer, op: (r: Redis) => Promise<T>): Promise<T> {
+    const r = new Redis(node.port, "127.0.0.1");
+    try {
+      return await op(r);
+    } finally {
+      r.disconnect();
+    }
+  }
+
   /** A policy name whose agent tag hashes to a node other than the escalation index's. */
   async function policyAwayFromIndex(store: RedisStore, agentId: string): Promise<string> {
     const index = await cluster.nodeFor(`${store.prefix}{esc}:pending`);
@@ -45,6 +56,22 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     const slots = (await masters[0]!.cluster("SLOTS")) as [number, number][];
     expect(slots).toHaveLength(3);
     expect(slots.reduce((n, [from, to]) => n + to - from + 1, 0)).toBe(16_384);
+  });
+
+  it("keeps one store epoch per primary, and refuses an evicting policy on any of them", async () => {
+    const store = new RedisStore({ client: client(), prefix: testPrefix("cluster-epoch") });
+    await store.verify();
+    const perNode = await Promise.all(cluster.nodes.map((n) => on(n, (r) => r.keys(`${store.prefix}{epoch-*}`))));
+    expect(perNode.map((keys) => keys.length)).toEqual([1, 1, 1]);
+    // One primary switched to volatile-lru: the whole store refuses, naming it.
+    const node = cluster.nodes[1]!;
+    await on(node, (r) => r.config("SET", "maxmemory-policy", "volatile-lru"));
+    try {
+      const fresh = new RedisStore({ client: client(), prefix: store.prefix });
+      await expect(fresh.verify()).rejects.toThrow(new RegExp(`Redis 127\\.0\\.0\\.1:${node.port} has maxmemory-policy volatile-lru`));
+    } finally {
+      await on(node, (r) => r.config("SET", "maxmemory-policy", "noeviction"));
+    }
   });
 
   describe("the store conformance suite", () => {
