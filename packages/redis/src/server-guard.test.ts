@@ -72,6 +72,15 @@ describe.skipIf(!redisServerBin)("RedisStore checks the server it is given", () 
     expect(all.filter((d) => d.type === "allow")).toHaveLength(3);
   });
 
+  it("many stores on one client share one reconnect listener", async () => {
+    const s = await server();
+    const { client } = setup(s, budget);
+    const before = client.listenerCount("ready");
+    const stores = Array.from({ length: 30 }, () => new RedisStore({ client }));
+    await Promise.all(stores.map((st) => st.verify()));
+    expect(client.listenerCount("ready")).toBe(before);
+  });
+
   async function afterReconnect(gate: GateKeeper): Promise<Decision> {
     for (let i = 0; i < 100; i++) {
       const d = await gate.check("deploy");

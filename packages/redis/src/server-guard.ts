@@ -64,29 +64,34 @@ export class ServerGuard {
   /** Epoch value this store last saw, per epoch key. */
   readonly #epochs = new Map<string, string>();
   #checked: Promise<void> | undefined;
-  /** The last check passed and no reconnect happened since: operations skip the await. */
-  passed = false;
+  /** Connection generation the running or last check was made on, and the last one that passed. */
+  #checkedGen = -1;
+  #passedGen = -1;
   #failedAt = 0;
-  readonly #onReady = () => {
-    this.#checked = undefined;
-    this.passed = false;
-  };
+  readonly #gen: { n: number };
 
   constructor(redis: BoundedClient, options: GuardOptions) {
     this.#redis = redis;
     this.#o = options;
-    redis.client.on("ready", this.#onReady);
+    this.#gen = generation(redis.client);
+  }
+
+  /** The last check passed and the client did not reconnect since: operations skip the await. */
+  get passed(): boolean {
+    return this.#passedGen === this.#gen.n;
   }
 
   /** Resolves once this connection's server(s) passed; rejects with `StoreUnavailableError` naming the problem. */
   check(): Promise<void> {
-    if (this.#checked === undefined || (this.#failedAt > 0 && Date.now() - this.#failedAt > RECHECK_MS)) {
+    const gen = this.#gen.n;
+    if (this.#checked === undefined || this.#checkedGen !== gen || (this.#failedAt > 0 && Date.now() - this.#failedAt > RECHECK_MS)) {
       this.#failedAt = 0;
+      this.#checkedGen = gen;
       const run = this.#redis.run("check the Redis server", () => this.#run());
       this.#checked = run;
       run.then(
         () => {
-          if (this.#checked === run) this.passed = true;
+          if (this.#checked === run) this.#passedGen = gen;
         },
         () => {
           if (this.#checked === run) this.#failedAt = Date.now();
@@ -139,9 +144,24 @@ export class ServerGuard {
     );
   }
 
-  dispose(): void {
-    this.#redis.client.off("ready", this.#onReady);
+  /** Nothing to release: the reconnect listener is one per client, shared by every store on it. */
+  dispose(): void {}
+}
+
+/** Counts a client's (re)connections with one listener per client, however many stores use it. */
+const generations = new WeakMap<object, { n: number }>();
+
+function generation(client: RedisClient): { n: number } {
+  let g = generations.get(client);
+  if (g === undefined) {
+    const counter = { n: 0 };
+    client.on("ready", () => {
+      counter.n++;
+    });
+    generations.set(client, counter);
+    g = counter;
   }
+  return g;
 }
 
 /** For a Cluster: one key per primary, hash-tagged into a slot that primary serves now. */
