@@ -14,64 +14,18 @@ import {
 import { BoundedClient, type RedisClient } from "./bounded.js";
 import { decision, listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
+import type { RedisStoreOptions } from "./options.js";
+import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, PAGE, PAGE_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 import { refusals, ServerGuard } from "./server-guard.js";
 import { remember, UnmergedUses } from "./unmerged-uses.js";
-import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, PAGE, PAGE_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
 
-/** Options of {@link RedisStore}. */
-export interface RedisStoreOptions {
-  /** An ioredis client (`new Redis(url)`) or `Cluster`. It stays yours: `close()` does not quit it. */
-  client: RedisClient;
-  /** Prepended to every key. Default `"agentgate:"`. Must not contain `{` or `}`. */
-  prefix?: string;
-  /**
-   * Longest wait for Redis per operation, connecting included. Past it the
-   * operation rejects with `StoreUnavailableError` and the gate DENYs.
-   * Default 1000 ms.
-   */
-  commandTimeoutMs?: number;
-  /**
-   * Opt-in: while Redis is unavailable, decide with in-process limits (a
-   * `MemoryStore` per `RedisStore`) instead of denying. Such decisions carry
-   * `mode: "local-fallback"`. Limits then hold per process only. Uses counted
-   * meanwhile (for `denyAfter` / `escalateAfter`) are added to Redis' totals
-   * before the next shared check, so lifetime limits see them once Redis is back.
-   */
-  fallback?: "memory";
-  /**
-   * How long an idle agent's usage total (for `denyAfter` / `escalateAfter`)
-   * is kept, refreshed on every counted use. Default 30 days.
-   */
-  usageTtlMs?: number;
-  /**
-   * Accept a server whose `maxmemory-policy` can evict keys (`volatile-*`,
-   * `allkeys-*`). By default the store refuses such a server (every operation
-   * rejects, so the gate DENYs, naming the setting): every AgentGate key has a
-   * TTL, so eviction silently resets lifetime limits. Also needed when neither
-   * `CONFIG GET` nor `INFO` may be run. Default false.
-   */
-  allowEviction?: boolean;
-  /**
-   * Most pending escalations one agent may have under one policy. Past it a
-   * new escalation is refused (the gate DENYs, saying so) and its reserved use
-   * is given back: one flooding agent cannot bury everyone's approvals.
-   * Default 1000.
-   */
-  maxPendingEscalations?: number;
-  /**
-   * Where the store reports what the gate should know but that does not stop
-   * a check: today, that Redis lost AgentGate's data (restart without
-   * persistence, flush, failover to an empty replica). Default `console.warn`.
-   */
-  onWarning?: (message: string) => void;
-}
+export type { RedisStoreOptions } from "./options.js";
 
 /** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
 const RETENTION_SLACK_MS = 10 * 60_000;
 const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
 const DEFAULT_MAX_PENDING = 1000;
-/** Page size when a scoped listing asks for no limit (the per-agent cap bounds it anyway). */
-const FULL_PAGE = 10_000;
+const FULL_PAGE = 10_000; // a scoped listing without a limit (the per-agent cap bounds it anyway)
 
 const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
 
@@ -140,7 +94,17 @@ export class RedisStore implements GateStore {
   }
 
   /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
-  async consume(req: ConsumeRequest): Promise<ConsumeResult> {
+  consume(req: ConsumeRequest): Promise<ConsumeResult> {
+    if (this.#local !== undefined || !this.#guard.passed || this.#unmerged.size > 0) return this.#consumeChecked(req);
+    try {
+      // The common case (server checked, no fallback, nothing to merge) without another async frame.
+      return this.#consume(req);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #consumeChecked(req: ConsumeRequest): Promise<ConsumeResult> {
     if (this.#local && req.call && this.#localCalls.has(req.call.key)) return this.#consumeLocally(req);
     try {
       if (!this.#guard.passed) await this.#guard.check();
@@ -167,11 +131,10 @@ export class RedisStore implements GateStore {
     return this.#local !== undefined && StoreUnavailableError.isInstance(error) && !refusals.has(error);
   }
 
-  async #consume(req: ConsumeRequest): Promise<ConsumeResult> {
+  #consume(req: ConsumeRequest): Promise<ConsumeResult> {
     const k = this.#keys;
     const call = req.call;
-    // Numbers go as numbers (ioredis writes them without a String() here); a
-    // check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
+    // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
     const args: (string | number)[] = call
       ? [3, k.used(req.scope), k.window(req.scope), k.call(req.scope, call.key)]
       : [2, k.used(req.scope), k.window(req.scope)];
@@ -189,20 +152,7 @@ export class RedisStore implements GateStore {
     if (call) {
       args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)), call.execute ? 1 : 0);
     }
-    const reply = await this.#redis.run("consume", () => this.#consumeScript(...args));
-    if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
-    if (reply[0] === "repeat") {
-      const rec = parseCallRecord(reply.slice(1) as string[]);
-      const mismatch = rec.fingerprint !== call!.fingerprint;
-      const result: ConsumeResult = { outcome: rec.outcome, used: rec.used, repeat: { ...rec, mismatch } };
-      if (rec.retryAfterMs !== undefined) result.retryAfterMs = rec.retryAfterMs;
-      return result;
-    }
-    const [outcome, used, retry] = reply as [string, number, number];
-    if (!OUTCOMES.has(outcome) || typeof used !== "number") throw unexpected("consume", reply);
-    const result: ConsumeResult = { outcome: outcome as ConsumeOutcome, used };
-    if (typeof retry === "number" && retry >= 0) result.retryAfterMs = retry;
-    return result;
+    return this.#redis.run("consume", () => this.#consumeScript(...args)).then((reply) => consumed(reply, call));
   }
 
   #consumeLocally(req: ConsumeRequest): ConsumeResult {
@@ -349,6 +299,23 @@ export class RedisStore implements GateStore {
 }
 
 
+
+/** A consume script's reply as a result; anything else is `StoreUnavailableError`. */
+function consumed(reply: unknown, call: ConsumeRequest["call"]): ConsumeResult {
+  if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
+  if (reply[0] === "repeat") {
+    const rec = parseCallRecord(reply.slice(1) as string[]);
+    const mismatch = rec.fingerprint !== call!.fingerprint;
+    const result: ConsumeResult = { outcome: rec.outcome, used: rec.used, repeat: { ...rec, mismatch } };
+    if (rec.retryAfterMs !== undefined) result.retryAfterMs = rec.retryAfterMs;
+    return result;
+  }
+  const [outcome, used, retry] = reply as [string, number, number];
+  if (!OUTCOMES.has(outcome) || typeof used !== "number") throw unexpected("consume", reply);
+  const result: ConsumeResult = { outcome: outcome as ConsumeOutcome, used };
+  if (typeof retry === "number" && retry >= 0) result.retryAfterMs = retry;
+  return result;
+}
 
 function parseCallRecord(flat: string[]): CallRecord {
   const h: Record<string, string> = {};
