@@ -1,8 +1,9 @@
-import type { AuditSink, Decision, GateKeeper } from "@agentgate/core";
+import type { AuditSink, Decision, GateKeeper, GateStore } from "@agentgate/core";
 import { gateModel, gateToolApproval, recordApprovals, withGate, type GateableLanguageModel } from "@agentgate/ai-sdk";
 import { isStepCount, ToolLoopAgent, type ModelMessage, type ToolApprovalResponse } from "ai";
 import { terminalApprover, type Approver } from "./approval-prompt.ts";
 import { createDemoGate } from "./gate.ts";
+import { inboxApprover } from "./inbox-approver.ts";
 import { createPrinter, useColor, type Printer } from "./print.ts";
 import { scriptedModel } from "./scripted-model.ts";
 import { makeTools, toolMapping } from "./tools.ts";
@@ -20,6 +21,8 @@ export interface DemoOptions {
   policyUrl?: URL;
   /** More audit sinks (e.g. an audit file), next to the terminal printer. */
   auditSinks?: AuditSink[];
+  /** Send escalations to the approval inbox that shares this store (`agentgate serve`), not the terminal. */
+  inbox?: { store: GateStore; url?: string };
 }
 
 export interface DemoResult {
@@ -45,8 +48,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const gate = await createDemoGate({
     ...(options.policyUrl ? { policyUrl: options.policyUrl } : {}),
     auditSinks: [{ write: (decision) => out.decision(decision) }, ...(options.auditSinks ?? [])],
+    ...(options.inbox ? { store: options.inbox.store } : {}),
   });
-  const approver = options.approver ?? terminalApprover(out);
+  const approver = options.approver ?? (options.inbox ? inboxApprover(gate, out, options.inbox.url) : terminalApprover(out));
   const executed: string[] = [];
 
   out.line(out.paint("bold", `AgentGate × AI SDK — policy "${gate.policy.name}", agent ${gate.identity.name}`));

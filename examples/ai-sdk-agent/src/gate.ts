@@ -1,4 +1,4 @@
-import { AgentIdentity, GateKeeper, PermissionPolicy, type AuditSink } from "@agentgate/core";
+import { AgentIdentity, GateKeeper, isGrantStore, PermissionPolicy, type AuditSink, type GateStore } from "@agentgate/core";
 
 /** The shared policy every example agent runs under. */
 export const defaultPolicyUrl = new URL("../../policy.yaml", import.meta.url);
@@ -8,6 +8,8 @@ export interface DemoGateOptions {
   policyUrl?: URL;
   /** Where decisions go as they happen (the terminal printer, an audit file, ...). */
   auditSinks?: AuditSink[];
+  /** Shared state (a RedisStore the approval inbox also reads); grants are used when it keeps them. */
+  store?: GateStore;
 }
 
 /**
@@ -21,5 +23,6 @@ export async function createDemoGate(options: DemoGateOptions = {}): Promise<Gat
     capabilities: ["search", "files", "deploy", "status"],
     metadata: { example: "ai-sdk-agent" },
   });
-  return new GateKeeper({ identity, policy, auditSinks: options.auditSinks ?? [] });
+  const store = options.store;
+  return new GateKeeper({ identity, policy, auditSinks: options.auditSinks ?? [], ...(store ? { store, ...(isGrantStore(store) ? { grants: store } : {}) } : {}) });
 }

@@ -215,6 +215,9 @@ describe("gateToolApproval with generateText", () => {
     await generateText({ model, tools, toolApproval, prompt: "go", stopWhen: isStepCount(2) });
     expect(runs.search).toBeUndefined();
     expect(promptsOf(model)[1]).toContain("no session");
+    // The failure is on record like any other denial.
+    expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "internal_error", target: "search" });
+    expect(gate.decisions.at(-1)!.reason).toContain("no session");
   });
 
   it("resolves extra context from runtimeContext", async () => {

@@ -84,7 +84,10 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
           return { type: "denied", reason: reasonWithRetry(decision) };
       }
     } catch (error) {
-      return { type: "denied", reason: `AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied` };
+      // Only user code can get here (a context resolver, toolApproval): recorded by the gate (audited) like any denial.
+      const reason = `AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied`;
+      const callId = typeof toolCall?.toolCallId === "string" && toolCall.toolCallId !== "" ? { callId: toolCall.toolCallId } : {};
+      return { type: "denied", reason: gate.refuse("tool_use", reason, { target: toolName, ...callId }).reason };
     }
   };
 }

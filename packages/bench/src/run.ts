@@ -3,7 +3,7 @@
  * across tables), starts a private redis-server when `AGENTGATE_REDIS_URL` is unset, and writes
  * docs/benchmarks.md from the results.
  *
- *   node src/run.ts [--quick] [--only=policy,gate,adapters,memory] [--out=path]
+ *   node src/run.ts [--quick] [--only=policy,gate,adapters,memory,mcp] [--out=path]
  *
  * `--quick` is a smoke run (a few rounds; writes to a temp file unless --out is given).
  */
@@ -39,6 +39,7 @@ const TABLES: Table[] = [
   { id: "gate", file: "tables/full-gate.ts", title: "2. Full gate", needsRedis: true },
   { id: "adapters", file: "tables/adapter-overhead.ts", title: "3. Adapter overhead" },
   { id: "memory", file: "tables/memory.ts", title: "4. Memory", nodeFlags: ["--expose-gc"] },
+  { id: "mcp", file: "tables/mcp-proxy.ts", title: "5. MCP proxy" },
 ];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

@@ -14,7 +14,7 @@ describe("agentgate (the program)", () => {
   it("--help and --version exit 0; no command shows help on stderr, exit 2", async () => {
     const [help, version, none] = await Promise.all([runCli(["--help"]), runCli(["--version"]), runCli([])]);
     expect(help.code).toBe(0);
-    for (const c of ["init", "validate", "check", "test", "audit", "replay", "keygen"]) expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    for (const c of ["init", "validate", "check", "test", "audit", "replay", "keygen", "mcp"]) expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(none.code).toBe(2);
@@ -60,5 +60,14 @@ describe("agentgate (the program)", () => {
     const j = await runCli([...args, "--json"], { cwd: dir, env: { FORCE_COLOR: "1" } });
     expect(j.stdout).not.toContain(ESC);
     expect(json(j).decision).toBe("allow");
+  });
+});
+
+describe("agentgate mcp", () => {
+  it("without @agentgate/mcp installed: one line saying what to install, exit 2", async () => {
+    const r = await runCli(["mcp", "--policy", "p.yaml", "--", "npx", "server"], { cwd: dir, env: { PATH: dir } });
+    expect(r.code).toBe(2);
+    expect(isOneLineError(r.stderr), r.stderr).toBe(true);
+    expect(r.stderr).toMatch(/^agentgate: agentgate mcp runs the agentgate-mcp proxy from @agentgate\/mcp, which is not installed here: npm install @agentgate\/mcp/);
   });
 });

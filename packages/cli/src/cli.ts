@@ -1,14 +1,18 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
+import { runApproversAdd, runApproversToken } from "./commands/approvers.js";
 import { runAuditShow, runAuditVerify, type AuditShowOptions } from "./commands/audit.js";
 import { runCheck } from "./commands/check.js";
 import type { CommandContext } from "./commands/context.js";
 import { runInit } from "./commands/init.js";
 import { runKeygen } from "./commands/keygen.js";
+import { runMcp } from "./commands/mcp.js";
 import { runReplay } from "./commands/replay.js";
+import { runServe, type ServeOptions } from "./commands/serve.js";
 import { runTest } from "./commands/test.js";
 import { runValidate } from "./commands/validate.js";
 import { CliError, ExitCode } from "./errors.js";
+import { terminalSafe } from "./format/escape.js";
 import { shouldColor } from "./format/style.js";
 
 function version(): string {
@@ -79,8 +83,9 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .description("check an audit log's hash chain, signed checkpoints and head (exit 1 when tampered)")
     .argument("<audit>", "audit log (.jsonl)")
     .option("--public-key <file>", "the Ed25519 public key to trust: a JWK, or an identity file from agentgate keygen")
+    .option("--allow-unsigned-tail", "accept records no signature covers yet (a log still being written); says how many were not proven")
     .addOption(jsonOption())
-    .action(async (file: string, opts: { publicKey?: string; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
+    .action(async (file: string, opts: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
   audit
     .command("show")
     .description("a readable table of recorded decisions, oldest first")
@@ -110,6 +115,42 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .addOption(jsonOption())
     .action(async (opts: { algorithm?: string; name?: string; out?: string; force?: boolean; json?: boolean }) => setCode(await runKeygen(opts, ctx)));
 
+  // Listed for --help only: `run` hands `agentgate mcp ...` to the proxy before commander parses anything.
+  program
+    .command("mcp")
+    .description("gate an MCP server: runs agentgate-mcp (from @agentgate/mcp) with these arguments")
+    .argument("[args...]", "agentgate-mcp arguments, e.g. --policy p.yaml -- npx -y @modelcontextprotocol/server-filesystem .")
+    .helpOption(false)
+    .allowUnknownOption();
+  program
+    .command("serve")
+    .description("the approval inbox and JSON API (@agentgate/approvals) until Ctrl-C")
+    .requiredOption("--store <store>", "redis://HOST:PORT shared with the gates, or memory (one-process demo)")
+    .requiredOption("--approvers <file>", "approvers.yaml (agentgate approvers add), re-read on change")
+    .option("--port <port>", "port", "8787")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--audit <file>", "append answers, grants and revocations to this JSONL file")
+    .option("--webhook <url>", "POST signed events on new escalations and answers")
+    .option("--webhook-secret <secret>", "HMAC-SHA256 key for the webhook signature")
+    .addOption(new Option("--webhook-format <format>", "payload format").choices(["json", "slack"]).default("json"))
+    .option("--public-url <url>", "the address people open (links in webhooks, expected Origin)")
+    .action(async (opts: ServeOptions) => setCode(await runServe(opts, ctx)));
+
+  const approvers = program.command("approvers").description("manage approvers.yaml for agentgate serve");
+  approvers
+    .command("add")
+    .description("add an approver (or set their password): an scrypt hash is written, never the password")
+    .argument("<file>", "approvers.yaml")
+    .argument("<name>", "approver name")
+    .option("--password-stdin", "read the password from stdin")
+    .action(async (file: string, name: string, opts: { passwordStdin?: boolean }) => setCode(await runApproversAdd(file, name, opts, ctx)));
+  approvers
+    .command("token")
+    .description("create an API token (Authorization: Bearer) for an approver; printed once, only its hash is stored")
+    .argument("<name>", "approver name")
+    .option("--approvers <file>", "approvers.yaml", "approvers.yaml")
+    .action((name: string, opts: { approvers?: string }) => setCode(runApproversToken(name, opts, ctx)));
+
   return program;
 }
 
@@ -127,7 +168,13 @@ function oneLine(message: string): string {
  * Runs the CLI with `argv` (without `node` and the script) and resolves the
  * exit code. Errors become one line on stderr, never a stack trace.
  */
-export async function run(argv: readonly string[], ctx: CommandContext): Promise<number> {
+export async function run(argv: readonly string[], outside: CommandContext): Promise<number> {
+  // The output boundary: nothing reaches the terminal with a control character it would act on.
+  const ctx: CommandContext = {
+    ...outside,
+    out: (text) => outside.out(terminalSafe(text, outside.color)),
+    err: (text) => outside.err(terminalSafe(text, false)),
+  };
   let code: number = ExitCode.OK;
   const json = argv.includes(JSON_FLAG);
   const fail = (exitCode: number, kind: string, message: string, details: readonly string[] = []) => {
@@ -137,6 +184,8 @@ export async function run(argv: readonly string[], ctx: CommandContext): Promise
     return exitCode;
   };
   try {
+    // Every argument after `mcp` belongs to agentgate-mcp, untouched (commander would parse `--policy` itself).
+    if (argv[0] === "mcp") return await runMcp(argv.slice(1), ctx);
     const program = buildProgram(ctx, (c) => {
       code = c;
     });

@@ -15,8 +15,8 @@ const STATIC_CODES: ReadonlySet<string> = new Set([
 ]);
 /** Codes that came from counters (thresholds, rate limits). */
 const LIMIT_CODES: ReadonlySet<string> = new Set(["deny_after", "rate_limit", "escalate_after"]);
-/** Codes of an escalation a human (or the approval machinery) settled: the policy's verdict was ESCALATE. */
-const SETTLED_CODES: ReadonlySet<string> = new Set(["approved", "approval_denied", "approval_timeout", "approval_error", "approval_expired", "self_approval"]);
+/** Codes of an escalation a human, a grant or the approval machinery settled: the policy's verdict was ESCALATE. */
+const SETTLED_CODES: ReadonlySet<string> = new Set(["approved", "granted", "approval_denied", "approval_timeout", "approval_error", "approval_expired", "self_approval"]);
 
 /** How a recorded decision was replayed. */
 export type ReplayBasis =

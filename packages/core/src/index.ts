@@ -7,7 +7,7 @@ export {
   StoreUnavailableError,
   type AgentGateErrorCode,
   type PolicyIssue,
-} from "./errors.js";
+} from "./errors/index.js";
 export {
   AgentIdentity,
   type AgentIdentityOptions,
@@ -16,7 +16,8 @@ export {
   type PublicIdentity,
   type SigningAlgorithm,
 } from "./identity/agent-identity.js";
-export { compileGlob, GlobList, globError, type CompiledGlob } from "./policy/glob.js";
+export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
+export { GlobList } from "./policy/glob-list.js";
 export {
   PermissionPolicy,
   type CompiledRule,
@@ -50,8 +51,26 @@ export {
   type ToolMapping,
 } from "./gate/gate-keeper.js";
 export { MemoryStore, type MemoryStoreOptions } from "./gate/memory-store.js";
+export {
+  applyGrant,
+  consultGrants,
+  grantMatches,
+  grantMatchOf,
+  hasEscalationEvents,
+  isGrantStore,
+  MemoryGrants,
+  settleStoredEscalation,
+  type EscalationEvents,
+  type Grant,
+  type GrantMatch,
+  type GrantStore,
+  type SettleStoredOptions,
+  type SettleStoredResult,
+} from "./gate/grants.js";
 export type {
   CallRecord,
+  ClaimRequest,
+  ClaimResult,
   ConsumeOutcome,
   ConsumeRequest,
   ConsumeResult,

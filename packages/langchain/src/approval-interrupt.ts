@@ -1,3 +1,5 @@
+import { AgentGateError } from "@agentgate/core";
+
 /**
  * What `gateMiddleware` passes to LangGraph's `interrupt()` when a tool call
  * needs a human. It arrives in `result.__interrupt__[i].value`. JSON-serialisable.
@@ -49,12 +51,17 @@ export function isMissingCheckpointer(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { lc_error_code?: unknown }).lc_error_code === "MISSING_CHECKPOINTER";
 }
 
+const marker = "agentgate.error.CheckpointerRequiredError";
+const symbol = Symbol.for(marker);
+
 /** Thrown by `gateMiddleware` when a tool call needs approval and the agent has no checkpointer. */
-export class CheckpointerRequiredError extends Error {
-  readonly code = "AGENTGATE_CHECKPOINTER_REQUIRED";
+export class CheckpointerRequiredError extends AgentGateError {
+  private readonly [symbol] = true;
+  declare readonly code: "AGENTGATE_CHECKPOINTER_REQUIRED";
 
   constructor(toolName: string, options?: { cause?: unknown }) {
     super(
+      "AGENTGATE_CHECKPOINTER_REQUIRED",
       `@agentgate/langchain: tool ${JSON.stringify(toolName)} needs human approval, and gateMiddleware asks for it with a ` +
         "LangGraph interrupt, which requires a checkpointer. Pass one to createAgent (e.g. " +
         "createAgent({ ..., checkpointer: new MemorySaver() })) and a thread_id in the config, or give the GateKeeper " +
@@ -62,5 +69,9 @@ export class CheckpointerRequiredError extends Error {
       options,
     );
     this.name = "CheckpointerRequiredError";
+  }
+
+  static override isInstance(error: unknown): error is CheckpointerRequiredError {
+    return AgentGateError.hasMarker(error, marker);
   }
 }

@@ -205,6 +205,9 @@ describe("GateCallbackHandler", () => {
         consume: () => {
           throw new Error("store down");
         },
+        claimCall: () => {
+          throw new Error("store down");
+        },
         createEscalation: () => {},
         getEscalation: () => undefined,
         settleEscalation: () => ({ ok: false, reason: "unknown" }),

@@ -75,17 +75,14 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     if (toolName === "") {
       decision = adapterDenial(this.#gate, { action: "tool_use", callId }, "GateCallbackHandler could not tell which tool is starting (no run name); use gateTools or gateMiddleware for this tool");
     } else {
-      try {
-        decision = await this.#gate.checkToolCall({
-          toolName,
-          input: parseToolInput(input),
-          callId,
-          mapping: this.#options.mapping,
-          context: this.#context(metadata),
-        });
-      } catch (error) {
-        decision = adapterDenial(this.#gate, { action: "tool_use", target: toolName, callId }, `AgentGate could not check tool ${JSON.stringify(toolName)}: ${errorText(error)}`);
-      }
+      // Never rejects: every failure comes back as an audited DENY.
+      decision = await this.#gate.checkToolCall({
+        toolName,
+        input: parseToolInput(input),
+        callId,
+        mapping: this.#options.mapping,
+        context: this.#context(metadata),
+      });
     }
     if (decision.type !== "allow") throw new PermissionDeniedError(decision);
   }

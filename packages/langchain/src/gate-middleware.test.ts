@@ -1,10 +1,10 @@
-import { GateKeeper, type Decision } from "@agentgate/core";
+import { AgentGateError, GateKeeper, type Decision } from "@agentgate/core";
 import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { Command, MemorySaver, type Interrupt } from "@langchain/langgraph";
 import { createAgent, createMiddleware } from "langchain";
 import { describe, expect, it } from "vitest";
-import { isGateInterrupt, type GateInterruptValue } from "./approval-interrupt.js";
+import { CheckpointerRequiredError, isGateInterrupt, type GateInterruptValue } from "./approval-interrupt.js";
 import { gateMiddleware } from "./gate-middleware.js";
 import { baseRules, callId, makeGate, makeTools } from "./test-utils/fixtures.js";
 
@@ -27,6 +27,21 @@ function gateInterrupts(result: { __interrupt__?: Interrupt[] }): (Interrupt & {
 }
 
 describe("gateMiddleware in a createAgent loop", () => {
+  it("an escalation without a checkpointer throws CheckpointerRequiredError, an AgentGateError; the tool never runs", async () => {
+    const gate = await makeGate();
+    const { runs, deploy } = makeTools();
+    const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("done"));
+    const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)] });
+    const thrown = await agent.invoke(ask).catch((e: unknown) => e);
+    // LangChain wraps middleware errors in a MiddlewareError; ours is its cause.
+    const error = (thrown as { cause?: unknown }).cause;
+    expect(CheckpointerRequiredError.isInstance(error)).toBe(true);
+    expect(AgentGateError.isInstance(error)).toBe(true);
+    expect(error).toBeInstanceOf(AgentGateError);
+    expect((error as CheckpointerRequiredError).code).toBe("AGENTGATE_CHECKPOINTER_REQUIRED");
+    expect(runs).toEqual([]);
+  });
+
   it("runs an allowed tool and records the decision", async () => {
     const gate = await makeGate();
     const { runs, search } = makeTools();

@@ -186,12 +186,8 @@ async function approveWithInterrupt(
       return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not record the approval: ${errorText(error)}`);
     }
   }
-  // Only the gate's own record can allow the call: re-check the same call id.
-  try {
-    return await gate.checkToolCall(check);
-  } catch (error) {
-    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not re-check tool ${JSON.stringify(check.toolName)}: ${errorText(error)}`);
-  }
+  // Only the gate's own record can allow the call: re-check the same call id (never rejects).
+  return gate.checkToolCall(check);
 }
 
 async function checkModelCall(

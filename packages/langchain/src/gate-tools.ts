@@ -72,19 +72,15 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
     writable: true,
     value: async function gatedCall(arg: unknown, runManager?: CallbackManagerForToolRun, config?: Record<string, unknown>) {
       const callId = toolCallIdOf(config);
-      let decision: Decision;
-      try {
-        decision = await gate.checkToolCall({
-          toolName: name,
-          input: arg,
-          callId,
-          mapping,
-          context: { framework: "langchain", ...options.context },
-          execute: true,
-        });
-      } catch (error) {
-        decision = adapterDenial(gate, { action: "tool_use", target: name, callId }, `AgentGate could not check tool ${JSON.stringify(name)}: ${errorText(error)}`);
-      }
+      // Never rejects: every failure comes back as an audited DENY.
+      const decision = await gate.checkToolCall({
+        toolName: name,
+        input: arg,
+        callId,
+        mapping,
+        context: { framework: "langchain", ...options.context },
+        execute: true,
+      });
       if (decision.type === "allow") {
         // The original function, on the original tool (its own fields, private ones included).
         return run.call(tool, arg, runManager, config);

@@ -88,6 +88,24 @@ describe("gateModel", () => {
     expect(inner.calls).toHaveLength(0);
   });
 
+  it("a gate that fails while checking is a PermissionDeniedError carrying its DENY, never a plain Error", async () => {
+    let broken = false;
+    const gate = await makeGate([{ action: "llm_call", allowed: true }], {
+      clock: () => {
+        if (broken) throw new Error("clock broke");
+        return Date.now();
+      },
+    });
+    broken = true;
+    const inner = new ScriptedModel([[assistantMessage("hi")]]);
+    const agent = new Agent({ name: "ops", instructions: "", model: gateModel(inner, gate, { modelName: "m" }) });
+    const error = await makeRunner().run(agent, "hi").catch((e: unknown) => e);
+    expect(PermissionDeniedError.isInstance(error)).toBe(true);
+    expect((error as PermissionDeniedError).decision).toMatchObject({ type: "deny", code: "internal_error", target: "m" });
+    expect((error as PermissionDeniedError).decision.reason).toContain("clock broke");
+    expect(inner.calls).toHaveLength(0);
+  });
+
   it("refuses an escalated model call (it cannot pause) and leaves no tool run", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true, requireApproval: true }]);
     const inner = new ScriptedModel([[assistantMessage("hi")]]);

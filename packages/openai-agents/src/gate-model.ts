@@ -40,8 +40,9 @@ export function gateModel(model: Model, gate: GateKeeper, options: GateModelOpti
       decision = await gate.check(Action.LLM_CALL, target === undefined ? {} : { target });
     } catch (error) {
       if (PermissionDeniedError.isInstance(error)) throw error;
-      // Core fails closed and should not throw; if it does, refuse rather than call the model.
-      throw new Error(`AgentGate could not check the model call, so it was refused: ${String(error)}`, { cause: error });
+      // Core fails closed and should not throw; if it does, refuse (audited) rather than call the model.
+      const reason = `AgentGate could not check the model call, so it was refused: ${error instanceof Error ? error.message : String(error)}`;
+      throw new PermissionDeniedError(gate.refuse(Action.LLM_CALL, reason, target === undefined ? {} : { target }));
     }
     if (decision.type !== "allow") throw new PermissionDeniedError(decision);
   };

@@ -112,26 +112,21 @@ function gateFunctionTool(
     name: GATE_GUARDRAIL_NAME,
     run: async ({ toolCall }) => {
       const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
-      try {
-        const read = readToolInput(tool, toolCall?.arguments);
-        if (!read.ok) {
-          // Recorded by the gate (audited), then refused.
-          const refused = await gate.checkToolCall({ toolName, input: toolCall?.arguments, ...(callId ? { callId } : {}), inputError: read.reason });
-          return refuse({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
-        }
-        // needsApproval asked about this call id a moment ago: core answers from its per-call record, audited once.
-        const decision = await check(read.input, callId, true);
-        if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
-        const reason =
-          decision.type === "escalate"
-            ? `${decision.reason} (a human must approve this call and AgentGate has no recorded approval for it)`
-            : decision.reason;
-        return refuse({ toolName, ...(callId ? { callId } : {}), reason, decision });
-      } catch (error) {
-        const reason = `AgentGate could not check this call, so it was denied: ${errorMessage(error)}`;
-        gate.refuse("tool_use", reason, { target: toolName, ...(callId ? { callId } : {}) }); // audited like any decision
-        return refuse({ toolName, ...(callId ? { callId } : {}), reason, code: "gate_error", error });
+      // checkToolCall never rejects: every failure comes back as an audited DENY.
+      const read = readToolInput(tool, toolCall?.arguments);
+      if (!read.ok) {
+        // Recorded by the gate (audited), then refused.
+        const refused = await gate.checkToolCall({ toolName, input: toolCall?.arguments, ...(callId ? { callId } : {}), inputError: read.reason });
+        return refuse({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
       }
+      // needsApproval asked about this call id a moment ago: core answers from its per-call record, audited once.
+      const decision = await check(read.input, callId, true);
+      if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
+      const reason =
+        decision.type === "escalate"
+          ? `${decision.reason} (a human must approve this call and AgentGate has no recorded approval for it)`
+          : decision.reason;
+      return refuse({ toolName, ...(callId ? { callId } : {}), reason, decision });
     },
   });
 

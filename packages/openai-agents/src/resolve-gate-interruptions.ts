@@ -103,14 +103,8 @@ async function settle(
       ...(layer.mapping ? { mapping: layer.mapping } : {}),
     });
 
-  let decision: Decision;
-  try {
-    decision = await check();
-  } catch (error) {
-    const reason = `AgentGate could not check this call, so it was denied: ${errorMessage(error)}`;
-    gate.refuse("tool_use", reason, { target: toolName, ...(callId ? { callId } : {}) }); // audited like any decision
-    return refused({ reason, code: "gate_error" });
-  }
+  // Never rejects: every failure comes back as an audited DENY.
+  const decision = await check();
 
   if (decision.type === "allow") {
     // An ALLOW that never escalated means the pause came from the tool's own
@@ -131,15 +125,9 @@ async function settle(
   let settled: Decision;
   try {
     settled = await gate.resolveEscalation(decision.escalationId, answer);
-  } catch (error) {
+  } catch {
     // Settled concurrently (another resolver, another process): use the gate's record.
-    try {
-      settled = await check();
-    } catch {
-      const reason = `AgentGate could not record the answer, so the call was denied: ${errorMessage(error)}`;
-      gate.refuse("tool_use", reason, { target: toolName, ...(callId ? { callId } : {}), code: "approval_error" }); // audited
-      return refused({ reason, code: "gate_error" }, { request });
-    }
+    settled = await check();
   }
   if (settled.type === "allow") {
     return { ...base, approved: true, reason: settled.reason, decision: settled, request, denial: { toolName, reason: settled.reason } };

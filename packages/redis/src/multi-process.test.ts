@@ -23,10 +23,10 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
   });
 
   /** `n` workers, each with a gate for `identity` and `policy`; returns bound senders. */
-  async function workers(n: number, policy: PolicyConfig, identity: AgentIdentity) {
+  async function workers(n: number, policy: PolicyConfig, identity: AgentIdentity, approve = false) {
     const gate = globalThis.crypto.randomUUID();
     const ws = pool.slice(0, n);
-    await Promise.all(ws.map((w) => w.setup(gate, identity, policy)));
+    await Promise.all(ws.map((w, i) => w.setup(gate, identity, policy, approve ? { approver: { name: `human-${i}`, delayMs: 50 } } : {})));
     return ws.map((w) => ({ pid: w.pid, send: <T = unknown>(c: Record<string, unknown>) => w.send<T>({ ...c, gate }) }));
   }
 
@@ -104,5 +104,27 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
     expect(await approver!.send({ op: "check", action: "shell", options: { target: "ls" } })).toMatchObject({ code: "deny_after" });
     await approver!.send({ op: "resolve", escalationId: raised.escalationId, resolution: { approved: false } });
     expect(await approver!.send({ op: "check", action: "shell", options: { target: "ls" } })).toMatchObject({ type: "escalate" });
+  });
+
+  it("an inline-approved call that three processes claim at once runs once, and every answer is audited", async () => {
+    const identity = await AgentIdentity.create("run-once-bot");
+    const policy = {
+      name: `run-once-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "tool_use", allowed: true, requireApproval: true }],
+    };
+    const ws = await workers(3, policy, identity, true);
+    const call = { toolName: "deploy", input: { service: "api" }, callId: "call-run-once", execute: true };
+    const decided = (await Promise.all(ws.flatMap((w) => [w.send<Decision>({ op: "toolCall", call }), w.send<Decision>({ op: "toolCall", call })]))).flat();
+    expect(decided).toHaveLength(6);
+    expect(decided.filter((d) => d.type === "allow")).toHaveLength(1);
+    expect(decided.filter((d) => d.code === "call_replayed")).toHaveLength(5);
+    const audited = (await Promise.all(ws.map((w) => w.send<Decision[]>({ op: "decisions" })))).flat();
+    expect(audited.filter((d) => d.code === "approved")).toHaveLength(1);
+    // Each process asked its human at most once; every answer that lost is on record.
+    const answers = audited.filter((d) => d.code === "approved" || d.code === "approval_superseded");
+    expect(answers.length).toBeGreaterThanOrEqual(1);
+    expect(answers.length).toBeLessThanOrEqual(3);
+    // Later replays from any process are refused too.
+    expect(await ws[2]!.send({ op: "toolCall", call })).toMatchObject({ type: "deny", code: "call_replayed" });
   });
 });

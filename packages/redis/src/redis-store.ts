@@ -1,22 +1,41 @@
 import {
   MemoryStore,
   StoreUnavailableError,
-  type CallRecord,
-  type ConsumeOutcome,
+  type ClaimRequest,
+  type ClaimResult,
   type ConsumeRequest,
   type ConsumeResult,
   type Decision,
   type EscalationQuery,
   type EscalationRecord,
   type GateStore,
+  type Grant,
+  type GrantMatch,
+  type GrantStore,
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
-import { decision, listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
+import { consumed } from "./consume-reply.js";
+import { listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
+import { RedisGrants } from "./grants.js";
 import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
 import type { RedisStoreOptions } from "./options.js";
-import { CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, PAGE, PAGE_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
+import {
+  CLAIM,
+  CLAIM_LUA,
+  CONSUME,
+  CONSUME_LUA,
+  CREATE,
+  CREATE_LUA,
+  INDEX,
+  INDEX_LUA,
+  PAGE,
+  PAGE_LUA,
+  SETTLE,
+  SETTLE_LUA,
+} from "./scripts.js";
 import { refusals, ServerGuard } from "./server-guard.js";
+import { SettleEvents } from "./settle-events.js";
 import { remember, UnmergedUses } from "./unmerged-uses.js";
 
 export type { RedisStoreOptions } from "./options.js";
@@ -27,7 +46,7 @@ const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
 const DEFAULT_MAX_PENDING = 1000;
 const FULL_PAGE = 10_000; // a scoped listing without a limit (the per-agent cap bounds it anyway)
 
-const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
+const CLAIMS = new Set<string>(["claimed", "replayed", "mismatch", "not_allowed", "unknown"]);
 
 /**
  * A `GateStore` on Redis: limits, per-call records and escalations shared by
@@ -42,7 +61,7 @@ const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit
  * const gate = new GateKeeper({ identity, policy, store });
  * ```
  */
-export class RedisStore implements GateStore {
+export class RedisStore implements GateStore, GrantStore {
   readonly client: RedisClient;
   readonly prefix: string;
   readonly #redis: BoundedClient;
@@ -55,6 +74,9 @@ export class RedisStore implements GateStore {
   readonly #unmerged = new UnmergedUses();
   readonly #maxPending: number;
   readonly #consumeScript: ReturnType<typeof script>;
+  // Grants and settle events (grants.ts, settle-events.ts).
+  #grants: RedisGrants | undefined;
+  #events: SettleEvents | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
@@ -150,9 +172,21 @@ export class RedisStore implements GateStore {
       Math.max(1, Math.ceil(req.windowMs * 2)),
     );
     if (call) {
-      args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, Math.max(1, Math.ceil(call.ttlMs + RETENTION_SLACK_MS)), call.execute ? 1 : 0);
+      const runTtl = call.runTtlMs ?? call.ttlMs;
+      args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, px(call.ttlMs), call.execute ? 1 : 0, req.now + runTtl, px(runTtl));
     }
     return this.#redis.run("consume", () => this.#consumeScript(...args)).then((reply) => consumed(reply, call));
+  }
+
+  /** Claims a recorded call's one run, atomically across every process sharing this Redis. */
+  async claimCall(req: ClaimRequest): Promise<ClaimResult> {
+    if (this.#local && this.#localCalls.has(req.key)) return this.#local.claimCall(req);
+    const key = this.#keys.call(req.scope, req.key);
+    const reply = await this.#redis.run("claim the call", () =>
+      script(this.client, CLAIM)(key, String(req.now), req.fingerprint, String(req.now + req.runTtlMs), px(req.runTtlMs)),
+    );
+    if (typeof reply !== "string" || !CLAIMS.has(reply)) throw unexpected("claim", reply);
+    return reply as ClaimResult;
   }
 
   #consumeLocally(req: ConsumeRequest): ConsumeResult {
@@ -257,6 +291,8 @@ export class RedisStore implements GateStore {
         ]),
       )
       .catch(() => {});
+    // Bounded like every command: a Redis that went away after the settle must not hold the answer up.
+    await this.#redis.run("announce the settle", () => this.#settleEvents().publish(escalationId)).catch(() => {});
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
   }
 
@@ -291,52 +327,49 @@ export class RedisStore implements GateStore {
     }
   }
 
+  #grantStore(): RedisGrants {
+    return (this.#grants ??= new RedisGrants(this.client, this.#redis, this.prefix));
+  }
+
+  #settleEvents(): SettleEvents {
+    return (this.#events ??= new SettleEvents(this.client, this.prefix));
+  }
+
+  /** Stores a grant every process sharing this Redis can use (see `GrantStore`). */
+  createGrant(grant: Grant): Promise<void> {
+    return this.#grantStore().createGrant(grant);
+  }
+
+  /** Atomically spends one use of a live matching grant. */
+  useGrant(match: GrantMatch, now: number): Promise<Grant | undefined> {
+    return this.#grantStore().useGrant(match, now);
+  }
+
+  listGrants(now: number): Promise<Grant[]> {
+    return this.#grantStore().listGrants(now);
+  }
+
+  revokeGrant(id: string): Promise<Grant | undefined> {
+    return this.#grantStore().revokeGrant(id);
+  }
+
+  /** Hears every settle in any process (Redis pub/sub on a second connection, opened on first use). */
+  onEscalationSettled(listener: (escalationId: string) => void): Promise<() => void> {
+    return this.#settleEvents().listen(listener);
+  }
+
   /** Stops waiting on the connection. The ioredis client is yours to `quit()`. */
   close(): void {
     this.#guard.dispose();
     this.#redis.dispose();
+    this.#events?.close();
   }
 }
 
-
-
-/** A consume script's reply as a result; anything else is `StoreUnavailableError`. */
-function consumed(reply: unknown, call: ConsumeRequest["call"]): ConsumeResult {
-  if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
-  if (reply[0] === "repeat") {
-    const rec = parseCallRecord(reply.slice(1) as string[]);
-    const mismatch = rec.fingerprint !== call!.fingerprint;
-    const result: ConsumeResult = { outcome: rec.outcome, used: rec.used, repeat: { ...rec, mismatch } };
-    if (rec.retryAfterMs !== undefined) result.retryAfterMs = rec.retryAfterMs;
-    return result;
-  }
-  const [outcome, used, retry] = reply as [string, number, number];
-  if (!OUTCOMES.has(outcome) || typeof used !== "number") throw unexpected("consume", reply);
-  const result: ConsumeResult = { outcome: outcome as ConsumeOutcome, used };
-  if (typeof retry === "number" && retry >= 0) result.retryAfterMs = retry;
-  return result;
+/** Redis lifetime of a record kept `ms` by the gate's clock. */
+function px(ms: number): number {
+  return Math.max(1, Math.ceil(ms + RETENTION_SLACK_MS));
 }
-
-function parseCallRecord(flat: string[]): CallRecord {
-  const h: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-  if (!OUTCOMES.has(h.outcome ?? "") || h.decisionId === undefined || h.fingerprint === undefined) {
-    throw unexpected("consume", flat);
-  }
-  const rec: CallRecord = {
-    outcome: h.outcome as ConsumeOutcome,
-    used: Number(h.used),
-    decisionId: h.decisionId,
-    escalationId: h.escalationId ?? "",
-    at: Number(h.at),
-    fingerprint: h.fingerprint,
-  };
-  if (h.retryAfterMs !== undefined) rec.retryAfterMs = Number(h.retryAfterMs);
-  if (h.settled !== undefined) rec.settled = decision(h.settled);
-  if (h.executed === "1") rec.executed = true;
-  return rec;
-}
-
 
 
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
@@ -348,6 +381,7 @@ function define(client: RedisClient): void {
     [PAGE, PAGE_LUA, 1],
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
+    [CLAIM, CLAIM_LUA, 1],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
     if (typeof c[name] !== "function") client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });

@@ -5,22 +5,24 @@
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV4";
+export const CONSUME = "agentgateConsumeV5";
 export const SETTLE = "agentgateSettleV2";
 export const CREATE = "agentgateCreateV2";
 export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
+export const CLAIM = "agentgateClaimV1";
 
 /**
  * Check-and-reserve, one round trip.
  * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash;
- *       only with a call: a check without one sends 2 keys and 9 arguments, the costs of a check being
- *       mostly per argument).
+ *       only with a call: a check without one sends 2 keys and 9 arguments, the cost of a check being
+ *       mostly per command and per argument).
  * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
  *       7 decisionId, 8 usage PX, 9 window PX; with a call: 10 has call "1", 11 escalationId,
  *       12 fingerprint, 13 call expiresAt (gate clock), 14 call PX, 15 execute 0|1 (the caller runs
  *       the call on ALLOW: mark the call record executed when its effective outcome is allow; a
- *       repeat returns the old value).
+ *       repeat returns the old value), 16 run expiresAt (gate clock), 17 run PX: an executed record
+ *       lives until the later of its own and these.
  * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
  */
 export const CONSUME_LUA = `
@@ -34,10 +36,15 @@ if hasCall then
   local exp = redis.call('HGET', KEYS[3], 'expiresAt')
   if exp and tonumber(exp) > now then
     local rec = redis.call('HGETALL', KEYS[3])
-    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[12] then
+    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[12]
+      and redis.call('HGET', KEYS[3], 'executed') ~= '1' then
       local st = redis.call('HGET', KEYS[3], 'settledStatus')
       local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[3], 'outcome') == 'allow')
-      if allowed then redis.call('HSET', KEYS[3], 'executed', '1') end
+      if allowed then
+        redis.call('HSET', KEYS[3], 'executed', '1')
+        if tonumber(ARGV[16]) > tonumber(exp) then redis.call('HSET', KEYS[3], 'expiresAt', ARGV[16]) end
+        if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[17]) then redis.call('PEXPIRE', KEYS[3], ARGV[17]) end
+      end
     end
     table.insert(rec, 1, 'repeat')
     return rec
@@ -84,20 +91,46 @@ if outcome == 'allow' or outcome == 'escalate' then
 end
 if hasCall then
   redis.call('DEL', KEYS[3])
+  local ran = ARGV[15] == '1' and outcome == 'allow'
+  local exp = ARGV[13]
+  local px = tonumber(ARGV[14])
+  if ran then
+    if tonumber(ARGV[16]) > tonumber(exp) then exp = ARGV[16] end
+    px = math.max(px, tonumber(ARGV[17]))
+  end
   local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[11],
-    'at', ARGV[1], 'fingerprint', ARGV[12], 'expiresAt', ARGV[13]}
+    'at', ARGV[1], 'fingerprint', ARGV[12], 'expiresAt', exp}
   if retry >= 0 then
     table.insert(f, 'retryAfterMs')
     table.insert(f, retry)
   end
-  if ARGV[15] == '1' and outcome == 'allow' then
+  if ran then
     table.insert(f, 'executed')
     table.insert(f, '1')
   end
   redis.call('HSET', KEYS[3], unpack(f))
-  redis.call('PEXPIRE', KEYS[3], ARGV[14])
+  redis.call('PEXPIRE', KEYS[3], px)
 end
 return {outcome, used, retry}
+`;
+
+/**
+ * Claims the one run of a recorded call whose effective outcome is allow.
+ * KEYS: 1 call record. ARGV: 1 now, 2 fingerprint, 3 run expiresAt (gate clock), 4 run PX.
+ * Returns one of `claimed`, `replayed`, `mismatch`, `not_allowed`, `unknown`.
+ */
+export const CLAIM_LUA = `
+local exp = redis.call('HGET', KEYS[1], 'expiresAt')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return 'unknown' end
+if redis.call('HGET', KEYS[1], 'fingerprint') ~= ARGV[2] then return 'mismatch' end
+if redis.call('HGET', KEYS[1], 'executed') == '1' then return 'replayed' end
+local st = redis.call('HGET', KEYS[1], 'settledStatus')
+local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[1], 'outcome') == 'allow')
+if not allowed then return 'not_allowed' end
+redis.call('HSET', KEYS[1], 'executed', '1')
+if tonumber(ARGV[3]) > tonumber(exp) then redis.call('HSET', KEYS[1], 'expiresAt', ARGV[3]) end
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return 'claimed'
 `;
 
 /**

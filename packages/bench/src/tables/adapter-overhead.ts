@@ -140,6 +140,29 @@ if (openaiAgents.module) {
   });
 } else missing.push(`\`@agentgate/openai-agents\`: ${openaiAgents.error}`);
 
+// ------------------------------------------------------------------------------ openai SDK
+const openaiSdk = await optionalImport<typeof import("@agentgate/openai")>("@agentgate/openai");
+if (openaiSdk.module) {
+  const { runToolCalls } = openaiSdk.module;
+  const search = ({ query }: { query: string }) => ({ hits: [query] });
+  const gate = newGate();
+  const item = (callId: string) => ({ type: "function_call" as const, call_id: callId, name: "search", arguments: ARGS });
+  // What a hand-written Responses loop does per call without the adapter: parse, run, shape the next input item.
+  const direct = async (callId: string) => {
+    const call = item(callId);
+    const result = await search(JSON.parse(call.arguments) as { query: string });
+    return [{ type: "function_call_output" as const, call_id: call.call_id, output: JSON.stringify(result) }];
+  };
+  const viaGate = (callId: string) => runToolCalls([item(callId)], { gate, tools: { search } });
+  pairs.push({
+    adapter: "openai SDK `runToolCalls`",
+    how: "one Responses `function_call` item → `function_call_output` item (parse, run, shape), as a hand-written loop does it",
+    direct: { name: "os direct", op: (i) => direct(`os-d-${i}`) },
+    gated: { name: "os gated", op: (i) => viaGate(`os-g-${i}`) },
+    verify: async () => expectAllowed(gate, "os-verify", await countGateWork("openai SDK `runToolCalls`", gate, () => viaGate("os-verify"))),
+  });
+} else missing.push(`\`@agentgate/openai\`: ${openaiSdk.error}`);
+
 // ------------------------------------------------------------------------------ timing
 
 for (const p of pairs) await p.verify();
@@ -183,7 +206,7 @@ const markdown = [
   "",
   table(["adapter", "p50 direct", "p50 gated", "overhead (p50)", "overhead (mean CPU, paired)", "gate checks / audit entries per call", "what is called"], rows, [6]),
   "",
-  `The gate's own share: \`gate.checkToolCall\` with a new call id each time takes **${fmtNs(coreLat)}** p50 in this process; the rest of each overhead is the adapter's glue. p50: every call timed on its own, median of ${lat[0]?.p50Ns.n ?? 0} interleaved rounds; mean CPU: paired difference of process CPU per call over ${cpu[0]?.samples.length ?? 0} interleaved rounds (garbage collection included). The OpenAI Agents row replays the runner's per-call steps rather than a full \`Runner.run\`, whose model turn would bury microseconds in noise.`,
+  `The gate's own share: \`gate.checkToolCall\` with a new call id each time takes **${fmtNs(coreLat)}** p50 in this process; the rest of each overhead is the adapter's glue. p50: every call timed on its own, median of ${lat[0]?.p50Ns.n ?? 0} interleaved rounds; mean CPU: paired difference of process CPU per call over ${cpu[0]?.samples.length ?? 0} interleaved rounds (garbage collection included). The OpenAI Agents row replays the runner's per-call steps rather than a full \`Runner.run\`, whose model turn would bury microseconds in noise; the openai SDK row includes \`runToolCalls\`' run-once record per call id.`,
   ...(missing.length > 0 ? ["", `> Not measured (their \`dist\` did not load): ${missing.join("; ")}.`] : []),
 ].join("\n");
 

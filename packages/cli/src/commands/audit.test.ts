@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { canonicalBody, chainHash, recordLine } from "../test-utils/audit-record.js";
 import { writeAuditFixture, type AuditFixture } from "../test-utils/audit-fixture.js";
 import { BIN, isOneLineError, json, runCli, tempDir } from "../test-utils/run-cli.js";
 
@@ -67,6 +68,31 @@ describe("agentgate audit verify", () => {
     const r = await runCli(["audit", "verify", file]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("truncated");
+  });
+
+  it("--public-key: a record appended after the last checkpoint and chained correctly is not verified; --allow-unsigned-tail accepts it and says so", async () => {
+    const file = copyLog("forged-tail.jsonl");
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    const last = JSON.parse(lines.at(-1)!);
+    const forged = JSON.parse(lines.find((l) => JSON.parse(l).type === "decision")!);
+    forged.decision = { ...forged.decision, id: "forged", type: "allow", code: "allowed", action: "shell", target: "rm -rf /", reason: "forged" };
+    forged.seq = last.seq + 1;
+    forged.prevHash = last.hash;
+    delete forged.hash;
+    const body = canonicalBody(forged);
+    writeFileSync(file, `${lines.join("\n")}\n${recordLine(body, chainHash(last.hash, body))}\n`);
+    const [strict, relaxed, strictJson] = await Promise.all([
+      runCli(["audit", "verify", file, "--public-key", fx.publicKeyFile]),
+      runCli(["audit", "verify", file, "--public-key", fx.publicKeyFile, "--allow-unsigned-tail"]),
+      runCli(["audit", "verify", file, "--public-key", fx.publicKeyFile, "--json"]),
+    ]);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/^FAIL {2}.*record seq 12 \(line 13\) after the last signed checkpoint .* not covered by any signature/);
+    expect(strict.stdout).toMatch(/first bad line +13/);
+    expect(json(strictJson)).toMatchObject({ ok: false, unsigned: 1, firstBadLine: 13 });
+    expect(relaxed.code).toBe(0);
+    expect(relaxed.stdout).toMatch(/^OK /);
+    expect(relaxed.stdout).toMatch(/unsigned +1 record not proven by any signature \(written after the last signed checkpoint, or before a crash\) \(accepted by --allow-unsigned-tail\)/);
   });
 
   it("a file that is not an audit log is a finding (line 1 is not a record), exit 1", async () => {

@@ -3,6 +3,7 @@ import { verifyAuditLog, type AuditLogEntry, type AuditLogVerification } from "@
 import { filterAuditEntries, parseSince, type AuditFilter } from "../audit-filter.js";
 import { assertReadableFile, loadAuditEntries } from "../audit-file.js";
 import { ExitCode, usageError } from "../errors.js";
+import { escapeControl } from "../format/escape.js";
 import { renderAuditTable } from "../format/audit-table.js";
 import { formatVerifyResult } from "../format/verify.js";
 import { parseCount, readInputFile } from "../load.js";
@@ -23,21 +24,24 @@ export function readPublicKeyFile(file: string): unknown {
 }
 
 /** Verifies an audit log; a missing file or a bad key file is a usage error. */
-export async function verifyAuditFile(file: string, options: { publicKey?: string } = {}): Promise<AuditLogVerification> {
+export async function verifyAuditFile(file: string, options: { publicKey?: string; allowUnsignedTail?: boolean } = {}): Promise<AuditLogVerification> {
   assertReadableFile(file, "audit log");
   const publicKey = options.publicKey !== undefined ? readPublicKeyFile(options.publicKey) : undefined;
   try {
-    return await verifyAuditLog(file, publicKey !== undefined ? { publicKey: publicKey as never } : {});
+    return await verifyAuditLog(file, {
+      ...(publicKey !== undefined ? { publicKey: publicKey as never } : {}),
+      ...(options.allowUnsignedTail ? { allowUnsignedTail: true } : {}),
+    });
   } catch (error) {
     if (error instanceof TypeError && /publicKey/.test(error.message)) throw usageError(`--public-key ${options.publicKey}: ${error.message.replace(/^publicKey: /, "")}`);
     throw usageError(`cannot verify ${file}: ${(error as Error).message}`);
   }
 }
 
-export async function runAuditVerify(file: string, options: { publicKey?: string; json?: boolean }, ctx: CommandContext): Promise<number> {
+export async function runAuditVerify(file: string, options: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }, ctx: CommandContext): Promise<number> {
   const result = await verifyAuditFile(file, options);
   if (options.json) printJson(ctx, { file, ...result });
-  else ctx.out(formatVerifyResult(result, { file, color: ctx.color }));
+  else ctx.out(formatVerifyResult(result, { file, color: ctx.color, allowUnsignedTail: options.allowUnsignedTail === true }));
   return result.ok ? ExitCode.OK : ExitCode.FINDING;
 }
 
@@ -75,7 +79,7 @@ export async function runAuditShow(file: string, options: AuditShowOptions, ctx:
     return ExitCode.OK;
   }
   if (result.entries.length === 0) {
-    ctx.out(result.total === 0 ? `${file}: no decisions recorded` : `${file}: none of the ${result.total} decisions match`);
+    ctx.out(escapeControl(result.total === 0 ? `${file}: no decisions recorded` : `${file}: none of the ${result.total} decisions match`));
     return ExitCode.OK;
   }
   ctx.out(renderAuditTable(result.entries, { color: ctx.color, align: ctx.tty }));

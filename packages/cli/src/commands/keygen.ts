@@ -3,6 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { AgentIdentity, type PublicIdentity, type SigningAlgorithm } from "@agentgate/core";
 import { ExitCode, usageError } from "../errors.js";
 import { renderFields } from "../format/explanation.js";
+import { escapeControl } from "../format/escape.js";
 import { createStyle } from "../format/style.js";
 import { printJson, type CommandContext } from "./context.js";
 
@@ -79,7 +80,7 @@ export function formatKeygenResult(result: KeygenResult, options: { color?: bool
     ["public key", id.publicKeyJwk ? JSON.stringify(id.publicKeyJwk) : undefined],
     ["secret", `${result.file} (mode 0600, keep it private)`],
   ];
-  const lines = [`${s.green("created")}  agent identity "${id.name}"`, ...renderFields(fields, s)];
+  const lines = [`${s.green("created")}  agent identity "${escapeControl(id.name)}"`, ...renderFields(fields, s)];
   if (id.algorithm === "HS256") lines.push(`  ${s.dim("HS256 uses a shared secret: there is no public key to hand out.")}`);
   return lines.join("\n");
 }

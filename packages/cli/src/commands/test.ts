@@ -2,6 +2,7 @@ import type { DecisionCode, DecisionType, PermissionPolicy } from "@agentgate/co
 import { parseCases, type PolicyTestCase } from "../cases.js";
 import { ExitCode } from "../errors.js";
 import { explainDecision } from "../explain.js";
+import { escapeControl } from "../format/escape.js";
 import { createStyle, paintDecision } from "../format/style.js";
 import { loadPolicy, parseYamlText, readInputFile } from "../load.js";
 import { printJson, type CommandContext } from "./context.js";
@@ -87,12 +88,12 @@ export function formatTestRun(result: TestRunResult, options: { color?: boolean 
   const lines: string[] = [];
   for (const r of result.results) {
     if (r.pass) {
-      lines.push(`${s.green("PASS")}  ${r.name}`);
+      lines.push(`${s.green("PASS")}  ${escapeControl(r.name)}`);
       continue;
     }
-    lines.push(`${s.red(s.bold("FAIL"))}  ${r.name}`);
+    lines.push(`${s.red(s.bold("FAIL"))}  ${escapeControl(r.name)}`);
     lines.push(`      expected ${paintDecision(s, r.expect)}, got ${paintDecision(s, r.actual)} (${r.code}${r.ruleIndex !== undefined ? `, rules[${r.ruleIndex}]` : ""})`);
-    lines.push(`      ${s.dim("policy said:")} ${r.reason}`);
+    lines.push(`      ${s.dim("policy said:")} ${escapeControl(r.reason)}`);
   }
   const summary = `${result.passed} passed, ${result.failed} failed, ${result.total} case${result.total === 1 ? "" : "s"}`;
   lines.push("", result.ok ? s.green(summary) : s.red(summary));

@@ -1,6 +1,7 @@
 import { PermissionPolicy, PolicyValidationError, type PolicyIssue } from "@agentgate/core";
 import { ExitCode } from "../errors.js";
 import { formatIssue, readInputFile } from "../load.js";
+import { escapeControl } from "../format/escape.js";
 import { createStyle } from "../format/style.js";
 import { printJson, type CommandContext } from "./context.js";
 
@@ -32,12 +33,12 @@ export function formatValidateResult(result: ValidateResult, options: { color?: 
   if (result.ok) {
     const n = result.rules.length;
     const actions = result.rules.map((r) => (r.allowed ? r.action : `${r.action} (denied)`)).join(", ");
-    return `${s.green("valid")}  ${result.file}: policy "${result.policy}", ${n} rule${n === 1 ? "" : "s"}${n ? `: ${actions}` : ""}`;
+    return `${s.green("valid")}  ${escapeControl(`${result.file}: policy "${result.policy}", ${n} rule${n === 1 ? "" : "s"}${n ? `: ${actions}` : ""}`)}`;
   }
   const n = result.issues.length;
   return [
-    `${s.red("invalid")}  ${result.file}: ${n} problem${n === 1 ? "" : "s"}`,
-    ...result.issues.map((i) => `  ${formatIssue(i, result.file)}`),
+    `${s.red("invalid")}  ${escapeControl(result.file)}: ${n} problem${n === 1 ? "" : "s"}`,
+    ...result.issues.map((i) => `  ${escapeControl(formatIssue(i, result.file))}`),
   ].join("\n");
 }
 

@@ -1,4 +1,5 @@
 import { firedValue, type DecisionExplanation } from "../explain.js";
+import { escapeControl } from "./escape.js";
 import { createStyle, paintDecision, type Style } from "./style.js";
 
 /** Options shared by the human-readable formatters. */
@@ -12,14 +13,14 @@ function describeRequest(e: DecisionExplanation): string {
   if (e.input !== undefined) parts.push(e.input);
   if (e.target !== undefined && e.target !== e.input) parts.push(`(as ${e.target})`);
   if (e.uses > 0) parts.push(`after ${e.uses} use${e.uses === 1 ? "" : "s"}`);
-  return parts.join(" ");
+  return escapeControl(parts.join(" "));
 }
 
 /** Labelled lines with the labels padded to one width. */
 export function renderFields(fields: readonly (readonly [string, string | undefined])[], s: Style, indent = "  "): string[] {
   const present = fields.filter((f): f is readonly [string, string] => f[1] !== undefined);
   const width = Math.max(0, ...present.map(([k]) => k.length));
-  return present.map(([k, v]) => `${indent}${s.dim(k.padEnd(width))}  ${v}`);
+  return present.map(([k, v]) => `${indent}${s.dim(k.padEnd(width))}  ${escapeControl(v)}`);
 }
 
 /**

@@ -2,6 +2,7 @@ import { makeDecision, type Decision } from "@agentgate/core";
 import type { AuditLogEntry, AuditLogVerification } from "@agentgate/core/node";
 import { describe, expect, it } from "vitest";
 import { renderAuditTable } from "./audit-table.js";
+import { escapeControl, terminalSafe } from "./escape.js";
 import { shouldColor } from "./style.js";
 import { renderTable, visibleWidth } from "./table.js";
 import { formatVerifyResult } from "./verify.js";
@@ -21,9 +22,32 @@ const decision = (over: Partial<Decision> = {}): Decision =>
     ...over,
   } as Parameters<typeof makeDecision>[0]);
 
+describe("escapeControl and terminalSafe", () => {
+  it("escape every C0, DEL, C1, bidi and line-separator character visibly; printable text is untouched", () => {
+    expect(escapeControl("\u001b[2Kx\u001b]52;c;aGk=\u0007\u009b31m\u007f\t\n\r\u202e\u2028é ok")).toBe(
+      "\\u001b[2Kx\\u001b]52;c;aGk=\\u0007\\u009b31m\\u007f\\t\\n\\r\\u202e\\u2028é ok",
+    );
+    for (let c = 0; c < 0x2070; c++) {
+      const ch = String.fromCharCode(c);
+      const control = c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+      expect(escapeControl(ch) !== ch, c.toString(16)).toBe(control);
+    }
+  });
+
+  it("terminalSafe keeps newlines and tabs, and plain SGR colours only when colour is on", () => {
+    expect(terminalSafe("a\tb\nc\u001b[31mred\u001b[39m\u001b[2K\u009b", true)).toBe("a\tb\nc\u001b[31mred\u001b[39m\\u001b[2K\\u009b");
+    expect(terminalSafe("\u001b[31mred\u001b[39m", false)).toBe("\\u001b[31mred\\u001b[39m");
+    // An OSC or cursor sequence is never kept, colour or not.
+    expect(terminalSafe("\u001b]52;c;aGk=\u0007\u001b[1A", true)).toBe("\\u001b]52;c;aGk=\\u0007\\u001b[1A");
+    // Escaped text stays valid inside a JSON string.
+    expect(JSON.parse(terminalSafe(JSON.stringify("\u007f\u009b\u202e"), false))).toBe("\u007f\u009b\u202e");
+  });
+});
+
 describe("renderTable", () => {
   it("aligns columns by visible width, ignoring colour codes, and never pads the last column", () => {
-    const out = renderTable(["A", "LONGER"], [["\u001b[31mred\u001b[39m", "x"], ["wider cell", "y"]]);
+    const out = renderTable(["A", "LONGER"], [["red", "x"], ["wider cell", "y"]], { paint: (v, c, r) => (c === 0 && r === 0 ? `\u001b[31m${v}\u001b[39m` : v) });
+    expect(out).toContain("\u001b[31mred");
     const lines = out.split("\n");
     expect(lines.map(visibleWidth)).toEqual([18, 13, 13]);
     expect(lines[0]).toBe("A           LONGER");
@@ -31,7 +55,7 @@ describe("renderTable", () => {
   });
 
   it("without align: tab-separated, and tabs or newlines inside cells cannot break rows", () => {
-    expect(renderTable(["A", "B"], [["1\t2", "line\nbreak"]], { align: false })).toBe("A\tB\n1 2\tline break");
+    expect(renderTable(["A", "B"], [["1\t2", "line\nbreak"]], { align: false })).toBe("A\tB\n1\\t2\tline\\nbreak");
   });
 });
 
@@ -65,7 +89,7 @@ describe("renderAuditTable", () => {
 });
 
 describe("formatVerifyResult", () => {
-  const ok: AuditLogVerification = { ok: true, records: 3, decisions: 2, checkpoints: 1, signatures: "trusted-key", headChecked: true, recoveries: 0, lastCheckpoint: { seq: 2, at: "2025-01-01T00:00:00.000Z", line: 3 } };
+  const ok: AuditLogVerification = { ok: true, records: 3, decisions: 2, checkpoints: 1, signatures: "trusted-key", headChecked: true, recoveries: 0, unsigned: 0, dropped: 0, lastCheckpoint: { seq: 2, at: "2025-01-01T00:00:00.000Z", line: 3 } };
 
   it("OK with counts and what was checked", () => {
     expect(formatVerifyResult(ok, { file: "a.jsonl" }).split("\n")).toEqual([
@@ -77,12 +101,13 @@ describe("formatVerifyResult", () => {
   });
 
   it("FAIL with the problem and the first bad line; torn tails and recoveries are named", () => {
-    const bad: AuditLogVerification = { ok: false, records: 4, decisions: 4, checkpoints: 0, signatures: "none", headChecked: false, recoveries: 1, firstBadLine: 5, problem: "line 5 was modified: its hash does not match its content", tornTail: { line: 9, bytes: 12 } };
+    const bad: AuditLogVerification = { ok: false, records: 4, decisions: 4, checkpoints: 0, signatures: "none", headChecked: false, recoveries: 1, unsigned: 0, dropped: 3, firstBadLine: 5, problem: "line 5 was modified: its hash does not match its content", tornTail: { line: 9, bytes: 12 } };
     const text = formatVerifyResult(bad);
     expect(text).toMatch(/^FAIL {2}line 5 was modified/);
     expect(text).toMatch(/first bad line +5/);
-    expect(text).toMatch(/recoveries +1 torn line from a crash/);
+    expect(text).toMatch(/recoveries +1 recovery record after a crash \(torn lines cut off, unsigned records named\)/);
     expect(text).toMatch(/torn tail +line 9 \(12 bytes\)/);
+    expect(text).toMatch(/dropped +3 decisions not written: the writer's buffer was full \(counted in recovery records\)/);
   });
 
   it("an unsigned log says truncation cannot be ruled out", () => {

@@ -1,5 +1,6 @@
 import type { ReplayResult } from "../replay.js";
 import { shortTime } from "./audit-table.js";
+import { escapeControl } from "./escape.js";
 import { createStyle, paintDecision } from "./style.js";
 import { renderTable } from "./table.js";
 
@@ -11,9 +12,9 @@ export function formatReplayResult(result: ReplayResult, options: { color?: bool
   const align = options.align ?? true;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const lines: string[] = [];
-  lines.push(`replayed ${plural(result.replayed, "decision")} of ${result.total}${options.file ? ` in ${options.file}` : ""} against policy "${result.policy}"`);
+  lines.push(escapeControl(`replayed ${plural(result.replayed, "decision")} of ${result.total}${options.file ? ` in ${options.file}` : ""} against policy "${result.policy}"`));
   const others = result.recordedPolicies.filter((p) => p !== result.policy);
-  if (others.length > 0) lines.push(s.dim(`(recorded under policy ${others.map((p) => `"${p}"`).join(", ")})`));
+  if (others.length > 0) lines.push(s.dim(escapeControl(`(recorded under policy ${others.map((p) => `"${p}"`).join(", ")})`)));
   lines.push("");
   if (result.changed === 0) lines.push(`${s.green("no change")}: ${result.unchanged} unchanged`);
   else {

@@ -1,3 +1,5 @@
+import { escapeControl } from "./escape.js";
+
 /** Options for {@link renderTable}. */
 export interface TableOptions {
   /** Pad columns to a common width (for terminals). Off: tab-separated, for `cut` and `awk`. */
@@ -14,9 +16,9 @@ export function visibleWidth(text: string): number {
   return [...text.replace(/\x1b\[[0-9;]*m/g, "")].length;
 }
 
-/** Cells may not contain tabs or newlines: they would break both layouts. */
+/** Cells hold model-written text: every control character (tabs and newlines too, which would break both layouts) is shown escaped. */
 function clean(cell: string): string {
-  return cell.replace(/[\t\r\n]+/g, " ");
+  return escapeControl(cell);
 }
 
 /**

@@ -8,11 +8,13 @@ export type DecisionCode =
   | "rate_limit"
   | "escalate_after"
   | "approved"
+  | "granted"
   | "approval_denied"
   | "approval_timeout"
   | "approval_error"
   | "approval_expired"
   | "self_approval"
+  | "approval_superseded"
   | "call_mismatch"
   | "call_replayed"
   | "invalid_input"
@@ -36,6 +38,8 @@ export interface Decision {
   readonly approvedBy?: string;
   readonly callId?: string;
   readonly escalationId?: string;
+  /** The grant that allowed it (code `granted`). */
+  readonly grantId?: string;
   readonly retryAfterMs?: number;
   /** The policy's name. */
   readonly policy: string;
@@ -72,6 +76,7 @@ export function makeDecision(fields: {
   approvedBy?: string | undefined;
   callId?: string | undefined;
   escalationId?: string | undefined;
+  grantId?: string | undefined;
   retryAfterMs?: number | undefined;
   mode?: "local-fallback" | undefined;
 }): Decision {
@@ -90,6 +95,7 @@ export function makeDecision(fields: {
   if (fields.approvedBy !== undefined) d.approvedBy = fields.approvedBy;
   if (fields.callId !== undefined) d.callId = fields.callId;
   if (fields.escalationId !== undefined) d.escalationId = fields.escalationId;
+  if (fields.grantId !== undefined) d.grantId = fields.grantId;
   if (fields.retryAfterMs !== undefined) d.retryAfterMs = fields.retryAfterMs;
   if (fields.mode !== undefined) d.mode = fields.mode;
   return Object.freeze(d);

@@ -316,7 +316,39 @@ describe("checkToolCall", () => {
       mapping: { readFile: { action: "file_read", target: () => 42 as never } },
     });
     expect(nonString.reason).toMatch(/returned number/);
-    await expect(gate.checkToolCall({ toolName: "", input: {} })).rejects.toThrow(TypeError);
+  });
+
+  it("never rejects: a malformed call, a hostile mapping or an internal failure is an audited DENY", async () => {
+    const { gate } = gateWith(rules);
+    const cases: [unknown, RegExp][] = [
+      [{ toolName: "", input: {} }, /no tool name/],
+      [{ input: {} }, /no tool name/],
+      [null, /must be an object/],
+      ["search", /must be an object/],
+      [{ toolName: "search", input: {}, callId: 42 }, /call id must be a non-empty string, not a number/],
+      [{ toolName: "search", input: {}, callId: "" }, /call id must be a non-empty string, not an empty string/],
+    ];
+    for (const [call, reason] of cases) {
+      const d = await gate.checkToolCall(call as never);
+      expect(d).toMatchObject({ type: "deny", code: "invalid_input" });
+      expect(d.reason).toMatch(reason);
+      expect(gate.decisions.at(-1)).toBe(d);
+    }
+    // A mapping table whose getter throws, and a context that cannot be spread.
+    const hostile = { toolName: "readFile", input: {}, get mapping(): never { throw new Error("boom"); } };
+    Object.defineProperty(hostile, "mapping", { enumerable: true, get() { throw new Error("boom"); } });
+    const crashed = await gate.checkToolCall(hostile as never);
+    expect(crashed).toMatchObject({ type: "deny", code: "internal_error", target: "readFile" });
+    expect(crashed.reason).toMatch(/the gate failed while checking tool "readFile": boom/);
+    expect(gate.decisions.at(-1)).toBe(crashed);
+  });
+
+  it("an action the counter key cannot encode is a DENY that says so", async () => {
+    const { gate } = gateWith([{ action: "tool_\ud800", allowed: true, maxPerMinute: 5 }]);
+    const d = await gate.checkToolCall({ toolName: "x", input: {}, mapping: { x: { action: "tool_\ud800" } } });
+    expect(d).toMatchObject({ type: "deny", code: "internal_error" });
+    expect(d.reason).toMatch(/cannot build the counter key for action/);
+    expect(d.reason).not.toMatch(/fingerprint/);
   });
 });
 
@@ -364,6 +396,7 @@ describe("audit", () => {
 describe("fail closed", () => {
   const broken = (what: string): GateStore => ({
     consume: () => { throw new Error(`${what} down`); },
+    claimCall: () => { throw new Error(`${what} down`); },
     createEscalation: () => Promise.reject(new Error(`${what} down`)),
     getEscalation: () => undefined,
     settleEscalation: () => ({ ok: false, reason: "unknown" }),
@@ -438,6 +471,81 @@ describe("replayed calls (execute: true)", () => {
     expect((await gate.check("llm_call", { callId: "m1", execute: true })).code).toBe("call_replayed");
     const parallel = await Promise.all(Array.from({ length: 5 }, () => gate.check("llm_call", { callId: "m2", execute: true })));
     expect(parallel.filter((d) => d.type === "allow")).toHaveLength(1);
+  });
+
+  it("concurrent execute checks of one call ask the inline handler once and run it once", async () => {
+    let asked = 0;
+    const { gate } = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], {
+      approvalHandler: async () => {
+        asked++;
+        await new Promise((r) => setTimeout(r, 20));
+        return { approved: true, approvedBy: "ops" };
+      },
+    });
+    const call = { toolName: "deploy", input: { env: "prod" }, callId: "twice", execute: true };
+    const all = await Promise.all(Array.from({ length: 5 }, () => gate.checkToolCall(call)));
+    expect(all.filter((d) => d.type === "allow")).toHaveLength(1);
+    expect(all.filter((d) => d.code === "call_replayed")).toHaveLength(4);
+    expect(asked).toBe(1);
+    expect(gate.decisions.filter((d) => d.code === "approved")).toHaveLength(1);
+  });
+
+  it("two gates sharing a store run an inline-approved call once, and audit the losing answer", async () => {
+    const store = new MemoryStore();
+    const handler = (by: string) => async () => {
+      await new Promise((r) => setTimeout(r, 10));
+      return { approved: true, approvedBy: by };
+    };
+    const a = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], { store, approvalHandler: handler("alice") }).gate;
+    const b = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], { store, approvalHandler: handler("bob") }).gate;
+    const call = { toolName: "deploy", input: { env: "prod" }, callId: "both", execute: true };
+    const all = await Promise.all([a.checkToolCall(call), b.checkToolCall(call), a.checkToolCall(call), b.checkToolCall(call)]);
+    expect(all.filter((d) => d.type === "allow")).toHaveLength(1);
+    expect(all.filter((d) => d.code === "call_replayed")).toHaveLength(3);
+    // Both humans were asked; one answer settled it, the other is on record as superseded.
+    const audited = [...a.decisions, ...b.decisions];
+    expect(audited.filter((d) => d.code === "approved")).toHaveLength(1);
+    const superseded = audited.filter((d) => d.code === "approval_superseded");
+    expect(superseded).toHaveLength(1);
+    expect(superseded[0]).toMatchObject({ type: "deny", callId: "both", escalationId: all.find((d) => d.type === "allow")!.escalationId });
+    expect(superseded[0]!.reason).toMatch(/an approval by (alice|bob) came after escalation .* was settled \(approved by (alice|bob)\)/);
+  });
+
+  it("an answer to an already settled escalation is audited before it is refused", async () => {
+    const { gate } = gateWith([{ action: "shell", allowed: true, requireApproval: true }]);
+    const raised = await gate.check("shell", { target: "ls", callId: "s" });
+    const answers = await Promise.allSettled([
+      gate.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "alice" }),
+      gate.resolveEscalation(raised.escalationId!, { approved: false, approvedBy: "bob" }),
+    ]);
+    expect(answers.map((x) => x.status).sort()).toEqual(["fulfilled", "rejected"]);
+    await expect(gate.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "carol" })).rejects.toThrow(/already settled/);
+    const superseded = gate.decisions.filter((d) => d.code === "approval_superseded");
+    expect(superseded).toHaveLength(2);
+    expect(superseded.map((d) => d.reason).join("\n")).toMatch(/carol/);
+  });
+
+  it("an executed call is still call_replayed after approvalTtlMs, until runRecordTtlMs", async () => {
+    const { gate, clock } = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], { approvalTtlMs: 1_000 });
+    const call = { toolName: "deploy", input: { env: "prod" }, callId: "late" };
+    const raised = await gate.checkToolCall(call);
+    await gate.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "ops" });
+    expect((await gate.checkToolCall({ ...call, execute: true })).type).toBe("allow");
+    clock.advance(60_000);
+    expect(await gate.checkToolCall({ ...call, execute: true })).toMatchObject({ type: "deny", code: "call_replayed" });
+    clock.advance(86_400_000);
+    // Past the documented retention the record is gone: the call needs a fresh approval.
+    expect((await gate.checkToolCall({ ...call, execute: true })).type).toBe("escalate");
+  });
+
+  it("a limited call that ran stays refused past approvalTtlMs; runRecordTtlMs sets how long", async () => {
+    const { gate, clock } = gateWith([{ action: "llm_call", allowed: true, denyAfter: 100 }], { approvalTtlMs: 1_000, runRecordTtlMs: 10_000 });
+    expect((await gate.check("llm_call", { callId: "m", execute: true })).type).toBe("allow");
+    clock.advance(5_000);
+    expect((await gate.check("llm_call", { callId: "m", execute: true })).code).toBe("call_replayed");
+    clock.advance(5_001);
+    expect((await gate.check("llm_call", { callId: "m", execute: true })).type).toBe("allow");
+    expect(() => gateWith([], { runRecordTtlMs: -1 })).toThrow(/runRecordTtlMs/);
   });
 
   it("an inline approval also claims the execution", async () => {

@@ -1,5 +1,6 @@
 import type { ActionName } from "../action.js";
-import { EscalationError, PermissionDeniedError } from "../errors.js";
+import { EscalationError } from "../errors/escalation-error.js";
+import { PermissionDeniedError } from "../errors/permission-denied-error.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation, PermissionPolicy } from "../policy/permission-policy.js";
 import {
@@ -14,7 +15,8 @@ import { BoundedMap } from "./bounded-map.js";
 import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { callFingerprint, canonicalJson } from "./fingerprint.js";
 import { MemoryStore, pageOf } from "./memory-store.js";
-import type { ConsumeRequest, ConsumeResult, EscalationQuery, EscalationRecord, GateStore } from "./store.js";
+import { applyGrant, isGrantStore, type GrantStore } from "./grants.js";
+import type { ClaimResult, ConsumeRequest, ConsumeResult, EscalationQuery, EscalationRecord, GateStore } from "./store.js";
 
 /** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
 export interface AuditSink {
@@ -23,6 +25,12 @@ export interface AuditSink {
   flush?(): void | Promise<void>;
   /** Optional: flush and release resources (called by `gate.close()`). */
   close?(): void | Promise<void>;
+  /**
+   * Optional: set (to why) while the sink cannot record decisions, e.g. its
+   * buffer is full because the disk is. The gate then turns each ALLOW into a
+   * DENY (`internal_error`, "audit unavailable: ...") until it clears: fail closed.
+   */
+  readonly unavailable?: string | undefined;
 }
 
 /** Extra detail about a decision, for sinks that want it (arguments are never in the Decision itself). */
@@ -103,6 +111,13 @@ export interface GateKeeperOptions {
   approvalTimeoutMs?: number;
   /** How long an escalation can still be approved, default 86 400 000 (24 h). */
   approvalTtlMs?: number;
+  /**
+   * How long a recorded call that ran is remembered, from when it ran, so a
+   * replay (`execute: true` again) is `call_replayed`. Default 86 400 000 (24 h);
+   * the record lives until the later of this and `approvalTtlMs`, bounded by
+   * the store (`MemoryStore`'s `maxCalls`, a TTL in Redis).
+   */
+  runRecordTtlMs?: number;
   /** Decisions kept in `decisions`, default 10 000; oldest dropped. */
   auditLimit?: number;
   auditSinks?: readonly AuditSink[];
@@ -114,6 +129,8 @@ export interface GateKeeperOptions {
   clock?: () => number;
   /** Observers of every decision (see `@agentgate/core` telemetry helpers). */
   observers?: readonly DecisionObserver[];
+  /** Standing approvals (usually the same store): a live matching grant ALLOWs an escalation with code `granted`. */
+  grants?: GrantStore;
 }
 
 const WINDOW_MS = 60_000;
@@ -150,17 +167,21 @@ export class GateKeeper {
   readonly #handler: ApprovalHandler | undefined;
   readonly #timeoutMs: number;
   readonly #ttlMs: number;
+  readonly #runTtlMs: number;
   readonly #audit: AuditTrail;
   readonly #sinks: readonly AuditSink[];
   readonly #onAuditError: (error: unknown, decision: Decision) => void;
   readonly #clock: () => number;
   readonly #observers: DecisionObserver[];
+  readonly #grants: GrantStore | undefined;
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
   readonly #inflight = new Map<string, { p: Promise<Decision>; req: Req }>();
   readonly #keys = new Map<string, string>();
   readonly #ids = new DecisionIds();
   readonly #recent = new BoundedMap<Decision>(RECENT_CALLS);
+  /** Inline approvals being asked, by escalation id: a concurrent check of the same call waits for this one answer. */
+  readonly #asking = new Map<string, Promise<Decision>>();
   /** `policy:agent:call:`, fixed for the gate's life: call keys are this plus the encoded call id. */
   #callPrefix: string | undefined;
   #isoMs = Number.NaN;
@@ -184,6 +205,7 @@ export class GateKeeper {
     this.#handler = options.approvalHandler;
     this.#timeoutMs = positive(options.approvalTimeoutMs, "approvalTimeoutMs", 300_000);
     this.#ttlMs = positive(options.approvalTtlMs, "approvalTtlMs", 86_400_000);
+    this.#runTtlMs = positive(options.runRecordTtlMs, "runRecordTtlMs", 86_400_000);
     this.#audit = new AuditTrail(positive(options.auditLimit, "auditLimit", 10_000));
     this.#sinks = [...(options.auditSinks ?? [])];
     this.#onAuditError =
@@ -193,6 +215,8 @@ export class GateKeeper {
       });
     this.#clock = options.clock ?? Date.now;
     this.#observers = [...(options.observers ?? [])];
+    if (options.grants !== undefined && !isGrantStore(options.grants)) throw new TypeError("GateKeeper: grants must implement GrantStore");
+    this.#grants = options.grants;
   }
 
   /** True when an inline approval handler answers escalations. */
@@ -249,18 +273,33 @@ export class GateKeeper {
   /**
    * The entry point every adapter shares: maps a tool call to an action and
    * target (`tool_use` + tool name unless `mapping` says otherwise) and checks it.
-   * A mapping whose `target` throws or returns a non-string is a DENY.
+   * Never rejects: a malformed call (no tool name, a bad call id), a mapping that
+   * throws or returns a non-string, a store or internal failure are each an audited DENY.
    */
-  async checkToolCall(call: ToolCall): Promise<Decision> {
-    if (!call || typeof call !== "object") throw new TypeError("checkToolCall needs { toolName, input }");
+  checkToolCall(call: ToolCall): Promise<Decision> {
+    return this.#checkToolCall(call).then(undefined, (error: unknown) => {
+      const toolName = typeof call === "object" && call !== null ? safeOwn(call, "toolName") : undefined;
+      const name = typeof toolName === "string" && toolName !== "" ? toolName : undefined;
+      return this.refuse("tool_use", `the gate failed while checking tool ${q(name ?? "(unnamed)")}: ${errorText(error)}`, name === undefined ? {} : { target: name });
+    });
+  }
+
+  async #checkToolCall(call: ToolCall): Promise<Decision> {
+    if (!call || typeof call !== "object") {
+      return this.#refuse(toolReq(undefined, undefined, undefined), "invalid_input", `a tool call must be an object { toolName, input }, not ${call === null ? "null" : typeof call}`);
+    }
     // Own properties only (a polluted Object.prototype must not supply any), read once each, without copying the call.
     const toolName = ownValue(call, "toolName");
     const input = ownValue(call, "input");
     const callId = ownValue(call, "callId");
     const mapping = ownValue(call, "mapping");
     const execute = ownValue(call, "execute") === true;
-    if (typeof toolName !== "string" || toolName === "") throw new TypeError("toolName must be a non-empty string");
-    if (callId !== undefined && typeof callId !== "string") throw new TypeError("callId must be a string");
+    if (typeof toolName !== "string" || toolName === "") {
+      return this.#refuse(toolReq(undefined, undefined, undefined), "invalid_input", "the tool call has no tool name (toolName must be a non-empty string)");
+    }
+    if (callId !== undefined && (typeof callId !== "string" || callId === "")) {
+      return this.#refuse(toolReq(toolName, undefined, { toolName }), "invalid_input", `tool ${q(toolName)}: the call id must be a non-empty string, not ${describeValue(callId)}`);
+    }
     const context = { ...ownValue(call, "context"), toolName };
     if (callId !== undefined && callId.length > MAX_CALL_ID) {
       // Call ids can come from message history a browser sent: never keep megabytes of one in stores and audits.
@@ -304,10 +343,11 @@ export class GateKeeper {
     if (!record) {
       throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", escalationId, `unknown escalation ${q(escalationId)}: the gate never raised it, or it expired`);
     }
+    const answer = normalizeApproval(resolution);
     if (record.status !== "pending") {
+      if (record.settled) this.#superseded(record, answer, undefined, record.settled);
       throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${q(escalationId)} is already settled (${record.status})`);
     }
-    const answer = normalizeApproval(resolution);
     const settled = await this.#settle(record, answer, answer.valid ? undefined : ["approval_error", "the approval answer is malformed: expected { approved: boolean }"]);
     if (!settled.won) {
       throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${q(escalationId)} was settled by someone else first`);
@@ -479,7 +519,7 @@ export class GateKeeper {
         if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
         if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
       } catch (error) {
-        return Promise.resolve(this.#refuse(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`));
+        return Promise.resolve(this.#refuse(req, "internal_error", `cannot build the counter key for action ${q(req.action)}: ${errorText(error)}`));
       }
       const ids = { id: decisionId, at: startedAt, escalationId };
       if (req.callId !== undefined) return this.#statefulCall(req, ev, startedAt, consumeReq, ids);
@@ -503,6 +543,7 @@ export class GateKeeper {
         key: this.#callKey(req.callId!),
         fingerprint: await callFingerprint(req.action, ev.target, req.args),
         ttlMs: this.#ttlMs,
+        runTtlMs: this.#runTtlMs,
       };
       if (req.execute) consumeReq.call.execute = true;
     } catch (error) {
@@ -540,32 +581,62 @@ export class GateKeeper {
 
   /** Turns the store's answer into the decision: a repeat, an emitted decision, or an escalation. */
   #consumed(req: Req, ev: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: DecisionIdsOf, result: ConsumeResult): Promise<Decision> {
-    if (result.repeat) return this.#repeat(req, ev, result);
+    if (result.repeat) return this.#repeat(req, ev, result, consumeReq);
     const decision = this.#fromOutcome(req, ev, result, ids);
     if (decision.type !== "escalate") return Promise.resolve(this.#emit(decision, req, startedAt));
-    const escalated = this.#escalate(req, decision, consumeReq, startedAt);
-    return req.execute && consumeReq.call ? escalated.then((d) => this.#claimAfterApproval(req, d, consumeReq)) : escalated;
+    let escalated = this.#escalate(req, decision, consumeReq, startedAt);
+    // Registered before the escalation is even stored: a concurrent repeat of this call waits for this answer.
+    if (this.#handler && consumeReq.call) escalated = this.#share(decision.escalationId!, escalated);
+    return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
   }
 
-  /** An inline approval for a check that runs the call: record that it ran, so a replay is refused. */
-  async #claimAfterApproval(req: Req, decision: Decision, consumeReq: ConsumeRequest): Promise<Decision> {
+  /** One inline approval per escalation in this gate: checks of the same call share the answer. */
+  #share(escalationId: string, asking: Promise<Decision>): Promise<Decision> {
+    const done = (): void => {
+      if (this.#asking.get(escalationId) === asking) this.#asking.delete(escalationId);
+    };
+    asking.then(done, done);
+    this.#asking.set(escalationId, asking);
+    return asking;
+  }
+
+  /**
+   * An approval reached inline for a check that runs the call: claim the call's one run in the
+   * store. Of all concurrent claims, in every process sharing the store, exactly one gets the ALLOW.
+   */
+  async #claim(req: Req, decision: Decision, call: NonNullable<ConsumeRequest["call"]>): Promise<Decision> {
     if (decision.type !== "allow") return decision;
+    let claim: ClaimResult;
     try {
-      await this.store.consume({ ...consumeReq, call: { ...consumeReq.call!, execute: true } });
-      return decision;
+      claim = await this.store.claimCall({
+        scope: { policy: this.policy.name, agentId: this.identity.id },
+        key: call.key,
+        fingerprint: call.fingerprint,
+        now: this.#clock(),
+        runTtlMs: this.#runTtlMs,
+      });
     } catch (error) {
-      return this.#refuse(req, "store_unavailable", `state store unavailable while recording the approved call, failing closed: ${errorText(error)}`);
+      return this.#refuse(req, "store_unavailable", `state store unavailable while claiming the approved call's run, failing closed: ${errorText(error)}`);
     }
+    if (claim === "claimed") return decision;
+    if (claim === "replayed") return this.#replayed(req);
+    if (claim === "mismatch") return this.#mismatched(req);
+    const why = claim === "unknown" ? "is gone (expired or evicted)" : "does not hold an approval";
+    return this.#refuse(req, "approval_error", `the record of call id ${q(req.callId)} ${why}, so the approved call does not run`);
   }
 
-  async #repeat(req: Req, ev: Evaluation, result: ConsumeResult): Promise<Decision> {
+  #replayed(req: Req): Decision {
+    return this.#refuse(req, "call_replayed", `call id ${q(req.callId)} already ran once; a replayed call (an old message history or saved run state sent again) is refused`);
+  }
+
+  #mismatched(req: Req): Decision {
+    return this.#refuse(req, "call_mismatch", `call id ${q(req.callId)} was already decided for a different action, target or arguments; an approval or decision never carries over to another input`);
+  }
+
+  async #repeat(req: Req, ev: Evaluation, result: ConsumeResult, consumeReq: ConsumeRequest): Promise<Decision> {
     const rec = result.repeat!;
-    if (rec.mismatch) {
-      return this.#refuse(req, "call_mismatch", `call id ${q(req.callId)} was already decided for a different action, target or arguments; an approval or decision never carries over to another input`);
-    }
-    if (req.execute && rec.executed) {
-      return this.#refuse(req, "call_replayed", `call id ${q(req.callId)} already ran once; a replayed call (an old message history or saved run state sent again) is refused`);
-    }
+    if (rec.mismatch) return this.#mismatched(req);
+    if (req.execute && rec.executed) return this.#replayed(req);
     if (rec.settled) return rec.settled;
     const original = this.#fromOutcome(req, ev, { outcome: rec.outcome, used: rec.used, ...(rec.retryAfterMs !== undefined ? { retryAfterMs: rec.retryAfterMs } : {}), ...(rec.fallback ? { fallback: true } : {}) }, {
       id: rec.decisionId,
@@ -573,10 +644,23 @@ export class GateKeeper {
       escalationId: rec.escalationId,
     });
     if (original.type !== "escalate" || !this.#handler) return original;
-    // A pending escalation with an inline handler (e.g. raised by a process that died): ask now.
+    // A pending escalation with an inline handler: wait for the answer this gate is already asking
+    // for, else (raised by another process, or one that died) ask now.
+    const settled = await (this.#asking.get(rec.escalationId) ?? this.#share(rec.escalationId, this.#askPending(req, rec.escalationId, original)));
+    // The store marked nothing executed for this check (the call was not yet approved when it looked).
+    return req.execute && consumeReq.call ? this.#claim(req, settled, consumeReq.call) : settled;
+  }
+
+  /** Reads a pending escalation back from the store and asks the inline handler about it. */
+  async #askPending(req: Req, escalationId: string, original: Decision): Promise<Decision> {
     try {
-      const record = await this.store.getEscalation(rec.escalationId);
-      if (!record) return this.#refuse(req, "approval_error", `escalation ${rec.escalationId} for this call is gone`);
+      let record = await this.store.getEscalation(escalationId);
+      // Another process may have recorded the call but not yet its escalation: give it a moment (~300 ms).
+      for (let wait = 10; !record && wait <= 160; wait *= 2) {
+        await new Promise((resolve) => setTimeout(resolve, wait));
+        record = await this.store.getEscalation(escalationId);
+      }
+      if (!record) return this.#refuse(req, "approval_error", `escalation ${escalationId} for this call is gone`);
       if (record.status !== "pending") return record.settled ?? original;
       return await this.#ask(record);
     } catch (error) {
@@ -617,6 +701,11 @@ export class GateKeeper {
     } catch (error) {
       return this.#refuse(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
     }
+    if (this.#grants) {
+      // A live grant answers instead of a human; a grant store failure just asks a human (never an ALLOW).
+      const granted = await applyGrant(this.#grants, this.store, record, req.context?.toolName, this.#clock()).catch(() => undefined);
+      if (granted) return this.#emit(granted, req, startedAt);
+    }
     this.#emit(decision, req, startedAt);
     if (!this.#handler) return decision;
     return this.#ask(record);
@@ -644,7 +733,8 @@ export class GateKeeper {
       if (timer !== undefined) clearTimeout(timer);
     }
     try {
-      return (await this.#settle(record, answer, failure)).decision;
+      const settled = await this.#settle(record, answer, failure);
+      return settled.decision;
     } catch (error) {
       return this.#refuse(requestToReq(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
     }
@@ -686,11 +776,27 @@ export class GateKeeper {
     const result = await this.store.settleEscalation(record.escalationId, decision, !approved);
     if (!result.ok) {
       const other = result.record?.settled;
-      if (other) return { decision: other, won: false };
+      if (other) {
+        // A handler relaying an answer given elsewhere (an approval server) agrees with the winner:
+        // this gate's audit gets the final decision. A different answer is audited as superseded.
+        const agrees = !failure && answer.approved === (other.type === "allow") && (!answer.approved || answer.approvedBy === other.approvedBy);
+        if (agrees) this.#emit(other, requestToReq(record), now);
+        else this.#superseded(record, answer, failure, other);
+        return { decision: other, won: false };
+      }
       throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", record.escalationId, `escalation ${q(record.escalationId)} disappeared from the store`);
     }
     this.#emit(decision, requestToReq(record), now);
     return { decision, won: true };
+  }
+
+  /** Audits an answer that lost to another approver: it changes nothing, but who said what is kept. */
+  #superseded(record: EscalationRecord, answer: ApprovalResolution, failure: [DecisionCode, string] | undefined, winner: Decision): void {
+    const by = answer.approvedBy ? ` by ${answer.approvedBy}` : "";
+    const what = failure ? `the approval outcome "${failure[0]}"` : answer.approved ? `an approval${by}` : `a denial${by}`;
+    const won = `${winner.code}${winner.approvedBy ? ` by ${winner.approvedBy}` : ""}`;
+    const reason = `${what} came after escalation ${q(record.escalationId)} was settled (${won}); it changes nothing`;
+    this.#refuse(requestToReq(record), "approval_superseded", reason, record.escalationId);
   }
 
   #fromOutcome(req: Req, ev: Evaluation, result: ConsumeResult, ids: DecisionIdsOf): Decision {
@@ -758,7 +864,7 @@ export class GateKeeper {
   }
 
   /** A DENY for a failure of the gate's own machinery (never an ALLOW). */
-  #refuse(req: Req, code: DecisionCode, reason: string): Decision {
+  #refuse(req: Req, code: DecisionCode, reason: string, escalationId?: string): Decision {
     const now = this.#clock();
     const decision = makeDecision({
       id: globalThis.crypto.randomUUID(),
@@ -772,12 +878,14 @@ export class GateKeeper {
       timestamp: new Date(now).toISOString(),
       policy: this.policy.name,
       callId: req.callId,
+      escalationId,
     });
     return this.#emit(decision, req, now);
   }
 
   /** Records a decision: audit trail first (never lost), then sinks and observers, none of which can break the check. */
   #emit(decision: Decision, req: Req, startedAt: number): Decision {
+    if (decision.type === "allow" && this.#sinks.length > 0) decision = this.#unlessAuditUnavailable(decision);
     this.#audit.push(decision);
     if (this.#sinks.length > 0) {
       const event: AuditEvent = {};
@@ -803,6 +911,22 @@ export class GateKeeper {
           // Observers are best effort by contract.
         }
       }
+    }
+    return decision;
+  }
+
+  /** An ALLOW stands only while every sink can record it; a sink that says it cannot (`unavailable`) makes it a DENY. */
+  #unlessAuditUnavailable(decision: Decision): Decision {
+    for (const sink of this.#sinks) {
+      let why: unknown;
+      try {
+        why = sink.unavailable;
+      } catch (error) {
+        why = `the audit sink failed: ${errorText(error)}`;
+      }
+      if (why === undefined || why === "") continue;
+      const { id, agentId, agentName, action, target, timestamp, policy, callId, escalationId } = decision;
+      return makeDecision({ id, type: "deny", code: "internal_error", agentId, agentName, action, target, reason: `audit unavailable: ${String(why)}`, timestamp, policy, callId, escalationId });
     }
     return decision;
   }
@@ -908,6 +1032,26 @@ function describeAnswer(raw: unknown): string {
   if (raw === null) return "null";
   if (typeof raw === "object") return "an object without a boolean `approved`";
   return `${typeof raw} ${String(raw).slice(0, 40)}`;
+}
+
+/** A tool-call request refused before it was read: `tool_use` on the tool's name, when there is one. */
+function toolReq(toolName: string | undefined, callId: string | undefined, context: Record<string, unknown> | undefined): Req {
+  return { action: "tool_use", target: toolName, args: undefined, callId, context };
+}
+
+/** `value[key]` for an own property, or undefined when reading it throws (a hostile getter or proxy). */
+function safeOwn(value: object, key: string): unknown {
+  try {
+    return isOwnEnumerable.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "string") return "an empty string";
+  return `a ${typeof value}`;
 }
 
 function requestToReq(record: EscalationRecord): Req {

@@ -1,5 +1,7 @@
 import type {
   CallRecord,
+  ClaimRequest,
+  ClaimResult,
   ConsumeRequest,
   ConsumeResult,
   EscalationQuery,
@@ -9,6 +11,7 @@ import type {
 } from "./store.js";
 import { BoundedMap } from "./bounded-map.js";
 import type { Decision } from "./decision.js";
+import { MemoryGrants, type Grant, type GrantMatch } from "./grants.js";
 
 /** A sliding-window log: sorted timestamps with a moving head, compacted now and then. */
 class Counter {
@@ -82,8 +85,9 @@ export class MemoryStore implements GateStore {
           ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
           repeat: { ...record, mismatch },
         };
-        const allowed = known.settled ? known.settled.type === "allow" : known.outcome === "allow";
-        if (req.call.execute && !mismatch && allowed) known.executed = true;
+        if (req.call.execute && !mismatch && !known.executed && effectivelyAllowed(known)) {
+          markExecuted(known, now, req.call.runTtlMs ?? req.call.ttlMs);
+        }
         return result;
       }
     }
@@ -114,9 +118,19 @@ export class MemoryStore implements GateStore {
       expiresAt: req.now + call.ttlMs,
     };
     if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
-    if (call.execute && result.outcome === "allow") record.executed = true;
+    if (call.execute && result.outcome === "allow") markExecuted(record, req.now, call.runTtlMs ?? call.ttlMs);
     // Oldest records go first once maxCalls are kept (O(1), see BoundedMap).
     this.#calls.set(call.key, record);
+  }
+
+  claimCall(req: ClaimRequest): ClaimResult {
+    const known = this.#calls.get(req.key);
+    if (!known || known.expiresAt <= req.now) return "unknown";
+    if (known.fingerprint !== req.fingerprint) return "mismatch";
+    if (known.executed) return "replayed";
+    if (!effectivelyAllowed(known)) return "not_allowed";
+    markExecuted(known, req.now, req.runTtlMs);
+    return "claimed";
   }
 
   createEscalation(record: EscalationRecord): void {
@@ -158,7 +172,40 @@ export class MemoryStore implements GateStore {
       const call = this.#calls.get(r.callKey);
       if (call) call.settled = settled;
     }
+    for (const listener of [...this.#settled]) queueMicrotask(() => {
+      try {
+        listener(escalationId);
+      } catch {
+        // a listener's failure is its own
+      }
+    });
     return { ok: true, record: structuredClone(r) };
+  }
+
+  // Grants and settle events: see grants.ts.
+  readonly #grants = new MemoryGrants();
+  readonly #settled = new Set<(escalationId: string) => void>();
+
+  createGrant(grant: Grant): void {
+    this.#grants.createGrant(grant);
+  }
+
+  useGrant(match: GrantMatch, now: number): Grant | undefined {
+    return this.#grants.useGrant(match, now);
+  }
+
+  listGrants(now: number): Grant[] {
+    return this.#grants.listGrants(now);
+  }
+
+  revokeGrant(id: string): Grant | undefined {
+    return this.#grants.revokeGrant(id);
+  }
+
+  /** Calls `listener` after every settle in this store (in-process waiters use it instead of polling). */
+  onEscalationSettled(listener: (escalationId: string) => void): () => void {
+    this.#settled.add(listener);
+    return () => this.#settled.delete(listener);
   }
 
   listEscalations(now: number, query: EscalationQuery = {}): EscalationRecord[] {
@@ -186,6 +233,17 @@ export function pageOf<T extends { escalationId: string; expiresAt: number }>(re
   const after = query.after;
   if (after) out = out.filter((r) => before(after, r));
   return query.limit === undefined ? out : out.slice(0, Math.max(0, query.limit));
+}
+
+/** Allowed outright, or an escalation a human approved. */
+function effectivelyAllowed(record: CallRecord): boolean {
+  return record.settled ? record.settled.type === "allow" : record.outcome === "allow";
+}
+
+/** The run is remembered past the approval's life, so a late replay is still refused. */
+function markExecuted(record: CallRecord & { expiresAt: number }, now: number, runTtlMs: number): void {
+  record.executed = true;
+  record.expiresAt = Math.max(record.expiresAt, now + runTtlMs);
 }
 
 /** The limit arithmetic shared by in-process stores. */

@@ -40,8 +40,35 @@ export interface ConsumeRequest {
      * a repeat returns `executed` as it was before this request.
      */
     execute?: boolean;
+    /**
+     * How long, from `now`, a call marked executed is remembered (its record
+     * then lives until the later of its `ttlMs` and this), so a replay after
+     * the approval expired is still refused. Default `ttlMs`.
+     */
+    runTtlMs?: number;
   };
 }
+
+/** Claims the one run of a recorded call whose effective outcome is ALLOW (an approved escalation). */
+export interface ClaimRequest {
+  /** The call's owner: stores that shard by policy and agent use it. */
+  scope: { policy: string; agentId: string };
+  /** The call key, as in `ConsumeRequest.call.key`. */
+  key: string;
+  /** The input the caller is about to run: another input never claims the record. */
+  fingerprint: string;
+  /** Epoch milliseconds from the gate's clock. */
+  now: number;
+  /** How long from `now` the executed mark is kept (see `ConsumeRequest.call.runTtlMs`). */
+  runTtlMs: number;
+}
+
+/**
+ * The result of `claimCall`: `claimed` for exactly one caller; `replayed` when
+ * the call already ran; `mismatch` for another input; `not_allowed` when the
+ * record's effective outcome is not ALLOW; `unknown` when there is no live record.
+ */
+export type ClaimResult = "claimed" | "replayed" | "mismatch" | "not_allowed" | "unknown";
 
 /** What the gate needs to rebuild the original decision of a repeated call. */
 export interface CallRecord {
@@ -123,6 +150,12 @@ export type SettleResult =
 export interface GateStore {
   /** Atomically: return the record of a known call, or apply limits and reserve a use. */
   consume(request: ConsumeRequest): MaybePromise<ConsumeResult>;
+  /**
+   * Atomically marks a recorded, allowed call executed: of any number of
+   * concurrent claims across every process sharing the store, exactly one gets
+   * `claimed`. Extends the record's life to `now + runTtlMs` when that is later.
+   */
+  claimCall(request: ClaimRequest): MaybePromise<ClaimResult>;
   /** Stores a new pending escalation. */
   createEscalation(record: EscalationRecord, ttlMs: number): MaybePromise<void>;
   getEscalation(escalationId: string): MaybePromise<EscalationRecord | undefined>;

@@ -1,4 +1,4 @@
-import { AgentGateError } from "../errors.js";
+import { AgentGateError } from "../errors/agent-gate-error.js";
 import { fromHex, subtle, toBytes, toHex } from "./encoding.js";
 
 /** Signature schemes: HMAC-SHA256 with a shared secret, or an Ed25519 key pair. */

@@ -1,4 +1,4 @@
-import { AgentGateError } from "../errors.js";
+import { AgentGateError } from "../errors/agent-gate-error.js";
 
 /** A problem with an audit log file: cannot open, cannot continue its chain, cannot write. */
 export class AuditLogError extends AgentGateError {

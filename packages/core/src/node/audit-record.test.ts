@@ -56,3 +56,30 @@ describe("decision record encoding", () => {
     );
   });
 });
+
+describe("parseRecordLine's fast path for decision records", () => {
+  it("builds exactly canonicalBody for any decision record, with or without args, and falls back for other shapes", () => {
+    const text = fc.string({ unit: "binary", maxLength: 20 });
+    fc.assert(
+      fc.property(
+        fc.record({ target: fc.option(text, { nil: undefined }), reason: text, retryAfterMs: fc.option(fc.nat(), { nil: undefined }), callId: fc.option(text, { nil: undefined }) }),
+        fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }),
+        fc.boolean(),
+        (fields, args, extra) => {
+          const decision = { id: "d", type: "allow", code: "allowed", agentId: "a", agentName: "n", action: "tool_use", timestamp: "2025-01-01T00:00:00.000Z", policy: "p", ...fields };
+          for (const k of Object.keys(decision) as (keyof typeof decision)[]) if (decision[k] === undefined) delete decision[k];
+          const record: Record<string, unknown> = { decision, prevHash: "0".repeat(64), seq: 7, type: "decision" };
+          if (args !== undefined) record.args = args;
+          if (extra) record.zzz = 1;
+          const body = canonicalBody(record);
+          const line = recordLine(body, chainHash(record.prevHash as string, body));
+          const parsed = parseRecordLine(line);
+          // The same verdict the generic canonicaliser gives: a valid record, hash and canonical form.
+          expect(parsed.problem).toBeUndefined();
+          expect(parsed).toMatchObject({ hashOk: true, canonical: true });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import { hash as digest } from "node:crypto";
+import { createPublicKey, hash as digest, verify as verifySignature } from "node:crypto";
 import { isDecision, type Decision } from "../gate/decision.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
@@ -38,12 +38,19 @@ export interface CheckpointRecord extends RecordBase {
   sig: string;
 }
 
-/** Written on reopen after a crash left a torn (incomplete) last line: names the torn bytes, so nothing is silently chained over. */
+/**
+ * Written on reopen after a crash: names what the new writer cannot vouch for,
+ * so nothing is silently chained over or signed over.
+ */
 export interface RecoveryRecord extends RecordBase {
   type: "recovery";
   at: string;
-  /** The torn line just before this record: its length and SHA-256. */
-  torn: { bytes: number; sha256: string };
+  /** A torn (incomplete) last line that was cut off: its length and SHA-256. */
+  torn?: { bytes: number; sha256: string };
+  /** Records (seq `from`..`to`, just before this one) after the last signed checkpoint: no signature proves them. */
+  unsigned?: { from: number; to: number };
+  /** Decisions not written since the record before, because the sink's buffer was full (`maxBufferBytes`). */
+  dropped?: number;
 }
 
 export type AuditRecord = DecisionRecord | CheckpointRecord | RecoveryRecord;
@@ -94,13 +101,6 @@ export function decisionJson(decision: Decision): string {
   return JSON.stringify({ action, agentId, agentName, approvedBy, callId, code, escalationId, id, mode, policy, reason, retryAfterMs, target, timestamp, type });
 }
 
-const ascii = (s: string) => Buffer.from(s, "latin1");
-const ARGS_OPEN = ascii('{"args":');
-const DECISION_AFTER_ARGS = ascii(',"decision":');
-const DECISION_OPEN = ascii('{"decision":');
-const PREV_HASH = ascii(',"prevHash":"');
-const SEQ = ascii('","seq":');
-const TYPE_CLOSE = ascii(',"type":"decision"}');
 /** Length of `,"hash":"<64 hex>"}\n`. */
 const HASH_TAIL_BYTES = 76;
 
@@ -124,27 +124,10 @@ export function encodeDecisionRecord(
   decisionJsonText: string,
   argsJson: string | undefined,
 ): { end: number; hash: string } {
-  let q = at + buf.write(prevHash, at, "latin1");
-  const start = q;
-  if (argsJson !== undefined) {
-    buf.set(ARGS_OPEN, q);
-    q += ARGS_OPEN.length;
-    q += buf.write(argsJson, q, "utf8");
-    buf.set(DECISION_AFTER_ARGS, q);
-    q += DECISION_AFTER_ARGS.length;
-  } else {
-    buf.set(DECISION_OPEN, q);
-    q += DECISION_OPEN.length;
-  }
-  q += buf.write(decisionJsonText, q, "utf8");
-  buf.set(PREV_HASH, q);
-  q += PREV_HASH.length;
-  q += buf.write(prevHash, q, "latin1");
-  buf.set(SEQ, q);
-  q += SEQ.length;
-  q += buf.write(String(seq), q, "latin1");
-  buf.set(TYPE_CLOSE, q);
-  q += TYPE_CLOSE.length;
+  // One string, one encoding call: prevHash (hashed, then overwritten) followed by the body.
+  const open = argsJson === undefined ? '{"decision":' : `{"args":${argsJson},"decision":`;
+  const q = at + buf.write(`${prevHash}${open}${decisionJsonText},"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`, at, "utf8");
+  const start = at + 64;
   const hash = sha256(buf.subarray(at, q));
   // Move the body (without its closing brace) over prevHash, then close it with the hash.
   buf.copyWithin(at, start, q - 1);
@@ -162,9 +145,37 @@ export function canonicalBody(record: Record<string, unknown>): string {
   return canonicalJson(rest);
 }
 
+/**
+ * `canonicalBody` of a decision record as the sink writes it (keys `args`?,
+ * `decision`, `hash`, `prevHash`, `seq`, `type`), built the way the sink builds
+ * it instead of through the generic sorter; `undefined` for any other shape.
+ * `prevHash` and `seq` must already be checked (hex, safe integer).
+ */
+function decisionBody(r: Record<string, unknown>): string | undefined {
+  let keys = 0;
+  for (const _ in r) keys++;
+  const args = r.args;
+  if (keys !== (args === undefined ? 5 : 6)) return undefined;
+  const head = args === undefined ? '{"decision":' : `{"args":${canonicalJson(args)},"decision":`;
+  return `${head}${decisionJson(r.decision as Decision)},"prevHash":"${r.prevHash as string}","seq":${r.seq as number},"type":"decision"}`;
+}
+
 /** The signature of a checkpoint covers this message. */
 export function checkpointMessage(hash: string): string {
   return CHECKPOINT_DOMAIN + hash;
+}
+
+const SIG_HEX = /^[0-9a-f]{128}$/;
+
+/** Synchronous check of a checkpoint's Ed25519 signature with `key` (for opening a log, where nothing may be awaited). */
+export function checkpointSignatureOk(key: JsonWebKey, record: CheckpointRecord): boolean {
+  try {
+    if (typeof record.sig !== "string" || !SIG_HEX.test(record.sig)) return false;
+    const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: key.x }, format: "jwk" });
+    return verifySignature(null, Buffer.from(checkpointMessage(record.hash), "utf8"), publicKey, Buffer.from(record.sig, "hex"));
+  } catch {
+    return false;
+  }
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -185,8 +196,11 @@ function isPublicJwk(value: unknown): value is JsonWebKey {
 }
 
 /**
- * Parses one line and checks it on its own: shape, hash, and that it is byte
- * for byte what the writer produces. Chain checks (seq, prevHash) are the caller's.
+ * Parses one line and checks it on its own: shape, and that its bytes hash to
+ * its `hash` (`hashOk` and `canonical` both true). A line that does not is
+ * re-encoded as the writer would: `hashOk` says whether the content matches its
+ * hash, `canonical` whether the line is byte for byte what the writer produces.
+ * Chain checks (seq, prevHash) are the caller's.
  */
 export function parseRecordLine(text: string): ParsedRecordLine {
   let value: unknown;
@@ -198,7 +212,7 @@ export function parseRecordLine(text: string): ParsedRecordLine {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { problem: "is not a JSON object" };
   const r = value as Record<string, unknown>;
   if (typeof r.seq !== "number" || !Number.isSafeInteger(r.seq) || r.seq < 0) return { problem: "has no valid seq" };
-  if (!isHash(r.prevHash) || !isHash(r.hash)) return { problem: "has no valid prevHash and hash" };
+  if (!isHash(r.prevHash) || typeof r.hash !== "string" || r.hash.length !== 64) return { problem: "has no valid prevHash and hash" };
   switch (r.type) {
     case "decision":
       if (!isDecision(r.decision)) return { problem: "is a decision record without a valid decision" };
@@ -211,8 +225,15 @@ export function parseRecordLine(text: string): ParsedRecordLine {
       break;
     }
     case "recovery": {
-      const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null;
-      if (typeof r.at !== "string" || typeof torn !== "object" || torn === null || typeof torn.bytes !== "number" || !isHash(torn.sha256)) {
+      const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null | undefined;
+      const unsigned = r.unsigned as { from?: unknown; to?: unknown } | null | undefined;
+      const tornOk = torn === undefined || (typeof torn === "object" && torn !== null && typeof torn.bytes === "number" && isHash(torn.sha256));
+      const unsignedOk =
+        unsigned === undefined ||
+        (typeof unsigned === "object" && unsigned !== null && Number.isSafeInteger(unsigned.from) && Number.isSafeInteger(unsigned.to) &&
+          (unsigned.from as number) >= 0 && (unsigned.from as number) <= (unsigned.to as number) && (unsigned.to as number) < r.seq);
+      const droppedOk = r.dropped === undefined || (Number.isSafeInteger(r.dropped) && (r.dropped as number) > 0);
+      if (typeof r.at !== "string" || (torn === undefined && unsigned === undefined && r.dropped === undefined) || !tornOk || !unsignedOk || !droppedOk) {
         return { problem: "is a malformed recovery record" };
       }
       break;
@@ -220,15 +241,24 @@ export function parseRecordLine(text: string): ParsedRecordLine {
     default:
       return { problem: `has an unknown record type ${JSON.stringify(r.type)}` };
   }
+  // Fast path: the line's own bytes, without its hash (and signature), hash to the recorded hash. The
+  // writer's lines always do. A line in another form can pass only with a recomputed hash, which breaks
+  // the chain's next signed checkpoint; so only a line that fails here is re-encoded to say which edit it was.
+  const record = r as unknown as AuditRecord;
+  const tail = r.type === "checkpoint" ? `,"hash":"${r.hash}","sig":"${r.sig as string}"}` : `,"hash":"${r.hash}"}`;
+  if (text.length > tail.length + 1 && text.endsWith(tail) && chainHash(r.prevHash, `${text.slice(0, text.length - tail.length)}}`) === r.hash) {
+    return { record, hashOk: true, canonical: true };
+  }
+  if (!isHash(r.hash)) return { problem: "has no valid prevHash and hash" };
   let body: string;
   try {
-    body = canonicalBody(r);
+    body = (r.type === "decision" ? decisionBody(r) : undefined) ?? canonicalBody(r);
   } catch (error) {
     return { problem: `cannot be canonicalised: ${error instanceof Error ? error.message : String(error)}` };
   }
   const hashOk = chainHash(r.prevHash, body) === r.hash;
   const canonical = recordLine(body, r.hash, r.type === "checkpoint" ? (r.sig as string) : undefined) === text;
-  return { record: r as unknown as AuditRecord, hashOk, canonical };
+  return { record, hashOk, canonical };
 }
 
 /** Accepts a public JWK, its JSON text, or an exported public identity (`{ publicKeyJwk }`). */

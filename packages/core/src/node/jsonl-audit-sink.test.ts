@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -116,6 +116,20 @@ describe("JsonlAuditSink", () => {
     await Promise.all(done);
   });
 
+  it("reuses written chunks without corrupting a later group: several groups of many chunks read back exactly", async () => {
+    const path = join(dir, "reuse.jsonl");
+    const sink = open(path, { signer, fsync: false, flushIntervalMs: 3_600_000 });
+    const written: Decision[] = [];
+    for (let group = 0; group < 4; group++) {
+      for (let i = 0; i < 1500; i++) written.push(decision({ reason: `${group}:${i}:${"r".repeat(i % 300)}` }));
+      for (const d of written.slice(-1500)) sink.write(d);
+      await sink.flush();
+    }
+    await sink.close();
+    expect((await readAuditLog(path)).map((e) => e.decision)).toEqual(written);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 6000, unsigned: 0 });
+  });
+
   it("write() resolves once its record is on disk; flush() writes everything accepted", async () => {
     const path = join(dir, "flush.jsonl");
     const sink = open(path, { flushIntervalMs: 3_600_000 });
@@ -127,16 +141,27 @@ describe("JsonlAuditSink", () => {
     expect(lines(path)).toHaveLength(2);
   });
 
-  it("signs checkpoints every checkpointEvery records", async () => {
+  it("signs one checkpoint per group commit, written with its records; checkpointEvery refreshes the head file", async () => {
     const path = join(dir, "ckpt.jsonl");
-    const sink = open(path, { signer, checkpointEvery: 3, flushEvery: 1 });
-    for (let i = 0; i < 9; i++) await sink.write(decision());
+    const sink = open(path, { signer, checkpointEvery: 6, checkpointIntervalMs: 3_600_000, flushIntervalMs: 3_600_000 });
+    const head = () => JSON.parse(readFileSync(`${path}.head`, "utf8")).seq;
+    for (let group = 0; group < 3; group++) {
+      for (let i = 0; i < 4; i++) sink.write(decision());
+      await sink.flush();
+      // Every record on disk is under a signature: the group ends with its checkpoint.
+      expect(JSON.parse(lines(path).at(-1)!).type).toBe("checkpoint");
+      expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 4 * (group + 1) });
+      expect(sink.lastCheckpoint?.seq).toBe(lines(path).length - 1);
+      // The head: written by the first group, then once 6 records have passed.
+      expect(head()).toBe([5, 5, 15][group]);
+    }
+    // A group of 1000 records still costs one signature.
+    for (let i = 0; i < 1000; i++) sink.write(decision());
     await sink.close();
-    const v = await verifyAuditLog(path, { publicKey });
-    expect(v.ok).toBe(true);
-    // The opening checkpoint, one after every 3 decisions (the one after the 9th doubles as the closing one).
-    expect(v.checkpoints).toBe(4);
-    expect(sink.lastCheckpoint?.seq).toBe(v.records - 1);
+    const types = lines(path).map((l) => JSON.parse(l).type);
+    expect(types.filter((t) => t === "checkpoint")).toHaveLength(5);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, checkpoints: 5, decisions: 1012 });
+    expect(head()).toBe(types.length - 1);
   });
 
   it("reopening continues the chain", async () => {
@@ -154,7 +179,14 @@ describe("JsonlAuditSink", () => {
     await third.close();
     const records = lines(path).map((l) => JSON.parse(l));
     expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i));
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 4 });
+    // A writer without a signer leaves its records unsigned: a trusted key does not accept them unless told to.
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, unsigned: 1, problem: expect.stringMatching(/not covered by any signature/) });
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1, decisions: 4 });
+    // A signed writer opening it next names that record instead of signing over it.
+    const fourth = open(path, { signer });
+    expect(fourth.opened.unsigned).toEqual({ from: records.length - 1, to: records.length - 1 });
+    await fourth.close();
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1, recoveries: 1 });
   });
 
   it("a torn last line from a crash is cut off, recorded in a recovery record and reported, never chained over", async () => {
@@ -164,24 +196,25 @@ describe("JsonlAuditSink", () => {
     await sink.flush();
     const partial = '{"decision":{"action":"tool_use","agentId":"agent-1","age';
     appendFileSync(path, partial);
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, tornTail: { line: 3, bytes: partial.length } });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, tornTail: { line: 4, bytes: partial.length } });
 
     await sinks.splice(0)[0]!.close().catch(() => {});
     // The close above appended after the torn bytes: start again from a clean crash image.
-    const image = lines(path).slice(0, 2).join("\n") + "\n" + partial;
+    const image = lines(path).slice(0, 3).join("\n") + "\n" + partial;
     writeFileSync(path, image);
     rmSync(`${path}.head`);
     const warnings: string[] = [];
     const reopened = new JsonlAuditSink(path, { signer, onWarning: (m) => warnings.push(m) });
     sinks.push(reopened);
     expect(reopened.opened.recoveredTornLine).toMatchObject({ bytes: partial.length, offset: image.length - partial.length });
-    expect(warnings.join()).toMatch(/torn last line .* recovery record seq 2/);
+    expect(warnings.join()).toMatch(/torn last line .* recovery record seq 3/);
+    expect(reopened.opened.unsigned).toBeUndefined();
     reopened.write(decision());
     await reopened.close();
     const records = lines(path).map((l) => JSON.parse(l));
-    expect(records.map((r) => r.type)).toEqual(["checkpoint", "decision", "recovery", "checkpoint", "decision", "checkpoint"]);
-    expect(records[2].torn.bytes).toBe(partial.length);
-    expect(Buffer.from(records[2].torn.preview, "base64").toString()).toBe(partial);
+    expect(records.map((r) => r.type)).toEqual(["checkpoint", "decision", "checkpoint", "recovery", "checkpoint", "decision", "checkpoint"]);
+    expect(records[3].torn.bytes).toBe(partial.length);
+    expect(Buffer.from(records[3].torn.preview, "base64").toString()).toBe(partial);
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, recoveries: 1, decisions: 2 });
   });
 
@@ -247,11 +280,13 @@ describe("JsonlAuditSink", () => {
     await second.close();
   });
 
-  it("a lock left by a dead process is taken over", () => {
+  it("a lock left by a dead writer (not refreshed within lockStaleMs) is taken over", () => {
     const path = join(dir, "stale.jsonl");
-    writeFileSync(`${path}.lock`, "999999999\n");
+    mkdirSync(`${path}.lock`);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${path}.lock`, old, old);
     const sink = open(path);
-    expect(readFileSync(`${path}.lock`, "utf8").trim()).toBe(String(process.pid));
+    expect(statSync(`${path}.lock`).mtimeMs).toBeGreaterThan(old.getTime());
     expect(sink.opened.resumed).toBe(false);
   });
 

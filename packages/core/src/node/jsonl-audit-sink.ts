@@ -1,17 +1,4 @@
-import {
-  closeSync,
-  fdatasync,
-  fdatasyncSync,
-  fstatSync,
-  ftruncate,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  writev,
-  writeSync,
-} from "node:fs";
+import { closeSync, fdatasync, ftruncate, mkdirSync, openSync, writev } from "node:fs";
 import { open, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -20,19 +7,9 @@ import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { AgentIdentity, JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
-import {
-  chainHash,
-  checkpointMessage,
-  decisionJson,
-  decisionRecordRoom,
-  encodeDecisionRecord,
-  GENESIS_HASH,
-  parseRecordLine,
-  recordLine,
-  sha256,
-  type CheckpointRecord,
-} from "./audit-record.js";
+import { chainHash, checkpointMessage, decisionJson, decisionRecordRoom, encodeDecisionRecord, recordLine } from "./audit-record.js";
 import { lockFile } from "./file-lock.js";
+import { resumeAuditLog, type AuditLogOpenState } from "./open-audit-log.js";
 import { ArgsRedactor } from "./redact.js";
 
 const writevAsync = promisify(writev);
@@ -42,9 +19,11 @@ const ftruncateAsync = promisify(ftruncate);
 export interface JsonlAuditSinkOptions {
   /**
    * An Ed25519 identity (the agent's, or a dedicated audit key) that signs
-   * checkpoints: one when the file is opened, every `checkpointEvery` records or
-   * `checkpointIntervalMs`, and on `close()`. Without it the hash chain still shows
-   * edits, but truncation and re-chaining by someone with write access do not.
+   * checkpoints: one when the file is opened and one at the end of every group
+   * commit, written with the records it covers (one signature per batch, not
+   * per record), so every record that reaches the disk is under a signature.
+   * Without it the hash chain still shows edits, but truncation and re-chaining
+   * by someone with write access do not.
    */
   signer?: AgentIdentity;
   /** Write each check's arguments (tool input), secret-looking keys and values redacted. Default false. */
@@ -57,33 +36,44 @@ export interface JsonlAuditSinkOptions {
   flushEvery?: number;
   /** Group commit: flush at most this long after a record is buffered. Default 100 ms. */
   flushIntervalMs?: number;
-  /** Sign a checkpoint after this many records. Default 10 000. */
+  /** Refresh the head file (the truncation anchor: the latest signed checkpoint, beside the log) after this many records. Default 10 000. */
   checkpointEvery?: number;
-  /** Sign a checkpoint at least this often while records arrive. Default 5 000 ms. */
+  /** Refresh the head file at least this often while records arrive. Default 5 000 ms. */
   checkpointIntervalMs?: number;
   /** `fdatasync` after each group (default true). Turn off only where power loss does not matter (tests). */
   fsync?: boolean;
   /** Where recoveries and background write failures are reported. Default `console.warn`. */
   onWarning?: (message: string) => void;
+  /**
+   * The lock (`<file>.lock`, a directory whose mtime a heartbeat refreshes every
+   * half of this) is stale, and taken over, once not refreshed for this long.
+   * Default 10 000 ms, minimum 2 000.
+   */
+  lockStaleMs?: number;
+  /**
+   * Most bytes of records held in memory before they are on disk (a full or
+   * slow disk, a producer that never yields). Default 16 MiB. At the bound,
+   * `onBufferFull` decides.
+   */
+  maxBufferBytes?: number;
+  /**
+   * What happens at `maxBufferBytes`. `"deny"` (default, fail closed): the sink
+   * reports itself `unavailable`, so the gate turns each ALLOW into a DENY
+   * ("audit unavailable: ...") until the backlog is written. `"drop"`: decisions
+   * go on, and records that do not fit are dropped, counted (`dropped`) and
+   * reported through the gate's `onAuditError`. Either way, records that were
+   * not written are counted in a `recovery` record once writing resumes.
+   */
+  onBufferFull?: "deny" | "drop";
 }
+
+export type { AuditLogOpenState } from "./open-audit-log.js";
 
 /** A checkpoint that made it to disk. */
 export interface AuditCheckpoint {
   seq: number;
   hash: string;
   at: string;
-}
-
-/** What opening the file found. */
-export interface AuditLogOpenState {
-  /** True when the file had records and the new ones continue its chain. */
-  resumed: boolean;
-  /** The seq the next record gets. */
-  nextSeq: number;
-  /** A torn (incomplete) last line left by a crash: cut off and recorded in a `recovery` record. */
-  recoveredTornLine?: { offset: number; bytes: number; sha256: string };
-  /** A checkpoint named by the head file but missing from the log (a crash between the two) was restored. */
-  restoredCheckpoint?: number;
 }
 
 interface PendingCheckpoint {
@@ -97,12 +87,19 @@ interface PendingCheckpoint {
 interface Chunk {
   bytes: Buffer;
   lastSeq: number;
+  /** Set when the chunk is a signed checkpoint line (kept across a failed write). */
+  checkpoint?: { line: string; at: AuditCheckpoint };
 }
 
 type Item = Chunk | PendingCheckpoint;
 
 /** Records are encoded straight into chunks of this size (bigger for a bigger record). */
 const CHUNK_BYTES = 64 * 1024;
+/** Written chunks kept for reuse. */
+const SPARE_CHUNKS = 16;
+/** A backlog goes out in writes of at most this many bytes (and buffers), never as one huge write. */
+const WRITE_BYTES = 1024 * 1024;
+const WRITE_BUFFERS = 512;
 
 class Batch {
   readonly promise: Promise<void>;
@@ -117,8 +114,6 @@ class Batch {
     this.promise.catch(() => {});
   }
 }
-
-const RECOVERY_PREVIEW_BYTES = 1024;
 
 function positiveInt(value: number | undefined, name: string, dflt: number, min = 1): number {
   if (value === undefined) return dflt;
@@ -135,9 +130,12 @@ function message(error: unknown): string {
  * line, each with `seq`, `prevHash` and `hash` (SHA-256 over `prevHash` and the
  * record's canonical JSON), and checkpoints signed with an Ed25519 key. Group
  * commit: `write` buffers, a group is written and `fdatasync`ed every
- * `flushEvery` records or `flushIntervalMs`, and on `flush()` / `close()`.
- * Reopening a file continues its chain. One writer per file (a lock file
- * enforces it). Check a file with `verifyAuditLog`.
+ * `flushEvery` records or `flushIntervalMs`, and on `flush()` / `close()`;
+ * with a signer, each group ends with a checkpoint signed before it is
+ * written. Reopening a file continues its chain, and never vouches for records
+ * no signature covers. One writer per file, across processes and containers
+ * sharing the file system (a `mkdir` lock with a heartbeat). Check a file with
+ * `verifyAuditLog`.
  *
  * @example
  * const sink = new JsonlAuditSink("audit.jsonl", { signer: auditKey });
@@ -164,6 +162,15 @@ export class JsonlAuditSink implements AuditSink {
   readonly #checkpointIntervalMs: number;
   readonly #fsync: boolean;
   readonly #warn: (message: string) => void;
+  readonly #maxBuffer: number;
+  readonly #denyWhenFull: boolean;
+  /** Bytes of records accepted and not yet on disk. */
+  #pendingBytes = 0;
+  #dropped = 0;
+  /** Dropped since the last `recovery` record that counts them. */
+  #unnoted = 0;
+  /** Why the last group commit failed (cleared by the next one that succeeds). */
+  #lastError: string | undefined;
 
   #seq: number;
   #prevHash: string;
@@ -173,6 +180,8 @@ export class JsonlAuditSink implements AuditSink {
   #queuedRecords = 0;
   /** Current chunk: encoded records not yet queued for writing. */
   #chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  /** Written chunks, reused: a busy log allocates (and the GC frees) no new 64 KiB buffers. */
+  #spare: Buffer<ArrayBuffer>[] = [];
   #used = 0;
   /** Seq of the first record not yet known to be on disk. */
   #durable: number;
@@ -182,12 +191,20 @@ export class JsonlAuditSink implements AuditSink {
   #checkpointTimer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
-  #sinceCheckpoint = 0;
-  #lastCheckpointAt = 0;
-  #forceCheckpoint = false;
+  /** Records queued since the last queued checkpoint: the next group commit signs them. */
+  #unsignedRecords = 0;
+  /** Records since the head file was last written, and when. */
+  #sinceHead = 0;
+  #lastHeadAt = 0;
+  /** Seq of the checkpoint the head file names (-1: none). */
+  #headSeq = -1;
+  #forceHead = false;
   #lastCheckpoint: AuditCheckpoint | undefined;
+  #lastCheckpointLine = "";
   #closed = false;
   #closing: Promise<void> | undefined;
+  /** Set when another process took the lock over: nothing more is written. */
+  #lockLost: Error | undefined;
   #failing = false;
 
   constructor(path: string, options: JsonlAuditSinkOptions = {}) {
@@ -198,6 +215,11 @@ export class JsonlAuditSink implements AuditSink {
     this.#checkpointEvery = positiveInt(options.checkpointEvery, "checkpointEvery", 10_000);
     this.#checkpointIntervalMs = positiveInt(options.checkpointIntervalMs, "checkpointIntervalMs", 5_000, 0);
     this.#fsync = options.fsync ?? true;
+    this.#maxBuffer = positiveInt(options.maxBufferBytes, "maxBufferBytes", 16 * 1024 * 1024, 4096);
+    if (options.onBufferFull !== undefined && options.onBufferFull !== "deny" && options.onBufferFull !== "drop") {
+      throw new TypeError('JsonlAuditSink: onBufferFull must be "deny" or "drop"');
+    }
+    this.#denyWhenFull = options.onBufferFull !== "drop";
     this.#warn = options.onWarning ?? ((m) => console.warn(`[agentgate] ${m}`));
     this.#redactor = options.includeArgs ? new ArgsRedactor(options) : undefined;
     const signer = options.signer;
@@ -211,17 +233,25 @@ export class JsonlAuditSink implements AuditSink {
     this.path = resolve(path);
     this.headPath = `${this.path}.head`;
     mkdirSync(dirname(this.path), { recursive: true });
-    this.#release = lockFile(this.path, `${this.path}.lock`);
+    this.#release = lockFile(this.path, `${this.path}.lock`, {
+      ...(options.lockStaleMs !== undefined ? { staleMs: positiveInt(options.lockStaleMs, "lockStaleMs", 10_000) } : {}),
+      onCompromised: (error) => {
+        // Another process took the lock over (this one stalled past the stale time): writing on would fork the chain.
+        this.#lockLost = error;
+        this.#warn(`audit log ${this.path}: lost its lock ${this.path}.lock (${message(error)}); no further records are written by this sink`);
+      },
+    });
     let fd: number | undefined;
     try {
       // 0600 on create: audit records may carry (redacted) tool arguments.
       fd = openSync(this.path, "a+", 0o600);
       this.#fd = fd;
-      const resumed = this.#resume(fd);
+      const resumed = resumeAuditLog(fd, { path: this.path, headPath: this.headPath, key: this.#key, fsync: this.#fsync, warn: this.#warn });
       this.#seq = resumed.seq;
       this.#durable = resumed.seq;
       this.#prevHash = resumed.prevHash;
       this.#size = resumed.size;
+      this.#headSeq = resumed.headSeq;
       this.opened = resumed.state;
     } catch (error) {
       if (fd !== undefined) closeSync(fd);
@@ -246,6 +276,28 @@ export class JsonlAuditSink implements AuditSink {
     return this.#closed;
   }
 
+  /** Bytes of records accepted but not yet on disk (at most `maxBufferBytes` plus one record). */
+  get bufferedBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Records not written because the buffer was full (or the lock was lost). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /**
+   * With `onBufferFull: "deny"` (the default), why the sink cannot take records
+   * now (its buffer is full, or another process took its lock); `undefined`
+   * otherwise. The gate reads it and DENYs while it is set.
+   */
+  get unavailable(): string | undefined {
+    if (!this.#denyWhenFull) return undefined;
+    if (this.#lockLost) return `audit log ${this.path} lost its lock to another process`;
+    if (this.#pendingBytes < this.#maxBuffer) return undefined;
+    return `audit log ${this.path} holds ${this.#pendingBytes} bytes of records not yet written (maxBufferBytes ${this.#maxBuffer})${this.#lastError ? `: ${this.#lastError}` : ""}`;
+  }
+
   /**
    * Appends one decision (and, with `includeArgs`, its redacted arguments) to the
    * chain. Returns at once; the promise resolves when the record's group is on
@@ -255,17 +307,22 @@ export class JsonlAuditSink implements AuditSink {
   write(decision: Decision, event?: AuditEvent): Promise<void> {
     if (this.#closed) throw new AuditLogError(this.path, `audit log ${this.path} is closed; decision ${decision?.id} was not written`);
     if (typeof decision !== "object" || decision === null) throw new TypeError("JsonlAuditSink.write: decision must be a Decision");
+    if (this.#pendingBytes >= this.#maxBuffer || this.#lockLost) return this.#drop(decision);
+    if (this.#unnoted > 0) this.#noteDropped();
     const seq = this.#seq;
     const prev = this.#prevHash;
     const args = this.#redactor !== undefined && event?.args !== undefined ? this.#redactor.toJson(event.args) : undefined;
     const json = decisionJson(decision);
     const room = decisionRecordRoom(json, args);
     if (this.#used + room > this.#chunk.length) this.#seal(room);
-    const { end, hash } = encodeDecisionRecord(this.#chunk, this.#used, seq, prev, json, args);
+    const used = this.#used;
+    const { end, hash } = encodeDecisionRecord(this.#chunk, used, seq, prev, json, args);
     this.#used = end;
+    this.#pendingBytes += end - used;
     this.#seq = seq + 1;
     this.#prevHash = hash;
-    this.#sinceCheckpoint++;
+    this.#unsignedRecords++;
+    this.#sinceHead++;
     let batch = this.#batch;
     if (batch === undefined) {
       batch = this.#batch = new Batch();
@@ -275,15 +332,44 @@ export class JsonlAuditSink implements AuditSink {
     return batch.promise;
   }
 
+  /** A record that does not fit: counted, reported (the gate passes the rejection to `onAuditError`), never buffered. */
+  #drop(decision: Decision): Promise<void> {
+    this.#dropped++;
+    this.#unnoted++;
+    const why = this.#lockLost
+      ? `lost its lock to another process`
+      : `the buffer is full (${this.#pendingBytes} bytes not yet written, maxBufferBytes ${this.#maxBuffer}${this.#lastError ? `; ${this.#lastError}` : ""})`;
+    const error = new AuditLogError(this.path, `audit log ${this.path}: ${why}; decision ${decision.id} was not written (${this.#dropped} dropped so far)`);
+    const rejected = Promise.reject(error);
+    rejected.catch(() => {});
+    return rejected;
+  }
+
+  /** Before the first record after a gap: a `recovery` record that says how many were dropped. */
+  #noteDropped(): void {
+    const body = canonicalJson({ at: new Date().toISOString(), dropped: this.#unnoted, prevHash: this.#prevHash, seq: this.#seq, type: "recovery" });
+    const hash = chainHash(this.#prevHash, body);
+    const line = Buffer.from(`${recordLine(body, hash)}\n`, "utf8");
+    if (this.#used + line.length > this.#chunk.length) this.#seal(line.length);
+    line.copy(this.#chunk, this.#used);
+    this.#used += line.length;
+    this.#pendingBytes += line.length;
+    this.#seq += 1;
+    this.#prevHash = hash;
+    this.#unsignedRecords++;
+    this.#sinceHead++;
+    this.#unnoted = 0;
+  }
+
   /** Writes and syncs everything accepted so far. Rejects if that fails (the records stay buffered). */
   flush(): Promise<void> {
     if (this.#closing) return this.#closing;
     return this.#requestDrain();
   }
 
-  /** Flushes and signs a checkpoint now (no-op without a signer or new records). */
+  /** Flushes (signing what it writes) and brings the head file up to date now (no-op without a signer). */
   checkpoint(): Promise<void> {
-    this.#forceCheckpoint = true;
+    this.#forceHead = true;
     return this.flush();
   }
 
@@ -294,7 +380,7 @@ export class JsonlAuditSink implements AuditSink {
   close(): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    this.#forceCheckpoint = true;
+    this.#forceHead = true;
     const closing = this.#requestDrain().then(() => {
       this.#clearTimers();
       closeSync(this.#fd);
@@ -305,113 +391,6 @@ export class JsonlAuditSink implements AuditSink {
       throw error;
     });
     return this.#closing;
-  }
-
-  // --- opening ----------------------------------------------------------------
-
-  /** Finds where the chain stops, repairs a crash's leftovers (never silently), and returns the resume point. */
-  #resume(fd: number): { seq: number; prevHash: string; size: number; state: AuditLogOpenState } {
-    const size = fstatSync(fd).size;
-    const { last, lastEnd, fragment } = readTail(fd, size);
-    let seq = 0;
-    let prevHash = GENESIS_HASH;
-    let end = size;
-    const state: AuditLogOpenState = { resumed: false, nextSeq: 0 };
-    if (last !== undefined) {
-      const parsed = parseRecordLine(last.toString("utf8"));
-      if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical) {
-        const why = parsed.problem ?? (parsed.hashOk ? "is not in canonical form" : "does not match its hash");
-        throw new AuditLogError(
-          this.path,
-          `audit log ${this.path}: its last line ${why}; refusing to append to a chain that does not verify (check it with verifyAuditLog, then start a new file)`,
-        );
-      }
-      seq = parsed.record.seq + 1;
-      prevHash = parsed.record.hash;
-      state.resumed = true;
-    }
-    let torn: AuditLogOpenState["recoveredTornLine"];
-    let tornPreview = "";
-    if (fragment !== undefined) {
-      const parsed = parseRecordLine(fragment.toString("utf8"));
-      if (parsed.record && parsed.hashOk && parsed.canonical && parsed.record.seq === seq && parsed.record.prevHash === prevHash) {
-        // Complete but for its newline: keep it.
-        writeSync(fd, "\n");
-        end += 1;
-        seq += 1;
-        prevHash = parsed.record.hash;
-        state.resumed = true;
-      } else {
-        torn = { offset: lastEnd, bytes: fragment.length, sha256: sha256(fragment) };
-        tornPreview = fragment.subarray(0, RECOVERY_PREVIEW_BYTES).toString("base64");
-        // The torn bytes were never acknowledged as written; cut them off and record them below.
-        ftruncateSync(fd, lastEnd);
-        end = lastEnd;
-      }
-    }
-    let append = "";
-    const head = this.#readHead();
-    if (head) {
-      if (this.#key && head.record.key.x !== this.#key.x) {
-        throw new AuditLogError(this.path, `audit log ${this.path} is signed with a different key than this sink's signer; use the same key or start a new file`);
-      }
-      if (head.record.seq === seq && head.record.prevHash === prevHash) {
-        // The writer stopped between writing the head and appending its checkpoint.
-        append += `${head.line}\n`;
-        seq += 1;
-        prevHash = head.record.hash;
-        state.restoredCheckpoint = head.record.seq;
-      } else if (head.record.seq > seq) {
-        throw new AuditLogError(
-          this.path,
-          `audit log ${this.path} ends at seq ${seq - 1} but its head file names checkpoint seq ${head.record.seq}: the log was truncated; refusing to append (to start a new log, move the log and its head file away)`,
-        );
-      }
-    }
-    if (torn) {
-      const body = canonicalJson({
-        at: new Date().toISOString(),
-        prevHash,
-        seq,
-        torn: { bytes: torn.bytes, preview: tornPreview, sha256: torn.sha256 },
-        type: "recovery",
-      });
-      const hash = chainHash(prevHash, body);
-      append += `${recordLine(body, hash)}\n`;
-      seq += 1;
-      prevHash = hash;
-      state.recoveredTornLine = torn;
-    }
-    if (append !== "") {
-      const bytes = Buffer.from(append, "utf8");
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      end += bytes.length;
-    }
-    if (end !== size && this.#fsync) fdatasyncSync(fd);
-    if (torn) {
-      this.#warn(
-        `audit log ${this.path}: a torn last line (${torn.bytes} bytes at offset ${torn.offset}, sha256 ${torn.sha256}) from an interrupted write was cut off and recorded in recovery record seq ${seq - 1}`,
-      );
-    }
-    state.nextSeq = seq;
-    return { seq, prevHash, size: end, state };
-  }
-
-  #readHead(): { line: string; record: CheckpointRecord } | undefined {
-    let text: string;
-    try {
-      text = readFileSync(this.headPath, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
-    const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-    const parsed = parseRecordLine(line);
-    if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.type !== "checkpoint") {
-      throw new AuditLogError(this.path, `audit log head file ${this.headPath} is not a valid checkpoint; refusing to append (check with verifyAuditLog)`);
-    }
-    return { line, record: parsed.record };
   }
 
   // --- group commit -------------------------------------------------------------
@@ -437,7 +416,7 @@ export class JsonlAuditSink implements AuditSink {
   #seal(room = 0): void {
     if (this.#used > 0) {
       this.#queue.push({ bytes: this.#chunk.subarray(0, this.#used), lastSeq: this.#seq - 1 });
-      this.#chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
+      this.#chunk = (room <= CHUNK_BYTES ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
       this.#used = 0;
     } else if (room > this.#chunk.length) {
       this.#chunk = Buffer.allocUnsafe(room);
@@ -460,8 +439,7 @@ export class JsonlAuditSink implements AuditSink {
     this.#queue.push({ seq: this.#seq, body, hash, at });
     this.#seq += 1;
     this.#prevHash = hash;
-    this.#sinceCheckpoint = 0;
-    this.#lastCheckpointAt = now;
+    this.#unsignedRecords = 0;
   }
 
   async #drain(): Promise<void> {
@@ -469,61 +447,58 @@ export class JsonlAuditSink implements AuditSink {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
+    // Drops not yet counted in the log (no record came after them): count them now, within the bound (or on close).
+    if (this.#unnoted > 0 && (this.#closed || this.#pendingBytes < this.#maxBuffer)) this.#noteDropped();
     this.#seal();
     const now = Date.now();
-    if (
-      this.#signer &&
-      this.#sinceCheckpoint > 0 &&
-      (this.#forceCheckpoint || this.#sinceCheckpoint >= this.#checkpointEvery || now - this.#lastCheckpointAt >= this.#checkpointIntervalMs)
-    ) {
-      this.#enqueueCheckpoint(now);
-    }
-    this.#forceCheckpoint = false;
+    // Every group commit ends with a checkpoint, signed before it is written and written
+    // with the records it covers: whatever reaches the disk is under a signature.
+    if (this.#signer && this.#unsignedRecords > 0) this.#enqueueCheckpoint(now);
+    const headDue = this.#forceHead || this.#sinceHead >= this.#checkpointEvery || now - this.#lastHeadAt >= this.#checkpointIntervalMs;
+    this.#forceHead = false;
     const items = this.#queue;
     const batch = this.#batch;
     this.#queue = [];
     this.#queuedRecords = 0;
     this.#batch = undefined;
-    let done = 0;
     try {
-      let out: Buffer[] = [];
+      if (this.#lockLost) throw new Error(`the lock ${this.path}.lock was lost to another process`);
+      const out: Buffer[] = [];
       let through = this.#durable - 1;
-      let checkpoint: AuditCheckpoint | undefined;
-      const flush = async (upTo: number) => {
-        await this.#append(out);
-        out = [];
-        done = upTo;
-        this.#durable = through + 1;
-        if (checkpoint) this.#lastCheckpoint = checkpoint;
-      };
+      let last: Chunk["checkpoint"];
+      let recordBytes = 0;
       for (let i = 0; i < items.length; i++) {
-        const item = items[i]!;
-        if ("bytes" in item) {
-          out.push(item.bytes);
-          through = item.lastSeq;
-          continue;
+        let item = items[i]!;
+        if (!("bytes" in item)) {
+          const line = await this.#checkpointLine(item);
+          item = items[i] = { bytes: Buffer.from(`${line}\n`, "utf8"), lastSeq: item.seq, checkpoint: { line, at: { seq: item.seq, hash: item.hash, at: item.at } } };
         }
-        // Records before a checkpoint reach the disk before the head names it, and
-        // the head is written before the checkpoint line: whatever a crash
-        // interrupts, the head never names records the log lacks.
-        if (out.length > 0) await flush(i);
-        const line = await this.#checkpointLine(item);
-        const chunk: Chunk = { bytes: Buffer.from(`${line}\n`, "utf8"), lastSeq: item.seq };
-        items[i] = chunk;
-        await this.#writeHead(line);
-        out.push(chunk.bytes);
-        through = item.seq;
-        checkpoint = { seq: item.seq, hash: item.hash, at: item.at };
+        out.push(item.bytes);
+        through = item.lastSeq;
+        if (item.checkpoint) last = item.checkpoint;
+        else recordBytes += item.bytes.length;
       }
-      if (out.length > 0) await flush(items.length);
-      done = items.length;
+      if (out.length > 0) await this.#append(out);
+      for (const item of items) {
+        const { bytes } = item as Chunk;
+        if (bytes.byteOffset === 0 && bytes.buffer.byteLength === CHUNK_BYTES && this.#spare.length < SPARE_CHUNKS && !(item as Chunk).checkpoint) {
+          this.#spare.push(Buffer.from(bytes.buffer as ArrayBuffer, 0, CHUNK_BYTES));
+        }
+      }
+      this.#durable = through + 1;
+      this.#pendingBytes -= recordBytes;
+      this.#lastError = undefined;
+      if (last) {
+        this.#lastCheckpoint = last.at;
+        this.#lastCheckpointLine = last.line;
+      }
       this.#failing = false;
       batch?.resolve();
-      this.#armCheckpointTimer();
     } catch (cause) {
-      const left = items.slice(done);
-      this.#queue = left.concat(this.#queue);
+      // Nothing of this group is on disk (#append cuts a partial write back): retry all of it.
+      this.#queue = items.concat(this.#queue);
       this.#queuedRecords = 0;
+      this.#lastError = message(cause);
       const error = new AuditLogError(
         this.path,
         `could not write ${this.pending} audit record(s) to ${this.path}: ${message(cause)}; they stay buffered and are retried`,
@@ -535,6 +510,18 @@ export class JsonlAuditSink implements AuditSink {
       this.#armRetry();
       throw error;
     }
+    // The head file trails the log (written after the records it names are synced): a crash leaves it older, never ahead.
+    if (headDue && this.#lastCheckpoint !== undefined && this.#lastCheckpoint.seq > this.#headSeq) {
+      try {
+        await this.#writeHead(this.#lastCheckpointLine);
+        this.#headSeq = this.#lastCheckpoint.seq;
+        this.#sinceHead = 0;
+        this.#lastHeadAt = now;
+      } catch (error) {
+        this.#warn(`audit log ${this.path}: could not update the head file ${this.headPath}: ${message(error)}; retried with the next group`);
+      }
+    }
+    this.#armCheckpointTimer();
   }
 
   async #checkpointLine(item: PendingCheckpoint): Promise<string> {
@@ -548,23 +535,30 @@ export class JsonlAuditSink implements AuditSink {
     return recordLine(item.body, item.hash, sig);
   }
 
+  /** Appends and syncs, in writes of at most WRITE_BYTES; on failure cuts the file back to where it was. */
   async #append(buffers: Buffer[]): Promise<void> {
-    let left = buffers;
     let written = 0;
     try {
-      while (left.length > 0) {
-        let n = (await writevAsync(this.#fd, left)).bytesWritten;
-        written += n;
-        // A short write: drop what went out, keep the rest.
-        let i = 0;
-        while (i < left.length && n >= left[i]!.length) n -= left[i++]!.length;
-        left = left.slice(i);
-        if (n > 0) left[0] = left[0]!.subarray(n);
+      for (let i = 0; i < buffers.length; ) {
+        let j = i;
+        let bytes = 0;
+        while (j < buffers.length && j - i < WRITE_BUFFERS && (j === i || bytes + buffers[j]!.length <= WRITE_BYTES)) bytes += buffers[j++]!.length;
+        let left = buffers.slice(i, j);
+        i = j;
+        while (left.length > 0) {
+          let n = (await writevAsync(this.#fd, left)).bytesWritten;
+          written += n;
+          // A short write: drop what went out, keep the rest.
+          let k = 0;
+          while (k < left.length && n >= left[k]!.length) n -= left[k++]!.length;
+          left = left.slice(k);
+          if (n > 0) left[0] = left[0]!.subarray(n);
+        }
       }
       if (this.#fsync) await fdatasyncAsync(this.#fd);
       this.#size += written;
     } catch (error) {
-      // Leave no partial line behind: cut back to the last good end, retry later.
+      // Leave no partial group behind: cut back to the last good end, retry later.
       if (written > 0) await ftruncateAsync(this.#fd, this.#size).catch(() => {});
       throw error;
     }
@@ -598,9 +592,11 @@ export class JsonlAuditSink implements AuditSink {
     this.#retryTimer.unref();
   }
 
+  /** Brings the head file up to date within checkpointIntervalMs when no further group comes. */
   #armCheckpointTimer(): void {
-    if (!this.#signer || this.#closed || this.#sinceCheckpoint === 0 || this.#checkpointTimer !== undefined) return;
-    const delay = Math.max(0, this.#lastCheckpointAt + this.#checkpointIntervalMs - Date.now());
+    if (!this.#signer || this.#closed || this.#checkpointTimer !== undefined) return;
+    if (this.#lastCheckpoint === undefined || this.#lastCheckpoint.seq <= this.#headSeq) return;
+    const delay = Math.max(0, this.#lastHeadAt + this.#checkpointIntervalMs - Date.now());
     this.#checkpointTimer = setTimeout(() => {
       this.#checkpointTimer = undefined;
       this.#requestDrain().catch(() => {});
@@ -612,37 +608,4 @@ export class JsonlAuditSink implements AuditSink {
     for (const t of [this.#timer, this.#retryTimer, this.#checkpointTimer]) if (t !== undefined) clearTimeout(t);
     this.#timer = this.#retryTimer = this.#checkpointTimer = undefined;
   }
-}
-
-const TAIL_CHUNK = 64 * 1024;
-
-/**
- * Reads backwards from the end: the last complete line (without `\n`), where it
- * ends (just after its `\n`), and any bytes after it (a torn line).
- */
-function readTail(fd: number, size: number): { last: Buffer | undefined; lastEnd: number; fragment: Buffer | undefined } {
-  if (size === 0) return { last: undefined, lastEnd: 0, fragment: undefined };
-  const newlines: number[] = [];
-  const chunks: Buffer[] = [];
-  let start = size;
-  while (start > 0 && newlines.length < 2) {
-    const from = Math.max(0, start - TAIL_CHUNK);
-    const chunk = Buffer.alloc(start - from);
-    let got = 0;
-    while (got < chunk.length) {
-      const n = readSync(fd, chunk, got, chunk.length - got, from + got);
-      if (n === 0) break;
-      got += n;
-    }
-    chunks.unshift(chunk);
-    for (let i = chunk.length - 1; i >= 0 && newlines.length < 2; i--) if (chunk[i] === 0x0a) newlines.push(from + i);
-    start = from;
-  }
-  const buf = Buffer.concat(chunks);
-  const at = (abs: number) => abs - start;
-  const lastNl = newlines[0];
-  if (lastNl === undefined) return { last: undefined, lastEnd: 0, fragment: buf };
-  const fragment = lastNl + 1 < size ? buf.subarray(at(lastNl + 1)) : undefined;
-  const lineStart = newlines[1] === undefined ? 0 : newlines[1] + 1;
-  return { last: buf.subarray(at(lineStart), at(lastNl)), lastEnd: lastNl + 1, fragment };
 }

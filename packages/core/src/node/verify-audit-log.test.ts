@@ -31,10 +31,13 @@ function decision(i: number) {
   });
 }
 
-/** A signed log of 12 decisions with checkpoints every 4: lines are [C, d, d, d, d, C, d, d, d, d, C, d, d, d, d, C]. */
+/** A signed log of 12 decisions in three group commits of 4, each ending in a checkpoint: lines are [C, d, d, d, d, C, d, d, d, d, C, d, d, d, d, C]. */
 async function buildLog(file: string): Promise<void> {
-  const sink = new JsonlAuditSink(file, { signer, checkpointEvery: 4, flushEvery: 1 });
-  for (let i = 1; i <= 12; i++) await sink.write(decision(i));
+  const sink = new JsonlAuditSink(file, { signer, flushIntervalMs: 3_600_000 });
+  for (let i = 1; i <= 12; i++) {
+    sink.write(decision(i));
+    if (i % 4 === 0) await sink.flush();
+  }
   await sink.close();
 }
 
@@ -90,6 +93,8 @@ describe("verifyAuditLog", () => {
       signatures: "trusted-key",
       headChecked: true,
       recoveries: 0,
+      unsigned: 0,
+      dropped: 0,
       lastCheckpoint: { seq: 15, line: 16, at: JSON.parse(pristine[15]!).at },
     });
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, signatures: "embedded-key" });
@@ -237,14 +242,48 @@ describe("verifyAuditLog", () => {
     expect(await verifyAuditLog(path)).toMatchObject({ ok: false, problem: expect.stringMatching(/head file's checkpoint names a different key/) });
   });
 
-  it("records after the last checkpoint can be cut without a trace: the window checkpointEvery / checkpointIntervalMs bound", async () => {
+  it("records after the last checkpoint are not verified with a trusted key: a forged tail fails unless allowUnsignedTail", async () => {
+    // An attacker appends a decision after close()'s final checkpoint and chains it correctly.
+    const forged = JSON.parse(pristine[1]!);
+    forged.decision = { ...forged.decision, id: "forged", type: "allow", code: "allowed", target: "rm", reason: "forged" };
+    save(await rechain([...pristine, JSON.stringify(forged)], 17));
+    const v = await verifyAuditLog(path, { publicKey });
+    expect(v).toMatchObject({
+      ok: false,
+      unsigned: 1,
+      firstBadLine: 17,
+      problem: expect.stringMatching(/record seq 16 \(line 17\) after the last signed checkpoint \(seq 15\) is not covered by any signature/),
+    });
+    // A live log's tail (between group commits) can be accepted explicitly; the result says what was not proven.
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1, records: 17, decisions: 13 });
+    // Without a trusted key nothing proves who signed, but the unsigned records are still counted.
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, unsigned: 1 });
+    // Tail after a checkpoint in the middle (head file older): same rule.
+    save(await rechain([...pristine.slice(0, 11), JSON.stringify(forged)], 12), `${pristine[10]}\n`);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, unsigned: 1, firstBadLine: 12 });
+  });
+
+  it("each group commit ends with a signed checkpoint: only whole batches after the head's checkpoint can be cut unseen", async () => {
     const open = join(root, "open.jsonl");
-    const sink = new JsonlAuditSink(open, { signer, checkpointEvery: 1000 });
+    const sink = new JsonlAuditSink(open, { signer, checkpointEvery: 1000, flushIntervalMs: 3_600_000 });
     for (let i = 1; i <= 3; i++) sink.write(decision(i));
     await sink.flush();
+    // The first group also writes the head file; the second does not (checkpointEvery, checkpointIntervalMs).
+    for (let i = 4; i <= 6; i++) sink.write(decision(i));
+    await sink.flush();
     const text = readFileSync(open, "utf8").split("\n").slice(0, -1);
-    writeFileSync(open, `${text.slice(0, -1).join("\n")}\n`);
-    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: true, decisions: 2 });
+    expect(text.map((l) => JSON.parse(l).type)).toEqual(["checkpoint", "decision", "decision", "decision", "checkpoint", "decision", "decision", "decision", "checkpoint"]);
+    expect(JSON.parse(readFileSync(`${open}.head`, "utf8")).seq).toBe(4);
+    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 6 });
+    // Cutting into a batch leaves records no signature covers.
+    writeFileSync(open, `${text.slice(0, -2).join("\n")}\n`);
+    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: false, unsigned: 2, firstBadLine: 6 });
+    // Whole groups after the head's checkpoint can go unseen: the window checkpointEvery / checkpointIntervalMs bound.
+    writeFileSync(open, `${text.slice(0, -4).join("\n")}\n`);
+    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 3 });
+    // Before the head's checkpoint, truncation shows.
+    writeFileSync(open, `${text.slice(0, -6).join("\n")}\n`);
+    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: false, problem: expect.stringMatching(/truncated/) });
     await sink.close().catch(() => {});
   });
 

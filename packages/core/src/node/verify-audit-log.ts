@@ -13,6 +13,14 @@ export interface VerifyAuditLogOptions {
   publicKey?: JsonWebKey | string | { publicKeyJwk: JsonWebKey };
   /** The head file to compare with (default `<path>.head`), or `false` to skip the truncation check. */
   head?: string | false;
+  /**
+   * Accept records no signature covers: the tail after the last checkpoint (a
+   * log still being written, between group commits) and ranges a writer
+   * declared unproven after a crash. Default false: with a trusted key, such
+   * records fail verification, since anyone with write access can forge them.
+   * Either way `unsigned` says how many there are.
+   */
+  allowUnsignedTail?: boolean;
 }
 
 /** The verdict on one audit log. */
@@ -39,6 +47,14 @@ export interface AuditLogVerification {
   recoveries: number;
   /** An incomplete last line (a crash, or a writer still running). Not tampering by itself. */
   tornTail?: { line: number; bytes: number };
+  /**
+   * Records that chain correctly but that no signature proves: after the last
+   * signed checkpoint, or in a range a writer declared unproven after a crash.
+   * With a trusted key they fail verification unless `allowUnsignedTail` is set.
+   */
+  unsigned: number;
+  /** Decisions a writer could not record (its buffer was full) and said so in a recovery record. */
+  dropped: number;
 }
 
 /**
@@ -47,7 +63,10 @@ export interface AuditLogVerification {
  * Ed25519 signature, and the head file (the latest signed checkpoint) against
  * the log's end. Catches modification, insertion, deletion, reordering,
  * re-chaining without the signing key, and truncation to before the last
- * checkpoint. Reads the file as a stream. Rejects only when the file cannot be read.
+ * checkpoint. With a trusted key, a record no signature covers (after the last
+ * checkpoint, or declared unproven after a crash) fails verification unless
+ * `allowUnsignedTail` accepts it; `unsigned` counts them. Reads the file as a
+ * stream. Rejects only when the file cannot be read.
  */
 export async function verifyAuditLog(path: string, options: VerifyAuditLogOptions = {}): Promise<AuditLogVerification> {
   const trusted = options.publicKey === undefined ? undefined : toPublicJwk(options.publicKey);
@@ -59,6 +78,8 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     signatures: trusted ? "trusted-key" : "none",
     headChecked: false,
     recoveries: 0,
+    unsigned: 0,
+    dropped: 0,
   };
   const fail = (line: number | undefined, problem: string): AuditLogVerification => {
     result.ok = false;
@@ -86,6 +107,10 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
   let prevHash = GENESIS_HASH;
   let lines = 0;
   const checkpointHashes = new Map<number, string>();
+  /** Seq of the last checkpoint whose signature verified (-1: none yet). */
+  let covered = -1;
+  /** The first range of records no signature proves, and where it was declared. */
+  let firstUnsigned: { from: number; to: number; declaredAt?: number } | undefined;
   for await (const raw of readLines(path)) {
     lines = raw.line;
     const n = raw.line;
@@ -114,8 +139,21 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
       result.checkpoints++;
       result.lastCheckpoint = { seq: r.seq, at: r.at, line: n };
       checkpointHashes.set(r.seq, r.hash);
+      covered = r.seq;
     } else if (r.type === "decision") result.decisions++;
-    else result.recoveries++;
+    else {
+      result.recoveries++;
+      if (r.dropped !== undefined) result.dropped += r.dropped;
+      if (r.unsigned !== undefined) {
+        // A writer reopening after a crash found records after the last checkpoint: it declares them, it does not vouch for them.
+        if (r.unsigned.from !== covered + 1 || r.unsigned.to !== r.seq - 1) {
+          return fail(n, `line ${n} declares records seq ${r.unsigned.from}..${r.unsigned.to} unsigned, but seq ${covered + 1}..${r.seq - 1} follow the last signed checkpoint`);
+        }
+        result.unsigned += r.unsigned.to - r.unsigned.from + 1;
+        firstUnsigned ??= { from: r.unsigned.from, to: r.unsigned.to, declaredAt: n };
+        covered = r.seq - 1;
+      }
+    }
     result.records++;
     prevHash = r.hash;
     expectSeq++;
@@ -152,6 +190,7 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
         // The writer stopped after the head and before appending this checkpoint; nothing is missing.
         result.checkpoints++;
         result.lastCheckpoint = { seq: head.seq, at: head.at };
+        covered = head.seq;
       } else {
         return fail(
           result.tornTail?.line ?? endLine,
@@ -162,6 +201,19 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
   }
   if (trusted && result.checkpoints === 0 && result.records > 0) {
     return fail(undefined, "no checkpoint signed by the trusted key: the log is unsigned, or was cut before its first checkpoint and its head removed");
+  }
+  if (lastSeq > covered) {
+    result.unsigned += lastSeq - covered;
+    firstUnsigned ??= { from: covered + 1, to: lastSeq };
+  }
+  if (trusted && firstUnsigned !== undefined && !options.allowUnsignedTail) {
+    const { from, to, declaredAt } = firstUnsigned;
+    const range = from === to ? `record seq ${from} (line ${from + 1})` : `records seq ${from}..${to} (lines ${from + 1}..${to + 1})`;
+    const why =
+      declaredAt !== undefined
+        ? `${range} were written before a crash and never signed (declared at line ${declaredAt}): ${from === to ? "it is" : "they are"} not covered by any signature and could have been altered`
+        : `${range} after the last signed checkpoint${covered >= 0 ? ` (seq ${covered})` : ""} ${from === to ? "is" : "are"} not covered by any signature: anyone with write access could have forged ${from === to ? "it" : "them"}`;
+    return fail(from + 1, `${why} (${result.unsigned} unsigned record${result.unsigned === 1 ? "" : "s"} in all; pass allowUnsignedTail to accept a live log's unsigned tail)`);
   }
   return result;
 }

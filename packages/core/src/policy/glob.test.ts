@@ -1,7 +1,9 @@
 import fc from "fast-check";
 import picomatch from "picomatch";
 import { describe, expect, it } from "vitest";
-import { compileGlob, globError, GlobList, globToRegexSource } from "./glob.js";
+import { compileGlob, globError, globToRegexSource } from "./glob.js";
+import { GlobList } from "./glob-list.js";
+import { PermissionPolicy } from "./permission-policy.js";
 
 const m = (pattern: string, target: string) => compileGlob(pattern).test(target);
 
@@ -146,5 +148,43 @@ describe("glob matcher vs picomatch (oracle)", () => {
     const p = compileGlob("**/**/a*b*c*d/**/e");
     expect(p.test(`${"a/".repeat(2000)}x`)).toBe(false);
     expect(globToRegexSource("a/**")).toBe("a(?:/.*)?");
+  });
+});
+
+describe("braces (issue 12 item 3)", () => {
+  it("dir/** covers dir itself inside braces, as outside", () => {
+    const g = compileGlob("{/workspace/.git/**,/workspace/.env}");
+    expect(g.test("/workspace/.git")).toBe(true);
+    expect(g.test("/workspace/.git/config")).toBe(true);
+    expect(g.test("/workspace/.env")).toBe(true);
+    expect(g.test("/workspace/.gitignore")).toBe(false);
+    expect(new GlobList(["{/workspace/.git/**,/workspace/.env}"]).test("/workspace/.git")).toBe(true);
+    expect(compileGlob("/workspace/{.git,node_modules}/**").test("/workspace/.git")).toBe(true);
+    expect(compileGlob("/w/{a/**,b}/c").test("/w/a/c")).toBe(true);
+    expect(compileGlob("{**/.env,x}").test(".env")).toBe(true);
+    expect(compileGlob("/w/{**/.env,x}").test("/w/.env")).toBe(true);
+    expect(compileGlob("/w/{**,x}").test("/w")).toBe(true);
+    expect(compileGlob("/w/{a,b}**").test("/w/a/x")).toBe(true);
+    // Star runs from two sides of a brace never merge into a globstar.
+    expect(compileGlob("{a*,b}*x/**").test("abx/y")).toBe(true);
+    expect(compileGlob("{a*,b}*x/**").test("a/x")).toBe(false);
+    // picomatch does not apply the whole-segment rule inside braces; we follow the expansion.
+    expect(picomatch("{/workspace/.git/**,/workspace/.env}", { dot: true })("/workspace/.git")).toBe(false);
+  });
+
+  it("refuses braces around ** that expand to more than 256 patterns", () => {
+    expect(globError("{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}/**")).toBeUndefined();
+    expect(globError("{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}/**")).toMatch(/more than 256/);
+    expect(globError("{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}/*")).toBeUndefined();
+  });
+
+  it("a file_write deny list with braces denies the directory name itself", () => {
+    const policy = new PermissionPolicy({
+      name: "braces",
+      rules: [{ action: "file_write", allowed: true, deniedTargets: ["{/workspace/.git/**,/workspace/.env}"] }],
+    });
+    expect(policy.explain("file_write", "/workspace/.git")).toMatchObject({ decision: "deny", code: "denied_target" });
+    expect(policy.check("file_write", "/workspace/.git/hooks/pre-commit")).toBe("deny");
+    expect(policy.check("file_write", "/workspace/src/a.ts")).toBe("allow");
   });
 });

@@ -3,7 +3,8 @@
  * `*` any run of characters except `/`, `**` any run including `/` (as a whole
  * segment it also matches zero segments: `a/**` matches `a`, `a/**\/b` matches
  * `a/b`), `?` one character (one Unicode code point) except `/`, `{a,b}`
- * alternatives (nestable), `\` escapes the next character. Everything else is
+ * alternatives (nestable; they mean what their expansion means, so
+ * `{dir/**,x}` covers `dir` too), `\` escapes the next character. Everything else is
  * literal and case-sensitive. Wildcards match dotfiles too, so a deny list
  * cannot be escaped through one.
  *
@@ -11,6 +12,8 @@
  * target's length for every pattern: patterns that a backtracking regex could
  * make super-linear (`*a*a*b` against `aaaa…`) run on a small NFA instead.
  */
+
+import { expandBraces, JOIN, MAX_EXPANSIONS } from "./brace-expansion.js";
 
 const SPECIAL = /[*?{}\\]/;
 
@@ -38,6 +41,9 @@ export function globError(pattern: unknown): string | undefined {
     }
   }
   if (depth > 0) return 'unclosed "{": add the matching "}"';
+  if (pattern.includes("**") && pattern.includes("{") && expandBraces(pattern) === undefined) {
+    return `braces around "**" expand to more than ${MAX_EXPANSIONS} patterns; split it into several patterns`;
+  }
   return undefined;
 }
 
@@ -45,7 +51,8 @@ export function globError(pattern: unknown): string | undefined {
 // Parsing: one syntax tree, two back ends (regex and NFA), so they cannot drift.
 
 /** `lit` one code point; `one` = `?`; `star` = `*`; `any` = `**` inside a segment; `segs` = zero or more whole segments (`**\/`); `tail` = `(/…)?` for a trailing `/**`. */
-type Item =
+/** @internal */
+export type Item =
   | { t: "lit"; c: string }
   | { t: "one" }
   | { t: "star" }
@@ -53,6 +60,19 @@ type Item =
   | { t: "segs" }
   | { t: "tail" }
   | { t: "alt"; alts: Item[][] };
+
+/**
+ * @internal The syntax tree of a valid pattern. Braces mean what their expansion means,
+ * so `{dir/**,x}` covers `dir` exactly as `dir/**` does: a pattern with both
+ * braces and `**` is expanded first (`globError` caps the alternatives).
+ */
+export function parsePattern(pattern: string): Item[] {
+  if (pattern.includes("**") && pattern.includes("{")) {
+    const expanded = expandBraces(pattern)!;
+    return expanded.length === 1 ? parseGlob(expanded[0]!) : [{ t: "alt", alts: expanded.map(parseGlob) }];
+  }
+  return parseGlob(pattern);
+}
 
 function parseGlob(pattern: string): Item[] {
   const root: Item[] = [];
@@ -70,10 +90,15 @@ function parseGlob(pattern: string): Item[] {
       let j = i;
       while (pattern[j + 1] === "*") j++;
       const globstar = j > i;
-      const atStart = i === 0;
-      const atEnd = j + 1 >= n;
-      const prev = atStart ? "" : pattern[i - 1];
-      const next = atEnd ? "" : pattern[j + 1];
+      // Neighbours are read through JOIN marks left by brace expansion.
+      let before = i - 1;
+      while (before >= 0 && pattern[before] === JOIN) before--;
+      let after = j + 1;
+      while (after < n && pattern[after] === JOIN) after++;
+      const atStart = before < 0;
+      const atEnd = after >= n;
+      const prev = atStart ? "" : pattern[before];
+      const next = atEnd ? "" : pattern[after];
       if (globstar && stack.length === 0 && (atStart || prev === "/") && (atEnd || next === "/")) {
         if (atStart && atEnd) seq.push({ t: "any" });
         else if (atEnd) {
@@ -83,10 +108,12 @@ function parseGlob(pattern: string): Item[] {
         } else {
           // "**/" at the start or "/**/" in the middle: zero or more segments.
           seq.push({ t: "segs" });
-          j++;
+          j = after;
         }
       } else seq.push({ t: globstar ? "any" : "star" });
       i = j + 1;
+    } else if (c === JOIN) {
+      i++;
     } else if (c === "?") {
       seq.push({ t: "one" });
       i++;
@@ -150,7 +177,7 @@ function itemsToRegex(items: readonly Item[]): string {
 
 /** Translates a valid glob into a regular-expression source (no anchors; use the `u` and `s` flags). */
 export function globToRegexSource(pattern: string): string {
-  return itemsToRegex(parseGlob(pattern));
+  return itemsToRegex(parsePattern(pattern));
 }
 
 /**
@@ -358,7 +385,7 @@ class Nfa {
   }
 }
 
-/** Most DFA states cached per matcher; past it, matching falls back to the NFA (still linear). */
+/** Most DFA states cached per matcher; past it, the cache is emptied and rebuilt (RE2-style). */
 const MAX_DFA_STATES = 256;
 const UNKNOWN = -1;
 const DEAD = -2;
@@ -368,7 +395,8 @@ const DEAD = -2;
  * reached. Input characters fall into classes: `/`, each literal of the
  * pattern, and "anything else". One table lookup per character.
  */
-class Dfa {
+/** @internal */
+export class Dfa {
   readonly #nfa: Nfa;
   readonly #ascii = new Int32Array(128);
   readonly #other = new Map<number, number>();
@@ -377,6 +405,7 @@ class Dfa {
   readonly #accept: boolean[] = [];
   readonly #next: Int32Array[] = [];
   readonly #index = new Map<string, number>();
+  #flushCount = 0;
 
   constructor(items: readonly Item[]) {
     this.#nfa = new Nfa(items);
@@ -411,11 +440,26 @@ class Dfa {
     return this.#sets.length;
   }
 
+  /** Times the state cache was emptied. */
+  get flushes(): number {
+    return this.#flushCount;
+  }
+
+  #flush(): void {
+    this.#flushCount++;
+    this.#sets.length = 0;
+    this.#accept.length = 0;
+    this.#next.length = 0;
+    this.#index.clear();
+    this.#state(this.#nfa.startSet()); // state 0 again
+  }
+
   test(target: string): boolean {
     const n = target.length;
     const ascii = this.#ascii;
     const table = this.#next;
     let s = 0;
+    let flushed = false;
     for (let i = 0; i < n; ) {
       let c = target.charCodeAt(i);
       let cls: number;
@@ -429,9 +473,17 @@ class Dfa {
       }
       let t = table[s]![cls]!;
       if (t === UNKNOWN) {
-        t = this.#state(this.#nfa.step(this.#sets[s]!, this.#classCode[cls]!));
-        if (t === UNKNOWN) return this.#nfa.test(target); // cache full: simulate
-        table[s]![cls] = t;
+        const set = this.#nfa.step(this.#sets[s]!, this.#classCode[cls]!);
+        t = this.#state(set);
+        if (t !== UNKNOWN) table[s]![cls] = t;
+        else {
+          // Cache full: empty it and go on from the current set, as RE2 does. A target that
+          // fills it again on its own is simulated instead (still linear).
+          if (flushed) return this.#nfa.test(target);
+          flushed = true;
+          this.#flush();
+          t = this.#state(set);
+        }
       }
       if (t === DEAD) return false;
       s = t;
@@ -442,18 +494,20 @@ class Dfa {
 
 // ---------------------------------------------------------------------------
 
-type Shape =
+/** @internal */
+export type Shape =
   | { kind: "exact" }
   | { kind: "all" }
   | { kind: "prefix"; base: string }
   | { kind: "regex"; source: string }
   | { kind: "nfa"; items: Item[] };
 
-function shapeOf(pattern: string): Shape {
+/** @internal How a pattern is matched. */
+export function shapeOf(pattern: string): Shape {
   if (!SPECIAL.test(pattern)) return { kind: "exact" };
   if (pattern === "**") return { kind: "all" };
   if (pattern.endsWith("/**") && !SPECIAL.test(pattern.slice(0, -3))) return { kind: "prefix", base: pattern.slice(0, -3) };
-  const items = parseGlob(pattern);
+  const items = parsePattern(pattern);
   return regexIsLinear(items) ? { kind: "regex", source: itemsToRegex(items) } : { kind: "nfa", items };
 }
 
@@ -467,13 +521,14 @@ export function globEngines(pattern: string): {
   nfa: (t: string) => boolean;
   dfa: (t: string) => boolean;
   dfaStates: () => number;
+  dfaFlushes: () => number;
   picked: Shape["kind"];
 } {
-  const items = parseGlob(pattern);
+  const items = parsePattern(pattern);
   const re = new RegExp(`^${itemsToRegex(items)}$`, "su");
   const nfa = new Nfa(items);
   const dfa = new Dfa(items);
-  return { regex: (t) => re.test(t), nfa: (t) => nfa.test(t), dfa: (t) => dfa.test(t), dfaStates: () => dfa.size, picked: shapeOf(pattern).kind };
+  return { regex: (t) => re.test(t), nfa: (t) => nfa.test(t), dfa: (t) => dfa.test(t), dfaStates: () => dfa.size, dfaFlushes: () => dfa.flushes, picked: shapeOf(pattern).kind };
 }
 
 /** Compiles one pattern, using string comparisons where a regex is not needed. */
@@ -499,67 +554,5 @@ export function compileGlob(pattern: string): CompiledGlob {
       const dfa = new Dfa(shape.items);
       return { pattern, test: (t) => dfa.test(t) };
     }
-  }
-}
-
-/**
- * A list of patterns compiled into the fewest checks: one `Set` for literal
- * patterns, prefix checks for `dir/**`, one combined regex for the patterns a
- * regex matches in linear time, and one automaton for all the rest.
- */
-export class GlobList {
-  readonly patterns: readonly string[];
-  readonly #exact: Set<string>;
-  readonly #prefixes: readonly string[];
-  readonly #bases: ReadonlySet<string>;
-  readonly #regex: RegExp | undefined;
-  readonly #automaton: Dfa | undefined;
-  readonly #compiled: readonly CompiledGlob[];
-  readonly #matchAll: boolean;
-
-  constructor(patterns: readonly string[]) {
-    this.patterns = Object.freeze([...patterns]);
-    this.#compiled = patterns.map(compileGlob);
-    const exact = new Set<string>();
-    const prefixes: string[] = [];
-    const bases = new Set<string>();
-    const sources: string[] = [];
-    const nfaAlts: Item[][] = [];
-    let matchAll = false;
-    for (const p of patterns) {
-      const shape = shapeOf(p);
-      if (shape.kind === "all") matchAll = true;
-      else if (shape.kind === "exact") exact.add(p);
-      else if (shape.kind === "prefix") {
-        prefixes.push(`${shape.base}/`);
-        bases.add(shape.base);
-      } else if (shape.kind === "regex") sources.push(shape.source);
-      else nfaAlts.push(shape.items);
-    }
-    this.#exact = exact;
-    this.#prefixes = prefixes;
-    this.#bases = bases;
-    // An alternation of linear patterns stays linear (k patterns: k passes at most).
-    this.#regex = sources.length ? new RegExp(`^(?:${sources.join("|")})$`, "su") : undefined;
-    // The rest share one automaton: one pass over the target whatever their number.
-    this.#automaton = nfaAlts.length ? new Dfa([{ t: "alt", alts: nfaAlts }]) : undefined;
-    this.#matchAll = matchAll;
-  }
-
-  get size(): number {
-    return this.patterns.length;
-  }
-
-  /** True when any pattern matches. */
-  test(target: string): boolean {
-    if (this.#matchAll || this.#exact.has(target) || this.#bases.has(target)) return true;
-    for (const p of this.#prefixes) if (target.startsWith(p)) return true;
-    if (this.#regex !== undefined && this.#regex.test(target)) return true;
-    return this.#automaton !== undefined && this.#automaton.test(target);
-  }
-
-  /** The first pattern that matches, for explanations. */
-  find(target: string): string | undefined {
-    return this.#compiled.find((g) => g.test(target))?.pattern;
   }
 }

@@ -1,7 +1,7 @@
 import type { Document } from "yaml";
 import type { ActionName, DecisionType } from "../action.js";
-import { PolicyValidationError } from "../errors.js";
-import { GlobList } from "./glob.js";
+import { PolicyValidationError } from "../errors/policy-validation-error.js";
+import { GlobList } from "./glob-list.js";
 import { nodeFs } from "./node-fs.js";
 import type { ActionRule, PolicyConfig } from "./rule.js";
 import { normalizeTarget, targetKind, type TargetKind } from "./target.js";
@@ -127,6 +127,25 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
 const q = JSON.stringify;
 
 /**
+ * Deny and escalate lists also see a URL without its query: a server routes
+ * `/admin?x=1` to `/admin`, which `http://host/admin/**` must catch.
+ * (Allow lists match the whole URL only.)
+ */
+function hits(list: GlobList | undefined, t: string, kind: TargetKind): boolean {
+  if (list === undefined) return false;
+  if (list.test(t)) return true;
+  if (kind !== "url") return false;
+  const query = t.indexOf("?");
+  return query >= 0 && list.test(t.slice(0, query));
+}
+
+function firstHit(list: GlobList | undefined, t: string, kind: TargetKind): string | undefined {
+  if (list === undefined) return undefined;
+  const query = kind === "url" ? t.indexOf("?") : -1;
+  return list.find(t) ?? (query >= 0 ? list.find(t.slice(0, query)) : undefined);
+}
+
+/**
  * A deny-by-default policy: one rule per action, validated and compiled at
  * construction. Immutable. `check` is the pure, static verdict; counters and
  * approvals live in `GateKeeper`.
@@ -203,8 +222,8 @@ export class PermissionPolicy {
         t = n.target;
       }
     }
-    if (t !== undefined && r.deniedTargets !== undefined && r.deniedTargets.test(t)) return "deny";
-    const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
+    if (t !== undefined && hits(r.deniedTargets, t, r.kind)) return "deny";
+    const esc = t !== undefined && hits(r.escalateTargets, t, r.kind);
     if (r.allowedTargets !== undefined && !esc && (t === undefined || !r.allowedTargets.test(t))) return "deny";
     return r.requireApproval || esc ? "escalate" : "allow";
   }
@@ -220,7 +239,7 @@ export class PermissionPolicy {
       const list =
         e.code === "denied_target" ? e.rule.deniedTargets : e.code === "escalate_target" ? e.rule.escalateTargets : undefined;
       const pattern =
-        list?.find(e.target ?? "") ??
+        firstHit(list, e.target ?? "", e.rule.kind) ??
         (e.code === "allowed" && e.target !== undefined ? e.rule.allowedTargets?.find(e.target) : undefined);
       if (pattern !== undefined) out.pattern = pattern;
     }
@@ -244,16 +263,16 @@ export class PermissionPolicy {
       if (!n.ok) return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
       t = n.target;
     }
-    if (t !== undefined && r.deniedTargets?.test(t)) {
+    if (t !== undefined && hits(r.deniedTargets, t, r.kind)) {
       return {
         type: "deny",
         code: "denied_target",
-        reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(r.deniedTargets.find(t))}`,
+        reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(firstHit(r.deniedTargets, t, r.kind))}`,
         target: t,
         rule: r,
       };
     }
-    const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
+    const esc = t !== undefined && hits(r.escalateTargets, t, r.kind);
     if (r.allowedTargets !== undefined && !esc) {
       if (t === undefined) {
         return { type: "deny", code: "target_required", reason: r.reasons.targetRequired, target: t, rule: r };

@@ -10,6 +10,8 @@
  * symlinks, hard links, bind mounts or `/proc/self/root`. See SECURITY.md.
  */
 
+import { canonicalUrlPath } from "./url-path.js";
+
 /** Targets longer than this are refused: no glob runs over megabytes of model output. */
 export const MAX_TARGET_LENGTH = 8192;
 
@@ -102,6 +104,24 @@ const SPECIAL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:", "ftp:"]);
 const URL_INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u;
 const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
 
+// Already-canonical web URLs (most targets) skip the WHATWG parser: a lower-case scheme, a
+// lower-case ASCII domain whose last label is not a number (so no IPv4 forms) and has no
+// punycode, a non-default port, a path of plain characters without dot or empty segments,
+// and a query WHATWG keeps as written.
+const CANONICAL_WEB =
+  /^(https?|wss?):\/\/((?:[a-z0-9-]+\.)*([a-z0-9-]*[a-z-][a-z0-9-]*))(?::([1-9][0-9]{0,4}))?((?:\/[\w\-.~!$&'()*+,=:@]+)*\/?)(?:\?[\w\-.~!$&()*+,=:@/?%;]*)?$/;
+
+function isCanonicalWebUrl(raw: string): boolean {
+  const m = CANONICAL_WEB.exec(raw);
+  if (m === null) return false;
+  const [, scheme, host, last, port, path] = m;
+  if (path === "" || DOT_SEGMENT.test(path!) || host!.includes("xn--") || /^0x[0-9a-f]*$/.test(last!)) return false;
+  const defaultPort = scheme === "https" || scheme === "wss" ? "443" : "80";
+  if (port !== undefined && (Number(port) > 65535 || port === defaultPort)) return false;
+  return true;
+}
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
 /**
  * Normalises a URL with the WHATWG parser (what `fetch` uses), then closes the
  * gaps where other clients (curl, older libraries) would reach another host:
@@ -109,10 +129,14 @@ const IPV4_MAPPED = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/;
  * without `//` are refused; hosts are lower-cased and canonicalised for every
  * scheme (IDN to punycode, `2130706433` to `127.0.0.1`, `[::ffff:7f00:1]` to
  * `127.0.0.1`, a trailing dot dropped); `file:`, `javascript:`, `data:` and
- * other local schemes are refused; a `..` hidden behind `%2e`/`%2f` in the path
- * is refused. The fragment is dropped: it never leaves the client.
+ * other local schemes are refused. The path is compared as servers read it
+ * (see `canonicalUrlPath`: `%61dmin` is `admin`; `%2F`, `//`, `;`, `%2e%2e`
+ * are refused), and every scheme gets at least `/` as its path, so the
+ * authority always ends at the first `/`. The fragment is dropped: it never
+ * leaves the client.
  */
 export function normalizeUrl(raw: string): NormalizedTarget {
+  if (isCanonicalWebUrl(raw)) return { ok: true, target: raw };
   if (URL_INVISIBLE.test(raw)) {
     return refuse("the URL contains whitespace, control or invisible characters, which URL parsers treat differently");
   }
@@ -162,13 +186,18 @@ export function normalizeUrl(raw: string): NormalizedTarget {
     url.hostname = host;
     if (url.hostname !== host) return refuse("the URL host cannot be normalised");
   }
-  const hidden = url.pathname.replace(/%2e/gi, ".").replace(/%(?:2f|5c)/gi, "/");
-  if (/(?:^|\/)\.{1,2}(?:\/|$)/.test(hidden)) {
-    return refuse("the URL path hides a '.' or '..' segment behind percent-escapes, which a server may decode");
-  }
-  if (/%00/.test(url.pathname)) return refuse("the URL path contains an encoded NUL byte (%00)");
+  // The path as written (WHATWG has already resolved "%2e%2e" in url.pathname), read as servers read it.
+  const rest = raw.slice(scheme[0].length + 2);
+  const pathStart = rest.search(/[/?#]/);
+  const afterAuthority = pathStart < 0 ? "" : rest.slice(pathStart);
+  const pathEnd = afterAuthority.search(/[?#]/);
+  const path = canonicalUrlPath(pathEnd < 0 ? afterAuthority : afterAuthority.slice(0, pathEnd));
+  if (!path.ok) return refuse(path.problem);
   url.hash = "";
-  return { ok: true, target: url.href };
+  const href = url.href;
+  const query = href.indexOf("?");
+  // Every scheme gets a path, so the authority always ends at the first "/" and a host wildcard cannot reach the query.
+  return { ok: true, target: `${url.protocol}//${url.host}${path.path}${query < 0 ? "" : href.slice(query)}` };
 }
 
 /** Normalises `raw` for `action`. */

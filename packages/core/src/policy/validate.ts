@@ -1,7 +1,8 @@
-import type { PolicyIssue } from "../errors.js";
+import type { PolicyIssue } from "../errors/policy-validation-error.js";
 import { globError } from "./glob.js";
 import { RULE_FIELDS, type ActionRule, type FieldKind, type PolicyConfig } from "./rule.js";
 import { normalizeUrl, targetKind, type TargetKind } from "./target.js";
+import { canonicalUrlPath } from "./url-path.js";
 
 /** Which spelling of keys the input uses: TypeScript camelCase or YAML snake_case. */
 export type KeyStyle = "camel" | "snake";
@@ -93,6 +94,9 @@ function validateRule(
   for (const f of RULE_FIELDS) byKey.set(style === "camel" ? f[0] : f[1], f);
   const out: Record<string, unknown> = {};
   let ok = true;
+  // Patterns are checked against the action's targets even when the rule has other problems, so every problem is reported.
+  const action = Object.prototype.hasOwnProperty.call(raw, "action") ? raw.action : undefined;
+  const kind = typeof action === "string" && action.trim() !== "" ? targetKind(action) : undefined;
   for (const key of Object.keys(raw)) {
     const field = byKey.get(key);
     if (!field) {
@@ -103,27 +107,13 @@ function validateRule(
       continue;
     }
     const value = raw[key];
-    const problem = checkField(field[2], value, `${path}.${key}`, add);
+    const problem = checkField(field[2], value, `${path}.${key}`, add, kind);
     if (problem) ok = false;
     else if (value !== undefined) out[field[0]] = field[2] === "globs" ? [...(value as string[])] : value;
   }
   if (!Object.prototype.hasOwnProperty.call(raw, "action")) {
     add(`${path}.action`, "required: which action does this rule govern?");
     ok = false;
-  }
-  if (typeof out.action === "string") {
-    // A pattern that can never match a normalised target is a silent hole in a deny list.
-    const kind = targetKind(out.action);
-    for (const f of RULE_FIELDS) {
-      if (f[2] !== "globs" || !Array.isArray(out[f[0]])) continue;
-      (out[f[0]] as string[]).forEach((p, i) => {
-        const problem = targetPatternProblem(kind, p);
-        if (problem) {
-          add(`${path}.${style === "camel" ? f[0] : f[1]}[${i}]`, `pattern ${JSON.stringify(p)} ${problem}`);
-          ok = false;
-        }
-      });
-    }
   }
   return ok ? (out as unknown as ActionRule) : undefined;
 }
@@ -133,6 +123,7 @@ function checkField(
   value: unknown,
   path: string,
   add: (path: string, message: string) => void,
+  targets: TargetKind | undefined,
 ): boolean {
   switch (kind) {
     case "action":
@@ -171,6 +162,12 @@ function checkField(
           add(`${path}[${i}]`, `invalid glob ${typeof p === "string" ? JSON.stringify(p) : describe(p)}: ${problem}`);
           bad = true;
         }
+        // A pattern that can never match a normalised target is a silent hole in a deny list.
+        const dead = targets !== undefined && typeof p === "string" && p !== "" ? targetPatternProblem(targets, p) : undefined;
+        if (dead) {
+          add(`${path}[${i}]`, `pattern ${JSON.stringify(p)} ${dead}`);
+          bad = true;
+        }
       });
       return bad;
     }
@@ -190,7 +187,11 @@ export function targetPatternProblem(kind: TargetKind, pattern: string): string 
 }
 
 function pathPatternProblem(p: string): string | undefined {
-  for (let i = 0; i < p.length; i++) {
+  if (/[^\x00-\x7f]/.test(p) && p.normalize("NFC") !== p) {
+    return `never matches: file targets are in Unicode NFC (an NFD name, as macOS writes it, is refused); write ${JSON.stringify(p.normalize("NFC"))}`;
+  }
+  if (/%[0-9a-f]{2}/i.test(p)) return "never matches: file targets with a percent-escape (%XX) are refused";
+  for (let i = 0; i < p.length - 1; i++) {
     if (p[i] !== "\\") continue;
     const next = p[++i]!;
     if (next === "\\") return "never matches: file targets never contain a backslash (they are refused or turned into /)";
@@ -216,18 +217,37 @@ function pathPatternProblem(p: string): string | undefined {
 function urlPatternProblem(p: string): string | undefined {
   const sep = p.indexOf("://");
   if (sep < 0) {
-    return p.includes("**") ? undefined : 'never matches: network targets are whole URLs like "https://host/path"; write e.g. "https://host/**"';
+    // Only a leading "**" (or braces, not checked here) can stand for the "scheme://" every target starts with.
+    return p.startsWith("**") || p.startsWith("{")
+      ? undefined
+      : `never matches: network targets are whole URLs like "https://host/path"; write e.g. ${JSON.stringify(`https://${p}${p.includes("/") || p.endsWith("**") ? "" : "/**"}`)}`;
   }
   if (!/[*?{}\\]/.test(p)) {
     const n = normalizeUrl(p);
     if (!n.ok) return `never matches: ${n.problem}`;
     return n.target === p ? undefined : `never matches: the URL normalises to ${JSON.stringify(n.target)}; write that (or ${JSON.stringify(`${n.target.replace(/\/$/, "")}/**`)})`;
   }
-  // Check the scheme and host part when it is literal apart from "*".
   const end = p.indexOf("/", sep + 3);
   const head = end < 0 ? p : p.slice(0, end);
+  const authority = head.slice(sep + 3);
+  if (!/[{}\\]/.test(head)) {
+    if (authority.includes("**") && authority !== "**") {
+      return 'puts "**" in the host, where it can run into the path (it crosses "/"); use "*", which stays within the host';
+    }
+    if (end < 0 && authority !== "**") {
+      return `never matches: network targets always have a path (at least "/"); write ${JSON.stringify(`${p}/**`)} or ${JSON.stringify(`${p}/`)}`;
+    }
+    if (end >= 0) {
+      const path = canonicalUrlPath(p.slice(end), true);
+      if (!path.ok) return `never matches: such targets are refused (${path.problem})`;
+      if (head + path.path !== p) {
+        return `never matches: URL paths are compared as servers read them (escapes of plain characters decoded, the rest upper-case, non-ASCII as UTF-8 escapes); write ${JSON.stringify(head + path.path)}`;
+      }
+    }
+  }
+  // Check the scheme and host part when it is literal apart from "*".
   // Braces, "?", escapes, or a port/IPv6 next to a wildcard: too many spellings to check here.
-  if (/[?{}\\]/.test(head) || (head.includes("*") && head.slice(sep + 3).includes(":"))) return undefined;
+  if (/[?{}\\]/.test(head) || (head.includes("*") && authority.includes(":"))) return undefined;
   const probe = `${head.replace(/\*+/g, "x")}/`;
   const n = normalizeUrl(probe);
   if (!n.ok) return `never matches: ${n.problem}`;

@@ -1,5 +1,5 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from "yaml";
-import type { PolicyIssue } from "../errors.js";
+import type { PolicyIssue } from "../errors/policy-validation-error.js";
 import { RULE_FIELDS, type PolicyConfig } from "./rule.js";
 import { validatePolicy } from "./validate.js";
 

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compileGlob, globEngines, GlobList } from "../policy/glob.js";
+import { compileGlob, globEngines } from "../policy/glob.js";
+import { GlobList } from "../policy/glob-list.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { MAX_TARGET_LENGTH } from "../policy/target.js";
 
@@ -91,7 +92,7 @@ describe("matching time is linear in the target, whatever the pattern", () => {
     }
   });
 
-  it("keeps working when the DFA cache is full (falls back to the NFA, same answers)", () => {
+  it("keeps working when the DFA cache is full (empties and rebuilds it, RE2-style; same answers)", () => {
     // "an a, then ten characters, then b": a DFA needs 2^11 states to remember where the a's were.
     const p = "*a??????????b*";
     const e = globEngines(p);
@@ -103,7 +104,8 @@ describe("matching time is linear in the target, whatever the pattern", () => {
       }),
       { numRuns: 2000 },
     );
-    expect(e.dfaStates()).toBe(256);
+    expect(e.dfaStates()).toBeLessThanOrEqual(256);
+    expect(e.dfaFlushes()).toBeGreaterThan(0);
   });
 });
 

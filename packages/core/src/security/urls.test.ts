@@ -101,12 +101,20 @@ describe("URL tricks against an allow list", () => {
     }
   });
 
-  it("a '..' hidden behind percent-escapes in the path is refused; plain encoded dot segments resolve", () => {
-    expect(allow("https://api.example.com/v1/%2e%2e/admin")).toMatchObject({ decision: "allow", target: "https://api.example.com/admin" });
-    for (const t of ["https://api.example.com/v1/..%2fadmin", "https://api.example.com/v1/%2e%2e%2fadmin", "https://api.example.com/v1/..%5cadmin", "https://api.example.com/v1/x%00.json"]) {
+  it("a '..' hidden behind percent-escapes in the path is refused, and so are encoded dot segments and '/'", () => {
+    // Issue 12 item 1: "%2e%2e" used to be resolved like "..", and "%2F" kept; servers disagree on both, so both are refused.
+    for (const t of [
+      "https://api.example.com/v1/%2e%2e/admin",
+      "https://api.example.com/v1/..%2fadmin",
+      "https://api.example.com/v1/%2e%2e%2fadmin",
+      "https://api.example.com/v1/..%5cadmin",
+      "https://api.example.com/v1/x%00.json",
+      "https://api.example.com/projects/group%2Fname",
+    ]) {
       expect(allow(t), t).toMatchObject({ decision: "deny", code: "invalid_target" });
     }
-    expect(allow("https://api.example.com/projects/group%2Fname").decision).toBe("allow");
+    expect(allow("https://api.example.com/v1/../admin")).toMatchObject({ decision: "allow", target: "https://api.example.com/admin" });
+    expect(allow("https://api.example.com/projects?id=group%2Fname").decision).toBe("allow");
   });
 
   it("property: an allowed URL reaches api.example.com for WHATWG and for a plain RFC 3986 reading alike", () => {

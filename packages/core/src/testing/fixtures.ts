@@ -27,7 +27,7 @@ export interface RequestOptions {
   denyAfter?: number;
   escalateAfter?: number;
   escalate?: boolean;
-  call?: { id: string; fingerprint: string; ttlMs?: number; execute?: boolean };
+  call?: { id: string; fingerprint: string; ttlMs?: number; execute?: boolean; runTtlMs?: number };
   decisionId?: string;
   escalationId?: string;
 }
@@ -51,6 +51,7 @@ export function consumeRequest(s: Scope, now: number, o: RequestOptions = {}): C
   if (o.call) {
     req.call = { key: callKey(s, o.call.id), fingerprint: o.call.fingerprint, ttlMs: o.call.ttlMs ?? 3_600_000 };
     if (o.call.execute) req.call.execute = true;
+    if (o.call.runTtlMs !== undefined) req.call.runTtlMs = o.call.runTtlMs;
   }
   return req;
 }

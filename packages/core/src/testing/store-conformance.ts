@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { EscalationError } from "../errors.js";
+import { EscalationError } from "../errors/index.js";
 import { GateKeeper } from "../gate/gate-keeper.js";
 import type { ConsumeRequest, ConsumeResult, EscalationRecord, GateStore, MaybePromise } from "../gate/store.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
@@ -369,6 +369,68 @@ export function runStoreConformance(
         expect(replay.repeat?.executed).toBe(true);
       });
 
+      it(`claimCall: exactly one of ${CONCURRENCY} concurrent claims of an approved call wins, across handles`, async () => {
+        const s = await store();
+        const other = await peer(s);
+        const sc = freshScope();
+        const o = { escalate: true, call: { id: "claim-me", fingerprint: "fp" } };
+        const req = consumeRequest(sc, T0, o);
+        await s.consume(req);
+        const record = escalationRecord(req);
+        await s.createEscalation(record, 3_600_000);
+        const claim = (st: GateStore, now: number, fingerprint = "fp") =>
+          st.claimCall({ scope: sc, key: req.call!.key, fingerprint, now, runTtlMs: 3_600_000 });
+        // Pending, then denied: nothing to claim.
+        expect(await claim(s, T0 + 1)).toBe("not_allowed");
+        expect((await other.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false)).ok).toBe(true);
+        expect(await claim(s, T0 + 3, "another input")).toBe("mismatch");
+        const results = await Promise.all(
+          Array.from({ length: CONCURRENCY }, (_, i) => Promise.resolve().then(() => claim(i % 2 ? other : s, T0 + 4))),
+        );
+        expect(results.filter((r) => r === "claimed")).toHaveLength(1);
+        expect(results.filter((r) => r === "replayed")).toHaveLength(CONCURRENCY - 1);
+        // A consume repeat reports the run too.
+        expect((await consume(s, sc, T0 + 5, { ...o, call: { ...o.call, execute: true } })).repeat?.executed).toBe(true);
+        // An unknown call, or one past its life, is never claimed.
+        expect(await s.claimCall({ scope: sc, key: `${req.call!.key}-other`, fingerprint: "fp", now: T0, runTtlMs: 1 })).toBe("unknown");
+      });
+
+      it("claimCall: a denied escalation and a refused call are not_allowed", async () => {
+        const s = await store();
+        const sc = freshScope();
+        const req = consumeRequest(sc, T0, { escalate: true, call: { id: "denied", fingerprint: "fp" } });
+        await s.consume(req);
+        const record = escalationRecord(req);
+        await s.createEscalation(record, 3_600_000);
+        await s.settleEscalation(record.escalationId, settledDecision(record, false, T0 + 1), true);
+        expect(await s.claimCall({ scope: sc, key: req.call!.key, fingerprint: "fp", now: T0 + 2, runTtlMs: 1_000 })).toBe("not_allowed");
+        const limited = consumeRequest(sc, T0, { denyAfter: 0, call: { id: "limited", fingerprint: "fp" } });
+        expect((await s.consume(limited)).outcome).toBe("deny_after");
+        expect(await s.claimCall({ scope: sc, key: limited.call!.key, fingerprint: "fp", now: T0 + 2, runTtlMs: 1_000 })).toBe("not_allowed");
+      });
+
+      it("an executed call outlives its ttl until runTtlMs from the run, then is forgotten", async () => {
+        const s = await store();
+        const other = await peer(s);
+        const sc = freshScope();
+        const o = { denyAfter: 10, call: { id: "ran", fingerprint: "fp", ttlMs: 1_000, execute: true, runTtlMs: 10_000 } };
+        expect((await consume(s, sc, T0, o)).outcome).toBe("allow");
+        const later = await consume(other, sc, T0 + 5_000, o);
+        expect(later.repeat).toMatchObject({ executed: true, at: T0 });
+        expect((await consume(s, sc, T0 + 9_999, o)).repeat?.executed).toBe(true);
+        expect((await consume(s, sc, T0 + 10_000, o)).repeat).toBeUndefined();
+        // An approved call claimed later keeps its record runTtlMs from the claim.
+        const esc = consumeRequest(sc, T0, { escalate: true, call: { id: "approved", fingerprint: "fp", ttlMs: 1_000 } });
+        await s.consume(esc);
+        const record = escalationRecord(esc, 1_000);
+        await s.createEscalation(record, 1_000);
+        await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 10), false);
+        expect(await other.claimCall({ scope: sc, key: esc.call!.key, fingerprint: "fp", now: T0 + 500, runTtlMs: 20_000 })).toBe("claimed");
+        const replay = await consume(s, sc, T0 + 20_000, { escalate: true, call: { id: "approved", fingerprint: "fp", ttlMs: 1_000, execute: true } });
+        expect(replay.repeat).toMatchObject({ executed: true, escalationId: esc.escalationId });
+        expect((await consume(s, sc, T0 + 20_500, { escalate: true, call: { id: "approved", fingerprint: "fp", ttlMs: 1_000 } })).repeat).toBeUndefined();
+      });
+
       it("forgets a call once its ttl has passed (by the request's now)", async () => {
         const s = await store();
         const sc = freshScope();
@@ -637,6 +699,33 @@ export function runStoreConformance(
         expect((await other.pendingEscalations()).map((r) => r.escalationId)).not.toContain(raised.escalationId);
         const late = await other.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "bob" });
         expect(late).toMatchObject({ type: "deny", code: "approval_expired" });
+      });
+
+      it("an inline-approved call checked to run at once through two gates runs once; both answers are audited", async () => {
+        const identity = await AgentIdentity.create("conformance-bot");
+        const policy = new PermissionPolicy({ name: `conformance-${globalThis.crypto.randomUUID()}`, rules: [{ action: "tool_use", allowed: true, requireApproval: true }] });
+        const s = await store();
+        const make = async (by: string) =>
+          new GateKeeper({
+            identity,
+            policy,
+            store: await peer(s),
+            approvalHandler: async () => {
+              await new Promise((r) => setTimeout(r, 25));
+              return { approved: true, approvedBy: by };
+            },
+          });
+        const [a, b] = [await make("alice"), await make("bob")];
+        const call = { toolName: "deploy", input: { env: "prod" }, callId: "once", execute: true };
+        const all = await Promise.all([a, b, a, b, a, b].map((g) => g.checkToolCall(call)));
+        expect(all.filter((d) => d.type === "allow")).toHaveLength(1);
+        expect(all.filter((d) => d.code === "call_replayed")).toHaveLength(5);
+        const audited = [...a.decisions, ...b.decisions];
+        expect(audited.filter((d) => d.code === "approved")).toHaveLength(1);
+        // Each gate asked at most once; an answer that lost is on record.
+        const answers = audited.filter((d) => d.code === "approved" || d.code === "approval_superseded");
+        expect(answers.length).toBeGreaterThanOrEqual(1);
+        expect(answers.length).toBeLessThanOrEqual(2);
       });
 
       it("an inline approval handler settles through the store", async () => {

@@ -19,18 +19,24 @@ await client.ping();
 
 /** Every command but `setup` names the gate (set up earlier) it runs on. */
 type Command = { id: number; gate: string } & (
-  | { op: "setup"; identity: string; policy: PolicyConfig }
+  | { op: "setup"; identity: string; policy: PolicyConfig; approver?: { name: string; delayMs: number } }
   | { op: "burst"; n: number; action: string; target?: string }
   | { op: "check"; action: string; options?: object }
   | { op: "toolCall"; call: Parameters<GateKeeper["checkToolCall"]>[0] }
   | { op: "resolve"; escalationId: string; resolution: { approved: boolean; approvedBy?: string } }
   | { op: "pending" }
+  | { op: "decisions" }
 );
 
 async function run(cmd: Command): Promise<unknown> {
   if (cmd.op === "setup") {
     const identity = await AgentIdentity.import(cmd.identity);
-    gates.set(cmd.gate, new GateKeeper({ identity, policy: new PermissionPolicy(cmd.policy), store }));
+    const approver = cmd.approver;
+    // An inline approval handler that approves after a delay, as a human on a chat channel would.
+    const approvalHandler = approver
+      ? () => new Promise<{ approved: boolean; approvedBy: string }>((r) => setTimeout(() => r({ approved: true, approvedBy: approver.name }), approver.delayMs))
+      : undefined;
+    gates.set(cmd.gate, new GateKeeper({ identity, policy: new PermissionPolicy(cmd.policy), store, ...(approvalHandler ? { approvalHandler } : {}) }));
     return null;
   }
   const gate = gates.get(cmd.gate);
@@ -53,6 +59,8 @@ async function run(cmd: Command): Promise<unknown> {
       }
     case "pending":
       return gate.pendingEscalations();
+    case "decisions":
+      return gate.decisions;
   }
 }
 

@@ -10,7 +10,7 @@ export interface Worker {
   readonly pid: number;
   send<T = unknown>(command: Record<string, unknown>): Promise<T>;
   /** Creates a gate for `identity` and `policy` in the worker; commands name it with `gate`. */
-  setup(gate: string, identity: AgentIdentity, policy: PolicyConfig): Promise<void>;
+  setup(gate: string, identity: AgentIdentity, policy: PolicyConfig, options?: { approver?: { name: string; delayMs: number } }): Promise<void>;
   /** Closes stdin and waits for a clean exit. */
   exit(): Promise<number | null>;
   kill(): void;
@@ -69,8 +69,8 @@ export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
   return {
     pid: child.pid!,
     send,
-    async setup(gate, identity, policy) {
-      await send({ op: "setup", gate, identity: JSON.stringify(identity.export()), policy });
+    async setup(gate, identity, policy, options = {}) {
+      await send({ op: "setup", gate, identity: JSON.stringify(identity.export()), policy, ...options });
     },
     exit() {
       child.stdin!.end();

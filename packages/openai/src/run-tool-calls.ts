@@ -1,0 +1,118 @@
+import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
+import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
+import type { ResponseInputItem } from "openai/resources/responses/responses";
+import { executeCall, type CallStatus } from "./execute-call.js";
+import { readToolCalls, type ChatToolCallsInput, type ResponsesToolCallsInput } from "./tool-calls.js";
+import { toLookup, type ToolSetInput } from "./tool-set.js";
+
+/** Options for {@link runToolCalls}. */
+export interface RunToolCallsOptions<ToolContext = unknown> {
+  gate: GateKeeper;
+  /**
+   * The functions to run: `{ get_weather: ({ city }) => ... }` (parsed JSON
+   * arguments), or the same tools you give `runTools` (`zodFunction`,
+   * `zodResponsesFunction`, `{ type: "function", function: { function, parse? } }`).
+   */
+  tools: ToolSetInput<ToolContext>;
+  /** As in `gate.checkToolCall`: tool name → action and target. Default: `tool_use`, target the tool name. */
+  mapping?: ToolMapping;
+  /** Passed as the third argument to runTools-style tools (their `runner` argument is `undefined` here). */
+  toolContext?: ToolContext;
+}
+
+/** One call's outcome: the gate's decision, what ran, and the item to send back to the model. */
+export interface ToolCallResult<Item> {
+  /** The model's call id (`id` in Chat Completions, `call_id` in Responses). */
+  callId: string | undefined;
+  toolName: string;
+  /**
+   * `ran`: ALLOW, the function returned. `denied`: it never ran (the reason is in `output`).
+   * `escalated`: a human must approve first; settle `decision.escalationId` with
+   * `gate.resolveEscalation`, then call `runToolCalls` again with the same calls.
+   * `failed`: ALLOW, but the function threw (`error`).
+   */
+  status: CallStatus;
+  decision: Decision;
+  /** The function's return value (status `ran`, not `replayed`). */
+  result?: unknown;
+  /** What the function threw (status `failed`, not `replayed`). */
+  error?: unknown;
+  /** True when this call id had already run: its first output is returned and nothing ran again. */
+  replayed: boolean;
+  /** The text the model reads: the result, or the denial as JSON (`{ denied: true, code, reason }`). */
+  output: string;
+  /** The next input item: append it to `messages` / `input`. */
+  item: Item;
+}
+
+/** A Chat Completions result: `item` is a `role: "tool"` message. */
+export type ChatToolCallResult = ToolCallResult<ChatCompletionToolMessageParam>;
+/** A Responses API result: `item` is a `function_call_output` input item. */
+export type ResponsesToolCallResult = ToolCallResult<ResponseInputItem.FunctionCallOutput>;
+
+/**
+ * Gates and runs what the model asked for, for a hand-written loop. Give it
+ * Chat Completions `message.tool_calls` (or the chunks of a streamed
+ * completion), or Responses API `response.output`
+ * (or the stream's `response.output_item.done` / `response.completed`
+ * events); get back, in the same order, one result per function call with
+ * the gate's decision and the item to send back: the function's result, or
+ * the denial the model reads.
+ *
+ * Each call is checked and run on its own, in parallel. Each call id runs
+ * once per gate (in this process): a repeat with the same tool and arguments
+ * returns the first output without running again, a repeat with other
+ * arguments is denied. Malformed JSON arguments, unknown tools and arguments
+ * the tool's own `parse` rejects are audited DENYs, never a crash.
+ *
+ * ESCALATE asks the gate's `approvalHandler` inline when it has one. Without
+ * one the result is `escalated` and its item tells the model a human must
+ * approve: either send it, or resolve the escalation and call `runToolCalls`
+ * again with the same calls (the calls that already ran are not run again).
+ *
+ * @example
+ * const results = await runToolCalls(response.output, { gate, tools: { get_weather } });
+ * input.push(...response.output, ...results.map((r) => r.item));
+ */
+export function runToolCalls<ToolContext = unknown>(calls: ChatToolCallsInput, options: RunToolCallsOptions<ToolContext>): Promise<ChatToolCallResult[]>;
+export function runToolCalls<ToolContext = unknown>(calls: ResponsesToolCallsInput, options: RunToolCallsOptions<ToolContext>): Promise<ResponsesToolCallResult[]>;
+export async function runToolCalls(
+  calls: ChatToolCallsInput | ResponsesToolCallsInput,
+  options: RunToolCallsOptions<unknown>,
+): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
+  if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
+  const { gate, mapping, toolContext } = options;
+  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
+  const tools = toLookup(options.tools);
+  const read = readToolCalls(calls);
+  return Promise.all(
+    read.map((call) =>
+      executeCall({
+        gate,
+        name: call.name,
+        rawArguments: call.rawArguments,
+        callId: call.callId,
+        tool: tools(call.name),
+        mapping,
+        toolContext,
+        problem: call.problem,
+      }).then((outcome) => {
+      const item =
+        call.api === "chat"
+          ? ({ role: "tool", tool_call_id: call.callId ?? "", content: outcome.output } satisfies ChatCompletionToolMessageParam)
+          : ({ type: "function_call_output", call_id: call.callId ?? "", output: outcome.output } satisfies ResponseInputItem.FunctionCallOutput);
+      const result: ToolCallResult<typeof item> = {
+        callId: call.callId,
+        toolName: call.name,
+        status: outcome.status,
+        decision: outcome.decision,
+        replayed: outcome.replayed,
+        output: outcome.output,
+        item,
+      };
+      if ("result" in outcome) result.result = outcome.result;
+      if ("error" in outcome) result.error = outcome.error;
+      return result as ChatToolCallResult | ResponsesToolCallResult;
+    })),
+  );
+}

@@ -1,0 +1,66 @@
+import type { RunnableToolFunction } from "openai/lib/RunnableFunction";
+import type { AutoParseableTool } from "openai/lib/parser";
+import type { AutoParseableResponseTool } from "openai/lib/ResponsesParser";
+
+/** A plain function that receives the call's parsed JSON arguments. */
+export type ToolFunction = (args: any) => unknown;
+
+/** The tools `runToolCalls` can run: a map of plain functions, or the tools you give `runTools`. */
+export type ToolSetInput<ToolContext = unknown> =
+  | Readonly<Record<string, ToolFunction>>
+  | readonly (RunnableToolFunction<any, ToolContext> | AutoParseableTool<any, true> | AutoParseableResponseTool<any>)[];
+
+/** One runnable tool, whatever shape it came in. */
+export interface Runnable {
+  name: string;
+  /** Turns the raw argument string into the value the function receives (throws when invalid). */
+  parse: ((raw: string) => unknown) | undefined;
+  /** True when the function takes the raw string (runTools tools without `parse`). */
+  raw: boolean;
+  call: (args: unknown, runner: unknown, toolContext: unknown) => unknown;
+}
+
+/** Set on tools returned by `gateRunTools`: the tool they wrap, so `runToolCalls` never gates twice. */
+export const GATED_TOOL = Symbol.for("agentgate.openai.gated-tool");
+
+/** Looks up a tool by name: the map's own functions, or the array's function tools (first with the name wins). */
+export type ToolLookup = (name: string) => Runnable | undefined;
+
+/** Normalises a tool set into a lookup. Plain-function maps are read at lookup time (own keys only). */
+export function toLookup(tools: ToolSetInput<any>): ToolLookup {
+  if (Array.isArray(tools)) {
+    const out = new Map<string, Runnable>();
+    for (const tool of tools) {
+      const runnable = fromTool(tool);
+      if (runnable && !out.has(runnable.name)) out.set(runnable.name, runnable);
+    }
+    return (name) => out.get(name);
+  }
+  if (!tools || typeof tools !== "object") throw new TypeError("`tools` must be an array of tools or a map of functions");
+  return (name) => {
+    if (!Object.prototype.hasOwnProperty.call(tools, name)) return undefined;
+    const fn = (tools as Record<string, unknown>)[name];
+    if (typeof fn !== "function") return undefined;
+    return { name, parse: undefined, raw: false, call: (args) => (fn as ToolFunction)(args) };
+  };
+}
+
+/** Reads one tool object (runTools shape, zodFunction, zodResponsesFunction); undefined for non-function tools. */
+export function fromTool(input: unknown): Runnable | undefined {
+  if (!input || typeof input !== "object") throw new TypeError("each tool must be an object");
+  const tool = ((input as Record<symbol, unknown>)[GATED_TOOL] ?? input) as Record<string, any>;
+  if (typeof tool.$callback === "function" || tool.$brand === "auto-parseable-tool") {
+    const name = typeof tool.name === "string" ? tool.name : tool.function?.name;
+    if (typeof name !== "string" || name === "") throw new TypeError("a parseable tool has no name");
+    const callback = tool.$callback;
+    if (typeof callback !== "function") throw new TypeError(`tool ${JSON.stringify(name)} has no function to run`);
+    return { name, parse: (raw) => tool.$parseRaw(raw), raw: false, call: (args) => callback(args) };
+  }
+  if (tool.type !== "function") return undefined;
+  const fn = tool.function;
+  if (!fn || typeof fn.function !== "function") throw new TypeError("a runTools tool needs `function.function`");
+  const name = fn.name || fn.function.name;
+  if (typeof name !== "string" || name === "") throw new TypeError("a runTools tool has no name");
+  const parse = typeof fn.parse === "function" ? (raw: string) => fn.parse(raw) : undefined;
+  return { name, parse, raw: parse === undefined, call: (args, runner, ctx) => fn.function(args, runner, ctx) };
+}
