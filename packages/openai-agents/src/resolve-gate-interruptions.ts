@@ -138,7 +138,7 @@ async function settle(
 
 async function approvalRequestFor(gate: GateKeeper, decision: Decision, input: unknown): Promise<ApprovalRequest> {
   try {
-    const pending = await gate.pendingEscalations();
+    const pending = await gate.pendingEscalations(decision.callId ? { callId: decision.callId } : {});
     const found = pending.find((request) => request.escalationId === decision.escalationId);
     if (found) return found;
   } catch {

@@ -15,8 +15,12 @@ const enc = encodeURIComponent;
  * <prefix>{<policy>|<agentId>}:win:<action>    sliding window     (zset: decisionId -> now)
  * <prefix>{<policy>|<agentId>}:call:<callKey>  per-call record    (hash)
  * <prefix>{<policy>|<agentId>}:esc:<id>        escalation record  (hash)
+ * <prefix>{<policy>|<agentId>}:pending         this agent's pending escalations
+ *                                              (zset, all scores 0: "<expiresAt, 15 digits>|<id>", so
+ *                                              ZRANGEBYLEX pages in expiry order and prunes expired ones)
  * <prefix>{esc}:ptr:<id>                       id -> keys above   (string, JSON)
- * <prefix>{esc}:pending                        pending escalations (zset: record key -> expiresAt)
+ * <prefix>{esc}:pending                        every agent's pending escalations (zset: record key -> expiresAt)
+ * <prefix>{epoch}                              store epoch, no TTL (one per primary on a Cluster)
  * ```
  */
 export class KeySpace {
@@ -52,8 +56,19 @@ export class KeySpace {
     return `${this.prefix}{esc}:ptr:${enc(escalationId)}`;
   }
 
+  /** Every agent's pending escalations (for a store-wide listing). */
   pending(): string {
     return `${this.prefix}{esc}:pending`;
+  }
+
+  /** One (policy, agent)'s pending escalations. */
+  agentPending(scope: Pick<Scope, "policy" | "agentId">): string {
+    return `${this.tag(scope)}:pending`;
+  }
+
+  /** Where a scope's escalation records start: append the encoded id. */
+  recordPrefix(scope: Pick<Scope, "policy" | "agentId">): string {
+    return `${this.tag(scope)}:esc:`;
   }
 
   /** Where an escalation's record, reservation and call record live. */
@@ -62,6 +77,8 @@ export class KeySpace {
     const res = record.reservation;
     return {
       record: `${this.tag(owner)}:esc:${enc(record.escalationId)}`,
+      index: this.agentPending(owner),
+      indexMember: indexMember(record.expiresAt, record.escalationId),
       used: res ? this.used(res.scope) : this.none(owner),
       window: res ? this.window(res.scope) : this.none(owner),
       call: record.callKey !== undefined ? this.call(owner, record.callKey) : this.none(owner),
@@ -72,9 +89,23 @@ export class KeySpace {
   }
 }
 
+/** Lex-ordered member of an agent's pending index: expiry first, then the id. */
+export function indexMember(expiresAt: number, escalationId: string): string {
+  return `${expiryDigits(expiresAt)}|${enc(escalationId)}`;
+}
+
+/** `ms` as 15 digits (zero-padded, clamped), so string order is numeric order. */
+export function expiryDigits(ms: number): string {
+  const n = Math.min(Math.max(0, Math.floor(ms)), 999_999_999_999_999);
+  return String(n).padStart(15, "0");
+}
+
 /** What the pointer of an escalation holds: enough to settle it in one script. */
 export interface EscalationKeys {
   record: string;
+  /** The agent's pending index and this escalation's member in it (absent in pointers from before 0.2). */
+  index?: string;
+  indexMember?: string;
   used: string;
   window: string;
   call: string;

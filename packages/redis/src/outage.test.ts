@@ -133,4 +133,29 @@ describe.skipIf(!redisServerBin)("Redis stopped in the middle of a run", () => {
     // A call decided locally keeps its decision after Redis is back.
     expect(await gate.check("shell", { target: "reboot", callId: "s1" })).toEqual(approved);
   });
+
+  it('fallback: "memory" adds the uses counted while Redis was down to its totals once it is back', async () => {
+    const store = new RedisStore({ client, commandTimeoutMs: TIMEOUT_MS, fallback: "memory", allowEviction: true, onWarning: () => {} });
+    const gate = await gateWith(store, [{ action: "deploy", allowed: true, denyAfter: 6 }]);
+    await eventually(() => gate.check("deploy", "a"), (d) => d.type === "allow" && d.mode === undefined);
+    expect((await gate.check("deploy", "b")).mode).toBeUndefined(); // 2 counted in Redis
+
+    await server.stop("SIGKILL");
+    // (A check sent before the client saw the close would be resent by ioredis on reconnect: counted twice, never less.)
+    for (let i = 0; i < 200 && client.status === "ready"; i++) await new Promise((r) => setTimeout(r, 10));
+    const local = [];
+    for (let i = 0; i < 3; i++) local.push(await gate.check("deploy", `l${i}`));
+    expect(local.map((d) => [d.type, d.mode])).toEqual(Array(3).fill(["allow", "local-fallback"])); // 3 counted here
+
+    // Redis comes back empty (this server has no persistence: the 2 are gone); the 3
+    // local uses are added before the next shared check, so 3 uses are left, not 6.
+    const reconnected = new Promise((r) => client.once("ready", r));
+    await server.restart();
+    await reconnected; // (checks before this would still be decided, and counted, locally)
+    const after = [await gate.check("deploy", "c")];
+    for (let i = 0; i < 4; i++) after.push(await gate.check("deploy", `d${i}`));
+    expect(after.map((d) => d.type)).toEqual(["allow", "allow", "allow", "deny", "deny"]);
+    expect(after[3]).toMatchObject({ code: "deny_after" });
+    expect(after.every((d) => d.mode === undefined)).toBe(true);
+  });
 });

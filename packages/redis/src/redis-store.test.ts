@@ -135,14 +135,18 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
         `${call}c3`,
         `${tag}:esc:<id>`,
         `${tag}:esc:<id>`,
+        `${tag}:pending`, // this agent's pending escalations (c3's)
         `${tag}:used:llm_call`, // no used:shell: a rate-only rule keeps just its window
         `${tag}:win:llm_call`,
         `${tag}:win:shell`,
         "{esc}:pending",
         "{esc}:ptr:<id>",
         "{esc}:ptr:<id>",
+        "{epoch}", // the store epoch: no TTL, so its absence means the data was lost
       ].sort(),
     );
+    expect(keys.get(`${own}{epoch}`)).toBe(-1);
+    keys.delete(`${own}{epoch}`);
     for (const [key, ttl] of keys) {
       expect(ttl, key).toBeGreaterThan(0);
       expect(ttl, key).toBeLessThanOrEqual(86_400_000 + 600_000);
@@ -174,6 +178,25 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
       monitor.disconnect();
       await deleteKeys(admin, own);
     }
+  });
+
+  it("keeps the sliding window exact when old entries are pruned lazily", async () => {
+    const store = new RedisStore({ client, prefix });
+    const scope = { policy: "lazy", agentId: globalThis.crypto.randomUUID(), action: "llm_call" };
+    const at = (now: number) => store.consume(request({ scope, now, maxPerMinute: 100 }));
+    const t0 = 1_000_000;
+    for (let i = 0; i < 90; i++) expect((await at(t0 + i)).outcome).toBe("allow");
+    // A minute later those 90 no longer count: 100 more pass, the 101st does not.
+    const t1 = t0 + 60_000 + 100;
+    const later = [];
+    for (let i = 0; i < 101; i++) later.push((await at(t1 + i)).outcome);
+    expect(later.filter((o) => o === "allow")).toHaveLength(100);
+    expect(later[100]).toBe("rate_limit");
+    const last = await at(t1 + 200);
+    expect(last).toMatchObject({ outcome: "rate_limit", retryAfterMs: 60_000 - 200 });
+    // The set stays bounded: old entries were removed on the way.
+    const win = `${prefix}{lazy|${scope.agentId}}:win:llm_call`;
+    expect(await admin.zcard(win)).toBe(100);
   });
 
   it("turns a Redis error into StoreUnavailableError, and the gate into a DENY", async () => {

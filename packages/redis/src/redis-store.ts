@@ -1,13 +1,12 @@
 import {
   MemoryStore,
   StoreUnavailableError,
-  type CallRecord,
   type ClaimRequest,
   type ClaimResult,
-  type ConsumeOutcome,
   type ConsumeRequest,
   type ConsumeResult,
   type Decision,
+  type EscalationQuery,
   type EscalationRecord,
   type GateStore,
   type Grant,
@@ -16,45 +15,37 @@ import {
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
+import { consumed } from "./consume-reply.js";
+import { listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { RedisGrants } from "./grants.js";
-import { KeySpace, type EscalationKeys } from "./keys.js";
+import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
+import type { RedisStoreOptions } from "./options.js";
+import {
+  CLAIM,
+  CLAIM_LUA,
+  CONSUME,
+  CONSUME_LUA,
+  CREATE,
+  CREATE_LUA,
+  INDEX,
+  INDEX_LUA,
+  PAGE,
+  PAGE_LUA,
+  SETTLE,
+  SETTLE_LUA,
+} from "./scripts.js";
+import { refusals, ServerGuard } from "./server-guard.js";
 import { SettleEvents } from "./settle-events.js";
-import { CLAIM, CLAIM_LUA, CONSUME, CONSUME_LUA, CREATE, CREATE_LUA, INDEX, INDEX_LUA, SETTLE, SETTLE_LUA } from "./scripts.js";
+import { remember, UnmergedUses } from "./unmerged-uses.js";
 
-/** Options of {@link RedisStore}. */
-export interface RedisStoreOptions {
-  /** An ioredis client (`new Redis(url)`) or `Cluster`. It stays yours: `close()` does not quit it. */
-  client: RedisClient;
-  /** Prepended to every key. Default `"agentgate:"`. Must not contain `{` or `}`. */
-  prefix?: string;
-  /**
-   * Longest wait for Redis per operation, connecting included. Past it the
-   * operation rejects with `StoreUnavailableError` and the gate DENYs.
-   * Default 1000 ms.
-   */
-  commandTimeoutMs?: number;
-  /**
-   * Opt-in: while Redis is unavailable, decide with in-process limits (a
-   * `MemoryStore` per `RedisStore`) instead of denying. Such decisions carry
-   * `mode: "local-fallback"`. Limits then hold per process only.
-   */
-  fallback?: "memory";
-  /**
-   * How long an idle agent's usage total (for `denyAfter` / `escalateAfter`)
-   * is kept, refreshed on every counted use. Default 30 days.
-   */
-  usageTtlMs?: number;
-}
+export type { RedisStoreOptions } from "./options.js";
 
 /** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
 const RETENTION_SLACK_MS = 10 * 60_000;
 const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
-/** Call keys decided in fallback mode that are remembered, so a repeat is answered locally. */
-const MAX_LOCAL_IDS = 100_000;
+const DEFAULT_MAX_PENDING = 1000;
+const FULL_PAGE = 10_000; // a scoped listing without a limit (the per-agent cap bounds it anyway)
 
-type Script = (...args: (string | number)[]) => Promise<unknown>;
-
-const OUTCOMES = new Set<string>(["allow", "escalate", "deny_after", "rate_limit"]);
 const CLAIMS = new Set<string>(["claimed", "replayed", "mismatch", "not_allowed", "unknown"]);
 
 /**
@@ -79,6 +70,10 @@ export class RedisStore implements GateStore, GrantStore {
   readonly #local: MemoryStore | undefined;
   readonly #localCalls = new Set<string>();
   readonly #localEscalations = new Set<string>();
+  readonly #guard: ServerGuard;
+  readonly #unmerged = new UnmergedUses();
+  readonly #maxPending: number;
+  readonly #consumeScript: ReturnType<typeof script>;
   // Grants and settle events (grants.ts, settle-events.ts).
   #grants: RedisGrants | undefined;
   #events: SettleEvents | undefined;
@@ -110,59 +105,77 @@ export class RedisStore implements GateStore, GrantStore {
     this.#keys = new KeySpace(prefix);
     this.#usagePx = Math.ceil(usageTtl);
     this.#local = options.fallback === "memory" ? new MemoryStore() : undefined;
+    const maxPending = options.maxPendingEscalations ?? DEFAULT_MAX_PENDING;
+    if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new TypeError("RedisStore: maxPendingEscalations must be a positive integer");
+    this.#maxPending = maxPending;
+    if (options.onWarning !== undefined && typeof options.onWarning !== "function") throw new TypeError("RedisStore: onWarning must be a function");
+    const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
+    this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
+    this.#consumeScript = script(client, CONSUME);
   }
 
   /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
-  async consume(req: ConsumeRequest): Promise<ConsumeResult> {
+  consume(req: ConsumeRequest): Promise<ConsumeResult> {
+    if (this.#local !== undefined || !this.#guard.passed || this.#unmerged.size > 0) return this.#consumeChecked(req);
+    try {
+      // The common case (server checked, no fallback, nothing to merge) without another async frame.
+      return this.#consume(req);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #consumeChecked(req: ConsumeRequest): Promise<ConsumeResult> {
     if (this.#local && req.call && this.#localCalls.has(req.call.key)) return this.#consumeLocally(req);
     try {
+      if (!this.#guard.passed) await this.#guard.check();
+      if (this.#unmerged.size > 0) await this.#unmerged.merge(this.#redis, this.#usagePx);
       return await this.#consume(req);
     } catch (error) {
-      if (this.#local && StoreUnavailableError.isInstance(error)) return this.#consumeLocally(req);
+      if (this.#canFallBack(error)) return this.#consumeLocally(req);
       throw error;
     }
   }
 
-  async #consume(req: ConsumeRequest): Promise<ConsumeResult> {
+  /**
+   * Checks the server now (also done before the first operation and after each
+   * reconnect): rejects with `StoreUnavailableError` naming the setting when its
+   * `maxmemory-policy` can evict AgentGate's keys (unless `allowEviction`), and
+   * records the store epoch that later reveals lost data. Call it at startup to
+   * fail fast.
+   */
+  verify(): Promise<void> {
+    return this.#guard.check();
+  }
+
+  #canFallBack(error: unknown): boolean {
+    return this.#local !== undefined && StoreUnavailableError.isInstance(error) && !refusals.has(error);
+  }
+
+  #consume(req: ConsumeRequest): Promise<ConsumeResult> {
     const k = this.#keys;
     const call = req.call;
-    const args: (string | number)[] = [
-      k.used(req.scope),
-      k.window(req.scope),
-      call ? k.call(req.scope, call.key) : k.none(req.scope),
-      String(req.now),
-      String(req.windowMs),
-      limit(req.maxPerMinute),
-      limit(req.denyAfter),
-      limit(req.escalateAfter),
-      req.escalate ? "1" : "0",
+    // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
+    const args: (string | number)[] = call
+      ? [3, k.used(req.scope), k.window(req.scope), k.call(req.scope, call.key)]
+      : [2, k.used(req.scope), k.window(req.scope)];
+    args.push(
+      req.now,
+      req.windowMs,
+      req.maxPerMinute ?? -1,
+      req.denyAfter ?? -1,
+      req.escalateAfter ?? -1,
+      req.escalate ? 1 : 0,
       req.decisionId,
-      req.escalationId,
-      call ? "1" : "0",
-      call ? call.fingerprint : "",
-      call ? String(req.now + call.ttlMs) : "0",
       this.#usagePx,
       Math.max(1, Math.ceil(req.windowMs * 2)),
-      call ? px(call.ttlMs) : 1,
-      call?.execute ? "1" : "0",
-      call ? String(req.now + (call.runTtlMs ?? call.ttlMs)) : "0",
-      call ? px(call.runTtlMs ?? call.ttlMs) : 1,
-    ];
-    const reply = await this.#redis.run("consume", () => script(this.client, CONSUME)(...args));
-    if (!Array.isArray(reply) || reply.length === 0) throw unexpected("consume", reply);
-    if (reply[0] === "repeat") {
-      const rec = parseCallRecord(reply.slice(1) as string[]);
-      const mismatch = rec.fingerprint !== call!.fingerprint;
-      const result: ConsumeResult = { outcome: rec.outcome, used: rec.used, repeat: { ...rec, mismatch } };
-      if (rec.retryAfterMs !== undefined) result.retryAfterMs = rec.retryAfterMs;
-      return result;
+    );
+    if (call) {
+      const runTtl = call.runTtlMs ?? call.ttlMs;
+      args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, px(call.ttlMs), call.execute ? 1 : 0, req.now + runTtl, px(runTtl));
     }
-    const [outcome, used, retry] = reply as [string, number, number];
-    if (!OUTCOMES.has(outcome) || typeof used !== "number") throw unexpected("consume", reply);
-    const result: ConsumeResult = { outcome: outcome as ConsumeOutcome, used };
-    if (typeof retry === "number" && retry >= 0) result.retryAfterMs = retry;
-    return result;
+    return this.#redis.run("consume", () => this.#consumeScript(...args)).then((reply) => consumed(reply, call));
   }
 
   /** Claims a recorded call's one run, atomically across every process sharing this Redis. */
@@ -179,6 +192,8 @@ export class RedisStore implements GateStore, GrantStore {
   #consumeLocally(req: ConsumeRequest): ConsumeResult {
     const r = this.#local!.consume(req);
     if (req.call) remember(this.#localCalls, req.call.key);
+    const counted = !r.repeat && (r.outcome === "allow" || r.outcome === "escalate") && (req.denyAfter !== undefined || req.escalateAfter !== undefined);
+    if (counted) this.#unmerged.add(this.#keys.used(req.scope));
     const out: ConsumeResult = { ...r, fallback: true };
     if (r.repeat) out.repeat = { ...r.repeat, fallback: true };
     return out;
@@ -188,17 +203,40 @@ export class RedisStore implements GateStore, GrantStore {
   async createEscalation(record: EscalationRecord, ttlMs: number): Promise<void> {
     if (this.#local && record.decision.mode === "local-fallback") return this.#createLocally(record);
     try {
+      if (!this.#guard.passed) await this.#guard.check();
       const keys = this.#keys.escalation(record);
       const px = Math.max(1, Math.ceil(ttlMs + RETENTION_SLACK_MS));
+      const res = record.reservation;
+      const created = await this.#redis.run("record the escalation", () =>
+        script(this.client, CREATE)(
+          keys.record,
+          keys.index!,
+          keys.used,
+          keys.window,
+          keys.call,
+          JSON.stringify(record),
+          px,
+          keys.indexMember!,
+          expiryDigits(record.createdAt + 1),
+          this.#maxPending,
+          res ? "1" : "0",
+          res?.member ?? "",
+          keys.hasCall ? "1" : "0",
+        ),
+      );
+      if (created === 0) {
+        const error = new StoreUnavailableError(
+          `agent ${record.decision.agentId} already has ${this.#maxPending} pending escalations under policy ${record.decision.policy} (maxPendingEscalations): settle some or let them expire before raising more`,
+        );
+        refusals.add(error);
+        throw error;
+      }
       const pointer = JSON.stringify(keys);
-      await this.#redis.run("record the escalation", () =>
-        Promise.all([
-          script(this.client, CREATE)(keys.record, JSON.stringify(record), px),
-          script(this.client, INDEX)(this.#keys.pointer(record.escalationId), this.#keys.pending(), pointer, keys.record, String(record.expiresAt), px),
-        ]),
+      await this.#redis.run("index the escalation", () =>
+        script(this.client, INDEX)(this.#keys.pointer(record.escalationId), this.#keys.pending(), pointer, keys.record, String(record.expiresAt), px),
       );
     } catch (error) {
-      if (this.#local && StoreUnavailableError.isInstance(error)) return this.#createLocally(record);
+      if (this.#canFallBack(error)) return this.#createLocally(record);
       throw error;
     }
   }
@@ -244,48 +282,42 @@ export class RedisStore implements GateStore, GrantStore {
     if (kind === "unknown") return { ok: false, reason: "unknown" };
     if (kind === "settled" && st && json) return { ok: false, reason: "settled", record: toRecord(st, json, other || null) };
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
-    // Off the pending list (best effort: listing also checks each record's status).
-    await this.#redis.run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record)).catch(() => {});
+    // Off the pending lists (best effort: listing also checks each record's status).
+    await this.#redis
+      .run("update the pending list", () =>
+        Promise.all([
+          this.client.zrem(this.#keys.pending(), keys.record),
+          keys.index && keys.indexMember ? this.client.zrem(keys.index, keys.indexMember) : 0,
+        ]),
+      )
+      .catch(() => {});
     // Bounded like every command: a Redis that went away after the settle must not hold the answer up.
     await this.#redis.run("announce the settle", () => this.#settleEvents().publish(escalationId)).catch(() => {});
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
   }
 
-  /** Pending, unexpired escalations of every process sharing this Redis (plus local fallback ones). */
-  async listEscalations(now: number): Promise<EscalationRecord[]> {
-    const local = this.#local ? this.#local.listEscalations(now) : [];
+  /**
+   * Pending, unexpired escalations of every process sharing this Redis (plus
+   * local fallback ones). With `query.scope`, one agent's, from its own index:
+   * O(log n + page) whatever other agents have pending; `callKey` is O(1).
+   * Without a scope, every agent's (all of them: use it for small stores only).
+   */
+  async listEscalations(now: number, query: EscalationQuery = {}): Promise<EscalationRecord[]> {
+    const local = this.#local ? this.#local.listEscalations(now, query) : [];
     let shared: EscalationRecord[];
     try {
-      shared = await this.#listShared(now);
+      if (!this.#guard.passed) await this.#guard.check();
+      const ctx = { client: this.client, redis: this.#redis, keys: this.#keys };
+      shared = query.scope ? await listScoped(ctx, now, query, query.scope, FULL_PAGE) : await listAll(ctx, now);
     } catch (error) {
-      if (this.#local && StoreUnavailableError.isInstance(error)) return local;
+      if (this.#canFallBack(error)) return local;
       throw error;
     }
     return [...shared, ...local];
   }
 
-  async #listShared(now: number): Promise<EscalationRecord[]> {
-    const index = this.#keys.pending();
-    const members = await this.#redis.run("list escalations", () => this.client.zrangebyscore(index, `(${now}`, "+inf"));
-    if (members.length === 0) return [];
-    const rows = await this.#redis.run("list escalations", () =>
-      Promise.all(members.map((key) => this.client.hmget(key, "status", "record", "settled"))),
-    );
-    const out: EscalationRecord[] = [];
-    const gone: string[] = [];
-    rows.forEach(([status, json, settled], i) => {
-      if (!status || !json) gone.push(members[i]!);
-      else if (status === "pending") {
-        const r = toRecord(status, json, settled ?? null);
-        if (r.expiresAt > now) out.push(r);
-      }
-    });
-    // Records that expired from Redis leave the list.
-    if (gone.length > 0) await this.#redis.run("update the pending list", () => this.client.zrem(index, ...gone)).catch(() => {});
-    return out;
-  }
-
   async #pointer(escalationId: string): Promise<EscalationKeys | undefined> {
+    if (!this.#guard.passed) await this.#guard.check();
     const raw = await this.#redis.run("find the escalation", () => this.client.get(this.#keys.pointer(escalationId)));
     if (raw === null) return undefined;
     try {
@@ -328,6 +360,7 @@ export class RedisStore implements GateStore, GrantStore {
 
   /** Stops waiting on the connection. The ioredis client is yours to `quit()`. */
   close(): void {
+    this.#guard.dispose();
     this.#redis.dispose();
     this.#events?.close();
   }
@@ -338,70 +371,20 @@ function px(ms: number): number {
   return Math.max(1, Math.ceil(ms + RETENTION_SLACK_MS));
 }
 
-function limit(n: number | undefined): string {
-  return n === undefined ? "-1" : String(n);
-}
-
-function remember(set: Set<string>, id: string): void {
-  if (set.size >= MAX_LOCAL_IDS) {
-    const oldest = set.values().next().value;
-    if (oldest !== undefined) set.delete(oldest);
-  }
-  set.add(id);
-}
-
-function unexpected(what: string, reply: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`Redis gave an unexpected reply to ${what}: ${JSON.stringify(reply)?.slice(0, 200)}`);
-}
-
-function parseCallRecord(flat: string[]): CallRecord {
-  const h: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;
-  if (!OUTCOMES.has(h.outcome ?? "") || h.decisionId === undefined || h.fingerprint === undefined) {
-    throw unexpected("consume", flat);
-  }
-  const rec: CallRecord = {
-    outcome: h.outcome as ConsumeOutcome,
-    used: Number(h.used),
-    decisionId: h.decisionId,
-    escalationId: h.escalationId ?? "",
-    at: Number(h.at),
-    fingerprint: h.fingerprint,
-  };
-  if (h.retryAfterMs !== undefined) rec.retryAfterMs = Number(h.retryAfterMs);
-  if (h.settled !== undefined) rec.settled = decision(h.settled);
-  if (h.executed === "1") rec.executed = true;
-  return rec;
-}
-
-function decision(json: string): Decision {
-  return Object.freeze(JSON.parse(json) as Decision);
-}
-
-function toRecord(status: string, json: string, settled: string | null): EscalationRecord {
-  const record = JSON.parse(json) as EscalationRecord;
-  record.status = status as EscalationRecord["status"];
-  if (settled) record.settled = decision(settled);
-  else delete record.settled;
-  return record;
-}
 
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
 function define(client: RedisClient): void {
   const c = client as unknown as Record<string, unknown>;
-  const scripts: [string, string, number][] = [
-    [CONSUME, CONSUME_LUA, 3],
-    [CREATE, CREATE_LUA, 1],
+  const scripts: [string, string, number | undefined][] = [
+    [CONSUME, CONSUME_LUA, undefined], // key count passed first: 2 without a call, 3 with one
+    [CREATE, CREATE_LUA, 5],
+    [PAGE, PAGE_LUA, 1],
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
     [CLAIM, CLAIM_LUA, 1],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
-    if (typeof c[name] !== "function") client.defineCommand(name, { lua, numberOfKeys });
+    if (typeof c[name] !== "function") client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }
 
-function script(client: RedisClient, name: string): Script {
-  const fn = (client as unknown as Record<string, Script>)[name]!;
-  return fn.bind(client);
-}

@@ -5,20 +5,24 @@
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV4";
+export const CONSUME = "agentgateConsumeV5";
 export const SETTLE = "agentgateSettleV2";
-export const CREATE = "agentgateCreateV1";
+export const CREATE = "agentgateCreateV2";
+export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 export const CLAIM = "agentgateClaimV1";
 
 /**
  * Check-and-reserve, one round trip.
- * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash).
+ * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash;
+ *       only with a call: a check without one sends 2 keys and 9 arguments, the cost of a check being
+ *       mostly per command and per argument).
  * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
- *       7 decisionId, 8 escalationId, 9 has call 0|1, 10 fingerprint, 11 call expiresAt (gate clock),
- *       12 usage PX, 13 window PX, 14 call PX, 15 execute 0|1 (the caller runs the call on ALLOW:
- *       mark the call record executed when its effective outcome is allow; a repeat returns the old value),
- *       16 run expiresAt (gate clock), 17 run PX: an executed record lives until the later of its own and these.
+ *       7 decisionId, 8 usage PX, 9 window PX; with a call: 10 has call "1", 11 escalationId,
+ *       12 fingerprint, 13 call expiresAt (gate clock), 14 call PX, 15 execute 0|1 (the caller runs
+ *       the call on ALLOW: mark the call record executed when its effective outcome is allow; a
+ *       repeat returns the old value), 16 run expiresAt (gate clock), 17 run PX: an executed record
+ *       lives until the later of its own and these.
  * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
  */
 export const CONSUME_LUA = `
@@ -27,12 +31,12 @@ local windowMs = tonumber(ARGV[2])
 local maxPm = tonumber(ARGV[3])
 local denyAfter = tonumber(ARGV[4])
 local escAfter = tonumber(ARGV[5])
-local hasCall = ARGV[9] == '1'
+local hasCall = ARGV[10] == '1'
 if hasCall then
   local exp = redis.call('HGET', KEYS[3], 'expiresAt')
   if exp and tonumber(exp) > now then
     local rec = redis.call('HGETALL', KEYS[3])
-    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[10]
+    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[12]
       and redis.call('HGET', KEYS[3], 'executed') ~= '1' then
       local st = redis.call('HGET', KEYS[3], 'settledStatus')
       local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[3], 'outcome') == 'allow')
@@ -56,8 +60,15 @@ local retry = -1
 if denyAfter >= 0 and used >= denyAfter then
   outcome = 'deny_after'
 elseif maxPm >= 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - windowMs)
+  -- Entries that left the window are pruned only when they could matter: at the
+  -- limit (then the count must be exact), and every 64th entry (bounds the set).
+  -- Below the limit a count that still holds old entries admits exactly as the
+  -- pruned one would, and the check saves a command.
   local n = redis.call('ZCARD', KEYS[2])
+  if n >= maxPm or n % 64 == 0 then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - windowMs)
+    n = redis.call('ZCARD', KEYS[2])
+  end
   if n >= maxPm then
     outcome = 'rate_limit'
     retry = windowMs
@@ -71,24 +82,24 @@ end
 if outcome == 'allow' or outcome == 'escalate' then
   if counts then
     redis.call('INCR', KEYS[1])
-    redis.call('PEXPIRE', KEYS[1], ARGV[12])
+    redis.call('PEXPIRE', KEYS[1], ARGV[8])
   end
   if maxPm >= 0 then
     redis.call('ZADD', KEYS[2], ARGV[1], ARGV[7])
-    redis.call('PEXPIRE', KEYS[2], ARGV[13])
+    redis.call('PEXPIRE', KEYS[2], ARGV[9])
   end
 end
 if hasCall then
   redis.call('DEL', KEYS[3])
   local ran = ARGV[15] == '1' and outcome == 'allow'
-  local exp = ARGV[11]
+  local exp = ARGV[13]
   local px = tonumber(ARGV[14])
   if ran then
     if tonumber(ARGV[16]) > tonumber(exp) then exp = ARGV[16] end
     px = math.max(px, tonumber(ARGV[17]))
   end
-  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[8],
-    'at', ARGV[1], 'fingerprint', ARGV[10], 'expiresAt', exp}
+  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[11],
+    'at', ARGV[1], 'fingerprint', ARGV[12], 'expiresAt', exp}
   if retry >= 0 then
     table.insert(f, 'retryAfterMs')
     table.insert(f, retry)
@@ -123,14 +134,62 @@ return 'claimed'
 `;
 
 /**
- * Stores a pending escalation record (hash) in its scope's slot.
- * KEYS: 1 record. ARGV: 1 record JSON, 2 PX.
+ * Stores a pending escalation record (hash) in its scope's slot and adds it to
+ * the agent's pending index, unless the agent already has `cap` pending: then
+ * it gives back the reservation, forgets the call record and returns 0.
+ * KEYS: 1 record, 2 agent pending index, 3 usage total, 4 window, 5 call record.
+ * ARGV: 1 record JSON, 2 PX, 3 index member, 4 first unexpired member (expired ones are pruned),
+ *       5 cap|-1, 6 has reservation 0|1, 7 reservation member, 8 has call 0|1.
  */
 export const CREATE_LUA = `
+redis.call('ZREMRANGEBYLEX', KEYS[2], '-', '(' .. ARGV[4])
+local cap = tonumber(ARGV[5])
+if cap >= 0 and redis.call('ZCARD', KEYS[2]) >= cap then
+  if ARGV[6] == '1' then
+    local used = tonumber(redis.call('GET', KEYS[3]) or '0')
+    if used > 0 then redis.call('DECR', KEYS[3]) end
+    redis.call('ZREM', KEYS[4], ARGV[7])
+  end
+  if ARGV[8] == '1' then redis.call('DEL', KEYS[5]) end
+  return 0
+end
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'status', 'pending', 'record', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+if redis.call('PTTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
+`;
+
+/**
+ * One page of an agent's pending escalations, in expiry order: O(log n + page).
+ * Members whose record is gone or settled leave the index on the way.
+ * KEYS: 1 agent pending index. ARGV: 1 ZRANGEBYLEX start, 2 limit, 3 record key prefix,
+ * 4 first unexpired member. Returns the records' JSON.
+ */
+export const PAGE_LUA = `
+redis.call('ZREMRANGEBYLEX', KEYS[1], '-', '(' .. ARGV[4])
+local limit = tonumber(ARGV[2])
+local out = {}
+local min = ARGV[1]
+local scanned = 0
+while #out < limit and scanned < limit + 1000 do
+  local batch = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, limit - #out)
+  if #batch == 0 then break end
+  for _, m in ipairs(batch) do
+    scanned = scanned + 1
+    local bar = string.find(m, '|', 1, true)
+    local key = ARGV[3] .. string.sub(m, bar + 1)
+    local rec = redis.call('HMGET', key, 'status', 'record')
+    if rec[1] == 'pending' and rec[2] then
+      out[#out + 1] = rec[2]
+    else
+      redis.call('ZREM', KEYS[1], m)
+    end
+    min = '(' .. m
+  end
+end
+return out
 `;
 
 /**

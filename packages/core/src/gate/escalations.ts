@@ -10,8 +10,19 @@ import type { Decision, DecisionCode } from "./decision.js";
 import { canonicalJson } from "./fingerprint.js";
 import type { GateParts } from "./gate-parts.js";
 import { applyGrant, type GrantStore } from "./grants.js";
-import type { ConsumeRequest, EscalationRecord } from "./store.js";
-import { errorText, quote, requestOf, type CheckRequest } from "./tool-call.js";
+import { pageOf } from "./memory-store.js";
+import type { ConsumeRequest, EscalationQuery, EscalationRecord } from "./store.js";
+import { callKeyPrefix, errorText, MAX_CALL_ID, quote, requestOf, type CheckRequest } from "./tool-call.js";
+
+/** Options of `gate.pendingEscalations`. */
+export interface PendingEscalationsOptions {
+  /** Only the escalation of this call id. */
+  callId?: string;
+  /** At most this many (a page of an inbox), soonest to expire first. */
+  limit?: number;
+  /** The `escalationId` of the last request of the previous page. */
+  after?: string;
+}
 
 type Failure = [DecisionCode, string];
 
@@ -76,21 +87,47 @@ export class Escalations {
     return settled.decision;
   }
 
-  async pending(): Promise<ApprovalRequest[]> {
-    const records = await this.#gate.store.listEscalations(this.#gate.clock());
-    return records.map((r) => r.request);
+  /** `gate.pendingEscalations`: this agent's, under this policy, soonest to expire first; a shared store answers from its index. */
+  async pending(options: PendingEscalationsOptions = {}): Promise<ApprovalRequest[]> {
+    return (await this.#mine(options)).map((r) => r.request);
   }
 
   /** The newest open escalation this gate's agent and policy raised for `callId`. */
   async pendingFor(callId: string): Promise<ApprovalRequest | undefined> {
-    const gate = this.#gate;
-    const records = await gate.store.listEscalations(gate.clock());
     let newest: EscalationRecord | undefined;
-    for (const r of records) {
-      const own = r.request.callId === callId && r.decision.agentId === gate.identity.id && r.decision.policy === gate.policy.name;
-      if (own && (!newest || r.createdAt > newest.createdAt)) newest = r;
-    }
+    for (const r of await this.#mine({ callId })) if (!newest || r.createdAt > newest.createdAt) newest = r;
     return newest?.request;
+  }
+
+  async #mine(options: PendingEscalationsOptions): Promise<EscalationRecord[]> {
+    const gate = this.#gate;
+    const scope = { policy: gate.policy.name, agentId: gate.identity.id };
+    const query: EscalationQuery = { scope };
+    if (options.callId !== undefined) {
+      if (typeof options.callId !== "string" || options.callId === "" || options.callId.length > MAX_CALL_ID) return [];
+      query.callKey = callKeyPrefix(scope.policy, scope.agentId) + encodeURIComponent(options.callId);
+    }
+    if (options.limit !== undefined) {
+      if (!Number.isSafeInteger(options.limit) || options.limit < 1) throw new TypeError("pendingEscalations: limit must be a positive integer");
+      query.limit = options.limit;
+    }
+    if (options.after !== undefined) {
+      const last = typeof options.after === "string" && options.after !== "" ? await gate.store.getEscalation(options.after) : undefined;
+      if (!last) throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", String(options.after), `unknown escalation ${quote(String(options.after))} in pendingEscalations({ after }): it expired or was never raised`);
+      query.after = { escalationId: last.escalationId, expiresAt: last.expiresAt };
+    }
+    const now = gate.clock();
+    const records = await gate.store.listEscalations(now, query);
+    // Any store's answer is narrowed again: one that ignores the query is just slower.
+    const mine = records.filter(
+      (r) =>
+        r.status === "pending" &&
+        r.expiresAt > now &&
+        r.decision.policy === scope.policy &&
+        r.decision.agentId === scope.agentId &&
+        (query.callKey === undefined || r.callKey === query.callKey),
+    );
+    return pageOf(mine, query);
   }
 
   /** `gate.answerEscalation`: settles, or reads back whoever settled first. */

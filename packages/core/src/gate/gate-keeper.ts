@@ -7,7 +7,9 @@ import { Audit, type AuditSink, type DecisionObserver } from "./audit.js";
 import { BoundedMap } from "./bounded-map.js";
 import type { Decision, DecisionCode } from "./decision.js";
 import { DecisionBuilder } from "./decision-builder.js";
-import { Escalations } from "./escalations.js";
+import { Escalations, type PendingEscalationsOptions } from "./escalations.js";
+
+export type { PendingEscalationsOptions } from "./escalations.js";
 import { isGrantStore, type GrantStore } from "./grants.js";
 import type { GateParts } from "./gate-parts.js";
 import { Limits } from "./limits.js";
@@ -224,9 +226,14 @@ export class GateKeeper {
     return this.#escalations.answer(escalationId, resolution);
   }
 
-  /** Open escalations (shared ones too, with a shared store). */
-  pendingEscalations(): Promise<ApprovalRequest[]> {
-    return this.#escalations.pending();
+  /**
+   * Open escalations this gate's agent raised under this policy, from every
+   * process sharing the store, soonest to expire first. `callId` finds one
+   * call's; `limit` and `after` page through them (an inbox). A shared store
+   * answers from a per-agent index, whatever other agents have pending.
+   */
+  pendingEscalations(options: PendingEscalationsOptions = {}): Promise<ApprovalRequest[]> {
+    return this.#escalations.pending(options);
   }
 
   /** The open escalation of this gate's agent and policy for `callId`, if any (the newest). */

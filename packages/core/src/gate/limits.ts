@@ -4,7 +4,7 @@ import type { Escalations } from "./escalations.js";
 import { callFingerprint } from "./fingerprint.js";
 import type { GateParts } from "./gate-parts.js";
 import type { ClaimResult, ConsumeRequest, ConsumeResult } from "./store.js";
-import { errorText, quote, type CheckRequest } from "./tool-call.js";
+import { callKeyPrefix, errorText, quote, type CheckRequest } from "./tool-call.js";
 
 /** The sliding window of `max_per_minute`. */
 export const WINDOW_MS = 60_000;
@@ -241,7 +241,7 @@ export class Limits {
   }
 
   #callKey(callId: string): string {
-    this.#callPrefix ??= `${encodeURIComponent(this.#gate.policy.name)}:${this.#gate.identity.id}:call:`;
+    this.#callPrefix ??= callKeyPrefix(this.#gate.policy.name, this.#gate.identity.id);
     return this.#callPrefix + encodeURIComponent(callId);
   }
 }

@@ -4,6 +4,7 @@ import type {
   ClaimResult,
   ConsumeRequest,
   ConsumeResult,
+  EscalationQuery,
   EscalationRecord,
   GateStore,
   SettleResult,
@@ -207,13 +208,31 @@ export class MemoryStore implements GateStore {
     return () => this.#settled.delete(listener);
   }
 
-  listEscalations(now: number): EscalationRecord[] {
+  listEscalations(now: number, query: EscalationQuery = {}): EscalationRecord[] {
     const out: EscalationRecord[] = [];
     for (const r of this.#escalations.values()) {
-      if (r.status === "pending" && r.expiresAt > now) out.push(structuredClone(r));
+      if (r.status === "pending" && r.expiresAt > now && matches(r, query)) out.push(r);
     }
-    return out;
+    return pageOf(out, query).map((r) => structuredClone(r));
   }
+}
+
+function matches(r: EscalationRecord, q: EscalationQuery): boolean {
+  if (q.scope && (r.decision.policy !== q.scope.policy || r.decision.agentId !== q.scope.agentId)) return false;
+  return q.callKey === undefined || r.callKey === q.callKey;
+}
+
+/**
+ * Orders by `(expiresAt, escalationId)`, keeps what comes after `query.after`
+ * and at most `query.limit`. Used by the gate on any store's answer too.
+ */
+export function pageOf<T extends { escalationId: string; expiresAt: number }>(records: T[], query: EscalationQuery): T[] {
+  const before = (a: { escalationId: string; expiresAt: number }, b: { escalationId: string; expiresAt: number }) =>
+    a.expiresAt !== b.expiresAt ? a.expiresAt < b.expiresAt : a.escalationId < b.escalationId;
+  let out = records.slice().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+  const after = query.after;
+  if (after) out = out.filter((r) => before(after, r));
+  return query.limit === undefined ? out : out.slice(0, Math.max(0, query.limit));
 }
 
 /** Allowed outright, or an escalation a human approved. */

@@ -120,6 +120,22 @@ export interface EscalationRecord {
   settled?: Decision;
 }
 
+/**
+ * Narrows `listEscalations` to what one gate needs, so a store with an index
+ * answers in O(page) whatever other agents have pending. Stores may ignore
+ * parts they cannot index: the gate filters, orders and cuts the result again.
+ */
+export interface EscalationQuery {
+  /** Only escalations raised under this policy for this agent (one gate's). */
+  scope?: { policy: string; agentId: string };
+  /** Only the escalation of this call (the gate's `callKey`; within `scope`). */
+  callKey?: string;
+  /** At most this many, ordered by `(expiresAt, escalationId)`. */
+  limit?: number;
+  /** Resume after this escalation (the last of the previous page). */
+  after?: { escalationId: string; expiresAt: number };
+}
+
 /** The result of `settleEscalation`: exactly one caller wins. */
 export type SettleResult =
   | { ok: true; record: EscalationRecord }
@@ -149,8 +165,8 @@ export interface GateStore {
    * gives back its counter reservation. Only one caller can win.
    */
   settleEscalation(escalationId: string, settled: Decision, release: boolean): MaybePromise<SettleResult>;
-  /** Pending escalations (expired ones may be left out). */
-  listEscalations(now: number): MaybePromise<EscalationRecord[]>;
+  /** Pending escalations (expired ones may be left out), narrowed by `query` when the store can. */
+  listEscalations(now: number, query?: EscalationQuery): MaybePromise<EscalationRecord[]>;
   /** Optional: release connections and timers. */
   close?(): MaybePromise<void>;
 }

@@ -47,6 +47,11 @@ export interface ToolCall {
 /** Longest call id accepted (framework ids are a few dozen characters). */
 export const MAX_CALL_ID = 1024;
 
+/** The store key prefix of one agent's call records under one policy (call records and escalations share it). */
+export function callKeyPrefix(policyName: string, agentId: string): string {
+  return `${encodeURIComponent(policyName)}:${agentId}:call:`;
+}
+
 /** Quotes a model-written string for a reason text. */
 export const quote: (value: unknown) => string = JSON.stringify;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EscalationError } from "../errors/index.js";
 import { GateKeeper } from "../gate/gate-keeper.js";
-import type { GateStore } from "../gate/store.js";
+import type { EscalationRecord, GateStore } from "../gate/store.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { ActionRule } from "../policy/rule.js";
@@ -95,6 +95,50 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       expect(mine(await ids(s, T0 + 1_000))).toEqual([b.record.escalationId]);
       const listed = (await other.listEscalations(T0 + 4)).find((r) => r.escalationId === b.record.escalationId);
       expect(listed).toEqual(JSON.parse(JSON.stringify(b.record)));
+    });
+
+    it("narrows a listing to one agent's escalations, one call's, and pages through them in expiry order", async () => {
+      const s = await store();
+      const other = await peer(s);
+      const a = freshScope("deploy");
+      const b = freshScope("deploy");
+      const raise = async (sc: typeof a, ttlMs: number, callId?: string) => {
+        const req = consumeRequest(sc, T0, { escalate: true, ...(callId ? { call: { id: callId, fingerprint: "f" } } : {}) });
+        await s.consume(req);
+        const record = escalationRecord(req, ttlMs);
+        if (req.call) record.callKey = req.call.key;
+        await s.createEscalation(record, ttlMs);
+        return record;
+      };
+      // Two share an expiry: the escalation id breaks the tie.
+      const mine = [await raise(a, 5_000), await raise(a, 2_000, "the-call"), await raise(a, 9_000), await raise(a, 5_000), await raise(a, 7_000)];
+      const theirs = await raise(b, 1_000);
+      const order = mine
+        .slice()
+        .sort((x, y) => x.expiresAt - y.expiresAt || (x.escalationId < y.escalationId ? -1 : 1))
+        .map((r) => r.escalationId);
+      const scope = { policy: a.policy, agentId: a.agentId };
+      const ids = (rs: EscalationRecord[]) => rs.filter((r) => r.decision.agentId === a.agentId).map((r) => r.escalationId);
+      const all = ids(await other.listEscalations(T0 + 1, { scope }));
+      expect(new Set(all)).toEqual(new Set(order));
+      // Pages of two, each resuming after the last one seen.
+      const paged: string[] = [];
+      let after: EscalationRecord | undefined;
+      for (let i = 0; i < 5; i++) {
+        const page = (await other.listEscalations(T0 + 1, { scope, limit: 2, ...(after ? { after } : {}) })).filter((r) => r.decision.agentId === a.agentId);
+        if (page.length === 0) break;
+        expect(page.length).toBeLessThanOrEqual(2);
+        paged.push(...page.map((r) => r.escalationId));
+        after = page.at(-1);
+      }
+      expect(paged).toEqual(order);
+      const byCall = ids(await other.listEscalations(T0 + 1, { scope, callKey: mine[1]!.callKey! }));
+      expect(byCall).toEqual([mine[1]!.escalationId]);
+      expect((await other.listEscalations(T0 + 1, { scope: { policy: b.policy, agentId: b.agentId } })).map((r) => r.escalationId)).toContain(theirs.escalationId);
+      await s.settleEscalation(mine[0]!.escalationId, settledDecision(mine[0]!, true, T0 + 2), false);
+      expect(ids(await other.listEscalations(T0 + 3, { scope }))).not.toContain(mine[0]!.escalationId);
+      // Expired ones (the 2 s one) leave the listing.
+      expect(new Set(ids(await s.listEscalations(T0 + 2_000, { scope })))).toEqual(new Set([mine[2], mine[3], mine[4]].map((r) => r!.escalationId)));
     });
   });
 
@@ -251,6 +295,29 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       expect(await gate.check("data_access", "ok")).toMatchObject({ type: "deny", code: "deny_after" });
       expect(asked).toHaveLength(2);
       expect(await s.getEscalation(asked[1]!)).toMatchObject({ status: "approved" });
+    });
+
+    it("pendingEscalations shows one agent's own escalations, finds one call's, and pages", async () => {
+      const { gate, other } = await gates([{ action: "shell", allowed: true, requireApproval: true }]);
+      const stranger = new GateKeeper({ identity: await AgentIdentity.create("other-bot"), policy: gate.policy, store: gate.store });
+      const theirs = await stranger.check("shell", { target: "ls", callId: "s1" });
+      const raised = [];
+      for (let i = 0; i < 5; i++) raised.push(await gate.check("shell", { target: `t${i}`, callId: `c${i}` }));
+      const ids = raised.map((d) => d.escalationId);
+      const listed = (await other.pendingEscalations()).map((r) => r.escalationId);
+      expect(new Set(listed)).toEqual(new Set(ids));
+      expect(listed).not.toContain(theirs.escalationId);
+      expect((await other.pendingEscalations({ callId: "c3" })).map((r) => r.escalationId)).toEqual([raised[3]!.escalationId]);
+      expect(await other.pendingEscalations({ callId: "nope" })).toEqual([]);
+      const first = await other.pendingEscalations({ limit: 2 });
+      const second = await other.pendingEscalations({ limit: 2, after: first.at(-1)!.escalationId });
+      const third = await other.pendingEscalations({ limit: 2, after: second.at(-1)!.escalationId });
+      expect([...first, ...second, ...third].map((r) => r.escalationId)).toEqual(listed);
+      expect(third).toHaveLength(1);
+      await expect(other.pendingEscalations({ after: "never-raised" })).rejects.toSatisfy(
+        (e: unknown) => EscalationError.isInstance(e) && e.code === "AGENTGATE_ESCALATION_UNKNOWN",
+      );
+      await expect(other.pendingEscalations({ limit: 0 })).rejects.toThrow(TypeError);
     });
   });
 }

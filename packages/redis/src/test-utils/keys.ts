@@ -13,6 +13,10 @@ export async function keysWithTtl(client: Redis, prefix: string): Promise<Map<st
 }
 
 export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  const keys = [...(await keysWithTtl(client, prefix)).keys()];
-  for (let i = 0; i < keys.length; i += 500) await client.del(...keys.slice(i, i + 500));
+  let cursor = "0";
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 5000);
+    cursor = next;
+    if (keys.length > 0) await client.unlink(...keys);
+  } while (cursor !== "0");
 }

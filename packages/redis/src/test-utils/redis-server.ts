@@ -10,7 +10,9 @@ export interface RedisServer {
   readonly url: string;
   /** Stops it (SIGKILL by default: a crash, not a clean shutdown). */
   stop(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port. */
+  /** The directory it runs in (`--dir`: RDB / AOF files, nodes.conf). */
+  readonly dir: string;
+  /** Starts it again on the same port (and directory: persisted data comes back). */
   restart(): Promise<void>;
   /** SIGSTOP / SIGCONT: alive but not answering. */
   pause(): void;
@@ -59,10 +61,10 @@ export async function waitForPong(port: number, timeoutMs = 5_000): Promise<void
   }
 }
 
-function launch(port: number, dir: string): ChildProcess {
+function launch(port: number, dir: string, extra: readonly string[]): ChildProcess {
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, "--loglevel", "warning"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, "--loglevel", "warning", ...extra],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   child.on("error", () => {});
@@ -74,12 +76,17 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-/** Starts `redis-server` on `port` (a free one when left out). */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
+/**
+ * Starts `redis-server` on `port` (a free one when left out). `extra` are more
+ * command-line settings (`["--maxmemory-policy", "volatile-lru"]`); a function
+ * gets the chosen port (for settings that name other ports).
+ */
+export async function startRedisServer(port?: number, extra: readonly string[] | ((port: number) => readonly string[]) = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "agentgate-redis-"));
   for (let attempt = 0; ; attempt++) {
     const p = port ?? (await freePort());
-    let child = launch(p, dir);
+    const args = typeof extra === "function" ? extra(p) : extra;
+    let child = launch(p, dir, args);
     try {
       await Promise.race([
         waitForPong(p),
@@ -95,6 +102,7 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
     }
     const server: RedisServer = {
       port: p,
+      dir,
       url: `redis://127.0.0.1:${p}`,
       async stop(signal = "SIGKILL") {
         child.kill("SIGCONT");
@@ -103,7 +111,7 @@ export async function startRedisServer(port?: number): Promise<RedisServer> {
       },
       async restart() {
         await server.stop();
-        child = launch(p, dir);
+        child = launch(p, dir, args);
         await waitForPong(p);
       },
       pause: () => void child.kill("SIGSTOP"),

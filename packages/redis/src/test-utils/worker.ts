@@ -4,12 +4,15 @@
 // commands on stdin with JSON lines on stdout. Run by `workers.ts`.
 import { createInterface } from "node:readline";
 import { AgentIdentity, EscalationError, GateKeeper, PermissionPolicy, type PolicyConfig } from "@agentgate/core";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type * as Entry from "../index.js";
 
 const env = process.env;
 const { RedisStore } = (await import(env.ENTRY!)) as typeof Entry;
-const client = new Redis(env.AGENTGATE_REDIS_URL!);
+// CLUSTER_NODES: JSON `[{ host, port }]` of a Redis Cluster's primaries.
+const client = env.CLUSTER_NODES
+  ? new Cluster(JSON.parse(env.CLUSTER_NODES) as { host: string; port: number }[], { scaleReads: "master" })
+  : new Redis(env.AGENTGATE_REDIS_URL!);
 const store = new RedisStore({ client, prefix: env.PREFIX!, commandTimeoutMs: 2_000 });
 const gates = new Map<string, GateKeeper>();
 await client.ping();

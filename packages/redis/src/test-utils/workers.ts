@@ -20,6 +20,8 @@ export interface WorkerOptions {
   entry: string;
   redisUrl: string;
   prefix: string;
+  /** A Redis Cluster's primaries: the worker connects with ioredis' `Cluster` instead. */
+  cluster?: { host: string; port: number }[];
 }
 
 export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
@@ -30,6 +32,7 @@ export async function spawnWorker(o: WorkerOptions): Promise<Worker> {
       ENTRY: o.entry,
       AGENTGATE_REDIS_URL: o.redisUrl,
       PREFIX: o.prefix,
+      ...(o.cluster ? { CLUSTER_NODES: JSON.stringify(o.cluster) } : {}),
       NODE_NO_WARNINGS: "1",
     },
     stdio: ["pipe", "pipe", "inherit"],
