@@ -1,5 +1,5 @@
 import type { GateKeeper } from "@agentgate/core";
-import type { ModelMessage } from "ai";
+import { convertToModelMessages, type ModelMessage, type UIMessage } from "ai";
 import { describe, expect, it } from "vitest";
 import { recordApprovals } from "./record-approvals.js";
 import { makeGate } from "./test-utils/gate.js";
@@ -139,5 +139,26 @@ describe("recordApprovals", () => {
       { role: "tool", content: [{ type: "tool-approval-response", approvalId: "zz", approved: true }] },
     ];
     expect((await recordApprovals(made_up, gate, { requests: issued }))[0]?.status).toBe("unknown-request");
+  });
+
+  it("throws a TypeError naming convertToModelMessages when given useChat's UI messages, and records once converted", async () => {
+    const gate = await makeGate(rules);
+    await escalate(gate, "c1");
+    const ui: UIMessage[] = [
+      { id: "u1", role: "user", parts: [{ type: "text", text: "deploy" }] },
+      {
+        id: "m1",
+        role: "assistant",
+        parts: [
+          { type: "step-start" },
+          { type: "tool-deploy", toolCallId: "c1", state: "approval-responded", input: { service: "c1" }, approval: { id: "a1", approved: true } },
+        ],
+      },
+    ];
+    await expect(recordApprovals(ui as never, gate)).rejects.toThrow(/UI messages.*convertToModelMessages/s);
+    expect(await gate.pendingEscalations()).toHaveLength(1);
+
+    const recorded = await recordApprovals(await convertToModelMessages(ui), gate, { approvedBy: "alice" });
+    expect(recorded).toMatchObject([{ status: "recorded", toolCallId: "c1", decision: { type: "allow", approvedBy: "alice" } }]);
   });
 });

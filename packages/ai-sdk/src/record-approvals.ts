@@ -55,12 +55,16 @@ export interface RecordedApproval {
  * Call it only with answers from a trusted approver (your authenticated UI or terminal):
  * this is the step that turns a response into an approval. It never throws for bad
  * messages; each response gets a status.
+ *
+ * @throws TypeError when given UI messages (`useChat`'s `{ parts }` shape) instead of model
+ * messages: their answers would be silently missed. Convert them with `convertToModelMessages`.
  */
 export async function recordApprovals(
   messages: readonly ModelMessage[],
   gate: GateKeeper,
   options: RecordApprovalsOptions = {},
 ): Promise<RecordedApproval[]> {
+  assertModelMessages(messages);
   const responses = lastApprovalResponses(messages);
   if (responses.length === 0) return [];
   const trusted = trustedCallIds(options.requests);
@@ -132,4 +136,18 @@ function base(response: { approvalId: string; toolCallId: string | undefined; ap
     ...(response.toolCallId !== undefined ? { toolCallId: response.toolCallId } : {}),
     approved: response.approved,
   };
+}
+
+/** UI messages read as model messages hold no approval responses: say so instead of recording nothing. */
+function assertModelMessages(messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  const ui = messages.some(
+    (m) => typeof m === "object" && m !== null && Array.isArray((m as { parts?: unknown }).parts) && !("content" in m),
+  );
+  if (ui) {
+    throw new TypeError(
+      "recordApprovals expects model messages, but got UI messages (objects with `parts`, as useChat sends them). " +
+        "Convert them first: `const modelMessages = await convertToModelMessages(uiMessages, { tools })`, then pass modelMessages.",
+    );
+  }
 }
