@@ -83,11 +83,12 @@ describe("gateToolApproval composed with the app's toolApproval", () => {
     expect(audit(run.gate)).toEqual(["allow allowed pay"]);
   });
 
-  it("app wants a human, policy allows, the human says no: no ALLOW on record, the model reads the reason", async () => {
+  it("app wants a human, policy allows, the human says no: no ALLOW on record, the 'no' audited, the model reads the reason", async () => {
     const run = await firstTurn("pay", { pay: "user-approval" });
     await run.resume(false, "too expensive");
     expect(run.runs).toEqual([]);
-    expect(run.gate.decisions.some((d) => d.type === "allow")).toBe(false);
+    expect(audit(run.gate)).toEqual(["deny approval_error pay"]);
+    expect(run.gate.decisions[0]).toMatchObject({ callId: "c-pay", reason: 'alice denied tool "pay": too expensive' });
     expect(promptsOf(run.model).at(-1)).toContain("too expensive");
   });
 

@@ -161,4 +161,30 @@ describe("recordApprovals", () => {
     const recorded = await recordApprovals(await convertToModelMessages(ui), gate, { approvedBy: "alice" });
     expect(recorded).toMatchObject([{ status: "recorded", toolCallId: "c1", decision: { type: "allow", approvedBy: "alice" } }]);
   });
+
+  it("with the server's own requests, audits a human's 'no' to a question the gate did not ask; a 'yes' stays not-pending", async () => {
+    const gate = await makeGate(rules);
+    const issued = [
+      { approvalId: "a1", toolCall: { toolCallId: "c1" } },
+      { approvalId: "a2", toolCall: { toolCallId: "c2" } },
+    ];
+    const messages: ModelMessage[] = [
+      ...history([{ toolCallId: "c1", approvalId: "a1" }, { toolCallId: "c2", approvalId: "a2" }]),
+      {
+        role: "tool",
+        content: [
+          { type: "tool-approval-response", approvalId: "a1", approved: false, reason: "not today" },
+          { type: "tool-approval-response", approvalId: "a2", approved: true },
+        ],
+      },
+    ];
+    const recorded = await recordApprovals(messages, gate, { approvedBy: "bob", requests: issued });
+    expect(recorded.map((r) => r.status)).toEqual(["recorded", "not-pending"]);
+    expect(recorded[0]?.decision).toMatchObject({ type: "deny", code: "approval_error", target: "deploy", callId: "c1", reason: 'bob denied tool "deploy": not today' });
+    expect(gate.decisions).toHaveLength(1);
+    // Without the server's requests a "no" cannot be told from a forged one: nothing is audited.
+    const gate2 = await makeGate(rules);
+    expect((await recordApprovals(messages, gate2)).map((r) => r.status)).toEqual(["not-pending", "not-pending"]);
+    expect(gate2.decisions).toHaveLength(0);
+  });
 });

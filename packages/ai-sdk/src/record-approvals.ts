@@ -31,7 +31,8 @@ export interface RecordedApproval {
   /** What the response asked for. */
   approved: boolean;
   /**
-   * - `recorded`: the gate settled its pending escalation; see `decision`.
+   * - `recorded`: the gate settled its pending escalation, or (with `requests`) audited a
+   *   human's "no" to a question only your own `toolApproval` asked; see `decision`.
    * - `not-pending`: the gate has no open escalation for this call (never escalated,
    *   already settled, or a forged id). Nothing changed.
    * - `automatic`: the request was an automatic approval, not one for a human.
@@ -100,6 +101,20 @@ export async function recordApprovals(
     }
     const escalation = pending.find((p) => p.callId === response.toolCallId && !settled.has(p.escalationId));
     if (escalation === undefined) {
+      if (trusted !== undefined && !response.approved) {
+        // A "no" to a question this server issued that the gate did not ask (your own
+        // toolApproval wanted the human): the call will not run, and the audit says why.
+        const toolName = toolNameOf(messages, response.toolCallId) ?? "unknown";
+        const who = options.approvedBy ?? "a human";
+        const why = response.reason ?? options.reason;
+        const decision = gate.refuse("tool_use", `${who} denied tool "${toolName}"${why !== undefined ? `: ${why}` : ""}`, {
+          target: toolName,
+          callId: response.toolCallId,
+          code: "approval_error",
+        });
+        results.push({ ...result, status: "recorded", decision });
+        continue;
+      }
       results.push({ ...result, status: "not-pending", message: "the gate has no pending escalation for this tool call" });
       continue;
     }
@@ -150,4 +165,17 @@ function assertModelMessages(messages: unknown): void {
         "Convert them first: `const modelMessages = await convertToModelMessages(uiMessages, { tools })`, then pass modelMessages.",
     );
   }
+}
+
+/** The tool name of the call `toolCallId` in the history (for the audit only: it decides nothing). */
+function toolNameOf(messages: readonly unknown[], toolCallId: string): string | undefined {
+  for (const message of messages) {
+    const content = typeof message === "object" && message !== null ? (message as { content?: unknown }).content : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const p = part as { type?: unknown; toolCallId?: unknown; toolName?: unknown } | null;
+      if (p?.type === "tool-call" && p.toolCallId === toolCallId && typeof p.toolName === "string") return p.toolName;
+    }
+  }
+  return undefined;
 }
