@@ -128,4 +128,27 @@ describe("gateToolApproval composed with the app's toolApproval", () => {
     expect(run.runs).toEqual([]);
     expect(audit(run.gate)).toEqual(["deny denied_target shell"]);
   });
+
+  it("with the gate's own approval handler, both wanting a human still asks once: the handler's answer, no SDK request", async () => {
+    let asked = 0;
+    const gate = await makeGate(rules, {
+      approvalHandler: async () => {
+        asked++;
+        return { approved: true, approvedBy: "oncall" };
+      },
+    });
+    const { runs, tools } = setup();
+    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { value: "x" }, toolCallId: "c-h" }] }, { text: "ok" }]);
+    const result = await generateText({
+      model,
+      tools: withGate(tools, gate),
+      toolApproval: gateToolApproval(gate, { toolApproval: { deploy: "user-approval" } }),
+      prompt: "go",
+      stopWhen: isStepCount(5),
+    });
+    expect(asked).toBe(1);
+    expect(result.content.filter((p) => p.type === "tool-approval-request" && !p.isAutomatic)).toEqual([]);
+    expect(runs).toEqual(["deploy x"]);
+    expect(result.text).toBe("ok");
+  });
 });

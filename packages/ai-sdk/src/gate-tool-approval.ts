@@ -103,8 +103,9 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
 }
 
 function allowed(app: { type: string; reason?: string }, decision: Decision, answered: boolean): ApprovalObjectStatus {
-  // A resumed call (its approval answered): anything but `denied` runs it.
-  if (answered) return { type: "approved", reason: decision.reason };
+  // A resumed call (its approval answered), or one a human approved through the gate's own
+  // approval handler just now: anything but `denied` runs it, and nobody is asked again.
+  if (answered || decision.code === "approved") return { type: "approved", reason: decision.reason };
   switch (app.type) {
     case "approved":
       return { type: "approved", reason: app.reason ?? decision.reason };
