@@ -166,6 +166,11 @@ describe("the useChat route (examples/ai-sdk-agent/src/chat-route.ts)", () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/invalid UI messages/);
     expect((await POST(new Request("http://localhost/api/chat", { method: "POST", headers: { authorization: "Bearer alice-token" }, body: "{" }))).status).toBe(400);
+    // A tool part for a tool the server does not have, or with an input its schema rejects.
+    const unknownTool = { id: "m1", role: "assistant", parts: [{ type: "tool-rm_rf", toolCallId: "x", state: "input-available", input: {} }] };
+    expect((await post(POST, { messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, unknownTool] })).status).toBe(400);
+    const badInput = { id: "m1", role: "assistant", parts: [{ type: "tool-deploy", toolCallId: "x", state: "input-available", input: { service: 1 } }] };
+    expect((await post(POST, { messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, badInput] })).status).toBe(400);
     expect(executed).toEqual([]);
   });
 

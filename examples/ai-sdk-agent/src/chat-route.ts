@@ -54,7 +54,9 @@ export function createChatRoute(options: ChatRouteOptions): { POST: (req: Reques
 
     // The human's answers (addToolApprovalResponse in useChat) count once the gate records them,
     // matched through the requests this server issued, never through the history the client sent.
-    await recordApprovals(read.modelMessages, gate, { approvedBy: user, requests: [...issued.values()] });
+    const recorded = await recordApprovals(read.modelMessages, gate, { approvedBy: user, requests: [...issued.values()] });
+    // An answered request is done: a second answer to it (a replay) is not recorded again.
+    for (const answer of recorded) if (answer.status === "recorded") issued.delete(answer.approvalId);
 
     const result = streamText({
       model,
