@@ -56,14 +56,14 @@ function answer(approvalId: string, approved: boolean, reason?: string): ModelMe
 }
 
 describe("gateToolApproval with generateText", () => {
-  it("approves an allowed call and lets it run", async () => {
+  it("lets an allowed call run without adding approval parts (not-applicable)", async () => {
     const gate = await makeGate(rules);
     const { tools, runs } = makeTools();
     const model = scriptedModel([{ toolCalls: [{ toolName: "search", input: { query: "q" } }] }]);
     const result = await generateText({ model, tools, toolApproval: gateToolApproval(gate), prompt: "go", stopWhen: isStepCount(2) });
     expect(runs.search).toBe(1);
-    const automatic = result.steps[0]?.content.find((p) => p.type === "tool-approval-response");
-    expect(automatic).toMatchObject({ type: "tool-approval-response", approved: true });
+    expect(result.steps[0]?.content.filter((p) => p.type.startsWith("tool-approval"))).toEqual([]);
+    expect(gate.decisions.map((d) => `${d.type} ${d.target}`)).toEqual(["allow search"]);
   });
 
   it("denies through the native channel: the tool never runs and the model sees execution-denied with the reason", async () => {
@@ -243,7 +243,7 @@ describe("gateToolApproval with generateText", () => {
 });
 
 describe("gateToolApproval composed with the app's own toolApproval", () => {
-  it("runs the app's function only on ALLOW, and lets it deny", async () => {
+  it("asks the app first; a denial from either side ends the call", async () => {
     const gate = await makeGate(rules);
     const { tools, runs } = makeTools();
     const asked: string[] = [];
@@ -268,7 +268,8 @@ describe("gateToolApproval composed with the app's own toolApproval", () => {
       prompt: "go",
       stopWhen: isStepCount(2),
     });
-    expect(asked.sort()).toEqual(["ok", "secret"]);
+    expect(asked.sort()).toEqual(["ok", "secret", "shell"]);
+    // The app approving shell does not override the gate's DENY.
     expect(runs).toEqual({ search: 1 });
     expect(promptsOf(model)[1]).toContain("no secrets");
   });

@@ -1,12 +1,6 @@
 import { DecisionType, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
-import type {
-  GenericToolApprovalFunction,
-  ModelMessage,
-  ToolApprovalConfiguration,
-  ToolApprovalStatus,
-  ToolSet,
-  TypedToolCall,
-} from "ai";
+import type { GenericToolApprovalFunction, ModelMessage, ToolApprovalConfiguration, ToolApprovalStatus, ToolSet } from "ai";
+import { appVerdict, ownValue } from "./app-approval.js";
 import { hasApprovalResponseFor } from "./approval-messages.js";
 import { describeError, resolveContext, type GateContextResolver } from "./context.js";
 import { reasonWithRetry } from "./denial.js";
@@ -18,9 +12,9 @@ export interface GateToolApprovalOptions<TOOLS extends ToolSet = ToolSet, RUNTIM
   /** Extra context for each decision; receives the call's `runtimeContext`. A throw fails closed. */
   context?: GateContextResolver;
   /**
-   * Your own `toolApproval` (a generic function or a per-tool map). The gate decides
-   * first; yours only runs when the gate allows the call, and may still deny it or ask
-   * a human. If it returns nothing (`not-applicable`) the call is approved.
+   * Your own `toolApproval` (a generic function or a per-tool map), composed with the gate:
+   * a denial from either side ends the call without asking anyone; a human is asked once
+   * when either side wants one; `not-applicable` from yours leaves an allowed call untouched.
    */
   toolApproval?: ToolApprovalConfiguration<TOOLS, RUNTIME_CONTEXT>;
 }
@@ -35,10 +29,14 @@ type ApprovalObjectStatus = Exclude<ToolApprovalStatus, string | undefined>;
  * Builds a `toolApproval` function for `generateText`, `streamText` and `ToolLoopAgent`,
  * so the gate decides through the SDK's native approval channel:
  *
- * - ALLOW → `approved`
- * - DENY → `{ type: "denied", reason }` (the model sees `execution-denied`)
+ * - ALLOW → `not-applicable` (the run's history is what it would be without the gate),
+ *   or what your own `toolApproval` says (`approved`, `user-approval`).
+ * - DENY → `{ type: "denied", reason }` (the model sees `execution-denied`).
  * - ESCALATE (no inline approval handler on the gate) → `{ type: "user-approval", reason }`,
  *   so the app shows the SDK's `tool-approval-request`.
+ *
+ * Your `toolApproval` is asked first, and its denial is audited by the gate as a DENY without
+ * checking (so no ALLOW or open escalation is recorded for a call that never runs).
  *
  * When the app answers with a `tool-approval-response`, the SDK calls this function again
  * for that call. The answer only counts if the gate recorded it (see {@link recordApprovals}):
@@ -55,6 +53,23 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
     try {
       toolName = String(toolCall.toolName);
       const toolCallId = toolCall.toolCallId;
+      const callId = typeof toolCallId === "string" && toolCallId !== "" ? { callId: toolCallId } : {};
+      // The app's rule first: it is pure app code, and its DENY must not leave a gate ALLOW behind.
+      const app = await appVerdict(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages });
+      if (app.type === "denied") {
+        gate.refuse("tool_use", `the app's toolApproval denied tool "${toolName}": ${app.reason}`, {
+          target: toolName,
+          code: "approval_error",
+          ...callId,
+        });
+        return { type: "denied", reason: app.reason };
+      }
+      const answered = typeof toolCallId === "string" && hasApprovalResponseFor(messages, toolCallId);
+      if (app.type === "user-approval" && !answered && policyWouldAllow(gate, toolName, toolCall.input, options.mapping)) {
+        // The app wants a human and the policy allows the call: ask now, let the gate decide
+        // (and count) when the approved call comes back, so a "no" leaves no ALLOW on record.
+        return app.reason === undefined ? { type: "user-approval" } : { type: "user-approval", reason: app.reason };
+      }
       const toolContext = ownValue(toolsContext, toolName);
       const context = await resolveContext(options.context, {
         toolName,
@@ -71,25 +86,37 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
         ...(context !== undefined ? { context } : {}),
       });
       switch (decision.type) {
-        case DecisionType.ALLOW: {
-          const status =
-            options.toolApproval === undefined
-              ? ({ type: "approved", reason: decision.reason } as const)
-              : await userApproval(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages }, decision);
-          return status;
-        }
+        case DecisionType.ALLOW:
+          return allowed(app, decision, answered);
         case DecisionType.ESCALATE:
           return escalated(decision, gate, messages, toolCallId);
         default:
           return { type: "denied", reason: reasonWithRetry(decision) };
       }
     } catch (error) {
-      // Only user code can get here (a context resolver, toolApproval): recorded by the gate (audited) like any denial.
+      // Only user code can get here (a context resolver): recorded by the gate (audited) like any denial.
       const reason = `AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied`;
       const callId = typeof toolCall?.toolCallId === "string" && toolCall.toolCallId !== "" ? { callId: toolCall.toolCallId } : {};
       return { type: "denied", reason: gate.refuse("tool_use", reason, { target: toolName, ...callId }).reason };
     }
   };
+}
+
+function allowed(app: { type: string; reason?: string }, decision: Decision, answered: boolean): ApprovalObjectStatus {
+  // A resumed call (its approval answered), or one a human approved through the gate's own
+  // approval handler just now: anything but `denied` runs it, and nobody is asked again.
+  if (answered || decision.code === "approved") return { type: "approved", reason: decision.reason };
+  switch (app.type) {
+    case "approved":
+      return { type: "approved", reason: app.reason ?? decision.reason };
+    case "user-approval":
+      // Only when the policy could not be previewed (a rule that escalates by count): the gate
+      // has allowed and counted the call; the app still wants its human.
+      return app.reason === undefined ? { type: "user-approval" } : { type: "user-approval", reason: app.reason };
+    default:
+      // Nothing to say: no approval parts, so a gated run's history equals an ungated one.
+      return { type: "not-applicable" };
+  }
 }
 
 function escalated(decision: Decision, gate: GateKeeper, messages: ModelMessage[], toolCallId: string): ApprovalObjectStatus {
@@ -108,58 +135,20 @@ function escalated(decision: Decision, gate: GateKeeper, messages: ModelMessage[
   return { type: "user-approval", reason: decision.reason };
 }
 
-async function userApproval<TOOLS extends ToolSet, RUNTIME_CONTEXT>(
-  configuration: ToolApprovalConfiguration<TOOLS, RUNTIME_CONTEXT>,
-  call: {
-    toolCall: TypedToolCall<TOOLS>;
-    tools: TOOLS | undefined;
-    toolsContext: any;
-    runtimeContext: RUNTIME_CONTEXT;
-    messages: ModelMessage[];
-  },
-  decision: Decision,
-): Promise<ApprovalObjectStatus> {
-  let status: ToolApprovalStatus;
+/**
+ * The policy's static verdict for a call is ALLOW and no count can turn it into an
+ * escalation. Side-effect free (no audit, no counters). Anything unclear is `false`,
+ * which sends the call through the real check.
+ */
+function policyWouldAllow(gate: GateKeeper, toolName: string, input: unknown, mapping: ToolMapping | undefined): boolean {
   try {
-    if (typeof configuration === "function") {
-      status = await configuration(call);
-    } else {
-      const entry = ownValue(configuration, call.toolCall.toolName) as
-        | ToolApprovalStatus
-        | ((input: unknown, options: Record<string, unknown>) => ToolApprovalStatus | PromiseLike<ToolApprovalStatus>)
-        | undefined;
-      status =
-        typeof entry === "function"
-          ? await entry(call.toolCall.input, {
-              toolCallId: call.toolCall.toolCallId,
-              messages: call.messages,
-              toolContext: ownValue(call.toolsContext, call.toolCall.toolName),
-              runtimeContext: call.runtimeContext,
-            })
-          : entry;
-    }
-  } catch (error) {
-    return { type: "denied", reason: `your toolApproval failed (${describeError(error)}), so the call is denied` };
+    const entry = ownValue(mapping, toolName) as ToolMapping[string] | undefined;
+    const action = entry === undefined ? "tool_use" : entry.action;
+    const target = entry === undefined ? toolName : entry.target === undefined ? undefined : entry.target(input);
+    if (typeof action !== "string" || (target !== undefined && typeof target !== "string")) return false;
+    if (gate.policy.getRule(action)?.escalateAfter !== undefined) return false;
+    return gate.policy.check(action, target) === "allow";
+  } catch {
+    return false;
   }
-  const normalized: unknown = typeof status === "string" ? { type: status } : status;
-  if (normalized === undefined || normalized === null) return { type: "approved", reason: decision.reason };
-  const type = (normalized as { type?: unknown }).type;
-  const reason = (normalized as { reason?: unknown }).reason;
-  switch (type) {
-    case "not-applicable":
-      return { type: "approved", reason: decision.reason };
-    case "approved":
-    case "denied":
-    case "user-approval":
-      return typeof reason === "string" ? { type, reason } : { type };
-    default:
-      return { type: "denied", reason: `your toolApproval returned an unknown status (${String(type)}), so the call is denied` };
-  }
-}
-
-// Tool names can come from model output or client history: read own properties only.
-function ownValue(object: unknown, key: string): unknown {
-  return typeof object === "object" && object !== null && Object.hasOwn(object, key)
-    ? (object as Record<string, unknown>)[key]
-    : undefined;
 }

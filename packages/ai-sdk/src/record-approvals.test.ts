@@ -1,5 +1,5 @@
 import type { GateKeeper } from "@agentgate/core";
-import type { ModelMessage } from "ai";
+import { convertToModelMessages, type ModelMessage, type UIMessage } from "ai";
 import { describe, expect, it } from "vitest";
 import { recordApprovals } from "./record-approvals.js";
 import { makeGate } from "./test-utils/gate.js";
@@ -139,5 +139,52 @@ describe("recordApprovals", () => {
       { role: "tool", content: [{ type: "tool-approval-response", approvalId: "zz", approved: true }] },
     ];
     expect((await recordApprovals(made_up, gate, { requests: issued }))[0]?.status).toBe("unknown-request");
+  });
+
+  it("throws a TypeError naming convertToModelMessages when given useChat's UI messages, and records once converted", async () => {
+    const gate = await makeGate(rules);
+    await escalate(gate, "c1");
+    const ui: UIMessage[] = [
+      { id: "u1", role: "user", parts: [{ type: "text", text: "deploy" }] },
+      {
+        id: "m1",
+        role: "assistant",
+        parts: [
+          { type: "step-start" },
+          { type: "tool-deploy", toolCallId: "c1", state: "approval-responded", input: { service: "c1" }, approval: { id: "a1", approved: true } },
+        ],
+      },
+    ];
+    await expect(recordApprovals(ui as never, gate)).rejects.toThrow(/UI messages.*convertToModelMessages/s);
+    expect(await gate.pendingEscalations()).toHaveLength(1);
+
+    const recorded = await recordApprovals(await convertToModelMessages(ui), gate, { approvedBy: "alice" });
+    expect(recorded).toMatchObject([{ status: "recorded", toolCallId: "c1", decision: { type: "allow", approvedBy: "alice" } }]);
+  });
+
+  it("with the server's own requests, audits a human's 'no' to a question the gate did not ask; a 'yes' stays not-pending", async () => {
+    const gate = await makeGate(rules);
+    const issued = [
+      { approvalId: "a1", toolCall: { toolCallId: "c1" } },
+      { approvalId: "a2", toolCall: { toolCallId: "c2" } },
+    ];
+    const messages: ModelMessage[] = [
+      ...history([{ toolCallId: "c1", approvalId: "a1" }, { toolCallId: "c2", approvalId: "a2" }]),
+      {
+        role: "tool",
+        content: [
+          { type: "tool-approval-response", approvalId: "a1", approved: false, reason: "not today" },
+          { type: "tool-approval-response", approvalId: "a2", approved: true },
+        ],
+      },
+    ];
+    const recorded = await recordApprovals(messages, gate, { approvedBy: "bob", requests: issued });
+    expect(recorded.map((r) => r.status)).toEqual(["recorded", "not-pending"]);
+    expect(recorded[0]?.decision).toMatchObject({ type: "deny", code: "approval_error", target: "deploy", callId: "c1", reason: 'bob denied tool "deploy": not today' });
+    expect(gate.decisions).toHaveLength(1);
+    // Without the server's requests a "no" cannot be told from a forged one: nothing is audited.
+    const gate2 = await makeGate(rules);
+    expect((await recordApprovals(messages, gate2)).map((r) => r.status)).toEqual(["not-pending", "not-pending"]);
+    expect(gate2.decisions).toHaveLength(0);
   });
 });

@@ -31,7 +31,8 @@ export interface RecordedApproval {
   /** What the response asked for. */
   approved: boolean;
   /**
-   * - `recorded`: the gate settled its pending escalation; see `decision`.
+   * - `recorded`: the gate settled its pending escalation, or (with `requests`) audited a
+   *   human's "no" to a question only your own `toolApproval` asked; see `decision`.
    * - `not-pending`: the gate has no open escalation for this call (never escalated,
    *   already settled, or a forged id). Nothing changed.
    * - `automatic`: the request was an automatic approval, not one for a human.
@@ -55,12 +56,16 @@ export interface RecordedApproval {
  * Call it only with answers from a trusted approver (your authenticated UI or terminal):
  * this is the step that turns a response into an approval. It never throws for bad
  * messages; each response gets a status.
+ *
+ * @throws TypeError when given UI messages (`useChat`'s `{ parts }` shape) instead of model
+ * messages: their answers would be silently missed. Convert them with `convertToModelMessages`.
  */
 export async function recordApprovals(
   messages: readonly ModelMessage[],
   gate: GateKeeper,
   options: RecordApprovalsOptions = {},
 ): Promise<RecordedApproval[]> {
+  assertModelMessages(messages);
   const responses = lastApprovalResponses(messages);
   if (responses.length === 0) return [];
   const trusted = trustedCallIds(options.requests);
@@ -96,6 +101,20 @@ export async function recordApprovals(
     }
     const escalation = pending.find((p) => p.callId === response.toolCallId && !settled.has(p.escalationId));
     if (escalation === undefined) {
+      if (trusted !== undefined && !response.approved) {
+        // A "no" to a question this server issued that the gate did not ask (your own
+        // toolApproval wanted the human): the call will not run, and the audit says why.
+        const toolName = toolNameOf(messages, response.toolCallId) ?? "unknown";
+        const who = options.approvedBy ?? "a human";
+        const why = response.reason ?? options.reason;
+        const decision = gate.refuse("tool_use", `${who} denied tool "${toolName}"${why !== undefined ? `: ${why}` : ""}`, {
+          target: toolName,
+          callId: response.toolCallId,
+          code: "approval_error",
+        });
+        results.push({ ...result, status: "recorded", decision });
+        continue;
+      }
       results.push({ ...result, status: "not-pending", message: "the gate has no pending escalation for this tool call" });
       continue;
     }
@@ -132,4 +151,31 @@ function base(response: { approvalId: string; toolCallId: string | undefined; ap
     ...(response.toolCallId !== undefined ? { toolCallId: response.toolCallId } : {}),
     approved: response.approved,
   };
+}
+
+/** UI messages read as model messages hold no approval responses: say so instead of recording nothing. */
+function assertModelMessages(messages: unknown): void {
+  if (!Array.isArray(messages)) return;
+  const ui = messages.some(
+    (m) => typeof m === "object" && m !== null && Array.isArray((m as { parts?: unknown }).parts) && !("content" in m),
+  );
+  if (ui) {
+    throw new TypeError(
+      "recordApprovals expects model messages, but got UI messages (objects with `parts`, as useChat sends them). " +
+        "Convert them first: `const modelMessages = await convertToModelMessages(uiMessages, { tools })`, then pass modelMessages.",
+    );
+  }
+}
+
+/** The tool name of the call `toolCallId` in the history (for the audit only: it decides nothing). */
+function toolNameOf(messages: readonly unknown[], toolCallId: string): string | undefined {
+  for (const message of messages) {
+    const content = typeof message === "object" && message !== null ? (message as { content?: unknown }).content : undefined;
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      const p = part as { type?: unknown; toolCallId?: unknown; toolName?: unknown } | null;
+      if (p?.type === "tool-call" && p.toolCallId === toolCallId && typeof p.toolName === "string") return p.toolName;
+    }
+  }
+  return undefined;
 }

@@ -39,15 +39,17 @@ export function scriptedModel(turns: ScriptedTurn[], modelId = "scripted-model")
       ? { unified: "tool-calls" as const, raw: undefined }
       : { unified: "stop" as const, raw: undefined };
 
+  // Fixed response metadata, so two runs of one script produce equal histories.
+  const response = () => ({ id: `${modelId}-response-${turn}`, timestamp: new Date(0), modelId });
   return new MockLanguageModelV4({
     modelId,
     doGenerate: async () => {
       const content = next();
-      return { content, finishReason: finishReason(content), usage, warnings: [] };
+      return { content, finishReason: finishReason(content), usage, warnings: [], response: response() };
     },
     doStream: async () => {
       const content = next();
-      const parts: LanguageModelV4StreamPart[] = [{ type: "stream-start", warnings: [] }];
+      const parts: LanguageModelV4StreamPart[] = [{ type: "stream-start", warnings: [] }, { type: "response-metadata", ...response() }];
       content.forEach((c, i) => {
         if (c.type === "text") {
           parts.push({ type: "text-start", id: `t${i}` }, { type: "text-delta", id: `t${i}`, delta: c.text }, { type: "text-end", id: `t${i}` });
