@@ -9,9 +9,13 @@ import {
   type ToolInputGuardrailDefinition,
 } from "@openai/agents-core";
 import { CallMemo } from "./call-memo.js";
+import { assertDenialFits } from "./denied-output-fit.js";
 import { deniedOutputFor, type ToolDenial } from "./denial.js";
 import { GATE_LAYERS, gateLayers, type GateLayer } from "./gate-layers.js";
+import { approvedInRunState, honourNativeApproval, type NativeApproval } from "./native-approval.js";
 import { errorMessage, plainInput, readToolInput } from "./tool-input.js";
+
+export type { NativeApproval } from "./native-approval.js";
 
 /** Options for {@link gateTools}. */
 export interface GateToolsOptions {
@@ -56,13 +60,6 @@ export interface GateToolsOptions {
   approvedBy?: (call: NativeApproval) => string | undefined | Promise<string | undefined>;
 }
 
-/** A call approved with the SDK's `state.approve(item)`, given to {@link GateToolsOptions.approvedBy}. */
-export interface NativeApproval {
-  toolName: string;
-  callId: string;
-  input: unknown;
-  runContext: RunContext<any>;
-}
 
 /**
  * The tools `gateTools` accepts: function tools (from `tool()`,
@@ -87,20 +84,24 @@ export const GATE_GUARDRAIL_NAME = "agentgate";
  *   turns anything but ALLOW into `rejectContent`: `execute` never runs and
  *   the model reads the reason;
  * - a `needsApproval` that is true when the gate ESCALATEs (and has no inline
- *   approval handler), so the run pauses with the SDK's own interruptions;
- *   resolve them with {@link resolveGateInterruptions}. The tool's own
- *   `needsApproval` still applies to calls the gate allows;
+ *   approval handler), so the run pauses with the SDK's own interruptions,
+ *   answered with `state.approve(item)` / `state.reject(item)` or with
+ *   {@link resolveGateInterruptions}. The tool's own `needsApproval` still
+ *   applies to calls the gate allows;
  * - for tools with an `outputSchema`, an `errorFunction` that returns a
- *   schema-fitting fallback (see {@link GateToolsOptions.deniedOutput}).
+ *   schema-fitting fallback (see {@link GateToolsOptions.deniedOutput}); a
+ *   zod schema no fallback fits is refused here with a `TypeError`.
  *
- * After a human approval the guardrail runs again and lets the call through
- * only if the gate itself recorded the approval, so an edited `RunState`
- * cannot approve anything.
+ * After an approval the guardrail runs again. The gate lets the call through
+ * when it recorded the approval itself, or (with a trusted run state, see
+ * {@link GateToolsOptions.runState}) records the `state.approve()` first.
+ * A recorded call runs once: a saved state resumed twice is refused.
  *
  * Works for tools from `tool()`, `agent.asTool()` and `getAllMcpTools()`.
  * Agent tools are modified in place, because the SDK finds the sub-agent of
  * an agent tool by the tool object's identity when it resumes an
- * interruption raised inside it. Gating a tool twice with the same gate is a
+ * interruption raised inside it; their one run is claimed when they start,
+ * so a sub-agent that paused resumes as the same run. Gating a tool twice with the same gate is a
  * no-op; different gates stack (every one must allow).
  * Other tool types (hosted, computer, shell, apply_patch) cannot be gated
  * this way and are refused with a `TypeError` rather than passed through
@@ -265,89 +266,6 @@ function refusalReason(decision: Decision): string {
   return decision.type === "escalate"
     ? `${decision.reason} (a human must approve this call and AgentGate has no recorded approval for it)`
     : decision.reason;
-}
-
-/** True when the run state says `state.approve(item)` was called for this call. */
-function approvedInRunState(context: RunContext<any> | undefined, toolName: string, callId: string): boolean {
-  try {
-    return context?.isToolApproved({ toolName, callId }) === true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A call the gate escalated was approved with `state.approve(item)`. With a
- * trusted run state that is the human's answer: record it in the gate (the
- * audit says who), then re-check. With an untrusted one it counts for nothing.
- */
-async function honourNativeApproval(
-  gate: GateKeeper,
-  options: GateToolsOptions,
-  call: NativeApproval,
-  escalated: Decision,
-  recheck: () => Promise<Decision>,
-): Promise<Decision> {
-  if (options.runState === "untrusted" || !escalated.escalationId) return escalated;
-  let approvedBy: string | undefined;
-  try {
-    approvedBy = options.approvedBy ? await options.approvedBy(call) : undefined;
-  } catch (error) {
-    return gate.refuse(escalated.action, `the approvedBy option failed: ${errorMessage(error)}`, {
-      ...(escalated.target !== undefined ? { target: escalated.target } : {}),
-      callId: call.callId,
-      code: "approval_error",
-    });
-  }
-  try {
-    const settled = await gate.answerEscalation(escalated.escalationId, {
-      approved: true,
-      ...(typeof approvedBy === "string" && approvedBy !== "" ? { approvedBy } : {}),
-      reason: "approved with the SDK's state.approve()",
-    });
-    if (settled.type !== "allow") return settled;
-  } catch (error) {
-    return gate.refuse(escalated.action, `could not record the approval given with state.approve(): ${errorMessage(error)}`, {
-      ...(escalated.target !== undefined ? { target: escalated.target } : {}),
-      callId: call.callId,
-      code: "approval_error",
-    });
-  }
-  return recheck();
-}
-
-/**
- * A refused call of a tool with a validated `outputSchema` must return a
- * value that fits it, or the SDK aborts the whole run. Without `deniedOutput`
- * or the tool's own `errorFunction` the fallback is core's denial object:
- * refuse the configuration now when it cannot fit.
- */
-function assertDenialFits(tool: FunctionTool<any, any, any>, options: GateToolsOptions): void {
-  if (tool.outputSchema === undefined || options.deniedOutput || tool.errorFunction) return;
-  const sample = { denied: true, decision: "deny", code: "policy_denied", reason: "refused" };
-  if (schemaAccepts(tool, sample)) return;
-  throw new TypeError(
-    `gateTools: tool ${JSON.stringify(tool.name)} has an outputSchema that a refusal ({ denied, decision, code, reason }) does not fit, ` +
-      "and neither the `deniedOutput` option nor an `errorFunction` of its own: a refused call would abort the run. " +
-      "Pass gateTools(tools, gate, { deniedOutput: (denial) => <a value that fits the schema> }).",
-  );
-}
-
-/**
- * Whether the SDK would accept `value` as the tool's output. The SDK keeps
- * the validator of a zod `outputSchema` on the tool under a symbol; a tool
- * without one (a JSON-schema `outputSchema`) is not validated at all.
- */
-function schemaAccepts(tool: FunctionTool<any, any, any>, value: unknown): boolean {
-  const key = Object.getOwnPropertySymbols(tool).find((symbol) => symbol.description === "openai.agents.functionToolOutputValidator");
-  const validate = key ? (tool as unknown as Record<symbol, unknown>)[key] : undefined;
-  if (typeof validate !== "function") return true;
-  try {
-    const result = validate(value, undefined, undefined);
-    return !(result instanceof Promise);
-  } catch {
-    return false;
-  }
 }
 
 /** Reads back the `{ denied: true, reason }` JSON this package uses as a rejection message. */
