@@ -181,4 +181,30 @@ describe("the SDK's documented approval loop with the gate added", () => {
     expect(result.finalOutput).toBe("finished");
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!).reason).toMatch(/approvedBy option failed: no session/);
   });
+  it("streamed runs: the same loop over streamed results approves the escalation once", async () => {
+    const gate = await makeGate(rules);
+    const ran: string[] = [];
+    const id = callId();
+    const { agent } = deployAgent(ran, id, (tools) => gateTools(tools, gate, asUser));
+    const runner = makeRunner();
+    let stream = await runner.run(agent, "deploy api", { stream: true });
+    await stream.completed;
+    let questions = 0;
+    while (stream.interruptions.length > 0) {
+      for (const interruption of stream.interruptions) (questions++, stream.state.approve(interruption));
+      stream = await runner.run(agent, stream.state, { stream: true });
+      await stream.completed;
+    }
+    expect([questions, ran, stream.finalOutput]).toEqual([1, ["api@prod"], "finished"]);
+  });
+
+  it("approvedBy naming the agent itself is a self-approval: refused, and the model reads why", async () => {
+    const gate = await makeGate(rules);
+    const ran: string[] = [];
+    const id = callId();
+    const { model, agent } = deployAgent(ran, id, (tools) => gateTools(tools, gate, { approvedBy: () => gate.identity.name }));
+    await documentedLoop(agent, "deploy", () => true);
+    expect(ran).toEqual([]);
+    expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true, decision: "deny" });
+  });
 });
