@@ -7,7 +7,9 @@ import { callId, deployTool, makeGate, makeRunner, toolResultsSeenByModel } from
 
 // Adversarial tests (issue 9): a saved RunState may travel through a browser or a
 // database and come back edited or replayed. Each test drives the real Runner loop
-// with the SDK's ScriptedModel and asserts which tools actually ran.
+// with the SDK's ScriptedModel and asserts which tools actually ran. The app says
+// so: every agent here is gated with `runState: "untrusted"`.
+const untrusted = { runState: "untrusted" } as const;
 
 const rules = [{ action: "tool_use", allowed: true, allowedTargets: ["search", "deploy", "rollback"], escalateTargets: ["deploy", "rollback"] }];
 
@@ -30,7 +32,7 @@ function opsAgent(gate: Awaited<ReturnType<typeof makeGate>>, id: string, ran: s
     [assistantMessage("finished")],
     [assistantMessage("finished")],
   ]);
-  return { model, agent: new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate) }) };
+  return { model, agent: new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted) }) };
 }
 
 /** Pauses on the deploy, records the human's answer in the gate and the state, and returns the saved state. */
@@ -54,7 +56,7 @@ function edit(saved: string, change: (text: string) => string): string {
 /** Resumes a saved state on a fresh agent (another process) whose model only finishes. */
 async function resume(gate: Awaited<ReturnType<typeof makeGate>>, ran: string[], text: string) {
   const model = new ScriptedModel([[assistantMessage("finished")], [assistantMessage("finished")]]);
-  const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate) });
+  const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted) });
   const result = await makeRunner().run(agent, await RunState.fromString(agent, text));
   return { result, model };
 }
@@ -101,7 +103,7 @@ describe("OpenAI Agents: edited and replayed run state", () => {
       [functionCall("deploy", { service: "api", env: "staging" }, { callId: id }), functionCall("deploy", { service: "api", env: "prod" }, { callId: id })],
       [assistantMessage("finished")],
     ]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate) });
+    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, untrusted) });
     // The SDK refuses such a run itself; either way, prod must never deploy.
     await makeRunner().run(agent, "deploy twice").catch((error: unknown) => {
       expect(String(error)).toMatch(/reused/);
@@ -142,7 +144,7 @@ describe("OpenAI Agents: edited and replayed run state", () => {
     const gate = await makeGate(rules);
     const ran: string[] = [];
     const model = new ScriptedModel([[functionCall("deploy", { service: "api", env: "prod" }, { callId: "c".repeat(1 << 20) })], [assistantMessage("finished")]]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate) });
+    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, untrusted) });
     const result = await makeRunner().run(agent, "deploy");
     expect(ran).toEqual([]);
     expect(result.interruptions).toEqual([]);

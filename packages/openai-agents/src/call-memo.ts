@@ -22,6 +22,11 @@ export class CallMemo<T> {
     }
   }
 
+  /** Reads without removing. */
+  get(callId: string | undefined): T | undefined {
+    return callId ? this.#entries.get(callId) : undefined;
+  }
+
   take(callId: string | undefined): T | undefined {
     if (!callId) return undefined;
     const value = this.#entries.get(callId);

@@ -1,5 +1,7 @@
 import type { ApprovalRequest, Decision, GateKeeper } from "@agentgate/core";
 import { Agent, RunState, tool, type FunctionTool, type Model, type ModelProvider, type RunResult, type Tool } from "@openai/agents-core";
+import { webSearchTool } from "@openai/agents";
+import type { HostedTool } from "@openai/agents-core";
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
 import {
@@ -17,6 +19,7 @@ declare const gate: GateKeeper;
 declare const model: Model;
 declare const provider: ModelProvider;
 declare const mixed: Tool<unknown>[];
+declare const hosted: HostedTool[];
 declare const result: RunResult<unknown, Agent<unknown, any>>;
 declare const state: RunState<unknown, Agent<unknown, any>>;
 
@@ -44,6 +47,24 @@ describe("gateTools", () => {
     gateTools([search]);
     // @ts-expect-error mapping entries need an action
     gateTools([search], gate, { mapping: { search: { target: () => "x" } } });
+  });
+
+  it("refuses hosted tools at compile time, alone or next to function tools", () => {
+    // @ts-expect-error web_search runs on OpenAI's side and cannot be gated
+    gateTools([webSearchTool()], gate);
+    // @ts-expect-error one hosted tool in the list is enough
+    gateTools([search, webSearchTool()], gate);
+    // @ts-expect-error any hosted tool type
+    gateTools(hosted, gate);
+    // A list typed as the whole Tool union (e.g. getAllMcpTools) is checked when gated.
+    gateTools(mixed, gate);
+  });
+
+  it("takes the approval options for the SDK's own state.approve()", () => {
+    gateTools([search], gate, { runState: "trusted", approvedBy: ({ runContext, toolName, callId }) => `${String(runContext.context)}:${toolName}:${callId}` });
+    gateTools([search], gate, { runState: "untrusted", approvedBy: async () => undefined });
+    // @ts-expect-error two settings only
+    gateTools([search], gate, { runState: "client" });
   });
 });
 

@@ -32,8 +32,8 @@ describe("tools with an outputSchema", () => {
     const ran: string[] = [];
     const id = callId();
     const model = scenario(id);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([statusTool(ran)], gate) });
-    await makeRunner().run(agent, "status");
+    const tools = gateTools([statusTool(ran)], gate, { deniedOutput: (d) => ({ ok: false, detail: d.reason }) });
+    await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools }), "status");
     expect(ran).toEqual(["api"]);
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toEqual({ ok: true, detail: "api is up" });
   });
@@ -96,12 +96,24 @@ describe("tools with an outputSchema", () => {
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true, decision: "deny" });
   });
 
-  it("fail closed when no fallback fits the schema: the run rejects and the tool never ran", async () => {
+  it("refuse, when gated, a schema that no refusal fits without deniedOutput or errorFunction (instead of aborting the run later)", async () => {
     const gate = await makeGate([]);
     const ran: string[] = [];
-    const agent = new Agent({ name: "ops", instructions: "", model: scenario(callId()), tools: gateTools([statusTool(ran)], gate) });
-    await expect(makeRunner().run(agent, "status")).rejects.toThrow(/Invalid output for function tool 'status'/);
+    expect(() => gateTools([statusTool(ran)], gate)).toThrow(/tool "status".*outputSchema.*`deniedOutput`/s);
+    // A schema the refusal fits needs nothing more, and a denied call does not abort the run.
+    const loose = tool({
+      name: "status",
+      description: "Service status",
+      parameters: z.object({ service: z.string() }),
+      outputSchema: z.object({ denied: z.boolean().optional(), reason: z.string().optional(), ok: z.boolean().optional() }),
+      execute: async ({ service }) => (ran.push(service), { ok: true }),
+    });
+    const id = callId();
+    const model = scenario(id);
+    const result = await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: gateTools([loose], gate) }), "status");
+    expect(result.finalOutput).toBe("checked");
     expect(ran).toEqual([]);
+    expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true });
   });
 
   it("use the fallback for a rejected escalation too", async () => {

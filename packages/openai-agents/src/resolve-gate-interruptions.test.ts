@@ -133,11 +133,16 @@ describe("escalation through the SDK's interruptions", () => {
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!).denied).toBe(true);
   });
 
-  it("a tampered state (approved in the SDK, never in the gate) cannot run the call", async () => {
+  it("with runState untrusted, a state approved in the SDK but never in the gate cannot run the call", async () => {
     const gate = await makeGate(deployRules);
     const ran: string[] = [];
     const id = callId();
-    const { model, agent } = deployScenario(gate, id, ran);
+    const model = new ScriptedModel([
+      [functionCall("deploy", { service: "api", env: "prod" }, { callId: id })],
+      [assistantMessage("finished")],
+    ]);
+    const tools = gateTools([deployTool(ran)], gate, { runState: "untrusted" });
+    const agent = new Agent({ name: "ops", instructions: "deploy things", model, tools });
     const runner = makeRunner();
 
     let result = await runner.run(agent, "deploy api");

@@ -92,7 +92,9 @@ async function settle(
     denial: { toolName, ...(callId ? { callId } : {}), ...denial },
   });
 
-  const read = readToolInput(layer.tool, item.arguments);
+  const parsed = readToolInput(layer.tool, item.arguments);
+  const seen = layer.inputs.get(callId);
+  const read = parsed.ok && seen !== undefined ? ({ ok: true, input: seen } as const) : parsed;
   if (!read.ok) return refused({ reason: read.reason, code: "invalid_arguments" });
 
   const check = (): Promise<Decision> =>

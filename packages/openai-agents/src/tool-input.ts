@@ -1,51 +1,38 @@
 import type { FunctionTool } from "@openai/agents-core";
-import { getFunctionToolApprovalInput, prepareFunctionToolInput } from "@openai/agents-core/utils/internal";
 
 /** The outcome of reading a tool call's raw argument string. */
 export type ToolInputResult = { ok: true; input: unknown } | { ok: false; reason: string };
 
 /**
  * Turns the raw JSON argument string of a function call into the input the
- * gate checks. It mirrors what the SDK hands to `needsApproval` (JSON parse,
- * then the tool's own schema, then a plain-data copy), so the guardrail, the
- * approval policy and `resolveGateInterruptions` all present the *same* input
- * for one call id; core treats a changed input under a known call id as a
- * mismatch. Never throws: anything unreadable is a reason to deny.
+ * gate checks: the parsed JSON as plain data (tools without a parameter
+ * schema receive the raw string, as in the SDK). With the SDK's default
+ * strict schemas this equals what the SDK hands to `needsApproval`; the
+ * guardrail prefers the exact value `needsApproval` saw when it has it.
+ * Only the SDK's public API is used, so the adapter works across releases.
+ * Never throws: anything unreadable is a reason to deny.
  */
 export function readToolInput(tool: FunctionTool<any, any, any>, rawArguments: unknown): ToolInputResult {
   if (typeof rawArguments !== "string") {
     return { ok: false, reason: `tool "${tool.name}" was called without an argument string` };
   }
-  // Tools without a parameter schema receive the raw string, as in the SDK.
   if (!tool.parameters) return { ok: true, input: rawArguments };
   // The SDK blanks the arguments it hands to guardrails when they failed its own validation.
   if (rawArguments.trim() === "") return { ok: false, reason: `tool "${tool.name}" was called with an empty argument string` };
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(rawArguments);
+    return { ok: true, input: JSON.parse(rawArguments) };
   } catch (error) {
-    return {
-      ok: false,
-      reason: `malformed JSON arguments for tool "${tool.name}": ${errorMessage(error)}`,
-    };
+    return { ok: false, reason: `malformed JSON arguments for tool "${tool.name}": ${errorMessage(error)}` };
   }
-  let prepared: ReturnType<typeof prepareFunctionToolInput>;
+}
+
+/** A plain-data copy of what the SDK passed to `needsApproval` (undefined when it is not plain JSON data). */
+export function plainInput(value: unknown): unknown {
   try {
-    prepared = prepareFunctionToolInput(tool, rawArguments);
-  } catch (error) {
-    return { ok: false, reason: `arguments for tool "${tool.name}" could not be validated: ${errorMessage(error)}` };
-  }
-  if (!prepared) return { ok: true, input: parsed };
-  if (!prepared.result.success) {
-    return {
-      ok: false,
-      reason: `arguments for tool "${tool.name}" do not match its input schema: ${errorMessage(prepared.result.error)}`,
-    };
-  }
-  try {
-    return { ok: true, input: getFunctionToolApprovalInput(prepared.result.value) };
-  } catch (error) {
-    return { ok: false, reason: `arguments for tool "${tool.name}" are not plain data: ${errorMessage(error)}` };
+    const text = JSON.stringify(value);
+    return text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 
