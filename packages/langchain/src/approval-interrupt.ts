@@ -1,10 +1,28 @@
 import { AgentGateError } from "@agentgate/core";
 
+/** One action a human reviews, as in LangChain's `HITLRequest`. */
+export interface GateActionRequest {
+  name: string;
+  args: Record<string, unknown>;
+  description: string;
+}
+
+/** What a human may answer, as in LangChain's `HITLRequest`. */
+export interface GateReviewConfig {
+  actionName: string;
+  allowedDecisions: ("approve" | "edit" | "reject")[];
+}
+
 /**
  * What `gateMiddleware` passes to LangGraph's `interrupt()` when a tool call
  * needs a human. It arrives in `result.__interrupt__[i].value`. JSON-serialisable.
+ * It is a LangChain 1.x `HITLRequest` (`actionRequests`/`reviewConfigs`, one
+ * action: this call), so `humanInTheLoopMiddleware` UIs can answer it, plus
+ * AgentGate's own fields.
  */
 export interface GateInterruptValue {
+  actionRequests: [GateActionRequest];
+  reviewConfigs: [GateReviewConfig];
   type: "agentgate.approval";
   /** Answer this escalation: resume with `{ approved, approvedBy?, reason? }`. */
   escalationId: string;
@@ -19,15 +37,60 @@ export interface GateInterruptValue {
   agent: { id: string; name: string };
 }
 
+/** A decision of LangChain's `HITLResponse`. */
+export type GateHitlDecision =
+  | { type: "approve" }
+  | { type: "edit"; editedAction: { name: string; args: Record<string, unknown> } }
+  | { type: "reject"; message?: string };
+
 /**
- * The resume value `gateMiddleware` accepts: the shape `resolveEscalation`
- * takes. `escalationId` is optional; when given it must be the escalation of
- * the interrupt being answered, which binds an answer to one call. Anything
- * else counts as not approved.
+ * The resume values `gateMiddleware` accepts: LangChain's `HITLResponse`
+ * (`{ decisions: [one decision] }`), or the shape `resolveEscalation` takes.
+ * `escalationId` is optional; when given it must be the escalation of the
+ * interrupt being answered, which binds an answer to one call. Anything else
+ * counts as not approved.
  */
 export type GateResumeValue =
   | boolean
-  | { approved: boolean; approvedBy?: string; reason?: string; escalationId?: string };
+  | { approved: boolean; approvedBy?: string; reason?: string; escalationId?: string }
+  | { decisions: [GateHitlDecision]; approvedBy?: string; escalationId?: string };
+
+/** A resume value read: what to record, and the edited call when the human edited it. */
+export interface ReadResume {
+  resolution: unknown;
+  edited?: { name: string; args: Record<string, unknown> };
+}
+
+/**
+ * Reads a resume value (untrusted). HITL decisions become the core's approval
+ * shape; a malformed HITL answer becomes a rejection saying why.
+ */
+export function readResume(resume: unknown): ReadResume {
+  if (typeof resume !== "object" || resume === null || Array.isArray(resume) || !Object.prototype.hasOwnProperty.call(resume, "decisions")) {
+    return { resolution: resume };
+  }
+  const r = resume as { decisions?: unknown; approvedBy?: unknown };
+  const by = typeof r.approvedBy === "string" ? { approvedBy: r.approvedBy } : {};
+  const decisions = r.decisions;
+  if (!Array.isArray(decisions) || decisions.length !== 1) {
+    return { resolution: { approved: false, ...by, reason: "malformed HITL response: expected exactly one decision for this tool call" } };
+  }
+  const d = decisions[0] as { type?: unknown; message?: unknown; editedAction?: unknown } | null;
+  const type = typeof d === "object" && d !== null ? d.type : undefined;
+  if (type === "approve") return { resolution: { approved: true, ...by } };
+  if (type === "reject") {
+    const message = typeof d!.message === "string" && d!.message !== "" ? d!.message : "rejected by a human";
+    return { resolution: { approved: false, ...by, reason: message } };
+  }
+  if (type === "edit") {
+    const action = d!.editedAction as { name?: unknown; args?: unknown } | undefined;
+    if (typeof action === "object" && action !== null && typeof action.name === "string" && typeof action.args === "object" && action.args !== null && !Array.isArray(action.args)) {
+      return { resolution: { approved: true, ...by }, edited: { name: action.name, args: action.args as Record<string, unknown> } };
+    }
+    return { resolution: { approved: false, ...by, reason: "malformed HITL edit: editedAction needs a name and an args object" } };
+  }
+  return { resolution: { approved: false, ...by, reason: "malformed HITL response: decision type must be approve, edit or reject" } };
+}
 
 /** True for the interrupt values `gateMiddleware` raises. */
 export function isGateInterrupt(value: unknown): value is GateInterruptValue {
