@@ -17,6 +17,7 @@ import {
   type GateInterruptValue,
 } from "./approval-interrupt.js";
 import { adapterDenial, deniedToolMessage, errorText } from "./denial.js";
+import { hitlApproval } from "./hitl-answer.js";
 import { modelNameOf } from "./model-name.js";
 import { loadLanggraph } from "./optional-peers.js";
 
@@ -141,6 +142,17 @@ async function approveWithInterrupt(
     // Without a call id a resumed run could not find its escalation again.
     if (escalationId !== undefined) await settleQuietly(gate, escalationId, "the tool call has no id, so it cannot wait for approval");
     return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `${escalation.reason}; but the tool call has no id, so it cannot wait for approval`) };
+  }
+
+  // humanInTheLoopMiddleware on the same agent already asked about this call: one question, one answer.
+  const hitl = await hitlApproval(runtime, { id: callId, name: check.toolName, args: check.input });
+  if (hitl) {
+    try {
+      await gate.answerEscalation(escalationId, { approved: true, approvedBy: hitl.approvedBy, reason: "approved through humanInTheLoopMiddleware" });
+    } catch {
+      // Unknown or gone: the gate's record decides below.
+    }
+    return { decision: await gate.checkToolCall(check) };
   }
 
   const value: GateInterruptValue = {
