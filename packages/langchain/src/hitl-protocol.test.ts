@@ -11,7 +11,10 @@ import { baseRules, callId, makeGate, makeTools } from "./test-utils/fixtures.js
 // human, resume with a HITLResponse. The gate is added the way the README says,
 // and nothing in this loop changes.
 type Decide = (action: HITLRequest["actionRequests"][number]) => HITLResponse["decisions"][number];
-type Agent = { invoke: (input: unknown, config: unknown) => Promise<{ messages: BaseMessage[]; __interrupt__?: Interrupt[] }> };
+interface Agent {
+  // A method (bivariant parameters), so any createAgent result fits.
+  invoke(input: { messages: { role: string; content: string }[] } | Command, config: { configurable: { thread_id: string } }): Promise<{ messages: BaseMessage[]; __interrupt__?: Interrupt[] }>;
+}
 
 async function approvalLoop(agent: Agent, decide: Decide) {
   const config = { configurable: { thread_id: globalThis.crypto.randomUUID() } };
