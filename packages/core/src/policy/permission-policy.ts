@@ -214,10 +214,7 @@ export class PermissionPolicy {
         t = n.target;
       }
     }
-    if (t !== undefined && r.deniedTargets !== undefined && r.deniedTargets.test(t)) return "deny";
-    const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
-    if (r.allowedTargets !== undefined && !esc && (t === undefined || !r.allowedTargets.test(t))) return "deny";
-    return r.requireApproval || esc ? "escalate" : "allow";
+    return TYPE_OF[ruleOrder(r, t)]!;
   }
 
   /** The static verdict with its reason, rule and the pattern that fired. */
@@ -255,42 +252,31 @@ export class PermissionPolicy {
       if (!n.ok) return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
       t = n.target;
     }
-    if (t !== undefined && r.deniedTargets?.test(t)) {
-      return {
-        type: "deny",
-        code: "denied_target",
-        reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(r.deniedTargets.find(t))}`,
-        target: t,
-        rule: r,
-      };
-    }
-    const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
-    if (r.allowedTargets !== undefined && !esc) {
-      if (t === undefined) {
-        return { type: "deny", code: "target_required", reason: r.reasons.targetRequired, target: t, rule: r };
-      }
-      if (!r.allowedTargets.test(t)) {
-        const m = r.reasons;
+    // The order itself lives in `ruleOrder`, shared with `check`; here each outcome gets its reason.
+    const m = r.reasons;
+    switch (ruleOrder(r, t)) {
+      case DENIED_TARGET:
+        return { type: "deny", code: "denied_target", reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(r.deniedTargets!.find(t!))}`, target: t, rule: r };
+      case TARGET_REQUIRED:
+        return { type: "deny", code: "target_required", reason: m.targetRequired, target: t, rule: r };
+      case TARGET_NOT_ALLOWED:
         if (m.unlistedTarget !== t) {
           m.notInAllowedTargets = `${name}: target ${q(t)} is not in allowed_targets`;
           m.unlistedTarget = t;
         }
         return { type: "deny", code: "target_not_allowed", reason: m.notInAllowedTargets, target: t, rule: r };
-      }
+      case REQUIRE_APPROVAL:
+        return { type: "escalate", code: "require_approval", reason: m.requiresApproval, target: t, rule: r };
+      case ESCALATE_TARGET:
+        return { type: "escalate", code: "escalate_target", reason: `${name}: target ${q(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
+      case ALLOWED:
+        if (t === undefined) return { type: "allow", code: "allowed", reason: m.allowsAction, target: t, rule: r };
+        if (m.allowedTarget !== t) {
+          m.allowsTarget = `${name} allows target ${q(t)}`;
+          m.allowedTarget = t;
+        }
+        return { type: "allow", code: "allowed", reason: m.allowsTarget, target: t, rule: r };
     }
-    if (r.requireApproval) {
-      return { type: "escalate", code: "require_approval", reason: r.reasons.requiresApproval, target: t, rule: r };
-    }
-    if (esc) {
-      return { type: "escalate", code: "escalate_target", reason: `${name}: target ${q(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
-    }
-    if (t === undefined) return { type: "allow", code: "allowed", reason: r.reasons.allowsAction, target: t, rule: r };
-    const m = r.reasons;
-    if (m.allowedTarget !== t) {
-      m.allowsTarget = `${name} allows target ${q(t)}`;
-      m.allowedTarget = t;
-    }
-    return { type: "allow", code: "allowed", reason: m.allowsTarget, target: t, rule: r };
   }
 
   /** The policy as plain camelCase data (what the constructor takes). */
@@ -312,4 +298,31 @@ export class PermissionPolicy {
     if (path !== undefined) nodeFs("PermissionPolicy.toYaml").writeFileSync(path, text, "utf8");
     return text;
   }
+}
+
+/** What a rule decides about a normalised target, before any reason is written (small ints: `check` indexes by them). */
+const DENIED_TARGET = 0;
+const TARGET_REQUIRED = 1;
+const TARGET_NOT_ALLOWED = 2;
+const REQUIRE_APPROVAL = 3;
+const ESCALATE_TARGET = 4;
+const ALLOWED = 5;
+type RuleOutcome = 0 | 1 | 2 | 3 | 4 | 5;
+
+const TYPE_OF: readonly DecisionType[] = ["deny", "deny", "deny", "escalate", "escalate", "allow"];
+
+/**
+ * The rule order, the one copy `check` and `evaluate` share: denied_targets first, then
+ * allowed_targets (an escalate_targets match stands in for it), then require_approval, then
+ * escalate_targets. `r` is an allowed rule; `t` the normalised target.
+ */
+function ruleOrder(r: CompiledRule, t: string | undefined): RuleOutcome {
+  if (t !== undefined && r.deniedTargets !== undefined && r.deniedTargets.test(t)) return DENIED_TARGET;
+  const esc = t !== undefined && r.escalateTargets !== undefined && r.escalateTargets.test(t);
+  if (r.allowedTargets !== undefined && !esc) {
+    if (t === undefined) return TARGET_REQUIRED;
+    if (!r.allowedTargets.test(t)) return TARGET_NOT_ALLOWED;
+  }
+  if (r.requireApproval) return REQUIRE_APPROVAL;
+  return esc ? ESCALATE_TARGET : ALLOWED;
 }
