@@ -117,7 +117,11 @@ export function isMissingCheckpointer(error: unknown): boolean {
 const marker = "agentgate.error.CheckpointerRequiredError";
 const symbol = Symbol.for(marker);
 
-/** Thrown by `gateMiddleware` when a tool call needs approval and the agent has no checkpointer. */
+/**
+ * @deprecated No longer thrown: without a checkpointer, `gateMiddleware` refuses
+ * an escalated call like `gateTools` and `GateCallbackHandler` do (the model
+ * reads why; the escalation stays pending). Kept so existing imports compile.
+ */
 export class CheckpointerRequiredError extends AgentGateError {
   private readonly [symbol] = true;
   declare readonly code: "AGENTGATE_CHECKPOINTER_REQUIRED";

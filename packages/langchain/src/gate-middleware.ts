@@ -10,7 +10,6 @@ import { AIMessage, type ToolMessage } from "@langchain/core/messages";
 import type { Command } from "@langchain/langgraph";
 import type { AgentMiddleware, ToolCallRequest } from "langchain";
 import {
-  CheckpointerRequiredError,
   isMissingCheckpointer,
   readResume,
   resumeEscalationId,
@@ -126,8 +125,8 @@ async function gateToolCall(
 
 /**
  * Pauses the run for a human. Resolves the decision to act on; throws
- * LangGraph's interrupt (never swallowed) and, without a checkpointer,
- * {@link CheckpointerRequiredError}.
+ * LangGraph's interrupt (never swallowed). Without a checkpointer the run
+ * cannot pause: the call is refused and the escalation stays pending.
  */
 async function approveWithInterrupt(
   gate: GateKeeper,
@@ -190,8 +189,10 @@ async function approveWithInterrupt(
     resume = interrupt(value);
   } catch (error) {
     if (isMissingCheckpointer(error)) {
-      await settleQuietly(gate, escalationId, "the agent has no checkpointer, so it cannot wait for approval");
-      throw new CheckpointerRequiredError(check.toolName, { cause: error });
+      // Same as gateTools and GateCallbackHandler: a refusal the model reads, the escalation left pending.
+      return {
+        decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, noCheckpointerReason(escalation.reason, escalationId)),
+      };
     }
     throw error;
   }
@@ -325,4 +326,11 @@ function safeJson(value: unknown): string {
   } catch {
     return "(arguments not serialisable)";
   }
+}
+
+function noCheckpointerReason(reason: string, escalationId: string): string {
+  return (
+    `${reason}; the agent has no checkpointer, so the run cannot pause for approval. Escalation ${escalationId} stays pending: ` +
+    "answer it with gate.resolveEscalation and retry this tool call, or give createAgent a checkpointer (or the GateKeeper an approvalHandler)"
+  );
 }
