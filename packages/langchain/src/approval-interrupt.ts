@@ -69,23 +69,26 @@ export function readResume(resume: unknown): ReadResume {
   if (typeof resume !== "object" || resume === null || Array.isArray(resume) || !Object.prototype.hasOwnProperty.call(resume, "decisions")) {
     return { resolution: resume };
   }
-  const r = resume as { decisions?: unknown; approvedBy?: unknown };
-  const by = typeof r.approvedBy === "string" ? { approvedBy: r.approvedBy } : {};
-  const decisions = r.decisions;
+  // Own properties only: nothing is read through a (possibly polluted) prototype.
+  const approvedBy = own(resume, "approvedBy");
+  const by = typeof approvedBy === "string" ? { approvedBy } : {};
+  const decisions = own(resume, "decisions");
   if (!Array.isArray(decisions) || decisions.length !== 1) {
     return { resolution: { approved: false, ...by, reason: "malformed HITL response: expected exactly one decision for this tool call" } };
   }
-  const d = decisions[0] as { type?: unknown; message?: unknown; editedAction?: unknown } | null;
-  const type = typeof d === "object" && d !== null ? d.type : undefined;
+  const d: unknown = decisions[0];
+  const type = own(d, "type");
   if (type === "approve") return { resolution: { approved: true, ...by } };
   if (type === "reject") {
-    const message = typeof d!.message === "string" && d!.message !== "" ? d!.message : "rejected by a human";
-    return { resolution: { approved: false, ...by, reason: message } };
+    const message = own(d, "message");
+    return { resolution: { approved: false, ...by, reason: typeof message === "string" && message !== "" ? message : "rejected by a human" } };
   }
   if (type === "edit") {
-    const action = d!.editedAction as { name?: unknown; args?: unknown } | undefined;
-    if (typeof action === "object" && action !== null && typeof action.name === "string" && typeof action.args === "object" && action.args !== null && !Array.isArray(action.args)) {
-      return { resolution: { approved: true, ...by }, edited: { name: action.name, args: action.args as Record<string, unknown> } };
+    const action = own(d, "editedAction");
+    const name = own(action, "name");
+    const args = own(action, "args");
+    if (typeof name === "string" && typeof args === "object" && args !== null && !Array.isArray(args)) {
+      return { resolution: { approved: true, ...by }, edited: { name, args: args as Record<string, unknown> } };
     }
     return { resolution: { approved: false, ...by, reason: "malformed HITL edit: editedAction needs a name and an args object" } };
   }
@@ -141,4 +144,8 @@ export class CheckpointerRequiredError extends AgentGateError {
   static override isInstance(error: unknown): error is CheckpointerRequiredError {
     return AgentGateError.hasMarker(error, marker);
   }
+}
+
+function own(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
 }
