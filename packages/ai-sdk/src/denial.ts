@@ -1,4 +1,4 @@
-import type { Decision, DeniedToolResult } from "@agentgate/core";
+import { isDeniedToolResult, type Decision, type DeniedToolResult } from "@agentgate/core";
 
 /**
  * What a gated tool returns instead of running when the gate refuses the call:
@@ -9,17 +9,10 @@ export type GateDeniedResult = DeniedToolResult;
 
 /**
  * True when a tool output is a {@link GateDeniedResult} (works on outputs that went
- * through JSON, e.g. UI messages).
+ * through JSON, e.g. UI messages). The AI SDK's name for core's `isDeniedToolResult`.
  */
 export function isGateDenial(value: unknown): value is GateDeniedResult {
-  if (typeof value !== "object" || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return (
-    v.denied === true &&
-    (v.decision === "deny" || v.decision === "escalate") &&
-    typeof v.code === "string" &&
-    typeof v.reason === "string"
-  );
+  return isDeniedToolResult(value);
 }
 
 /** @internal The reason text the SDK forwards to the model, with the retry hint for rate limits. */

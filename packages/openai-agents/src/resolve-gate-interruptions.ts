@@ -124,9 +124,10 @@ async function settle(
 
   let settled: Decision;
   try {
-    settled = await gate.resolveEscalation(decision.escalationId, answer);
+    // Settled concurrently (another resolver, another process): the decision that won.
+    settled = await gate.answerEscalation(decision.escalationId, answer);
   } catch {
-    // Settled concurrently (another resolver, another process): use the gate's record.
+    // Gone from the store (expired) or unreadable: the gate's own record decides (never rejects).
     settled = await check();
   }
   if (settled.type === "allow") {
