@@ -305,4 +305,19 @@ describe("humanInTheLoopMiddleware and gateMiddleware on one agent", () => {
     expect(tools.runs).toEqual([]);
     expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({ denied: true, code: "target_not_allowed" });
   });
+
+  it("documented limit: with durability \"exit\" the HITL answer is not stored yet, so the gate asks again; the call still runs once", async () => {
+    const gate = await makeGate();
+    const tools = makeTools();
+    const agent = agentWithBoth(gate, tools, callId());
+    const config = { configurable: { thread_id: globalThis.crypto.randomUUID() }, durability: "exit" as const };
+    let result = await agent.invoke({ messages: [{ role: "user", content: "Ship it" }] }, config);
+    let questions = 0;
+    while (result.__interrupt__?.length) {
+      questions++;
+      result = await agent.invoke(new Command({ resume: { decisions: [{ type: "approve" }] } }), config);
+    }
+    expect(questions).toBe(2);
+    expect(tools.runs).toEqual(["deploy:prod"]);
+  });
 });
