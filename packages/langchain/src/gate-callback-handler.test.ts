@@ -172,7 +172,7 @@ describe("GateCallbackHandler", () => {
     expect(tools.runs).toEqual(["deploy:prod"]);
   });
 
-  it("in createAgent without middleware, a denial becomes LangChain's tool error message", async () => {
+  it("in createAgent without middleware, a denial becomes a tool error message holding only the gate's reason", async () => {
     const gate = await makeGate();
     const tools = makeTools();
     const model = fakeModel().respondWithTools([{ name: "shell", args: { cmd: "id" }, id: callId() }]).respond(new AIMessage("ok"));
@@ -184,19 +184,27 @@ describe("GateCallbackHandler", () => {
     const message = result.messages.find((m): m is ToolMessage => ToolMessage.isInstance(m));
     expect(message?.status).toBe("error");
     expect(String(message?.content)).toContain("not in allowed_targets");
+    expect(String(message?.content)).toMatch(/^AgentGate deny: /);
+    expect(String(message?.content)).not.toContain("Please fix your mistakes");
   });
 
-  it("documented limit: next to a wrapToolCall middleware, a denial aborts the whole run", async () => {
+  it("next to a wrapToolCall middleware, a denial is a tool error message too (the run goes on)", async () => {
     const gate = await makeGate();
     const tools = makeTools();
     const passThrough = createMiddleware({ name: "PassThrough", wrapToolCall: (request, handler) => handler(request) });
     const model = fakeModel().respondWithTools([{ name: "shell", args: { cmd: "id" }, id: callId() }]).respond(new AIMessage("ok"));
     const agent = createAgent({ model, tools: [tools.shell], middleware: [passThrough], checkpointer: new MemorySaver() });
 
-    await expect(
-      agent.invoke({ messages: [{ role: "user", content: "go" }] }, { callbacks: [new GateCallbackHandler(gate)], configurable: { thread_id: "t" } }),
-    ).rejects.toThrow(/AgentGate deny/);
+    const result = await agent.invoke(
+      { messages: [{ role: "user", content: "go" }] },
+      { callbacks: [new GateCallbackHandler(gate)], configurable: { thread_id: "t" } },
+    );
     expect(tools.runs).toEqual([]);
+    const message = result.messages.find((m): m is ToolMessage => ToolMessage.isInstance(m));
+    expect(message?.status).toBe("error");
+    expect(String(message?.content)).toMatch(/^AgentGate deny: .*not in allowed_targets/);
+    expect(String(message?.content)).not.toContain("Please fix");
+    expect(result.messages.at(-1)?.content).toBe("ok");
   });
 
   it("an error inside the gate blocks (fail closed)", async () => {

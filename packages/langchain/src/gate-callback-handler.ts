@@ -84,7 +84,7 @@ export class GateCallbackHandler extends BaseCallbackHandler {
         context: this.#context(metadata),
       });
     }
-    if (decision.type !== "allow") throw new PermissionDeniedError(decision);
+    if (decision.type !== "allow") throw toolBlock(decision);
   }
 
   override async handleChatModelStart(
@@ -139,4 +139,15 @@ function parseToolInput(input: unknown): unknown {
   } catch {
     return input;
   }
+}
+
+/**
+ * The error a blocked tool throws. It carries LangChain's `ToolInvocationError`
+ * brand, which `createAgent`'s tool node reads to pass `error.message` to the
+ * model as is, so the model reads the gate's reason and nothing appended.
+ */
+function toolBlock(decision: Decision): PermissionDeniedError {
+  const error = new PermissionDeniedError(decision);
+  Object.defineProperty(error, "~brand", { value: "ToolInvocationError", enumerable: false });
+  return error;
 }

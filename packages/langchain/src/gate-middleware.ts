@@ -10,14 +10,19 @@ import { AIMessage, type ToolMessage } from "@langchain/core/messages";
 import type { Command } from "@langchain/langgraph";
 import type { AgentMiddleware, ToolCallRequest } from "langchain";
 import {
-  CheckpointerRequiredError,
   isMissingCheckpointer,
+  readResume,
   resumeEscalationId,
   type GateInterruptValue,
 } from "./approval-interrupt.js";
 import { adapterDenial, deniedToolMessage, errorText } from "./denial.js";
+import { hitlApproval } from "./hitl-answer.js";
 import { modelNameOf } from "./model-name.js";
-import { loadLanggraph, requireLangchain } from "./optional-peers.js";
+import { loadLanggraph } from "./optional-peers.js";
+
+// What `createMiddleware` from `langchain` stamps on a middleware. Built here so that
+// importing this package never loads `langchain` (a type-only peer for this file).
+const MIDDLEWARE_BRAND = Symbol.for("AgentMiddleware");
 
 /** Options for {@link gateMiddleware}. */
 export interface GateMiddlewareOptions {
@@ -59,22 +64,23 @@ export function gateMiddleware(gate: GateKeeper, options: GateMiddlewareOptions 
   if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
     throw new TypeError("gateMiddleware needs a GateKeeper");
   }
-  const { createMiddleware } = requireLangchain("gateMiddleware");
-  return createMiddleware({
+  const middleware = {
+    [MIDDLEWARE_BRAND]: true,
     name: options.name ?? "AgentGate",
     ...(options.toolCalls === false
       ? {}
-      : { wrapToolCall: (request, handler) => gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler) }),
+      : { wrapToolCall: (request: unknown, handler: unknown) => gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler) }),
     ...(options.modelCalls === false
       ? {}
       : {
-          wrapModelCall: async (request, handler) => {
+          wrapModelCall: async (request: { model: unknown; runtime: unknown }, handler: (request: unknown) => unknown) => {
             const decision = await checkModelCall(gate, options, request.model, request.runtime as Runtime);
             if (decision.type !== "allow") return blockedModelMessage(decision);
             return handler(request);
           },
         }),
-  });
+  };
+  return middleware as unknown as AgentMiddleware;
 }
 
 async function gateToolCall(
@@ -108,17 +114,19 @@ async function gateToolCall(
     decision = adapterDenial(gate, { action: "tool_use", target: call.name, callId }, `AgentGate could not check tool ${JSON.stringify(call.name)}: ${errorText(error)}`);
   }
 
+  let edited: Record<string, unknown> | undefined;
   if (decision.type === "escalate") {
-    decision = await approveWithInterrupt(gate, check, decision, pendingBefore, request.runtime);
+    ({ decision, edited } = await approveWithInterrupt(gate, check, decision, pendingBefore, request.runtime));
   }
   if (decision.type !== "allow") return deniedToolMessage(call, decision);
-  return handler(request);
+  // A human's edit runs with the edited arguments (checked again by the gate).
+  return handler(edited ? { ...request, toolCall: { ...call, args: edited } } : request);
 }
 
 /**
  * Pauses the run for a human. Resolves the decision to act on; throws
- * LangGraph's interrupt (never swallowed) and, without a checkpointer,
- * {@link CheckpointerRequiredError}.
+ * LangGraph's interrupt (never swallowed). Without a checkpointer the run
+ * cannot pause: the call is refused and the escalation stays pending.
  */
 async function approveWithInterrupt(
   gate: GateKeeper,
@@ -126,16 +134,36 @@ async function approveWithInterrupt(
   escalation: Decision,
   pendingBefore: ReadonlySet<string>,
   runtime: Runtime,
-): Promise<Decision> {
+): Promise<{ decision: Decision; edited?: Record<string, unknown> }> {
   const escalationId = escalation.escalationId;
   const callId = check.callId;
   if (escalationId === undefined || callId === undefined) {
     // Without a call id a resumed run could not find its escalation again.
     if (escalationId !== undefined) await settleQuietly(gate, escalationId, "the tool call has no id, so it cannot wait for approval");
-    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `${escalation.reason}; but the tool call has no id, so it cannot wait for approval`);
+    return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `${escalation.reason}; but the tool call has no id, so it cannot wait for approval`) };
+  }
+
+  // humanInTheLoopMiddleware on the same agent already asked about this call: one question, one answer.
+  const hitl = await hitlApproval(runtime, { id: callId, name: check.toolName, args: check.input });
+  if (hitl) {
+    try {
+      await gate.answerEscalation(escalationId, { approved: true, approvedBy: hitl.approvedBy, reason: "approved through humanInTheLoopMiddleware" });
+    } catch {
+      // Unknown or gone: the gate's record decides below.
+    }
+    return { decision: await gate.checkToolCall(check) };
   }
 
   const value: GateInterruptValue = {
+    // LangChain's HITLRequest: one action, this call.
+    actionRequests: [
+      {
+        name: check.toolName,
+        args: isRecord(check.input) ? check.input : { input: check.input },
+        description: `AgentGate: ${escalation.reason}\n\nTool: ${check.toolName}\nArgs: ${safeJson(check.input)}`,
+      },
+    ],
+    reviewConfigs: [{ actionName: check.toolName, allowedDecisions: ["approve", "edit", "reject"] }],
     type: "agentgate.approval",
     escalationId,
     callId,
@@ -152,7 +180,7 @@ async function approveWithInterrupt(
     interrupt = typeof runtime?.interrupt === "function" ? runtime.interrupt : (await loadLanggraph()).interrupt;
   } catch (error) {
     await settleQuietly(gate, escalationId, "LangGraph is not available to ask for approval");
-    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, errorText(error));
+    return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, errorText(error)) };
   }
 
   let resume: unknown;
@@ -161,8 +189,10 @@ async function approveWithInterrupt(
     resume = interrupt(value);
   } catch (error) {
     if (isMissingCheckpointer(error)) {
-      await settleQuietly(gate, escalationId, "the agent has no checkpointer, so it cannot wait for approval");
-      throw new CheckpointerRequiredError(check.toolName, { cause: error });
+      // Same as gateTools and GateCallbackHandler: a refusal the model reads, the escalation left pending.
+      return {
+        decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, noCheckpointerReason(escalation.reason, escalationId)),
+      };
     }
     throw error;
   }
@@ -174,20 +204,55 @@ async function approveWithInterrupt(
         ? `the resume value answers escalation ${JSON.stringify(named)}, not ${JSON.stringify(escalationId)}`
         : "the resume value does not answer an escalation this gate issued for this call";
     await settleQuietly(gate, escalationId, `refused resume: ${why}`);
-    return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `approval refused: ${why}`);
+    return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `approval refused: ${why}`) };
   }
 
+  const answer = readResume(resume);
+  if (answer.edited) return approveEdit(gate, check, escalationId, answer);
   try {
     // The core validates the answer: anything but { approved: boolean } (or a boolean) is a rejection.
-    await gate.resolveEscalation(escalationId, resume as ApprovalResolution);
+    await gate.resolveEscalation(escalationId, answer.resolution as ApprovalResolution);
   } catch (error) {
     // Settled elsewhere first (another approver, a timeout): the gate's record decides below.
     if (!EscalationError.isInstance(error)) {
-      return adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not record the approval: ${errorText(error)}`);
+      return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not record the approval: ${errorText(error)}`) };
     }
   }
   // Only the gate's own record can allow the call: re-check the same call id (never rejects).
-  return gate.checkToolCall(check);
+  return { decision: await gate.checkToolCall(check) };
+}
+
+/**
+ * A human edited the call: the original call does not run (its escalation is
+ * settled as not approved), and the edited one is a new call, checked against
+ * the policy again. If that check escalates, the human's edit is its approval.
+ */
+async function approveEdit(
+  gate: GateKeeper,
+  check: ToolCall,
+  escalationId: string,
+  answer: { resolution: unknown; edited?: { name: string; args: Record<string, unknown> } },
+): Promise<{ decision: Decision; edited?: Record<string, unknown> }> {
+  const edited = answer.edited!;
+  const approvedBy = (answer.resolution as { approvedBy?: string }).approvedBy;
+  const by = approvedBy !== undefined ? { approvedBy } : {};
+  await settleQuietly(gate, escalationId, "a human edited the call; the edited call was checked on its own", approvedBy);
+  if (edited.name !== check.toolName) {
+    return {
+      decision: adapterDenial(gate, { action: "tool_use", target: check.toolName, callId: check.callId, code: "approval_error" }, `an edit may change the arguments of ${JSON.stringify(check.toolName)}, not turn it into ${JSON.stringify(edited.name)}`),
+    };
+  }
+  const editedCheck: ToolCall = { ...check, input: edited.args, callId: `${check.callId}#edited` };
+  let decision = await gate.checkToolCall(editedCheck);
+  if (decision.type === "escalate" && decision.escalationId !== undefined) {
+    try {
+      await gate.answerEscalation(decision.escalationId, { approved: true, ...by, reason: "approved as edited by a human" });
+    } catch {
+      // Unknown or gone: the re-check below decides (never an ALLOW without a record).
+    }
+    decision = await gate.checkToolCall(editedCheck);
+  }
+  return decision.type === "allow" ? { decision, edited: edited.args } : { decision };
 }
 
 async function checkModelCall(
@@ -236,9 +301,9 @@ async function pendingFor(gate: GateKeeper, callId: string): Promise<ReadonlySet
 }
 
 /** Settles an escalation as not approved so it does not linger; best effort. */
-async function settleQuietly(gate: GateKeeper, escalationId: string, reason: string): Promise<void> {
+async function settleQuietly(gate: GateKeeper, escalationId: string, reason: string, approvedBy = "@agentgate/langchain"): Promise<void> {
   try {
-    await gate.resolveEscalation(escalationId, { approved: false, approvedBy: "@agentgate/langchain", reason });
+    await gate.resolveEscalation(escalationId, { approved: false, approvedBy, reason });
   } catch {
     // Already settled or gone: nothing to clean up.
   }
@@ -249,4 +314,23 @@ function contextOf(options: GateMiddlewareOptions, runtime: Runtime | undefined)
   const thread = runtime?.configurable?.thread_id;
   if (typeof thread === "string") context.threadId = thread;
   return context;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value, null, 2) ?? String(value);
+  } catch {
+    return "(arguments not serialisable)";
+  }
+}
+
+function noCheckpointerReason(reason: string, escalationId: string): string {
+  return (
+    `${reason}; the agent has no checkpointer, so the run cannot pause for approval. Escalation ${escalationId} stays pending: ` +
+    "answer it with gate.resolveEscalation and retry this tool call, or give createAgent a checkpointer (or the GateKeeper an approvalHandler)"
+  );
 }

@@ -4,6 +4,9 @@ export { gateTools, type GateToolInput, type GateToolsMapping, type GateToolsOpt
 export {
   CheckpointerRequiredError,
   isGateInterrupt,
+  type GateActionRequest,
+  type GateHitlDecision,
   type GateInterruptValue,
+  type GateReviewConfig,
   type GateResumeValue,
 } from "./approval-interrupt.js";

@@ -1,23 +1,9 @@
 // `langchain` and `@langchain/langgraph` are optional peers: GateCallbackHandler
 // and gateTools need only @langchain/core, so importing this package must work
-// without them. They are loaded here, once, and asked for only where needed.
+// (and `require` too) without them and without loading them. `langchain` is a
+// type-only import; LangGraph is loaded on first use, never at the top level.
 
-type LangChain = typeof import("langchain");
 type LangGraph = typeof import("@langchain/langgraph");
-
-let langchainError: unknown;
-const langchain: LangChain | undefined = await import("langchain").catch((error: unknown) => {
-  langchainError = error;
-  return undefined;
-});
-
-/** `langchain` (for `createMiddleware`), or a clear error saying it is needed. */
-export function requireLangchain(feature: string): LangChain {
-  if (langchain) return langchain;
-  throw new Error(`@agentgate/langchain: ${feature} needs the \`langchain\` package (v1): npm install langchain`, {
-    cause: langchainError,
-  });
-}
 
 let langgraph: Promise<LangGraph> | undefined;
 
