@@ -1,6 +1,7 @@
 import { PermissionPolicy } from "@agentgate/core";
 import { createMongoAbility, subject } from "@casl/ability";
 import * as cedar from "@cedar-policy/cedar-wasm/nodejs";
+import { PolicyEngine as AgtPolicyEngine } from "@microsoft/agent-governance-sdk";
 import { newEnforcer, newModelFromString, StringAdapter } from "casbin";
 import picomatch from "picomatch";
 import { POLICY, REQUESTS, type Request } from "./fixture.ts";
@@ -138,8 +139,32 @@ export function cedarEngine(): Engine<cedar.StatefulAuthorizationCall> {
   };
 }
 
+/**
+ * Microsoft Agent Governance Toolkit (`@microsoft/agent-governance-sdk`), `PolicyEngine.evaluate`: flat rules,
+ * first match wins, default deny. Its conditions are equality checks on context keys (no glob or prefix on
+ * a target), so `/workspace/**` is a boolean context key the check computes per request with the floor's
+ * precompiled picomatch matcher, inside the timed call.
+ */
+export function agtEngine(): Engine<Request> {
+  const workspace = picomatch("/workspace/**", { dot: true });
+  const engine = new AgtPolicyEngine([
+    { action: "tool_use", effect: "allow", conditions: { target: "search" } },
+    { action: "llm_call", effect: "allow" },
+    { action: "file_read", effect: "allow", conditions: { inWorkspace: true } },
+    { action: "shell", effect: "deny" },
+    { action: "*", effect: "deny" },
+  ]);
+  return {
+    name: "agent-governance-sdk PolicyEngine.evaluate",
+    how: "flat rules with equality `conditions`, `*` deny last; `/workspace/**` as a boolean context key from picomatch, computed in the check",
+    prepare: (r) => r,
+    check: (r) =>
+      engine.evaluate(r.action, r.target === undefined ? {} : { target: r.target, inWorkspace: r.action === "file_read" && workspace(r.target) }) === "allow",
+  };
+}
+
 export async function allEngines(): Promise<Engine[]> {
-  return [floorEngine(), permissionPolicyEngine(), caslEngine(), await casbinEngine(), cedarEngine()];
+  return [floorEngine(), permissionPolicyEngine(), caslEngine(), await casbinEngine(), cedarEngine(), agtEngine()];
 }
 
 /** Each engine's decisions on `requests`, to compare before anything is timed. */

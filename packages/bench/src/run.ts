@@ -3,7 +3,7 @@
  * across tables), starts a private redis-server when `AGENTGATE_REDIS_URL` is unset, and writes
  * docs/benchmarks.md from the results.
  *
- *   node src/run.ts [--quick] [--only=policy,gate,adapters,memory,mcp] [--out=path]
+ *   node src/run.ts [--quick] [--only=policy,gate,adapters,memory,mcp,scale] [--out=path]
  *
  * `--quick` is a smoke run (a few rounds; writes to a temp file unless --out is given).
  */
@@ -40,6 +40,7 @@ const TABLES: Table[] = [
   { id: "adapters", file: "tables/adapter-overhead.ts", title: "3. Adapter overhead" },
   { id: "memory", file: "tables/memory.ts", title: "4. Memory", nodeFlags: ["--expose-gc"] },
   { id: "mcp", file: "tables/mcp-proxy.ts", title: "5. MCP proxy" },
+  { id: "scale", file: "tables/scale.ts", title: "6. Scale", nodeFlags: ["--expose-gc"], needsRedis: true },
 ];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

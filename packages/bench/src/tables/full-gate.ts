@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AgentIdentity, GateKeeper, PermissionPolicy, type AuditSink, type GateStore } from "@agentgate/core";
-import { casbinEngine, cedarEngine, type Engine } from "../engines.ts";
+import { agtEngine, casbinEngine, cedarEngine, decisionsOf, type Engine } from "../engines.ts";
 import { describeRequest, EXPECTED, limitedPolicy, REQUESTS } from "../fixture.ts";
 import {
   fmtNs,
@@ -87,8 +87,12 @@ if ((await gLimitedDeny.check("llm_call")).code !== "rate_limit") throw new Erro
 // The rival engines on the same mix, in this process.
 const casbin = await casbinEngine();
 const cedar = cedarEngine();
+const agt = agtEngine();
+for (const e of [casbin, cedar, agt] as Engine[]) {
+  if (decisionsOf(e).some((allow, i) => allow !== EXPECTED[i])) throw new Error(`${e.name} disagrees with the expected decisions on the mix, nothing timed`);
+}
 const rivals = runSync(
-  ([casbin, cedar] as Engine[]).map((e) => ({ name: e.name, check: e.check, requests: REQUESTS.map(e.prepare) })),
+  ([casbin, cedar, agt] as Engine[]).map((e) => ({ name: e.name, check: e.check, requests: REQUESTS.map(e.prepare) })),
   roundOptions({ rounds: 21, batchMs: 15 }),
 );
 

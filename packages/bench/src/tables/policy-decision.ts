@@ -34,6 +34,7 @@ const caslResult = byName.get("@casl/ability")!;
 const floor = floorResult.nsPerOp.median;
 const policy = policyResult.nsPerOp.median;
 const casl = caslResult.nsPerOp.median;
+const agtResult = byName.get("agent-governance-sdk PolicyEngine.evaluate")!;
 const policyVsFloor = pairedRatio(policyResult, floorResult);
 const caslVsPolicy = pairedRatio(caslResult, policyResult);
 
@@ -59,6 +60,12 @@ const targets: TargetCheck[] = [
     target: "faster",
     measured: `${fmtRatio(caslVsPolicy)} faster (${fmtNs(policy)} vs ${fmtNs(casl)})`,
     met: caslVsPolicy > 1,
+  },
+  {
+    name: "`PermissionPolicy.check` vs agent-governance-sdk `PolicyEngine.evaluate`",
+    target: "reported",
+    measured: `${fmtRatio(pairedRatio(agtResult, policyResult))} faster (${fmtNs(policy)} vs ${fmtNs(agtResult.nsPerOp.median)})`,
+    met: null,
   },
 ];
 

@@ -124,9 +124,11 @@ export function encodeDecisionRecord(
   decisionJsonText: string,
   argsJson: string | undefined,
 ): { end: number; hash: string } {
-  // One string, one encoding call: prevHash (hashed, then overwritten) followed by the body.
-  const open = argsJson === undefined ? '{"decision":' : `{"args":${argsJson},"decision":`;
-  const q = at + buf.write(`${prevHash}${open}${decisionJsonText},"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`, at, "utf8");
+  // Written in parts (no concatenated line string to build and flatten): prevHash (hashed, then overwritten), then the body.
+  let q = at + buf.write(prevHash, at, "latin1");
+  q += argsJson === undefined ? buf.write('{"decision":', q, "latin1") : buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
+  q += buf.write(decisionJsonText, q, "utf8");
+  q += buf.write(`,"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`, q, "latin1");
   const start = at + 64;
   const hash = sha256(buf.subarray(at, q));
   // Move the body (without its closing brace) over prevHash, then close it with the hash.

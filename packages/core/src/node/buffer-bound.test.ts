@@ -106,6 +106,28 @@ describe("the sink's buffer is bounded", () => {
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 1000 - sink.dropped, dropped: sink.dropped });
   });
 
+  it("a producer that calls write() and never yields: each run of drops shares one rejection, so what it leaves behind stays bounded", async () => {
+    const path = join(dir, "flood.jsonl");
+    const sink = open(path, { fsync: false, maxBufferBytes: MAX });
+    const gate = gateWith(sink, []);
+    const d = await gate.check("tool_use", "t");
+    const returned = new Set<Promise<void>>();
+    for (let i = 0; i < 20_000; i++) returned.add(sink.write(d));
+    // The accepted records share their group's promise; every drop shares one rejection.
+    expect(sink.dropped).toBeGreaterThan(15_000);
+    expect(returned.size).toBe(2);
+    const rejection = [...returned][1]!;
+    await expect(rejection).rejects.toThrow(/buffer is full .* decision .* was not written \(1 dropped so far\)/);
+    await sink.flush();
+    // Writing resumes with a recovery record; the next run of drops gets its own rejection.
+    await sink.write(d);
+    for (let i = 0; i < 20_000; i++) returned.add(sink.write(d));
+    expect(returned.size).toBe(4);
+    const dropped = sink.dropped;
+    await sink.close();
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 40_002 - dropped, dropped }); // the gate's own check wrote one too
+  });
+
   it("the gate reads any sink's unavailable: a reason, or a getter that throws, turns ALLOW into DENY; DENY and ESCALATE pass through", async () => {
     let state: string | undefined | Error;
     const seen: Decision[] = [];

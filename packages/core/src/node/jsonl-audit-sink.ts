@@ -167,6 +167,8 @@ export class JsonlAuditSink implements AuditSink {
   /** Bytes of records accepted and not yet on disk. */
   #pendingBytes = 0;
   #dropped = 0;
+  /** The rejection returned for every drop since the last `recovery` record. */
+  #dropping: Promise<void> | undefined;
   /** Dropped since the last `recovery` record that counts them. */
   #unnoted = 0;
   /** Why the last group commit failed (cleared by the next one that succeeds). */
@@ -332,21 +334,28 @@ export class JsonlAuditSink implements AuditSink {
     return batch.promise;
   }
 
-  /** A record that does not fit: counted, reported (the gate passes the rejection to `onAuditError`), never buffered. */
+  /**
+   * A record that does not fit: counted, reported (the gate passes the rejection to `onAuditError`), never buffered.
+   * One run of drops shares one rejected promise (naming its first decision): a producer that never yields
+   * would otherwise pile up an error and a rejection job per refused record, unbounded.
+   */
   #drop(decision: Decision): Promise<void> {
     this.#dropped++;
     this.#unnoted++;
+    if (this.#dropping !== undefined) return this.#dropping;
     const why = this.#lockLost
       ? `lost its lock to another process`
       : `the buffer is full (${this.#pendingBytes} bytes not yet written, maxBufferBytes ${this.#maxBuffer}${this.#lastError ? `; ${this.#lastError}` : ""})`;
     const error = new AuditLogError(this.path, `audit log ${this.path}: ${why}; decision ${decision.id} was not written (${this.#dropped} dropped so far)`);
     const rejected = Promise.reject(error);
     rejected.catch(() => {});
+    this.#dropping = rejected;
     return rejected;
   }
 
   /** Before the first record after a gap: a `recovery` record that says how many were dropped. */
   #noteDropped(): void {
+    this.#dropping = undefined;
     const body = canonicalJson({ at: new Date().toISOString(), dropped: this.#unnoted, prevHash: this.#prevHash, seq: this.#seq, type: "recovery" });
     const hash = chainHash(this.#prevHash, body);
     const line = Buffer.from(`${recordLine(body, hash)}\n`, "utf8");

@@ -1,5 +1,5 @@
 import { isDecision, type Decision } from "../gate/decision.js";
-import { readLines } from "./line-reader.js";
+import { readLineBatches } from "./line-reader.js";
 
 /** One decision read back from an audit log. */
 export interface AuditLogEntry {
@@ -19,17 +19,19 @@ export interface AuditLogEntry {
  */
 export async function readAuditLog(path: string): Promise<AuditLogEntry[]> {
   const out: AuditLogEntry[] = [];
-  for await (const raw of readLines(path)) {
-    let r: { type?: unknown; seq?: unknown; decision?: unknown; args?: unknown };
-    try {
-      r = JSON.parse(raw.bytes.toString("utf8"));
-    } catch {
-      continue;
+  for await (const batch of readLineBatches(path)) {
+    for (const raw of batch) {
+      let r: { type?: unknown; seq?: unknown; decision?: unknown; args?: unknown };
+      try {
+        r = JSON.parse(raw.bytes.toString("utf8"));
+      } catch {
+        continue;
+      }
+      if (typeof r !== "object" || r === null || r.type !== "decision" || typeof r.seq !== "number" || !isDecision(r.decision)) continue;
+      const entry: AuditLogEntry = { line: raw.line, seq: r.seq, decision: Object.freeze(r.decision) };
+      if (r.args !== undefined) entry.args = r.args;
+      out.push(entry);
     }
-    if (typeof r !== "object" || r === null || r.type !== "decision" || typeof r.seq !== "number" || !isDecision(r.decision)) continue;
-    const entry: AuditLogEntry = { line: raw.line, seq: r.seq, decision: Object.freeze(r.decision) };
-    if (r.args !== undefined) entry.args = r.args;
-    out.push(entry);
   }
   return out;
 }

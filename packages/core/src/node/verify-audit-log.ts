@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { AgentIdentity, type JsonWebKey } from "../identity/agent-identity.js";
 import { checkpointMessage, GENESIS_HASH, parseRecordLine, toPublicJwk, type CheckpointRecord } from "./audit-record.js";
-import { readLines } from "./line-reader.js";
+import { readLineBatches } from "./line-reader.js";
 
 export interface VerifyAuditLogOptions {
   /**
@@ -111,52 +111,54 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
   let covered = -1;
   /** The first range of records no signature proves, and where it was declared. */
   let firstUnsigned: { from: number; to: number; declaredAt?: number } | undefined;
-  for await (const raw of readLines(path)) {
-    lines = raw.line;
-    const n = raw.line;
-    const parsed = parseRecordLine(raw.bytes.toString("utf8"));
-    if (!raw.terminated && (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.seq !== expectSeq || parsed.record.prevHash !== prevHash)) {
-      result.tornTail = { line: n, bytes: raw.bytes.length };
-      break;
-    }
-    if (parsed.problem !== undefined) return fail(n, `line ${n} ${parsed.problem}`);
-    const r = parsed.record;
-    if (r.seq !== expectSeq) {
-      if (r.seq > expectSeq) {
-        const missing = r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
-        return fail(n, `${missing} missing before line ${n} (deleted or moved)`);
+  read: for await (const batch of readLineBatches(path)) {
+    for (const raw of batch) {
+      lines = raw.line;
+      const n = raw.line;
+      const parsed = parseRecordLine(raw.bytes.toString("utf8"));
+      if (!raw.terminated && (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.seq !== expectSeq || parsed.record.prevHash !== prevHash)) {
+        result.tornTail = { line: n, bytes: raw.bytes.length };
+        break read;
       }
-      return fail(n, `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`);
-    }
-    if (r.prevHash !== prevHash) {
-      return fail(n, `line ${n} does not chain to the record before it: a record was inserted, modified or replaced`);
-    }
-    if (!parsed.hashOk) return fail(n, `line ${n} was modified: its hash does not match its content`);
-    if (!parsed.canonical) return fail(n, `line ${n} was edited: the content matches its hash but not the writer's exact form`);
-    if (r.type === "checkpoint") {
-      const bad = await checkSignature(r, `checkpoint at line ${n}`);
-      if (bad) return fail(n, bad);
-      result.checkpoints++;
-      result.lastCheckpoint = { seq: r.seq, at: r.at, line: n };
-      checkpointHashes.set(r.seq, r.hash);
-      covered = r.seq;
-    } else if (r.type === "decision") result.decisions++;
-    else {
-      result.recoveries++;
-      if (r.dropped !== undefined) result.dropped += r.dropped;
-      if (r.unsigned !== undefined) {
-        // A writer reopening after a crash found records after the last checkpoint: it declares them, it does not vouch for them.
-        if (r.unsigned.from !== covered + 1 || r.unsigned.to !== r.seq - 1) {
-          return fail(n, `line ${n} declares records seq ${r.unsigned.from}..${r.unsigned.to} unsigned, but seq ${covered + 1}..${r.seq - 1} follow the last signed checkpoint`);
+      if (parsed.problem !== undefined) return fail(n, `line ${n} ${parsed.problem}`);
+      const r = parsed.record;
+      if (r.seq !== expectSeq) {
+        if (r.seq > expectSeq) {
+          const missing = r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
+          return fail(n, `${missing} missing before line ${n} (deleted or moved)`);
         }
-        result.unsigned += r.unsigned.to - r.unsigned.from + 1;
-        firstUnsigned ??= { from: r.unsigned.from, to: r.unsigned.to, declaredAt: n };
-        covered = r.seq - 1;
+        return fail(n, `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`);
       }
+      if (r.prevHash !== prevHash) {
+        return fail(n, `line ${n} does not chain to the record before it: a record was inserted, modified or replaced`);
+      }
+      if (!parsed.hashOk) return fail(n, `line ${n} was modified: its hash does not match its content`);
+      if (!parsed.canonical) return fail(n, `line ${n} was edited: the content matches its hash but not the writer's exact form`);
+      if (r.type === "checkpoint") {
+        const bad = await checkSignature(r, `checkpoint at line ${n}`);
+        if (bad) return fail(n, bad);
+        result.checkpoints++;
+        result.lastCheckpoint = { seq: r.seq, at: r.at, line: n };
+        checkpointHashes.set(r.seq, r.hash);
+        covered = r.seq;
+      } else if (r.type === "decision") result.decisions++;
+      else {
+        result.recoveries++;
+        if (r.dropped !== undefined) result.dropped += r.dropped;
+        if (r.unsigned !== undefined) {
+          // A writer reopening after a crash found records after the last checkpoint: it declares them, it does not vouch for them.
+          if (r.unsigned.from !== covered + 1 || r.unsigned.to !== r.seq - 1) {
+            return fail(n, `line ${n} declares records seq ${r.unsigned.from}..${r.unsigned.to} unsigned, but seq ${covered + 1}..${r.seq - 1} follow the last signed checkpoint`);
+          }
+          result.unsigned += r.unsigned.to - r.unsigned.from + 1;
+          firstUnsigned ??= { from: r.unsigned.from, to: r.unsigned.to, declaredAt: n };
+          covered = r.seq - 1;
+        }
+      }
+      result.records++;
+      prevHash = r.hash;
+      expectSeq++;
     }
-    result.records++;
-    prevHash = r.hash;
-    expectSeq++;
   }
   const lastSeq = expectSeq - 1;
   const endLine = lastSeq + 2;
