@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Printer } from "./print.ts";
 
-/** What the person (or the auto-approver) is asked about one escalated tool call. */
+/** What the person (or the no-terminal auto-answer) is asked about one escalated tool call. */
 export interface ApprovalQuestion {
   toolName: string;
   input: unknown;
