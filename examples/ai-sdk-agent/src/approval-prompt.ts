@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Printer } from "./print.ts";
 
-/** What the person (or the auto-approver) is asked about one escalated tool call. */
+/** What the person (or the no-terminal auto-answer) is asked about one escalated tool call. */
 export interface ApprovalQuestion {
   toolName: string;
   input: unknown;
@@ -21,17 +21,24 @@ export interface Approver {
 }
 
 /**
- * Asks at the terminal when stdin is a TTY. Otherwise (CI, a pipe, `npm run demo`
- * under a script) nobody can answer, so it approves on its own and says so.
+ * Asks at the terminal. Without one (CI, a pipe) nobody can answer, so it answers
+ * by itself and says so: it rejects (fail closed) unless AGENTGATE_AUTO_APPROVE=1,
+ * the same rule in every example.
  */
-export function terminalApprover(out: Printer, stdin: NodeJS.ReadStream = process.stdin): Approver {
-  if (!stdin.isTTY) {
+export function terminalApprover(
+  out: Printer,
+  stdin: NodeJS.ReadStream = process.stdin,
+  env: NodeJS.ProcessEnv = process.env,
+  stdout: { isTTY?: boolean } = process.stdout,
+): Approver {
+  if (!stdin.isTTY || !stdout.isTTY) {
+    const approved = env.AGENTGATE_AUTO_APPROVE === "1";
     return {
-      approvedBy: "auto-approver (no TTY)",
+      approvedBy: "auto-answer (no TTY)",
       ask: async (question) => {
         out.line(`  ${out.paint("yellow", "?")} approve ${describe(question)}`);
-        out.line(`    ${out.paint("yellow", "stdin is not a terminal, so the demo answers by itself: approved")}`);
-        return { approved: true, reason: "auto-approved: no terminal to ask" };
+        out.line(`    ${out.paint("yellow", noTerminalNote(approved))}`);
+        return approved ? { approved, reason: "auto-approved: AGENTGATE_AUTO_APPROVE=1" } : { approved, reason: "auto-rejected: no terminal to ask" };
       },
     };
   }
@@ -53,4 +60,11 @@ export function terminalApprover(out: Printer, stdin: NodeJS.ReadStream = proces
 function describe(question: ApprovalQuestion): string {
   const why = question.reason ? `\n    (${question.reason})` : "";
   return `${question.toolName} ${JSON.stringify(question.input)}?${why}`;
+}
+
+/** What every example prints when it answers by itself. */
+export function noTerminalNote(approved: boolean): string {
+  return approved
+    ? "no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)"
+    : "no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)";
 }

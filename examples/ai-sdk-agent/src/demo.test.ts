@@ -66,12 +66,21 @@ describe("the AI SDK demo (offline script)", () => {
     expect(result.text).toContain("refused: deploy");
   });
 
-  it("auto-answers without a TTY and says so", async () => {
-    const out = capture();
-    const approver = terminalApprover(createPrinter(out.write, false), { isTTY: false } as NodeJS.ReadStream);
-    expect(await approver.ask({ toolName: "deploy", input: {}, reason: "needs a human" })).toMatchObject({ approved: true });
-    expect(out.text()).toContain("stdin is not a terminal, so the demo answers by itself: approved");
-    expect(approver.approvedBy).toContain("no TTY");
+  it("without a terminal rejects by itself and says so, unless AGENTGATE_AUTO_APPROVE=1", async () => {
+    const question = { toolName: "deploy", input: {}, reason: "needs a human" };
+    const noTty = { isTTY: false } as NodeJS.ReadStream;
+    const tty = { isTTY: true } as NodeJS.ReadStream;
+    for (const [env, stdin, stdout, approved, note] of [
+      [{}, noTty, tty, false, "auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)"],
+      [{ AGENTGATE_AUTO_APPROVE: "true" }, noTty, tty, false, "auto-rejecting"],
+      [{ AGENTGATE_AUTO_APPROVE: "1" }, tty, { isTTY: false }, true, "auto-approving (AGENTGATE_AUTO_APPROVE=1)"],
+    ] as const) {
+      const out = capture();
+      const approver = terminalApprover(createPrinter(out.write, false), stdin, env, stdout);
+      expect(await approver.ask(question)).toMatchObject({ approved });
+      expect(out.text()).toContain(`no terminal to ask in, so ${note}`);
+      expect(approver.approvedBy).toContain("no TTY");
+    }
   });
 
   it("colours decisions when asked to", async () => {
@@ -81,19 +90,32 @@ describe("the AI SDK demo (offline script)", () => {
     expect(out.text()).toContain("\x1b[31m✘ DENY");
   });
 
-  it("runs as `node src/index.ts` with stdin not a terminal, as `npm run demo` does in CI", async () => {
-    const cwd = fileURLToPath(new URL("..", import.meta.url));
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
-    delete env.OPENAI_API_KEY;
-    delete env.FORCE_COLOR;
-    const { stdout } = await run(process.execPath, ["src/index.ts"], { cwd, env, timeout: 60_000 });
+  it("runs as `node src/index.ts` with stdin not a terminal, as `npm run demo` does in CI: the deploy is rejected", async () => {
+    const stdout = await runIndex({});
     expect(stdout).toContain("model: offline script");
-    expect(stdout).toContain("stdin is not a terminal, so the demo answers by itself: approved");
-    expect(stdout).toMatch(/Tools that really ran: search ×1, read_file ×1, deploy ×1, fetch_status ×10/);
+    expect(stdout).toContain("no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)");
+    expect(stdout).toMatch(/✘ DENY +tool_use +deploy\n.*auto-rejected: no terminal to ask/);
+    expect(stdout).toMatch(/Tools that really ran: search ×1, read_file ×1, fetch_status ×10\n/);
     expect(stdout).not.toContain("\x1b[");
     // It ends with the audit file as a table, then verifies the hash chain and signed checkpoints.
     expect(stdout).toMatch(/TIME\s+AGENT\s+DECISION\s+ACTION\s+TARGET\s+REASON/);
     expect(stdout).toMatch(/DENY\s+network\s+https:\/\/api\.example\.com\/status\/au-east/);
     expect(stdout).toMatch(/OK\s+audit\.jsonl: \d+ records \(22 decisions, \d+ signed checkpoints?\) verified/);
   });
+
+  it("runs the deploy without a terminal only with AGENTGATE_AUTO_APPROVE=1", async () => {
+    const stdout = await runIndex({ AGENTGATE_AUTO_APPROVE: "1" });
+    expect(stdout).toContain("no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)");
+    expect(stdout).toMatch(/Tools that really ran: search ×1, read_file ×1, deploy ×1, fetch_status ×10/);
+  });
 });
+
+async function runIndex(extra: NodeJS.ProcessEnv): Promise<string> {
+  const cwd = fileURLToPath(new URL("..", import.meta.url));
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", ...extra };
+  delete env.OPENAI_API_KEY;
+  delete env.FORCE_COLOR;
+  if (!("AGENTGATE_AUTO_APPROVE" in extra)) delete env.AGENTGATE_AUTO_APPROVE;
+  const { stdout } = await run(process.execPath, ["src/index.ts"], { cwd, env, timeout: 60_000 });
+  return stdout;
+}

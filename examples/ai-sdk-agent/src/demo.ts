@@ -13,7 +13,7 @@ export interface DemoOptions {
   write?: (text: string) => void;
   /** Colour the output. Default: when stdout is a terminal. */
   color?: boolean;
-  /** Who answers escalations. Default: the terminal, or an auto-approver without a TTY. */
+  /** Who answers escalations. Default: the terminal; without one, rejects unless AGENTGATE_AUTO_APPROVE=1. */
   approver?: Approver;
   /** The model. Default: OpenAI when OPENAI_API_KEY is set, else the offline script. */
   model?: GateableLanguageModel;

@@ -47,13 +47,17 @@ describe("langchain-agent example", () => {
     expect(decisions.find((d) => d.code === "approval_denied")?.reason).toContain("change freeze");
   });
 
-  it("node src/index.ts runs offline without a terminal, and says it auto-answered", async () => {
-    const env = { ...process.env };
-    delete env.OPENAI_API_KEY;
-    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env });
+  it("node src/index.ts runs offline without a terminal, rejects the deploy by itself and says so", async () => {
+    const stdout = await runIndex({});
     expect(stdout).toContain("offline fake model");
-    expect(stdout).toContain("no terminal to ask in, so auto-approving");
+    expect(stdout).toContain("no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)");
     expect(stdout).toMatch(/✘ DENY +shell/);
+    expect(stdout).not.toContain("ran deploy");
+  });
+
+  it("node src/index.ts runs the deploy without a terminal only with AGENTGATE_AUTO_APPROVE=1", async () => {
+    const stdout = await runIndex({ AGENTGATE_AUTO_APPROVE: "1" });
+    expect(stdout).toContain("no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)");
     expect(stdout).toContain('ran deploy("production")');
   });
 
@@ -64,3 +68,11 @@ describe("langchain-agent example", () => {
     expect(real.model.getName()).toBe("ChatOpenAI");
   });
 });
+
+async function runIndex(extra: NodeJS.ProcessEnv): Promise<string> {
+  const env = { ...process.env, ...extra };
+  delete env.OPENAI_API_KEY;
+  if (!("AGENTGATE_AUTO_APPROVE" in extra)) delete env.AGENTGATE_AUTO_APPROVE;
+  const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env });
+  return stdout;
+}

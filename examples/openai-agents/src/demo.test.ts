@@ -40,10 +40,17 @@ describe("openai-agents example", () => {
       encoding: "utf8",
     });
     expect(stdout).toContain("model: offline script");
-    expect(stdout).toContain("stdin is not a terminal");
-    expect(stdout).toContain("auto-rejecting");
+    expect(stdout).toContain("no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)");
     expect(stdout).toMatch(/\[gate\] ESCALATE tool_use → deploy/);
     expect(stdout).toContain("tools that actually ran: search(AgentGate quick start)\n");
+  });
+
+  it("approves the deploy without a TTY only with AGENTGATE_AUTO_APPROVE=1", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, AGENTGATE_AUTO_APPROVE: "1" };
+    delete env.OPENAI_API_KEY;
+    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env, encoding: "utf8" });
+    expect(stdout).toContain("no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)");
+    expect(stdout).toContain("tools that actually ran: search(AgentGate quick start), deploy(docs-site, production)\n");
   });
 
   // `script` gives the child a real pseudo-terminal, so the prompt path runs as a person would see it.
@@ -64,7 +71,7 @@ describe("openai-agents example", () => {
       child.stdin!.end(`${typed}\n`);
       await new Promise((resolve) => child.on("close", resolve));
       expect(out).toContain("approve tool_use → deploy");
-      expect(out).not.toContain("stdin is not a terminal");
+      expect(out).not.toContain("no terminal to ask in");
       expect(out).toContain(`tools that actually ran: `);
       expect(out).toContain(ran);
     }

@@ -38,8 +38,16 @@ describe("openai-sdk example", () => {
     delete env.AGENTGATE_AUTO_APPROVE;
     const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env, encoding: "utf8" });
     expect(stdout).toContain("model: offline script");
-    expect(stdout).toContain("auto-rejecting");
+    expect(stdout).toContain("no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)");
     expect(stdout).toMatch(/\[gate\] ESCALATE tool_use → deploy/);
     expect(stdout).toContain("tools that actually ran: search(AgentGate quick start)\n");
+  });
+
+  it("approves the deploy without a TTY only with AGENTGATE_AUTO_APPROVE=1", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, AGENTGATE_AUTO_APPROVE: "1" };
+    delete env.OPENAI_API_KEY;
+    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env, encoding: "utf8" });
+    expect(stdout).toContain("no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)");
+    expect(stdout).toContain("tools that actually ran: search(AgentGate quick start), deploy(docs-site, production)\n");
   });
 });
