@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { addApprover, addApproverToken, startApprovalServer, type RunningApprovalServer } from "@agentgate/approvals";
+import type { ClientOptions } from "@modelcontextprotocol/sdk/client/index.js";
+import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { connectStdio, FILESYSTEM_SERVER, tempDir, text, type StdioProxy } from "./test-utils/proxy-harness.js";
 
@@ -60,9 +62,9 @@ rules:
     conf.cleanup();
   });
 
-  const proxy = async (extra: string[] = []) => {
+  const proxy = async (extra: string[] = [], clientOptions: ClientOptions = {}) => {
     audit = join(conf.dir, `audit-${++audits}.jsonl`);
-    const p = await connectStdio(["--policy", policy, "--mapping", mapping, "--store", redisUrl!, "--audit", audit, ...extra, "--", process.execPath, FILESYSTEM_SERVER, files.dir]);
+    const p = await connectStdio(["--policy", policy, "--mapping", mapping, "--store", redisUrl!, "--audit", audit, ...extra, "--", process.execPath, FILESYSTEM_SERVER, files.dir], clientOptions);
     started.push(p); // connectStdio's client declares no capabilities: no elicitation
     return p;
   };
@@ -170,5 +172,21 @@ rules:
     await p.close();
     await new Promise((r) => setTimeout(r, 300));
     expect(decisions().filter((d) => d.target === target && d.code === "granted")).toHaveLength(1);
+  });
+
+  it("a client WITH elicitation is still asked by elicitation, not made to wait for the inbox", async () => {
+    const p = await proxy([], { capabilities: { elicitation: {} } });
+    const asked: string[] = [];
+    p.client.setRequestHandler(ElicitRequestSchema, async (request) => {
+      asked.push((request.params as { message: string }).message);
+      return { action: "accept" };
+    });
+    const target = join(files.dir, "report.txt");
+    const r = await p.client.callTool({ name: "read_text_file", arguments: { path: target } });
+    expect(r.isError).toBeFalsy();
+    expect(text(r)).toBe("quarterly numbers\n");
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toContain(target);
+    expect((await pending()).filter((x) => x.target === target)).toEqual([]);
   });
 });

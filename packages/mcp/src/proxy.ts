@@ -97,6 +97,8 @@ export async function startProxy(
     await Promise.allSettled([...links].map((c) => c()));
     await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
     await gate.close().catch((e: Error) => log(`audit close failed: ${e.message}`));
+    // The store's second connection (settle events the inbox wait listens to) ends with it.
+    store?.close();
     redis?.disconnect();
     finish(code);
   };
