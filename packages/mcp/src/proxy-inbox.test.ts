@@ -4,7 +4,7 @@ import { addApprover, addApproverToken, startApprovalServer, type RunningApprova
 import type { ClientOptions } from "@modelcontextprotocol/sdk/client/index.js";
 import { ElicitRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { connectStdio, FILESYSTEM_SERVER, tempDir, text, type StdioProxy } from "./test-utils/proxy-harness.js";
+import { connectStdio, FILESYSTEM_SERVER, spawnProxy, tempDir, text, type StdioProxy } from "./test-utils/proxy-harness.js";
 
 const redisUrl = inject("redisUrl");
 
@@ -188,5 +188,22 @@ rules:
     expect(asked).toHaveLength(1);
     expect(asked[0]).toContain(target);
     expect((await pending()).filter((x) => x.target === target)).toEqual([]);
+  });
+
+  it("a proxy with --store that cannot start exits with a clear line instead of staying alive on its Redis connection", async () => {
+    const failed = spawnProxy(["--policy", policy, "--store", redisUrl!, "--audit", join(conf.dir, "failed-audit.jsonl"), "--", "/nonexistent/mcp-server"]);
+    const code = await Promise.race([failed.exited, new Promise<"alive">((r) => setTimeout(() => r("alive"), 10_000))]);
+    if (code === "alive") failed.kill();
+    expect(code).not.toBe("alive");
+    expect(code).not.toBe(0);
+    expect(failed.stderr()).toMatch(/cannot start the upstream MCP server: .*ENOENT/);
+    // An audit log held by a running proxy: the second refuses to start, and ends.
+    const first = await proxy();
+    const second = spawnProxy(["--policy", policy, "--store", redisUrl!, "--audit", audit, "--", process.execPath, FILESYSTEM_SERVER, files.dir]);
+    const code2 = await Promise.race([second.exited, new Promise<"alive">((r) => setTimeout(() => r("alive"), 10_000))]);
+    if (code2 === "alive") second.kill();
+    expect(code2).not.toBe("alive");
+    expect(second.stderr()).toMatch(/is being written by another process/);
+    await first.close();
   });
 });

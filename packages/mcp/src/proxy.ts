@@ -42,6 +42,25 @@ export async function startProxy(
    */
   extra: Pick<McpGateOptions, "approvalHandler"> = {},
 ): Promise<RunningProxy> {
+  const opened: Opened = {};
+  try {
+    return await start(args, log, extra, opened);
+  } catch (error) {
+    // A proxy that cannot start must end: an open Redis connection or audit lock would keep the process alive.
+    await opened.gate?.close().catch(() => {});
+    opened.store?.close();
+    opened.redis?.disconnect();
+    throw error;
+  }
+}
+
+interface Opened {
+  gate?: GateKeeper;
+  redis?: Redis;
+  store?: RedisStore;
+}
+
+async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<McpGateOptions, "approvalHandler">, opened: Opened): Promise<RunningProxy> {
   const policy = loadProxyPolicy(args.policy);
   const mapping = args.mapping !== undefined ? loadProxyMapping(args.mapping) : {};
   const { identity, generated } = await loadProxyIdentity(args.identity);
@@ -60,6 +79,7 @@ export async function startProxy(
       last = "";
     });
     store = new RedisStore({ client: redis });
+    Object.assign(opened, { redis, store });
   }
   const approvalHandler = extra.approvalHandler ?? (store ? await inboxApprovalHandler(store, args.approvalTimeoutMs) : undefined);
   if (approvalHandler && !extra.approvalHandler) log("clients without elicitation wait for an answer in the approval inbox (agentgate serve on the same --store)");
@@ -84,6 +104,7 @@ export async function startProxy(
     // The store is the grant store too: "Approve for 1 hour" in the inbox lets the next matching call through.
     ...(store ? { store, grants: store } : {}),
   });
+  opened.gate = gate;
   const options: McpGateOptions = { mapping, showDenied: args.showDenied, approvalTimeoutMs: args.approvalTimeoutMs, ...(approvalHandler ? { approvalHandler } : {}) };
 
   let finish!: (code: number) => void;
