@@ -1,5 +1,6 @@
 import type { ApprovalHandler, ApprovalRequest, ApprovalResolution, Decision, GateKeeper } from "@agentgate/core";
 import { normalizeApproval } from "@agentgate/core";
+import { isApprovalTimedOut } from "./inbox.js";
 
 /** How an escalated call is answered: an answer, or a reason no one could answer. */
 export type AskResult = { answer: ApprovalResolution } | { failure: string };
@@ -26,12 +27,14 @@ export async function askHandler(handler: ApprovalHandler, request: ApprovalRequ
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(request))), timeout]);
-    if (raw === "timeout") return { failure: `no approval within ${timeoutMs} ms` };
+    if (raw === "timeout") return { failure: `approval timed out (no answer within ${timeoutMs} ms)` };
     const answer = normalizeApproval(raw);
     if (!answer.valid) return { failure: "the approval handler returned something other than a boolean or { approved: boolean }" };
     const { valid: _, ...resolution } = answer;
     return { answer: resolution };
   } catch (error) {
+    // The inbox's own timeout says the same as ours: whichever timer fires first, the reason reads alike.
+    if (isApprovalTimedOut(error)) return { failure: (error as Error).message };
     return { failure: `the approval handler failed: ${error instanceof Error ? error.message : String(error)}` };
   } finally {
     if (timer !== undefined) clearTimeout(timer);

@@ -237,7 +237,7 @@ export class GateSession {
       const r = await response;
       if (r === "timeout") {
         void this.#send("client", { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "approval timed out" } }, relatedId);
-        return { failure: `no answer to the approval request within ${timeoutMs} ms` };
+        return { failure: `approval timed out (no answer to the approval request within ${timeoutMs} ms)` };
       }
       if (r.error) return { failure: `the client could not ask its user: ${clip(String(r.error.message ?? "error"))}` };
       const action = r.result?.action;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GateKeeper, type AuditSink, type GateStore } from "@agentgate/core";
+import { GateKeeper, type AuditSink } from "@agentgate/core";
 import { JsonlAuditSink } from "@agentgate/core/node";
 import { RedisStore } from "@agentgate/redis";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -12,6 +12,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { Redis } from "ioredis";
 import { GateSession, type McpGateOptions } from "./gate-session.js";
+import { inboxApprovalHandler, INBOX_GRACE_MS } from "./inbox.js";
 import { loadProxyIdentity, loadProxyMapping, loadProxyPolicy } from "./proxy-config.js";
 import type { ProxyArgs } from "./proxy-args.js";
 
@@ -35,15 +36,37 @@ export const EXIT_UPSTREAM_GONE = 1;
 export async function startProxy(
   args: ProxyArgs,
   log: (line: string) => void,
-  /** The seam for an approvals inbox: answers escalations from clients without elicitation. */
+  /**
+   * Answers escalations from clients without elicitation. Default with `--store`: the approvals
+   * inbox (`waitForApproval` from `@agentgate/approvals`, answered in `agentgate serve`).
+   */
   extra: Pick<McpGateOptions, "approvalHandler"> = {},
 ): Promise<RunningProxy> {
+  const opened: Opened = {};
+  try {
+    return await start(args, log, extra, opened);
+  } catch (error) {
+    // A proxy that cannot start must end: an open Redis connection or audit lock would keep the process alive.
+    await opened.gate?.close().catch(() => {});
+    opened.store?.close();
+    opened.redis?.disconnect();
+    throw error;
+  }
+}
+
+interface Opened {
+  gate?: GateKeeper;
+  redis?: Redis;
+  store?: RedisStore;
+}
+
+async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<McpGateOptions, "approvalHandler">, opened: Opened): Promise<RunningProxy> {
   const policy = loadProxyPolicy(args.policy);
   const mapping = args.mapping !== undefined ? loadProxyMapping(args.mapping) : {};
   const { identity, generated } = await loadProxyIdentity(args.identity);
   log(`agent ${JSON.stringify(identity.name)} id ${identity.id}${generated ? " (generated for this run; pass --identity agent.json to keep one)" : ""}`);
   let redis: Redis | undefined;
-  let store: GateStore | undefined;
+  let store: RedisStore | undefined;
   if (args.store !== undefined) {
     redis = new Redis(args.store, { lazyConnect: false, maxRetriesPerRequest: 1 });
     // ioredis reports every reconnect attempt: log a problem once, not once per retry.
@@ -56,7 +79,10 @@ export async function startProxy(
       last = "";
     });
     store = new RedisStore({ client: redis });
+    Object.assign(opened, { redis, store });
   }
+  const approvalHandler = extra.approvalHandler ?? (store ? await inboxApprovalHandler(store, args.approvalTimeoutMs) : undefined);
+  if (approvalHandler && !extra.approvalHandler) log("clients without elicitation wait for an answer in the approval inbox (agentgate serve on the same --store)");
   const sinks: AuditSink[] = [];
   if (args.audit !== undefined) {
     sinks.push(new JsonlAuditSink(args.audit, { onWarning: (m) => log(`audit: ${m}`), ...(identity.algorithm === "Ed25519" ? { signer: identity } : {}) }));
@@ -71,12 +97,15 @@ export async function startProxy(
       for (const s of sessions) if (s.owns(request.callId)) return s.approve(request);
       throw new Error("the MCP session of this call is gone");
     },
-    approvalTimeoutMs: args.approvalTimeoutMs,
+    // With the inbox the session times the wait (saying "approval timed out"); the gate's timer is a backstop.
+    approvalTimeoutMs: args.approvalTimeoutMs + (approvalHandler && !extra.approvalHandler ? INBOX_GRACE_MS : 0),
     auditSinks: sinks,
     onAuditError: (e) => log(`audit write failed: ${(e as Error).message}`),
-    ...(store ? { store } : {}),
+    // The store is the grant store too: "Approve for 1 hour" in the inbox lets the next matching call through.
+    ...(store ? { store, grants: store } : {}),
   });
-  const options: McpGateOptions = { mapping, showDenied: args.showDenied, approvalTimeoutMs: args.approvalTimeoutMs, ...extra };
+  opened.gate = gate;
+  const options: McpGateOptions = { mapping, showDenied: args.showDenied, approvalTimeoutMs: args.approvalTimeoutMs, ...(approvalHandler ? { approvalHandler } : {}) };
 
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
@@ -89,6 +118,8 @@ export async function startProxy(
     await Promise.allSettled([...links].map((c) => c()));
     await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
     await gate.close().catch((e: Error) => log(`audit close failed: ${e.message}`));
+    // The store's second connection (settle events the inbox wait listens to) ends with it.
+    store?.close();
     redis?.disconnect();
     finish(code);
   };
