@@ -54,7 +54,7 @@ runAdapterConformance({
     const model = scriptedModel([{ toolCalls: [{ toolName: call.toolName, input: call.input, toolCallId: call.callId }] }, { text: "done" }]);
     return turn(gate, tools, model, [{ role: "user", content: "go" }]);
   },
-  async resume({ gate, tools, paused, answer, tamper }) {
+  async resume({ gate, tools, paused, answer, tamper, beforeContinue }) {
     const { messages, approvalId } = paused as Paused;
     const response: ModelMessage = {
       role: "tool",
@@ -62,6 +62,7 @@ runAdapterConformance({
     };
     const answered = [...messages, response];
     await recordApprovals(answered, gate, { approvedBy: answer.approvedBy });
+    beforeContinue?.();
     const model = scriptedModel([{ text: "done" }]);
     const result = await turn(gate, tools, model, tampered(answered, tamper));
     return { seen: promptsOf(model).at(-1), paused: result.paused };

@@ -85,11 +85,11 @@ export function runAdapterConformance(driver: AdapterDriver): void {
       expect(p.gate.decisions.some((d) => d.code === "self_approval")).toBe(true);
     });
 
-    scenario("expired_approval", "an approval given after approvalTtlMs does not run the call", async () => {
+    scenario("expired_approval", "an approval used after approvalTtlMs does not run the call", async () => {
       let now = Date.UTC(2026, 0, 1);
       const p = await pausedDeploy(driver, await conformanceGate({ clock: () => now }));
-      now += TTL_MS + 1;
-      await driver.resume({ ...p, answer: { approved: true, approvedBy: "alice" } });
+      const expire = () => void (now += TTL_MS + 1);
+      await driver.resume({ ...p, answer: { approved: true, approvedBy: "alice" }, beforeContinue: expire });
       expect(p.ran).toEqual([]);
       expectNeverAllowed(p.gate, p.call.callId);
     });

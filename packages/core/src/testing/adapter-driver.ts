@@ -73,6 +73,12 @@ export interface ResumeArgs {
   paused: unknown;
   answer: ConformanceAnswer;
   tamper?: ConformanceTamper;
+  /**
+   * Call it after the answer is recorded and before the loop continues (the
+   * suite moves the clock there). Where answering and continuing are one step,
+   * call it just before that step.
+   */
+  beforeContinue?: () => void;
 }
 
 /**
