@@ -1,9 +1,7 @@
 import type { GateKeeper } from "../gate/gate-keeper.js";
 
 /** Input every conformance tool takes. */
-export interface ConformanceInput {
-  service: string;
-}
+export type ConformanceInput = { service: string };
 
 /** The tool call the scripted model makes in one scenario. */
 export interface ConformanceCall {
