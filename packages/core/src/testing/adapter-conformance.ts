@@ -101,6 +101,8 @@ export function runAdapterConformance(driver: AdapterDriver): void {
       expect(p.ran).toEqual(["deploy:docs"]);
       await driver.resume({ ...p, answer });
       expect(p.ran).toEqual(["deploy:docs"]);
+      // The replay reached the gate (it was not a no-op) and was refused there.
+      expect(lastFor(p.gate, p.call.callId)).toMatchObject({ type: "deny", code: "call_replayed" });
     });
 
     scenario("huge_call_id", "a 1 MB call id is refused cleanly (DENY, no crash)", async () => {
@@ -110,7 +112,7 @@ export function runAdapterConformance(driver: AdapterDriver): void {
       const turn = await driver.run({ gate, tools, call: c });
       expect(ran).toEqual([]);
       expect(turn.paused).toBeUndefined();
-      expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "invalid_input" });
+      expect(gate.decisions.findLast((d) => d.action === "tool_use")).toMatchObject({ type: "deny", code: "invalid_input" });
       for (const d of gate.decisions) expect(JSON.stringify(d).length).toBeLessThan(20_000);
     });
 
