@@ -3,6 +3,7 @@ import { runAdapterConformance, type ConformanceCall, type ConformanceTools } fr
 import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { tool } from "@langchain/core/tools";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { Command, MemorySaver, type Interrupt } from "@langchain/langgraph";
 import { createAgent } from "langchain";
 import { z } from "zod";
@@ -18,7 +19,7 @@ type Agent = ReturnType<typeof makeAgent>;
 interface Paused {
   agent: Agent;
   thread: { configurable: { thread_id: string } };
-  checkpoint: Record<string, unknown>;
+  checkpoint: RunnableConfig;
   call: ConformanceCall;
 }
 
@@ -48,7 +49,7 @@ runAdapterConformance({
   },
   async resume({ paused: value, answer, tamper, beforeContinue }) {
     const p = value as Paused;
-    let config: Record<string, unknown> = p.checkpoint;
+    let config: RunnableConfig = p.checkpoint;
     let callId = p.call.callId;
     if (tamper) {
       const state = await p.agent.graph.getState(p.checkpoint);
