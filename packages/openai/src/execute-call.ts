@@ -72,7 +72,8 @@ export async function executeCall(req: CallRequest): Promise<CallOutcome> {
   }
   if (entry !== undefined) {
     if (entry.fingerprint !== fingerprint) {
-      return refuse(req, `call id ${q(callId)} was already used for a different tool or arguments; a call id never carries over to another call`);
+      const reason = `call id ${q(callId)} was already used for a different tool or arguments; a call id never carries over to another call`;
+      return denied(req.gate.refuse("tool_use", reason, { target: req.name, callId, code: "call_mismatch" }));
     }
     if (entry.status === "ran" || entry.status === "failed") return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }

