@@ -18,6 +18,7 @@ export function tamperCases({ driver, scenario }: AdapterContext): void {
     await driver.resume({ ...p, answer: approve, tamper: { kind: "tool", toolName: "rollback" } });
     expect(p.ran).toEqual([]);
     expectNeverAllowed(p.gate, p.call.callId);
+    expect(p.gate.decisions.some((d) => d.callId === p.call.callId && d.type === "deny")).toBe(true);
   });
 
   scenario("moved_approval", "an approval moved onto another call id does not run", async () => {
