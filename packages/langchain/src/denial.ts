@@ -32,7 +32,3 @@ export function adapterDenial(
   });
 }
 
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}

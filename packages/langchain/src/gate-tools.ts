@@ -1,7 +1,8 @@
+import { errorText } from "@agentgate/core/internal";
 import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { StructuredTool } from "@langchain/core/tools";
-import { adapterDenial, deniedContent, deniedToolMessage, errorText } from "./denial.js";
+import { adapterDenial, deniedContent, deniedToolMessage } from "./denial.js";
 
 // oxlint-disable-next-line typescript/no-explicit-any -- any tool, whatever its schema and output
 type AnyTool = StructuredTool<any, any, any, any, any>;

@@ -1,4 +1,5 @@
 import type { ActionName } from "../action.js";
+import { errorText } from "../errors/error-text.js";
 import { PermissionDeniedError } from "../errors/permission-denied-error.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation, PermissionPolicy } from "../policy/permission-policy.js";
@@ -16,7 +17,6 @@ import { Limits } from "./limits.js";
 import { MemoryStore } from "./memory-store.js";
 import type { GateStore } from "./store.js";
 import {
-  errorText,
   isRefusal,
   MAX_CALL_ID,
   ownCopy,
