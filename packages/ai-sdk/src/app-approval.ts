@@ -1,5 +1,5 @@
+import { errorText } from "@agentgate/core/internal";
 import type { ModelMessage, ToolApprovalConfiguration, ToolApprovalStatus, ToolSet, TypedToolCall } from "ai";
-import { describeError } from "./context.js";
 
 /** The app's own verdict on one call, normalised. */
 export type AppVerdict =
@@ -38,7 +38,7 @@ export async function appVerdict<TOOLS extends ToolSet, RUNTIME_CONTEXT>(
           : entry;
     }
   } catch (error) {
-    return { type: "denied", reason: `your toolApproval failed (${describeError(error)}), so the call is denied` };
+    return { type: "denied", reason: `your toolApproval failed (${errorText(error)}), so the call is denied` };
   }
   const normalized: unknown = typeof status === "string" ? { type: status } : status;
   if (normalized === undefined || normalized === null) return { type: "not-applicable" };

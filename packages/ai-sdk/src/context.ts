@@ -35,12 +35,3 @@ export async function resolveContext(
   return context;
 }
 
-/** @internal A short, printable description of anything thrown. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  try {
-    return String(error);
-  } catch {
-    return "unprintable error";
-  }
-}

@@ -1,6 +1,6 @@
+import { errorText } from "@agentgate/core/internal";
 import { Action, DecisionType, PermissionDeniedError, type Decision, type GateKeeper } from "@agentgate/core";
 import { wrapLanguageModel, type LanguageModelMiddleware } from "ai";
-import { describeError } from "./context.js";
 
 /** Any language model object `wrapLanguageModel` accepts (V2, V3 or V4 specification). */
 export type GateableLanguageModel = Parameters<typeof wrapLanguageModel>[0]["model"];
@@ -54,7 +54,7 @@ export function gateModelMiddleware(gate: GateKeeper, options: GateModelOptions 
       // Recorded by the gate (audited) and thrown as the same typed error a policy DENY is.
       const modelId = typeof model?.modelId === "string" && model.modelId !== "" ? model.modelId : undefined;
       throw new PermissionDeniedError(
-        gate.refuse(Action.LLM_CALL, `AgentGate could not check the model call (${describeError(error)}), so it is denied`, modelId !== undefined ? { target: modelId } : {}),
+        gate.refuse(Action.LLM_CALL, `AgentGate could not check the model call (${errorText(error)}), so it is denied`, modelId !== undefined ? { target: modelId } : {}),
       );
     }
     if (decision.type !== DecisionType.ALLOW) throw new PermissionDeniedError(decision);

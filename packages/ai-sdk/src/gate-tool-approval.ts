@@ -1,8 +1,9 @@
+import { errorText } from "@agentgate/core/internal";
 import { DecisionType, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { GenericToolApprovalFunction, ModelMessage, ToolApprovalConfiguration, ToolApprovalStatus, ToolSet } from "ai";
 import { appVerdict, ownValue } from "./app-approval.js";
 import { hasApprovalResponseFor } from "./approval-messages.js";
-import { describeError, resolveContext, type GateContextResolver } from "./context.js";
+import { resolveContext, type GateContextResolver } from "./context.js";
 import { reasonWithRetry } from "./denial.js";
 
 /** Options for {@link gateToolApproval}. */
@@ -95,7 +96,7 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
       }
     } catch (error) {
       // Only user code can get here (a context resolver): recorded by the gate (audited) like any denial.
-      const reason = `AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied`;
+      const reason = `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`;
       const callId = typeof toolCall?.toolCallId === "string" && toolCall.toolCallId !== "" ? { callId: toolCall.toolCallId } : {};
       return { type: "denied", reason: gate.refuse("tool_use", reason, { target: toolName, ...callId }).reason };
     }

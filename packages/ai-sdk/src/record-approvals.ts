@@ -1,7 +1,7 @@
+import { errorText } from "@agentgate/core/internal";
 import type { ApprovalRequest, Decision, GateKeeper } from "@agentgate/core";
 import type { ModelMessage } from "ai";
 import { lastApprovalResponses } from "./approval-messages.js";
-import { describeError } from "./context.js";
 
 /** Options for {@link recordApprovals}. */
 export interface RecordApprovalsOptions {
@@ -74,7 +74,7 @@ export async function recordApprovals(
   try {
     pending = await gate.pendingEscalations();
   } catch (error) {
-    const message = `could not read the gate's pending escalations: ${describeError(error)}`;
+    const message = `could not read the gate's pending escalations: ${errorText(error)}`;
     return responses.map((r) => ({ ...base(r), status: "failed", message }));
   }
 
@@ -128,7 +128,7 @@ export async function recordApprovals(
       });
       results.push({ ...result, status: "recorded", decision });
     } catch (error) {
-      results.push({ ...result, status: "failed", message: describeError(error) });
+      results.push({ ...result, status: "failed", message: errorText(error) });
     }
   }
   return results;

@@ -1,6 +1,7 @@
+import { errorText } from "@agentgate/core/internal";
 import { DecisionType, deniedToolResult, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { ToolExecutionOptions, ToolSet } from "ai";
-import { describeError, resolveContext, type GateContextResolver } from "./context.js";
+import { resolveContext, type GateContextResolver } from "./context.js";
 import { isGateDenial, type GateDeniedResult } from "./denial.js";
 
 /** Options for {@link withGate}. */
@@ -97,7 +98,7 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
       } catch (error) {
         // Recorded by the gate (audited), returned like any other denial.
         const callId = typeof toolCallId === "string" && toolCallId !== "" ? { callId: toolCallId } : {};
-        return deniedToolResult(gate.refuse("tool_use", `AgentGate could not check tool "${toolName}" (${describeError(error)}), so the call is denied`, { target: toolName, ...callId }));
+        return deniedToolResult(gate.refuse("tool_use", `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`, { target: toolName, ...callId }));
       }
     })();
     return signal === undefined ? check : raceAbort(check, signal);

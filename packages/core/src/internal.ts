@@ -1,6 +1,7 @@
 // `@agentgate/core/internal`: what the adapters and stores share with core but users do not
 // need. No compatibility promise across minor versions; import from `@agentgate/core` instead.
 export { BoundedMap } from "./gate/bounded-map.js";
+export { errorText } from "./errors/error-text.js";
 export { isDecision } from "./gate/decision.js";
 export { canonicalJson } from "./gate/fingerprint.js";
 export type { MaybePromise } from "./gate/store.js";

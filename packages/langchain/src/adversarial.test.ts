@@ -9,7 +9,8 @@ import { isGateInterrupt, type GateInterruptValue } from "./approval-interrupt.j
 import { gateMiddleware } from "./gate-middleware.js";
 import { callId, makeGate, makeTools } from "./test-utils/fixtures.js";
 
-// Adversarial tests (issue 9): resume values and saved checkpoints are not trusted.
+// Adversarial tests (issue 9) the shared adapter conformance suite (conformance.test.ts)
+// does not express: resume values and saved checkpoints are not trusted.
 // Each test drives a real createAgent loop (LangChain's fake model, LangGraph's
 // MemorySaver) and asserts which tools actually ran.
 
@@ -65,26 +66,6 @@ describe("LangChain: forged resumes and edited checkpoints", () => {
     expect(gate.decisions.filter((d) => d.action === "tool_use").map((d) => d.code)).toEqual(expect.arrayContaining(["approved", "call_mismatch"]));
   });
 
-  it("an edited checkpoint that swaps the tool (same call id) cannot reuse the approval", async () => {
-    const { gate, runs, id, agent, config, paused } = await pausedDeploy();
-    const asked = paused.messages.find((m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0) as AIMessage;
-    await agent.graph.updateState(config, {
-      messages: [new AIMessage({ id: asked.id!, content: "", tool_calls: [{ name: "rollback", args: { env: "prod" }, id, type: "tool_call" }] })],
-    });
-    const done = await agent.invoke(new Command({ resume: { approved: true, approvedBy: "alice" } }), config);
-    expect(runs).toEqual([]);
-    expect(gate.decisions.some((d) => d.type === "allow" && d.action === "tool_use")).toBe(false);
-    // The resume answered nothing this gate issued for the rollback call: refused.
-    expect(denialOf(toolMessages(done.messages)[0]!).decision).toBe("deny");
-  });
-
-  it("the agent cannot approve itself by spelling its id differently", async () => {
-    const { gate, runs, agent, config } = await pausedDeploy();
-    const done = await agent.invoke(new Command({ resume: { approved: true, approvedBy: ` ${gate.identity.id.toUpperCase()} ` } }), config);
-    expect(runs).toEqual([]);
-    expect(denialOf(toolMessages(done.messages)[0]!)).toMatchObject({ code: "self_approval" });
-  });
-
   it("resume values carrying approval only through __proto__ or strings are rejections", async () => {
     for (const resume of [JSON.parse('{"__proto__": {"approved": true}}'), { approved: "true" }, "yes", 1, [true]]) {
       const { runs, agent, config } = await pausedDeploy();
@@ -94,37 +75,4 @@ describe("LangChain: forged resumes and edited checkpoints", () => {
     }
   });
 
-  it("an approval that arrives after approvalTtlMs does not run the tool", async () => {
-    let now = Date.UTC(2026, 0, 1);
-    const { runs, agent, config } = await pausedDeploy({ approvalTtlMs: 60_000, clock: () => now });
-    now += 60_001;
-    const done = await agent.invoke(new Command({ resume: { approved: true, approvedBy: "alice" } }), config);
-    expect(runs).toEqual([]);
-    expect(denialOf(toolMessages(done.messages)[0]!).decision).toBe("deny");
-  });
-
-  it("a 1 MB tool call id from the model is refused without crashing the run", async () => {
-    const gate = await makeGate(rules);
-    const { runs, deploy, search } = makeTools();
-    const model = fakeModel()
-      .respondWithTools([{ name: "search", args: { query: "x" }, id: "i".repeat(1 << 20) }])
-      .respond(new AIMessage("ok"));
-    const agent = createAgent({ model, tools: [deploy, search], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
-    const result = await agent.invoke(ask, thread());
-    expect(runs).toEqual([]);
-    expect(denialOf(toolMessages(result.messages)[0]!)).toMatchObject({ decision: "deny", code: "invalid_input" });
-    for (const d of gate.decisions) expect(JSON.stringify(d).length).toBeLessThan(20_000);
-  });
-
-  // Fixed: adapters claim the execution (`execute: true`), so a recorded call runs once and a replay is DENY call_replayed.
-  it("time travel to before the approved call does not run it a second time", async () => {
-    const { runs, agent, config } = await pausedDeploy();
-    await agent.invoke(new Command({ resume: { approved: true, approvedBy: "alice" } }), config);
-    expect(runs).toEqual(["deploy:prod"]);
-    const history = [];
-    for await (const snapshot of agent.graph.getStateHistory(config)) history.push(snapshot);
-    const beforeTools = history.find((h) => h.next.includes("tools"))!;
-    await agent.invoke(new Command({ resume: { approved: true, approvedBy: "alice" } }), beforeTools.config);
-    expect(runs).toEqual(["deploy:prod"]);
-  });
 });

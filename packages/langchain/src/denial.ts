@@ -1,15 +1,10 @@
 import { deniedToolResult, type Decision, type GateKeeper } from "@agentgate/core";
 import { ToolMessage } from "@langchain/core/messages";
 
-/** What the model reads when a tool call is refused: the core's structured denial, as JSON. */
-export function deniedContent(decision: Decision): string {
-  return JSON.stringify(deniedToolResult(decision));
-}
-
 /** The message a refused tool call becomes: `status: "error"`, so the model knows it did not run. */
 export function deniedToolMessage(call: { id?: string | undefined; name: string }, decision: Decision): ToolMessage {
   return new ToolMessage({
-    content: deniedContent(decision),
+    content: JSON.stringify(deniedToolResult(decision)),
     tool_call_id: call.id ?? "",
     name: call.name,
     status: "error",
@@ -32,7 +27,3 @@ export function adapterDenial(
   });
 }
 
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}

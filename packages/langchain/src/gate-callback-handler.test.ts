@@ -1,11 +1,10 @@
-import { PermissionDeniedError } from "@agentgate/core";
+import { deniedToolResult, PermissionDeniedError } from "@agentgate/core";
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import type { ToolCall } from "@langchain/core/messages/tool";
 import { MemorySaver } from "@langchain/langgraph";
 import { createAgent, createMiddleware } from "langchain";
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
-import { deniedContent } from "./denial.js";
 import { GateCallbackHandler } from "./gate-callback-handler.js";
 import { baseRules, callId, makeGate, makeTools } from "./test-utils/fixtures.js";
 
@@ -42,7 +41,7 @@ async function plainLoop(model: ReturnType<typeof fakeModel>, tools: Tools, hand
       } catch (error) {
         if (!PermissionDeniedError.isInstance(error)) throw error;
         blocked.push(error);
-        messages.push(new ToolMessage({ content: deniedContent(error.decision), tool_call_id: call.id!, name: call.name, status: "error" }));
+        messages.push(new ToolMessage({ content: JSON.stringify(deniedToolResult(error.decision)), tool_call_id: call.id!, name: call.name, status: "error" }));
       }
     }
   }

@@ -1,8 +1,9 @@
+import { errorText } from "@agentgate/core/internal";
 import { PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
-import { adapterDenial, errorText } from "./denial.js";
+import { adapterDenial } from "./denial.js";
 import { modelNameFromCallback } from "./model-name.js";
 
 /** Options for {@link GateCallbackHandler}. */

@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import {
   EscalationError,
   type ApprovalResolution,
@@ -15,7 +16,7 @@ import {
   resumeEscalationId,
   type GateInterruptValue,
 } from "./approval-interrupt.js";
-import { adapterDenial, deniedToolMessage, errorText } from "./denial.js";
+import { adapterDenial, deniedToolMessage } from "./denial.js";
 import { hitlApproval } from "./hitl-answer.js";
 import { modelNameOf } from "./model-name.js";
 import { loadLanggraph } from "./optional-peers.js";

@@ -1,7 +1,8 @@
-import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
+import { errorText } from "@agentgate/core/internal";
+import { deniedToolResult, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { StructuredTool } from "@langchain/core/tools";
-import { adapterDenial, deniedContent, deniedToolMessage, errorText } from "./denial.js";
+import { adapterDenial, deniedToolMessage } from "./denial.js";
 
 // oxlint-disable-next-line typescript/no-explicit-any -- any tool, whatever its schema and output
 type AnyTool = StructuredTool<any, any, any, any, any>;
@@ -85,7 +86,7 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
         // The original function, on the original tool (its own fields, private ones included).
         return run.call(tool, arg, runManager, config);
       }
-      const refused = callId !== undefined ? deniedToolMessage({ id: callId, name }, decision) : deniedContent(decision);
+      const refused = callId !== undefined ? deniedToolMessage({ id: callId, name }, decision) : JSON.stringify(deniedToolResult(decision));
       // Tools that return [content, artifact] must still return a pair.
       return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
     },

@@ -3,9 +3,10 @@ import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-co
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { gateTools, resolveGateInterruptions } from "./index.js";
-import { callId, deployTool, makeGate, makeRunner, toolResultsSeenByModel } from "./test-utils/fixtures.js";
+import { callId, deployTool, makeGate, makeRunner } from "./test-utils/fixtures.js";
 
-// Adversarial tests (issue 9): a saved RunState may travel through a browser or a
+// Adversarial tests (issue 9) the shared adapter conformance suite (conformance.test.ts)
+// does not express. A saved RunState may travel through a browser or a
 // database and come back edited or replayed. Each test drives the real Runner loop
 // with the SDK's ScriptedModel and asserts which tools actually ran. The app says
 // so: every agent here is gated with `runState: "untrusted"`.
@@ -35,24 +36,6 @@ function opsAgent(gate: Awaited<ReturnType<typeof makeGate>>, id: string, ran: s
   return { model, agent: new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted) }) };
 }
 
-/** Pauses on the deploy, records the human's answer in the gate and the state, and returns the saved state. */
-async function approvedAndSaved(gate: Awaited<ReturnType<typeof makeGate>>, id: string, ran: string[]) {
-  const paused = await makeRunner().run(opsAgent(gate, id, ran).agent, "deploy api");
-  expect(paused.interruptions).toHaveLength(1);
-  const [outcome] = await resolveGateInterruptions(paused, gate, () => ({ approved: true, approvedBy: "alice" }));
-  expect(outcome).toMatchObject({ approved: true });
-  return paused.state.toString();
-}
-
-/**
- * Edits a saved state consistently (every copy, including the SDK's own
- * approval-to-invocation fingerprint), so that only the gate stands between
- * the edit and the tool.
- */
-function edit(saved: string, change: (text: string) => string): string {
-  return change(saved);
-}
-
 /** Resumes a saved state on a fresh agent (another process) whose model only finishes. */
 async function resume(gate: Awaited<ReturnType<typeof makeGate>>, ran: string[], text: string) {
   const model = new ScriptedModel([[assistantMessage("finished")], [assistantMessage("finished")]]);
@@ -62,39 +45,6 @@ async function resume(gate: Awaited<ReturnType<typeof makeGate>>, ran: string[],
 }
 
 describe("OpenAI Agents: edited and replayed run state", () => {
-  it("an approved call whose arguments were edited in the saved state does not run", async () => {
-    const gate = await makeGate(rules);
-    const ran: string[] = [];
-    const id = callId();
-    const saved = await approvedAndSaved(gate, id, ran);
-    const edited = edit(saved, (t) => t.replaceAll("prod", "prdx")); // every copy of the arguments
-    const { model } = await resume(gate, ran, edited);
-    expect(ran).toEqual([]);
-    expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true, code: "call_mismatch" });
-  });
-
-  it("an approved call whose tool was swapped in the saved state (same call id) does not run", async () => {
-    const gate = await makeGate(rules);
-    const ran: string[] = [];
-    const id = callId();
-    const saved = await approvedAndSaved(gate, id, ran);
-    const swapped = edit(saved, (t) => t.replaceAll("deploy", "rollback"));
-    await resume(gate, ran, swapped);
-    expect(ran).toEqual([]);
-    expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "call_mismatch", target: "rollback" });
-  });
-
-  it("an approval moved onto another call id in the saved state does not run", async () => {
-    const gate = await makeGate(rules);
-    const ran: string[] = [];
-    const id = callId();
-    const saved = await approvedAndSaved(gate, id, ran);
-    const moved = edit(saved, (t) => t.replaceAll(id, `${id}-forged`));
-    await resume(gate, ran, moved);
-    expect(ran).toEqual([]);
-    expect(await gate.pendingEscalations()).toEqual(expect.arrayContaining([expect.objectContaining({ callId: `${id}-forged` })]));
-  });
-
   it("two calls sharing one id with different arguments: the unapproved one never runs", async () => {
     const gate = await makeGate(rules, { approvalHandler: (r) => ({ approved: (r.args as { env: string }).env === "staging", approvedBy: "alice" }) });
     const ran: string[] = [];
@@ -127,39 +77,4 @@ describe("OpenAI Agents: edited and replayed run state", () => {
     }
   });
 
-  it("a state resumed after approvalTtlMs does not run on the old approval", async () => {
-    let now = Date.UTC(2026, 0, 1);
-    const gate = await makeGate(rules, { approvalTtlMs: 60_000, clock: () => now });
-    const ran: string[] = [];
-    const id = callId();
-    const saved = await approvedAndSaved(gate, id, ran);
-    now += 60_001;
-    const { result } = await resume(gate, ran, saved);
-    expect(ran).toEqual([]);
-    // The gate treats it as a new request: a human is asked again.
-    expect(result.interruptions.length + (await gate.pendingEscalations()).length).toBeGreaterThan(0);
-  });
-
-  it("a 1 MB call id is refused without crashing the run", async () => {
-    const gate = await makeGate(rules);
-    const ran: string[] = [];
-    const model = new ScriptedModel([[functionCall("deploy", { service: "api", env: "prod" }, { callId: "c".repeat(1 << 20) })], [assistantMessage("finished")]]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, untrusted) });
-    const result = await makeRunner().run(agent, "deploy");
-    expect(ran).toEqual([]);
-    expect(result.interruptions).toEqual([]);
-    expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "invalid_input" });
-  });
-
-  // Fixed: adapters claim the execution (`execute: true`), so a recorded call runs once and a replay is DENY call_replayed.
-  it("resuming a saved approved state twice runs the call once", async () => {
-    const gate = await makeGate(rules);
-    const ran: string[] = [];
-    const id = callId();
-    const saved = await approvedAndSaved(gate, id, ran);
-    await resume(gate, ran, saved);
-    expect(ran).toEqual(["api@prod"]);
-    await resume(gate, ran, saved);
-    expect(ran).toEqual(["api@prod"]);
-  });
 });

@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import { PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import {
   defineToolInputGuardrail,
@@ -13,7 +14,7 @@ import { assertDenialFits } from "./denied-output-fit.js";
 import { deniedOutputFor, type ToolDenial } from "./denial.js";
 import { GATE_LAYERS, gateLayers, type GateLayer } from "./gate-layers.js";
 import { approvedInRunState, honourNativeApproval, type NativeApproval } from "./native-approval.js";
-import { errorMessage, plainInput, readToolInput } from "./tool-input.js";
+import { plainInput, readToolInput } from "./tool-input.js";
 
 export type { NativeApproval } from "./native-approval.js";
 
@@ -247,7 +248,7 @@ function gateFunctionTool(
         toolName,
         ...(callId ? { callId } : {}),
         // A rejection from resolveGateInterruptions arrives as the JSON message it set.
-        reason: deniedPayloadIn(error)?.reason ?? errorMessage(error),
+        reason: deniedPayloadIn(error)?.reason ?? errorText(error),
         code: "not_executed",
         error,
       };

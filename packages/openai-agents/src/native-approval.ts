@@ -1,6 +1,6 @@
+import { errorText } from "@agentgate/core/internal";
 import type { Decision, GateKeeper } from "@agentgate/core";
 import type { RunContext } from "@openai/agents-core";
-import { errorMessage } from "./tool-input.js";
 
 /** A call approved with the SDK's `state.approve(item)`, given to the `approvedBy` option of `gateTools`. */
 export interface NativeApproval {
@@ -42,7 +42,7 @@ export async function honourNativeApproval(
   try {
     approvedBy = options.approvedBy ? await options.approvedBy(call) : undefined;
   } catch (error) {
-    return gate.refuse(escalated.action, `the approvedBy option failed: ${errorMessage(error)}`, {
+    return gate.refuse(escalated.action, `the approvedBy option failed: ${errorText(error)}`, {
       ...(escalated.target !== undefined ? { target: escalated.target } : {}),
       callId: call.callId,
       code: "approval_error",
@@ -56,7 +56,7 @@ export async function honourNativeApproval(
     });
     if (settled.type !== "allow") return settled;
   } catch (error) {
-    return gate.refuse(escalated.action, `could not record the approval given with state.approve(): ${errorMessage(error)}`, {
+    return gate.refuse(escalated.action, `could not record the approval given with state.approve(): ${errorText(error)}`, {
       ...(escalated.target !== undefined ? { target: escalated.target } : {}),
       callId: call.callId,
       code: "approval_error",

@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import {
   normalizeApproval,
   type ApprovalAnswer,
@@ -8,7 +9,7 @@ import {
 import type { RunState, RunToolApprovalItem, Tool } from "@openai/agents-core";
 import { deniedOutputFor, type ToolDenial } from "./denial.js";
 import { findGateLayer, type GateLayer } from "./gate-layers.js";
-import { errorMessage, readToolInput } from "./tool-input.js";
+import { readToolInput } from "./tool-input.js";
 
 /**
  * Answers one escalation: the same request and answer shape as core's
@@ -121,7 +122,7 @@ async function settle(
   try {
     answer = normalizeApproval(await decide(request));
   } catch (error) {
-    answer = { approved: false, reason: `approval callback failed: ${errorMessage(error)}` };
+    answer = { approved: false, reason: `approval callback failed: ${errorText(error)}` };
   }
 
   let settled: Decision;

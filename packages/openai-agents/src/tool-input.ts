@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import type { FunctionTool } from "@openai/agents-core";
 
 /** The outcome of reading a tool call's raw argument string. */
@@ -22,7 +23,7 @@ export function readToolInput(tool: FunctionTool<any, any, any>, rawArguments: u
   try {
     return { ok: true, input: JSON.parse(rawArguments) };
   } catch (error) {
-    return { ok: false, reason: `malformed JSON arguments for tool "${tool.name}": ${errorMessage(error)}` };
+    return { ok: false, reason: `malformed JSON arguments for tool "${tool.name}": ${errorText(error)}` };
   }
 }
 
@@ -36,23 +37,3 @@ export function plainInput(value: unknown): unknown {
   }
 }
 
-/** A short, single-line description of anything thrown. */
-export function errorMessage(error: unknown): string {
-  const issues = (error as { issues?: unknown } | null)?.issues;
-  if (Array.isArray(issues) && issues.length > 0) {
-    // Schema libraries (zod, Standard Schema) put a JSON dump in `message`; list the issues instead.
-    return issues
-      .slice(0, 5)
-      .map((issue: { path?: unknown; message?: unknown }) => {
-        const path = Array.isArray(issue?.path) && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
-        return `${path}${String(issue?.message ?? "invalid")}`;
-      })
-      .join("; ");
-  }
-  if (error instanceof Error) return error.message.split("\n")[0] || error.name;
-  try {
-    return String(error);
-  } catch {
-    return "unknown error";
-  }
-}

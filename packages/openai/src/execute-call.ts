@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import { deniedToolResult, type Decision, type GateKeeper, type ToolCall, type ToolMapping } from "@agentgate/core";
 import { fingerprintOf, ledgerOf, type CallLedger, type LedgerEntry } from "./ledger.js";
 import type { Runnable } from "./tool-set.js";
@@ -40,15 +41,6 @@ export function stringifyResult(value: unknown): string {
   }
 }
 
-export function errorMessage(error: unknown): string {
-  if (error instanceof Error) return error.message.split("\n")[0] || error.name;
-  try {
-    return String(error);
-  } catch {
-    return "unknown error";
-  }
-}
-
 const q = JSON.stringify;
 /** Core's limit on call ids. */
 const MAX_CALL_ID = 1024;
@@ -72,7 +64,8 @@ export async function executeCall(req: CallRequest): Promise<CallOutcome> {
   }
   if (entry !== undefined) {
     if (entry.fingerprint !== fingerprint) {
-      return refuse(req, `call id ${q(callId)} was already used for a different tool or arguments; a call id never carries over to another call`);
+      const reason = `call id ${q(callId)} was already used for a different tool or arguments; a call id never carries over to another call`;
+      return denied(req.gate.refuse("tool_use", reason, { target: req.name, callId, code: "call_mismatch" }));
     }
     if (entry.status === "ran" || entry.status === "failed") return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
@@ -110,14 +103,14 @@ async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
     try {
       args = JSON.parse(raw);
     } catch (error) {
-      return await refuse(req, `malformed JSON arguments for tool ${q(name)}: ${errorMessage(error)}`);
+      return await refuse(req, `malformed JSON arguments for tool ${q(name)}: ${errorText(error)}`);
     }
     if (tool === undefined) return await refuse(req, `no function named ${q(name)} is available to run`);
     if (tool.parse !== undefined) {
       try {
         args = await tool.parse(raw);
       } catch (error) {
-        return await refuse(req, `arguments for tool ${q(name)} do not match its schema: ${errorMessage(error)}`);
+        return await refuse(req, `arguments for tool ${q(name)} do not match its schema: ${errorText(error)}`);
       }
     }
     // `execute`: the function runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
@@ -125,7 +118,7 @@ async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
     decision = await check(req.gate, call, req.callId);
   } catch (error) {
     return denied(
-      req.gate.refuse("tool_use", `AgentGate could not handle tool call ${q(name)}: ${errorMessage(error)}`, {
+      req.gate.refuse("tool_use", `AgentGate could not handle tool call ${q(name)}: ${errorText(error)}`, {
         target: name,
         ...(req.callId ? { callId: req.callId } : {}),
       }),
@@ -137,7 +130,7 @@ async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
     if (isThenable(result)) result = await result;
     return { status: "ran", decision, output: stringifyResult(result), result, replayed: false };
   } catch (error) {
-    return { status: "failed", decision, output: JSON.stringify({ error: `tool ${q(name)} failed: ${errorMessage(error)}` }), error, replayed: false };
+    return { status: "failed", decision, output: JSON.stringify({ error: `tool ${q(name)} failed: ${errorText(error)}` }), error, replayed: false };
   }
 }
 
@@ -156,7 +149,7 @@ function check(gate: GateKeeper, call: ToolCall, callId: string | undefined): Pr
 }
 
 function refuseCheck(gate: GateKeeper, call: ToolCall, error: unknown): Decision {
-  return gate.refuse("tool_use", `AgentGate could not check tool ${q(call.toolName)} (${errorMessage(error)}), so the call is denied`, {
+  return gate.refuse("tool_use", `AgentGate could not check tool ${q(call.toolName)} (${errorText(error)}), so the call is denied`, {
     target: call.toolName,
     ...(call.callId !== undefined ? { callId: call.callId } : {}),
   });

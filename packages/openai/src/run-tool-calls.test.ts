@@ -123,7 +123,7 @@ describe("runToolCalls with the Responses API", () => {
       ["ran", true, first[0]!.output],
     ]);
     const forged = await runToolCalls([{ ...call, arguments: '{"query":"b"}' }], { gate, tools: tools(log) });
-    expect(forged[0]).toMatchObject({ status: "denied", decision: { code: "invalid_input" } });
+    expect(forged[0]).toMatchObject({ status: "denied", decision: { code: "call_mismatch", target: "search", callId: "call_once" } });
     expect(forged[0]!.decision.reason).toMatch(/already used for a different tool or arguments/);
     expect(log).toEqual(["search:a"]);
   });

@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import { StoreUnavailableError } from "@agentgate/core";
 import type { Cluster, Redis } from "ioredis";
 
@@ -6,11 +7,6 @@ export type RedisClient = Redis | Cluster;
 
 /** Connection states in which ioredis would only queue a command: answer at once instead. */
 const DOWN = new Set<string>(["reconnecting", "close", "end", "disconnecting"]);
-
-function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}
 
 /**
  * Runs Redis commands with a hard deadline, so a check never waits on

@@ -1,6 +1,7 @@
 import { AuditTrail } from "./audit-trail.js";
 import { makeDecision, type Decision } from "./decision.js";
-import { errorText, type CheckRequest } from "./tool-call.js";
+import { errorText } from "../errors/error-text.js";
+import type { CheckRequest } from "./tool-call.js";
 
 /** Where each decision goes besides `gate.decisions`: a file, a queue, a SIEM. */
 export interface AuditSink {

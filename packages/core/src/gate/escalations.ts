@@ -12,7 +12,8 @@ import type { GateParts } from "./gate-parts.js";
 import { applyGrant, type GrantStore } from "./grants.js";
 import { pageOf } from "./memory-store.js";
 import type { ConsumeRequest, EscalationQuery, EscalationRecord } from "./store.js";
-import { callKeyPrefix, errorText, MAX_CALL_ID, quote, requestOf, type CheckRequest } from "./tool-call.js";
+import { errorText } from "../errors/error-text.js";
+import { callKeyPrefix, MAX_CALL_ID, quote, requestOf, type CheckRequest } from "./tool-call.js";
 
 /** Options of `gate.pendingEscalations`. */
 export interface PendingEscalationsOptions {

@@ -1,4 +1,5 @@
 import type { ActionName } from "../action.js";
+import { errorText } from "../errors/error-text.js";
 import { PermissionDeniedError } from "../errors/permission-denied-error.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation, PermissionPolicy } from "../policy/permission-policy.js";
@@ -16,7 +17,6 @@ import { Limits } from "./limits.js";
 import { MemoryStore } from "./memory-store.js";
 import type { GateStore } from "./store.js";
 import {
-  errorText,
   isRefusal,
   MAX_CALL_ID,
   ownCopy,
@@ -36,8 +36,11 @@ export type { CheckOptions, ToolCall, ToolMapping } from "./tool-call.js";
 export interface RefuseOptions {
   target?: string;
   callId?: string;
-  /** Default `internal_error`; `approval_error` when an approval could not be obtained or was refused. */
-  code?: "internal_error" | "approval_error";
+  /**
+   * Default `internal_error`; `approval_error` when an approval could not be obtained or was refused;
+   * `call_mismatch` when an adapter saw the call id reused for another tool or input.
+   */
+  code?: "internal_error" | "approval_error" | "call_mismatch";
 }
 
 export interface GateKeeperOptions {
@@ -255,7 +258,7 @@ export class GateKeeper {
       callId: typeof options.callId === "string" && options.callId !== "" && options.callId.length <= MAX_CALL_ID ? options.callId : undefined,
       context: undefined,
     };
-    const code: DecisionCode = options.code === "approval_error" ? "approval_error" : "internal_error";
+    const code: DecisionCode = options.code === "approval_error" || options.code === "call_mismatch" ? options.code : "internal_error";
     try {
       return this.#failClosed(req, code, String(reason));
     } catch {

@@ -4,7 +4,8 @@ import type { Escalations } from "./escalations.js";
 import { callFingerprint } from "./fingerprint.js";
 import type { GateParts } from "./gate-parts.js";
 import type { ClaimResult, ConsumeRequest, ConsumeResult } from "./store.js";
-import { callKeyPrefix, errorText, quote, type CheckRequest } from "./tool-call.js";
+import { errorText } from "../errors/error-text.js";
+import { callKeyPrefix, quote, type CheckRequest } from "./tool-call.js";
 
 /** The sliding window of `max_per_minute`. */
 export const WINDOW_MS = 60_000;

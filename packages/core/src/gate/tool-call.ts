@@ -1,6 +1,7 @@
 import type { ActionName } from "../action.js";
 import type { DecisionCode } from "./decision.js";
 import type { EscalationRecord } from "./store.js";
+import { errorText } from "../errors/error-text.js";
 
 /** The second argument of `check`: a target, or options. */
 export interface CheckOptions {
@@ -71,11 +72,6 @@ export interface ToolCallRefusal {
   request: CheckRequest;
   code: DecisionCode;
   reason: string;
-}
-
-export function errorText(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
 }
 
 /** A prototype-free copy of an object's own fields: what is not set is `undefined`, never inherited. */
