@@ -38,4 +38,29 @@ describe("GlobList index", () => {
     expect(list.find("/srv/r9999/a/b.txt")).toBeUndefined();
     expect(list.test("/srv/p9995/x")).toBe(false);
   });
+
+  it("property: within one group (regex and automaton patterns mixed), find names the first matching pattern in list order", () => {
+    const groupTail = fc.constantFrom("*", "*.md", "**/x", "*a*b*", "{x,y}/**", "?", "**/*.md", "**/a/**/b*", "*/**/x*", "{a,**/b}*");
+    fc.assert(
+      fc.property(fc.array(groupTail, { minLength: 1, maxLength: 40 }), fc.array(target, { minLength: 1, maxLength: 10 }), (ps, ts) => {
+        const list = new GlobList(ps);
+        for (const t of ts) expect(list.find(t), `${JSON.stringify(ps)} ${t}`).toBe(ps.find((p) => compileGlob(p).test(t)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("names the matching pattern among 10 000 automaton patterns of one group, also after its state cache was flushed", () => {
+    const ps = Array.from({ length: 10_000 }, (_, i) => `/data/**/d${i}/*.md`);
+    const list = new GlobList(ps);
+    // Many distinct targets fill the lazy automaton's cache several times over.
+    for (let i = 0; i < 10_000; i += 97) expect(list.find(`/data/x/y/d${i}/notes.md`)).toBe(`/data/**/d${i}/*.md`);
+    expect(list.find("/data/x/d9999/notes.md")).toBe("/data/**/d9999/*.md");
+    expect(list.find("/data/x/d10000/notes.md")).toBeUndefined();
+    expect(list.test("/data/x/d9999/notes.txt")).toBe(false);
+  });
+
+  it("rejects an invalid pattern that would go to the automaton", () => {
+    expect(() => new GlobList(Array.from({ length: 20 }, (_, i) => `/a/**/b${i}/*.md`).concat(["/a/**/{x"]))).toThrow(TypeError);
+  });
 });

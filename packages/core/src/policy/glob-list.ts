@@ -1,4 +1,4 @@
-import { compileGlob, Dfa, parsePattern, shapeOf, type CompiledGlob, type Item } from "./glob.js";
+import { compileGlob, Dfa, globError, parsePattern, shapeOf, type CompiledGlob, type Item } from "./glob.js";
 
 /** Up to this many regex-shaped patterns in one group share a regex; more go to the group's automaton. */
 const MAX_REGEX_ALTERNATIVES = 16;
@@ -7,7 +7,12 @@ const MAX_REGEX_ALTERNATIVES = 16;
 interface Group {
   readonly regex: RegExp | undefined;
   readonly automaton: Dfa | undefined;
-  readonly compiled: readonly CompiledGlob[];
+  /** The regex's patterns, to name the one that matched (16 at most). */
+  readonly regexPatterns: readonly CompiledGlob[];
+  /** The automaton's patterns, by the index its accepting state reports. */
+  readonly automatonPatterns: readonly string[];
+  /** Each pattern's place in the group, so a hit names the first matching one in list order. */
+  readonly order: ReadonlyMap<string, number>;
 }
 
 /**
@@ -27,18 +32,32 @@ function literalDirectory(items: readonly Item[]): string {
 function buildGroup(patterns: readonly string[]): Group {
   const useRegex = patterns.filter((p) => shapeOf(p).kind === "regex").length <= MAX_REGEX_ALTERNATIVES;
   const sources: string[] = [];
+  const regexPatterns: CompiledGlob[] = [];
   const rest: Item[][] = [];
+  const automatonPatterns: string[] = [];
+  const order = new Map<string, number>();
   for (const p of patterns) {
+    if (!order.has(p)) order.set(p, order.size);
     const shape = shapeOf(p);
-    if (shape.kind === "regex" && useRegex) sources.push(shape.source);
-    else rest.push(parsePattern(p));
+    if (shape.kind === "regex" && useRegex) {
+      sources.push(shape.source);
+      regexPatterns.push(compileGlob(p));
+    } else {
+      const problem = globError(p);
+      if (problem) throw new TypeError(`Invalid glob ${JSON.stringify(p)}: ${problem}`);
+      rest.push(parsePattern(p));
+      automatonPatterns.push(p);
+    }
   }
   return {
     // An alternation of a few linear patterns stays linear (k patterns: k passes at most).
     regex: sources.length ? new RegExp(`^(?:${sources.join("|")})$`, "su") : undefined,
     // The rest share one automaton: one pass over the target whatever their number.
-    automaton: rest.length ? new Dfa([{ t: "alt", alts: rest }]) : undefined,
-    compiled: patterns.map(compileGlob),
+    // Each pattern ends in its own accepting state, so a match names its pattern.
+    automaton: rest.length ? new Dfa({ list: rest }) : undefined,
+    regexPatterns,
+    automatonPatterns,
+    order,
   };
 }
 
@@ -129,7 +148,14 @@ export class GlobList {
 
   #hit(g: Group | undefined, target: string, name: boolean): string | undefined {
     if (g === undefined) return undefined;
-    if (!((g.regex !== undefined && g.regex.test(target)) || (g.automaton !== undefined && g.automaton.test(target)))) return undefined;
-    return name ? g.compiled.find((c) => c.test(target))!.pattern : "";
+    const byRegex = g.regex !== undefined && g.regex.test(target);
+    if (byRegex && !name) return "";
+    const m = g.automaton !== undefined ? g.automaton.match(target) : -1;
+    if (!byRegex) return m < 0 ? undefined : name ? g.automatonPatterns[m]! : "";
+    // Both engines may match: the pattern listed first wins, as a scan in list order would.
+    const r = g.regexPatterns.find((c) => c.test(target))!.pattern;
+    if (m < 0) return r;
+    const a = g.automatonPatterns[m]!;
+    return g.order.get(a)! < g.order.get(r)! ? a : r;
   }
 }

@@ -218,6 +218,8 @@ class Nfa {
   readonly #out1: Int32Array;
   readonly #out2: Int32Array;
   readonly #start: number;
+  /** For each MATCH state, the index of the alternative it ends (0 for a single pattern). */
+  readonly #matchOf: Int32Array;
   // Scratch space, reused: matching is synchronous and calls no user code.
   readonly #a: Int32Array;
   readonly #b: Int32Array;
@@ -225,17 +227,25 @@ class Nfa {
   readonly #mark: Uint32Array;
   #gen = 0;
 
-  constructor(items: readonly Item[]) {
+  /** `items` is one pattern, or with `list` set, a list of patterns whose matches say which one matched. */
+  constructor(items: readonly Item[] | { readonly list: readonly (readonly Item[])[] }) {
     const type: number[] = [];
     const cp: number[] = [];
     const out1: number[] = [];
     const out2: number[] = [];
+    const matchOf: number[] = [];
     const state = (t: number, c = -1, o1 = -1, o2 = -1) => {
       type.push(t);
       cp.push(c);
       out1.push(o1);
       out2.push(o2);
+      matchOf.push(-1);
       return type.length - 1;
+    };
+    const match = (index: number) => {
+      const s = state(MATCH);
+      matchOf[s] = index;
+      return s;
     };
     const loop = (t: number, next: number) => {
       // SPLIT(step, next) where step consumes one character and returns to the split.
@@ -283,8 +293,15 @@ class Nfa {
       }
       return next;
     };
-    this.#start = build(items, state(MATCH));
+    if ("list" in items) {
+      // One MATCH state per pattern, so an accepting set names its patterns.
+      const starts = items.list.map((seq, i) => build(seq, match(i)));
+      let s = starts.length > 0 ? starts[starts.length - 1]! : state(CHAR, -2) /* matches nothing */;
+      for (let a = starts.length - 2; a >= 0; a--) s = state(SPLIT, -1, starts[a]!, s);
+      this.#start = s;
+    } else this.#start = build(items, match(0));
     const size = type.length;
+    this.#matchOf = Int32Array.from(matchOf);
     this.#type = Uint8Array.from(type);
     this.#cp = Int32Array.from(cp);
     this.#out1 = Int32Array.from(out1);
@@ -351,9 +368,14 @@ class Nfa {
     return nlen;
   }
 
-  accepts(set: Int32Array, len = set.length): boolean {
-    for (let k = 0; k < len; k++) if (this.#type[set[k]!] === MATCH) return true;
-    return false;
+  /** The lowest pattern index among the MATCH states in `set`, or -1 when it has none. */
+  accepts(set: Int32Array, len = set.length): number {
+    let best = -1;
+    for (let k = 0; k < len; k++) {
+      const m = this.#matchOf[set[k]!]!;
+      if (m >= 0 && (best < 0 || m < best)) best = m;
+    }
+    return best;
   }
 
   /** The literal code points of the pattern (each gets its own DFA input class). */
@@ -366,6 +388,11 @@ class Nfa {
 
   /** Plain simulation from the start, for targets the DFA cache cannot take. */
   test(target: string): boolean {
+    return this.match(target) >= 0;
+  }
+
+  /** The lowest index of a pattern that matches `target`, or -1. */
+  match(target: string): number {
     let cur = this.#a;
     let nxt = this.#b;
     this.#nextGen();
@@ -402,12 +429,13 @@ export class Dfa {
   readonly #other = new Map<number, number>();
   readonly #classCode: number[];
   readonly #sets: Int32Array[] = [];
-  readonly #accept: boolean[] = [];
+  /** Per state: the lowest index of a pattern it accepts, or -1. */
+  readonly #accept: number[] = [];
   readonly #next: Int32Array[] = [];
   readonly #index = new Map<string, number>();
   #flushCount = 0;
 
-  constructor(items: readonly Item[]) {
+  constructor(items: readonly Item[] | { readonly list: readonly (readonly Item[])[] }) {
     this.#nfa = new Nfa(items);
     // Class 0: anything else (-1 for the NFA), class 1: "/", then the literals.
     this.#classCode = [-1, SLASH];
@@ -455,6 +483,11 @@ export class Dfa {
   }
 
   test(target: string): boolean {
+    return this.match(target) >= 0;
+  }
+
+  /** The lowest index of a pattern that matches `target` (0 for a single pattern), or -1. */
+  match(target: string): number {
     const n = target.length;
     const ascii = this.#ascii;
     const table = this.#next;
@@ -479,13 +512,13 @@ export class Dfa {
         else {
           // Cache full: empty it and go on from the current set, as RE2 does. A target that
           // fills it again on its own is simulated instead (still linear).
-          if (flushed) return this.#nfa.test(target);
+          if (flushed) return this.#nfa.match(target);
           flushed = true;
           this.#flush();
           t = this.#state(set);
         }
       }
-      if (t === DEAD) return false;
+      if (t === DEAD) return -1;
       s = t;
     }
     return this.#accept[s]!;
