@@ -36,6 +36,12 @@ export class Audit {
   readonly #sinks: readonly AuditSink[];
   readonly #observers: DecisionObserver[];
   readonly #onError: (error: unknown, decision: Decision) => void;
+  /**
+   * Per sink: the last unsettled promise its `write` returned and the decisions
+   * it covers. A sink that batches (the JSONL sink: one promise per group commit)
+   * then costs one handler per batch, not one per decision.
+   */
+  readonly #waiting: (Waiting | undefined)[];
 
   constructor(options: {
     limit: number;
@@ -45,6 +51,7 @@ export class Audit {
   }) {
     this.#trail = new AuditTrail(options.limit);
     this.#sinks = [...options.sinks];
+    this.#waiting = this.#sinks.map(() => undefined);
     this.#observers = [...options.observers];
     this.#onError =
       options.onError ??
@@ -74,12 +81,11 @@ export class Audit {
       const event: AuditEvent = {};
       if (request.args !== undefined) event.args = request.args;
       if (request.context !== undefined) event.context = request.context;
-      for (const sink of this.#sinks) {
+      const sinks = this.#sinks;
+      for (let i = 0; i < sinks.length; i++) {
         try {
-          const r = sink.write(decision, event);
-          if (r && typeof (r as Promise<void>).then === "function") {
-            (r as Promise<void>).then(undefined, (error) => this.#failed(error, decision));
-          }
+          const r = sinks[i]!.write(decision, event);
+          if (r && typeof (r as Promise<void>).then === "function") this.#await(i, r as Promise<void>, decision);
         } catch (error) {
           this.#failed(error, decision);
         }
@@ -122,6 +128,30 @@ export class Audit {
     return decision;
   }
 
+  /** Reports `decision` to `onAuditError` if `promise` rejects: one handler per distinct unsettled promise. */
+  #await(i: number, promise: Promise<void>, decision: Decision): void {
+    const last = this.#waiting[i];
+    if (last !== undefined && last.promise === promise) {
+      last.decisions.push(decision);
+      return;
+    }
+    const waiting: Waiting = { promise, decisions: [decision] };
+    this.#waiting[i] = waiting;
+    // Once settled, forget it: a sink may hand the same (settled) promise out again, which then gets a handler of its own.
+    const settled = () => {
+      if (this.#waiting[i] === waiting) this.#waiting[i] = undefined;
+    };
+    try {
+      promise.then(settled, (error) => {
+        settled();
+        for (const d of waiting.decisions) this.#failed(error, d);
+      });
+    } catch (error) {
+      settled(); // a thenable whose `then` throws: reported by the caller
+      throw error;
+    }
+  }
+
   #failed(error: unknown, decision: Decision): void {
     try {
       this.#onError(error, decision);
@@ -129,4 +159,9 @@ export class Audit {
       // An error handler that throws must not take the agent down.
     }
   }
+}
+
+interface Waiting {
+  readonly promise: Promise<void>;
+  readonly decisions: Decision[];
 }

@@ -378,6 +378,40 @@ describe("audit", () => {
     expect(onAuditError.mock.calls.map((c) => (c[0] as Error).message).sort()).toEqual(["disk full", "network"]);
   });
 
+  it("a sink that returns one promise per batch: one handler per batch, and every decision of a failed batch reaches onAuditError", async () => {
+    const reported: string[] = [];
+    let handlers = 0;
+    let fail!: (e: Error) => void;
+    let batch = new Promise<void>((_, rej) => { fail = rej; });
+    // Counts the handlers the gate attaches to each batch promise.
+    const counted = (p: Promise<void>) => Object.assign(p, { then: ((a, b) => { handlers++; return Promise.prototype.then.call(p, a, b); }) as Promise<void>["then"] });
+    counted(batch);
+    const { gate } = gateWith([{ action: "a", allowed: true }], {
+      onAuditError: (e, d) => reported.push(`${(e as Error).message} ${d.id}`),
+      auditSinks: [{ write: () => batch }],
+    });
+    const first = [await gate.check("a"), await gate.check("a"), gate.check("b")];
+    const ids1 = (await Promise.all(first)).map((d) => d.id);
+    expect(handlers).toBe(1);
+    fail(new Error("batch 1 lost"));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reported).toEqual(ids1.map((id) => `batch 1 lost ${id}`));
+    // The same, already rejected promise handed out again (a run of drops): each decision is still reported.
+    const again = await gate.check("a");
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reported.at(-1)).toBe(`batch 1 lost ${again.id}`);
+    expect(handlers).toBe(2);
+    // A new batch that succeeds: nothing reported, one more handler.
+    let ok!: () => void;
+    batch = counted(new Promise<void>((res) => { ok = res; }));
+    await gate.check("a");
+    await gate.check("a");
+    ok();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(reported).toHaveLength(4);
+    expect(handlers).toBe(3);
+  });
+
   it("passes args and context to sinks, and observers see every decision", async () => {
     const events: unknown[] = [];
     const { gate } = gateWith([{ action: "tool_use", allowed: true }], {
