@@ -94,7 +94,7 @@ async function settle(
   });
 
   const parsed = readToolInput(layer.tool, item.arguments);
-  const seen = layer.inputs.get(callId);
+  const seen = callId ? layer.inputs.get(callId) : undefined;
   const read = parsed.ok && seen !== undefined ? ({ ok: true, input: seen } as const) : parsed;
   if (!read.ok) return refused({ reason: read.reason, code: "invalid_arguments" });
 
