@@ -1,5 +1,5 @@
 import { BoundedMap, errorText } from "@agentgate/core/internal";
-import { PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { isDeniedToolResult, PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import {
   defineToolInputGuardrail,
   ToolGuardrailFunctionOutputFactory,
@@ -272,13 +272,13 @@ function refusalReason(decision: Decision): string {
     : decision.reason;
 }
 
-/** Reads back the `{ denied: true, reason }` JSON this package uses as a rejection message. */
+/** Reads back the `deniedToolResult` JSON this package uses as a rejection message. */
 function deniedPayloadIn(error: unknown): { reason: string } | undefined {
   const message = error instanceof Error ? error.message : undefined;
   if (!message?.startsWith("{")) return undefined;
   try {
-    const payload = JSON.parse(message) as { denied?: unknown; reason?: unknown };
-    return payload?.denied === true && typeof payload.reason === "string" ? { reason: payload.reason } : undefined;
+    const payload: unknown = JSON.parse(message);
+    return isDeniedToolResult(payload) ? payload : undefined;
   } catch {
     return undefined;
   }
