@@ -141,9 +141,8 @@ async function settle(
 
 async function approvalRequestFor(gate: GateKeeper, decision: Decision, input: unknown): Promise<ApprovalRequest> {
   try {
-    const pending = await gate.pendingEscalations(decision.callId ? { callId: decision.callId } : {});
-    const found = pending.find((request) => request.escalationId === decision.escalationId);
-    if (found) return found;
+    const found = decision.callId ? await gate.pendingEscalationFor(decision.callId) : undefined;
+    if (found && found.escalationId === decision.escalationId) return found;
   } catch {
     // Fall through: the decision carries everything the request needs.
   }
