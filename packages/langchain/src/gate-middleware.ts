@@ -16,6 +16,7 @@ import {
   resumeEscalationId,
   type GateInterruptValue,
 } from "./approval-interrupt.js";
+import type { GateCallbackHandlerOptions } from "./gate-callback-handler.js";
 import { adapterDenial, deniedToolMessage } from "./denial.js";
 import { hitlApproval } from "./hitl-answer.js";
 import { modelNameOf } from "./model-name.js";
@@ -25,16 +26,8 @@ import { loadLanggraph } from "./optional-peers.js";
 // importing this package never loads `langchain` (a type-only peer for this file).
 const MIDDLEWARE_BRAND = Symbol.for("AgentMiddleware");
 
-/** Options for {@link gateMiddleware}. */
-export interface GateMiddlewareOptions {
-  /** Maps tool names to actions and targets, as in `gate.checkToolCall`. */
-  mapping?: ToolMapping;
-  /** Check every tool call (default `true`); `false` when the tools are already wrapped with `gateTools`. */
-  toolCalls?: boolean;
-  /** Check `llm_call` before every model call (default `true`). */
-  modelCalls?: boolean;
-  /** Extra context recorded with each decision. */
-  context?: Record<string, unknown>;
+/** Options for {@link gateMiddleware}: the callback handler's, and the middleware's name. */
+export interface GateMiddlewareOptions extends GateCallbackHandlerOptions {
   /** The middleware's name in the agent (default `"AgentGate"`). */
   name?: string;
 }

@@ -25,13 +25,14 @@ export interface ToolDenial {
   error?: unknown;
 }
 
-/** The JSON the model reads in place of a result when a gated call was refused. */
-export type DeniedToolOutput =
-  | DeniedToolResult
-  | { denied: true; decision: "deny"; code: LocalDenialCode; reason: string };
+/**
+ * The JSON the model reads in place of a result when a gated call was refused.
+ * @deprecated Use `DeniedToolResult` from `@agentgate/core` (the same shape; `isDeniedToolResult` tells it apart).
+ */
+export type DeniedToolOutput = DeniedToolResult;
 
 /** The model-facing payload for a denial: core's `deniedToolResult` when there is a decision. */
-export function deniedOutputFor(denial: ToolDenial): DeniedToolOutput {
+export function deniedOutputFor(denial: ToolDenial): DeniedToolResult {
   if (denial.decision) {
     const base = deniedToolResult(denial.decision);
     return base.reason === denial.reason ? base : { ...base, reason: denial.reason };

@@ -1,6 +1,6 @@
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { FunctionTool, Tool } from "@openai/agents-core";
-import type { CallMemo } from "./call-memo.js";
+import type { BoundedMap } from "@agentgate/core/internal";
 
 /**
  * What `gateTools` attaches to a tool it wrapped: one layer per gate, so
@@ -17,7 +17,7 @@ export interface GateLayer {
   /** The tool as it was before this layer (used to read arguments the same way). */
   readonly tool: FunctionTool<any, any, any>;
   /** The input `needsApproval` was given, by call id: every check of one call presents the same input. */
-  readonly inputs: CallMemo<unknown>;
+  readonly inputs: BoundedMap<unknown>;
 }
 
 /** The layers on a tool, outermost last; empty for a tool no gate wrapped. */

@@ -1,5 +1,5 @@
-import { errorText } from "@agentgate/core/internal";
-import { PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { BoundedMap, errorText } from "@agentgate/core/internal";
+import { isDeniedToolResult, PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import {
   defineToolInputGuardrail,
   ToolGuardrailFunctionOutputFactory,
@@ -9,7 +9,6 @@ import {
   type ToolGuardrailFunctionOutput,
   type ToolInputGuardrailDefinition,
 } from "@openai/agents-core";
-import { CallMemo } from "./call-memo.js";
 import { assertDenialFits } from "./denied-output-fit.js";
 import { deniedOutputFor, type ToolDenial } from "./denial.js";
 import { GATE_LAYERS, gateLayers, type GateLayer } from "./gate-layers.js";
@@ -134,6 +133,9 @@ export function gateTools<T extends Tool<any>>(tools: readonly T[], gate: Gateab
   });
 }
 
+/** How many calls' denials and inputs each gated tool remembers. */
+const CALL_MEMO_LIMIT = 1000;
+
 function gateFunctionTool(
   tool: FunctionTool<any, any, any>,
   gate: GateKeeper,
@@ -144,8 +146,9 @@ function gateFunctionTool(
   const { mapping, deniedOutput } = options;
   const toolName = tool.name;
   const agentTool = isAgentTool(tool);
-  const denials = new CallMemo<ToolDenial>();
-  const inputs = new CallMemo<unknown>();
+  // Keyed by call id; bounded because a paused run that never resumes must not grow them forever.
+  const denials = new BoundedMap<ToolDenial>(CALL_MEMO_LIMIT);
+  const inputs = new BoundedMap<unknown>(CALL_MEMO_LIMIT);
   const originalNeedsApproval = tool.needsApproval;
   const originalErrorFunction = tool.errorFunction ?? undefined;
   const originalInvoke = tool.invoke;
@@ -155,7 +158,7 @@ function gateFunctionTool(
     gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), ...(mapping ? { mapping } : {}), ...(execute ? { execute } : {}) });
 
   const rejectCall = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
-    denials.set(denial.callId, denial);
+    if (denial.callId) denials.set(denial.callId, denial);
     return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
       agentgate: denial.decision ?? { type: "deny", code: denial.code, reason: denial.reason },
     });
@@ -168,7 +171,7 @@ function gateFunctionTool(
    */
   const inputOf = (callId: string | undefined, rawArguments: unknown) => {
     const read = readToolInput(tool, rawArguments);
-    const seen = inputs.get(callId);
+    const seen = callId ? inputs.get(callId) : undefined;
     return read.ok && seen !== undefined ? ({ ok: true, input: seen } as const) : read;
   };
 
@@ -244,7 +247,7 @@ function gateFunctionTool(
     // tools, and it validates what this returns against the schema.
     gated.errorFunction = async (runContext, error, details) => {
       const callId = details?.toolCall?.callId;
-      const denial: ToolDenial = denials.take(callId) ?? {
+      const denial: ToolDenial = (callId ? denials.take(callId) : undefined) ?? {
         toolName,
         ...(callId ? { callId } : {}),
         // A rejection from resolveGateInterruptions arrives as the JSON message it set.
@@ -269,13 +272,13 @@ function refusalReason(decision: Decision): string {
     : decision.reason;
 }
 
-/** Reads back the `{ denied: true, reason }` JSON this package uses as a rejection message. */
+/** Reads back the `deniedToolResult` JSON this package uses as a rejection message. */
 function deniedPayloadIn(error: unknown): { reason: string } | undefined {
   const message = error instanceof Error ? error.message : undefined;
   if (!message?.startsWith("{")) return undefined;
   try {
-    const payload = JSON.parse(message) as { denied?: unknown; reason?: unknown };
-    return payload?.denied === true && typeof payload.reason === "string" ? { reason: payload.reason } : undefined;
+    const payload: unknown = JSON.parse(message);
+    return isDeniedToolResult(payload) ? payload : undefined;
   } catch {
     return undefined;
   }

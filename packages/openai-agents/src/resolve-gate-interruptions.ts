@@ -94,7 +94,7 @@ async function settle(
   });
 
   const parsed = readToolInput(layer.tool, item.arguments);
-  const seen = layer.inputs.get(callId);
+  const seen = callId ? layer.inputs.get(callId) : undefined;
   const read = parsed.ok && seen !== undefined ? ({ ok: true, input: seen } as const) : parsed;
   if (!read.ok) return refused({ reason: read.reason, code: "invalid_arguments" });
 
@@ -141,9 +141,8 @@ async function settle(
 
 async function approvalRequestFor(gate: GateKeeper, decision: Decision, input: unknown): Promise<ApprovalRequest> {
   try {
-    const pending = await gate.pendingEscalations(decision.callId ? { callId: decision.callId } : {});
-    const found = pending.find((request) => request.escalationId === decision.escalationId);
-    if (found) return found;
+    const found = decision.callId ? await gate.pendingEscalationFor(decision.callId) : undefined;
+    if (found && found.escalationId === decision.escalationId) return found;
   } catch {
     // Fall through: the decision carries everything the request needs.
   }

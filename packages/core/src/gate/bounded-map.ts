@@ -8,6 +8,8 @@ export class BoundedMap<V> {
   readonly #map = new Map<string, V>();
   readonly #ring: (string | undefined)[] = [];
   readonly #limit: number;
+  /** Keys removed by `take` whose ring slot is still waiting to come round, with how many such slots each has. */
+  readonly #taken = new Map<string, number>();
   #head = 0;
 
   constructor(limit: number) {
@@ -36,12 +38,30 @@ export class BoundedMap<V> {
     } else if (this.#limit > 0) {
       // Full: the slot at the head holds the oldest key; the new key takes its place.
       const i = this.#head;
-      map.delete(ring[i]!);
+      const oldest = ring[i]!;
+      // A slot left by `take` holds no live entry: the key may be live again in a newer slot.
+      const stale = this.#taken.size === 0 ? undefined : this.#taken.get(oldest);
+      if (stale === undefined) map.delete(oldest);
+      else if (stale === 1) this.#taken.delete(oldest);
+      else this.#taken.set(oldest, stale - 1);
       ring[i] = key;
       this.#head = i + 1 === this.#limit ? 0 : i + 1;
     } else {
       return;
     }
     map.set(key, value);
+  }
+
+  /**
+   * Reads a key and removes it. Its ring slot is freed when eviction reaches it, so a map that
+   * takes keys may evict a live key before it holds `limit` of them; it never holds more.
+   */
+  take(key: string): V | undefined {
+    const map = this.#map;
+    const value = map.get(key);
+    if (value === undefined && !map.has(key)) return undefined;
+    map.delete(key);
+    this.#taken.set(key, (this.#taken.get(key) ?? 0) + 1);
+    return value;
   }
 }

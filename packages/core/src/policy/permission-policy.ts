@@ -124,7 +124,7 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
   });
 }
 
-const q = JSON.stringify;
+const quoted = JSON.stringify;
 
 /**
  * Deny and escalate lists also see a URL without its query: a server routes
@@ -258,7 +258,7 @@ export class PermissionPolicy {
   evaluate(action: string, target: string | undefined): Evaluation {
     const r = this.#compiled.get(action);
     if (r === undefined) {
-      return { type: "deny", code: "no_rule", reason: `no rule for action ${q(action)}: denied by default`, target, rule: undefined };
+      return { type: "deny", code: "no_rule", reason: `no rule for action ${quoted(action)}: denied by default`, target, rule: undefined };
     }
     const name = r.label;
     if (!r.allowed) {
@@ -275,23 +275,23 @@ export class PermissionPolicy {
     const m = r.reasons;
     switch (ruleOrder(r, t)) {
       case DENIED_TARGET:
-        return { type: "deny", code: "denied_target", reason: `${name}: target ${q(t)} matches denied_targets pattern ${q(firstHit(r.deniedTargets, t!, r.kind))}`, target: t, rule: r };
+        return { type: "deny", code: "denied_target", reason: `${name}: target ${quoted(t)} matches denied_targets pattern ${quoted(firstHit(r.deniedTargets, t!, r.kind))}`, target: t, rule: r };
       case TARGET_REQUIRED:
         return { type: "deny", code: "target_required", reason: m.targetRequired, target: t, rule: r };
       case TARGET_NOT_ALLOWED:
         if (m.unlistedTarget !== t) {
-          m.notInAllowedTargets = `${name}: target ${q(t)} is not in allowed_targets`;
+          m.notInAllowedTargets = `${name}: target ${quoted(t)} is not in allowed_targets`;
           m.unlistedTarget = t;
         }
         return { type: "deny", code: "target_not_allowed", reason: m.notInAllowedTargets, target: t, rule: r };
       case REQUIRE_APPROVAL:
         return { type: "escalate", code: "require_approval", reason: m.requiresApproval, target: t, rule: r };
       case ESCALATE_TARGET:
-        return { type: "escalate", code: "escalate_target", reason: `${name}: target ${q(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
+        return { type: "escalate", code: "escalate_target", reason: `${name}: target ${quoted(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
       case ALLOWED:
         if (t === undefined) return { type: "allow", code: "allowed", reason: m.allowsAction, target: t, rule: r };
         if (m.allowedTarget !== t) {
-          m.allowsTarget = `${name} allows target ${q(t)}`;
+          m.allowsTarget = `${name} allows target ${quoted(t)}`;
           m.allowedTarget = t;
         }
         return { type: "allow", code: "allowed", reason: m.allowsTarget, target: t, rule: r };
