@@ -31,6 +31,8 @@ import {
   INDEX_LUA,
   PAGE,
   PAGE_LUA,
+  RATE,
+  RATE_LUA,
   SETTLE,
   SETTLE_LUA,
 } from "./scripts.js";
@@ -74,6 +76,7 @@ export class RedisStore implements GateStore, GrantStore {
   readonly #unmerged = new UnmergedUses();
   readonly #maxPending: number;
   readonly #consumeScript: ReturnType<typeof script>;
+  readonly #rateScript: ReturnType<typeof script>;
   // Grants and settle events (grants.ts, settle-events.ts).
   #grants: RedisGrants | undefined;
   #events: SettleEvents | undefined;
@@ -113,6 +116,7 @@ export class RedisStore implements GateStore, GrantStore {
     this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
     this.#consumeScript = script(client, CONSUME);
+    this.#rateScript = script(client, RATE);
   }
 
   /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
@@ -156,6 +160,13 @@ export class RedisStore implements GateStore, GrantStore {
   #consume(req: ConsumeRequest): Promise<ConsumeResult> {
     const k = this.#keys;
     const call = req.call;
+    if (!call && req.maxPerMinute !== undefined && req.denyAfter === undefined && req.escalateAfter === undefined && !req.escalate) {
+      const key = k.window(req.scope);
+      const winPx = Math.max(1, Math.ceil(req.windowMs * 2));
+      return this.#redis
+        .run("consume", () => this.#rateScript(key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx))
+        .then((reply) => consumed(reply, undefined));
+    }
     // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
     const args: (string | number)[] = call
       ? [3, k.used(req.scope), k.window(req.scope), k.call(req.scope, call.key)]
@@ -382,6 +393,7 @@ function define(client: RedisClient): void {
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
     [CLAIM, CLAIM_LUA, 1],
+    [RATE, RATE_LUA, 1],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
     if (typeof c[name] !== "function") client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
