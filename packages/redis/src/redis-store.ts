@@ -18,6 +18,7 @@ import { BoundedClient, type RedisClient } from "./bounded.js";
 import { consumed } from "./consume-reply.js";
 import { listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { RedisGrants } from "./grants.js";
+import { ScriptBatch } from "./script-batch.js";
 import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
 import type { RedisStoreOptions } from "./options.js";
 import {
@@ -75,8 +76,8 @@ export class RedisStore implements GateStore, GrantStore {
   readonly #guard: ServerGuard;
   readonly #unmerged = new UnmergedUses();
   readonly #maxPending: number;
-  readonly #consumeScript: ReturnType<typeof script>;
-  readonly #rateScript: ReturnType<typeof script>;
+  readonly #consumeScript: ScriptBatch;
+  readonly #rateScript: ScriptBatch;
   // Grants and settle events (grants.ts, settle-events.ts).
   #grants: RedisGrants | undefined;
   #events: SettleEvents | undefined;
@@ -115,8 +116,8 @@ export class RedisStore implements GateStore, GrantStore {
     const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
     this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
-    this.#consumeScript = script(client, CONSUME);
-    this.#rateScript = script(client, RATE);
+    this.#consumeScript = new ScriptBatch(client, CONSUME);
+    this.#rateScript = new ScriptBatch(client, RATE);
   }
 
   /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
@@ -164,7 +165,7 @@ export class RedisStore implements GateStore, GrantStore {
       const key = k.window(req.scope);
       const winPx = Math.max(1, Math.ceil(req.windowMs * 2));
       return this.#redis
-        .run("consume", () => this.#rateScript(key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx))
+        .run("consume", () => this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx]))
         .then((reply) => consumed(reply, undefined));
     }
     // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
@@ -186,7 +187,7 @@ export class RedisStore implements GateStore, GrantStore {
       const runTtl = call.runTtlMs ?? call.ttlMs;
       args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, px(call.ttlMs), call.execute ? 1 : 0, req.now + runTtl, px(runTtl));
     }
-    return this.#redis.run("consume", () => this.#consumeScript(...args)).then((reply) => consumed(reply, call));
+    return this.#redis.run("consume", () => this.#consumeScript.send(args)).then((reply) => consumed(reply, call));
   }
 
   /** Claims a recorded call's one run, atomically across every process sharing this Redis. */
