@@ -25,21 +25,46 @@ const enc = encodeURIComponent;
  */
 export class KeySpace {
   readonly prefix: string;
+  // The last scope's keys: a gate checks as one (policy, agent), mostly one action in a row,
+  // so a check reuses them instead of encoding three names and concatenating per check.
+  #policy = "";
+  #agentId = "";
+  #tag = "";
+  #action: string | undefined;
+  #used = "";
+  #window = "";
 
   constructor(prefix: string) {
     this.prefix = prefix;
   }
 
   tag(scope: Pick<Scope, "policy" | "agentId">): string {
-    return `${this.prefix}{${enc(scope.policy)}|${enc(scope.agentId)}}`;
+    if (scope.policy === this.#policy && scope.agentId === this.#agentId && this.#tag !== "") return this.#tag;
+    const tag = `${this.prefix}{${enc(scope.policy)}|${enc(scope.agentId)}}`;
+    this.#policy = scope.policy;
+    this.#agentId = scope.agentId;
+    this.#tag = tag;
+    this.#action = undefined;
+    return tag;
   }
 
   used(scope: Scope): string {
-    return `${this.tag(scope)}:used:${enc(scope.action)}`;
+    this.#scope(scope);
+    return this.#used;
   }
 
   window(scope: Scope): string {
-    return `${this.tag(scope)}:win:${enc(scope.action)}`;
+    this.#scope(scope);
+    return this.#window;
+  }
+
+  #scope(scope: Scope): void {
+    const tag = this.tag(scope);
+    if (scope.action === this.#action) return;
+    const action = enc(scope.action);
+    this.#used = `${tag}:used:${action}`;
+    this.#window = `${tag}:win:${action}`;
+    this.#action = scope.action;
   }
 
   /** `callKey` is the gate's own flat key for the call. */

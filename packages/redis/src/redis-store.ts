@@ -18,6 +18,7 @@ import { BoundedClient, type RedisClient } from "./bounded.js";
 import { consumed } from "./consume-reply.js";
 import { listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { RedisGrants } from "./grants.js";
+import { ScriptBatch } from "./script-batch.js";
 import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
 import type { RedisStoreOptions } from "./options.js";
 import {
@@ -31,6 +32,8 @@ import {
   INDEX_LUA,
   PAGE,
   PAGE_LUA,
+  RATE,
+  RATE_LUA,
   SETTLE,
   SETTLE_LUA,
 } from "./scripts.js";
@@ -73,7 +76,8 @@ export class RedisStore implements GateStore, GrantStore {
   readonly #guard: ServerGuard;
   readonly #unmerged = new UnmergedUses();
   readonly #maxPending: number;
-  readonly #consumeScript: ReturnType<typeof script>;
+  readonly #consumeScript: ScriptBatch;
+  readonly #rateScript: ScriptBatch;
   // Grants and settle events (grants.ts, settle-events.ts).
   #grants: RedisGrants | undefined;
   #events: SettleEvents | undefined;
@@ -112,7 +116,8 @@ export class RedisStore implements GateStore, GrantStore {
     const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
     this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
-    this.#consumeScript = script(client, CONSUME);
+    this.#consumeScript = new ScriptBatch(client, CONSUME);
+    this.#rateScript = new ScriptBatch(client, RATE);
   }
 
   /** Atomically returns the record of a known call, or applies the limits and reserves a use. One round trip. */
@@ -156,6 +161,13 @@ export class RedisStore implements GateStore, GrantStore {
   #consume(req: ConsumeRequest): Promise<ConsumeResult> {
     const k = this.#keys;
     const call = req.call;
+    if (!call && req.maxPerMinute !== undefined && req.denyAfter === undefined && req.escalateAfter === undefined && !req.escalate) {
+      const key = k.window(req.scope);
+      const winPx = Math.max(1, Math.ceil(req.windowMs * 2));
+      return this.#redis
+        .run("consume", () => this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx]))
+        .then((reply) => consumed(reply, undefined));
+    }
     // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
     const args: (string | number)[] = call
       ? [3, k.used(req.scope), k.window(req.scope), k.call(req.scope, call.key)]
@@ -175,7 +187,7 @@ export class RedisStore implements GateStore, GrantStore {
       const runTtl = call.runTtlMs ?? call.ttlMs;
       args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, px(call.ttlMs), call.execute ? 1 : 0, req.now + runTtl, px(runTtl));
     }
-    return this.#redis.run("consume", () => this.#consumeScript(...args)).then((reply) => consumed(reply, call));
+    return this.#redis.run("consume", () => this.#consumeScript.send(args)).then((reply) => consumed(reply, call));
   }
 
   /** Claims a recorded call's one run, atomically across every process sharing this Redis. */
@@ -382,6 +394,7 @@ function define(client: RedisClient): void {
     [INDEX, INDEX_LUA, 2],
     [SETTLE, SETTLE_LUA, 4],
     [CLAIM, CLAIM_LUA, 1],
+    [RATE, RATE_LUA, 1],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
     if (typeof c[name] !== "function") client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
