@@ -369,10 +369,10 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
   const ratio50 = m["gate-50"]!.p50Us / m["rlf-50"]!.p50Us;
   targets.push(
     {
-      name: "`RedisStore` check vs `RateLimiterRedis.consume()`, p50 at concurrency 1",
-      target: "≤ 1.2×",
+      name: "`RedisStore` check vs `RateLimiterRedis.consume()`, p50 at concurrency 1 and 50",
+      target: "≤ 1.2× at both",
       measured: `${fmtRatio(ratio1)} (${fmtUs(m["gate-1"]!.p50Us)} vs ${fmtUs(m["rlf-1"]!.p50Us)}); at concurrency 50: ${fmtRatio(ratio50)}`,
-      met: ratio1 <= 1.2,
+      met: ratio1 <= 1.2 && ratio50 <= 1.2,
     },
     {
       name: "`RedisStore` exact admission at concurrency 50",
