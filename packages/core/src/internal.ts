@@ -1,5 +1,6 @@
 // `@agentgate/core/internal`: what the adapters and stores share with core but users do not
 // need. No compatibility promise across minor versions; import from `@agentgate/core` instead.
+export { approvalRequestFor } from "./gate/approval.js";
 export { BoundedMap } from "./gate/bounded-map.js";
 export { errorText } from "./errors/error-text.js";
 export { isDecision } from "./gate/decision.js";

@@ -1,5 +1,6 @@
 import type { ApprovalHandler, ApprovalRequest, ApprovalResolution, Decision, GateKeeper } from "@agentgate/core";
 import { normalizeApproval } from "@agentgate/core";
+import { approvalRequestFor } from "@agentgate/core/internal";
 import { isApprovalTimedOut } from "./inbox.js";
 
 /** How an escalated call is answered: an answer, or a reason no one could answer. */
@@ -7,16 +8,7 @@ export type AskResult = { answer: ApprovalResolution } | { failure: string };
 
 /** The approval request for an escalated decision, as an `ApprovalHandler` receives it. */
 export function approvalRequest(gate: GateKeeper, decision: Decision, args: unknown): ApprovalRequest {
-  const request: ApprovalRequest = {
-    escalationId: decision.escalationId!,
-    agent: { id: gate.identity.id, name: gate.identity.name },
-    action: decision.action,
-    reason: decision.reason,
-  };
-  if (decision.callId !== undefined) request.callId = decision.callId;
-  if (decision.target !== undefined) request.target = decision.target;
-  if (args !== undefined) request.args = args;
-  return request;
+  return approvalRequestFor(gate.identity, decision, args);
 }
 
 /** Runs an `ApprovalHandler` with a timeout; anything odd is a failure, never an approval. */

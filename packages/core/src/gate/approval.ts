@@ -25,6 +25,20 @@ export type ApprovalAnswer = boolean | ApprovalResolution;
 /** Asks a human; the gate applies `approvalTimeoutMs` and fails closed on anything odd. */
 export type ApprovalHandler = (request: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>;
 
+/** The request an approver sees for an escalated decision: the gate and the MCP gateway build it alike. */
+export function approvalRequestFor(agent: { id: string; name: string }, decision: Decision, args: unknown): ApprovalRequest {
+  const request: ApprovalRequest = {
+    escalationId: decision.escalationId!,
+    agent: { id: agent.id, name: agent.name },
+    action: decision.action,
+    reason: decision.reason,
+  };
+  if (decision.callId !== undefined) request.callId = decision.callId;
+  if (decision.target !== undefined) request.target = decision.target;
+  if (args !== undefined) request.args = args;
+  return request;
+}
+
 /**
  * Reads an approval answer from an untrusted channel (a resume value, a UI
  * message). `true` or `{ approved: true }` approve; anything else, including

@@ -1,5 +1,6 @@
 import { EscalationError } from "../errors/escalation-error.js";
 import {
+  approvalRequestFor,
   isSelfApproval,
   normalizeApproval,
   type ApprovalHandler,
@@ -162,15 +163,7 @@ export class Escalations {
         args = "[arguments not JSON-serialisable]";
       }
     }
-    const request: ApprovalRequest = {
-      escalationId: decision.escalationId!,
-      agent: { id: gate.identity.id, name: gate.identity.name },
-      action: req.action,
-      reason: decision.reason,
-    };
-    if (req.callId !== undefined) request.callId = req.callId;
-    if (decision.target !== undefined) request.target = decision.target;
-    if (args !== undefined) request.args = args;
+    const request = approvalRequestFor(gate.identity, decision, args);
     const record: EscalationRecord = {
       escalationId: decision.escalationId!,
       status: "pending",
