@@ -38,7 +38,9 @@ export function terminalApprover(
       ask: async (question) => {
         out.line(`  ${out.paint("yellow", "?")} approve ${describe(question)}`);
         out.line(`    ${out.paint("yellow", noTerminalNote(approved))}`);
-        return approved ? { approved, reason: "auto-approved: AGENTGATE_AUTO_APPROVE=1" } : { approved, reason: "auto-rejected: no terminal to ask" };
+        return approved
+          ? { approved, reason: "auto-approved: AGENTGATE_AUTO_APPROVE=1" }
+          : { approved, reason: "auto-rejected: no terminal to ask" };
       },
     };
   }

@@ -20,7 +20,10 @@ import { makeTools, toolMapping } from "./tools.ts";
 type CallOptions = Parameters<MockLanguageModelV4["doStream"]>[0];
 type StreamPart = Record<string, unknown> & { type: string };
 
-const usage = { inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 5, text: 5, reasoning: 0 } };
+const usage = {
+  inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 },
+  outputTokens: { total: 5, text: 5, reasoning: 0 },
+};
 
 /** Asks to deploy until it sees the tool's outcome, then reports what it read. */
 function deployModel() {
@@ -30,11 +33,20 @@ function deployModel() {
       const outcome = last?.role === "tool" ? last.content.find((p) => p.type === "tool-result") : undefined;
       const parts: StreamPart[] = [{ type: "stream-start", warnings: [] }];
       if (outcome === undefined) {
-        parts.push({ type: "tool-call", toolCallId: "call-deploy-1", toolName: "deploy", input: JSON.stringify({ service: "docs-site", environment: "production" }) });
+        parts.push({
+          type: "tool-call",
+          toolCallId: "call-deploy-1",
+          toolName: "deploy",
+          input: JSON.stringify({ service: "docs-site", environment: "production" }),
+        });
         parts.push({ type: "finish", finishReason: { unified: "tool-calls", raw: undefined }, usage });
       } else {
         const text = `Outcome: ${JSON.stringify(outcome.output)}`;
-        parts.push({ type: "text-start", id: "t" }, { type: "text-delta", id: "t", delta: text }, { type: "text-end", id: "t" });
+        parts.push(
+          { type: "text-start", id: "t" },
+          { type: "text-delta", id: "t", delta: text },
+          { type: "text-end", id: "t" },
+        );
         parts.push({ type: "finish", finishReason: { unified: "stop", raw: undefined }, usage });
       }
       return { stream: convertArrayToReadableStream(parts) as never };
@@ -49,8 +61,9 @@ class MemoryChatState implements ChatState<UIMessage> {
   messages: UIMessage[] = [];
   pushMessage = (message: UIMessage) => void (this.messages = [...this.messages, message]);
   popMessage = () => void (this.messages = this.messages.slice(0, -1));
-  replaceMessage = (index: number, message: UIMessage) => void (this.messages = this.messages.map((m, i) => (i === index ? message : m)));
-  snapshot = <T,>(thing: T): T => structuredClone(thing);
+  replaceMessage = (index: number, message: UIMessage) =>
+    void (this.messages = this.messages.map((m, i) => (i === index ? message : m)));
+  snapshot = <T>(thing: T): T => structuredClone(thing);
 }
 
 class Chat extends AbstractChat<UIMessage> {
@@ -94,11 +107,23 @@ async function until(condition: () => boolean): Promise<void> {
 
 function deployPart(messages: UIMessage[]) {
   const part = messages.flatMap((m) => m.parts).find((p) => p.type === "tool-deploy");
-  return part as (UIMessage["parts"][number] & { state: string; approval?: { id: string; requestReason?: string }; output?: unknown }) | undefined;
+  return part as
+    | (UIMessage["parts"][number] & {
+        state: string;
+        approval?: { id: string; requestReason?: string };
+        output?: unknown;
+      })
+    | undefined;
 }
 
 const post = (POST: (req: Request) => Promise<Response>, body: unknown, token = "alice-token") =>
-  POST(new Request("http://localhost/api/chat", { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) }));
+  POST(
+    new Request("http://localhost/api/chat", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
 
 function decisionsFor(gate: GateKeeper, target: string) {
   return gate.decisions.filter((d) => d.target === target).map((d) => [d.type, d.code, d.approvedBy]);
@@ -128,7 +153,11 @@ describe("the useChat route (examples/ai-sdk-agent/src/chat-route.ts)", () => {
   it("rejection: the human's reason reaches the model, deploy never runs", async () => {
     const { gate, executed, chat, bodies, model } = await setup();
     await chat.sendMessage({ text: "Deploy docs-site to production." });
-    await chat.addToolApprovalResponse({ id: deployPart(chat.messages)!.approval!.id, approved: false, reason: "freeze until Monday" });
+    await chat.addToolApprovalResponse({
+      id: deployPart(chat.messages)!.approval!.id,
+      approved: false,
+      reason: "freeze until Monday",
+    });
     await until(() => bodies.length === 2 && chat.status === "ready");
     expect(executed).toEqual([]);
     expect(JSON.stringify(model.doStreamCalls.at(-1)?.prompt)).toContain("freeze until Monday");
@@ -140,7 +169,13 @@ describe("the useChat route (examples/ai-sdk-agent/src/chat-route.ts)", () => {
     await chat.sendMessage({ text: "Deploy docs-site to production." });
     await chat.addToolApprovalResponse({ id: deployPart(chat.messages)!.approval!.id, approved: true });
     await until(() => bodies.length === 2 && chat.status === "ready");
-    const replay = await POST(new Request("http://localhost/api/chat", { method: "POST", headers: { authorization: "Bearer alice-token" }, body: bodies[1] }));
+    const replay = await POST(
+      new Request("http://localhost/api/chat", {
+        method: "POST",
+        headers: { authorization: "Bearer alice-token" },
+        body: bodies[1],
+      }),
+    );
     const stream = await replay.text();
     expect(executed).toEqual(["deploy(docs-site → production)"]);
     expect(stream).toContain("call_replayed");
@@ -165,12 +200,36 @@ describe("the useChat route (examples/ai-sdk-agent/src/chat-route.ts)", () => {
     const bad = await post(POST, { messages: [{ role: "user", content: "Deploy docs-site." }] });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/invalid UI messages/);
-    expect((await POST(new Request("http://localhost/api/chat", { method: "POST", headers: { authorization: "Bearer alice-token" }, body: "{" }))).status).toBe(400);
+    expect(
+      (
+        await POST(
+          new Request("http://localhost/api/chat", {
+            method: "POST",
+            headers: { authorization: "Bearer alice-token" },
+            body: "{",
+          }),
+        )
+      ).status,
+    ).toBe(400);
     // A tool part for a tool the server does not have, or with an input its schema rejects.
-    const unknownTool = { id: "m1", role: "assistant", parts: [{ type: "tool-rm_rf", toolCallId: "x", state: "input-available", input: {} }] };
-    expect((await post(POST, { messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, unknownTool] })).status).toBe(400);
-    const badInput = { id: "m1", role: "assistant", parts: [{ type: "tool-deploy", toolCallId: "x", state: "input-available", input: { service: 1 } }] };
-    expect((await post(POST, { messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, badInput] })).status).toBe(400);
+    const unknownTool = {
+      id: "m1",
+      role: "assistant",
+      parts: [{ type: "tool-rm_rf", toolCallId: "x", state: "input-available", input: {} }],
+    };
+    expect(
+      (await post(POST, { messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, unknownTool] }))
+        .status,
+    ).toBe(400);
+    const badInput = {
+      id: "m1",
+      role: "assistant",
+      parts: [{ type: "tool-deploy", toolCallId: "x", state: "input-available", input: { service: 1 } }],
+    };
+    expect(
+      (await post(POST, { messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, badInput] }))
+        .status,
+    ).toBe(400);
     expect(executed).toEqual([]);
   });
 

@@ -54,7 +54,10 @@ export function createChatRoute(options: ChatRouteOptions): { POST: (req: Reques
 
     // The human's answers (addToolApprovalResponse in useChat) count once the gate records them,
     // matched through the requests this server issued, never through the history the client sent.
-    const recorded = await recordApprovals(read.modelMessages, gate, { approvedBy: user, requests: [...issued.values()] });
+    const recorded = await recordApprovals(read.modelMessages, gate, {
+      approvedBy: user,
+      requests: [...issued.values()],
+    });
     // An answered request is done: a second answer to it (a replay) is not recorded again.
     for (const answer of recorded) if (answer.status === "recorded") issued.delete(answer.approvalId);
 
@@ -100,6 +103,9 @@ export async function readChatMessages(req: Request, tools: ToolSet): Promise<Ch
     const modelMessages = await convertToModelMessages(valid.data, { tools });
     return { ok: true, uiMessages: valid.data, modelMessages };
   } catch (error) {
-    return { ok: false, error: `cannot convert the UI messages: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      error: `cannot convert the UI messages: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }

@@ -35,11 +35,19 @@ describe("the AI SDK demo (offline script)", () => {
     expect(text).toMatch(/✘ DENY +shell .*\n.*Agents never get a shell/);
     // Escalated, asked, approved through the gate, then run exactly once.
     expect(text).toMatch(/⚑ ESCALATE +tool_use +deploy/);
-    expect(questions).toEqual([{ toolName: "deploy", input: { service: "docs-site", environment: "production" }, reason: expect.stringContaining("escalate_targets") }]);
+    expect(questions).toEqual([
+      {
+        toolName: "deploy",
+        input: { service: "docs-site", environment: "production" },
+        reason: expect.stringContaining("escalate_targets"),
+      },
+    ]);
     expect(text).toMatch(/✔ ALLOW +tool_use +deploy \[approved by test-approver\]/);
     expect(result.executed.filter((c) => c.startsWith("deploy"))).toEqual(["deploy(docs-site → production)"]);
     // The network budget (10 a minute) trips on the eleventh status check.
-    expect(text).toMatch(/✘ DENY +network +https:\/\/api\.example\.com\/status\/au-east\n.*max_per_minute limit of 10 reached; retry in \d+ s/);
+    expect(text).toMatch(
+      /✘ DENY +network +https:\/\/api\.example\.com\/status\/au-east\n.*max_per_minute limit of 10 reached; retry in \d+ s/,
+    );
     expect(result.executed.filter((c) => c.startsWith("fetch_status"))).toHaveLength(10);
 
     // Refused calls never ran, and the model was told why.
@@ -47,7 +55,9 @@ describe("the AI SDK demo (offline script)", () => {
     expect(result.text).toContain("refused: shell");
     expect(result.text).toContain("retry in");
     // One audit entry per decision point: no duplicate ALLOW for a gated tool call.
-    const toolCallIds = result.decisions.filter((d) => d.action !== "llm_call" && d.type === "allow" && !d.approvedBy).map((d) => d.callId);
+    const toolCallIds = result.decisions
+      .filter((d) => d.action !== "llm_call" && d.type === "allow" && !d.approvedBy)
+      .map((d) => d.callId);
     expect(new Set(toolCallIds).size).toBe(toolCallIds.length);
     // Printed in plain text when colour is off.
     expect(text).not.toContain("\x1b[");

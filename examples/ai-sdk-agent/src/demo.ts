@@ -50,7 +50,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     auditSinks: [{ write: (decision) => out.decision(decision) }, ...(options.auditSinks ?? [])],
     ...(options.inbox ? { store: options.inbox.store } : {}),
   });
-  const approver = options.approver ?? (options.inbox ? inboxApprover(gate, out, options.inbox.url) : terminalApprover(out));
+  const approver =
+    options.approver ?? (options.inbox ? inboxApprover(gate, out, options.inbox.url) : terminalApprover(out));
   const executed: string[] = [];
 
   out.line(out.paint("bold", `AgentGate × AI SDK — policy "${gate.policy.name}", agent ${gate.identity.name}`));
@@ -81,13 +82,25 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const responses: ToolApprovalResponse[] = [];
     for (const request of requests) {
       if (request.type !== "tool-approval-request") continue;
-      const answer = await approver.ask({ toolName: request.toolCall.toolName, input: request.toolCall.input, reason: request.reason });
-      responses.push({ type: "tool-approval-response", approvalId: request.approvalId, approved: answer.approved, ...(answer.reason ? { reason: answer.reason } : {}) });
+      const answer = await approver.ask({
+        toolName: request.toolCall.toolName,
+        input: request.toolCall.input,
+        reason: request.reason,
+      });
+      responses.push({
+        type: "tool-approval-response",
+        approvalId: request.approvalId,
+        approved: answer.approved,
+        ...(answer.reason ? { reason: answer.reason } : {}),
+      });
     }
     messages.push({ role: "tool", content: responses });
     // The answer only counts once the gate has recorded it; the agent resumes from here.
     // `requests`: the requests this server issued, so an edited history cannot redirect an answer.
-    await recordApprovals(messages, gate, { approvedBy: approver.approvedBy, requests: requests.filter((r) => r.type === "tool-approval-request") });
+    await recordApprovals(messages, gate, {
+      approvedBy: approver.approvedBy,
+      requests: requests.filter((r) => r.type === "tool-approval-request"),
+    });
     out.line(out.paint("dim", "Resuming the run with the recorded answer."));
     out.line();
   }
@@ -99,7 +112,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   out.line(`${out.paint("bold", "Tools that really ran:")} ${summariseRuns(executed)}`);
   const counts = { allow: 0, deny: 0, escalate: 0 };
   for (const d of gate.decisions) counts[d.type]++;
-  out.line(`${out.paint("bold", "Decisions:")} ${counts.allow} allowed, ${counts.deny} denied, ${counts.escalate} escalated`);
+  out.line(
+    `${out.paint("bold", "Decisions:")} ${counts.allow} allowed, ${counts.deny} denied, ${counts.escalate} escalated`,
+  );
   return { text, decisions: gate.decisions, executed, gate };
 }
 

@@ -1,4 +1,11 @@
-import { AgentIdentity, GateKeeper, isGrantStore, PermissionPolicy, type AuditSink, type GateStore } from "@agentgate/core";
+import {
+  AgentIdentity,
+  GateKeeper,
+  isGrantStore,
+  PermissionPolicy,
+  type AuditSink,
+  type GateStore,
+} from "@agentgate/core";
 
 /** The shared policy every example agent runs under. */
 export const defaultPolicyUrl = new URL("../../policy.yaml", import.meta.url);
@@ -24,5 +31,10 @@ export async function createDemoGate(options: DemoGateOptions = {}): Promise<Gat
     metadata: { example: "ai-sdk-agent" },
   });
   const store = options.store;
-  return new GateKeeper({ identity, policy, auditSinks: options.auditSinks ?? [], ...(store ? { store, ...(isGrantStore(store) ? { grants: store } : {}) } : {}) });
+  return new GateKeeper({
+    identity,
+    policy,
+    auditSinks: options.auditSinks ?? [],
+    ...(store ? { store, ...(isGrantStore(store) ? { grants: store } : {}) } : {}),
+  });
 }

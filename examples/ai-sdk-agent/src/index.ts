@@ -18,7 +18,17 @@ try {
   const sink = new JsonlAuditSink(auditPath, { signer: auditKey, includeArgs: true });
   // AGENTGATE_INBOX=redis://127.0.0.1:6379: the deploy waits in the inbox of `agentgate serve --store` on that Redis.
   const inbox = process.env.AGENTGATE_INBOX ? await openStore(process.env.AGENTGATE_INBOX) : undefined;
-  const { gate } = await runDemo({ auditSinks: [sink], ...(inbox ? { inbox: { store: inbox.store, ...(process.env.AGENTGATE_INBOX_URL ? { url: process.env.AGENTGATE_INBOX_URL } : {}) } } : {}) });
+  const { gate } = await runDemo({
+    auditSinks: [sink],
+    ...(inbox
+      ? {
+          inbox: {
+            store: inbox.store,
+            ...(process.env.AGENTGATE_INBOX_URL ? { url: process.env.AGENTGATE_INBOX_URL } : {}),
+          },
+        }
+      : {}),
+  });
   await gate.close();
   await inbox?.close();
 

@@ -27,7 +27,8 @@ export function useColor(stream: { isTTY?: boolean } = process.stdout): boolean 
 }
 
 export function createPrinter(write: (text: string) => void, color: boolean): Printer {
-  const paint = (style: Style, text: string) => (color ? `\x1b[${codes[style][0]}m${text}\x1b[${codes[style][1]}m` : text);
+  const paint = (style: Style, text: string) =>
+    color ? `\x1b[${codes[style][0]}m${text}\x1b[${codes[style][1]}m` : text;
   const badge: Record<Decision["type"], string> = {
     allow: paint("green", "✔ ALLOW   "),
     deny: paint("red", "✘ DENY    "),

@@ -3,7 +3,19 @@ import { MockLanguageModelV4 } from "ai/test";
 type Prompt = Parameters<MockLanguageModelV4["doGenerate"]>[0]["prompt"];
 type ToolCall = { toolName: string; input: Record<string, unknown> };
 
-const regions = ["eu-west", "eu-central", "us-east", "us-west", "ap-south", "ap-east", "sa-east", "af-south", "me-central", "ca-central", "au-east"];
+const regions = [
+  "eu-west",
+  "eu-central",
+  "us-east",
+  "us-west",
+  "ap-south",
+  "ap-east",
+  "sa-east",
+  "af-south",
+  "me-central",
+  "ca-central",
+  "au-east",
+];
 
 /** What the offline "model" asks for, one turn per model call. */
 const turns: ToolCall[][] = [
@@ -37,7 +49,12 @@ export function scriptedModel() {
     doGenerate: async ({ prompt }) => {
       const calls = turns[turn++];
       if (calls === undefined) {
-        return { content: [{ type: "text", text: summarise(prompt) }], finishReason: { unified: "stop", raw: undefined }, usage, warnings: [] };
+        return {
+          content: [{ type: "text", text: summarise(prompt) }],
+          finishReason: { unified: "stop", raw: undefined },
+          usage,
+          warnings: [],
+        };
       }
       return {
         content: calls.map((call) => ({

@@ -73,6 +73,10 @@ async function runIndex(extra: NodeJS.ProcessEnv): Promise<string> {
   const env = { ...process.env, ...extra };
   delete env.OPENAI_API_KEY;
   if (!("AGENTGATE_AUTO_APPROVE" in extra)) delete env.AGENTGATE_AUTO_APPROVE;
-  const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [fileURLToPath(new URL("./index.ts", import.meta.url))],
+    { env },
+  );
   return stdout;
 }

@@ -16,7 +16,9 @@ export function offlineModel() {
 }
 
 /** A real model when OPENAI_API_KEY is set (model from OPENAI_MODEL, default gpt-4o-mini), else the offline one. */
-export async function chooseModel(env: NodeJS.ProcessEnv = process.env): Promise<{ model: BaseChatModel; label: string }> {
+export async function chooseModel(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ model: BaseChatModel; label: string }> {
   if (env.OPENAI_API_KEY) {
     const { ChatOpenAI } = await import("@langchain/openai");
     const name = env.OPENAI_MODEL ?? "gpt-4o-mini";

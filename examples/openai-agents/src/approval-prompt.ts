@@ -20,7 +20,11 @@ export function terminalApproval(log: (line: string) => void, env: NodeJS.Proces
     try {
       const answer = await rl.question(`  ? ${request.reason}\n    approve ${what}? [y/N] `);
       const approved = /^y(es)?$/i.test(answer.trim());
-      return { approved, approvedBy: process.env.USER ?? "terminal", ...(approved ? {} : { reason: "rejected at the terminal" }) };
+      return {
+        approved,
+        approvedBy: process.env.USER ?? "terminal",
+        ...(approved ? {} : { reason: "rejected at the terminal" }),
+      };
     } finally {
       rl.close();
     }

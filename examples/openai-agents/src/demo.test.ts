@@ -15,7 +15,9 @@ describe("openai-agents example", () => {
       log: (line) => lines.push(line),
       decide: (request) => (asked.push(request), { approved: true, approvedBy: "alice" }),
     });
-    expect(asked).toMatchObject([{ action: "tool_use", target: "deploy", args: { service: "docs-site", env: "production" } }]);
+    expect(asked).toMatchObject([
+      { action: "tool_use", target: "deploy", args: { service: "docs-site", env: "production" } },
+    ]);
     expect(result.executed).toEqual(["search(AgentGate quick start)", "deploy(docs-site, production)"]);
     const summary = result.decisions.map((d) => [d.type, d.action, d.target]);
     expect(summary).toContainEqual(["deny", "file_read", "/workspace/secrets/api-token.txt"]);
@@ -26,7 +28,11 @@ describe("openai-agents example", () => {
   });
 
   it("reports the refusal to the model when the human says no", async () => {
-    const result = await runDemo({ model: scriptedModel(), log: () => {}, decide: () => ({ approved: false, reason: "change freeze" }) });
+    const result = await runDemo({
+      model: scriptedModel(),
+      log: () => {},
+      decide: () => ({ approved: false, reason: "change freeze" }),
+    });
     expect(result.executed).toEqual(["search(AgentGate quick start)"]);
     expect(result.finalOutput).toMatch(/deploy: .*change freeze/);
   });
@@ -35,10 +41,14 @@ describe("openai-agents example", () => {
     const env = { ...process.env };
     delete env.OPENAI_API_KEY;
     delete env.AGENTGATE_AUTO_APPROVE;
-    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], {
-      env,
-      encoding: "utf8",
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(new URL("./index.ts", import.meta.url))],
+      {
+        env,
+        encoding: "utf8",
+      },
+    );
     expect(stdout).toContain("model: offline script");
     expect(stdout).toContain("no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)");
     expect(stdout).toMatch(/\[gate\] ESCALATE tool_use → deploy/);
@@ -48,7 +58,11 @@ describe("openai-agents example", () => {
   it("approves the deploy without a TTY only with AGENTGATE_AUTO_APPROVE=1", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, AGENTGATE_AUTO_APPROVE: "1" };
     delete env.OPENAI_API_KEY;
-    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env, encoding: "utf8" });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(new URL("./index.ts", import.meta.url))],
+      { env, encoding: "utf8" },
+    );
     expect(stdout).toContain("no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)");
     expect(stdout).toContain("tools that actually ran: search(AgentGate quick start), deploy(docs-site, production)\n");
   });
@@ -62,10 +76,14 @@ describe("openai-agents example", () => {
       ["y", "deploy(docs-site, production)"],
       ["n", "search(AgentGate quick start)\r\n"],
     ] as const) {
-      const child = execFile("/usr/bin/script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(entry)}`, "/dev/null"], {
-        env,
-        encoding: "utf8",
-      });
+      const child = execFile(
+        "/usr/bin/script",
+        ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(entry)}`, "/dev/null"],
+        {
+          env,
+          encoding: "utf8",
+        },
+      );
       let out = "";
       child.stdout!.on("data", (chunk: string) => (out += chunk));
       child.stdin!.end(`${typed}\n`);

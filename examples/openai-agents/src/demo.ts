@@ -57,7 +57,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   while (result.interruptions.length > 0) {
     // The state could wait in a database for hours; show that it survives as a string.
     const saved = result.state.toString();
-    log(`… paused for approval (${result.interruptions.length} call(s)); run state saved as ${saved.length} characters`);
+    log(
+      `… paused for approval (${result.interruptions.length} call(s)); run state saved as ${saved.length} characters`,
+    );
     const state = await RunState.fromString<undefined, typeof agent>(agent, saved);
     const outcomes = await resolveGateInterruptions(state, gate, decide);
     for (const outcome of outcomes) {
@@ -75,7 +77,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   return { finalOutput, decisions: gate.decisions, executed };
 }
 
-async function pickModel(options: DemoOptions, log: (line: string) => void): Promise<{ model: Model; modelName: string }> {
+async function pickModel(
+  options: DemoOptions,
+  log: (line: string) => void,
+): Promise<{ model: Model; modelName: string }> {
   if (options.model) return { model: options.model, modelName: options.modelName ?? "custom" };
   if (process.env.OPENAI_API_KEY) {
     const modelName = options.modelName ?? process.env.OPENAI_MODEL ?? "gpt-4.1-mini";

@@ -8,8 +8,13 @@ describe("openai-sdk example", () => {
   it("runs the approved deploy; denied calls never run and the model's next request carries the reasons", async () => {
     delete process.env.OPENAI_API_KEY;
     const asked: unknown[] = [];
-    const result = await runDemo({ log: () => {}, decide: (request) => (asked.push(request), { approved: true, approvedBy: "alice" }) });
-    expect(asked).toMatchObject([{ action: "tool_use", target: "deploy", args: { service: "docs-site", env: "production" } }]);
+    const result = await runDemo({
+      log: () => {},
+      decide: (request) => (asked.push(request), { approved: true, approvedBy: "alice" }),
+    });
+    expect(asked).toMatchObject([
+      { action: "tool_use", target: "deploy", args: { service: "docs-site", env: "production" } },
+    ]);
     expect(result.executed).toEqual(["search(AgentGate quick start)", "deploy(docs-site, production)"]);
     const summary = result.decisions.map((d) => [d.type, d.action, d.target]);
     expect(summary).toContainEqual(["deny", "file_read", "/workspace/secrets/api-token.txt"]);
@@ -18,7 +23,10 @@ describe("openai-sdk example", () => {
       ["allow", "llm_call", "offline-script"],
       ["allow", "llm_call", "offline-script"],
     ]);
-    const second = result.requests[1] as { previous_response_id: string; input: { type?: string; call_id?: string; output?: string }[] };
+    const second = result.requests[1] as {
+      previous_response_id: string;
+      input: { type?: string; call_id?: string; output?: string }[];
+    };
     expect(second.previous_response_id).toBe("resp_1");
     const shell = second.input.find((i) => i.type === "function_call_output" && i.call_id === "call_shell");
     expect(JSON.parse(shell!.output!)).toMatchObject({ denied: true, reason: expect.stringContaining("shell") });
@@ -36,7 +44,11 @@ describe("openai-sdk example", () => {
     const env = { ...process.env };
     delete env.OPENAI_API_KEY;
     delete env.AGENTGATE_AUTO_APPROVE;
-    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env, encoding: "utf8" });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(new URL("./index.ts", import.meta.url))],
+      { env, encoding: "utf8" },
+    );
     expect(stdout).toContain("model: offline script");
     expect(stdout).toContain("no terminal to ask in, so auto-rejecting (set AGENTGATE_AUTO_APPROVE=1 to approve)");
     expect(stdout).toMatch(/\[gate\] ESCALATE tool_use → deploy/);
@@ -46,7 +58,11 @@ describe("openai-sdk example", () => {
   it("approves the deploy without a TTY only with AGENTGATE_AUTO_APPROVE=1", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, AGENTGATE_AUTO_APPROVE: "1" };
     delete env.OPENAI_API_KEY;
-    const { stdout } = await promisify(execFile)(process.execPath, [fileURLToPath(new URL("./index.ts", import.meta.url))], { env, encoding: "utf8" });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [fileURLToPath(new URL("./index.ts", import.meta.url))],
+      { env, encoding: "utf8" },
+    );
     expect(stdout).toContain("no terminal to ask in, so auto-approving (AGENTGATE_AUTO_APPROVE=1)");
     expect(stdout).toContain("tools that actually ran: search(AgentGate quick start), deploy(docs-site, production)\n");
   });

@@ -1,4 +1,11 @@
-import { AgentIdentity, GateKeeper, PermissionPolicy, type ApprovalAnswer, type ApprovalRequest, type Decision } from "@agentgate/core";
+import {
+  AgentIdentity,
+  GateKeeper,
+  PermissionPolicy,
+  type ApprovalAnswer,
+  type ApprovalRequest,
+  type Decision,
+} from "@agentgate/core";
 import { gateModelCalls, runToolCalls, verifyToolResults } from "@agentgate/openai";
 import OpenAI from "openai";
 import { terminalApproval } from "./approval-prompt.ts";
@@ -31,31 +38,56 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const policy = PermissionPolicy.fromYaml(new URL("../../policy.yaml", import.meta.url));
   const identity = await AgentIdentity.create("ops-assistant", { capabilities: ["search", "deploy"] });
   // No approvalHandler: an escalation comes back as "escalated", the loop asks a human and resolves it.
-  const gate = new GateKeeper({ identity, policy, auditSinks: [{ write: (decision) => log(formatDecision(decision)) }] });
+  const gate = new GateKeeper({
+    identity,
+    policy,
+    auditSinks: [{ write: (decision) => log(formatDecision(decision)) }],
+  });
   const decide = options.decide ?? terminalApproval(log);
 
   const offline = process.env.OPENAI_API_KEY ? undefined : await startFakeResponsesServer();
   const model = offline ? "offline-script" : (process.env.OPENAI_MODEL ?? "gpt-4.1-mini");
-  log(offline ? "model: offline script on a local server (set OPENAI_API_KEY to use a real model)" : `model: ${model} (OpenAI)`);
+  log(
+    offline
+      ? "model: offline script on a local server (set OPENAI_API_KEY to use a real model)"
+      : `model: ${model} (OpenAI)`,
+  );
   const client = gateModelCalls(new OpenAI(offline ? { apiKey: "offline", baseURL: offline.baseURL } : {}), gate);
   const executed: string[] = [];
   const tools = makeTools(executed);
 
   try {
-    let response = await client.responses.create({ model, instructions, input: "Please do your tasks.", tools: toolDefinitions });
+    let response = await client.responses.create({
+      model,
+      instructions,
+      input: "Please do your tasks.",
+      tools: toolDefinitions,
+    });
     for (let turn = 0; turn < 5 && response.output.some((item) => item.type === "function_call"); turn++) {
       let results = await runToolCalls(response.output, { gate, tools, mapping: toolMapping });
       for (const pending of results.filter((r) => r.status === "escalated")) {
-        const answer = await decide((await gate.pendingEscalations()).find((p) => p.escalationId === pending.decision.escalationId)!);
+        const answer = await decide(
+          (await gate.pendingEscalations()).find((p) => p.escalationId === pending.decision.escalationId)!,
+        );
         await gate.resolveEscalation(pending.decision.escalationId!, answer);
       }
       // Asking again runs the approved call; calls that already ran are not run twice.
-      if (results.some((r) => r.status === "escalated")) results = await runToolCalls(response.output, { gate, tools, mapping: toolMapping });
+      if (results.some((r) => r.status === "escalated"))
+        results = await runToolCalls(response.output, { gate, tools, mapping: toolMapping });
       // Before tool results go out: each must be one the gate produced (it matters when they pass through a client).
-      const checked = await verifyToolResults(results.map((r) => r.item), gate);
+      const checked = await verifyToolResults(
+        results.map((r) => r.item),
+        gate,
+      );
       if (!checked.ok) log(`! ${checked.forged.length} forged tool result(s) replaced`);
       // The server keeps the conversation: send only the tool results, the model reads denials as results.
-      response = await client.responses.create({ model, instructions, previous_response_id: response.id, input: checked.history, tools: toolDefinitions });
+      response = await client.responses.create({
+        model,
+        instructions,
+        previous_response_id: response.id,
+        input: checked.history,
+        tools: toolDefinitions,
+      });
     }
     const finalOutput = response.output_text;
     log("");

@@ -29,11 +29,20 @@ export const toolDefinitions = [
   fn("search", "Search the product documentation.", { query: { type: "string" } }),
   fn("read_file", "Read a file from the workspace.", { path: { type: "string" } }),
   fn("run_shell", "Run a shell command.", { command: { type: "string" } }),
-  fn("deploy", "Deploy a service to an environment.", { service: { type: "string" }, env: { type: "string", enum: ["staging", "production"] } }),
+  fn("deploy", "Deploy a service to an environment.", {
+    service: { type: "string" },
+    env: { type: "string", enum: ["staging", "production"] },
+  }),
 ];
 
 function fn(name: string, description: string, properties: Record<string, unknown>) {
-  return { type: "function" as const, name, description, strict: true, parameters: { type: "object", properties, required: Object.keys(properties), additionalProperties: false } };
+  return {
+    type: "function" as const,
+    name,
+    description,
+    strict: true,
+    parameters: { type: "object", properties, required: Object.keys(properties), additionalProperties: false },
+  };
 }
 
 /** How the shared policy sees these tools: files and shell have their own actions. */

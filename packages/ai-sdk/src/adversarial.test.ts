@@ -13,16 +13,30 @@ import { withGate } from "./with-gate.js";
 // AI SDK's own mock model and asserts what actually ran.
 
 const rules = [
-  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy", "rollback"], escalateTargets: ["deploy", "rollback"] },
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["search", "deploy", "rollback"],
+    escalateTargets: ["deploy", "rollback"],
+  },
 ];
 
 function makeTools(gate: Awaited<ReturnType<typeof makeGate>>) {
   const ran: string[] = [];
   const tools = withGate(
     {
-      search: tool({ inputSchema: z.object({ query: z.string() }), execute: async ({ query }) => (ran.push(`search:${query}`), "found") }),
-      deploy: tool({ inputSchema: z.object({ service: z.string() }), execute: async ({ service }) => (ran.push(`deploy:${service}`), "deployed") }),
-      rollback: tool({ inputSchema: z.object({ service: z.string() }), execute: async ({ service }) => (ran.push(`rollback:${service}`), "rolled back") }),
+      search: tool({
+        inputSchema: z.object({ query: z.string() }),
+        execute: async ({ query }) => (ran.push(`search:${query}`), "found"),
+      }),
+      deploy: tool({
+        inputSchema: z.object({ service: z.string() }),
+        execute: async ({ service }) => (ran.push(`deploy:${service}`), "deployed"),
+      }),
+      rollback: tool({
+        inputSchema: z.object({ service: z.string() }),
+        execute: async ({ service }) => (ran.push(`rollback:${service}`), "rolled back"),
+      }),
     },
     gate,
   );
@@ -31,12 +45,26 @@ function makeTools(gate: Awaited<ReturnType<typeof makeGate>>) {
 
 type Content = Awaited<ReturnType<typeof generateText>>["content"];
 const humanRequests = (content: Content) =>
-  content.filter((p) => p.type === "tool-approval-request" && !p.isAutomatic) as Array<Extract<Content[number], { type: "tool-approval-request" }>>;
-const answer = (approvalId: string, approved = true): ModelMessage => ({ role: "tool", content: [{ type: "tool-approval-response", approvalId, approved }] });
+  content.filter((p) => p.type === "tool-approval-request" && !p.isAutomatic) as Array<
+    Extract<Content[number], { type: "tool-approval-request" }>
+  >;
+const answer = (approvalId: string, approved = true): ModelMessage => ({
+  role: "tool",
+  content: [{ type: "tool-approval-response", approvalId, approved }],
+});
 
 /** Runs one turn that escalates `deploy`, and returns the history with the human's (not yet recorded) answer. */
-async function escalatedDeploy(gate: Awaited<ReturnType<typeof makeGate>>, tools: ReturnType<typeof makeTools>["tools"], service = "docs") {
-  const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service } }] }, { text: "done" }, { text: "done" }, { text: "done" }]);
+async function escalatedDeploy(
+  gate: Awaited<ReturnType<typeof makeGate>>,
+  tools: ReturnType<typeof makeTools>["tools"],
+  service = "docs",
+) {
+  const model = scriptedModel([
+    { toolCalls: [{ toolName: "deploy", input: { service } }] },
+    { text: "done" },
+    { text: "done" },
+    { text: "done" },
+  ]);
   const toolApproval = gateToolApproval(gate);
   const messages: ModelMessage[] = [{ role: "user", content: `deploy ${service}` }];
   const first = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
@@ -50,7 +78,9 @@ describe("AI SDK: forged approvals and edited history", () => {
   it("two tool calls sharing one id with different inputs: the unapproved one never runs", async () => {
     // The approval handler approves docs and refuses prod. Before the core fix the
     // prod call, checked concurrently under the same id, inherited the docs ALLOW.
-    const gate = await makeGate(rules, { approvalHandler: (r) => ({ approved: (r.args as { service: string }).service === "docs", approvedBy: "alice" }) });
+    const gate = await makeGate(rules, {
+      approvalHandler: (r) => ({ approved: (r.args as { service: string }).service === "docs", approvedBy: "alice" }),
+    });
     const { tools, ran } = makeTools(gate);
     const model = scriptedModel([
       {
@@ -123,5 +153,4 @@ describe("AI SDK: forged approvals and edited history", () => {
     expect(ran).toEqual([]);
     for (const d of gate.decisions) expect(JSON.stringify(d).length).toBeLessThan(20_000);
   });
-
 });

@@ -53,7 +53,10 @@ export async function appVerdict<TOOLS extends ToolSet, RUNTIME_CONTEXT>(
     case "user-approval":
       return reason === undefined ? { type } : { type, reason };
     default:
-      return { type: "denied", reason: `your toolApproval returned an unknown status (${String(type)}), so the call is denied` };
+      return {
+        type: "denied",
+        reason: `your toolApproval returned an unknown status (${String(type)}), so the call is denied`,
+      };
   }
 }
 

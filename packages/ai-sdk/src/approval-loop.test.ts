@@ -1,7 +1,16 @@
 // The AI SDK's documented approval loop (docs: agents/tool-approvals, "Handle Manual Approvals"),
 // with the gate added as the README says: withGate, gateToolApproval, recordApprovals.
 import type { ActionRule, GateKeeper } from "@agentgate/core";
-import { isStepCount, streamText, tool, ToolLoopAgent, type ModelMessage, type ToolApprovalConfiguration, type ToolApprovalResponse, type ToolSet } from "ai";
+import {
+  isStepCount,
+  streamText,
+  tool,
+  ToolLoopAgent,
+  type ModelMessage,
+  type ToolApprovalConfiguration,
+  type ToolApprovalResponse,
+  type ToolSet,
+} from "ai";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { gateToolApproval } from "./gate-tool-approval.js";
@@ -16,7 +25,9 @@ const script: ScriptedTurn[] = [
   { text: "Deployed docs." },
 ];
 const permissive: ActionRule[] = [{ action: "tool_use", allowed: true }];
-const escalating: ActionRule[] = [{ action: "tool_use", allowed: true, allowedTargets: ["search"], escalateTargets: ["deploy"] }];
+const escalating: ActionRule[] = [
+  { action: "tool_use", allowed: true, allowedTargets: ["search"], escalateTargets: ["deploy"] },
+];
 
 function makeTools() {
   const runs: string[] = [];
@@ -43,7 +54,11 @@ type Answer = { approved: boolean; reason?: string };
 type Agent = ToolLoopAgent<never, ToolSet>;
 
 /** The docs' loop, verbatim in shape; `record` is the one line the gate adds. */
-async function documentedLoop(agent: Agent, answer: Answer, record?: (messages: ModelMessage[], requests: unknown[]) => Promise<void>) {
+async function documentedLoop(
+  agent: Agent,
+  answer: Answer,
+  record?: (messages: ModelMessage[], requests: unknown[]) => Promise<void>,
+) {
   const messages: ModelMessage[] = [{ role: "user", content: "Deploy the docs." }];
   const result = await agent.generate({ messages });
   messages.push(...result.responseMessages);
@@ -64,7 +79,12 @@ async function documentedLoop(agent: Agent, answer: Answer, record?: (messages: 
 function ungatedAgent(toolApproval: ToolApprovalConfiguration<ToolSet, unknown> | undefined) {
   const { tools, runs } = makeTools();
   const model = scriptedModel(script);
-  const agent = new ToolLoopAgent({ model, tools: tools as ToolSet, ...(toolApproval ? { toolApproval } : {}), stopWhen: isStepCount(10) });
+  const agent = new ToolLoopAgent({
+    model,
+    tools: tools as ToolSet,
+    ...(toolApproval ? { toolApproval } : {}),
+    stopWhen: isStepCount(10),
+  });
   return { agent: agent as unknown as Agent, runs, model };
 }
 
@@ -103,7 +123,9 @@ describe("the AI SDK's documented approval loop, gated as the README says", () =
     expect(JSON.stringify(withGateRun.result.content)).not.toContain("tool-approval");
     expect(comparable(withGateRun.result.content)).toEqual(comparable(plain.result.content));
     expect(comparable(withGateRun.result.responseMessages)).toEqual(comparable(plain.result.responseMessages));
-    expect(comparable(withGateRun.finalResult.responseMessages)).toEqual(comparable(plain.finalResult.responseMessages));
+    expect(comparable(withGateRun.finalResult.responseMessages)).toEqual(
+      comparable(plain.finalResult.responseMessages),
+    );
     expect(gated.runs).toEqual(ungated.runs);
     expect(promptsOf(gated.model)).toEqual(promptsOf(ungated.model));
   });
@@ -121,7 +143,9 @@ describe("the AI SDK's documented approval loop, gated as the README says", () =
     expect(comparable(withGateRun.result.content)).toEqual(comparable(plain.result.content));
     expect(comparable(withGateRun.messages)).toEqual(comparable(plain.messages));
     expect(comparable(withGateRun.finalResult.content)).toEqual(comparable(plain.finalResult.content));
-    expect(comparable(withGateRun.finalResult.responseMessages)).toEqual(comparable(plain.finalResult.responseMessages));
+    expect(comparable(withGateRun.finalResult.responseMessages)).toEqual(
+      comparable(plain.finalResult.responseMessages),
+    );
     expect(gated.runs).toEqual(["search release", "deploy docs"]);
     expect(gated.runs).toEqual(ungated.runs);
     // The gate allowed deploy when the approved call came back, right before it ran: once.
@@ -131,7 +155,13 @@ describe("the AI SDK's documented approval loop, gated as the README says", () =
   it("permissive policy: streamText's UI message stream is the same chunk for chunk", async () => {
     const collect = async (tools: ToolSet, toolApproval: ReturnType<typeof gateToolApproval> | undefined) => {
       const model = scriptedModel(script);
-      const result = streamText({ model, tools, ...(toolApproval ? { toolApproval } : {}), prompt: "Deploy the docs.", stopWhen: isStepCount(10) });
+      const result = streamText({
+        model,
+        tools,
+        ...(toolApproval ? { toolApproval } : {}),
+        prompt: "Deploy the docs.",
+        stopWhen: isStepCount(10),
+      });
       const chunks: unknown[] = [];
       for await (const chunk of result.toUIMessageStream({ generateMessageId: () => "message-1" })) chunks.push(chunk);
       return { chunks, messages: await result.responseMessages };

@@ -11,7 +11,13 @@ import { promptsOf, scriptedModel } from "./test-utils/scripted-model.js";
 import { withGate } from "./with-gate.js";
 
 const rules: ActionRule[] = [
-  { action: "tool_use", allowed: true, allowedTargets: ["pay", "search"], escalateTargets: ["deploy"], deniedTargets: ["shell"] },
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["pay", "search"],
+    escalateTargets: ["deploy"],
+    deniedTargets: ["shell"],
+  },
 ];
 
 function setup() {
@@ -30,14 +36,27 @@ function setup() {
 async function firstTurn(toolName: string, appRule: ToolApprovalConfiguration<ToolSet, unknown>) {
   const gate = await makeGate(rules);
   const { runs, tools } = setup();
-  const model = scriptedModel([{ toolCalls: [{ toolName, input: { value: "x" }, toolCallId: `c-${toolName}` }] }, { text: "ok" }]);
-  const settings = { model, tools: withGate(tools, gate), toolApproval: gateToolApproval(gate, { toolApproval: appRule }), stopWhen: isStepCount(5) };
+  const model = scriptedModel([
+    { toolCalls: [{ toolName, input: { value: "x" }, toolCallId: `c-${toolName}` }] },
+    { text: "ok" },
+  ]);
+  const settings = {
+    model,
+    tools: withGate(tools, gate),
+    toolApproval: gateToolApproval(gate, { toolApproval: appRule }),
+    stopWhen: isStepCount(5),
+  };
   const messages: ModelMessage[] = [{ role: "user", content: "go" }];
   const result = await generateText({ ...settings, messages });
   messages.push(...result.responseMessages);
   const questions = result.content.filter((p) => p.type === "tool-approval-request" && !p.isAutomatic);
   const resume = async (approved: boolean, reason?: string) => {
-    const responses = questions.map((q) => ({ type: "tool-approval-response" as const, approvalId: (q as { approvalId: string }).approvalId, approved, ...(reason ? { reason } : {}) }));
+    const responses = questions.map((q) => ({
+      type: "tool-approval-response" as const,
+      approvalId: (q as { approvalId: string }).approvalId,
+      approved,
+      ...(reason ? { reason } : {}),
+    }));
     messages.push({ role: "tool", content: responses });
     await recordApprovals(messages, gate, { approvedBy: "alice", requests: questions as never });
     return generateText({ ...settings, messages });
@@ -45,7 +64,8 @@ async function firstTurn(toolName: string, appRule: ToolApprovalConfiguration<To
   return { gate, runs, model, result, questions, resume, messages };
 }
 
-const audit = (gate: Awaited<ReturnType<typeof makeGate>>) => gate.decisions.map((d) => `${d.type} ${d.code} ${d.target}`);
+const audit = (gate: Awaited<ReturnType<typeof makeGate>>) =>
+  gate.decisions.map((d) => `${d.type} ${d.code} ${d.target}`);
 
 describe("gateToolApproval composed with the app's toolApproval", () => {
   it("app DENY on a call the gate would escalate: no question, no open escalation, one audited DENY, the model reads the app's reason", async () => {
@@ -114,7 +134,10 @@ describe("gateToolApproval composed with the app's toolApproval", () => {
   it("app approves an allowed call: the SDK's automatic approval parts, as without the gate", async () => {
     const run = await firstTurn("search", { search: { type: "approved", reason: "read-only" } });
     expect(run.runs).toEqual(["search x"]);
-    expect(run.result.steps[0]?.content.find((p) => p.type === "tool-approval-response")).toMatchObject({ approved: true, reason: "read-only" });
+    expect(run.result.steps[0]?.content.find((p) => p.type === "tool-approval-response")).toMatchObject({
+      approved: true,
+      reason: "read-only",
+    });
   });
 
   it("an app-asked call edited in the history into a call the policy denies is refused when it comes back approved", async () => {
@@ -138,7 +161,10 @@ describe("gateToolApproval composed with the app's toolApproval", () => {
       },
     });
     const { runs, tools } = setup();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { value: "x" }, toolCallId: "c-h" }] }, { text: "ok" }]);
+    const model = scriptedModel([
+      { toolCalls: [{ toolName: "deploy", input: { value: "x" }, toolCallId: "c-h" }] },
+      { text: "ok" },
+    ]);
     const result = await generateText({
       model,
       tools: withGate(tools, gate),

@@ -18,7 +18,10 @@ interface Paused {
 
 function gatedTools(gate: GateKeeper, tools: ConformanceTools) {
   const one = (name: string) =>
-    tool({ inputSchema: z.object({ service: z.string() }), execute: async (input: { service: string }) => tools.run(name, input) });
+    tool({
+      inputSchema: z.object({ service: z.string() }),
+      execute: async (input: { service: string }) => tools.run(name, input),
+    });
   return withGate(Object.fromEntries(tools.names.map((n) => [n, one(n)])), gate);
 }
 
@@ -32,17 +35,31 @@ function tampered(messages: ModelMessage[], tamper: ConformanceTamper | undefine
     for (const p of m.content) {
       if (p.type === "tool-call" && tamper.kind === "input") p.input = tamper.input;
       if (p.type === "tool-call" && tamper.kind === "tool") p.toolName = tamper.toolName;
-      if ((p.type === "tool-call" || p.type === "tool-approval-request") && tamper.kind === "callId") p.toolCallId = tamper.callId;
+      if ((p.type === "tool-call" || p.type === "tool-approval-request") && tamper.kind === "callId")
+        p.toolCallId = tamper.callId;
     }
   }
   return copy;
 }
 
-async function turn(gate: GateKeeper, tools: ConformanceTools, model: ReturnType<typeof scriptedModel>, messages: ModelMessage[]) {
-  const result = await generateText({ model, tools: gatedTools(gate, tools), toolApproval: gateToolApproval(gate), messages, stopWhen: isStepCount(3) });
+async function turn(
+  gate: GateKeeper,
+  tools: ConformanceTools,
+  model: ReturnType<typeof scriptedModel>,
+  messages: ModelMessage[],
+) {
+  const result = await generateText({
+    model,
+    tools: gatedTools(gate, tools),
+    toolApproval: gateToolApproval(gate),
+    messages,
+    stopWhen: isStepCount(3),
+  });
   const request = result.content.find((p) => p.type === "tool-approval-request" && !p.isAutomatic);
   const paused: Paused | undefined =
-    request?.type === "tool-approval-request" ? { messages: [...messages, ...result.responseMessages], approvalId: request.approvalId } : undefined;
+    request?.type === "tool-approval-request"
+      ? { messages: [...messages, ...result.responseMessages], approvalId: request.approvalId }
+      : undefined;
   // The last prompt holds the tool result, if the model was called again after the call.
   const prompts = promptsOf(model);
   return { seen: prompts.length > 1 ? prompts.at(-1) : undefined, paused };
@@ -51,14 +68,24 @@ async function turn(gate: GateKeeper, tools: ConformanceTools, model: ReturnType
 runAdapterConformance({
   name: "@agentgate/ai-sdk",
   async run({ gate, tools, call }) {
-    const model = scriptedModel([{ toolCalls: [{ toolName: call.toolName, input: call.input, toolCallId: call.callId }] }, { text: "done" }]);
+    const model = scriptedModel([
+      { toolCalls: [{ toolName: call.toolName, input: call.input, toolCallId: call.callId }] },
+      { text: "done" },
+    ]);
     return turn(gate, tools, model, [{ role: "user", content: "go" }]);
   },
   async resume({ gate, tools, paused, answer, tamper, beforeContinue }) {
     const { messages, approvalId } = paused as Paused;
     const response: ModelMessage = {
       role: "tool",
-      content: [{ type: "tool-approval-response", approvalId, approved: answer.approved, ...(answer.reason ? { reason: answer.reason } : {}) }],
+      content: [
+        {
+          type: "tool-approval-response",
+          approvalId,
+          approved: answer.approved,
+          ...(answer.reason ? { reason: answer.reason } : {}),
+        },
+      ],
     };
     const answered = [...messages, response];
     await recordApprovals(answered, gate, { approvedBy: answer.approvedBy });

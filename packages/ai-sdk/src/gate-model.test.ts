@@ -7,13 +7,19 @@ import { makeGate } from "./test-utils/gate.js";
 import { scriptedModel } from "./test-utils/scripted-model.js";
 
 const search = tool({ inputSchema: z.object({ q: z.string() }), execute: async ({ q }) => `found ${q}` });
-const loop = (n: number) => Array.from({ length: n }, (_, i) => ({ toolCalls: [{ toolName: "search", input: { q: `q${i}` } }] }));
+const loop = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ toolCalls: [{ toolName: "search", input: { q: `q${i}` } }] }));
 
 describe("gateModel", () => {
   it("checks every model call as llm_call with the model id as target", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true, allowedTargets: ["scripted-*"] }]);
     const model = scriptedModel(loop(2), "scripted-mini");
-    const result = await generateText({ model: gateModel(model, gate), tools: { search }, prompt: "go", stopWhen: isStepCount(5) });
+    const result = await generateText({
+      model: gateModel(model, gate),
+      tools: { search },
+      prompt: "go",
+      stopWhen: isStepCount(5),
+    });
     expect(result.text).toBe("done");
     expect(gate.decisions.map((d) => [d.type, d.action, d.target])).toEqual([
       ["allow", "llm_call", "scripted-mini"],
@@ -25,7 +31,12 @@ describe("gateModel", () => {
   it("stops a tool loop at the llm_call rate limit with a typed error that carries retryAfterMs", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true, maxPerMinute: 3 }]);
     const model = scriptedModel(loop(10));
-    const error = await generateText({ model: gateModel(model, gate), tools: { search }, prompt: "go", stopWhen: isStepCount(10) }).then(
+    const error = await generateText({
+      model: gateModel(model, gate),
+      tools: { search },
+      prompt: "go",
+      stopWhen: isStepCount(10),
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -42,7 +53,9 @@ describe("gateModel", () => {
   it("refuses model calls the policy does not grant, before the provider is contacted", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true, allowedTargets: ["gpt-*"] }]);
     const model = scriptedModel([], "claude-x");
-    await expect(generateText({ model: gateModel(model, gate), prompt: "hi" })).rejects.toSatisfy(PermissionDeniedError.isInstance);
+    await expect(generateText({ model: gateModel(model, gate), prompt: "hi" })).rejects.toSatisfy(
+      PermissionDeniedError.isInstance,
+    );
     expect(model.doGenerateCalls).toHaveLength(0);
   });
 
@@ -88,7 +101,10 @@ describe("gateModel", () => {
     // The failure is a typed, audited DENY like any policy refusal.
     expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "internal_error", action: "llm_call" });
     const error = await generateText({ model: gated, prompt: "hi" }).catch((e: unknown) => e);
-    expect(PermissionDeniedError.isInstance(error) || PermissionDeniedError.isInstance((error as { cause?: unknown })?.cause)).toBe(true);
+    expect(
+      PermissionDeniedError.isInstance(error) ||
+        PermissionDeniedError.isInstance((error as { cause?: unknown })?.cause),
+    ).toBe(true);
   });
 
   it("passes context and call info to the gate", async () => {

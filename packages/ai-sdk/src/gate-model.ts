@@ -32,7 +32,11 @@ export interface GateModelOptions {
  * contacted: its message says why, and `retryAfterMs` is set for rate limits. The AI SDK
  * does not retry it, so the loop stops with that error.
  */
-export function gateModel(model: GateableLanguageModel, gate: GateKeeper, options: GateModelOptions = {}): GatedLanguageModel {
+export function gateModel(
+  model: GateableLanguageModel,
+  gate: GateKeeper,
+  options: GateModelOptions = {},
+): GatedLanguageModel {
   return wrapLanguageModel({ model, middleware: gateModelMiddleware(gate, options) });
 }
 
@@ -54,7 +58,11 @@ export function gateModelMiddleware(gate: GateKeeper, options: GateModelOptions 
       // Recorded by the gate (audited) and thrown as the same typed error a policy DENY is.
       const modelId = typeof model?.modelId === "string" && model.modelId !== "" ? model.modelId : undefined;
       throw new PermissionDeniedError(
-        gate.refuse(Action.LLM_CALL, `AgentGate could not check the model call (${errorText(error)}), so it is denied`, modelId !== undefined ? { target: modelId } : {}),
+        gate.refuse(
+          Action.LLM_CALL,
+          `AgentGate could not check the model call (${errorText(error)}), so it is denied`,
+          modelId !== undefined ? { target: modelId } : {},
+        ),
       );
     }
     if (decision.type !== DecisionType.ALLOW) throw new PermissionDeniedError(decision);

@@ -52,7 +52,10 @@ function approvalRequests(content: Content) {
 }
 
 function answer(approvalId: string, approved: boolean, reason?: string): ModelMessage {
-  return { role: "tool", content: [{ type: "tool-approval-response", approvalId, approved, ...(reason ? { reason } : {}) }] };
+  return {
+    role: "tool",
+    content: [{ type: "tool-approval-response", approvalId, approved, ...(reason ? { reason } : {}) }],
+  };
 }
 
 describe("gateToolApproval with generateText", () => {
@@ -60,7 +63,13 @@ describe("gateToolApproval with generateText", () => {
     const gate = await makeGate(rules);
     const { tools, runs } = makeTools();
     const model = scriptedModel([{ toolCalls: [{ toolName: "search", input: { query: "q" } }] }]);
-    const result = await generateText({ model, tools, toolApproval: gateToolApproval(gate), prompt: "go", stopWhen: isStepCount(2) });
+    const result = await generateText({
+      model,
+      tools,
+      toolApproval: gateToolApproval(gate),
+      prompt: "go",
+      stopWhen: isStepCount(2),
+    });
     expect(runs.search).toBe(1);
     expect(result.steps[0]?.content.filter((p) => p.type.startsWith("tool-approval"))).toEqual([]);
     expect(gate.decisions.map((d) => `${d.type} ${d.target}`)).toEqual(["allow search"]);
@@ -70,9 +79,17 @@ describe("gateToolApproval with generateText", () => {
     const gate = await makeGate(rules);
     const { tools, runs } = makeTools();
     const model = scriptedModel([{ toolCalls: [{ toolName: "shell", input: { command: "rm -rf /" } }] }]);
-    const result = await generateText({ model, tools, toolApproval: gateToolApproval(gate), prompt: "go", stopWhen: isStepCount(2) });
+    const result = await generateText({
+      model,
+      tools,
+      toolApproval: gateToolApproval(gate),
+      prompt: "go",
+      stopWhen: isStepCount(2),
+    });
     expect(runs.shell).toBeUndefined();
-    expect(result.steps[0]?.content.find((p) => p.type === "tool-approval-response")).toMatchObject({ approved: false });
+    expect(result.steps[0]?.content.find((p) => p.type === "tool-approval-response")).toMatchObject({
+      approved: false,
+    });
     expect(JSON.stringify(result.responseMessages)).toContain("execution-denied");
     const prompt = promptsOf(model)[1] ?? "";
     expect(prompt).toContain("execution-denied");
@@ -82,7 +99,10 @@ describe("gateToolApproval with generateText", () => {
   it("asks a human for an escalation, then runs the call exactly once after the approval is recorded", async () => {
     const gate = await makeGate(rules);
     const { tools, runs } = makeTools();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }, { text: "deployed it" }]);
+    const model = scriptedModel([
+      { toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] },
+      { text: "deployed it" },
+    ]);
     const toolApproval = gateToolApproval(gate);
     const messages: ModelMessage[] = [{ role: "user", content: "deploy docs" }];
 
@@ -105,7 +125,13 @@ describe("gateToolApproval with generateText", () => {
 
     // Replaying the same history does not run it again: the SDK sees the existing result.
     messages.push(...second.responseMessages);
-    await generateText({ model, tools, toolApproval, messages: [...messages, { role: "user", content: "thanks" }], stopWhen: isStepCount(2) });
+    await generateText({
+      model,
+      tools,
+      toolApproval,
+      messages: [...messages, { role: "user", content: "thanks" }],
+      stopWhen: isStepCount(2),
+    });
     expect(runs.deploy).toBe(1);
   });
 
@@ -197,7 +223,13 @@ describe("gateToolApproval with generateText", () => {
         ],
       },
     ]);
-    const result = await generateText({ model, tools, toolApproval: gateToolApproval(gate), prompt: "go", stopWhen: isStepCount(3) });
+    const result = await generateText({
+      model,
+      tools,
+      toolApproval: gateToolApproval(gate),
+      prompt: "go",
+      stopWhen: isStepCount(3),
+    });
     expect(runs).toEqual({ search: 2 });
     expect(approvalRequests(result.content).map((r) => r.toolCall.toolName)).toEqual(["deploy"]);
     expect(gate.decisions.map((d) => d.type)).toEqual(["allow", "deny", "escalate", "allow"]);
@@ -238,7 +270,9 @@ describe("gateToolApproval with generateText", () => {
       prompt: "go",
       stopWhen: isStepCount(2),
     });
-    expect(seen).toEqual([{ toolName: "search", toolCallId: "rc-1", input: { query: "a" }, runtimeContext: { tenant: "acme" } }]);
+    expect(seen).toEqual([
+      { toolName: "search", toolCallId: "rc-1", input: { query: "a" }, runtimeContext: { tenant: "acme" } },
+    ]);
   });
 });
 
@@ -248,7 +282,13 @@ describe("gateToolApproval composed with the app's own toolApproval", () => {
     const { tools, runs } = makeTools();
     const asked: string[] = [];
     const model = scriptedModel([
-      { toolCalls: [{ toolName: "search", input: { query: "secret" } }, { toolName: "shell", input: { command: "ls" } }, { toolName: "search", input: { query: "ok" } }] },
+      {
+        toolCalls: [
+          { toolName: "search", input: { query: "secret" } },
+          { toolName: "shell", input: { command: "ls" } },
+          { toolName: "search", input: { query: "ok" } },
+        ],
+      },
     ]);
     await generateText({
       model,
@@ -298,13 +338,17 @@ describe("gateToolApproval with streamText and ToolLoopAgent", () => {
   it("streams a tool-approval-request and resumes after the recorded approval", async () => {
     const gate = await makeGate(rules);
     const { tools, runs } = makeTools();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }, { text: "all done" }]);
+    const model = scriptedModel([
+      { toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] },
+      { text: "all done" },
+    ]);
     const toolApproval = gateToolApproval(gate);
     const messages: ModelMessage[] = [{ role: "user", content: "deploy" }];
 
     const first = streamText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
     const requests = [];
-    for await (const part of first.fullStream) if (part.type === "tool-approval-request" && !part.isAutomatic) requests.push(part);
+    for await (const part of first.fullStream)
+      if (part.type === "tool-approval-request" && !part.isAutomatic) requests.push(part);
     expect(requests).toHaveLength(1);
     messages.push(...(await first.responseMessages), answer(requests[0]!.approvalId, true));
     await recordApprovals(messages, gate, { approvedBy: "carol" });
@@ -319,7 +363,12 @@ describe("gateToolApproval with streamText and ToolLoopAgent", () => {
     const { tools, runs } = makeTools();
     const model = scriptedModel([
       { toolCalls: [{ toolName: "search", input: { query: "status" } }] },
-      { toolCalls: [{ toolName: "shell", input: { command: "uptime" } }, { toolName: "deploy", input: { service: "api" } }] },
+      {
+        toolCalls: [
+          { toolName: "shell", input: { command: "uptime" } },
+          { toolName: "deploy", input: { service: "api" } },
+        ],
+      },
       { text: "finished" },
     ]);
     const agent = new ToolLoopAgent({
@@ -364,7 +413,9 @@ describe("gateToolApproval with streamText and ToolLoopAgent", () => {
     const model = scriptedModel([{ toolCalls: [{ toolName: "readFile", input: { path: "/workspace/.env" } }] }]);
     const result = await generateText({
       model,
-      tools: withGate(tools, gate, { mapping: { readFile: { action: "file_read", target: (i: { path: string }) => i.path } } }),
+      tools: withGate(tools, gate, {
+        mapping: { readFile: { action: "file_read", target: (i: { path: string }) => i.path } },
+      }),
       toolApproval: gateToolApproval(gate), // no mapping: approves tool_use "readFile"
       prompt: "go",
       stopWhen: isStepCount(2),

@@ -1,6 +1,12 @@
 import { errorText } from "@agentgate/core/internal";
 import { DecisionType, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
-import type { GenericToolApprovalFunction, ModelMessage, ToolApprovalConfiguration, ToolApprovalStatus, ToolSet } from "ai";
+import type {
+  GenericToolApprovalFunction,
+  ModelMessage,
+  ToolApprovalConfiguration,
+  ToolApprovalStatus,
+  ToolSet,
+} from "ai";
 import { appVerdict, ownValue } from "./app-approval.js";
 import { hasApprovalResponseFor } from "./approval-messages.js";
 import { resolveContext, type GateContextResolver } from "./context.js";
@@ -21,8 +27,10 @@ export interface GateToolApprovalOptions<TOOLS extends ToolSet = ToolSet, RUNTIM
 }
 
 /** The approval function {@link gateToolApproval} returns. */
-export type GateToolApprovalFunction<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEXT = any> =
-  GenericToolApprovalFunction<TOOLS, any, RUNTIME_CONTEXT>;
+export type GateToolApprovalFunction<
+  TOOLS extends ToolSet = ToolSet,
+  RUNTIME_CONTEXT = any,
+> = GenericToolApprovalFunction<TOOLS, any, RUNTIME_CONTEXT>;
 
 type ApprovalObjectStatus = Exclude<ToolApprovalStatus, string | undefined>;
 
@@ -66,7 +74,11 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
         return { type: "denied", reason: app.reason };
       }
       const answered = typeof toolCallId === "string" && hasApprovalResponseFor(messages, toolCallId);
-      if (app.type === "user-approval" && !answered && policyWouldAllow(gate, toolName, toolCall.input, options.mapping)) {
+      if (
+        app.type === "user-approval" &&
+        !answered &&
+        policyWouldAllow(gate, toolName, toolCall.input, options.mapping)
+      ) {
         // The app wants a human and the policy allows the call: ask now, let the gate decide
         // (and count) when the approved call comes back, so a "no" leaves no ALLOW on record.
         return app.reason === undefined ? { type: "user-approval" } : { type: "user-approval", reason: app.reason };
@@ -97,7 +109,8 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
     } catch (error) {
       // Only user code can get here (a context resolver): recorded by the gate (audited) like any denial.
       const reason = `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`;
-      const callId = typeof toolCall?.toolCallId === "string" && toolCall.toolCallId !== "" ? { callId: toolCall.toolCallId } : {};
+      const callId =
+        typeof toolCall?.toolCallId === "string" && toolCall.toolCallId !== "" ? { callId: toolCall.toolCallId } : {};
       return { type: "denied", reason: gate.refuse("tool_use", reason, { target: toolName, ...callId }).reason };
     }
   };
@@ -120,7 +133,12 @@ function allowed(app: { type: string; reason?: string }, decision: Decision, ans
   }
 }
 
-function escalated(decision: Decision, gate: GateKeeper, messages: ModelMessage[], toolCallId: string): ApprovalObjectStatus {
+function escalated(
+  decision: Decision,
+  gate: GateKeeper,
+  messages: ModelMessage[],
+  toolCallId: string,
+): ApprovalObjectStatus {
   // The SDK re-asks after a tool-approval-response. If the gate still shows the call as
   // escalated, nobody approved it through the gate: the response is not trusted.
   if (hasApprovalResponseFor(messages, toolCallId)) {
@@ -131,7 +149,10 @@ function escalated(decision: Decision, gate: GateKeeper, messages: ModelMessage[
   }
   if (gate.hasApprovalHandler) {
     // Core awaits its own handler, so ESCALATE here means something is off.
-    return { type: "denied", reason: `AgentGate returned an unresolved escalation despite an approval handler: ${decision.reason}` };
+    return {
+      type: "denied",
+      reason: `AgentGate returned an unresolved escalation despite an approval handler: ${decision.reason}`,
+    };
   }
   return { type: "user-approval", reason: decision.reason };
 }
@@ -141,7 +162,12 @@ function escalated(decision: Decision, gate: GateKeeper, messages: ModelMessage[
  * escalation. Side-effect free (no audit, no counters). Anything unclear is `false`,
  * which sends the call through the real check.
  */
-function policyWouldAllow(gate: GateKeeper, toolName: string, input: unknown, mapping: ToolMapping | undefined): boolean {
+function policyWouldAllow(
+  gate: GateKeeper,
+  toolName: string,
+  input: unknown,
+  mapping: ToolMapping | undefined,
+): boolean {
   try {
     const entry = ownValue(mapping, toolName) as ToolMapping[string] | undefined;
     const action = entry === undefined ? "tool_use" : entry.action;

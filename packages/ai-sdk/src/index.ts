@@ -1,6 +1,11 @@
 export { gateTools, withGate, type WithGateOptions } from "./with-gate.js";
 export { gateToolApproval, type GateToolApprovalFunction, type GateToolApprovalOptions } from "./gate-tool-approval.js";
-export { recordApprovals, type RecordApprovalsOptions, type RecordedApproval, type TrustedApprovalRequest } from "./record-approvals.js";
+export {
+  recordApprovals,
+  type RecordApprovalsOptions,
+  type RecordedApproval,
+  type TrustedApprovalRequest,
+} from "./record-approvals.js";
 export {
   gateModel,
   gateModelMiddleware,

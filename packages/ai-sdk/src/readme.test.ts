@@ -27,6 +27,14 @@ it("runs the README example as written", async () => {
   expect(lines).toEqual([
     ["deploy"],
     ["Deployed docs; shell is off limits."],
-    [["allow llm_call mock-model-id", "deny tool_use shell", "escalate tool_use deploy", "allow tool_use deploy", "allow llm_call mock-model-id"]],
+    [
+      [
+        "allow llm_call mock-model-id",
+        "deny tool_use shell",
+        "escalate tool_use deploy",
+        "allow tool_use deploy",
+        "allow llm_call mock-model-id",
+      ],
+    ],
   ]);
 });

@@ -56,8 +56,12 @@ describe("recordApprovals", () => {
     expect(recorded[0]?.decision?.approvedBy).toBe("alice");
     expect(await gate.pendingEscalations()).toEqual([]);
     // The gate's own record now answers a re-check of the same call.
-    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c1" }, callId: "c1" })).type).toBe("allow");
-    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c2" }, callId: "c2" })).type).toBe("deny");
+    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c1" }, callId: "c1" })).type).toBe(
+      "allow",
+    );
+    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c2" }, callId: "c2" })).type).toBe(
+      "deny",
+    );
   });
 
   it("records nothing for responses the gate cannot match, and never throws", async () => {
@@ -83,7 +87,13 @@ describe("recordApprovals", () => {
       },
     ] as unknown as ModelMessage[];
     const recorded = await recordApprovals(messages, gate);
-    expect(recorded.map((r) => r.status)).toEqual(["unknown-request", "not-pending", "automatic", "recorded", "not-pending"]);
+    expect(recorded.map((r) => r.status)).toEqual([
+      "unknown-request",
+      "not-pending",
+      "automatic",
+      "recorded",
+      "not-pending",
+    ]);
     // A malformed `approved` is a rejection, never an approval.
     expect(recorded[3]?.decision?.type).toBe("deny");
   });
@@ -132,7 +142,9 @@ describe("recordApprovals", () => {
     ];
     const recorded = await recordApprovals(forged, gate, { approvedBy: "alice", requests: issued });
     expect(recorded.map((r) => [r.toolCallId, r.status])).toEqual([["c1", "recorded"]]);
-    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c2" }, callId: "c2" })).type).toBe("escalate");
+    expect((await gate.checkToolCall({ toolName: "deploy", input: { service: "c2" }, callId: "c2" })).type).toBe(
+      "escalate",
+    );
     // An approval id the server never issued is not recorded at all.
     const made_up: ModelMessage[] = [
       ...history([{ toolCallId: "c2", approvalId: "zz" }]),
@@ -151,7 +163,13 @@ describe("recordApprovals", () => {
         role: "assistant",
         parts: [
           { type: "step-start" },
-          { type: "tool-deploy", toolCallId: "c1", state: "approval-responded", input: { service: "c1" }, approval: { id: "a1", approved: true } },
+          {
+            type: "tool-deploy",
+            toolCallId: "c1",
+            state: "approval-responded",
+            input: { service: "c1" },
+            approval: { id: "a1", approved: true },
+          },
         ],
       },
     ];
@@ -159,7 +177,9 @@ describe("recordApprovals", () => {
     expect(await gate.pendingEscalations()).toHaveLength(1);
 
     const recorded = await recordApprovals(await convertToModelMessages(ui), gate, { approvedBy: "alice" });
-    expect(recorded).toMatchObject([{ status: "recorded", toolCallId: "c1", decision: { type: "allow", approvedBy: "alice" } }]);
+    expect(recorded).toMatchObject([
+      { status: "recorded", toolCallId: "c1", decision: { type: "allow", approvedBy: "alice" } },
+    ]);
   });
 
   it("with the server's own requests, audits a human's 'no' to a question the gate did not ask; a 'yes' stays not-pending", async () => {
@@ -169,7 +189,10 @@ describe("recordApprovals", () => {
       { approvalId: "a2", toolCall: { toolCallId: "c2" } },
     ];
     const messages: ModelMessage[] = [
-      ...history([{ toolCallId: "c1", approvalId: "a1" }, { toolCallId: "c2", approvalId: "a2" }]),
+      ...history([
+        { toolCallId: "c1", approvalId: "a1" },
+        { toolCallId: "c2", approvalId: "a2" },
+      ]),
       {
         role: "tool",
         content: [
@@ -180,7 +203,13 @@ describe("recordApprovals", () => {
     ];
     const recorded = await recordApprovals(messages, gate, { approvedBy: "bob", requests: issued });
     expect(recorded.map((r) => r.status)).toEqual(["recorded", "not-pending"]);
-    expect(recorded[0]?.decision).toMatchObject({ type: "deny", code: "approval_error", target: "deploy", callId: "c1", reason: 'bob denied tool "deploy": not today' });
+    expect(recorded[0]?.decision).toMatchObject({
+      type: "deny",
+      code: "approval_error",
+      target: "deploy",
+      callId: "c1",
+      reason: 'bob denied tool "deploy": not today',
+    });
     expect(gate.decisions).toHaveLength(1);
     // Without the server's requests a "no" cannot be told from a forged one: nothing is audited.
     const gate2 = await makeGate(rules);

@@ -85,18 +85,30 @@ export async function recordApprovals(
       // Only the server's own record of which call an approval id belongs to counts.
       const callId = trusted.get(response.approvalId);
       if (callId === undefined) {
-        results.push({ ...base({ ...response, toolCallId: undefined }), status: "unknown-request", message: "no approval request the server issued has this approvalId" });
+        results.push({
+          ...base({ ...response, toolCallId: undefined }),
+          status: "unknown-request",
+          message: "no approval request the server issued has this approvalId",
+        });
         continue;
       }
       response.toolCallId = callId;
     }
     const result = base(response);
     if (response.toolCallId === undefined) {
-      results.push({ ...result, status: "unknown-request", message: "no tool-approval-request matches this approvalId" });
+      results.push({
+        ...result,
+        status: "unknown-request",
+        message: "no tool-approval-request matches this approvalId",
+      });
       continue;
     }
     if (response.automatic) {
-      results.push({ ...result, status: "automatic", message: "automatic approvals are decided by policy, not recorded" });
+      results.push({
+        ...result,
+        status: "automatic",
+        message: "automatic approvals are decided by policy, not recorded",
+      });
       continue;
     }
     const escalation = pending.find((p) => p.callId === response.toolCallId && !settled.has(p.escalationId));
@@ -107,15 +119,23 @@ export async function recordApprovals(
         const toolName = toolNameOf(messages, response.toolCallId) ?? "unknown";
         const who = options.approvedBy ?? "a human";
         const why = response.reason ?? options.reason;
-        const decision = gate.refuse("tool_use", `${who} denied tool "${toolName}"${why !== undefined ? `: ${why}` : ""}`, {
-          target: toolName,
-          callId: response.toolCallId,
-          code: "approval_error",
-        });
+        const decision = gate.refuse(
+          "tool_use",
+          `${who} denied tool "${toolName}"${why !== undefined ? `: ${why}` : ""}`,
+          {
+            target: toolName,
+            callId: response.toolCallId,
+            code: "approval_error",
+          },
+        );
         results.push({ ...result, status: "recorded", decision });
         continue;
       }
-      results.push({ ...result, status: "not-pending", message: "the gate has no pending escalation for this tool call" });
+      results.push({
+        ...result,
+        status: "not-pending",
+        message: "the gate has no pending escalation for this tool call",
+      });
       continue;
     }
     settled.add(escalation.escalationId);
@@ -170,7 +190,8 @@ function assertModelMessages(messages: unknown): void {
 /** The tool name of the call `toolCallId` in the history (for the audit only: it decides nothing). */
 function toolNameOf(messages: readonly unknown[], toolCallId: string): string | undefined {
   for (const message of messages) {
-    const content = typeof message === "object" && message !== null ? (message as { content?: unknown }).content : undefined;
+    const content =
+      typeof message === "object" && message !== null ? (message as { content?: unknown }).content : undefined;
     if (!Array.isArray(content)) continue;
     for (const part of content) {
       const p = part as { type?: unknown; toolCallId?: unknown; toolName?: unknown } | null;

@@ -8,7 +8,12 @@ import { promptsOf, scriptedModel } from "./test-utils/scripted-model.js";
 import { gateTools, withGate } from "./with-gate.js";
 
 const rules = [
-  { action: "tool_use", allowed: true, allowedTargets: ["search", "weather", "deploy", "mcp_*", "progress"], escalateTargets: ["deploy"] },
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["search", "weather", "deploy", "mcp_*", "progress"],
+    escalateTargets: ["deploy"],
+  },
   { action: "file_read", allowed: true, allowedTargets: ["/workspace/**"], deniedTargets: ["**/.env"] },
 ];
 
@@ -19,7 +24,11 @@ describe("gateTools", () => {
     const tools = gateTools(makeTools(count), gate);
     const opts = { toolCallId: "t1", messages: [], context: undefined } as ToolExecutionOptions<any>;
     expect(await tools.search.execute!({ query: "x" }, opts)).toEqual({ hits: ["result for x"] });
-    expect(isGateDenial(await tools.shell.execute!({ command: "ls" }, { ...opts, toolCallId: "t2" } as ToolExecutionOptions<any>))).toBe(true);
+    expect(
+      isGateDenial(
+        await tools.shell.execute!({ command: "ls" }, { ...opts, toolCallId: "t2" } as ToolExecutionOptions<any>),
+      ),
+    ).toBe(true);
     expect(runs).toEqual({ search: 1 });
     expect(gate.decisions.map((d) => d.type)).toEqual(["allow", "deny"]);
   });
@@ -73,7 +82,9 @@ describe("withGate in a real generateText loop", () => {
   it("runs an allowed tool and records the decision under the SDK's toolCallId", async () => {
     const gate = await makeGate(rules);
     const { runs, count } = counters();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "search", input: { query: "agentgate" }, toolCallId: "call-search-1" }] }]);
+    const model = scriptedModel([
+      { toolCalls: [{ toolName: "search", input: { query: "agentgate" }, toolCallId: "call-search-1" }] },
+    ]);
     const result = await generateText({
       model,
       tools: withGate(makeTools(count), gate, { mapping }),
@@ -113,7 +124,12 @@ describe("withGate in a real generateText loop", () => {
     const gate = await makeGate(rules);
     const { runs, count } = counters();
     const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const result = await generateText({ model, tools: withGate(makeTools(count), gate), prompt: "deploy", stopWhen: isStepCount(2) });
+    const result = await generateText({
+      model,
+      tools: withGate(makeTools(count), gate),
+      prompt: "deploy",
+      stopWhen: isStepCount(2),
+    });
     expect(runs.deploy).toBeUndefined();
     const output = result.steps[0]?.toolResults[0]?.output as { decision: string; reason: string };
     expect(output.decision).toBe("escalate");
@@ -130,7 +146,12 @@ describe("withGate in a real generateText loop", () => {
     });
     const { runs, count } = counters();
     const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const result = await generateText({ model, tools: withGate(makeTools(count), gate), prompt: "deploy", stopWhen: isStepCount(2) });
+    const result = await generateText({
+      model,
+      tools: withGate(makeTools(count), gate),
+      prompt: "deploy",
+      stopWhen: isStepCount(2),
+    });
     expect(asked).toHaveLength(1);
     expect(runs.deploy).toBe(1);
     expect(result.steps[0]?.toolResults[0]?.output).toBe("deployed docs");
@@ -141,7 +162,12 @@ describe("withGate in a real generateText loop", () => {
     const gate = await makeGate(rules, { approvalHandler: () => false });
     const { runs, count } = counters();
     const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const result = await generateText({ model, tools: withGate(makeTools(count), gate), prompt: "deploy", stopWhen: isStepCount(2) });
+    const result = await generateText({
+      model,
+      tools: withGate(makeTools(count), gate),
+      prompt: "deploy",
+      stopWhen: isStepCount(2),
+    });
     expect(runs.deploy).toBeUndefined();
     expect(result.steps[0]?.toolResults[0]?.output).toMatchObject({ denied: true, decision: "deny" });
   });
@@ -193,7 +219,12 @@ describe("withGate in a real generateText loop", () => {
       }),
     };
     const model = scriptedModel([
-      { toolCalls: [{ toolName: "mcp_lookup", input: { id: "1" } }, { toolName: "other_server_drop", input: {} }] },
+      {
+        toolCalls: [
+          { toolName: "mcp_lookup", input: { id: "1" } },
+          { toolName: "other_server_drop", input: {} },
+        ],
+      },
     ]);
     const result = await generateText({ model, tools: withGate(mcp, gate), prompt: "go", stopWhen: isStepCount(2) });
     expect(runs).toEqual({ mcp_lookup: 1 });
@@ -221,7 +252,12 @@ describe("withGate in a real generateText loop", () => {
       }),
     };
     const model = scriptedModel([
-      { toolCalls: [{ toolName: "progress", input: { steps: 3 } }, { toolName: "shell", input: { command: "ls" } }] },
+      {
+        toolCalls: [
+          { toolName: "progress", input: { steps: 3 } },
+          { toolName: "shell", input: { command: "ls" } },
+        ],
+      },
     ]);
     const result = streamText({ model, tools: withGate(tools, gate), prompt: "go", stopWhen: isStepCount(2) });
     const parts = [];
@@ -298,9 +334,13 @@ describe("withGate tool copies", () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true, maxPerMinute: 1 }]);
     const { runs, count } = counters();
     const tools = withGate(makeTools(count), gate);
-    const options = (toolCallId: string) => ({ toolCallId, messages: [], context: undefined }) as ToolExecutionOptions<any>;
+    const options = (toolCallId: string) =>
+      ({ toolCallId, messages: [], context: undefined }) as ToolExecutionOptions<any>;
     expect(await tools.search.execute({ query: "a" }, options("same"))).toEqual({ hits: ["result for a"] });
-    expect(await tools.search.execute({ query: "a" }, options("same"))).toMatchObject({ denied: true, code: "call_replayed" });
+    expect(await tools.search.execute({ query: "a" }, options("same"))).toMatchObject({
+      denied: true,
+      code: "call_replayed",
+    });
     const third = await tools.search.execute({ query: "a" }, options("other"));
     expect(third).toMatchObject({ denied: true, code: "rate_limit" });
     expect((third as { retryAfterMs?: number }).retryAfterMs).toBeGreaterThan(0);
@@ -327,10 +367,11 @@ describe("withGate tool copies", () => {
         throw new Error("tenant lookup failed");
       },
     });
-    const result = await tools.search.execute(
-      { query: "a" },
-      { toolCallId: "glue", messages: [], context: undefined } as ToolExecutionOptions<any>,
-    );
+    const result = await tools.search.execute({ query: "a" }, {
+      toolCallId: "glue",
+      messages: [],
+      context: undefined,
+    } as ToolExecutionOptions<any>);
     expect(result).toMatchObject({ denied: true, decision: "deny", code: "internal_error" });
     expect((result as unknown as { reason: string }).reason).toContain("tenant lookup failed");
     expect(runs.search).toBeUndefined();
@@ -349,10 +390,11 @@ describe("withGate tool copies", () => {
         },
       },
     });
-    const result = await tools.readFile.execute(
-      { path: "/workspace/a" },
-      { toolCallId: "map-throw", messages: [], context: undefined } as ToolExecutionOptions<any>,
-    );
+    const result = await tools.readFile.execute({ path: "/workspace/a" }, {
+      toolCallId: "map-throw",
+      messages: [],
+      context: undefined,
+    } as ToolExecutionOptions<any>);
     expect(result).toMatchObject({ denied: true, decision: "deny" });
     expect(runs.readFile).toBeUndefined();
   });
@@ -360,21 +402,31 @@ describe("withGate tool copies", () => {
   it("passes the tool context to the context resolver and the decision", async () => {
     const seen: unknown[] = [];
     const gate = await makeGate(rules);
-    const tools = withGate(makeTools(() => {}), gate, {
-      context: (info) => {
-        seen.push(info);
-        return { tenant: "acme" };
+    const tools = withGate(
+      makeTools(() => {}),
+      gate,
+      {
+        context: (info) => {
+          seen.push(info);
+          return { tenant: "acme" };
+        },
       },
-    });
-    await tools.search.execute(
-      { query: "a" },
-      { toolCallId: "ctx", messages: [], context: { user: "u1" } } as ToolExecutionOptions<any>,
     );
-    expect(seen).toEqual([{ toolName: "search", toolCallId: "ctx", input: { query: "a" }, toolContext: { user: "u1" } }]);
+    await tools.search.execute({ query: "a" }, {
+      toolCallId: "ctx",
+      messages: [],
+      context: { user: "u1" },
+    } as ToolExecutionOptions<any>);
+    expect(seen).toEqual([
+      { toolName: "search", toolCallId: "ctx", input: { query: "a" }, toolContext: { user: "u1" } },
+    ]);
   });
 
   it("stops waiting for an approval when the run is aborted, without running the tool", async () => {
-    const gate = await makeGate(rules, { approvalHandler: () => new Promise<boolean>(() => {}), approvalTimeoutMs: 60_000 });
+    const gate = await makeGate(rules, {
+      approvalHandler: () => new Promise<boolean>(() => {}),
+      approvalTimeoutMs: 60_000,
+    });
     const { runs, count } = counters();
     const controller = new AbortController();
     const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
@@ -405,7 +457,13 @@ describe("withGate invariant", () => {
         fc.integer({ min: 1, max: 5 }),
         async (calls, allowed, limit) => {
           const gate = await makeGate([
-            { action: "tool_use", allowed: true, allowedTargets: allowed.length ? allowed : ["none"], escalateTargets: ["deploy"], maxPerMinute: limit },
+            {
+              action: "tool_use",
+              allowed: true,
+              allowedTargets: allowed.length ? allowed : ["none"],
+              escalateTargets: ["deploy"],
+              maxPerMinute: limit,
+            },
           ]);
           const ran: string[] = [];
           const tools = Object.fromEntries(
@@ -423,7 +481,11 @@ describe("withGate invariant", () => {
           const gated = withGate(tools, gate);
           await Promise.all(
             calls.map((name, i) =>
-              gated[name]!.execute!({}, { toolCallId: `p${i}`, messages: [], context: undefined } as ToolExecutionOptions<any>),
+              gated[name]!.execute!({}, {
+                toolCallId: `p${i}`,
+                messages: [],
+                context: undefined,
+              } as ToolExecutionOptions<any>),
             ),
           );
           const allowedIds = gate.decisions.filter((d) => d.type === "allow").map((d) => d.callId);

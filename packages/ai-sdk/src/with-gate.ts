@@ -73,7 +73,10 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
     Object.getOwnPropertyDescriptors(tool),
   ) as ToolLike;
 
-  const decide = async (input: unknown, callOptions: ToolExecutionOptions<unknown>): Promise<GateDeniedResult | undefined> => {
+  const decide = async (
+    input: unknown,
+    callOptions: ToolExecutionOptions<unknown>,
+  ): Promise<GateDeniedResult | undefined> => {
     const signal = callOptions?.abortSignal;
     signal?.throwIfAborted();
     const toolCallId = callOptions?.toolCallId;
@@ -98,7 +101,13 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
       } catch (error) {
         // Recorded by the gate (audited), returned like any other denial.
         const callId = typeof toolCallId === "string" && toolCallId !== "" ? { callId: toolCallId } : {};
-        return deniedToolResult(gate.refuse("tool_use", `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`, { target: toolName, ...callId }));
+        return deniedToolResult(
+          gate.refuse(
+            "tool_use",
+            `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`,
+            { target: toolName, ...callId },
+          ),
+        );
       }
     })();
     return signal === undefined ? check : raceAbort(check, signal);

@@ -42,7 +42,8 @@ export interface ApprovalServer {
   close(): Promise<void>;
 }
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 const HOUR = 3_600_000;
 
 function same(a: string, b: string): boolean {
@@ -71,7 +72,13 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
   const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined;
   const secure = publicOrigin?.startsWith("https:") ?? false;
   const cookieName = secure ? "__Host-agentgate" : "agentgate_session";
-  const service = new ApprovalService({ store: options.store, audit, ...(webhooks ? { webhooks } : {}), ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}), ...(options.pollMs ? { pollMs: options.pollMs } : {}) });
+  const service = new ApprovalService({
+    store: options.store,
+    audit,
+    ...(webhooks ? { webhooks } : {}),
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    ...(options.pollMs ? { pollMs: options.pollMs } : {}),
+  });
 
   type Env = { Variables: { approver: Approver; session: Session | undefined } };
   const app = new Hono<Env>();
@@ -140,20 +147,31 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
     limiter.succeed(username);
     const s = sessions.create(approver);
     void audit.write({ type: "sign_in", at: new Date().toISOString(), approver: approver.id, via: "password" });
-    setCookie(c, cookieName, s.id, { httpOnly: true, sameSite: "Strict", path: "/", secure, maxAge: Math.floor(sessions.ttlMs / 1000) });
+    setCookie(c, cookieName, s.id, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      secure,
+      maxAge: Math.floor(sessions.ttlMs / 1000),
+    });
     return c.redirect("/", 303);
   });
   app.post("/logout", async (c) => {
     const who = identify(c);
     const form = await c.req.parseBody();
-    if (who?.session && sameOrigin(c) && typeof form.csrf === "string" && same(form.csrf, who.session.csrf)) sessions.delete(who.session.id);
+    if (who?.session && sameOrigin(c) && typeof form.csrf === "string" && same(form.csrf, who.session.csrf))
+      sessions.delete(who.session.id);
     deleteCookie(c, cookieName, { path: "/", secure });
     return c.redirect("/login", 303);
   });
 
   app.get("/favicon.ico", (c) => c.body(null, 204));
-  app.get("/assets/app.js", (c) => c.body(APP_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" }));
-  app.get("/assets/app.css", (c) => c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }));
+  app.get("/assets/app.js", (c) =>
+    c.body(APP_JS, 200, { "Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-cache" }),
+  );
+  app.get("/assets/app.css", (c) =>
+    c.body(APP_CSS, 200, { "Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-cache" }),
+  );
 
   // --- pages ---------------------------------------------------------------
   app.get("/", async (c) => {
@@ -176,7 +194,9 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
     return streamSSE(c, async (stream) => {
       let stop = () => {};
       const closed = new Promise<void>((resolve) => stream.onAbort(resolve));
-      stop = service.subscribe((items) => void stream.writeSSE({ event: "escalations", data: JSON.stringify(items) }).catch(() => {}));
+      stop = service.subscribe(
+        (items) => void stream.writeSSE({ event: "escalations", data: JSON.stringify(items) }).catch(() => {}),
+      );
       const ping = setInterval(() => void stream.writeSSE({ event: "ping", data: "" }).catch(() => {}), 15_000);
       await closed;
       clearInterval(ping);
@@ -229,8 +249,13 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
     const form = await c.req.parseBody();
     const kind = form.answer;
     const reason = typeof form.reason === "string" && form.reason.trim() !== "" ? form.reason.trim() : undefined;
-    if (kind !== "approve" && kind !== "deny" && kind !== "grant") return c.json({ error: "answer must be approve, deny or grant" }, 400);
-    const answer: Answer = { approve: kind !== "deny", ...(reason ? { reason } : {}), ...(kind === "grant" ? { grant: { ttlMs: HOUR } } : {}) };
+    if (kind !== "approve" && kind !== "deny" && kind !== "grant")
+      return c.json({ error: "answer must be approve, deny or grant" }, 400);
+    const answer: Answer = {
+      approve: kind !== "deny",
+      ...(reason ? { reason } : {}),
+      ...(kind === "grant" ? { grant: { ttlMs: HOUR } } : {}),
+    };
     const r = await service.answer(c.get("approver"), c.req.param("id"), answer);
     flash(c, describe(r, kind === "deny" ? "Denied" : "Approved"));
     return c.redirect("/", 303);
@@ -273,7 +298,10 @@ export function createApprovalServer(options: ApprovalServerOptions): ApprovalSe
 
   app.onError((error, c) => {
     // Store outages and the like: say so, change nothing, never a stack trace.
-    return c.json({ error: `the server could not do that: ${error instanceof Error ? error.message : String(error)}` }, 503);
+    return c.json(
+      { error: `the server could not do that: ${error instanceof Error ? error.message : String(error)}` },
+      503,
+    );
   });
 
   const fetch = (request: Request) => Promise.resolve(app.fetch(request));

@@ -1,4 +1,13 @@
-import { grantMatchOf, isGrantStore, settleStoredEscalation, type Decision, type EscalationRecord, type GateStore, type Grant, type GrantStore } from "@agentgate/core";
+import {
+  grantMatchOf,
+  isGrantStore,
+  settleStoredEscalation,
+  type Decision,
+  type EscalationRecord,
+  type GateStore,
+  type Grant,
+  type GrantStore,
+} from "@agentgate/core";
 import { ApprovalAudit } from "./audit-log.js";
 import type { Approver } from "./approvers-file.js";
 import { escalationView, sortNewestFirst, type EscalationView } from "./view-model.js";
@@ -45,7 +54,13 @@ export class ApprovalService {
   #refreshing: Promise<void> | undefined;
   #primed = false;
 
-  constructor(options: { store: GateStore; audit: ApprovalAudit; webhooks?: Webhooks; publicUrl?: string; pollMs?: number }) {
+  constructor(options: {
+    store: GateStore;
+    audit: ApprovalAudit;
+    webhooks?: Webhooks;
+    publicUrl?: string;
+    pollMs?: number;
+  }) {
     this.store = options.store;
     this.grants = isGrantStore(options.store) ? options.store : undefined;
     this.audit = options.audit;
@@ -101,7 +116,14 @@ export class ApprovalService {
   }
 
   #notifyNew(r: EscalationRecord): void {
-    const ev: WebhookEvent = { type: "escalation.created", at: new Date().toISOString(), escalationId: r.escalationId, agent: r.request.agent, action: r.request.action, reason: r.request.reason };
+    const ev: WebhookEvent = {
+      type: "escalation.created",
+      at: new Date().toISOString(),
+      escalationId: r.escalationId,
+      agent: r.request.agent,
+      action: r.request.action,
+      reason: r.request.reason,
+    };
     if (r.request.target !== undefined) ev.target = r.request.target;
     const url = this.#link(r.escalationId);
     if (url) ev.url = url;
@@ -109,34 +131,74 @@ export class ApprovalService {
   }
 
   async answer(approver: Approver, escalationId: string, answer: Answer): Promise<AnswerResult> {
-    if (typeof escalationId !== "string" || escalationId === "" || escalationId.length > 200) return { status: 404, error: "unknown escalation" };
-    if (answer.reason !== undefined && (typeof answer.reason !== "string" || answer.reason.length > 1000)) return { status: 400, error: "reason must be a string of at most 1000 characters" };
+    if (typeof escalationId !== "string" || escalationId === "" || escalationId.length > 200)
+      return { status: 404, error: "unknown escalation" };
+    if (answer.reason !== undefined && (typeof answer.reason !== "string" || answer.reason.length > 1000))
+      return { status: 400, error: "reason must be a string of at most 1000 characters" };
     const g = answer.grant;
     if (g !== undefined) {
       if (!answer.approve) return { status: 400, error: "a grant comes only with an approval" };
       if (!this.grants) return { status: 400, error: "this store does not keep grants" };
-      if (typeof g !== "object" || g === null || !Number.isInteger(g.ttlMs) || g.ttlMs < MIN_GRANT_MS || g.ttlMs > MAX_GRANT_MS) {
+      if (
+        typeof g !== "object" ||
+        g === null ||
+        !Number.isInteger(g.ttlMs) ||
+        g.ttlMs < MIN_GRANT_MS ||
+        g.ttlMs > MAX_GRANT_MS
+      ) {
         return { status: 400, error: `grant.ttlMs must be an integer from ${MIN_GRANT_MS} to ${MAX_GRANT_MS}` };
       }
-      if (g.uses !== undefined && (!Number.isInteger(g.uses) || g.uses < 1 || g.uses > 1_000_000)) return { status: 400, error: "grant.uses must be a positive integer" };
+      if (g.uses !== undefined && (!Number.isInteger(g.uses) || g.uses < 1 || g.uses > 1_000_000))
+        return { status: 400, error: "grant.uses must be a positive integer" };
     }
-    const resolution = { approved: answer.approve, approvedBy: approver.id, ...(answer.reason ? { reason: answer.reason } : {}) };
+    const resolution = {
+      approved: answer.approve,
+      approvedBy: approver.id,
+      ...(answer.reason ? { reason: answer.reason } : {}),
+    };
     const result = await settleStoredEscalation(this.store, escalationId, resolution);
     if (!result.ok) {
       if (result.reason === "unknown") return { status: 404, error: "unknown escalation (never raised, or expired)" };
-      if (result.reason === "self_approval") return { status: 403, error: "an approver cannot answer their own agent's escalation" };
+      if (result.reason === "self_approval")
+        return { status: 403, error: "an approver cannot answer their own agent's escalation" };
       if (result.reason === "invalid") return { status: 400, error: "malformed answer" };
       const by = settledBy(result.decision);
-      const out: AnswerResult = { status: 409, error: `already ${result.record?.status ?? "settled"}${by ? ` by ${by}` : ""}` };
+      const out: AnswerResult = {
+        status: 409,
+        error: `already ${result.record?.status ?? "settled"}${by ? ` by ${by}` : ""}`,
+      };
       if (result.decision) out.decision = result.decision;
       if (by) out.settledBy = by;
       return out;
     }
     const { record, decision } = result;
     const now = Date.now();
-    const base = { at: new Date(now).toISOString(), approver: approver.id, via: approver.via, escalationId, agentId: record.decision.agentId, agentName: record.decision.agentName, action: record.decision.action, ...(record.decision.target !== undefined ? { target: record.decision.target } : {}) };
-    void this.audit.write({ type: "answer", ...base, answer: answer.approve ? "approve" : "deny", ...(answer.reason ? { reason: answer.reason } : {}), decision });
-    const ev: WebhookEvent = { type: "escalation.answered", at: base.at, escalationId, agent: record.request.agent, action: base.action, answer: answer.approve ? "approve" : "deny", approver: approver.id };
+    const base = {
+      at: new Date(now).toISOString(),
+      approver: approver.id,
+      via: approver.via,
+      escalationId,
+      agentId: record.decision.agentId,
+      agentName: record.decision.agentName,
+      action: record.decision.action,
+      ...(record.decision.target !== undefined ? { target: record.decision.target } : {}),
+    };
+    void this.audit.write({
+      type: "answer",
+      ...base,
+      answer: answer.approve ? "approve" : "deny",
+      ...(answer.reason ? { reason: answer.reason } : {}),
+      decision,
+    });
+    const ev: WebhookEvent = {
+      type: "escalation.answered",
+      at: base.at,
+      escalationId,
+      agent: record.request.agent,
+      action: base.action,
+      answer: answer.approve ? "approve" : "deny",
+      approver: approver.id,
+    };
     if (base.target !== undefined) ev.target = base.target;
     const url = this.#link();
     if (url) ev.url = url;
@@ -144,12 +206,26 @@ export class ApprovalService {
     const out: AnswerResult = { status: 200, decision };
     if (g !== undefined && decision.type === "allow") {
       const match = grantMatchOf(record);
-      const grant: Grant = { id: globalThis.crypto.randomUUID(), ...match, agentName: record.decision.agentName, approvedBy: approver.id, via: approver.via, escalationId, createdAt: now, expiresAt: now + g.ttlMs };
+      const grant: Grant = {
+        id: globalThis.crypto.randomUUID(),
+        ...match,
+        agentName: record.decision.agentName,
+        approvedBy: approver.id,
+        via: approver.via,
+        escalationId,
+        createdAt: now,
+        expiresAt: now + g.ttlMs,
+      };
       if (g.uses !== undefined) grant.usesLeft = g.uses;
       try {
         await this.grants!.createGrant(grant);
         out.grant = grant;
-        void this.audit.write({ type: "grant", ...base, grantId: grant.id, expiresAt: new Date(grant.expiresAt).toISOString() });
+        void this.audit.write({
+          type: "grant",
+          ...base,
+          grantId: grant.id,
+          expiresAt: new Date(grant.expiresAt).toISOString(),
+        });
         this.#webhooks?.send({ ...ev, type: "grant.created", grantId: grant.id });
       } catch (error) {
         out.grantError = `the call is approved, but the grant could not be stored: ${error instanceof Error ? error.message : String(error)}`;
@@ -168,8 +244,25 @@ export class ApprovalService {
     const g = await this.grants.revokeGrant(grantId);
     if (!g) return undefined;
     const at = new Date().toISOString();
-    void this.audit.write({ type: "revoke", at, approver: approver.id, via: approver.via, grantId, agentId: g.agentId, ...(g.agentName ? { agentName: g.agentName } : {}), action: g.action, target: g.target });
-    this.#webhooks?.send({ type: "grant.revoked", at, grantId, action: g.action, target: g.target, approver: approver.id });
+    void this.audit.write({
+      type: "revoke",
+      at,
+      approver: approver.id,
+      via: approver.via,
+      grantId,
+      agentId: g.agentId,
+      ...(g.agentName ? { agentName: g.agentName } : {}),
+      action: g.action,
+      target: g.target,
+    });
+    this.#webhooks?.send({
+      type: "grant.revoked",
+      at,
+      grantId,
+      action: g.action,
+      target: g.target,
+      approver: approver.id,
+    });
     return g;
   }
 

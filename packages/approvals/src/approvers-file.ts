@@ -36,7 +36,8 @@ function readEntries(file: string): Record<string, ApproverEntry> {
   const raw = doc.approvers;
   const out: Record<string, ApproverEntry> = Object.create(null) as Record<string, ApproverEntry>;
   if (raw === undefined || raw === null) return out;
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new Error(`${file}: approvers must be a mapping of name to { password, tokens }`);
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new Error(`${file}: approvers must be a mapping of name to { password, tokens }`);
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     if (!isApproverName(name) || typeof value !== "object" || value === null) continue;
     const v = value as Record<string, unknown>;
@@ -67,8 +68,10 @@ function writeEntries(file: string, entries: Record<string, ApproverEntry>): voi
 
 /** Adds an approver or replaces their password (existing tokens are kept). */
 export async function addApprover(file: string, name: string, password: string): Promise<void> {
-  if (!isApproverName(name)) throw new TypeError(`invalid approver name ${JSON.stringify(name)}: use letters, digits, . _ @ - (at most 64)`);
-  if (typeof password !== "string" || password.length < 8) throw new TypeError("the password must be at least 8 characters");
+  if (!isApproverName(name))
+    throw new TypeError(`invalid approver name ${JSON.stringify(name)}: use letters, digits, . _ @ - (at most 64)`);
+  if (typeof password !== "string" || password.length < 8)
+    throw new TypeError("the password must be at least 8 characters");
   const entries = readEntries(file);
   entries[name] = { ...entries[name], password: await hashPassword(password) };
   writeEntries(file, entries);

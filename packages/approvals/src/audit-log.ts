@@ -33,7 +33,11 @@ export class ApprovalAudit {
   readonly recent: ApprovalAuditRecord[] = [];
   readonly #keep: number;
 
-  constructor(file: string | undefined, onError: (error: unknown) => void = (e) => console.warn(`[agentgate approvals] audit write failed: ${String(e)}`), keep = 500) {
+  constructor(
+    file: string | undefined,
+    onError: (error: unknown) => void = (e) => console.warn(`[agentgate approvals] audit write failed: ${String(e)}`),
+    keep = 500,
+  ) {
     this.file = file;
     this.#onError = onError;
     this.#keep = keep;
@@ -47,7 +51,9 @@ export class ApprovalAudit {
     const file = this.file;
     if (file === undefined) return Promise.resolve();
     const line = `${JSON.stringify(record)}\n`;
-    this.#chain = this.#chain.then(() => appendFile(file, line, { encoding: "utf8", mode: 0o600 })).catch(this.#onError);
+    this.#chain = this.#chain
+      .then(() => appendFile(file, line, { encoding: "utf8", mode: 0o600 }))
+      .catch(this.#onError);
     return this.#chain;
   }
 

@@ -6,9 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAgent, type AgentProcess } from "./test-utils/agent-process.js";
 import { chromium, PASSWORDS, redisUrl, startHarness, until, type Harness } from "./test-utils/harness.js";
 
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 // Screenshots for the README are refreshed with AGENTGATE_SCREENSHOTS=1.
-const SHOTS = process.env.AGENTGATE_SCREENSHOTS === "1" ? fileURLToPath(new URL("../docs/", import.meta.url)) : undefined;
+const SHOTS =
+  process.env.AGENTGATE_SCREENSHOTS === "1" ? fileURLToPath(new URL("../docs/", import.meta.url)) : undefined;
 
 describe.skipIf(redisUrl === null || chromium === null)("the inbox in a real browser", () => {
   let h: Harness;
@@ -85,7 +95,11 @@ describe.skipIf(redisUrl === null || chromium === null)("the inbox in a real bro
     await page.keyboard.press("Tab"); // Deny
     expect(await page.evaluate("document.activeElement?.textContent")).toBe("Deny");
     await page.keyboard.press("Enter");
-    expect(await agent.next()).toMatchObject({ type: "deny", code: "approval_denied", reason: "a human denied it (alice): change freeze" });
+    expect(await agent.next()).toMatchObject({
+      type: "deny",
+      code: "approval_denied",
+      reason: "a human denied it (alice): change freeze",
+    });
     await page.context().close();
   });
 
@@ -123,10 +137,16 @@ describe.skipIf(redisUrl === null || chromium === null)("the inbox in a real bro
     const page = await signedIn("alice");
     await page.evaluate("window.__pwned = 0");
     const identity = await AgentIdentity.create('<img src=x onerror="window.__pwned=1">');
-    const policy = new PermissionPolicy({ name: "demo", rules: [{ action: "tool_use", allowed: true, escalateTargets: ["*"] }] });
+    const policy = new PermissionPolicy({
+      name: "demo",
+      rules: [{ action: "tool_use", allowed: true, escalateTargets: ["*"] }],
+    });
     const gate = new GateKeeper({ identity, policy, store: h.store });
     const evil = '<img src=x onerror="window.__pwned=1;document.title=`pwned`">';
-    await gate.checkToolCall({ toolName: evil, input: { html: "<script>window.__pwned=1</script>", long: "A".repeat(500) } });
+    await gate.checkToolCall({
+      toolName: evil,
+      input: { html: "<script>window.__pwned=1</script>", long: "A".repeat(500) },
+    });
     const c = card(page, identity.id);
     await c.waitFor({ timeout: 2500 }); // built live from the SSE event
     expect(await c.locator("dd.target").textContent()).toBe(evil);
@@ -162,7 +182,10 @@ describe.skipIf(redisUrl === null || chromium === null)("the inbox in a real bro
     const alice = await signedIn("alice");
     const bob = await signedIn("carol");
     agent.call("deploy", "race");
-    await until(async () => (await h.store.listEscalations(Date.now())).some((r) => r.decision.agentId === agent.agentId), 10_000);
+    await until(
+      async () => (await h.store.listEscalations(Date.now())).some((r) => r.decision.agentId === agent.agentId),
+      10_000,
+    );
     const ca = card(alice, agent.agentId);
     const cb = card(bob, agent.agentId);
     for (const page of [alice, bob]) {
@@ -170,7 +193,10 @@ describe.skipIf(redisUrl === null || chromium === null)("the inbox in a real bro
       await page.reload();
     }
     await Promise.all([ca.waitFor({ timeout: 5000 }), cb.waitFor({ timeout: 5000 })]);
-    await Promise.all([ca.getByRole("button", { name: "Approve", exact: true }).click(), cb.getByRole("button", { name: "Deny" }).click()]);
+    await Promise.all([
+      ca.getByRole("button", { name: "Approve", exact: true }).click(),
+      cb.getByRole("button", { name: "Deny" }).click(),
+    ]);
     const decision = await agent.next();
     const texts = [await alice.getByRole("status").textContent(), await bob.getByRole("status").textContent()];
     const winner = decision.type === "allow" ? "alice" : "carol";

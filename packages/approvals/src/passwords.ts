@@ -8,7 +8,9 @@ const KEY_LEN = 32;
 
 function derive(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   const options: ScryptOptions = { N: n, r, p, maxmem: 128 * n * r * 2 };
-  return new Promise((resolve, reject) => scrypt(password.normalize("NFC"), salt, KEY_LEN, options, (e, key) => (e ? reject(e) : resolve(key))));
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize("NFC"), salt, KEY_LEN, options, (e, key) => (e ? reject(e) : resolve(key))),
+  );
 }
 
 /** `scrypt$N$r$p$<salt b64url>$<hash b64url>`, with a fresh 16-byte salt per call. */
@@ -36,7 +38,8 @@ export async function verifyPassword(password: string, stored: string | undefine
   const rr = Number(r);
   const pp = Number(p);
   // Bounded costs: a tampered file must not make every sign-in allocate gigabytes.
-  if (!(nn >= 1024 && nn <= 1 << 20 && rr >= 1 && rr <= 32 && pp >= 1 && pp <= 16) || expected.length !== KEY_LEN) return false;
+  if (!(nn >= 1024 && nn <= 1 << 20 && rr >= 1 && rr <= 32 && pp >= 1 && pp <= 16) || expected.length !== KEY_LEN)
+    return false;
   const key = await derive(String(password), Buffer.from(salt, "base64url"), nn, rr, pp);
   return timingSafeEqual(key, expected);
 }

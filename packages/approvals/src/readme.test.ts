@@ -16,7 +16,12 @@ describe("README", () => {
     const dir = mkdtempSync(join(tmpdir(), "agentgate-approvals-readme-"));
     try {
       const file = join(dir, "example.ts");
-      writeFileSync(file, code.replace('from "@agentgate/approvals"', `from ${JSON.stringify(entry)}`).replace('from "@agentgate/core"', `from ${JSON.stringify(core)}`));
+      writeFileSync(
+        file,
+        code
+          .replace('from "@agentgate/approvals"', `from ${JSON.stringify(entry)}`)
+          .replace('from "@agentgate/core"', `from ${JSON.stringify(core)}`),
+      );
       const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: dir, timeout: 30_000 });
       const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]!);
       expect(stdout.trim().split("\n")).toEqual(expected);

@@ -11,7 +11,8 @@ export async function openStore(spec: string): Promise<{ store: GateStore; close
   } catch {
     throw new TypeError(`--store must be "memory" or redis://HOST:PORT, not ${JSON.stringify(spec)}`);
   }
-  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new TypeError(`--store must be "memory" or redis://HOST:PORT, not ${JSON.stringify(spec)}`);
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:")
+    throw new TypeError(`--store must be "memory" or redis://HOST:PORT, not ${JSON.stringify(spec)}`);
   const [{ Redis }, { RedisStore }] = await Promise.all([import("ioredis"), import("@agentgate/redis")]);
   const client = new Redis(spec, { lazyConnect: true, maxRetriesPerRequest: 1 });
   client.on("error", () => {});
@@ -50,7 +51,10 @@ export interface RunningApprovalServer {
 
 /** Starts the inbox on Node (`@hono/node-server`); `close()` stops it cleanly (connections, timers, Redis). */
 export async function startApprovalServer(options: StartApprovalServerOptions): Promise<RunningApprovalServer> {
-  const opened = typeof options.store === "string" ? await openStore(options.store) : { store: options.store, close: async () => {} };
+  const opened =
+    typeof options.store === "string"
+      ? await openStore(options.store)
+      : { store: options.store, close: async () => {} };
   const server = createApprovalServer({ ...options, store: opened.store });
   await server.service.refresh().catch(() => {});
   const host = options.host ?? "127.0.0.1";

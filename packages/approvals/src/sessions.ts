@@ -21,7 +21,12 @@ export class Sessions {
 
   create(approver: Approver, now = Date.now()): Session {
     if (this.#sessions.size > 10_000) this.#sweep(now);
-    const s: Session = { id: randomBytes(32).toString("base64url"), approver, csrf: randomBytes(32).toString("base64url"), expiresAt: now + this.ttlMs };
+    const s: Session = {
+      id: randomBytes(32).toString("base64url"),
+      approver,
+      csrf: randomBytes(32).toString("base64url"),
+      expiresAt: now + this.ttlMs,
+    };
     this.#sessions.set(s.id, s);
     return s;
   }

@@ -113,7 +113,8 @@ ${
 
 function what(r: ApprovalAuditRecord): string {
   const on = `${r.action ?? ""}${r.target ? ` ${r.target}` : ""}`;
-  if (r.type === "answer") return `${r.answer === "approve" ? "approved" : "denied"} ${on}${r.reason ? ` (${r.reason})` : ""}`;
+  if (r.type === "answer")
+    return `${r.answer === "approve" ? "approved" : "denied"} ${on}${r.reason ? ` (${r.reason})` : ""}`;
   if (r.type === "grant") return `granted ${on} until ${r.expiresAt ?? "?"}`;
   return `revoked the grant for ${on}`;
 }
@@ -128,7 +129,8 @@ ${
     : html`<div class="table"><table>
 <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Agent</th></tr></thead>
 <tbody>${records.map(
-        (r) => html`<tr><td>${time(r.at)}</td><td>${r.approver} <span class="muted">(${r.via ?? "?"})</span></td><td class="what">${what(r)}</td><td>${r.agentName ?? ""} <span class="muted mono">${r.agentId ?? ""}</span></td></tr>`,
+        (r) =>
+          html`<tr><td>${time(r.at)}</td><td>${r.approver} <span class="muted">(${r.via ?? "?"})</span></td><td class="what">${what(r)}</td><td>${r.agentName ?? ""} <span class="muted mono">${r.agentId ?? ""}</span></td></tr>`,
       )}</tbody></table></div>`
 }`,
   );

@@ -1,5 +1,12 @@
 import { ApprovalTimedOut } from "./approval-timed-out.js";
-import { hasEscalationEvents, type ApprovalHandler, type EscalationEvents, type ApprovalRequest, type ApprovalResolution, type GateStore } from "@agentgate/core";
+import {
+  hasEscalationEvents,
+  type ApprovalHandler,
+  type EscalationEvents,
+  type ApprovalRequest,
+  type ApprovalResolution,
+  type GateStore,
+} from "@agentgate/core";
 
 /** Options of {@link waitForApproval}. */
 export interface WaitForApprovalOptions {
@@ -31,7 +38,8 @@ export interface WaitForApprovalOptions {
 export function waitForApproval(options: WaitForApprovalOptions): ApprovalHandler {
   const { store, timeoutMs } = options;
   if (!store || typeof store.getEscalation !== "function") throw new TypeError("waitForApproval needs { store }");
-  if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) throw new TypeError("waitForApproval: timeoutMs must be a positive number");
+  if (typeof timeoutMs !== "number" || !(timeoutMs > 0))
+    throw new TypeError("waitForApproval: timeoutMs must be a positive number");
   const recheckMs = options.recheckMs ?? 5000;
   return (request: ApprovalRequest) => wait(store, request.escalationId, timeoutMs, recheckMs);
 }
@@ -41,10 +49,16 @@ async function listen(store: EscalationEvents, listener: (id: string) => void): 
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const subscribed = Promise.resolve().then(() => store.onEscalationSettled(listener));
-    return await Promise.race([subscribed, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 2000)))]).then((stop) => {
+    return await Promise.race([
+      subscribed,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 2000))),
+    ]).then((stop) => {
       if (stop === undefined) {
         // A subscription that arrives after giving up is undone at once.
-        subscribed.then((s) => s(), () => {});
+        subscribed.then(
+          (s) => s(),
+          () => {},
+        );
       }
       return stop;
     });

@@ -10,7 +10,9 @@ interface Received {
 }
 
 /** A real HTTP receiver; `behave` decides each response (status, delay). */
-async function receiver(behave: (n: number) => { status: number; delayMs?: number }): Promise<{ url: string; got: Received[]; server: Server }> {
+async function receiver(
+  behave: (n: number) => { status: number; delayMs?: number },
+): Promise<{ url: string; got: Received[]; server: Server }> {
   const got: Received[] = [];
   let n = 0;
   const server = createServer((req: IncomingMessage, res) => {
@@ -40,7 +42,14 @@ describe("webhook signatures", () => {
   });
 
   it("the Slack payload is Block Kit text with the link, agent strings escaped", () => {
-    const p = slackPayload({ type: "escalation.created", at: "", agent: { id: "a", name: "<!channel> bot" }, action: "tool_use", target: "x", url: "https://inbox.example/#esc-1" });
+    const p = slackPayload({
+      type: "escalation.created",
+      at: "",
+      agent: { id: "a", name: "<!channel> bot" },
+      action: "tool_use",
+      target: "x",
+      url: "https://inbox.example/#esc-1",
+    });
     expect(p.text).toContain("&lt;!channel&gt; bot");
     expect(JSON.stringify(p.blocks)).toContain("<https://inbox.example/#esc-1|Open the inbox>");
   });
@@ -54,7 +63,10 @@ describe.skipIf(redisUrl === null)("webhooks from a running server", () => {
     server?.close();
     server?.closeAllConnections();
   });
-  const policy = new PermissionPolicy({ name: "demo", rules: [{ action: "tool_use", allowed: true, escalateTargets: ["*"] }] });
+  const policy = new PermissionPolicy({
+    name: "demo",
+    rules: [{ action: "tool_use", allowed: true, escalateTargets: ["*"] }],
+  });
 
   it("signs every event (new escalation, answer); a receiver can verify it", async () => {
     const r = await receiver(() => ({ status: 204 }));
@@ -63,7 +75,10 @@ describe.skipIf(redisUrl === null)("webhooks from a running server", () => {
     const gate = new GateKeeper({ identity: await AgentIdentity.create("deploy-bot"), policy, store: h.store });
     const d = await gate.checkToolCall({ toolName: "deploy", input: {} });
     await until(async () => r.got.length >= 1, 10_000, "the escalation.created webhook");
-    const res = await fetch(`${h.url}/api/escalations/${d.escalationId}/approve`, { method: "POST", headers: { authorization: `Bearer ${h.aliceToken}` } });
+    const res = await fetch(`${h.url}/api/escalations/${d.escalationId}/approve`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${h.aliceToken}` },
+    });
     expect(res.status).toBe(200);
     await until(async () => r.got.length >= 2, 10_000, "the escalation.answered webhook");
     const events = r.got.map((g) => JSON.parse(g.body) as { type: string; escalationId: string; approver?: string });
@@ -81,7 +96,10 @@ describe.skipIf(redisUrl === null)("webhooks from a running server", () => {
     // The created event is in flight and hangs for 8 s: answering is still immediate.
     await until(async () => r.got.length >= 1, 10_000, "the first (slow) delivery");
     const t0 = Date.now();
-    const res = await fetch(`${h.url}/api/escalations/${a.escalationId}/approve`, { method: "POST", headers: { authorization: `Bearer ${h.aliceToken}` } });
+    const res = await fetch(`${h.url}/api/escalations/${a.escalationId}/approve`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${h.aliceToken}` },
+    });
     expect(res.status).toBe(200);
     expect(Date.now() - t0).toBeLessThan(1500);
     // The answer's delivery gets 500s and is retried with backoff (0.5 s, 1 s, 2 s).

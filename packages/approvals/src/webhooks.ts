@@ -44,7 +44,12 @@ export function signWebhook(secret: string, body: string, timestampSeconds = Mat
  * Verifies a webhook as a receiver should: the HMAC in constant time, and a
  * timestamp within `toleranceSeconds` (default 300) so an old delivery cannot be replayed.
  */
-export function verifyWebhook(secret: string, body: string, header: string | null | undefined, options: { toleranceSeconds?: number; nowSeconds?: number } = {}): boolean {
+export function verifyWebhook(
+  secret: string,
+  body: string,
+  header: string | null | undefined,
+  options: { toleranceSeconds?: number; nowSeconds?: number } = {},
+): boolean {
   if (typeof header !== "string") return false;
   const parts = Object.fromEntries(header.split(",").map((p) => p.trim().split("=", 2) as [string, string]));
   const t = Number(parts.t);
@@ -66,7 +71,9 @@ export function slackPayload(event: WebhookEvent): { text: string; blocks: unkno
         ? `${event.approver ?? "someone"} ${event.answer === "approve" ? "approved" : "denied"} ${event.action ?? ""}${event.target ? ` on ${event.target}` : ""}`
         : `${event.approver ?? "someone"} ${event.type === "grant.created" ? "granted" : "revoked a grant for"} ${event.action ?? ""}${event.target ? ` on ${event.target}` : ""}`;
   const text = esc(what).slice(0, 2900);
-  const blocks: unknown[] = [{ type: "section", text: { type: "mrkdwn", text: event.url ? `${text}\n<${event.url}|Open the inbox>` : text } }];
+  const blocks: unknown[] = [
+    { type: "section", text: { type: "mrkdwn", text: event.url ? `${text}\n<${event.url}|Open the inbox>` : text } },
+  ];
   return { text, blocks };
 }
 
@@ -84,8 +91,16 @@ export class Webhooks {
     const url = new URL(options.url);
     if (url.protocol !== "https:" && url.protocol !== "http:") throw new TypeError("webhook url must be http(s)");
     const format = options.format ?? "json";
-    if (format === "json" && !options.secret) throw new TypeError("a webhook needs a secret to sign with (--webhook-secret)");
-    this.#o = { url: url.href, secret: options.secret, format, attempts: options.attempts ?? 4, timeoutMs: options.timeoutMs ?? 5000, onError: options.onError };
+    if (format === "json" && !options.secret)
+      throw new TypeError("a webhook needs a secret to sign with (--webhook-secret)");
+    this.#o = {
+      url: url.href,
+      secret: options.secret,
+      format,
+      attempts: options.attempts ?? 4,
+      timeoutMs: options.timeoutMs ?? 5000,
+      onError: options.onError,
+    };
   }
 
   send(event: WebhookEvent): void {
@@ -101,9 +116,18 @@ export class Webhooks {
     for (let i = 0; i < this.#o.attempts && !this.#closed; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 500 * 2 ** (i - 1)));
       try {
-        const headers: Record<string, string> = { "content-type": "application/json", "user-agent": "agentgate-approvals" };
+        const headers: Record<string, string> = {
+          "content-type": "application/json",
+          "user-agent": "agentgate-approvals",
+        };
         if (this.#o.secret) headers[SIGNATURE_HEADER] = signWebhook(this.#o.secret, body);
-        const res = await fetch(this.#o.url, { method: "POST", body, headers, signal: AbortSignal.timeout(this.#o.timeoutMs), redirect: "manual" });
+        const res = await fetch(this.#o.url, {
+          method: "POST",
+          body,
+          headers,
+          signal: AbortSignal.timeout(this.#o.timeoutMs),
+          redirect: "manual",
+        });
         await res.body?.cancel();
         if (res.status >= 200 && res.status < 300) return;
         last = new Error(`webhook answered ${res.status}`);

@@ -34,7 +34,10 @@ export function floorEngine(): Engine<Request> {
   const rules = new Map(
     POLICY.rules.map((r) => [
       r.action,
-      { allowed: r.allowed === true, match: r.allowedTargets ? picomatch([...r.allowedTargets], { dot: true }) : undefined },
+      {
+        allowed: r.allowed === true,
+        match: r.allowedTargets ? picomatch([...r.allowedTargets], { dot: true }) : undefined,
+      },
     ]),
   );
   return {
@@ -119,7 +122,7 @@ export function cedarEngine(): Engine<cedar.StatefulAuthorizationCall> {
   if (parsed.type !== "success") throw new Error(`cedar could not parse the policy set: ${JSON.stringify(parsed)}`);
   return {
     name: "cedar-wasm statefulIsAuthorized",
-    how: "four Cedar policies, pre-parsed once (`preparsePolicySet`); target in `context`, `like \"/workspace/*\"`",
+    how: 'four Cedar policies, pre-parsed once (`preparsePolicySet`); target in `context`, `like "/workspace/*"`',
     prepare: (r) => ({
       principal: { type: "Agent", id: "bench-agent" },
       action: { type: "Action", id: r.action },
@@ -159,7 +162,12 @@ export function agtEngine(): Engine<Request> {
     how: "flat rules with equality `conditions`, `*` deny last; `/workspace/**` as a boolean context key from picomatch, computed in the check",
     prepare: (r) => r,
     check: (r) =>
-      engine.evaluate(r.action, r.target === undefined ? {} : { target: r.target, inWorkspace: r.action === "file_read" && workspace(r.target) }) === "allow",
+      engine.evaluate(
+        r.action,
+        r.target === undefined
+          ? {}
+          : { target: r.target, inWorkspace: r.action === "file_read" && workspace(r.target) },
+      ) === "allow",
   };
 }
 

@@ -30,7 +30,14 @@ export function quantile(sorted: readonly number[], q: number): number {
 
 export function summarize(samples: readonly number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
-  return { median: quantile(s, 0.5), p25: quantile(s, 0.25), p75: quantile(s, 0.75), min: s[0]!, max: s[s.length - 1]!, n: s.length };
+  return {
+    median: quantile(s, 0.5),
+    p25: quantile(s, 0.25),
+    p75: quantile(s, 0.75),
+    min: s[0]!,
+    max: s[s.length - 1]!,
+    n: s.length,
+  };
 }
 
 /** A synchronous case: `check(request)` returns true for ALLOW. */
@@ -42,7 +49,11 @@ export interface SyncCase<R = any> {
 
 /** Wall-clock and CPU nanoseconds of one batch. */
 type Timing = [wallNs: number, cpuNs: number];
-type SyncLoop = (check: (r: unknown) => boolean, requests: readonly unknown[], iterations: number) => [wallNs: number, cpuNs: number, allows: number];
+type SyncLoop = (
+  check: (r: unknown) => boolean,
+  requests: readonly unknown[],
+  iterations: number,
+) => [wallNs: number, cpuNs: number, allows: number];
 type AsyncLoop = (op: (i: number) => Promise<unknown>, iterations: number, start: number) => Promise<Timing>;
 
 const SYNC_BODY = `
@@ -125,7 +136,7 @@ export function runSync(cases: readonly SyncCase[], options: RoundOptions): Case
     let ns = 0;
     while (nowMs() < until || ns === 0) {
       ns = p.loop(p.c.check, p.c.requests, it)[1];
-      if (ns < options.batchMs * 1e6 / 8) it *= 2;
+      if (ns < (options.batchMs * 1e6) / 8) it *= 2;
     }
     for (let k = 0; k < 4; k++) ns = Math.min(ns, p.loop(p.c.check, p.c.requests, it)[1]);
     p.iterations = Math.max(p.c.requests.length, Math.round((it * options.batchMs * 1e6) / Math.max(ns, 1)));
@@ -153,7 +164,13 @@ export interface AsyncCase {
 /** Times async cases side by side, sequentially awaited, median of rounds. */
 export async function runAsync(cases: readonly AsyncCase[], options: RoundOptions): Promise<CaseResult[]> {
   let counter = 0;
-  const prepared = cases.map((c) => ({ c, loop: makeAsyncLoop(), iterations: 0, samples: [] as number[], wallSamples: [] as number[] }));
+  const prepared = cases.map((c) => ({
+    c,
+    loop: makeAsyncLoop(),
+    iterations: 0,
+    samples: [] as number[],
+    wallSamples: [] as number[],
+  }));
   for (const p of prepared) {
     const until = nowMs() + options.warmupMs;
     let it = 32;
@@ -161,7 +178,7 @@ export async function runAsync(cases: readonly AsyncCase[], options: RoundOption
     while (nowMs() < until || ns === 0) {
       ns = (await p.loop(p.c.op, it, counter))[1];
       counter += it;
-      if (ns < options.batchMs * 1e6 / 8) it *= 2;
+      if (ns < (options.batchMs * 1e6) / 8) it *= 2;
     }
     for (let k = 0; k < 4; k++) {
       ns = Math.min(ns, (await p.loop(p.c.op, it, counter))[1]);
@@ -220,7 +237,12 @@ export interface LoadResult {
   p99Us: number;
 }
 
-export async function runLoad(op: (i: number) => Promise<unknown>, count: number, concurrency: number, start = 0): Promise<LoadResult> {
+export async function runLoad(
+  op: (i: number) => Promise<unknown>,
+  count: number,
+  concurrency: number,
+  start = 0,
+): Promise<LoadResult> {
   const lat = new Float64Array(count);
   let next = 0;
   const worker = async () => {
@@ -328,7 +350,11 @@ export function fmtSpread(s: Stats): string {
 }
 
 /** A Markdown table. Numbers align right; `textColumns` (indexes) align left, as does the first column. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], textColumns: readonly number[] = []): string {
+export function table(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  textColumns: readonly number[] = [],
+): string {
   const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   const sep = `|${header.map((_, i) => (i === 0 || textColumns.includes(i) ? " --- " : " ---: ")).join("|")}|`;
   return [line(header), sep, ...rows.map(line)].join("\n");

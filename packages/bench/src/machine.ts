@@ -23,7 +23,8 @@ function git(args: string[]): string {
 export function describeMachine(): Machine {
   const list = cpus();
   const commit = git(["rev-parse", "--short", "HEAD"]);
-  const dirty = commit && git(["status", "--porcelain", "--untracked-files=no"]) !== "" ? " (with uncommitted changes)" : "";
+  const dirty =
+    commit && git(["status", "--porcelain", "--untracked-files=no"]) !== "" ? " (with uncommitted changes)" : "";
   return {
     cpu: list[0]?.model.trim() || "unknown",
     cores: list.length,

@@ -4,7 +4,10 @@ export async function optionalImport<T>(specifier: string): Promise<{ module?: T
     return { module: (await import(specifier)) as T };
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const why = e.code === "ERR_MODULE_NOT_FOUND" || e.code === "ERR_PACKAGE_PATH_NOT_EXPORTED" ? "its `dist` is not built" : e.message;
+    const why =
+      e.code === "ERR_MODULE_NOT_FOUND" || e.code === "ERR_PACKAGE_PATH_NOT_EXPORTED"
+        ? "its `dist` is not built"
+        : e.message;
     return { error: `${e.code ?? "error"}: ${why}` };
   }
 }

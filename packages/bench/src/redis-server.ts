@@ -24,7 +24,9 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -56,9 +58,13 @@ export interface LocalRedis {
 /** Starts a private redis-server (no persistence) on a free 127.0.0.1 port and waits until it answers. */
 export async function startRedis(binary: string): Promise<LocalRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn(binary, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    binary,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let exited = false;
   child.once("exit", () => (exited = true));
   const deadline = Date.now() + 10_000;

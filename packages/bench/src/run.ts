@@ -24,7 +24,8 @@ const value = (name: string) => flag(name)?.split("=")[1];
 const quick = flag("quick") !== undefined || process.env.AGENTGATE_BENCH_QUICK === "1";
 const only = value("only")?.split(",");
 const tmp = mkdtempSync(join(tmpdir(), "agentgate-bench-run-"));
-const out = value("out") ?? (quick ? join(tmpdir(), "agentgate-benchmarks-quick.md") : join(repoRoot, "docs", "benchmarks.md"));
+const out =
+  value("out") ?? (quick ? join(tmpdir(), "agentgate-benchmarks-quick.md") : join(repoRoot, "docs", "benchmarks.md"));
 
 interface Table {
   id: string;
@@ -45,7 +46,9 @@ const TABLES: Table[] = [
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const machine = describeMachine();
-log(`agentgate bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${load()}${quick ? " (quick)" : ""}`);
+log(
+  `agentgate bench: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, load ${load()}${quick ? " (quick)" : ""}`,
+);
 
 // ------------------------------------------------------------------------------ Redis
 let redis: LocalRedis | undefined;
@@ -143,7 +146,9 @@ try {
 
 // ------------------------------------------------------------------------------ report
 const mark = (met: boolean | null) => (met === null ? "–" : met ? "✅ met" : "❌ missed");
-const targets: (TargetCheck & { table: string })[] = ran.flatMap((r) => (r.result?.targets ?? []).map((t) => ({ ...t, table: r.table.title })));
+const targets: (TargetCheck & { table: string })[] = ran.flatMap((r) =>
+  (r.result?.targets ?? []).map((t) => ({ ...t, table: r.table.title })),
+);
 let history = "";
 try {
   history = readFileSync(join(here, "history.md"), "utf8").trim();
@@ -188,7 +193,9 @@ const doc = [
   "| table | target | goal | measured | |",
   "| --- | --- | --- | --- | --- |",
   ...targets.map((t) => `| ${t.table.split(".")[0]} | ${t.name} | ${t.target} | ${t.measured} | ${mark(t.met)} |`),
-  ...ran.filter((r) => r.error).map((r) => `| ${r.table.title.split(".")[0]} | ${r.table.title} | | **failed: ${r.error}** | ❌ |`),
+  ...ran
+    .filter((r) => r.error)
+    .map((r) => `| ${r.table.title.split(".")[0]} | ${r.table.title} | | **failed: ${r.error}** | ❌ |`),
   "",
   "## Method, and how to read the numbers",
   "",

@@ -14,7 +14,9 @@ export function assertReadableFile(path: string, what: string): number {
   } catch (error) {
     if (error instanceof CliError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    throw usageError(`cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message}`);
+    throw usageError(
+      `cannot read ${what} ${path}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (error as Error).message}`,
+    );
   }
   return size;
 }
@@ -34,7 +36,13 @@ function firstLine(path: string): string {
 function looksLikeAuditRecord(line: string): boolean {
   try {
     const r = JSON.parse(line) as Record<string, unknown> | null;
-    return typeof r === "object" && r !== null && typeof r.seq === "number" && typeof r.hash === "string" && typeof r.type === "string";
+    return (
+      typeof r === "object" &&
+      r !== null &&
+      typeof r.seq === "number" &&
+      typeof r.hash === "string" &&
+      typeof r.type === "string"
+    );
   } catch {
     return false;
   }

@@ -23,7 +23,9 @@ export function parseSince(value: string, now: number): number {
     const t = Date.parse(value);
     if (!Number.isNaN(t)) return t;
   }
-  throw usageError(`--since must be a duration like 30m, 1h or 2d, or an ISO time like 2025-01-01T00:00:00Z; got ${JSON.stringify(value)}`);
+  throw usageError(
+    `--since must be a duration like 30m, 1h or 2d, or an ISO time like 2025-01-01T00:00:00Z; got ${JSON.stringify(value)}`,
+  );
 }
 
 /** Applies the filters; keeps the oldest-first order. */

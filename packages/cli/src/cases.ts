@@ -28,7 +28,8 @@ export function parseCases(data: unknown, source: string): PolicyTestCase[] {
   const list = Array.isArray(data) ? data : isObject(data) ? data.cases : undefined;
   if (isObject(data)) {
     const extra = Object.keys(data).filter((k) => k !== "cases");
-    if (extra.length > 0) throw usageError(`${source}: unknown top-level key ${JSON.stringify(extra[0])} (expected "cases")`);
+    if (extra.length > 0)
+      throw usageError(`${source}: unknown top-level key ${JSON.stringify(extra[0])} (expected "cases")`);
   }
   if (!Array.isArray(list)) throw usageError(`${source}: expected "cases:" with a list of test cases`);
   if (list.length === 0) throw usageError(`${source}: "cases" is empty; a test run with no cases proves nothing`);
@@ -40,15 +41,22 @@ export function parseCases(data: unknown, source: string): PolicyTestCase[] {
       problems.push(`${at}: must be a mapping with action and expect`);
       return;
     }
-    for (const k of Object.keys(raw)) if (!CASE_KEYS.has(k)) problems.push(`${at}.${k}: unknown key (expected name, action, target, args, uses, expect)`);
+    for (const k of Object.keys(raw))
+      if (!CASE_KEYS.has(k))
+        problems.push(`${at}.${k}: unknown key (expected name, action, target, args, uses, expect)`);
     const { name, action, target, args, uses, expect } = raw;
     if (name !== undefined && typeof name !== "string") problems.push(`${at}.name: must be a string`);
     if (typeof action !== "string" || action.trim() === "") problems.push(`${at}.action: required, a non-empty string`);
-    if (target !== undefined && target !== null && typeof target !== "string") problems.push(`${at}.target: must be a string`);
-    if (uses !== undefined && (typeof uses !== "number" || !Number.isSafeInteger(uses) || uses < 0 || uses > MAX_USES)) {
+    if (target !== undefined && target !== null && typeof target !== "string")
+      problems.push(`${at}.target: must be a string`);
+    if (
+      uses !== undefined &&
+      (typeof uses !== "number" || !Number.isSafeInteger(uses) || uses < 0 || uses > MAX_USES)
+    ) {
       problems.push(`${at}.uses: must be a whole number from 0 to ${MAX_USES}`);
     }
-    if (typeof expect !== "string" || !EXPECT.has(expect)) problems.push(`${at}.expect: required, one of allow, deny, escalate`);
+    if (typeof expect !== "string" || !EXPECT.has(expect))
+      problems.push(`${at}.expect: required, one of allow, deny, escalate`);
     const c: PolicyTestCase = { action: action as string, expect: expect as DecisionType };
     if (typeof name === "string") c.name = name;
     if (typeof target === "string") c.target = target;
@@ -57,7 +65,10 @@ export function parseCases(data: unknown, source: string): PolicyTestCase[] {
     cases.push(c);
   });
   if (problems.length > 0) {
-    throw usageError(`invalid cases file ${source} (${problems.length} problem${problems.length === 1 ? "" : "s"})`, problems.map((p) => `${source}: ${p}`));
+    throw usageError(
+      `invalid cases file ${source} (${problems.length} problem${problems.length === 1 ? "" : "s"})`,
+      problems.map((p) => `${source}: ${p}`),
+    );
   }
   return cases;
 }

@@ -14,7 +14,8 @@ describe("agentgate (the program)", () => {
   it("--help and --version exit 0; no command shows help on stderr, exit 2", async () => {
     const [help, version, none] = await Promise.all([runCli(["--help"]), runCli(["--version"]), runCli([])]);
     expect(help.code).toBe(0);
-    for (const c of ["init", "validate", "check", "test", "audit", "replay", "keygen", "mcp"]) expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
+    for (const c of ["init", "validate", "check", "test", "audit", "replay", "keygen", "mcp"])
+      expect(help.stdout).toMatch(new RegExp(`^  ${c} `, "m"));
     expect(version.code).toBe(0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     expect(none.code).toBe(2);
@@ -40,7 +41,9 @@ describe("agentgate (the program)", () => {
 
   it("every command accepts --json", async () => {
     const help = await Promise.all(
-      [["init"], ["validate"], ["check"], ["test"], ["audit", "verify"], ["audit", "show"], ["replay"], ["keygen"]].map((c) => runCli([...c, "--help"])),
+      [["init"], ["validate"], ["check"], ["test"], ["audit", "verify"], ["audit", "show"], ["replay"], ["keygen"]].map(
+        (c) => runCli([...c, "--help"]),
+      ),
     );
     for (const h of help) expect(h.stdout).toContain("--json");
   });
@@ -68,6 +71,8 @@ describe("agentgate mcp", () => {
     const r = await runCli(["mcp", "--policy", "p.yaml", "--", "npx", "server"], { cwd: dir, env: { PATH: dir } });
     expect(r.code).toBe(2);
     expect(isOneLineError(r.stderr), r.stderr).toBe(true);
-    expect(r.stderr).toMatch(/^agentgate: agentgate mcp runs the agentgate-mcp proxy from @agentgate\/mcp, which is not installed here: npm install @agentgate\/mcp/);
+    expect(r.stderr).toMatch(
+      /^agentgate: agentgate mcp runs the agentgate-mcp proxy from @agentgate\/mcp, which is not installed here: npm install @agentgate\/mcp/,
+    );
   });
 });

@@ -17,7 +17,8 @@ import { shouldColor } from "./format/style.js";
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return "0.0.0";
   }
@@ -29,7 +30,9 @@ const jsonOption = () => new Option(JSON_FLAG, "machine-readable JSON on stdout"
 /** Builds the `agentgate` command tree; each action stores its exit code in `setCode`. */
 export function buildProgram(ctx: CommandContext, setCode: (code: number) => void): Command {
   const program = new Command("agentgate")
-    .description("Write, test, explain and replay AgentGate policies.\nExit codes: 0 ok, 1 a finding (failed test, invalid policy, DENY, broken audit log), 2 a usage error.")
+    .description(
+      "Write, test, explain and replay AgentGate policies.\nExit codes: 0 ok, 1 a finding (failed test, invalid policy, DENY, broken audit log), 2 a usage error.",
+    )
     .version(version(), "-V, --version")
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -57,25 +60,39 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
 
   program
     .command("check")
-    .description("the decision for one action and why: which rule, which list or limit fired (exit 0 ALLOW, 1 DENY or ESCALATE)")
+    .description(
+      "the decision for one action and why: which rule, which list or limit fired (exit 0 ALLOW, 1 DENY or ESCALATE)",
+    )
     .argument("<policy>", "policy YAML file")
     .argument("<action>", "action, e.g. tool_use, file_read, network, or a custom one")
     .argument("[target]", "target, e.g. a tool name, a path or a URL")
     .option("--args <json>", "the call's arguments as JSON")
-    .option("--uses <n>", "allowed uses that came before, all within the last minute (tests thresholds and rate limits)")
+    .option(
+      "--uses <n>",
+      "allowed uses that came before, all within the last minute (tests thresholds and rate limits)",
+    )
     .addOption(jsonOption())
-    .action(async (file: string, action: string, target: string | undefined, opts: { args?: string; uses?: string; json?: boolean }) =>
-      setCode(await runCheck(file, action, target, opts, ctx)),
+    .action(
+      async (
+        file: string,
+        action: string,
+        target: string | undefined,
+        opts: { args?: string; uses?: string; json?: boolean },
+      ) => setCode(await runCheck(file, action, target, opts, ctx)),
     );
 
   program
     .command("test")
-    .description("run policy unit tests: cases: [{ name?, action, target?, args?, uses?, expect }] (exit 1 on any failure)")
+    .description(
+      "run policy unit tests: cases: [{ name?, action, target?, args?, uses?, expect }] (exit 1 on any failure)",
+    )
     .argument("<policy>", "policy YAML file")
     .argument("<cases>", "cases YAML file")
     .option("--coverage", "also list the rules (and rule fields) no case exercised")
     .addOption(jsonOption())
-    .action(async (policy: string, cases: string, opts: { coverage?: boolean; json?: boolean }) => setCode(await runTest(policy, cases, opts, ctx)));
+    .action(async (policy: string, cases: string, opts: { coverage?: boolean; json?: boolean }) =>
+      setCode(await runTest(policy, cases, opts, ctx)),
+    );
 
   const audit = program.command("audit").description("read and verify audit logs written by JsonlAuditSink");
   audit
@@ -83,9 +100,14 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .description("check an audit log's hash chain, signed checkpoints and head (exit 1 when tampered)")
     .argument("<audit>", "audit log (.jsonl)")
     .option("--public-key <file>", "the Ed25519 public key to trust: a JWK, or an identity file from agentgate keygen")
-    .option("--allow-unsigned-tail", "accept records no signature covers yet (a log still being written); says how many were not proven")
+    .option(
+      "--allow-unsigned-tail",
+      "accept records no signature covers yet (a log still being written); says how many were not proven",
+    )
     .addOption(jsonOption())
-    .action(async (file: string, opts: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }) => setCode(await runAuditVerify(file, opts, ctx)));
+    .action(async (file: string, opts: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }) =>
+      setCode(await runAuditVerify(file, opts, ctx)),
+    );
   audit
     .command("show")
     .description("a readable table of recorded decisions, oldest first")
@@ -99,11 +121,15 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
 
   program
     .command("replay")
-    .description("replay recorded decisions against a candidate policy: what would change (exit 1 if anything becomes ALLOW)")
+    .description(
+      "replay recorded decisions against a candidate policy: what would change (exit 1 if anything becomes ALLOW)",
+    )
     .argument("<policy>", "candidate policy YAML file")
     .argument("<audit>", "audit log (.jsonl)")
     .addOption(jsonOption())
-    .action(async (policy: string, file: string, opts: { json?: boolean }) => setCode(await runReplay(policy, file, opts, ctx)));
+    .action(async (policy: string, file: string, opts: { json?: boolean }) =>
+      setCode(await runReplay(policy, file, opts, ctx)),
+    );
 
   program
     .command("keygen")
@@ -113,13 +139,18 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .option("-o, --out <file>", "where to write the identity (default <name>.identity.json)")
     .option("-f, --force", "overwrite an existing file")
     .addOption(jsonOption())
-    .action(async (opts: { algorithm?: string; name?: string; out?: string; force?: boolean; json?: boolean }) => setCode(await runKeygen(opts, ctx)));
+    .action(async (opts: { algorithm?: string; name?: string; out?: string; force?: boolean; json?: boolean }) =>
+      setCode(await runKeygen(opts, ctx)),
+    );
 
   // Listed for --help only: `run` hands `agentgate mcp ...` to the proxy before commander parses anything.
   program
     .command("mcp")
     .description("gate an MCP server: runs agentgate-mcp (from @agentgate/mcp) with these arguments")
-    .argument("[args...]", "agentgate-mcp arguments, e.g. --policy p.yaml -- npx -y @modelcontextprotocol/server-filesystem .")
+    .argument(
+      "[args...]",
+      "agentgate-mcp arguments, e.g. --policy p.yaml -- npx -y @modelcontextprotocol/server-filesystem .",
+    )
     .helpOption(false)
     .allowUnknownOption();
   program
@@ -143,7 +174,9 @@ export function buildProgram(ctx: CommandContext, setCode: (code: number) => voi
     .argument("<file>", "approvers.yaml")
     .argument("<name>", "approver name")
     .option("--password-stdin", "read the password from stdin")
-    .action(async (file: string, name: string, opts: { passwordStdin?: boolean }) => setCode(await runApproversAdd(file, name, opts, ctx)));
+    .action(async (file: string, name: string, opts: { passwordStdin?: boolean }) =>
+      setCode(await runApproversAdd(file, name, opts, ctx)),
+    );
   approvers
     .command("token")
     .description("create an API token (Authorization: Bearer) for an approver; printed once, only its hash is stored")
@@ -180,7 +213,8 @@ export async function run(argv: readonly string[], outside: CommandContext): Pro
   const fail = (exitCode: number, kind: string, message: string, details: readonly string[] = []) => {
     ctx.err(`agentgate: ${message}`);
     for (const d of details) ctx.err(`  ${d}`);
-    if (json) ctx.out(JSON.stringify({ ok: false, error: { kind, message, ...(details.length ? { details } : {}) } }, null, 2));
+    if (json)
+      ctx.out(JSON.stringify({ ok: false, error: { kind, message, ...(details.length ? { details } : {}) } }, null, 2));
     return exitCode;
   };
   try {

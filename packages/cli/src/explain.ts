@@ -93,11 +93,18 @@ export async function explainDecision(
   const agent = await simulatedAgent();
   const store = new MemoryStore();
   const clock = () => SIMULATED_NOW;
-  const check = { ...(target !== undefined ? { target } : {}), ...(options.args !== undefined ? { args: options.args } : {}) };
+  const check = {
+    ...(target !== undefined ? { target } : {}),
+    ...(options.args !== undefined ? { args: options.args } : {}),
+  };
 
   let primed: number | undefined;
   // Counters only matter for a rule with limits, and only when the request gets past the static lists.
-  const limited = statics.rule !== undefined && (statics.rule.maxPerMinute !== undefined || statics.rule.denyAfter !== undefined || statics.rule.escalateAfter !== undefined);
+  const limited =
+    statics.rule !== undefined &&
+    (statics.rule.maxPerMinute !== undefined ||
+      statics.rule.denyAfter !== undefined ||
+      statics.rule.escalateAfter !== undefined);
   if (uses > 0 && limited && statics.decision !== "deny") {
     const approver = new GateKeeper({
       identity: agent,
@@ -131,7 +138,9 @@ export async function explainDecision(
     out.ruleIndex = statics.ruleIndex;
     out.rule = statics.rule;
   }
-  const fired = FIRED[d.code] ?? (d.code === "allowed" ? (statics.pattern !== undefined ? "allowed_targets" : "allowed") : undefined);
+  const fired =
+    FIRED[d.code] ??
+    (d.code === "allowed" ? (statics.pattern !== undefined ? "allowed_targets" : "allowed") : undefined);
   if (fired !== undefined) out.fired = fired;
   if (statics.pattern !== undefined && d.code === statics.code) out.pattern = statics.pattern;
   if (d.retryAfterMs !== undefined) out.retryAfterMs = d.retryAfterMs;

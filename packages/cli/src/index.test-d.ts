@@ -1,7 +1,15 @@
 import type { Decision } from "@agentgate/core";
 import type { AuditLogEntry, AuditLogVerification } from "@agentgate/core/node";
 import { expectTypeOf, test } from "vitest";
-import { explainDecision, formatVerifyResult, renderAuditTable, replayDecisions, run, type DecisionExplanation, type ReplayResult } from "./index.js";
+import {
+  explainDecision,
+  formatVerifyResult,
+  renderAuditTable,
+  replayDecisions,
+  run,
+  type DecisionExplanation,
+  type ReplayResult,
+} from "./index.js";
 
 test("the pieces the demo prints with", () => {
   expectTypeOf(renderAuditTable).parameter(0).toEqualTypeOf<readonly (AuditLogEntry | Decision)[]>();

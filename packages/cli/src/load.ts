@@ -81,7 +81,8 @@ export function parseJsonOption(value: string, option: string): unknown {
 
 /** Parses a non-negative integer option value. */
 export function parseCount(value: string, option: string): number {
-  if (!/^\d+$/.test(value.trim())) throw usageError(`${option} must be a whole number >= 0, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value.trim()))
+    throw usageError(`${option} must be a whole number >= 0, got ${JSON.stringify(value)}`);
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw usageError(`${option} is too large: ${value}`);
   return n;

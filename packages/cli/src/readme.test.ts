@@ -19,7 +19,11 @@ it("the README example runs as written", () => {
   mkdirSync(bin);
   writeFileSync(join(bin, "agentgate"), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`);
   chmodSync(join(bin, "agentgate"), 0o755);
-  const r = spawnSync("sh", ["-c", example!], { cwd: dir, encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: "1" } });
+  const r = spawnSync("sh", ["-c", example!], {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, NO_COLOR: "1" },
+  });
   expect(r.stderr).toBe("");
   expect(r.status).toBe(0); // the last command, `agentgate test`, passes
   expect(r.stdout).toMatch(/^DENY {2}file_read \/workspace\/\.\.\/etc\/passwd \(as \/etc\/passwd\)$/m);

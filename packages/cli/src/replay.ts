@@ -16,7 +16,15 @@ const STATIC_CODES: ReadonlySet<string> = new Set([
 /** Codes that came from counters (thresholds, rate limits). */
 const LIMIT_CODES: ReadonlySet<string> = new Set(["deny_after", "rate_limit", "escalate_after"]);
 /** Codes of an escalation a human, a grant or the approval machinery settled: the policy's verdict was ESCALATE. */
-const SETTLED_CODES: ReadonlySet<string> = new Set(["approved", "granted", "approval_denied", "approval_timeout", "approval_error", "approval_expired", "self_approval"]);
+const SETTLED_CODES: ReadonlySet<string> = new Set([
+  "approved",
+  "granted",
+  "approval_denied",
+  "approval_timeout",
+  "approval_error",
+  "approval_expired",
+  "self_approval",
+]);
 
 /** How a recorded decision was replayed. */
 export type ReplayBasis =
@@ -126,7 +134,11 @@ export function replayDecisions(policy: PermissionPolicy, entries: readonly Audi
     notReplayable: [],
     recordedPolicies: [...new Set(entries.map((e) => e.decision.policy))],
   };
-  const escalations = new Set(entries.filter((e) => e.decision.type === "escalate" && e.decision.escalationId).map((e) => e.decision.escalationId));
+  const escalations = new Set(
+    entries
+      .filter((e) => e.decision.type === "escalate" && e.decision.escalationId)
+      .map((e) => e.decision.escalationId),
+  );
 
   for (const entry of entries) {
     const d = entry.decision;
@@ -153,10 +165,19 @@ export function replayDecisions(policy: PermissionPolicy, entries: readonly Audi
     // An invalid target is recorded without its raw text; it is invalid for the action's kind under any policy, so DENY.
     const e =
       d.code === "invalid_target"
-        ? { decision: "deny" as const, code: "invalid_target" as const, reason: "the recorded target was invalid for this action (not normalisable), so it is denied under any policy", ruleIndex: undefined, rule: policy.getRule(d.action) }
+        ? {
+            decision: "deny" as const,
+            code: "invalid_target" as const,
+            reason:
+              "the recorded target was invalid for this action (not normalisable), so it is denied under any policy",
+            ruleIndex: undefined,
+            rule: policy.getRule(d.action),
+          }
         : policy.explain(d.action, d.target);
     const rule = e.rule;
-    const limited = rule !== undefined && (rule.maxPerMinute !== undefined || rule.escalateAfter !== undefined || rule.denyAfter !== undefined);
+    const limited =
+      rule !== undefined &&
+      (rule.maxPerMinute !== undefined || rule.escalateAfter !== undefined || rule.denyAfter !== undefined);
 
     if (basis === "limit" && e.decision !== "deny" && limited) {
       const ld: LimitDrivenDecision = {

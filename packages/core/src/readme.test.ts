@@ -24,7 +24,10 @@ describe("README examples", () => {
       it(`${file} example ${i + 1} runs`, () => {
         const path = new URL(`example-${file.replace(/\W/g, "_")}-${i}.ts`, scratch);
         writeFileSync(path, code);
-        const out = execFileSync(process.execPath, [fileURLToPath(path)], { encoding: "utf8", cwd: fileURLToPath(scratch) });
+        const out = execFileSync(process.execPath, [fileURLToPath(path)], {
+          encoding: "utf8",
+          cwd: fileURLToPath(scratch),
+        });
         // Each "// value" comment on a console.log line is the expected output.
         const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]!);
         const lines = out.trimEnd().split("\n");

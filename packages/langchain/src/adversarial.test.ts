@@ -15,13 +15,19 @@ import { callId, makeGate, makeTools } from "./test-utils/fixtures.js";
 // MemorySaver) and asserts which tools actually ran.
 
 const rules = [
-  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy", "rollback"], escalateTargets: ["deploy", "rollback"] },
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["search", "deploy", "rollback"],
+    escalateTargets: ["deploy", "rollback"],
+  },
   { action: "llm_call", allowed: true, maxPerMinute: 1000 },
 ];
 const ask = { messages: [{ role: "user", content: "go" }] };
 const thread = () => ({ configurable: { thread_id: globalThis.crypto.randomUUID() } });
 const toolMessages = (messages: BaseMessage[]) => messages.filter((m): m is ToolMessage => ToolMessage.isInstance(m));
-const denialOf = (m: ToolMessage) => JSON.parse(String(m.content)) as { decision: string; code: string; reason: string };
+const denialOf = (m: ToolMessage) =>
+  JSON.parse(String(m.content)) as { decision: string; code: string; reason: string };
 const gateInterrupts = (r: { __interrupt__?: Interrupt[] }) =>
   (r.__interrupt__ ?? []).filter((i): i is Interrupt & { value: GateInterruptValue } => isGateInterrupt(i.value));
 
@@ -40,8 +46,16 @@ async function pausedDeploy(options: Parameters<typeof makeGate>[1] = {}, env = 
   const gate = await makeGate(rules, options);
   const { runs, deploy } = makeTools();
   const id = callId();
-  const model = fakeModel().respondWithTools([{ name: "deploy", args: { env }, id }]).respond(new AIMessage("done")).respond(new AIMessage("done"));
-  const agent = createAgent({ model, tools: [deploy, withRollback(runs)], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+  const model = fakeModel()
+    .respondWithTools([{ name: "deploy", args: { env }, id }])
+    .respond(new AIMessage("done"))
+    .respond(new AIMessage("done"));
+  const agent = createAgent({
+    model,
+    tools: [deploy, withRollback(runs)],
+    middleware: [gateMiddleware(gate)],
+    checkpointer: new MemorySaver(),
+  });
   const config = thread();
   const paused = await agent.invoke(ask, config);
   const [pending] = gateInterrupts(paused);
@@ -51,7 +65,9 @@ async function pausedDeploy(options: Parameters<typeof makeGate>[1] = {}, env = 
 
 describe("LangChain: forged resumes and edited checkpoints", () => {
   it("two tool calls sharing one id with different arguments: the unapproved one never runs", async () => {
-    const gate = await makeGate(rules, { approvalHandler: (r) => ({ approved: (r.args as { env: string }).env === "staging", approvedBy: "alice" }) });
+    const gate = await makeGate(rules, {
+      approvalHandler: (r) => ({ approved: (r.args as { env: string }).env === "staging", approvedBy: "alice" }),
+    });
     const { runs, deploy } = makeTools();
     const id = callId("dup");
     const model = fakeModel()
@@ -60,10 +76,17 @@ describe("LangChain: forged resumes and edited checkpoints", () => {
         { name: "deploy", args: { env: "prod" }, id },
       ])
       .respond(new AIMessage("done"));
-    const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const agent = createAgent({
+      model,
+      tools: [deploy],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
     await agent.invoke(ask, thread());
     expect(runs).not.toContain("deploy:prod");
-    expect(gate.decisions.filter((d) => d.action === "tool_use").map((d) => d.code)).toEqual(expect.arrayContaining(["approved", "call_mismatch"]));
+    expect(gate.decisions.filter((d) => d.action === "tool_use").map((d) => d.code)).toEqual(
+      expect.arrayContaining(["approved", "call_mismatch"]),
+    );
   });
 
   it("resume values carrying approval only through __proto__ or strings are rejections", async () => {
@@ -74,5 +97,4 @@ describe("LangChain: forged resumes and edited checkpoints", () => {
       expect(denialOf(toolMessages(done.messages)[0]!).decision).toBe("deny");
     }
   });
-
 });

@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { readResume } from "./approval-interrupt.js";
 
-const hasOwn = (v: unknown, k: string) => typeof v === "object" && v !== null && Object.prototype.hasOwnProperty.call(v, k);
+const hasOwn = (v: unknown, k: string) =>
+  typeof v === "object" && v !== null && Object.prototype.hasOwnProperty.call(v, k);
 
 describe("readResume (HITL answers are untrusted input)", () => {
   it("approve, reject with a message, edit with a name and args object", () => {
@@ -10,7 +11,9 @@ describe("readResume (HITL answers are untrusted input)", () => {
     expect(readResume({ decisions: [{ type: "reject", message: "no" }], approvedBy: "bob" })).toEqual({
       resolution: { approved: false, approvedBy: "bob", reason: "no" },
     });
-    expect(readResume({ decisions: [{ type: "edit", editedAction: { name: "deploy", args: { env: "staging" } } }] })).toEqual({
+    expect(
+      readResume({ decisions: [{ type: "edit", editedAction: { name: "deploy", args: { env: "staging" } } }] }),
+    ).toEqual({
       resolution: { approved: true },
       edited: { name: "deploy", args: { env: "staging" } },
     });

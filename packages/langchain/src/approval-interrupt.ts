@@ -66,7 +66,12 @@ export interface ReadResume {
  * shape; a malformed HITL answer becomes a rejection saying why.
  */
 export function readResume(resume: unknown): ReadResume {
-  if (typeof resume !== "object" || resume === null || Array.isArray(resume) || !Object.prototype.hasOwnProperty.call(resume, "decisions")) {
+  if (
+    typeof resume !== "object" ||
+    resume === null ||
+    Array.isArray(resume) ||
+    !Object.prototype.hasOwnProperty.call(resume, "decisions")
+  ) {
     return { resolution: resume };
   }
   // Own properties only: nothing is read through a (possibly polluted) prototype.
@@ -74,14 +79,26 @@ export function readResume(resume: unknown): ReadResume {
   const by = typeof approvedBy === "string" ? { approvedBy } : {};
   const decisions = own(resume, "decisions");
   if (!Array.isArray(decisions) || decisions.length !== 1) {
-    return { resolution: { approved: false, ...by, reason: "malformed HITL response: expected exactly one decision for this tool call" } };
+    return {
+      resolution: {
+        approved: false,
+        ...by,
+        reason: "malformed HITL response: expected exactly one decision for this tool call",
+      },
+    };
   }
   const d: unknown = decisions[0];
   const type = own(d, "type");
   if (type === "approve") return { resolution: { approved: true, ...by } };
   if (type === "reject") {
     const message = own(d, "message");
-    return { resolution: { approved: false, ...by, reason: typeof message === "string" && message !== "" ? message : "rejected by a human" } };
+    return {
+      resolution: {
+        approved: false,
+        ...by,
+        reason: typeof message === "string" && message !== "" ? message : "rejected by a human",
+      },
+    };
   }
   if (type === "edit") {
     const action = own(d, "editedAction");
@@ -90,9 +107,21 @@ export function readResume(resume: unknown): ReadResume {
     if (typeof name === "string" && typeof args === "object" && args !== null && !Array.isArray(args)) {
       return { resolution: { approved: true, ...by }, edited: { name, args: args as Record<string, unknown> } };
     }
-    return { resolution: { approved: false, ...by, reason: "malformed HITL edit: editedAction needs a name and an args object" } };
+    return {
+      resolution: {
+        approved: false,
+        ...by,
+        reason: "malformed HITL edit: editedAction needs a name and an args object",
+      },
+    };
   }
-  return { resolution: { approved: false, ...by, reason: "malformed HITL response: decision type must be approve, edit or reject" } };
+  return {
+    resolution: {
+      approved: false,
+      ...by,
+      reason: "malformed HITL response: decision type must be approve, edit or reject",
+    },
+  };
 }
 
 /** True for the interrupt values `gateMiddleware` raises. */
@@ -114,7 +143,11 @@ export function resumeEscalationId(resume: unknown): string | undefined {
 
 /** LangGraph's error for an interrupt in a graph compiled without a checkpointer. */
 export function isMissingCheckpointer(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { lc_error_code?: unknown }).lc_error_code === "MISSING_CHECKPOINTER";
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as { lc_error_code?: unknown }).lc_error_code === "MISSING_CHECKPOINTER"
+  );
 }
 
 const marker = "agentgate.error.CheckpointerRequiredError";
@@ -147,5 +180,7 @@ export class CheckpointerRequiredError extends AgentGateError {
 }
 
 function own(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }

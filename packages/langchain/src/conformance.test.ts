@@ -25,7 +25,11 @@ interface Paused {
 
 function makeAgent(gate: GateKeeper, tools: ConformanceTools, call: ConformanceCall) {
   const lcTools = tools.names.map((name) =>
-    tool(async (input: { service: string }) => tools.run(name, input), { name, description: `the ${name} tool`, schema: z.object({ service: z.string() }) }),
+    tool(async (input: { service: string }) => tools.run(name, input), {
+      name,
+      description: `the ${name} tool`,
+      schema: z.object({ service: z.string() }),
+    }),
   );
   let model = fakeModel().respondWithTools([{ name: call.toolName, args: call.input, id: call.callId }]);
   for (let i = 0; i < 5; i++) model = model.respond(new AIMessage("done"));
@@ -44,7 +48,9 @@ runAdapterConformance({
     const agent = makeAgent(gate, tools, call);
     const thread = { configurable: { thread_id: globalThis.crypto.randomUUID() } };
     const result = await agent.invoke({ messages: [{ role: "user", content: "go" }] }, thread);
-    const p: Paused | undefined = paused(result) ? { agent, thread, checkpoint: (await agent.graph.getState(thread)).config, call } : undefined;
+    const p: Paused | undefined = paused(result)
+      ? { agent, thread, checkpoint: (await agent.graph.getState(thread)).config, call }
+      : undefined;
     return { seen: seenFor(result.messages, call.callId), paused: p };
   },
   async resume({ paused: value, answer, tamper, beforeContinue }) {
@@ -54,11 +60,17 @@ runAdapterConformance({
     if (tamper) {
       const state = await p.agent.graph.getState(p.checkpoint);
       const messages = (state.values as { messages: BaseMessage[] }).messages;
-      const asked = messages.findLast((m): m is AIMessage => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0)!;
+      const asked = messages.findLast(
+        (m): m is AIMessage => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0,
+      )!;
       const name = tamper.kind === "tool" ? tamper.toolName : p.call.toolName;
       const args = tamper.kind === "input" ? tamper.input : p.call.input;
       if (tamper.kind === "callId") callId = tamper.callId;
-      const edited = new AIMessage({ id: asked.id!, content: "", tool_calls: [{ name, args, id: callId, type: "tool_call" }] });
+      const edited = new AIMessage({
+        id: asked.id!,
+        content: "",
+        tool_calls: [{ name, args, id: callId, type: "tool_call" }],
+      });
       config = await p.agent.graph.updateState(p.checkpoint, { messages: [edited] });
     }
     beforeContinue?.();

@@ -17,7 +17,12 @@ export function deniedToolMessage(call: { id?: string | undefined; name: string 
  */
 export function adapterDenial(
   gate: GateKeeper,
-  fields: { action: string; target?: string | undefined; callId?: string | undefined; code?: "internal_error" | "approval_error" },
+  fields: {
+    action: string;
+    target?: string | undefined;
+    callId?: string | undefined;
+    code?: "internal_error" | "approval_error";
+  },
   reason: string,
 ): Decision {
   return gate.refuse(fields.action, reason, {
@@ -26,4 +31,3 @@ export function adapterDenial(
     ...(fields.code !== undefined ? { code: fields.code } : {}),
   });
 }
-

@@ -17,7 +17,8 @@ async function blockedBy(promise: Promise<unknown>): Promise<PermissionDeniedErr
     () => undefined,
     (e: unknown) => e,
   );
-  if (!PermissionDeniedError.isInstance(error)) throw new Error(`expected a PermissionDeniedError, got ${String(error)}`);
+  if (!PermissionDeniedError.isInstance(error))
+    throw new Error(`expected a PermissionDeniedError, got ${String(error)}`);
   return error;
 }
 
@@ -25,7 +26,12 @@ async function blockedBy(promise: Promise<unknown>): Promise<PermissionDeniedErr
  * A plain tool-calling loop, no agent framework: the model proposes tool
  * calls, the loop runs them, a blocked call becomes the message the model reads.
  */
-async function plainLoop(model: ReturnType<typeof fakeModel>, tools: Tools, handler: GateCallbackHandler, maxTurns = 4) {
+async function plainLoop(
+  model: ReturnType<typeof fakeModel>,
+  tools: Tools,
+  handler: GateCallbackHandler,
+  maxTurns = 4,
+) {
   const all = [tools.search, tools.deploy, tools.shell] as unknown as Invokable[];
   const byName = new Map(all.map((t) => [t.name, t]));
   const bound = model.bindTools([tools.search, tools.deploy, tools.shell]);
@@ -41,7 +47,14 @@ async function plainLoop(model: ReturnType<typeof fakeModel>, tools: Tools, hand
       } catch (error) {
         if (!PermissionDeniedError.isInstance(error)) throw error;
         blocked.push(error);
-        messages.push(new ToolMessage({ content: JSON.stringify(deniedToolResult(error.decision)), tool_call_id: call.id!, name: call.name, status: "error" }));
+        messages.push(
+          new ToolMessage({
+            content: JSON.stringify(deniedToolResult(error.decision)),
+            tool_call_id: call.id!,
+            name: call.name,
+            status: "error",
+          }),
+        );
       }
     }
   }
@@ -81,14 +94,21 @@ describe("GateCallbackHandler", () => {
 
     expect(tools.runs).toEqual(["search:logs"]);
     expect(blocked).toHaveLength(1);
-    expect(blocked[0]!.decision).toMatchObject({ type: "deny", action: "tool_use", target: "shell", callId: ids.shell });
+    expect(blocked[0]!.decision).toMatchObject({
+      type: "deny",
+      action: "tool_use",
+      target: "shell",
+      callId: ids.shell,
+    });
     expect(blocked[0]!.message).toContain("not in allowed_targets");
     // The model's next prompt carried the reason.
     const seen = model.calls[1]!.messages.filter((m): m is ToolMessage => ToolMessage.isInstance(m));
     expect(seen.map((m) => m.tool_call_id)).toEqual([ids.search, ids.shell]);
     expect(JSON.parse(String(seen[1]!.content))).toMatchObject({ denied: true, code: "target_not_allowed" });
     expect(messages.at(-1)?.content).toBe("done");
-    expect(logged).toHaveBeenCalledWith(expect.stringMatching(/^Error in handler GateCallbackHandler, handleToolStart: PermissionDeniedError/));
+    expect(logged).toHaveBeenCalledWith(
+      expect.stringMatching(/^Error in handler GateCallbackHandler, handleToolStart: PermissionDeniedError/),
+    );
   });
 
   it("checks the tool's input through the mapping", async () => {
@@ -100,9 +120,15 @@ describe("GateCallbackHandler", () => {
     const tools = makeTools();
     const handler = new GateCallbackHandler(gate, { mapping: { shell: { action: "shell", target: (i) => i.cmd } } });
 
-    await tools.shell.invoke({ name: "shell", args: { cmd: "ls /tmp" }, id: callId(), type: "tool_call" }, { callbacks: [handler] });
+    await tools.shell.invoke(
+      { name: "shell", args: { cmd: "ls /tmp" }, id: callId(), type: "tool_call" },
+      { callbacks: [handler] },
+    );
     await expect(
-      tools.shell.invoke({ name: "shell", args: { cmd: "rm -rf /" }, id: callId(), type: "tool_call" }, { callbacks: [handler] }),
+      tools.shell.invoke(
+        { name: "shell", args: { cmd: "rm -rf /" }, id: callId(), type: "tool_call" },
+        { callbacks: [handler] },
+      ),
     ).rejects.toSatisfy(PermissionDeniedError.isInstance);
 
     expect(tools.runs).toEqual(["shell:ls /tmp"]);
@@ -116,7 +142,9 @@ describe("GateCallbackHandler", () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]); // no llm_call rule: denied by default
     const model = fakeModel().respond(new AIMessage("should not be produced"));
 
-    const error = await blockedBy(model.invoke([new HumanMessage("hi")], { callbacks: [new GateCallbackHandler(gate)] }));
+    const error = await blockedBy(
+      model.invoke([new HumanMessage("hi")], { callbacks: [new GateCallbackHandler(gate)] }),
+    );
 
     expect(error.decision).toMatchObject({ action: "llm_call", code: "no_rule", target: "FakeBuiltModel" });
     expect(model.callCount).toBe(0);
@@ -174,10 +202,15 @@ describe("GateCallbackHandler", () => {
   it("in createAgent without middleware, a denial becomes a tool error message holding only the gate's reason", async () => {
     const gate = await makeGate();
     const tools = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "shell", args: { cmd: "id" }, id: callId() }]).respond(new AIMessage("ok"));
+    const model = fakeModel()
+      .respondWithTools([{ name: "shell", args: { cmd: "id" }, id: callId() }])
+      .respond(new AIMessage("ok"));
     const agent = createAgent({ model, tools: [tools.search, tools.shell] });
 
-    const result = await agent.invoke({ messages: [{ role: "user", content: "go" }] }, { callbacks: [new GateCallbackHandler(gate)] });
+    const result = await agent.invoke(
+      { messages: [{ role: "user", content: "go" }] },
+      { callbacks: [new GateCallbackHandler(gate)] },
+    );
 
     expect(tools.runs).toEqual([]);
     const message = result.messages.find((m): m is ToolMessage => ToolMessage.isInstance(m));
@@ -191,8 +224,15 @@ describe("GateCallbackHandler", () => {
     const gate = await makeGate();
     const tools = makeTools();
     const passThrough = createMiddleware({ name: "PassThrough", wrapToolCall: (request, handler) => handler(request) });
-    const model = fakeModel().respondWithTools([{ name: "shell", args: { cmd: "id" }, id: callId() }]).respond(new AIMessage("ok"));
-    const agent = createAgent({ model, tools: [tools.shell], middleware: [passThrough], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "shell", args: { cmd: "id" }, id: callId() }])
+      .respond(new AIMessage("ok"));
+    const agent = createAgent({
+      model,
+      tools: [tools.shell],
+      middleware: [passThrough],
+      checkpointer: new MemorySaver(),
+    });
 
     const result = await agent.invoke(
       { messages: [{ role: "user", content: "go" }] },
@@ -223,7 +263,10 @@ describe("GateCallbackHandler", () => {
     });
     const tools = makeTools();
     const error = await blockedBy(
-      tools.deploy.invoke({ name: "deploy", args: { env: "prod" }, id: callId(), type: "tool_call" }, { callbacks: [new GateCallbackHandler(gate)] }),
+      tools.deploy.invoke(
+        { name: "deploy", args: { env: "prod" }, id: callId(), type: "tool_call" },
+        { callbacks: [new GateCallbackHandler(gate)] },
+      ),
     );
     expect(error.decision).toMatchObject({ type: "deny", code: "store_unavailable" });
     expect(tools.runs).toEqual([]);
@@ -233,7 +276,16 @@ describe("GateCallbackHandler", () => {
     const gate = await makeGate();
     const handler = new GateCallbackHandler(gate);
     const error = await blockedBy(
-      handler.handleToolStart({ lc: 1, type: "not_implemented", id: ["x"] }, "{}", "run", undefined, undefined, undefined, undefined, "c1"),
+      handler.handleToolStart(
+        { lc: 1, type: "not_implemented", id: ["x"] },
+        "{}",
+        "run",
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        "c1",
+      ),
     );
     expect(error.decision).toMatchObject({ type: "deny", code: "internal_error" });
     expect(error.reason).toMatch(/could not tell which tool/);

@@ -74,7 +74,11 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     const callId = typeof toolCallId === "string" && toolCallId !== "" ? toolCallId : undefined;
     let decision: Decision;
     if (toolName === "") {
-      decision = adapterDenial(this.#gate, { action: "tool_use", callId }, "GateCallbackHandler could not tell which tool is starting (no run name); use gateTools or gateMiddleware for this tool");
+      decision = adapterDenial(
+        this.#gate,
+        { action: "tool_use", callId },
+        "GateCallbackHandler could not tell which tool is starting (no run name); use gateTools or gateMiddleware for this tool",
+      );
     } else {
       // Never rejects: every failure comes back as an audited DENY.
       decision = await this.#gate.checkToolCall({
@@ -112,14 +116,22 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     await this.#checkModel(llm, extraParams, metadata);
   }
 
-  async #checkModel(llm: Serialized, extraParams?: Record<string, unknown>, metadata?: Record<string, unknown>): Promise<void> {
+  async #checkModel(
+    llm: Serialized,
+    extraParams?: Record<string, unknown>,
+    metadata?: Record<string, unknown>,
+  ): Promise<void> {
     let target = "unknown";
     let decision: Decision;
     try {
       target = modelNameFromCallback(llm, extraParams, metadata);
       decision = await this.#gate.check("llm_call", { target, context: this.#context(metadata) });
     } catch (error) {
-      decision = adapterDenial(this.#gate, { action: "llm_call", target }, `AgentGate could not check the model call: ${errorText(error)}`);
+      decision = adapterDenial(
+        this.#gate,
+        { action: "llm_call", target },
+        `AgentGate could not check the model call: ${errorText(error)}`,
+      );
     }
     if (decision.type !== "allow") throw new PermissionDeniedError(decision);
   }

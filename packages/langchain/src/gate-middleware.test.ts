@@ -23,7 +23,9 @@ function parseDenial(message: ToolMessage): { denied: true; decision: string; co
 }
 
 function gateInterrupts(result: { __interrupt__?: Interrupt[] }): (Interrupt & { value: GateInterruptValue })[] {
-  return (result.__interrupt__ ?? []).filter((i): i is Interrupt & { value: GateInterruptValue } => isGateInterrupt(i.value));
+  return (result.__interrupt__ ?? []).filter((i): i is Interrupt & { value: GateInterruptValue } =>
+    isGateInterrupt(i.value),
+  );
 }
 
 describe("gateMiddleware in a createAgent loop", () => {
@@ -31,8 +33,15 @@ describe("gateMiddleware in a createAgent loop", () => {
     const gate = await makeGate();
     const { runs, search } = makeTools();
     const id = callId();
-    const model = fakeModel().respondWithTools([{ name: "search", args: { query: "gates" }, id }]).respond(new AIMessage("done"));
-    const agent = createAgent({ model, tools: [search], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "search", args: { query: "gates" }, id }])
+      .respond(new AIMessage("done"));
+    const agent = createAgent({
+      model,
+      tools: [search],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
 
     const result = await agent.invoke(ask, thread());
 
@@ -48,8 +57,15 @@ describe("gateMiddleware in a createAgent loop", () => {
   it("never runs a denied tool, and the model reads the reason in an error ToolMessage", async () => {
     const gate = await makeGate();
     const { runs, search, shell } = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "shell", args: { cmd: "rm -rf /" }, id: callId() }]).respond(new AIMessage("ok"));
-    const agent = createAgent({ model, tools: [search, shell], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "shell", args: { cmd: "rm -rf /" }, id: callId() }])
+      .respond(new AIMessage("ok"));
+    const agent = createAgent({
+      model,
+      tools: [search, shell],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
 
     const result = await agent.invoke(ask, thread());
 
@@ -69,9 +85,16 @@ describe("gateMiddleware in a createAgent loop", () => {
   it("maps tools to actions: a tool mapped to `shell` is denied by the shell rule", async () => {
     const gate = await makeGate();
     const { runs, shell } = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "shell", args: { cmd: "ls" }, id: callId() }]).respond(new AIMessage("ok"));
+    const model = fakeModel()
+      .respondWithTools([{ name: "shell", args: { cmd: "ls" }, id: callId() }])
+      .respond(new AIMessage("ok"));
     const mapping = { shell: { action: "shell", target: (i: { cmd: string }) => i.cmd } };
-    const agent = createAgent({ model, tools: [shell], middleware: [gateMiddleware(gate, { mapping })], checkpointer: new MemorySaver() });
+    const agent = createAgent({
+      model,
+      tools: [shell],
+      middleware: [gateMiddleware(gate, { mapping })],
+      checkpointer: new MemorySaver(),
+    });
 
     const result = await agent.invoke(ask, thread());
 
@@ -84,8 +107,15 @@ describe("gateMiddleware in a createAgent loop", () => {
     const gate = await makeGate();
     const { runs, deploy } = makeTools();
     const id = callId();
-    const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id }]).respond(new AIMessage("deployed"));
-    const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "deploy", args: { env: "prod" }, id }])
+      .respond(new AIMessage("deployed"));
+    const agent = createAgent({
+      model,
+      tools: [deploy],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
     const config = thread();
 
     const paused = await agent.invoke(ask, config);
@@ -111,19 +141,34 @@ describe("gateMiddleware in a createAgent loop", () => {
     expect(toolMessages(done.messages)[0]?.content).toBe("deployed to prod");
     expect(await gate.pendingEscalations()).toEqual([]);
     const approved = gate.decisions.find((d) => d.code === "approved");
-    expect(approved).toMatchObject({ type: "allow", approvedBy: "alice", callId: id, escalationId: pending!.value.escalationId });
+    expect(approved).toMatchObject({
+      type: "allow",
+      approvedBy: "alice",
+      callId: id,
+      escalationId: pending!.value.escalationId,
+    });
     expect(done.messages.at(-1)?.content).toBe("deployed");
   });
 
   it("a rejection on resume never runs the tool; the model reads the human's reason", async () => {
     const gate = await makeGate();
     const { runs, deploy } = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("fine"));
-    const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+      .respond(new AIMessage("fine"));
+    const agent = createAgent({
+      model,
+      tools: [deploy],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
     const config = thread();
 
     await agent.invoke(ask, config);
-    const done = await agent.invoke(new Command({ resume: { approved: false, approvedBy: "bob", reason: "not on a Friday" } }), config);
+    const done = await agent.invoke(
+      new Command({ resume: { approved: false, approvedBy: "bob", reason: "not on a Friday" } }),
+      config,
+    );
 
     expect(runs).toEqual([]);
     const [message] = toolMessages(done.messages);
@@ -141,8 +186,15 @@ describe("gateMiddleware in a createAgent loop", () => {
   ])("a malformed resume value (%s) counts as not approved", async (_label, resume) => {
     const gate = await makeGate();
     const { runs, deploy } = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("fine"));
-    const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+      .respond(new AIMessage("fine"));
+    const agent = createAgent({
+      model,
+      tools: [deploy],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
     const config = thread();
 
     await agent.invoke(ask, config);
@@ -157,7 +209,9 @@ describe("gateMiddleware in a createAgent loop", () => {
       const issuing = await makeGate();
       const checkpointer = new MemorySaver();
       const first = makeTools();
-      const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("fine"));
+      const model = fakeModel()
+        .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+        .respond(new AIMessage("fine"));
       const config = thread();
       const agentA = createAgent({ model, tools: [first.deploy], middleware: [gateMiddleware(issuing)], checkpointer });
       await agentA.invoke(ask, config);
@@ -178,8 +232,15 @@ describe("gateMiddleware in a createAgent loop", () => {
     it("an approval that names another escalation", async () => {
       const gate = await makeGate();
       const { runs, deploy } = makeTools();
-      const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("fine"));
-      const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+      const model = fakeModel()
+        .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+        .respond(new AIMessage("fine"));
+      const agent = createAgent({
+        model,
+        tools: [deploy],
+        middleware: [gateMiddleware(gate)],
+        checkpointer: new MemorySaver(),
+      });
       const config = thread();
 
       await agent.invoke(ask, config);
@@ -192,13 +253,24 @@ describe("gateMiddleware in a createAgent loop", () => {
     it("an approval after the gate already settled the escalation as rejected", async () => {
       const gate = await makeGate();
       const { runs, deploy } = makeTools();
-      const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("fine"));
-      const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+      const model = fakeModel()
+        .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+        .respond(new AIMessage("fine"));
+      const agent = createAgent({
+        model,
+        tools: [deploy],
+        middleware: [gateMiddleware(gate)],
+        checkpointer: new MemorySaver(),
+      });
       const config = thread();
 
       const paused = await agent.invoke(ask, config);
       const [pending] = gateInterrupts(paused);
-      await gate.resolveEscalation(pending!.value.escalationId, { approved: false, approvedBy: "security", reason: "frozen" });
+      await gate.resolveEscalation(pending!.value.escalationId, {
+        approved: false,
+        approvedBy: "security",
+        reason: "frozen",
+      });
       const done = await agent.invoke(new Command({ resume: { approved: true, approvedBy: "mallory" } }), config);
 
       expect(runs).toEqual([]);
@@ -209,15 +281,30 @@ describe("gateMiddleware in a createAgent loop", () => {
       const gate = await makeGate();
       const { runs, deploy } = makeTools();
       const id = callId();
-      const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "staging" }, id }]).respond(new AIMessage("fine"));
-      const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+      const model = fakeModel()
+        .respondWithTools([{ name: "deploy", args: { env: "staging" }, id }])
+        .respond(new AIMessage("fine"));
+      const agent = createAgent({
+        model,
+        tools: [deploy],
+        middleware: [gateMiddleware(gate)],
+        checkpointer: new MemorySaver(),
+      });
       const config = thread();
 
       const paused = await agent.invoke(ask, config);
-      const asked = paused.messages.find((m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0) as AIMessage;
+      const asked = paused.messages.find(
+        (m) => AIMessage.isInstance(m) && (m.tool_calls?.length ?? 0) > 0,
+      ) as AIMessage;
       // Rewrite the pending tool call in the checkpoint: same call id, other input.
       await agent.graph.updateState(config, {
-        messages: [new AIMessage({ id: asked.id!, content: "", tool_calls: [{ name: "deploy", args: { env: "prod" }, id, type: "tool_call" }] })],
+        messages: [
+          new AIMessage({
+            id: asked.id!,
+            content: "",
+            tool_calls: [{ name: "deploy", args: { env: "prod" }, id, type: "tool_call" }],
+          }),
+        ],
       });
       const done = await agent.invoke(new Command({ resume: { approved: true, approvedBy: "alice" } }), config);
 
@@ -231,12 +318,22 @@ describe("gateMiddleware in a createAgent loop", () => {
     it("an approval the requesting agent gives itself", async () => {
       const gate = await makeGate();
       const { runs, deploy } = makeTools();
-      const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("fine"));
-      const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+      const model = fakeModel()
+        .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+        .respond(new AIMessage("fine"));
+      const agent = createAgent({
+        model,
+        tools: [deploy],
+        middleware: [gateMiddleware(gate)],
+        checkpointer: new MemorySaver(),
+      });
       const config = thread();
 
       await agent.invoke(ask, config);
-      const done = await agent.invoke(new Command({ resume: { approved: true, approvedBy: gate.identity.name } }), config);
+      const done = await agent.invoke(
+        new Command({ resume: { approved: true, approvedBy: gate.identity.name } }),
+        config,
+      );
 
       expect(runs).toEqual([]);
       expect(parseDenial(toolMessages(done.messages)[0]!)).toMatchObject({ code: "self_approval" });
@@ -255,7 +352,12 @@ describe("gateMiddleware in a createAgent loop", () => {
         { name: "deploy", args: { env: "staging" }, id: ids.deploy2 },
       ])
       .respond(new AIMessage("all done"));
-    const agent = createAgent({ model, tools: [search, deploy, shell], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const agent = createAgent({
+      model,
+      tools: [search, deploy, shell],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
     const config = thread();
 
     const paused = await agent.invoke(ask, config);
@@ -267,7 +369,12 @@ describe("gateMiddleware in a createAgent loop", () => {
 
     // Answer each interrupt by id: approve prod, reject staging.
     const resume = Object.fromEntries(
-      waiting.map((i) => [i.id, i.value.args && (i.value.args as { env: string }).env === "prod" ? { approved: true, approvedBy: "alice" } : { approved: false, reason: "no" }]),
+      waiting.map((i) => [
+        i.id,
+        i.value.args && (i.value.args as { env: string }).env === "prod"
+          ? { approved: true, approvedBy: "alice" }
+          : { approved: false, reason: "no" },
+      ]),
     );
     const done = await agent.invoke(new Command({ resume }), config);
 
@@ -290,12 +397,20 @@ describe("gateMiddleware in a createAgent loop", () => {
         { name: "deploy", args: { env: "staging" }, id: callId("b") },
       ])
       .respond(new AIMessage("ok"));
-    const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const agent = createAgent({
+      model,
+      tools: [deploy],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
     const config = thread();
 
     const paused = await agent.invoke(ask, config);
     const staging = gateInterrupts(paused).find((i) => (i.value.args as { env: string }).env === "staging")!;
-    const done = await agent.invoke(new Command({ resume: { approved: true, escalationId: staging.value.escalationId } }), config);
+    const done = await agent.invoke(
+      new Command({ resume: { approved: true, escalationId: staging.value.escalationId } }),
+      config,
+    );
 
     expect(runs).toEqual(["deploy:staging"]);
     expect(toolMessages(done.messages).filter((m) => m.status === "error")).toHaveLength(1);
@@ -312,7 +427,12 @@ describe("gateMiddleware in a createAgent loop", () => {
       .respondWithTools([{ name: "search", args: { query: "two" }, id: callId() }])
       .respondWithTools([{ name: "search", args: { query: "three" }, id: callId() }])
       .respond(new AIMessage("never"));
-    const agent = createAgent({ model, tools: [search], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const agent = createAgent({
+      model,
+      tools: [search],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
 
     const result = await agent.invoke(ask, thread());
 
@@ -341,12 +461,18 @@ describe("gateMiddleware in a createAgent loop", () => {
   it("without a checkpointer an escalation is refused with a reason that says a checkpointer is needed", async () => {
     const gate = await makeGate();
     const { runs, deploy } = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }]).respond(new AIMessage("x"));
+    const model = fakeModel()
+      .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
+      .respond(new AIMessage("x"));
     const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)] });
 
     const done = await agent.invoke(ask);
     expect(runs).toEqual([]);
-    expect(parseDenial(toolMessages(done.messages)[0]!)).toMatchObject({ denied: true, code: "approval_error", reason: expect.stringMatching(/no checkpointer.*stays pending/) });
+    expect(parseDenial(toolMessages(done.messages)[0]!)).toMatchObject({
+      denied: true,
+      code: "approval_error",
+      reason: expect.stringMatching(/no checkpointer.*stays pending/),
+    });
     // Left pending, like gateTools and GateCallbackHandler: resolveEscalation then a retry of the call.
     expect(await gate.pendingEscalations()).toHaveLength(1);
   });
@@ -361,14 +487,18 @@ describe("gateMiddleware in a createAgent loop", () => {
     });
     const { runs, deploy } = makeTools();
     const id = callId();
-    const model = fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id }]).respond(new AIMessage("x"));
+    const model = fakeModel()
+      .respondWithTools([{ name: "deploy", args: { env: "prod" }, id }])
+      .respond(new AIMessage("x"));
     const agent = createAgent({ model, tools: [deploy], middleware: [gateMiddleware(gate)] });
 
     const result = await agent.invoke(ask);
 
     expect(result.__interrupt__).toBeUndefined();
     expect(runs).toEqual(["deploy:prod"]);
-    expect(asked).toEqual([expect.objectContaining({ callId: id, action: "tool_use", target: "deploy", args: { env: "prod" } })]);
+    expect(asked).toEqual([
+      expect.objectContaining({ callId: id, action: "tool_use", target: "deploy", args: { env: "prod" } }),
+    ]);
   });
 
   it("an error inside the gate is a denial, never a run and never a crash", async () => {
@@ -380,8 +510,15 @@ describe("gateMiddleware in a createAgent loop", () => {
     const healthy = await makeGate();
     const gate = new BrokenGate({ identity: healthy.identity, policy: healthy.policy });
     const { runs, search } = makeTools();
-    const model = fakeModel().respondWithTools([{ name: "search", args: { query: "q" }, id: callId() }]).respond(new AIMessage("x"));
-    const agent = createAgent({ model, tools: [search], middleware: [gateMiddleware(gate)], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "search", args: { query: "q" }, id: callId() }])
+      .respond(new AIMessage("x"));
+    const agent = createAgent({
+      model,
+      tools: [search],
+      middleware: [gateMiddleware(gate)],
+      checkpointer: new MemorySaver(),
+    });
 
     const result = await agent.invoke(ask, thread());
 
@@ -403,8 +540,15 @@ describe("gateMiddleware in a createAgent loop", () => {
         return handler(request);
       },
     });
-    const model = fakeModel().respondWithTools([{ name: "search", args: { query: "q" }, id: callId() }]).respond(new AIMessage("x"));
-    const agent = createAgent({ model, tools: [search], middleware: [gateMiddleware(gate), asking], checkpointer: new MemorySaver() });
+    const model = fakeModel()
+      .respondWithTools([{ name: "search", args: { query: "q" }, id: callId() }])
+      .respond(new AIMessage("x"));
+    const agent = createAgent({
+      model,
+      tools: [search],
+      middleware: [gateMiddleware(gate), asking],
+      checkpointer: new MemorySaver(),
+    });
     const config = thread();
 
     const paused = await agent.invoke(ask, config);

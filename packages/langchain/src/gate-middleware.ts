@@ -63,11 +63,17 @@ export function gateMiddleware(gate: GateKeeper, options: GateMiddlewareOptions 
     name: options.name ?? "AgentGate",
     ...(options.toolCalls === false
       ? {}
-      : { wrapToolCall: (request: unknown, handler: unknown) => gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler) }),
+      : {
+          wrapToolCall: (request: unknown, handler: unknown) =>
+            gateToolCall(gate, options, request as ToolCallRequest, handler as ToolHandler),
+        }),
     ...(options.modelCalls === false
       ? {}
       : {
-          wrapModelCall: async (request: { model: unknown; runtime: unknown }, handler: (request: unknown) => unknown) => {
+          wrapModelCall: async (
+            request: { model: unknown; runtime: unknown },
+            handler: (request: unknown) => unknown,
+          ) => {
             const decision = await checkModelCall(gate, options, request.model, request.runtime as Runtime);
             if (decision.type !== "allow") return blockedModelMessage(decision);
             return handler(request);
@@ -105,7 +111,11 @@ async function gateToolCall(
     }
     decision = await gate.checkToolCall(check);
   } catch (error) {
-    decision = adapterDenial(gate, { action: "tool_use", target: call.name, callId }, `AgentGate could not check tool ${JSON.stringify(call.name)}: ${errorText(error)}`);
+    decision = adapterDenial(
+      gate,
+      { action: "tool_use", target: call.name, callId },
+      `AgentGate could not check tool ${JSON.stringify(call.name)}: ${errorText(error)}`,
+    );
   }
 
   let edited: Record<string, unknown> | undefined;
@@ -133,15 +143,26 @@ async function approveWithInterrupt(
   const callId = check.callId;
   if (escalationId === undefined || callId === undefined) {
     // Without a call id a resumed run could not find its escalation again.
-    if (escalationId !== undefined) await settleQuietly(gate, escalationId, "the tool call has no id, so it cannot wait for approval");
-    return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `${escalation.reason}; but the tool call has no id, so it cannot wait for approval`) };
+    if (escalationId !== undefined)
+      await settleQuietly(gate, escalationId, "the tool call has no id, so it cannot wait for approval");
+    return {
+      decision: adapterDenial(
+        gate,
+        { action: escalation.action, target: escalation.target, callId, code: "approval_error" },
+        `${escalation.reason}; but the tool call has no id, so it cannot wait for approval`,
+      ),
+    };
   }
 
   // humanInTheLoopMiddleware on the same agent already asked about this call: one question, one answer.
   const hitl = await hitlApproval(runtime, { id: callId, name: check.toolName, args: check.input });
   if (hitl) {
     try {
-      await gate.answerEscalation(escalationId, { approved: true, approvedBy: hitl.approvedBy, reason: "approved through humanInTheLoopMiddleware" });
+      await gate.answerEscalation(escalationId, {
+        approved: true,
+        approvedBy: hitl.approvedBy,
+        reason: "approved through humanInTheLoopMiddleware",
+      });
     } catch {
       // Unknown or gone: the gate's record decides below.
     }
@@ -174,7 +195,9 @@ async function approveWithInterrupt(
     interrupt = typeof runtime?.interrupt === "function" ? runtime.interrupt : (await loadLanggraph()).interrupt;
   } catch (error) {
     await settleQuietly(gate, escalationId, "LangGraph is not available to ask for approval");
-    return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, errorText(error)) };
+    return {
+      decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, errorText(error)),
+    };
   }
 
   let resume: unknown;
@@ -185,7 +208,11 @@ async function approveWithInterrupt(
     if (isMissingCheckpointer(error)) {
       // Same as gateTools and GateCallbackHandler: a refusal the model reads, the escalation left pending.
       return {
-        decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, noCheckpointerReason(escalation.reason, escalationId)),
+        decision: adapterDenial(
+          gate,
+          { action: escalation.action, target: escalation.target, callId, code: "approval_error" },
+          noCheckpointerReason(escalation.reason, escalationId),
+        ),
       };
     }
     throw error;
@@ -198,7 +225,13 @@ async function approveWithInterrupt(
         ? `the resume value answers escalation ${JSON.stringify(named)}, not ${JSON.stringify(escalationId)}`
         : "the resume value does not answer an escalation this gate issued for this call";
     await settleQuietly(gate, escalationId, `refused resume: ${why}`);
-    return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId, code: "approval_error" }, `approval refused: ${why}`) };
+    return {
+      decision: adapterDenial(
+        gate,
+        { action: escalation.action, target: escalation.target, callId, code: "approval_error" },
+        `approval refused: ${why}`,
+      ),
+    };
   }
 
   const answer = readResume(resume);
@@ -209,7 +242,13 @@ async function approveWithInterrupt(
   } catch (error) {
     // Settled elsewhere first (another approver, a timeout): the gate's record decides below.
     if (!EscalationError.isInstance(error)) {
-      return { decision: adapterDenial(gate, { action: escalation.action, target: escalation.target, callId }, `AgentGate could not record the approval: ${errorText(error)}`) };
+      return {
+        decision: adapterDenial(
+          gate,
+          { action: escalation.action, target: escalation.target, callId },
+          `AgentGate could not record the approval: ${errorText(error)}`,
+        ),
+      };
     }
   }
   // Only the gate's own record can allow the call: re-check the same call id (never rejects).
@@ -230,17 +269,30 @@ async function approveEdit(
   const edited = answer.edited!;
   const approvedBy = (answer.resolution as { approvedBy?: string }).approvedBy;
   const by = approvedBy !== undefined ? { approvedBy } : {};
-  await settleQuietly(gate, escalationId, "a human edited the call; the edited call was checked on its own", approvedBy);
+  await settleQuietly(
+    gate,
+    escalationId,
+    "a human edited the call; the edited call was checked on its own",
+    approvedBy,
+  );
   if (edited.name !== check.toolName) {
     return {
-      decision: adapterDenial(gate, { action: "tool_use", target: check.toolName, callId: check.callId, code: "approval_error" }, `an edit may change the arguments of ${JSON.stringify(check.toolName)}, not turn it into ${JSON.stringify(edited.name)}`),
+      decision: adapterDenial(
+        gate,
+        { action: "tool_use", target: check.toolName, callId: check.callId, code: "approval_error" },
+        `an edit may change the arguments of ${JSON.stringify(check.toolName)}, not turn it into ${JSON.stringify(edited.name)}`,
+      ),
     };
   }
   const editedCheck: ToolCall = { ...check, input: edited.args, callId: `${check.callId}#edited` };
   let decision = await gate.checkToolCall(editedCheck);
   if (decision.type === "escalate" && decision.escalationId !== undefined) {
     try {
-      await gate.answerEscalation(decision.escalationId, { approved: true, ...by, reason: "approved as edited by a human" });
+      await gate.answerEscalation(decision.escalationId, {
+        approved: true,
+        ...by,
+        reason: "approved as edited by a human",
+      });
     } catch {
       // Unknown or gone: the re-check below decides (never an ALLOW without a record).
     }
@@ -264,9 +316,17 @@ async function checkModelCall(
     if (decision.escalationId !== undefined) {
       await settleQuietly(gate, decision.escalationId, "model calls cannot wait for approval in gateMiddleware");
     }
-    return adapterDenial(gate, { action: "llm_call", target, code: "approval_error" }, `${decision.reason}; model calls cannot wait for approval in gateMiddleware (give the GateKeeper an approvalHandler)`);
+    return adapterDenial(
+      gate,
+      { action: "llm_call", target, code: "approval_error" },
+      `${decision.reason}; model calls cannot wait for approval in gateMiddleware (give the GateKeeper an approvalHandler)`,
+    );
   } catch (error) {
-    return adapterDenial(gate, { action: "llm_call", target }, `AgentGate could not check the model call: ${errorText(error)}`);
+    return adapterDenial(
+      gate,
+      { action: "llm_call", target },
+      `AgentGate could not check the model call: ${errorText(error)}`,
+    );
   }
 }
 
@@ -295,7 +355,12 @@ async function pendingFor(gate: GateKeeper, callId: string): Promise<ReadonlySet
 }
 
 /** Settles an escalation as not approved so it does not linger; best effort. */
-async function settleQuietly(gate: GateKeeper, escalationId: string, reason: string, approvedBy = "@agentgate/langchain"): Promise<void> {
+async function settleQuietly(
+  gate: GateKeeper,
+  escalationId: string,
+  reason: string,
+  approvedBy = "@agentgate/langchain",
+): Promise<void> {
   try {
     await gate.resolveEscalation(escalationId, { approved: false, approvedBy, reason });
   } catch {

@@ -37,7 +37,9 @@ describe("gateTools types", () => {
     const [gSearch, gShell] = gateTools([search, shell], gate);
     expectTypeOf(gSearch.invoke({ query: "q" })).resolves.toEqualTypeOf<string>();
     expectTypeOf(gShell.invoke({ cmd: "ls" })).resolves.toEqualTypeOf<{ exitCode: number; cmd: string }>();
-    expectTypeOf(gShell.invoke({ name: "shell", args: { cmd: "ls" }, id: "1", type: "tool_call" })).resolves.toEqualTypeOf<ToolMessage>();
+    expectTypeOf(
+      gShell.invoke({ name: "shell", args: { cmd: "ls" }, id: "1", type: "tool_call" }),
+    ).resolves.toEqualTypeOf<ToolMessage>();
     // @ts-expect-error the schema still types the arguments
     void gShell.invoke({ command: "ls" });
   });

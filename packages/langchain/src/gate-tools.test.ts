@@ -15,7 +15,15 @@ class StartCounter extends BaseCallbackHandler {
   name = "start-counter";
   starts: string[] = [];
   ends = 0;
-  override handleToolStart(_t: unknown, _input: string, _runId: string, _p?: string, _tags?: string[], _m?: unknown, runName?: string): void {
+  override handleToolStart(
+    _t: unknown,
+    _input: string,
+    _runId: string,
+    _p?: string,
+    _tags?: string[],
+    _m?: unknown,
+    runName?: string,
+  ): void {
     this.starts.push(runName ?? "?");
   }
   override handleToolEnd(): void {
@@ -54,7 +62,11 @@ describe("gateTools", () => {
     expect(ToolMessage.isInstance(refused)).toBe(true);
     expect(refused.status).toBe("error");
     expect(refused.tool_call_id).toBe(ids.shell);
-    expect(JSON.parse(String(refused.content))).toMatchObject({ denied: true, decision: "deny", code: "target_not_allowed" });
+    expect(JSON.parse(String(refused.content))).toMatchObject({
+      denied: true,
+      decision: "deny",
+      code: "target_not_allowed",
+    });
   });
 
   it("invoked with plain arguments, a refusal is the denial as JSON text", async () => {
@@ -71,7 +83,10 @@ describe("gateTools", () => {
     const { search } = makeTools();
     const [gSearch] = gateTools([search], gate);
     const counter = new StartCounter();
-    await gSearch.invoke({ name: "search", args: { query: "q" }, id: callId(), type: "tool_call" }, { callbacks: [counter] });
+    await gSearch.invoke(
+      { name: "search", args: { query: "q" }, id: callId(), type: "tool_call" },
+      { callbacks: [counter] },
+    );
     expect(counter.starts).toEqual(["search"]);
     expect(counter.ends).toBe(1);
   });
@@ -95,7 +110,15 @@ describe("gateTools", () => {
   });
 
   it("is idempotent per tool call id: an approved escalation runs on retry, once; a repeat is refused and counts nothing", async () => {
-    const gate = await makeGate([{ action: "tool_use", allowed: true, allowedTargets: ["deploy", "search"], escalateTargets: ["deploy"], maxPerMinute: 2 }]);
+    const gate = await makeGate([
+      {
+        action: "tool_use",
+        allowed: true,
+        allowedTargets: ["deploy", "search"],
+        escalateTargets: ["deploy"],
+        maxPerMinute: 2,
+      },
+    ]);
     const { deploy, search, runs } = makeTools();
     const [gDeploy, gSearch] = gateTools([deploy, search], gate);
     const call = { name: "deploy", args: { env: "prod" }, id: callId(), type: "tool_call" as const };
@@ -170,9 +193,19 @@ describe("gateTools", () => {
       { action: "tool_use", allowed: true, allowedTargets: ["search"], maxPerMinute: 5 },
       { action: "llm_call", allowed: true, maxPerMinute: 5 },
     ]);
-    const withDefault = tool(async ({ q, n }) => `${q}:${n}`, { name: "search", description: "d", schema: z.object({ q: z.string(), n: z.number().default(3) }) });
-    const model = fakeModel().respondWithTools([{ name: "search", args: { q: "x" }, id: callId() }]).respond(new AIMessage("ok"));
-    const agent = createAgent({ model, tools: gateTools([withDefault], gate), middleware: [gateMiddleware(gate, { toolCalls: false })] });
+    const withDefault = tool(async ({ q, n }) => `${q}:${n}`, {
+      name: "search",
+      description: "d",
+      schema: z.object({ q: z.string(), n: z.number().default(3) }),
+    });
+    const model = fakeModel()
+      .respondWithTools([{ name: "search", args: { q: "x" }, id: callId() }])
+      .respond(new AIMessage("ok"));
+    const agent = createAgent({
+      model,
+      tools: gateTools([withDefault], gate),
+      middleware: [gateMiddleware(gate, { toolCalls: false })],
+    });
 
     const result = await agent.invoke({ messages: [{ role: "user", content: "go" }] });
 

@@ -57,7 +57,12 @@ type CallFn = (arg: unknown, runManager?: CallbackManagerForToolRun, config?: Re
 
 function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<readonly AnyTool[]>): AnyTool {
   const original = tool as unknown as { name?: unknown; _call?: unknown; responseFormat?: unknown };
-  if (typeof original !== "object" || original === null || typeof original._call !== "function" || typeof original.name !== "string") {
+  if (
+    typeof original !== "object" ||
+    original === null ||
+    typeof original._call !== "function" ||
+    typeof original.name !== "string"
+  ) {
     throw new TypeError(
       `gateTools: ${typeof original?.name === "string" ? JSON.stringify(original.name) : "an entry"} is not a LangChain StructuredTool (from tool() or a StructuredTool subclass)`,
     );
@@ -71,7 +76,11 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
   Object.defineProperty(gated, "_call", {
     configurable: true,
     writable: true,
-    value: async function gatedCall(arg: unknown, runManager?: CallbackManagerForToolRun, config?: Record<string, unknown>) {
+    value: async function gatedCall(
+      arg: unknown,
+      runManager?: CallbackManagerForToolRun,
+      config?: Record<string, unknown>,
+    ) {
       const callId = toolCallIdOf(config);
       // Never rejects: every failure comes back as an audited DENY.
       const decision = await gate.checkToolCall({
@@ -86,7 +95,10 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
         // The original function, on the original tool (its own fields, private ones included).
         return run.call(tool, arg, runManager, config);
       }
-      const refused = callId !== undefined ? deniedToolMessage({ id: callId, name }, decision) : JSON.stringify(deniedToolResult(decision));
+      const refused =
+        callId !== undefined
+          ? deniedToolMessage({ id: callId, name }, decision)
+          : JSON.stringify(deniedToolResult(decision));
       // Tools that return [content, artifact] must still return a pair.
       return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
     },

@@ -18,14 +18,24 @@ export async function hitlApproval(
 ): Promise<{ approvedBy: string } | undefined> {
   try {
     const configurable = (runtime as { configurable?: Record<string, unknown> } | undefined)?.configurable;
-    const saver = configurable?.__pregel_checkpointer as { list?: (config: unknown, options: unknown) => AsyncIterable<CheckpointTuple> } | undefined;
+    const saver = configurable?.__pregel_checkpointer as
+      | { list?: (config: unknown, options: unknown) => AsyncIterable<CheckpointTuple> }
+      | undefined;
     const threadId = configurable?.thread_id;
     const ns = configurable?.checkpoint_ns;
-    if (typeof saver?.list !== "function" || (typeof threadId !== "string" && typeof threadId !== "number") || typeof ns !== "string") return undefined;
+    if (
+      typeof saver?.list !== "function" ||
+      (typeof threadId !== "string" && typeof threadId !== "number") ||
+      typeof ns !== "string"
+    )
+      return undefined;
     // This task runs in the tools node's namespace; the HITL node ran in its parent's.
     const parentNs = ns.split("|").slice(0, -1).join("|");
     const args = canonicalJson(call.args);
-    for await (const tuple of saver.list({ configurable: { thread_id: threadId, checkpoint_ns: parentNs } }, { limit: 3 })) {
+    for await (const tuple of saver.list(
+      { configurable: { thread_id: threadId, checkpoint_ns: parentNs } },
+      { limit: 3 },
+    )) {
       const found = approvalIn(tuple.pendingWrites ?? [], call, args);
       if (found !== undefined) return found ? { approvedBy: "humanInTheLoopMiddleware" } : undefined;
     }
@@ -40,16 +50,25 @@ interface CheckpointTuple {
 }
 
 /** true: approved (or edited into these args); false: this step's HITL node did not approve it; undefined: no HITL answer here. */
-function approvalIn(writes: [string, string, unknown][], call: { id: string; name: string }, args: string): boolean | undefined {
+function approvalIn(
+  writes: [string, string, unknown][],
+  call: { id: string; name: string },
+  args: string,
+): boolean | undefined {
   for (const [taskId, channel, value] of writes) {
     if (channel !== "__interrupt__" || !Array.isArray(value) || value.length !== 1) continue;
-    const request = (value[0] as { value?: unknown } | null)?.value as { actionRequests?: unknown; type?: unknown } | undefined;
+    const request = (value[0] as { value?: unknown } | null)?.value as
+      | { actionRequests?: unknown; type?: unknown }
+      | undefined;
     // A HITL request (ours carry `type: "agentgate.approval"` and are answered through the gate).
     if (!request || request.type !== undefined || !Array.isArray(request.actionRequests)) continue;
     // The same task must have written the AI message holding this call id (this step, this call).
     if (!writes.some(([t, ch, v]) => t === taskId && ch === "messages" && holdsCall(v, call.id))) continue;
     const resume = writes.find(([t, ch]) => t === taskId && ch === "__resume__")?.[2];
-    const decisions = Array.isArray(resume) && resume.length === 1 ? (resume[0] as { decisions?: unknown } | null)?.decisions : undefined;
+    const decisions =
+      Array.isArray(resume) && resume.length === 1
+        ? (resume[0] as { decisions?: unknown } | null)?.decisions
+        : undefined;
     if (!Array.isArray(decisions) || decisions.length !== request.actionRequests.length) return false;
     return request.actionRequests.some((action: unknown, i: number) => {
       const a = action as { name?: unknown; args?: unknown };
@@ -66,7 +85,9 @@ function approvalIn(writes: [string, string, unknown][], call: { id: string; nam
 function holdsCall(value: unknown, callId: string): boolean {
   const messages = Array.isArray(value) ? value : [value];
   return messages.some((m) => {
-    const calls = (m as { tool_calls?: unknown; kwargs?: { tool_calls?: unknown } } | null)?.tool_calls ?? (m as { kwargs?: { tool_calls?: unknown } } | null)?.kwargs?.tool_calls;
+    const calls =
+      (m as { tool_calls?: unknown; kwargs?: { tool_calls?: unknown } } | null)?.tool_calls ??
+      (m as { kwargs?: { tool_calls?: unknown } } | null)?.kwargs?.tool_calls;
     return Array.isArray(calls) && calls.some((c) => (c as { id?: unknown } | null)?.id === callId);
   });
 }

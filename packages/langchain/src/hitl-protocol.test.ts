@@ -13,7 +13,10 @@ import { baseRules, callId, makeGate, makeTools } from "./test-utils/fixtures.js
 type Decide = (action: HITLRequest["actionRequests"][number]) => HITLResponse["decisions"][number];
 interface Agent {
   // A method (bivariant parameters), so any createAgent result fits.
-  invoke(input: { messages: { role: string; content: string }[] } | Command, config: { configurable: { thread_id: string } }): Promise<{ messages: BaseMessage[]; __interrupt__?: Interrupt[] }>;
+  invoke(
+    input: { messages: { role: string; content: string }[] } | Command,
+    config: { configurable: { thread_id: string } },
+  ): Promise<{ messages: BaseMessage[]; __interrupt__?: Interrupt[] }>;
 }
 
 async function approvalLoop(agent: Agent, decide: Decide) {
@@ -43,7 +46,9 @@ function transcript(messages: BaseMessage[]) {
   return messages.map((m) => ({
     type: m.getType(),
     content: m.content,
-    toolCalls: AIMessage.isInstance(m) ? m.tool_calls?.map((c) => ({ name: c.name, args: c.args, id: c.id })) : undefined,
+    toolCalls: AIMessage.isInstance(m)
+      ? m.tool_calls?.map((c) => ({ name: c.name, args: c.args, id: c.id }))
+      : undefined,
     toolCallId: ToolMessage.isInstance(m) ? m.tool_call_id : undefined,
     status: ToolMessage.isInstance(m) ? m.status : undefined,
   }));
@@ -69,13 +74,26 @@ describe("LangChain's documented HITL approval loop, gated", () => {
     const hitl = () => humanInTheLoopMiddleware({ interruptOn: { deploy: true } });
     const plain = makeTools();
     const ungated = await approvalLoop(
-      createAgent({ model: scriptedModel(calls), tools: [plain.search, plain.deploy], middleware: [hitl()], checkpointer: new MemorySaver() }),
+      createAgent({
+        model: scriptedModel(calls),
+        tools: [plain.search, plain.deploy],
+        middleware: [hitl()],
+        checkpointer: new MemorySaver(),
+      }),
       approve,
     );
-    const gate = await makeGate([{ action: "tool_use", allowed: true }, { action: "llm_call", allowed: true }]);
+    const gate = await makeGate([
+      { action: "tool_use", allowed: true },
+      { action: "llm_call", allowed: true },
+    ]);
     const tools = makeTools();
     const gated = await approvalLoop(
-      createAgent({ model: scriptedModel(calls), tools: [tools.search, tools.deploy], middleware: [hitl(), gateMiddleware(gate)], checkpointer: new MemorySaver() }),
+      createAgent({
+        model: scriptedModel(calls),
+        tools: [tools.search, tools.deploy],
+        middleware: [hitl(), gateMiddleware(gate)],
+        checkpointer: new MemorySaver(),
+      }),
       approve,
     );
 
@@ -125,7 +143,10 @@ describe("LangChain's documented HITL approval loop, gated", () => {
     expect(tools.runs).toEqual([]);
     const [message] = toolMessages(result.messages);
     expect(message?.status).toBe("error");
-    expect(JSON.parse(String(message?.content))).toMatchObject({ denied: true, reason: expect.stringContaining("not on a Friday") });
+    expect(JSON.parse(String(message?.content))).toMatchObject({
+      denied: true,
+      reason: expect.stringContaining("not on a Friday"),
+    });
     expect(result.messages.at(-1)?.content).toBe("Done.");
   });
 
@@ -140,13 +161,20 @@ describe("LangChain's documented HITL approval loop, gated", () => {
       checkpointer: new MemorySaver(),
     });
 
-    const { result, questions } = await approvalLoop(agent, () => ({ type: "edit", editedAction: { name: "deploy", args: { env: "staging" } } }));
+    const { result, questions } = await approvalLoop(agent, () => ({
+      type: "edit",
+      editedAction: { name: "deploy", args: { env: "staging" } },
+    }));
 
     expect(questions).toHaveLength(1);
     expect(tools.runs).toEqual(["deploy:staging"]);
-    expect(toolMessages(result.messages).map((m) => [m.tool_call_id, m.content])).toEqual([[id, "deployed to staging"]]);
+    expect(toolMessages(result.messages).map((m) => [m.tool_call_id, m.content])).toEqual([
+      [id, "deployed to staging"],
+    ]);
     // The edited call was its own check, with the edited target.
-    expect(gate.decisions.some((d) => d.type === "allow" && d.target === "staging" && d.callId === `${id}#edited`)).toBe(true);
+    expect(
+      gate.decisions.some((d) => d.type === "allow" && d.target === "staging" && d.callId === `${id}#edited`),
+    ).toBe(true);
   });
 
   it("edit: an edit the policy denies does not run, and the model reads the gate's reason", async () => {
@@ -159,11 +187,17 @@ describe("LangChain's documented HITL approval loop, gated", () => {
       checkpointer: new MemorySaver(),
     });
 
-    const { result, questions } = await approvalLoop(agent, () => ({ type: "edit", editedAction: { name: "deploy", args: { env: "the-moon" } } }));
+    const { result, questions } = await approvalLoop(agent, () => ({
+      type: "edit",
+      editedAction: { name: "deploy", args: { env: "the-moon" } },
+    }));
 
     expect(questions).toHaveLength(1);
     expect(tools.runs).toEqual([]);
-    expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({ denied: true, code: "target_not_allowed" });
+    expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({
+      denied: true,
+      code: "target_not_allowed",
+    });
   });
 
   it("edit: an edit into another tool is refused", async () => {
@@ -176,10 +210,16 @@ describe("LangChain's documented HITL approval loop, gated", () => {
       checkpointer: new MemorySaver(),
     });
 
-    const { result } = await approvalLoop(agent, () => ({ type: "edit", editedAction: { name: "search", args: { query: "x" } } }));
+    const { result } = await approvalLoop(agent, () => ({
+      type: "edit",
+      editedAction: { name: "search", args: { query: "x" } },
+    }));
 
     expect(tools.runs).toEqual([]);
-    expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({ denied: true, reason: expect.stringContaining("not turn it into") });
+    expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({
+      denied: true,
+      reason: expect.stringContaining("not turn it into"),
+    });
   });
 
   it("forged and replayed answers are refused: another interrupt's id, another escalation's id, two decisions, a replayed resume", async () => {
@@ -207,16 +247,30 @@ describe("LangChain's documented HITL approval loop, gated", () => {
     expect(wrongId.__interrupt__?.map((i) => i.id)).toEqual([interrupt.id]);
 
     // Two decisions for one call is not an approval.
-    const two = await agent.invoke(new Command({ resume: { decisions: [{ type: "approve" }, { type: "approve" }] } }), config);
+    const two = await agent.invoke(
+      new Command({ resume: { decisions: [{ type: "approve" }, { type: "approve" }] } }),
+      config,
+    );
     expect(tools.runs).toEqual([]);
-    expect(JSON.parse(String(toolMessages(two.messages)[0]?.content))).toMatchObject({ denied: true, reason: expect.stringContaining("exactly one decision") });
+    expect(JSON.parse(String(toolMessages(two.messages)[0]?.content))).toMatchObject({
+      denied: true,
+      reason: expect.stringContaining("exactly one decision"),
+    });
 
     // Second turn: an answer bound to the first call's (settled) escalation is refused.
     const again = await agent.invoke({ messages: [{ role: "user", content: "Ship it again" }] }, config);
     const second = again.__interrupt__![0]!;
-    const stale = await agent.invoke(new Command({ resume: { ...approveAll, escalationId: (interrupt.value as { escalationId: string }).escalationId } }), config);
+    const stale = await agent.invoke(
+      new Command({
+        resume: { ...approveAll, escalationId: (interrupt.value as { escalationId: string }).escalationId },
+      }),
+      config,
+    );
     expect(tools.runs).toEqual([]);
-    expect(JSON.parse(String(toolMessages(stale.messages).at(-1)?.content))).toMatchObject({ denied: true, reason: expect.stringContaining("approval refused") });
+    expect(JSON.parse(String(toolMessages(stale.messages).at(-1)?.content))).toMatchObject({
+      denied: true,
+      reason: expect.stringContaining("approval refused"),
+    });
     expect(second.id).not.toBe(interrupt.id);
 
     // A replayed resume after the run finished runs nothing.
@@ -242,7 +296,12 @@ describe("LangChain's documented HITL approval loop, gated", () => {
 });
 
 describe("humanInTheLoopMiddleware and gateMiddleware on one agent", () => {
-  function agentWithBoth(gate: Awaited<ReturnType<typeof makeGate>>, tools: ReturnType<typeof makeTools>, id: string, options = {}) {
+  function agentWithBoth(
+    gate: Awaited<ReturnType<typeof makeGate>>,
+    tools: ReturnType<typeof makeTools>,
+    id: string,
+    options = {},
+  ) {
     return createAgent({
       model: scriptedModel([{ name: "deploy", args: { env: "prod" }, id }]),
       tools: [tools.deploy],
@@ -261,7 +320,9 @@ describe("humanInTheLoopMiddleware and gateMiddleware on one agent", () => {
     expect(questions).toHaveLength(1);
     expect(tools.runs).toEqual(["deploy:prod"]);
     expect(toolMessages(result.messages).map((m) => m.content)).toEqual(["deployed to prod"]);
-    expect(gate.decisions.filter((d) => d.code === "approved")).toMatchObject([{ type: "allow", callId: id, approvedBy: "humanInTheLoopMiddleware" }]);
+    expect(gate.decisions.filter((d) => d.code === "approved")).toMatchObject([
+      { type: "allow", callId: id, approvedBy: "humanInTheLoopMiddleware" },
+    ]);
     expect(await gate.pendingEscalations()).toEqual([]);
   });
 
@@ -275,7 +336,9 @@ describe("humanInTheLoopMiddleware and gateMiddleware on one agent", () => {
     }));
     expect(denied.questions).toHaveLength(1);
     expect(tools.runs).toEqual([]);
-    expect(JSON.parse(String(toolMessages(denied.result.messages)[0]?.content))).toMatchObject({ code: "target_not_allowed" });
+    expect(JSON.parse(String(toolMessages(denied.result.messages)[0]?.content))).toMatchObject({
+      code: "target_not_allowed",
+    });
 
     const edited = await approvalLoop(agentWithBoth(gate, tools, callId(), { mapping: deployMapping }), () => ({
       type: "edit",
@@ -289,24 +352,32 @@ describe("humanInTheLoopMiddleware and gateMiddleware on one agent", () => {
     const gate = await makeGate();
     const tools = makeTools();
 
-    const { questions } = await approvalLoop(agentWithBoth(gate, tools, callId()), () => ({ type: "reject", message: "no" }));
+    const { questions } = await approvalLoop(agentWithBoth(gate, tools, callId()), () => ({
+      type: "reject",
+      message: "no",
+    }));
 
     expect(questions).toHaveLength(1);
     expect(tools.runs).toEqual([]);
   });
 
   it("humanInTheLoopMiddleware's approval does not override a gate DENY", async () => {
-    const gate = await makeGate(baseRules.map((r) => (r.action === "tool_use" ? { ...r, allowedTargets: ["search"], escalateTargets: [] } : r)));
+    const gate = await makeGate(
+      baseRules.map((r) => (r.action === "tool_use" ? { ...r, allowedTargets: ["search"], escalateTargets: [] } : r)),
+    );
     const tools = makeTools();
 
     const { result, questions } = await approvalLoop(agentWithBoth(gate, tools, callId()), approve);
 
     expect(questions).toHaveLength(1);
     expect(tools.runs).toEqual([]);
-    expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({ denied: true, code: "target_not_allowed" });
+    expect(JSON.parse(String(toolMessages(result.messages)[0]?.content))).toMatchObject({
+      denied: true,
+      code: "target_not_allowed",
+    });
   });
 
-  it("documented limit: with durability \"exit\" the HITL answer is not stored yet, so the gate asks again; the call still runs once", async () => {
+  it('documented limit: with durability "exit" the HITL answer is not stored yet, so the gate asks again; the call still runs once', async () => {
     const gate = await makeGate();
     const tools = makeTools();
     const agent = agentWithBoth(gate, tools, callId());

@@ -14,35 +14,43 @@ import { callId, makeGate, makeTools } from "./test-utils/fixtures.js";
 const ways = ["gateMiddleware", "gateTools", "GateCallbackHandler"] as const;
 
 describe("an escalation in an agent without a checkpointer", () => {
-  it.each(ways)("%s: refused, the run goes on, the escalation stays pending; approved later, the same call runs", async (way) => {
-    const gate = await makeGate();
-    const tools = makeTools();
-    const id = callId();
-    const model = () => fakeModel().respondWithTools([{ name: "deploy", args: { env: "prod" }, id }]).respond(new AIMessage("Done."));
-    const build = () =>
-      way === "gateMiddleware"
-        ? createAgent({ model: model(), tools: [tools.deploy], middleware: [gateMiddleware(gate)] })
-        : way === "gateTools"
-          ? createAgent({ model: model(), tools: gateTools([tools.deploy], gate) })
-          : createAgent({ model: model(), tools: [tools.deploy] });
-    const config = way === "GateCallbackHandler" ? { callbacks: [new GateCallbackHandler(gate)] } : {};
-    const ask = { messages: [{ role: "user", content: "Ship it" }] };
+  it.each(ways)(
+    "%s: refused, the run goes on, the escalation stays pending; approved later, the same call runs",
+    async (way) => {
+      const gate = await makeGate();
+      const tools = makeTools();
+      const id = callId();
+      const model = () =>
+        fakeModel()
+          .respondWithTools([{ name: "deploy", args: { env: "prod" }, id }])
+          .respond(new AIMessage("Done."));
+      const build = () =>
+        way === "gateMiddleware"
+          ? createAgent({ model: model(), tools: [tools.deploy], middleware: [gateMiddleware(gate)] })
+          : way === "gateTools"
+            ? createAgent({ model: model(), tools: gateTools([tools.deploy], gate) })
+            : createAgent({ model: model(), tools: [tools.deploy] });
+      const config = way === "GateCallbackHandler" ? { callbacks: [new GateCallbackHandler(gate)] } : {};
+      const ask = { messages: [{ role: "user", content: "Ship it" }] };
 
-    const first = await build().invoke(ask, config);
+      const first = await build().invoke(ask, config);
 
-    expect(tools.runs).toEqual([]);
-    const refusal = first.messages.find((m: BaseMessage): m is ToolMessage => ToolMessage.isInstance(m));
-    expect(refusal?.status).toBe("error");
-    expect(String(refusal?.content)).toMatch(/escalat/i);
-    expect(String(refusal?.content)).not.toContain("Please fix");
-    expect(first.messages.at(-1)?.content).toBe("Done.");
-    const pending = await gate.pendingEscalationFor(id);
-    expect(pending).toBeDefined();
+      expect(tools.runs).toEqual([]);
+      const refusal = first.messages.find((m: BaseMessage): m is ToolMessage => ToolMessage.isInstance(m));
+      expect(refusal?.status).toBe("error");
+      expect(String(refusal?.content)).toMatch(/escalat/i);
+      expect(String(refusal?.content)).not.toContain("Please fix");
+      expect(first.messages.at(-1)?.content).toBe("Done.");
+      const pending = await gate.pendingEscalationFor(id);
+      expect(pending).toBeDefined();
 
-    await gate.resolveEscalation(pending!.escalationId, { approved: true, approvedBy: "alice" });
-    const retried = await build().invoke(ask, config);
+      await gate.resolveEscalation(pending!.escalationId, { approved: true, approvedBy: "alice" });
+      const retried = await build().invoke(ask, config);
 
-    expect(tools.runs).toEqual(["deploy:prod"]);
-    expect(retried.messages.some((m: BaseMessage) => ToolMessage.isInstance(m) && m.content === "deployed to prod")).toBe(true);
-  });
+      expect(tools.runs).toEqual(["deploy:prod"]);
+      expect(
+        retried.messages.some((m: BaseMessage) => ToolMessage.isInstance(m) && m.content === "deployed to prod"),
+      ).toBe(true);
+    },
+  );
 });

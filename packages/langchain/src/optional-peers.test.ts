@@ -9,9 +9,13 @@ const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 describe("optional peers", () => {
   it("GateCallbackHandler, gateTools and gateMiddleware build and work without langchain and @langchain/langgraph", async () => {
     const hooks = `data:text/javascript,import{register}from"node:module";register(${JSON.stringify(new URL("./test-utils/without-peers-hooks.mjs", import.meta.url).href)});`;
-    const { stdout } = await run(process.execPath, ["--no-warnings", "--import", hooks, here("./test-utils/without-peers-child.ts")], {
-      cwd: here(".."),
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ["--no-warnings", "--import", hooks, here("./test-utils/without-peers-child.ts")],
+      {
+        cwd: here(".."),
+      },
+    );
     const out = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(out.runs).toEqual(["search:a"]);
     expect(out.refused).toMatchObject({ denied: true, code: "target_not_allowed" });
@@ -25,7 +29,9 @@ describe("optional peers", () => {
   it("require() works: no top-level await anywhere in the module graph", async () => {
     const code = `const m = require(${JSON.stringify(dist)}); console.log(JSON.stringify(Object.keys(m).sort()));`;
     const { stdout } = await run(process.execPath, ["--no-warnings", "-e", code], { cwd: here("..") });
-    expect(JSON.parse(stdout)).toEqual(expect.arrayContaining(["GateCallbackHandler", "gateMiddleware", "gateTools", "isGateInterrupt"]));
+    expect(JSON.parse(stdout)).toEqual(
+      expect.arrayContaining(["GateCallbackHandler", "gateMiddleware", "gateTools", "isGateInterrupt"]),
+    );
   });
 
   it("importing the adapter loads neither langchain nor @langchain/langgraph", async () => {
@@ -42,7 +48,9 @@ describe("optional peers", () => {
       `console.log(JSON.stringify(seen));`,
     ].join("\n");
 
-    const { stdout } = await run(process.execPath, ["--no-warnings", "--input-type=module", "-e", code], { cwd: here("..") });
+    const { stdout } = await run(process.execPath, ["--no-warnings", "--input-type=module", "-e", code], {
+      cwd: here(".."),
+    });
     const seen: string[] = JSON.parse(stdout.trim().split("\n").at(-1)!);
     expect(seen.some((u) => u.includes("/@langchain/core/"))).toBe(true);
     expect(seen.filter((u) => /\/node_modules\/(langchain|@langchain\/langgraph)\//.test(u))).toEqual([]);

@@ -21,7 +21,10 @@ describe("README", () => {
     it(`example ${i + 1} runs and prints what its comments say`, () => {
       const file = new URL(`example-${i}.ts`, scratch);
       writeFileSync(file, code);
-      const out = execFileSync(process.execPath, ["--no-warnings", fileURLToPath(file)], { encoding: "utf8", cwd: fileURLToPath(scratch) });
+      const out = execFileSync(process.execPath, ["--no-warnings", fileURLToPath(file)], {
+        encoding: "utf8",
+        cwd: fileURLToPath(scratch),
+      });
       const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]!.split(" — ")[0]!.trim());
       const lines = out.trimEnd().split("\n");
       expect(lines).toHaveLength(expected.length);

@@ -6,7 +6,14 @@ const UNSAFE = /[\p{Cf}\p{Cc}\p{Zl}\p{Zp}\p{Co}]/u;
 
 describe("approvalMessage", () => {
   it("names server, tool, action, target and arguments, each quoted", () => {
-    const m = approvalMessage({ server: "fs", tool: "write_file", action: "file_write", target: "/a b", args: { path: "/a b" }, reason: "r" });
+    const m = approvalMessage({
+      server: "fs",
+      tool: "write_file",
+      action: "file_write",
+      target: "/a b",
+      args: { path: "/a b" },
+      reason: "r",
+    });
     expect(m.split("\n")).toEqual([
       "AgentGate: an agent asks to run a call that needs your approval.",
       'Server: "fs"',
@@ -21,11 +28,16 @@ describe("approvalMessage", () => {
 
   it("model-written text cannot add lines or hide characters (invariant)", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme" }), fc.string({ unit: "binary" }), fc.jsonValue(), (tool, target, args) => {
-        const m = approvalMessage({ server: "s", tool, action: "a", target, args, reason: target });
-        expect(m.split("\n")).toHaveLength(8);
-        expect(UNSAFE.test(m.replace(/\n/g, ""))).toBe(false);
-      }),
+      fc.property(
+        fc.string({ unit: "grapheme" }),
+        fc.string({ unit: "binary" }),
+        fc.jsonValue(),
+        (tool, target, args) => {
+          const m = approvalMessage({ server: "s", tool, action: "a", target, args, reason: target });
+          expect(m.split("\n")).toHaveLength(8);
+          expect(UNSAFE.test(m.replace(/\n/g, ""))).toBe(false);
+        },
+      ),
     );
   });
 

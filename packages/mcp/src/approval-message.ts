@@ -35,7 +35,14 @@ function argsText(args: unknown): string {
 }
 
 /** What the human is asked when a call escalates: server, tool, action, target and arguments, every model-written value quoted. */
-export function approvalMessage(fields: { server: string; tool?: string; action: string; target?: string; args?: unknown; reason: string }): string {
+export function approvalMessage(fields: {
+  server: string;
+  tool?: string;
+  action: string;
+  target?: string;
+  args?: unknown;
+  reason: string;
+}): string {
   const lines = [
     "AgentGate: an agent asks to run a call that needs your approval.",
     `Server: ${quoteForDisplay(fields.server, 200)}`,
@@ -43,7 +50,8 @@ export function approvalMessage(fields: { server: string; tool?: string; action:
   if (fields.tool !== undefined) lines.push(`Tool: ${quoteForDisplay(fields.tool, 200)}`);
   lines.push(`Action: ${quoteForDisplay(fields.action, 200)}`);
   if (fields.target !== undefined) lines.push(`Target: ${quoteForDisplay(fields.target)}`);
-  if (fields.args !== undefined) lines.push(`Arguments (written by the model, shown as data): ${argsText(fields.args)}`);
+  if (fields.args !== undefined)
+    lines.push(`Arguments (written by the model, shown as data): ${argsText(fields.args)}`);
   lines.push(`Why approval is needed: ${quoteForDisplay(fields.reason)}`);
   lines.push("Accept to run this call once. Decline to refuse it.");
   return lines.join("\n");

@@ -16,9 +16,19 @@ afterAll(() => work.cleanup());
 
 describe("agentgate mcp", () => {
   it("proxies MCP over the CLI's own stdio", async () => {
-    const policy = work.write("p.yaml", "name: cli\nrules:\n  - action: tool_use\n    allowed: true\n    allowed_targets: [echo]\n");
+    const policy = work.write(
+      "p.yaml",
+      "name: cli\nrules:\n  - action: tool_use\n    allowed: true\n    allowed_targets: [echo]\n",
+    );
     const client = new Client({ name: "via-cli", version: "1.0.0" });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, "mcp", "--policy", policy, "--", process.execPath, EVERYTHING_SERVER, "stdio"], env, stderr: "ignore" }));
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI, "mcp", "--policy", policy, "--", process.execPath, EVERYTHING_SERVER, "stdio"],
+        env,
+        stderr: "ignore",
+      }),
+    );
     try {
       expect(text(await client.callTool({ name: "echo", arguments: { message: "hi" } }))).toBe("Echo: hi");
       expect((await client.callTool({ name: "get-env", arguments: {} })).isError).toBe(true);
@@ -29,7 +39,10 @@ describe("agentgate mcp", () => {
 
   it("passes the proxy's refusal and exit code through", async () => {
     const bad = work.write("bad.yaml", "name: bad\nrules:\n  - action: tool_use\n    allowed: maybe\n");
-    const child = spawn(process.execPath, [CLI, "mcp", "--policy", bad, "--", "true"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "mcp", "--policy", bad, "--", "true"], {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let err = "";
     child.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

@@ -12,7 +12,11 @@ export function approvalRequest(gate: GateKeeper, decision: Decision, args: unkn
 }
 
 /** Runs an `ApprovalHandler` with a timeout; anything odd is a failure, never an approval. */
-export async function askHandler(handler: ApprovalHandler, request: ApprovalRequest, timeoutMs: number): Promise<AskResult> {
+export async function askHandler(
+  handler: ApprovalHandler,
+  request: ApprovalRequest,
+  timeoutMs: number,
+): Promise<AskResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const timeout = new Promise<"timeout">((resolve) => {
@@ -21,7 +25,8 @@ export async function askHandler(handler: ApprovalHandler, request: ApprovalRequ
     const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(request))), timeout]);
     if (raw === "timeout") return { failure: `approval timed out (no answer within ${timeoutMs} ms)` };
     const answer = normalizeApproval(raw);
-    if (!answer.valid) return { failure: "the approval handler returned something other than a boolean or { approved: boolean }" };
+    if (!answer.valid)
+      return { failure: "the approval handler returned something other than a boolean or { approved: boolean }" };
     const { valid: _, ...resolution } = answer;
     return { answer: resolution };
   } catch (error) {
@@ -43,14 +48,26 @@ export async function settle(gate: GateKeeper, decision: Decision, result: AskRe
     try {
       return await gate.resolveEscalation(decision.escalationId!, result.answer);
     } catch (error) {
-      return gate.refuse(decision.action, `the approval could not be recorded: ${error instanceof Error ? error.message : String(error)}`, refuseOptions(decision));
+      return gate.refuse(
+        decision.action,
+        `the approval could not be recorded: ${error instanceof Error ? error.message : String(error)}`,
+        refuseOptions(decision),
+      );
     }
   }
-  return gate.refuse(decision.action, `human approval required (${decision.reason}), but ${result.failure}`, refuseOptions(decision));
+  return gate.refuse(
+    decision.action,
+    `human approval required (${decision.reason}), but ${result.failure}`,
+    refuseOptions(decision),
+  );
 }
 
 function refuseOptions(decision: Decision) {
-  return { code: "approval_error" as const, ...(decision.target !== undefined ? { target: decision.target } : {}), ...(decision.callId !== undefined ? { callId: decision.callId } : {}) };
+  return {
+    code: "approval_error" as const,
+    ...(decision.target !== undefined ? { target: decision.target } : {}),
+    ...(decision.callId !== undefined ? { callId: decision.callId } : {}),
+  };
 }
 
 /** The reason given when nobody can approve: what was needed and how to configure an approver. */

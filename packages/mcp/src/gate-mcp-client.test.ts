@@ -1,6 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { AgentIdentity, GateKeeper, PermissionDeniedError, PermissionPolicy, type ApprovalRequest } from "@agentgate/core";
+import {
+  AgentIdentity,
+  GateKeeper,
+  PermissionDeniedError,
+  PermissionPolicy,
+  type ApprovalRequest,
+} from "@agentgate/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +27,10 @@ describe("gateMcpClient around a real SDK Client (server-filesystem)", () => {
   const files = tempDir();
   let client: Client;
   let gate: GateKeeper;
-  const mapping = { read_text_file: { action: "file_read", target: "path" }, write_file: { action: "file_write", target: "path" } } as const;
+  const mapping = {
+    read_text_file: { action: "file_read", target: "path" },
+    write_file: { action: "file_write", target: "path" },
+  } as const;
 
   beforeAll(async () => {
     files.write("a.txt", "alpha\n");
@@ -44,11 +53,18 @@ rules:
   it("lets an allowed read through and returns the file", async () => {
     const r = await client.callTool({ name: "read_text_file", arguments: { path: join(files.dir, "a.txt") } });
     expect(text(r)).toBe("alpha\n");
-    expect(gate.decisions.at(-1)).toMatchObject({ type: "allow", action: "file_read", target: join(files.dir, "a.txt") });
+    expect(gate.decisions.at(-1)).toMatchObject({
+      type: "allow",
+      action: "file_read",
+      target: join(files.dir, "a.txt"),
+    });
   });
 
   it("answers a denied write with isError and the reason; the server never sees it", async () => {
-    const r = await client.callTool({ name: "write_file", arguments: { path: join(files.dir, "b.txt"), content: "x" } });
+    const r = await client.callTool({
+      name: "write_file",
+      arguments: { path: join(files.dir, "b.txt"), content: "x" },
+    });
     expect(r.isError).toBe(true);
     expect(text(r)).toBe('AgentGate denied this call: no rule for action "file_write": denied by default');
     expect(existsSync(join(files.dir, "b.txt"))).toBe(false);
@@ -98,7 +114,11 @@ rules:
     expect(ok.contents.length).toBeGreaterThan(0);
     const err = await client.readResource({ uri: "demo://resource/dynamic/text/1" }).catch((e: unknown) => e);
     expect(PermissionDeniedError.isInstance(err)).toBe(true);
-    expect((err as PermissionDeniedError).decision).toMatchObject({ type: "deny", action: "data_access", code: "target_not_allowed" });
+    expect((err as PermissionDeniedError).decision).toMatchObject({
+      type: "deny",
+      action: "data_access",
+      code: "target_not_allowed",
+    });
   });
 
   it("asks the approval handler once; an approval runs the call, a refusal does not", async () => {

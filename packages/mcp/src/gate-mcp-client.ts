@@ -30,7 +30,9 @@ export function gateMcpClient<C extends Client>(client: C, gate: GateKeeper, opt
   const decide = async (check: (callId: string) => Promise<Decision>, args: unknown): Promise<Decision> => {
     const decision = await check(`${server()}:${randomUUID()}`);
     if (decision.type !== "escalate") return decision;
-    const answer = options.approvalHandler ? await askHandler(options.approvalHandler, approvalRequest(gate, decision, args), timeoutMs) : { failure: NO_APPROVER };
+    const answer = options.approvalHandler
+      ? await askHandler(options.approvalHandler, approvalRequest(gate, decision, args), timeoutMs)
+      : { failure: NO_APPROVER };
     return settle(gate, decision, answer);
   };
 
@@ -41,15 +43,26 @@ export function gateMcpClient<C extends Client>(client: C, gate: GateKeeper, opt
   client.callTool = (async (params, resultSchema, requestOptions) => {
     const input = params.arguments ?? {};
     const context = { server: server(), mcpMethod: "tools/call" };
-    const decision = await decide((callId) => gate.checkToolCall({ toolName: params.name, input, callId, mapping: toolMapping, context, execute: true }), input);
-    if (decision.type !== "allow") return { content: [{ type: "text", text: `AgentGate denied this call: ${deniedToolResult(decision).reason}` }], isError: true };
+    const decision = await decide(
+      (callId) =>
+        gate.checkToolCall({ toolName: params.name, input, callId, mapping: toolMapping, context, execute: true }),
+      input,
+    );
+    if (decision.type !== "allow")
+      return {
+        content: [{ type: "text", text: `AgentGate denied this call: ${deniedToolResult(decision).reason}` }],
+        isError: true,
+      };
     return callTool(params, resultSchema, requestOptions);
   }) as CallTool;
 
   client.readResource = (async (params, requestOptions) => {
     const args = { uri: params.uri };
     const context = { server: server(), mcpMethod: "resources/read" };
-    const decision = await decide((callId) => gate.check("data_access", { target: params.uri, args, callId, context, execute: true }), args);
+    const decision = await decide(
+      (callId) => gate.check("data_access", { target: params.uri, args, callId, context, execute: true }),
+      args,
+    );
     if (decision.type !== "allow") throw new PermissionDeniedError(decision);
     return readResource(params, requestOptions);
   }) as ReadResource;

@@ -1,4 +1,10 @@
-import { AgentIdentity, GateKeeper, PermissionPolicy, type ApprovalHandler, type ApprovalRequest } from "@agentgate/core";
+import {
+  AgentIdentity,
+  GateKeeper,
+  PermissionPolicy,
+  type ApprovalHandler,
+  type ApprovalRequest,
+} from "@agentgate/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -20,7 +26,11 @@ rules:
 `;
 
 /** A real McpServer whose tool handlers count their runs, gated at the source, and a real Client. */
-async function setup(elicit?: (message: string) => "accept" | "decline" | "cancel" | Promise<never>, approvalTimeoutMs?: number, approvalHandler?: ApprovalHandler) {
+async function setup(
+  elicit?: (message: string) => "accept" | "decline" | "cancel" | Promise<never>,
+  approvalTimeoutMs?: number,
+  approvalHandler?: ApprovalHandler,
+) {
   const runs: string[] = [];
   const server = new McpServer({ name: "notes", version: "1.0.0" });
   server.registerTool("lookup", { inputSchema: { q: z.string() } }, async ({ q }) => {
@@ -35,8 +45,15 @@ async function setup(elicit?: (message: string) => "accept" | "decline" | "cance
     runs.push("drop");
     return { content: [{ type: "text", text: "dropped" }] };
   });
-  const gate = new GateKeeper({ identity: await AgentIdentity.create("notes-server"), policy: PermissionPolicy.parse(POLICY) });
-  gateMcpServer(server, gate, { mapping: { save_note: { action: "file_write", target: "path" } }, ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}), ...(approvalHandler ? { approvalHandler } : {}) });
+  const gate = new GateKeeper({
+    identity: await AgentIdentity.create("notes-server"),
+    policy: PermissionPolicy.parse(POLICY),
+  });
+  gateMcpServer(server, gate, {
+    mapping: { save_note: { action: "file_write", target: "path" } },
+    ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}),
+    ...(approvalHandler ? { approvalHandler } : {}),
+  });
   const client = new Client({ name: "desk", version: "1.0.0" }, elicit ? { capabilities: { elicitation: {} } } : {});
   const messages: string[] = [];
   if (elicit) {
@@ -58,7 +75,10 @@ describe("gateMcpServer", () => {
     const denied = await client.callTool({ name: "save_note", arguments: { path: "/etc/passwd", body: "" } });
     expect(denied.isError).toBe(true);
     expect(text(denied)).toContain('target "/etc/passwd" is not in allowed_targets');
-    const traversal = await client.callTool({ name: "save_note", arguments: { path: "/srv/notes/../../etc/passwd", body: "" } });
+    const traversal = await client.callTool({
+      name: "save_note",
+      arguments: { path: "/srv/notes/../../etc/passwd", body: "" },
+    });
     expect(traversal.isError).toBe(true);
     expect(runs).toEqual(["lookup:x"]);
     const names = (await client.listTools()).tools.map((t) => t.name).sort();
@@ -68,7 +88,10 @@ describe("gateMcpServer", () => {
 
   it("asks the client's user through elicitation: accept runs the call once", async () => {
     const { client, runs, gate, messages } = await setup(() => "accept");
-    const r = await client.callTool({ name: "save_note", arguments: { path: "/srv/notes/shared/plan.md", body: "ship \u202Eit" } });
+    const r = await client.callTool({
+      name: "save_note",
+      arguments: { path: "/srv/notes/shared/plan.md", body: "ship \u202Eit" },
+    });
     expect(text(r)).toBe("saved /srv/notes/shared/plan.md");
     expect(runs).toEqual(["save:/srv/notes/shared/plan.md"]);
     expect(messages).toHaveLength(1);
@@ -76,14 +99,21 @@ describe("gateMcpServer", () => {
     expect(messages[0]).toContain('Target: "/srv/notes/shared/plan.md"');
     expect(messages[0]).toContain("\\u202e"); // the bidi override is shown escaped, never applied
     expect(messages[0]).not.toContain("\u202E");
-    expect(gate.decisions.at(-1)).toMatchObject({ type: "allow", code: "approved", approvedBy: 'user of MCP client "desk"' });
+    expect(gate.decisions.at(-1)).toMatchObject({
+      type: "allow",
+      code: "approved",
+      approvedBy: 'user of MCP client "desk"',
+    });
     await client.close();
   });
 
   it("decline (or dismiss) refuses the call", async () => {
     for (const answer of ["decline", "cancel"] as const) {
       const { client, runs, gate } = await setup(() => answer);
-      const r = await client.callTool({ name: "save_note", arguments: { path: "/srv/notes/shared/plan.md", body: "x" } });
+      const r = await client.callTool({
+        name: "save_note",
+        arguments: { path: "/srv/notes/shared/plan.md", body: "x" },
+      });
       expect(r.isError).toBe(true);
       expect(text(r)).toContain("a human denied it");
       expect(runs).toEqual([]);
@@ -96,7 +126,12 @@ describe("gateMcpServer", () => {
 describe("gateMcpServer with hostile or odd requests", () => {
   it("refuses tools/call without a string name or with non-object arguments, before any handler", async () => {
     const { client, runs, gate } = await setup();
-    for (const params of [{ name: 5, arguments: {} }, { arguments: {} }, { name: "lookup", arguments: ["q"] }, { name: "lookup", arguments: "q=1" }]) {
+    for (const params of [
+      { name: 5, arguments: {} },
+      { arguments: {} },
+      { name: "lookup", arguments: ["q"] },
+      { name: "lookup", arguments: "q=1" },
+    ]) {
       const r = await client.request({ method: "tools/call", params: params as never }, CallToolResultSchema);
       expect(r.isError).toBe(true);
       expect(gate.decisions.at(-1)).toMatchObject({ type: "deny", code: "invalid_input" });
@@ -131,7 +166,11 @@ describe("gateMcpServer with an approvalHandler (the seam for an approvals inbox
     expect(no.isError).toBe(true);
     expect(runs).toEqual(["save:/srv/notes/shared/a"]);
     expect(asked).toHaveLength(2);
-    expect(asked[0]).toMatchObject({ action: "file_write", target: "/srv/notes/shared/a", args: { path: "/srv/notes/shared/a", body: "b" } });
+    expect(asked[0]).toMatchObject({
+      action: "file_write",
+      target: "/srv/notes/shared/a",
+      args: { path: "/srv/notes/shared/a", body: "b" },
+    });
     expect(asked[0]!.callId).toMatch(/^notes:/);
     expect(gate.decisions.filter((d) => d.code === "approved").map((d) => d.approvedBy)).toEqual(["ops-inbox"]);
     await client.close();

@@ -21,7 +21,11 @@ export interface ConnectableServer {
  * });
  * await server.connect(new StdioServerTransport());
  */
-export function gateMcpServer<S extends ConnectableServer>(server: S, gate: GateKeeper, options: McpGateOptions = {}): S {
+export function gateMcpServer<S extends ConnectableServer>(
+  server: S,
+  gate: GateKeeper,
+  options: McpGateOptions = {},
+): S {
   const connect = server.connect.bind(server);
   server.connect = (transport: Transport) => connect(new GatedTransport(transport, gate, options));
   return server;
@@ -38,7 +42,8 @@ class GatedTransport implements Transport {
   constructor(outer: Transport, gate: GateKeeper, options: McpGateOptions) {
     this.#outer = outer;
     this.#session = new GateSession(gate, options, {
-      toClient: (message, relatedRequestId) => outer.send(message, relatedRequestId !== undefined ? { relatedRequestId } : undefined),
+      toClient: (message, relatedRequestId) =>
+        outer.send(message, relatedRequestId !== undefined ? { relatedRequestId } : undefined),
       toServer: (message, extra) => this.onmessage?.(message, extra as MessageExtraInfo | undefined),
     });
     outer.onmessage = (message, extra) => this.#session.fromClient(message, extra);

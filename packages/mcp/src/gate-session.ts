@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { deniedToolResult, type ApprovalHandler, type ApprovalRequest, type ApprovalResolution, type Decision, type GateKeeper } from "@agentgate/core";
+import {
+  deniedToolResult,
+  type ApprovalHandler,
+  type ApprovalRequest,
+  type ApprovalResolution,
+  type Decision,
+  type GateKeeper,
+} from "@agentgate/core";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { approvalMessage } from "./approval-message.js";
 import { approvalRequest, askHandler, NO_APPROVER, settle, type AskResult } from "./escalation.js";
@@ -119,9 +126,13 @@ export class GateSession {
       const sent = this.#forwarded.get(k);
       this.#forwarded.delete(k);
       if (sent?.token !== undefined) this.#progress.delete(sent.token);
-      if (sent?.method === "initialize" && m.result) this.#serverName ??= clip(String(m.result.serverInfo?.name ?? "upstream"));
+      if (sent?.method === "initialize" && m.result)
+        this.#serverName ??= clip(String(m.result.serverInfo?.name ?? "upstream"));
       if (sent?.method === "tools/list" && Array.isArray(m.result?.tools) && !this.#opts.showDenied) {
-        const tools = m.result.tools.filter((t: { name?: unknown }) => typeof t?.name === "string" && !deniesEveryCall(this.#gate.policy, t.name, this.#mapping));
+        const tools = m.result.tools.filter(
+          (t: { name?: unknown }) =>
+            typeof t?.name === "string" && !deniesEveryCall(this.#gate.policy, t.name, this.#mapping),
+        );
         return void this.#send("client", { ...m, result: { ...m.result, tools } }, m.id);
       }
       return void this.#send("client", m, m.id);
@@ -146,7 +157,11 @@ export class GateSession {
   }
 
   #goneError(id: RequestId): JSONRPCMessage {
-    return { jsonrpc: "2.0", id, error: { code: UPSTREAM_GONE_ERROR_CODE, message: `AgentGate MCP proxy: ${this.#gone}` } };
+    return {
+      jsonrpc: "2.0",
+      id,
+      error: { code: UPSTREAM_GONE_ERROR_CODE, message: `AgentGate MCP proxy: ${this.#gone}` },
+    };
   }
 
   async #clientRequest(m: Msg, extra: unknown): Promise<void> {
@@ -155,7 +170,11 @@ export class GateSession {
       const caps = m.params?.capabilities;
       const e = caps?.elicitation;
       // Form elicitation: `elicitation: {}` (before 2025-11-25) or `elicitation: { form: {} }`.
-      this.#canElicit = this.#opts.elicitation !== false && typeof e === "object" && e !== null && (Object.keys(e).length === 0 || "form" in e);
+      this.#canElicit =
+        this.#opts.elicitation !== false &&
+        typeof e === "object" &&
+        e !== null &&
+        (Object.keys(e).length === 0 || "form" in e);
       if (typeof m.params?.clientInfo?.name === "string") this.#clientName = clip(m.params.clientInfo.name);
     }
     if (m.method === "tools/call" || m.method === "resources/read") {
@@ -166,7 +185,10 @@ export class GateSession {
       try {
         decision = await this.#check(m);
       } catch (error) {
-        decision = this.#gate.refuse(m.method === "tools/call" ? "tool_use" : "data_access", `the gate failed: ${error instanceof Error ? error.message : String(error)}`);
+        decision = this.#gate.refuse(
+          m.method === "tools/call" ? "tool_use" : "data_access",
+          `the gate failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
       } finally {
         this.#checking.delete(k);
       }
@@ -176,14 +198,20 @@ export class GateSession {
     }
     const token = m.params?._meta?.progressToken;
     const tokenKey = typeof token === "string" || typeof token === "number" ? key(token) : undefined;
-    this.#forwarded.set(key(m.id), tokenKey === undefined ? { id: m.id, method: m.method } : { id: m.id, method: m.method, token: tokenKey });
+    this.#forwarded.set(
+      key(m.id),
+      tokenKey === undefined ? { id: m.id, method: m.method } : { id: m.id, method: m.method, token: tokenKey },
+    );
     if (tokenKey !== undefined) this.#progress.set(tokenKey, m.id);
     return this.#send("server", m, extra);
   }
 
   async #check(m: Msg): Promise<Decision> {
     const callId = `${this.serverName}:${randomUUID()}`;
-    this.#calls.set(callId, { tool: m.method === "tools/call" && typeof m.params?.name === "string" ? m.params.name : undefined, relatedId: m.id });
+    this.#calls.set(callId, {
+      tool: m.method === "tools/call" && typeof m.params?.name === "string" ? m.params.name : undefined,
+      relatedId: m.id,
+    });
     try {
       return await this.#decide(m, callId);
     } finally {
@@ -201,11 +229,24 @@ export class GateSession {
       args = m.params?.arguments ?? {};
       tool = typeof name === "string" && name !== "" ? name : "(missing)";
       const inputError =
-        tool !== name ? "tools/call without a tool name" : typeof args !== "object" || args === null || Array.isArray(args) ? "arguments must be an object" : undefined;
-      decision = await this.#gate.checkToolCall({ toolName: tool, input: args, callId, mapping: this.#toolMapping, context, execute: true, ...(inputError ? { inputError } : {}) });
+        tool !== name
+          ? "tools/call without a tool name"
+          : typeof args !== "object" || args === null || Array.isArray(args)
+            ? "arguments must be an object"
+            : undefined;
+      decision = await this.#gate.checkToolCall({
+        toolName: tool,
+        input: args,
+        callId,
+        mapping: this.#toolMapping,
+        context,
+        execute: true,
+        ...(inputError ? { inputError } : {}),
+      });
     } else {
       const uri = m.params?.uri;
-      if (typeof uri !== "string") return this.#gate.refuse("data_access", "resources/read without a string uri", { callId });
+      if (typeof uri !== "string")
+        return this.#gate.refuse("data_access", "resources/read without a string uri", { callId });
       args = { uri };
       decision = await this.#gate.check("data_access", { target: uri, args, callId, context, execute: true });
     }
@@ -222,28 +263,66 @@ export class GateSession {
   }
 
   /** Asks the client's user through `elicitation/create`; the user is the approver. */
-  async #elicit(request: ApprovalRequest, tool: string | undefined, relatedId: RequestId, timeoutMs: number): Promise<AskResult> {
+  async #elicit(
+    request: ApprovalRequest,
+    tool: string | undefined,
+    relatedId: RequestId,
+    timeoutMs: number,
+  ): Promise<AskResult> {
     // Unguessable: the upstream server also sends requests to the client, and a reply to one of
     // its own elicitations must never be taken for the answer to this one.
     const id = `agentgate-approval-${randomUUID()}`;
-    const message = approvalMessage({ server: this.serverName, ...(tool !== undefined ? { tool } : {}), action: request.action, ...(request.target !== undefined ? { target: request.target } : {}), args: request.args, reason: request.reason });
+    const message = approvalMessage({
+      server: this.serverName,
+      ...(tool !== undefined ? { tool } : {}),
+      action: request.action,
+      ...(request.target !== undefined ? { target: request.target } : {}),
+      args: request.args,
+      reason: request.reason,
+    });
     let timer: ReturnType<typeof setTimeout> | undefined;
     const response = new Promise<Msg | "timeout">((resolve) => {
       this.#own.set(key(id), resolve);
       timer = setTimeout(() => resolve("timeout"), timeoutMs);
     });
     try {
-      await this.#send("client", { jsonrpc: "2.0", id, method: "elicitation/create", params: { message, requestedSchema: { type: "object", properties: {} } } }, relatedId);
+      await this.#send(
+        "client",
+        {
+          jsonrpc: "2.0",
+          id,
+          method: "elicitation/create",
+          params: { message, requestedSchema: { type: "object", properties: {} } },
+        },
+        relatedId,
+      );
       const r = await response;
       if (r === "timeout") {
-        void this.#send("client", { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "approval timed out" } }, relatedId);
+        void this.#send(
+          "client",
+          {
+            jsonrpc: "2.0",
+            method: "notifications/cancelled",
+            params: { requestId: id, reason: "approval timed out" },
+          },
+          relatedId,
+        );
         return { failure: `approval timed out (no answer to the approval request within ${timeoutMs} ms)` };
       }
       if (r.error) return { failure: `the client could not ask its user: ${clip(String(r.error.message ?? "error"))}` };
       const action = r.result?.action;
       const approvedBy = `user of MCP client ${JSON.stringify(this.#clientName)}`;
       if (action === "accept") return { answer: { approved: true, approvedBy } };
-      return { answer: { approved: false, approvedBy, reason: action === "decline" ? "declined in the MCP client" : "the approval request was dismissed in the MCP client" } };
+      return {
+        answer: {
+          approved: false,
+          approvedBy,
+          reason:
+            action === "decline"
+              ? "declined in the MCP client"
+              : "the approval request was dismissed in the MCP client",
+        },
+      };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       this.#own.delete(key(id));
@@ -253,9 +332,21 @@ export class GateSession {
   #denial(m: Msg, decision: Decision): JSONRPCMessage {
     const reason = deniedToolResult(decision).reason;
     if (m.method === "tools/call") {
-      return { jsonrpc: "2.0", id: m.id, result: { content: [{ type: "text", text: `AgentGate denied this call: ${reason}` }], isError: true } };
+      return {
+        jsonrpc: "2.0",
+        id: m.id,
+        result: { content: [{ type: "text", text: `AgentGate denied this call: ${reason}` }], isError: true },
+      };
     }
-    return { jsonrpc: "2.0", id: m.id, error: { code: DENIED_ERROR_CODE, message: `AgentGate denied ${m.method}: ${reason}`, data: { decision: decision.type, code: decision.code } } };
+    return {
+      jsonrpc: "2.0",
+      id: m.id,
+      error: {
+        code: DENIED_ERROR_CODE,
+        message: `AgentGate denied ${m.method}: ${reason}`,
+        data: { decision: decision.type, code: decision.code },
+      },
+    };
   }
 
   async #send(to: "client" | "server", m: JSONRPCMessage, relatedOrExtra?: unknown): Promise<void> {
@@ -269,7 +360,18 @@ export class GateSession {
       if (to === "server" && typeof r.method === "string" && r.id !== undefined) {
         this.#forwarded.delete(key(r.id));
         const why = error instanceof Error ? error.message : String(error);
-        await this.#send("client", { jsonrpc: "2.0", id: r.id, error: { code: UPSTREAM_GONE_ERROR_CODE, message: `AgentGate MCP proxy: the upstream MCP server could not be reached: ${clip(why)}` } }, r.id);
+        await this.#send(
+          "client",
+          {
+            jsonrpc: "2.0",
+            id: r.id,
+            error: {
+              code: UPSTREAM_GONE_ERROR_CODE,
+              message: `AgentGate MCP proxy: the upstream MCP server could not be reached: ${clip(why)}`,
+            },
+          },
+          r.id,
+        );
       }
     }
   }

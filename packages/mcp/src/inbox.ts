@@ -23,5 +23,9 @@ export async function inboxApprovalHandler(store: GateStore, timeoutMs: number):
 
 /** True for the error `waitForApproval` throws at its timeout (`ApprovalTimedOut`), recognised without loading the package. */
 export function isApprovalTimedOut(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[Symbol.for("agentgate.approvals.approval-timed-out")] === true;
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[Symbol.for("agentgate.approvals.approval-timed-out")] === true
+  );
 }

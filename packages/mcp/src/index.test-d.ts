@@ -22,8 +22,10 @@ test("options: mapping rules name an action and an argument; the approval handle
     approvalHandler: (request: ApprovalRequest) => request.action !== "shell",
   };
   expectTypeOf(options).toMatchTypeOf<McpGateOptions>();
-  // @ts-expect-error a target is the name of an argument, not a function
-  const bad: McpGateOptions = { mapping: { write_file: { action: "file_write", target: (i: { path: string }) => i.path } } };
+  const bad: McpGateOptions = {
+    // @ts-expect-error a target is the name of an argument, not a function
+    mapping: { write_file: { action: "file_write", target: (i: { path: string }) => i.path } },
+  };
   void bad;
   // @ts-expect-error gateMcpServer needs something with connect(transport)
   gateMcpServer({}, gate);

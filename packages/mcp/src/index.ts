@@ -4,7 +4,21 @@
  */
 export { gateMcpClient, type GateMcpClientOptions } from "./gate-mcp-client.js";
 export { gateMcpServer, type ConnectableServer } from "./gate-mcp-server.js";
-export { GateSession, DENIED_ERROR_CODE, UPSTREAM_GONE_ERROR_CODE, type McpGateOptions, type SessionLinks } from "./gate-session.js";
-export { deniesEveryCall, loadMapping, parseMapping, toToolMapping, validateMapping, type McpToolMapping, type McpToolRule } from "./mapping.js";
+export {
+  GateSession,
+  DENIED_ERROR_CODE,
+  UPSTREAM_GONE_ERROR_CODE,
+  type McpGateOptions,
+  type SessionLinks,
+} from "./gate-session.js";
+export {
+  deniesEveryCall,
+  loadMapping,
+  parseMapping,
+  toToolMapping,
+  validateMapping,
+  type McpToolMapping,
+  type McpToolRule,
+} from "./mapping.js";
 export { MappingValidationError } from "./mapping-error.js";
 export { approvalMessage, quoteForDisplay } from "./approval-message.js";

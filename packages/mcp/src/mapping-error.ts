@@ -10,7 +10,10 @@ export class MappingValidationError extends AgentGateError {
 
   constructor(issues: readonly PolicyIssue[], source?: string) {
     const n = issues.length;
-    super("AGENTGATE_POLICY_INVALID", `invalid tool mapping${source ? ` ${source}` : ""} (${n} problem${n === 1 ? "" : "s"}): ${issues.map((i) => `${i.line !== undefined ? `line ${i.line}: ` : ""}${i.path ? `${i.path}: ` : ""}${i.message}`).join("; ")}`);
+    super(
+      "AGENTGATE_POLICY_INVALID",
+      `invalid tool mapping${source ? ` ${source}` : ""} (${n} problem${n === 1 ? "" : "s"}): ${issues.map((i) => `${i.line !== undefined ? `line ${i.line}: ` : ""}${i.path ? `${i.path}: ` : ""}${i.message}`).join("; ")}`,
+    );
     this.name = "MappingValidationError";
     this.issues = issues;
     this.source = source;

@@ -5,9 +5,17 @@ import { deniesEveryCall, parseMapping, toToolMapping, validateMapping } from ".
 
 describe("parseMapping", () => {
   it("reads the flat form and the `tools:` form", () => {
-    const flat = parseMapping("write_file: { action: file_write, target: path }\nfetch: { action: network, target: url }\nping: { action: network }\n");
-    expect(flat).toEqual({ write_file: { action: "file_write", target: "path" }, fetch: { action: "network", target: "url" }, ping: { action: "network" } });
-    expect(parseMapping("tools:\n  fetch: { action: network, target: url }\n")).toEqual({ fetch: { action: "network", target: "url" } });
+    const flat = parseMapping(
+      "write_file: { action: file_write, target: path }\nfetch: { action: network, target: url }\nping: { action: network }\n",
+    );
+    expect(flat).toEqual({
+      write_file: { action: "file_write", target: "path" },
+      fetch: { action: "network", target: "url" },
+      ping: { action: "network" },
+    });
+    expect(parseMapping("tools:\n  fetch: { action: network, target: url }\n")).toEqual({
+      fetch: { action: "network", target: "url" },
+    });
     expect(parseMapping("")).toEqual({});
   });
 
@@ -25,7 +33,7 @@ describe("parseMapping", () => {
     expect(issues).toEqual([
       "3: a.target: target must be the name of one of the tool's arguments",
       "4: b: must be { action, target? }",
-      "7: c.extra: unknown key \"extra\" (allowed: action, target)",
+      '7: c.extra: unknown key "extra" (allowed: action, target)',
       "6: c.action: action must be a non-empty string, e.g. file_write",
     ]);
   });
@@ -36,7 +44,9 @@ describe("parseMapping", () => {
   });
 
   it("is not fooled by a polluted prototype or a __proto__ key", () => {
-    const m = validateMapping(JSON.parse('{"__proto__": {"action": "shell"}, "ok": {"action": "file_read", "target": "p"}}'));
+    const m = validateMapping(
+      JSON.parse('{"__proto__": {"action": "shell"}, "ok": {"action": "file_read", "target": "p"}}'),
+    );
     expect(Object.getPrototypeOf(m)).toBe(null);
     expect(Object.keys(m)).toEqual(["__proto__", "ok"]);
     expect(() => validateMapping([])).toThrow(MappingValidationError);
@@ -66,7 +76,11 @@ rules:
   - action: shell
     allowed: false
 `);
-  const mapping = { read: { action: "file_read", target: "path" }, run: { action: "shell", target: "cmd" }, send: { action: "email", target: "to" } };
+  const mapping = {
+    read: { action: "file_read", target: "path" },
+    run: { action: "shell", target: "cmd" },
+    send: { action: "email", target: "to" },
+  };
   it("hides unmapped tools denied by name and mapped tools whose action is never allowed", () => {
     expect(deniesEveryCall(policy, "echo", mapping)).toBe(false);
     expect(deniesEveryCall(policy, "get-env", mapping)).toBe(true);

@@ -18,7 +18,11 @@ const RULE_KEYS = new Set(["action", "target"]);
 const q = JSON.stringify;
 
 /** Checks a mapping object; returns a prototype-free copy or throws `MappingValidationError` listing every problem. */
-export function validateMapping(value: unknown, source?: string, lineOf: (path: (string | number)[]) => number | undefined = () => undefined): McpToolMapping {
+export function validateMapping(
+  value: unknown,
+  source?: string,
+  lineOf: (path: (string | number)[]) => number | undefined = () => undefined,
+): McpToolMapping {
   const issues: PolicyIssue[] = [];
   const issue = (path: (string | number)[], message: string) => {
     const line = lineOf(path);
@@ -26,12 +30,20 @@ export function validateMapping(value: unknown, source?: string, lineOf: (path: 
   };
   const out: Record<string, McpToolRule> = Object.create(null);
   if (value === null || value === undefined) return Object.freeze(out);
-  if (typeof value !== "object" || Array.isArray(value)) throw new MappingValidationError([{ path: "", message: "a mapping must be an object of tool name → { action, target }" }], source);
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new MappingValidationError(
+      [{ path: "", message: "a mapping must be an object of tool name → { action, target }" }],
+      source,
+    );
   // `tools:` wrapper is accepted so a mapping can share a file with comments/metadata later.
-  const root = Object.keys(value).length === 1 && Object.hasOwn(value, "tools") ? (value as { tools: unknown }).tools : value;
+  const root =
+    Object.keys(value).length === 1 && Object.hasOwn(value, "tools") ? (value as { tools: unknown }).tools : value;
   const prefix: string[] = root === value ? [] : ["tools"];
   if (typeof root !== "object" || root === null || Array.isArray(root)) {
-    throw new MappingValidationError([{ path: "tools", message: "must be an object of tool name → { action, target }" }], source);
+    throw new MappingValidationError(
+      [{ path: "tools", message: "must be an object of tool name → { action, target }" }],
+      source,
+    );
   }
   for (const [tool, rule] of Object.entries(root)) {
     const at = [...prefix, tool];
@@ -40,10 +52,13 @@ export function validateMapping(value: unknown, source?: string, lineOf: (path: 
       issue(at, "must be { action, target? }");
       continue;
     }
-    for (const k of Object.keys(rule)) if (!RULE_KEYS.has(k)) issue([...at, k], `unknown key ${q(k)} (allowed: action, target)`);
+    for (const k of Object.keys(rule))
+      if (!RULE_KEYS.has(k)) issue([...at, k], `unknown key ${q(k)} (allowed: action, target)`);
     const { action, target } = rule as Record<string, unknown>;
-    if (typeof action !== "string" || action.trim() === "") issue([...at, "action"], "action must be a non-empty string, e.g. file_write");
-    if (target !== undefined && (typeof target !== "string" || target === "")) issue([...at, "target"], "target must be the name of one of the tool's arguments");
+    if (typeof action !== "string" || action.trim() === "")
+      issue([...at, "action"], "action must be a non-empty string, e.g. file_write");
+    if (target !== undefined && (typeof target !== "string" || target === ""))
+      issue([...at, "target"], "target must be the name of one of the tool's arguments");
     if (typeof action === "string" && action.trim() !== "") {
       out[tool] = Object.freeze(typeof target === "string" && target !== "" ? { action, target } : { action });
     }
@@ -58,7 +73,11 @@ export function parseMapping(text: string, source?: string): McpToolMapping {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new MappingValidationError(
-      doc.errors.map((e) => ({ path: "", message: `YAML syntax: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`, ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}) })),
+      doc.errors.map((e) => ({
+        path: "",
+        message: `YAML syntax: ${(e.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "")}`,
+        ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}),
+      })),
       source,
     );
   }
@@ -102,8 +121,14 @@ export function toToolMapping(mapping: McpToolMapping): ToolMapping {
         : {
             action: rule.action,
             target: (input: unknown) => {
-              const value = typeof input === "object" && input !== null && Object.hasOwn(input, arg) ? (input as Record<string, unknown>)[arg] : undefined;
-              if (typeof value !== "string") throw new Error(`argument ${q(arg)} must be a string, got ${value === undefined ? "nothing" : value === null ? "null" : typeof value}`);
+              const value =
+                typeof input === "object" && input !== null && Object.hasOwn(input, arg)
+                  ? (input as Record<string, unknown>)[arg]
+                  : undefined;
+              if (typeof value !== "string")
+                throw new Error(
+                  `argument ${q(arg)} must be a string, got ${value === undefined ? "nothing" : value === null ? "null" : typeof value}`,
+                );
               return value;
             },
           };
@@ -116,7 +141,14 @@ export function toToolMapping(mapping: McpToolMapping): ToolMapping {
  * so `tools/list` can hide it: an unmapped tool whose name is denied, or a
  * mapped tool whose action has no rule or a rule that does not allow it.
  */
-export function deniesEveryCall(policy: { getRule(action: string): { allowed?: boolean } | undefined; check(action: string, target?: string): string }, tool: string, mapping: McpToolMapping): boolean {
+export function deniesEveryCall(
+  policy: {
+    getRule(action: string): { allowed?: boolean } | undefined;
+    check(action: string, target?: string): string;
+  },
+  tool: string,
+  mapping: McpToolMapping,
+): boolean {
   const rule = Object.hasOwn(mapping, tool) ? mapping[tool] : undefined;
   try {
     if (rule === undefined) return policy.check("tool_use", tool) === "deny";

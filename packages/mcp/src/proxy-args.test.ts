@@ -4,7 +4,29 @@ import { parseDuration, parseProxyArgs } from "./proxy-args.js";
 
 describe("parseProxyArgs", () => {
   it("reads every option and keeps the upstream command after -- untouched", () => {
-    const a = parseProxyArgs(["--policy", "p.yaml", "--mapping", "m.yaml", "--store", "redis://h:6379", "--audit", "a.jsonl", "--identity", "i.json", "--approval-timeout", "90s", "--listen", "127.0.0.1:8931", "--show-denied", "--", "npx", "-y", "srv", "--policy", "x"]);
+    const a = parseProxyArgs([
+      "--policy",
+      "p.yaml",
+      "--mapping",
+      "m.yaml",
+      "--store",
+      "redis://h:6379",
+      "--audit",
+      "a.jsonl",
+      "--identity",
+      "i.json",
+      "--approval-timeout",
+      "90s",
+      "--listen",
+      "127.0.0.1:8931",
+      "--show-denied",
+      "--",
+      "npx",
+      "-y",
+      "srv",
+      "--policy",
+      "x",
+    ]);
     expect(a).toEqual({
       policy: "p.yaml",
       mapping: "m.yaml",
@@ -17,8 +39,13 @@ describe("parseProxyArgs", () => {
       showDenied: true,
       upstream: { command: "npx", args: ["-y", "srv", "--policy", "x"] },
     });
-    expect(parseProxyArgs(["--policy", "p", "--upstream-url", "http://localhost:3001/mcp"]).upstream).toEqual({ url: new URL("http://localhost:3001/mcp") });
-    expect(parseProxyArgs(["--policy", "p", "--listen", "[::1]:0", "--", "x"]).listen).toEqual({ host: "::1", port: 0 });
+    expect(parseProxyArgs(["--policy", "p", "--upstream-url", "http://localhost:3001/mcp"]).upstream).toEqual({
+      url: new URL("http://localhost:3001/mcp"),
+    });
+    expect(parseProxyArgs(["--policy", "p", "--listen", "[::1]:0", "--", "x"]).listen).toEqual({
+      host: "::1",
+      port: 0,
+    });
   });
 
   it("refuses bad command lines with usage errors that say what to fix", () => {
@@ -49,7 +76,13 @@ describe("parseProxyArgs", () => {
 
 describe("parseDuration", () => {
   it("reads ms, s, m, h and bare milliseconds", () => {
-    expect([parseDuration("1500", "t"), parseDuration("1500ms", "t"), parseDuration("30s", "t"), parseDuration("5m", "t"), parseDuration("1.5h", "t")]).toEqual([1500, 1500, 30_000, 300_000, 5_400_000]);
+    expect([
+      parseDuration("1500", "t"),
+      parseDuration("1500ms", "t"),
+      parseDuration("30s", "t"),
+      parseDuration("5m", "t"),
+      parseDuration("1.5h", "t"),
+    ]).toEqual([1500, 1500, 30_000, 300_000, 5_400_000]);
     expect(() => parseDuration("-1s", "t")).toThrow(CliError);
     expect(() => parseDuration("999h", "t")).toThrow(/too long/);
   });

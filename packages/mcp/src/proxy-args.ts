@@ -36,7 +36,8 @@ export function parseDuration(text: string, option: string): number {
 function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw usage(`--listen must be HOST:PORT (e.g. 127.0.0.1:8931), got ${JSON.stringify(text)}`);
+  if (!m || !(port >= 0 && port <= 65535))
+    throw usage(`--listen must be HOST:PORT (e.g. 127.0.0.1:8931), got ${JSON.stringify(text)}`);
   return { host: m[1] || m[2] || "127.0.0.1", port };
 }
 
@@ -77,17 +78,22 @@ export function parseProxyArgs(argv: readonly string[]): ProxyArgs {
     } catch {
       throw usage(`--upstream-url is not a URL: ${JSON.stringify(values["upstream-url"])}`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw usage("--upstream-url must be http:// or https://");
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw usage("--upstream-url must be http:// or https://");
     upstream = { url };
   } else {
     const [command, ...args] = upstreamCmd;
     if (!command) throw usage("no upstream server: add -- <command> [args...] or --upstream-url http://host/mcp");
     upstream = { command, args };
   }
-  if (values.store !== undefined && !/^rediss?:\/\//.test(values.store)) throw usage("--store must be a redis:// or rediss:// URL");
+  if (values.store !== undefined && !/^rediss?:\/\//.test(values.store))
+    throw usage("--store must be a redis:// or rediss:// URL");
   const out: ProxyArgs = {
     policy: values.policy,
-    approvalTimeoutMs: values["approval-timeout"] !== undefined ? parseDuration(values["approval-timeout"], "--approval-timeout") : 300_000,
+    approvalTimeoutMs:
+      values["approval-timeout"] !== undefined
+        ? parseDuration(values["approval-timeout"], "--approval-timeout")
+        : 300_000,
     showDenied: values["show-denied"] === true,
     maxSessions: 32,
     upstream,
@@ -99,7 +105,8 @@ export function parseProxyArgs(argv: readonly string[]): ProxyArgs {
   if (values.listen !== undefined) out.listen = parseListen(values.listen);
   if (values["max-sessions"] !== undefined) {
     const n = values["max-sessions"];
-    if (!/^\d{1,6}$/.test(n) || Number(n) < 1) throw usage(`--max-sessions must be a whole number >= 1, got ${JSON.stringify(n)}`);
+    if (!/^\d{1,6}$/.test(n) || Number(n) < 1)
+      throw usage(`--max-sessions must be a whole number >= 1, got ${JSON.stringify(n)}`);
     out.maxSessions = Number(n);
   }
   return out;

@@ -1,7 +1,11 @@
 import { join } from "node:path";
 import { readAuditLog } from "@agentgate/core/node";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { CreateMessageRequestSchema, ElicitRequestSchema, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ToolListChangedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectStdio, EVERYTHING_SERVER, tempDir, text, type StdioProxy } from "./test-utils/proxy-harness.js";
 
@@ -30,7 +34,9 @@ describe("escalation through MCP elicitation", () => {
   const audit = join(conf.dir, "elicit-audit.jsonl");
 
   beforeAll(async () => {
-    proxy = await connectStdio(["--policy", policy, "--audit", audit, ...upstream], { capabilities: { elicitation: {} } });
+    proxy = await connectStdio(["--policy", policy, "--audit", audit, ...upstream], {
+      capabilities: { elicitation: {} },
+    });
     proxy.client.setRequestHandler(ElicitRequestSchema, async (request) => {
       asked.push((request.params as { message: string }).message);
       return { action: answer };
@@ -58,7 +64,9 @@ describe("escalation through MCP elicitation", () => {
     answer = "decline";
     const r = await proxy.client.callTool({ name: "get-sum", arguments: { a: 1, b: 1 } });
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/^AgentGate denied this call: a human denied it \(user of MCP client "agentgate-test-client"\): declined in the MCP client/);
+    expect(text(r)).toMatch(
+      /^AgentGate denied this call: a human denied it \(user of MCP client "agentgate-test-client"\): declined in the MCP client/,
+    );
     expect(asked).toHaveLength(1);
   });
 
@@ -84,7 +92,9 @@ describe("a client without elicitation", () => {
   it("gets a DENY saying human approval was required and how to configure an approver", async () => {
     const r = await proxy.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } });
     expect(r.isError).toBe(true);
-    expect(text(r)).toMatch(/^AgentGate denied this call: the approval handler failed: human approval required \(rule "tool_use": target "get-sum" matches escalate_targets.*\), but no approver is configured: this MCP client does not support elicitation/);
+    expect(text(r)).toMatch(
+      /^AgentGate denied this call: the approval handler failed: human approval required \(rule "tool_use": target "get-sum" matches escalate_targets.*\), but no approver is configured: this MCP client does not support elicitation/,
+    );
     expect(text(r)).toContain("approvalHandler");
   });
 });
@@ -121,16 +131,23 @@ describe("pass-through of everything the policy does not govern", () => {
   });
 
   it("forwards a sampling request from the server to the client and back", async () => {
-    const r = await proxy.client.callTool({ name: "trigger-sampling-request", arguments: { prompt: "hi", maxTokens: 10 } });
+    const r = await proxy.client.callTool({
+      name: "trigger-sampling-request",
+      arguments: { prompt: "hi", maxTokens: 10 },
+    });
     expect(r.isError).toBeFalsy();
     expect(JSON.stringify(r.content)).toContain("sampled by the test client");
   });
 
   it("forwards progress notifications of an allowed call", async () => {
     const progress: number[] = [];
-    const r = await proxy.client.callTool({ name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } }, undefined, {
-      onprogress: (p) => progress.push(p.progress),
-    });
+    const r = await proxy.client.callTool(
+      { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(p.progress),
+      },
+    );
     expect(r.isError).toBeFalsy();
     // server-everything may send its last progress after the result, which the SDK client then drops.
     expect(progress.slice(0, 2)).toEqual([1, 2]);
@@ -144,7 +161,9 @@ describe("pass-through of everything the policy does not govern", () => {
     const err = await proxy.client.readResource({ uri: "demo://resource/dynamic/text/1" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(McpError);
     expect((err as McpError).code).toBe(-32001);
-    expect((err as McpError).message).toContain('AgentGate denied resources/read: rule "data_access": target "demo://resource/dynamic/text/1" is not in allowed_targets');
+    expect((err as McpError).message).toContain(
+      'AgentGate denied resources/read: rule "data_access": target "demo://resource/dynamic/text/1" is not in allowed_targets',
+    );
   });
 });
 
@@ -166,7 +185,10 @@ describe("--show-denied", () => {
 describe("--approval-timeout", () => {
   it("an elicitation nobody answers is a DENY (approval_timeout) after the timeout, and the call does not run", async () => {
     const audit = join(conf.dir, "timeout-audit.jsonl");
-    const proxy = await connectStdio(["--policy", policy, "--approval-timeout", "400ms", "--audit", audit, ...upstream], { capabilities: { elicitation: {} } });
+    const proxy = await connectStdio(
+      ["--policy", policy, "--approval-timeout", "400ms", "--audit", audit, ...upstream],
+      { capabilities: { elicitation: {} } },
+    );
     proxy.client.setRequestHandler(ElicitRequestSchema, () => new Promise<never>(() => {}));
     try {
       const r = await proxy.client.callTool({ name: "get-sum", arguments: { a: 1, b: 2 } });

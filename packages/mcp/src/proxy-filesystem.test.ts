@@ -2,7 +2,14 @@ import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { readAuditLog, verifyAuditLog } from "@agentgate/core/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectStdio, FILESYSTEM_SERVER, spawnProxy, tempDir, text, type StdioProxy } from "./test-utils/proxy-harness.js";
+import {
+  connectStdio,
+  FILESYSTEM_SERVER,
+  spawnProxy,
+  tempDir,
+  text,
+  type StdioProxy,
+} from "./test-utils/proxy-harness.js";
 
 // The proxy in front of the real filesystem server (from npm), driven by a real SDK client over stdio.
 describe("agentgate-mcp in front of @modelcontextprotocol/server-filesystem (stdio)", () => {
@@ -39,7 +46,18 @@ write_file: { action: file_write, target: path }
 edit_file: { action: file_write, target: path }
 `,
     );
-    proxy = await connectStdio(["--policy", policy, "--mapping", mapping, "--audit", audit, "--", process.execPath, FILESYSTEM_SERVER, files.dir]);
+    proxy = await connectStdio([
+      "--policy",
+      policy,
+      "--mapping",
+      mapping,
+      "--audit",
+      audit,
+      "--",
+      process.execPath,
+      FILESYSTEM_SERVER,
+      files.dir,
+    ]);
   });
 
   afterAll(async () => {
@@ -49,18 +67,27 @@ edit_file: { action: file_write, target: path }
   });
 
   it("returns the file for an allowed read", async () => {
-    const result = await proxy.client.callTool({ name: "read_text_file", arguments: { path: join(files.dir, "notes.txt") } });
+    const result = await proxy.client.callTool({
+      name: "read_text_file",
+      arguments: { path: join(files.dir, "notes.txt") },
+    });
     expect(result.isError).toBeFalsy();
     expect(text(result)).toBe("hello from the folder\n");
   });
 
   it("refuses a denied write with isError and the gate's reason, and the file is untouched", async () => {
     const target = join(files.dir, "notes.txt");
-    const result = await proxy.client.callTool({ name: "write_file", arguments: { path: target, content: "overwritten" } });
+    const result = await proxy.client.callTool({
+      name: "write_file",
+      arguments: { path: target, content: "overwritten" },
+    });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/^AgentGate denied this call: rule "file_write" does not allow this action/);
     expect(readFileSync(target, "utf8")).toBe("hello from the folder\n");
-    const created = await proxy.client.callTool({ name: "write_file", arguments: { path: join(files.dir, "new.txt"), content: "x" } });
+    const created = await proxy.client.callTool({
+      name: "write_file",
+      arguments: { path: join(files.dir, "new.txt"), content: "x" },
+    });
     expect(created.isError).toBe(true);
     expect(existsSync(join(files.dir, "new.txt"))).toBe(false);
   });
@@ -90,14 +117,20 @@ edit_file: { action: file_write, target: path }
 
   it("refuses a mapped call whose target argument is missing or not a string", async () => {
     for (const args of [{}, { path: 42 }, { path: ["/etc/passwd"] }]) {
-      const result = await proxy.client.callTool({ name: "read_text_file", arguments: args as Record<string, unknown> });
+      const result = await proxy.client.callTool({
+        name: "read_text_file",
+        arguments: args as Record<string, unknown>,
+      });
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(/argument "path" must be a string/);
     }
   });
 
   it("refuses an unlisted tool called anyway (deny by default)", async () => {
-    const result = await proxy.client.callTool({ name: "move_file", arguments: { source: join(files.dir, "notes.txt"), destination: join(files.dir, "moved.txt") } });
+    const result = await proxy.client.callTool({
+      name: "move_file",
+      arguments: { source: join(files.dir, "notes.txt"), destination: join(files.dir, "moved.txt") },
+    });
     expect(result.isError).toBe(true);
     expect(text(result)).toContain('target "move_file" is not in allowed_targets');
     expect(existsSync(join(files.dir, "notes.txt"))).toBe(true);
@@ -123,7 +156,10 @@ describe("agentgate-mcp start-up refusals", () => {
   afterAll(() => conf.cleanup());
 
   it("refuses a bad policy with line-numbered errors, before starting the upstream", async () => {
-    const policy = conf.write("bad.yaml", "name: bad\nrules:\n  - action: file_read\n    allowed: yes-please\n    max_per_minute: -3\n");
+    const policy = conf.write(
+      "bad.yaml",
+      "name: bad\nrules:\n  - action: file_read\n    allowed: yes-please\n    max_per_minute: -3\n",
+    );
     const p = spawnProxy(["--policy", policy, "--", process.execPath, FILESYSTEM_SERVER, conf.dir]);
     expect(await p.exited).toBe(1);
     expect(p.stderr()).toMatch(new RegExp(`invalid ${policy.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: 2 problems`));
@@ -134,10 +170,24 @@ describe("agentgate-mcp start-up refusals", () => {
 
   it("refuses a bad mapping with line-numbered errors", async () => {
     const policy = conf.write("ok.yaml", "name: ok\nrules:\n  - action: tool_use\n    allowed: true\n");
-    const mapping = conf.write("mapping.yaml", "write_file:\n  action: file_write\n  target: 7\nfetch:\n  actoin: network\n");
-    const p = spawnProxy(["--policy", policy, "--mapping", mapping, "--", process.execPath, FILESYSTEM_SERVER, conf.dir]);
+    const mapping = conf.write(
+      "mapping.yaml",
+      "write_file:\n  action: file_write\n  target: 7\nfetch:\n  actoin: network\n",
+    );
+    const p = spawnProxy([
+      "--policy",
+      policy,
+      "--mapping",
+      mapping,
+      "--",
+      process.execPath,
+      FILESYSTEM_SERVER,
+      conf.dir,
+    ]);
     expect(await p.exited).toBe(1);
-    expect(p.stderr()).toMatch(/mapping\.yaml:3: write_file\.target: target must be the name of one of the tool's arguments/);
+    expect(p.stderr()).toMatch(
+      /mapping\.yaml:3: write_file\.target: target must be the name of one of the tool's arguments/,
+    );
     expect(p.stderr()).toMatch(/mapping\.yaml:5: fetch\.actoin: unknown key "actoin"/);
     expect(p.stderr()).toMatch(/mapping\.yaml:4: fetch\.action: action must be a non-empty string/);
   });

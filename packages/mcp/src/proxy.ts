@@ -60,11 +60,18 @@ interface Opened {
   store?: RedisStore;
 }
 
-async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<McpGateOptions, "approvalHandler">, opened: Opened): Promise<RunningProxy> {
+async function start(
+  args: ProxyArgs,
+  log: (line: string) => void,
+  extra: Pick<McpGateOptions, "approvalHandler">,
+  opened: Opened,
+): Promise<RunningProxy> {
   const policy = loadProxyPolicy(args.policy);
   const mapping = args.mapping !== undefined ? loadProxyMapping(args.mapping) : {};
   const { identity, generated } = await loadProxyIdentity(args.identity);
-  log(`agent ${JSON.stringify(identity.name)} id ${identity.id}${generated ? " (generated for this run; pass --identity agent.json to keep one)" : ""}`);
+  log(
+    `agent ${JSON.stringify(identity.name)} id ${identity.id}${generated ? " (generated for this run; pass --identity agent.json to keep one)" : ""}`,
+  );
   let redis: Redis | undefined;
   let store: RedisStore | undefined;
   if (args.store !== undefined) {
@@ -72,7 +79,8 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
     // ioredis reports every reconnect attempt: log a problem once, not once per retry.
     let last = "";
     redis.on("error", (e: Error) => {
-      if (e.message !== last) log(`store: ${(last = e.message)} (calls that need the store are denied until it is back)`);
+      if (e.message !== last)
+        log(`store: ${(last = e.message)} (calls that need the store are denied until it is back)`);
     });
     redis.on("ready", () => {
       if (last !== "") log("store: connected again");
@@ -81,11 +89,18 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
     store = new RedisStore({ client: redis });
     Object.assign(opened, { redis, store });
   }
-  const approvalHandler = extra.approvalHandler ?? (store ? await inboxApprovalHandler(store, args.approvalTimeoutMs) : undefined);
-  if (approvalHandler && !extra.approvalHandler) log("clients without elicitation wait for an answer in the approval inbox (agentgate serve on the same --store)");
+  const approvalHandler =
+    extra.approvalHandler ?? (store ? await inboxApprovalHandler(store, args.approvalTimeoutMs) : undefined);
+  if (approvalHandler && !extra.approvalHandler)
+    log("clients without elicitation wait for an answer in the approval inbox (agentgate serve on the same --store)");
   const sinks: AuditSink[] = [];
   if (args.audit !== undefined) {
-    sinks.push(new JsonlAuditSink(args.audit, { onWarning: (m) => log(`audit: ${m}`), ...(identity.algorithm === "Ed25519" ? { signer: identity } : {}) }));
+    sinks.push(
+      new JsonlAuditSink(args.audit, {
+        onWarning: (m) => log(`audit: ${m}`),
+        ...(identity.algorithm === "Ed25519" ? { signer: identity } : {}),
+      }),
+    );
   }
   // The gate asks the session that is checking the call: the gate then applies the timeout and
   // settles the escalation itself (approval_timeout, approval_error), releasing held limits.
@@ -105,7 +120,12 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
     ...(store ? { store, grants: store } : {}),
   });
   opened.gate = gate;
-  const options: McpGateOptions = { mapping, showDenied: args.showDenied, approvalTimeoutMs: args.approvalTimeoutMs, ...(approvalHandler ? { approvalHandler } : {}) };
+  const options: McpGateOptions = {
+    mapping,
+    showDenied: args.showDenied,
+    approvalTimeoutMs: args.approvalTimeoutMs,
+    ...(approvalHandler ? { approvalHandler } : {}),
+  };
 
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
@@ -126,7 +146,12 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
 
   const upstream = (): Transport => {
     if ("url" in args.upstream) return new StreamableHTTPClientTransport(args.upstream.url);
-    const t = new StdioClientTransport({ command: args.upstream.command, args: args.upstream.args, env: process.env as Record<string, string>, stderr: "inherit" });
+    const t = new StdioClientTransport({
+      command: args.upstream.command,
+      args: args.upstream.args,
+      env: process.env as Record<string, string>,
+      stderr: "inherit",
+    });
     return t;
   };
 
@@ -135,7 +160,8 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
     const up = upstream();
     let ending = false;
     const session = new GateSession(gate, options, {
-      toClient: (m, relatedRequestId) => down.send(m, relatedRequestId !== undefined ? { relatedRequestId } : undefined),
+      toClient: (m, relatedRequestId) =>
+        down.send(m, relatedRequestId !== undefined ? { relatedRequestId } : undefined),
       toServer: (m) => up.send(m),
     });
     sessions.add(session);
@@ -154,8 +180,12 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
     down.onerror = (e) => log(`client transport: ${e.message}`);
     up.onclose = () => {
       if (ending) return;
-      const n = session.serverClosed(`the upstream MCP server ${JSON.stringify(session.serverName)} exited or closed the connection`);
-      log(`the upstream server exited or closed the connection (${n} request${n === 1 ? "" : "s"} failed); stopping with exit code ${EXIT_UPSTREAM_GONE}`);
+      const n = session.serverClosed(
+        `the upstream MCP server ${JSON.stringify(session.serverName)} exited or closed the connection`,
+      );
+      log(
+        `the upstream server exited or closed the connection (${n} request${n === 1 ? "" : "s"} failed); stopping with exit code ${EXIT_UPSTREAM_GONE}`,
+      );
       // Give the error responses a moment to reach the client before the process ends.
       setTimeout(() => void close(EXIT_UPSTREAM_GONE), 100);
     };
@@ -188,7 +218,8 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
   let bound = port;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (path !== "/mcp") return void res.writeHead(404, { "content-type": "text/plain" }).end("not found: the MCP endpoint is /mcp\n");
+    if (path !== "/mcp")
+      return void res.writeHead(404, { "content-type": "text/plain" }).end("not found: the MCP endpoint is /mcp\n");
     const sid = req.headers["mcp-session-id"];
     if (typeof sid === "string") {
       const t = httpSessions.get(sid);
@@ -203,9 +234,11 @@ async function start(args: ProxyArgs, log: (line: string) => void, extra: Pick<M
     } catch (error) {
       return void jsonError(res, 400, `the body is not JSON: ${(error as Error).message}`);
     }
-    if (!(Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body))) return void jsonError(res, 400, "no session: start with a POST of initialize");
+    if (!(Array.isArray(body) ? body.some(isInitializeRequest) : isInitializeRequest(body)))
+      return void jsonError(res, 400, "no session: start with a POST of initialize");
     // Each session runs its own upstream (a process for a command): bound them.
-    if (links.size >= args.maxSessions) return void jsonError(res, 503, `too many open sessions (--max-sessions ${args.maxSessions}); close one first`);
+    if (links.size >= args.maxSessions)
+      return void jsonError(res, 503, `too many open sessions (--max-sessions ${args.maxSessions}); close one first`);
     const t = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (id) => void httpSessions.set(id, t),
@@ -254,5 +287,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function jsonError(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }));
+  res
+    .writeHead(status, { "content-type": "application/json" })
+    .end(JSON.stringify({ jsonrpc: "2.0", error: { code: -32000, message }, id: null }));
 }

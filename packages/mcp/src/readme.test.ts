@@ -21,7 +21,9 @@ it("runs the README library example as written (the filesystem server from node_
   const file = new URL("example.ts", dir);
   await writeFile(
     file,
-    code!.replace('from "@agentgate/mcp"', 'from "../src/index.js"').replace(npx, `command: process.execPath, args: [${JSON.stringify(FILESYSTEM_SERVER)}, "/tmp"]`),
+    code!
+      .replace('from "@agentgate/mcp"', 'from "../src/index.js"')
+      .replace(npx, `command: process.execPath, args: [${JSON.stringify(FILESYSTEM_SERVER)}, "/tmp"]`),
   );
   const lines: unknown[][] = [];
   const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
@@ -34,7 +36,9 @@ it("runs the README library example as written (the filesystem server from node_
   }
   expect(lines).toHaveLength(1);
   expect(lines[0]![0]).toBe(true);
-  expect(lines[0]![1]).toEqual([{ type: "text", text: 'AgentGate denied this call: no rule for action "file_write": denied by default' }]);
+  expect(lines[0]![1]).toEqual([
+    { type: "text", text: 'AgentGate denied this call: no rule for action "file_write": denied by default' },
+  ]);
 });
 
 it("the README's policy, mapping and mcpServers JSON are valid and agree", async () => {
@@ -42,12 +46,17 @@ it("the README's policy, mapping and mcpServers JSON are valid and agree", async
   const [policyYaml, mappingYaml] = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
   const policy = PermissionPolicy.parse(policyYaml!);
   const mapping = parseMapping(mappingYaml!);
-  const config = JSON.parse(/```json\n([\s\S]*?)```/.exec(readme)![1]!) as { mcpServers: Record<string, { command: string; args: string[] }> };
+  const config = JSON.parse(/```json\n([\s\S]*?)```/.exec(readme)![1]!) as {
+    mcpServers: Record<string, { command: string; args: string[] }>;
+  };
   const server = config.mcpServers.filesystem!;
   expect(server.command).toBe("npx");
   expect(server.args.slice(0, 2)).toEqual(["-y", "@agentgate/mcp"]);
   const args = parseProxyArgs(server.args.slice(2));
-  expect(args.upstream).toEqual({ command: "npx", args: ["-y", "@modelcontextprotocol/server-filesystem", "/Users/me/Documents"] });
+  expect(args.upstream).toEqual({
+    command: "npx",
+    args: ["-y", "@modelcontextprotocol/server-filesystem", "/Users/me/Documents"],
+  });
   // What the example promises: reads inside Documents pass, .env files and writes without approval do not.
   expect(policy.check("file_read", "/Users/me/Documents/a/b.md")).toBe("allow");
   expect(policy.check("file_read", "/Users/me/Documents/.env")).toBe("deny");

@@ -12,7 +12,14 @@ import { callId, deployTool, makeGate, makeRunner } from "./test-utils/fixtures.
 // so: every agent here is gated with `runState: "untrusted"`.
 const untrusted = { runState: "untrusted" } as const;
 
-const rules = [{ action: "tool_use", allowed: true, allowedTargets: ["search", "deploy", "rollback"], escalateTargets: ["deploy", "rollback"] }];
+const rules = [
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["search", "deploy", "rollback"],
+    escalateTargets: ["deploy", "rollback"],
+  },
+];
 
 function rollbackTool(executions: string[]) {
   return tool({
@@ -33,31 +40,56 @@ function opsAgent(gate: Awaited<ReturnType<typeof makeGate>>, id: string, ran: s
     [assistantMessage("finished")],
     [assistantMessage("finished")],
   ]);
-  return { model, agent: new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted) }) };
+  return {
+    model,
+    agent: new Agent({
+      name: "ops",
+      instructions: "",
+      model,
+      tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted),
+    }),
+  };
 }
 
 /** Resumes a saved state on a fresh agent (another process) whose model only finishes. */
 async function resume(gate: Awaited<ReturnType<typeof makeGate>>, ran: string[], text: string) {
   const model = new ScriptedModel([[assistantMessage("finished")], [assistantMessage("finished")]]);
-  const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted) });
+  const agent = new Agent({
+    name: "ops",
+    instructions: "",
+    model,
+    tools: gateTools([deployTool(ran), rollbackTool(ran)], gate, untrusted),
+  });
   const result = await makeRunner().run(agent, await RunState.fromString(agent, text));
   return { result, model };
 }
 
 describe("OpenAI Agents: edited and replayed run state", () => {
   it("two calls sharing one id with different arguments: the unapproved one never runs", async () => {
-    const gate = await makeGate(rules, { approvalHandler: (r) => ({ approved: (r.args as { env: string }).env === "staging", approvedBy: "alice" }) });
+    const gate = await makeGate(rules, {
+      approvalHandler: (r) => ({ approved: (r.args as { env: string }).env === "staging", approvedBy: "alice" }),
+    });
     const ran: string[] = [];
     const id = callId("dup");
     const model = new ScriptedModel([
-      [functionCall("deploy", { service: "api", env: "staging" }, { callId: id }), functionCall("deploy", { service: "api", env: "prod" }, { callId: id })],
+      [
+        functionCall("deploy", { service: "api", env: "staging" }, { callId: id }),
+        functionCall("deploy", { service: "api", env: "prod" }, { callId: id }),
+      ],
       [assistantMessage("finished")],
     ]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, untrusted) });
-    // The SDK refuses such a run itself; either way, prod must never deploy.
-    await makeRunner().run(agent, "deploy twice").catch((error: unknown) => {
-      expect(String(error)).toMatch(/reused/);
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model,
+      tools: gateTools([deployTool(ran)], gate, untrusted),
     });
+    // The SDK refuses such a run itself; either way, prod must never deploy.
+    await makeRunner()
+      .run(agent, "deploy twice")
+      .catch((error: unknown) => {
+        expect(String(error)).toMatch(/reused/);
+      });
     expect(ran).not.toContain("api@prod");
   });
 
@@ -76,5 +108,4 @@ describe("OpenAI Agents: edited and replayed run state", () => {
       expect(ran).toEqual([]);
     }
   });
-
 });

@@ -17,12 +17,22 @@ class InProcessMcpServer implements MCPServer {
       {
         name: "read_file",
         description: "Read a file",
-        inputSchema: { type: "object" as const, properties: { path: { type: "string" } }, required: ["path"], additionalProperties: false },
+        inputSchema: {
+          type: "object" as const,
+          properties: { path: { type: "string" } },
+          required: ["path"],
+          additionalProperties: false,
+        },
       },
       {
         name: "delete_file",
         description: "Delete a file",
-        inputSchema: { type: "object" as const, properties: { path: { type: "string" } }, required: ["path"], additionalProperties: false },
+        inputSchema: {
+          type: "object" as const,
+          properties: { path: { type: "string" } },
+          required: ["path"],
+          additionalProperties: false,
+        },
       },
     ];
   }
@@ -52,7 +62,10 @@ describe("agent.asTool() tools", () => {
     );
     const [ok, no] = [callId(), callId()];
     const model = new ScriptedModel([
-      [functionCall("ask_researcher", { input: "meaning?" }, { callId: ok }), functionCall("ask_intern", { input: "meaning?" }, { callId: no })],
+      [
+        functionCall("ask_researcher", { input: "meaning?" }, { callId: ok }),
+        functionCall("ask_intern", { input: "meaning?" }, { callId: no }),
+      ],
       [assistantMessage("done")],
     ]);
     await makeRunner().run(new Agent({ name: "lead", instructions: "", model, tools }), "go");
@@ -73,7 +86,12 @@ describe("agent.asTool() tools", () => {
       [functionCall("deploy", { service: "api", env: "prod" }, { callId: inner })],
       [assistantMessage("deployed")],
     ]);
-    const deployer = new Agent({ name: "deployer", instructions: "", model: subModel, tools: gateTools([deployTool(ran)], gate) });
+    const deployer = new Agent({
+      name: "deployer",
+      instructions: "",
+      model: subModel,
+      tools: gateTools([deployTool(ran)], gate),
+    });
     const outerModel = new ScriptedModel([
       [functionCall("ask_deployer", { input: "ship api" }, { callId: callId() })],
       [assistantMessage("all done")],

@@ -20,7 +20,12 @@ interface Paused {
 
 function agentWith(gate: GateKeeper, tools: ConformanceTools, model: ScriptedModel) {
   const gated = tools.names.map((name) =>
-    tool({ name, description: `the ${name} tool`, parameters: z.object({ service: z.string() }), execute: async (input) => tools.run(name, input) }),
+    tool({
+      name,
+      description: `the ${name} tool`,
+      parameters: z.object({ service: z.string() }),
+      execute: async (input) => tools.run(name, input),
+    }),
   );
   return new Agent({ name: "ops", instructions: "", model, tools: gateTools(gated, gate, { runState: "untrusted" }) });
 }
@@ -38,7 +43,10 @@ const finishing = () => new ScriptedModel([[assistantMessage("finished")], [assi
 runAdapterConformance({
   name: "@agentgate/openai-agents",
   async run({ gate, tools, call }) {
-    const model = new ScriptedModel([[functionCall(call.toolName, call.input, { callId: call.callId })], [assistantMessage("finished")]]);
+    const model = new ScriptedModel([
+      [functionCall(call.toolName, call.input, { callId: call.callId })],
+      [assistantMessage("finished")],
+    ]);
     const result = await makeRunner().run(agentWith(gate, tools, model), "go");
     const paused: Paused | undefined = result.interruptions.length > 0 ? { result, callId: call.callId } : undefined;
     return { seen: toolResultsSeenByModel(model.calls).get(call.callId), paused };
@@ -55,6 +63,9 @@ runAdapterConformance({
     const model = finishing();
     const agent = agentWith(gate, tools, model);
     const result = await makeRunner().run(agent, await RunState.fromString(agent, text));
-    return { seen: toolResultsSeenByModel(model.calls).get(callId), paused: result.interruptions.length > 0 ? { result, callId } : undefined };
+    return {
+      seen: toolResultsSeenByModel(model.calls).get(callId),
+      paused: result.interruptions.length > 0 ? { result, callId } : undefined,
+    };
   },
 });

@@ -23,7 +23,9 @@ export function assertDenialFits(tool: FunctionTool<any, any, any>, options: { d
  * without one (a JSON-schema `outputSchema`) is not validated at all.
  */
 function schemaAccepts(tool: FunctionTool<any, any, any>, value: unknown): boolean {
-  const key = Object.getOwnPropertySymbols(tool).find((symbol) => symbol.description === "openai.agents.functionToolOutputValidator");
+  const key = Object.getOwnPropertySymbols(tool).find(
+    (symbol) => symbol.description === "openai.agents.functionToolOutputValidator",
+  );
   const validate = key ? (tool as unknown as Record<symbol, unknown>)[key] : undefined;
   if (typeof validate !== "function") return true;
   try {

@@ -10,12 +10,19 @@ import { callId, deployTool, makeGate, makeRunner, searchTool, toolResultsSeenBy
 // interruption with `state.approve(i)` (or reject it), run again with the state.
 // The gate is added as the README says: `gateTools(tools, gate, { approvedBy })`.
 
-const rules = [{ action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] }];
+const rules = [
+  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] },
+];
 
 type Run = RunResult<any, any>;
 
 /** The SDK's documented loop; `answer` stands for the app's own approval UI. */
-async function documentedLoop(agent: Agent<any, any>, input: string, answer: (item: Run["interruptions"][number]) => boolean, rejection?: string) {
+async function documentedLoop(
+  agent: Agent<any, any>,
+  input: string,
+  answer: (item: Run["interruptions"][number]) => boolean,
+  rejection?: string,
+) {
   const runner = makeRunner();
   let result: Run = await runner.run(agent, input);
   let questions = 0;
@@ -36,7 +43,10 @@ function deployAgent(ran: string[], id: string, tools: (t: ReturnType<typeof dep
     [functionCall("deploy", { service: "api", env: "prod" }, { callId: id })],
     [assistantMessage("finished")],
   ]);
-  return { model, agent: new Agent({ name: "ops", instructions: "deploy things", model, tools: tools([deployTool(ran)]) }) };
+  return {
+    model,
+    agent: new Agent({ name: "ops", instructions: "deploy things", model, tools: tools([deployTool(ran)]) }),
+  };
 }
 
 const asUser = { approvedBy: () => "alice@example.com" } satisfies GateToolsOptions;
@@ -48,13 +58,28 @@ describe("the SDK's documented approval loop with the gate added", () => {
       const ran: string[] = [];
       const searched: string[] = [];
       const model = new ScriptedModel([
-        [functionCall("search", { query: "status" }, { callId: "c1" }), functionCall("deploy", { service: "api", env: "prod" }, { callId: "c2" })],
+        [
+          functionCall("search", { query: "status" }, { callId: "c1" }),
+          functionCall("deploy", { service: "api", env: "prod" }, { callId: "c2" }),
+        ],
         [assistantMessage("all good")],
       ]);
       const tools = [searchTool(searched), deployTool(ran)];
-      const agent = new Agent({ name: "ops", instructions: "", model, tools: gated ? gateTools(tools, gate, asUser) : tools });
+      const agent = new Agent({
+        name: "ops",
+        instructions: "",
+        model,
+        tools: gated ? gateTools(tools, gate, asUser) : tools,
+      });
       const { result, questions } = await documentedLoop(agent, "go", () => true);
-      return { output: result.finalOutput, history: result.history, requests: model.calls.map((c) => c.request.input), ran, searched, questions };
+      return {
+        output: result.finalOutput,
+        history: result.history,
+        requests: model.calls.map((c) => c.request.input),
+        ran,
+        searched,
+        questions,
+      };
     };
     const [plain, gated] = [await runOnce(false), await runOnce(true)];
     expect(gated).toEqual(plain);
@@ -85,7 +110,12 @@ describe("the SDK's documented approval loop with the gate added", () => {
     const saved = paused.state.toString(); // in the app's own database
 
     const model = new ScriptedModel([[assistantMessage("finished")]]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, asUser) });
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model,
+      tools: gateTools([deployTool(ran)], gate, asUser),
+    });
     const state = await RunState.fromString(agent, saved);
     for (const interruption of state.getInterruptions()) state.approve(interruption);
     const result = await makeRunner().run(agent, state);
@@ -95,7 +125,9 @@ describe("the SDK's documented approval loop with the gate added", () => {
 
   it("the human is never asked twice: an inline approvalHandler means no interruption, and the tool's own needsApproval shares the one question", async () => {
     const asked: ApprovalRequest[] = [];
-    const inline = await makeGate(rules, { approvalHandler: (request) => (asked.push(request), { approved: true, approvedBy: "bob" }) });
+    const inline = await makeGate(rules, {
+      approvalHandler: (request) => (asked.push(request), { approved: true, approvedBy: "bob" }),
+    });
     const ran: string[] = [];
     const { agent } = deployAgent(ran, callId(), (tools) => gateTools(tools, inline, asUser));
     const first = await documentedLoop(agent, "deploy", () => true);
@@ -109,7 +141,10 @@ describe("the SDK's documented approval loop with the gate added", () => {
       needsApproval: true,
       execute: async ({ service, env }) => (ran.push(`${service}@${env}`), "deployed"),
     });
-    const model = new ScriptedModel([[functionCall("deploy", { service: "web", env: "prod" }, { callId: callId() })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("deploy", { service: "web", env: "prod" }, { callId: callId() })],
+      [assistantMessage("ok")],
+    ]);
     const both = new Agent({ name: "ops", instructions: "", model, tools: gateTools([ownApproval], gate, asUser) });
     const second = await documentedLoop(both, "deploy", () => true);
     expect(second.questions).toBe(1);
@@ -132,13 +167,21 @@ describe("the SDK's documented approval loop with the gate added", () => {
     const ran: string[] = [];
     const id = callId();
     const untrusted = { ...asUser, runState: "untrusted" } as const;
-    const paused = await makeRunner().run(deployAgent(ran, id, (t) => gateTools(t, gate, untrusted)).agent, "deploy api");
+    const paused = await makeRunner().run(
+      deployAgent(ran, id, (t) => gateTools(t, gate, untrusted)).agent,
+      "deploy api",
+    );
     // The client gets the string, approves inside it, and sends it back.
     paused.state.approve(paused.interruptions[0]!);
     const forged = paused.state.toString();
 
     const model = new ScriptedModel([[assistantMessage("finished")]]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, untrusted) });
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model,
+      tools: gateTools([deployTool(ran)], gate, untrusted),
+    });
     const result = await makeRunner().run(agent, await RunState.fromString(agent, forged));
     expect(ran).toEqual([]);
     expect(result.finalOutput).toBe("finished");
@@ -157,7 +200,12 @@ describe("the SDK's documented approval loop with the gate added", () => {
     const approved = paused.state.toString();
     const resumeFrom = async (text: string) => {
       const model = new ScriptedModel([[assistantMessage("finished")]]);
-      const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, asUser) });
+      const agent = new Agent({
+        name: "ops",
+        instructions: "",
+        model,
+        tools: gateTools([deployTool(ran)], gate, asUser),
+      });
       await makeRunner().run(agent, await RunState.fromString(agent, text));
       return toolResultsSeenByModel(model.calls).get(id)!;
     };
@@ -179,7 +227,9 @@ describe("the SDK's documented approval loop with the gate added", () => {
     const { result } = await documentedLoop(agent, "deploy", () => true);
     expect(ran).toEqual([]);
     expect(result.finalOutput).toBe("finished");
-    expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!).reason).toMatch(/approvedBy option failed: no session/);
+    expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!).reason).toMatch(
+      /approvedBy option failed: no session/,
+    );
   });
   it("streamed runs: the same loop over streamed results approves the escalation once", async () => {
     const gate = await makeGate(rules);
@@ -191,7 +241,7 @@ describe("the SDK's documented approval loop with the gate added", () => {
     await stream.completed;
     let questions = 0;
     while (stream.interruptions.length > 0) {
-      for (const interruption of stream.interruptions) (questions++, stream.state.approve(interruption));
+      for (const interruption of stream.interruptions) questions++, stream.state.approve(interruption);
       stream = await runner.run(agent, stream.state, { stream: true });
       await stream.completed;
     }
@@ -202,7 +252,9 @@ describe("the SDK's documented approval loop with the gate added", () => {
     const gate = await makeGate(rules);
     const ran: string[] = [];
     const id = callId();
-    const { model, agent } = deployAgent(ran, id, (tools) => gateTools(tools, gate, { approvedBy: () => gate.identity.name }));
+    const { model, agent } = deployAgent(ran, id, (tools) =>
+      gateTools(tools, gate, { approvedBy: () => gate.identity.name }),
+    );
     await documentedLoop(agent, "deploy", () => true);
     expect(ran).toEqual([]);
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true, decision: "deny" });

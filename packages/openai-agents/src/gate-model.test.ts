@@ -11,7 +11,10 @@ describe("gateModel", () => {
       { action: "llm_call", allowed: true, allowedTargets: ["gpt-test"] },
       { action: "tool_use", allowed: true },
     ]);
-    const inner = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: callId() })], [assistantMessage("done")]]);
+    const inner = new ScriptedModel([
+      [functionCall("search", { query: "x" }, { callId: callId() })],
+      [assistantMessage("done")],
+    ]);
     const agent = new Agent({
       name: "ops",
       instructions: "",
@@ -37,7 +40,12 @@ describe("gateModel", () => {
       [functionCall("search", { query: "2" }, { callId: callId() })],
       [assistantMessage("never reached")],
     ]);
-    const agent = new Agent({ name: "ops", instructions: "", model: gateModel(inner, gate, { modelName: "m" }), tools: gateTools([searchTool()], gate) });
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model: gateModel(inner, gate, { modelName: "m" }),
+      tools: gateTools([searchTool()], gate),
+    });
 
     const error = await makeRunner()
       .run(agent, "loop")
@@ -59,7 +67,11 @@ describe("gateModel", () => {
   it("gates streamed runs the same way", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true, allowedTargets: ["allowed-model"] }]);
     const inner = new ScriptedModel([[assistantMessage("hi")]]);
-    const agent = new Agent({ name: "ops", instructions: "", model: gateModel(inner, gate, { modelName: "other-model" }) });
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model: gateModel(inner, gate, { modelName: "other-model" }),
+    });
     const stream = await makeRunner().run(agent, "hi", { stream: true });
     const drained = (async () => {
       for await (const _event of stream) {
@@ -71,7 +83,11 @@ describe("gateModel", () => {
     expect(inner.calls).toHaveLength(0);
 
     const allowed = new ScriptedModel([[assistantMessage("hi")]]);
-    const ok = new Agent({ name: "ops", instructions: "", model: gateModel(allowed, gate, { modelName: "allowed-model" }) });
+    const ok = new Agent({
+      name: "ops",
+      instructions: "",
+      model: gateModel(allowed, gate, { modelName: "allowed-model" }),
+    });
     const okStream = await makeRunner().run(ok, "hi", { stream: true });
     for await (const _event of okStream) {
       // drain
@@ -99,9 +115,15 @@ describe("gateModel", () => {
     broken = true;
     const inner = new ScriptedModel([[assistantMessage("hi")]]);
     const agent = new Agent({ name: "ops", instructions: "", model: gateModel(inner, gate, { modelName: "m" }) });
-    const error = await makeRunner().run(agent, "hi").catch((e: unknown) => e);
+    const error = await makeRunner()
+      .run(agent, "hi")
+      .catch((e: unknown) => e);
     expect(PermissionDeniedError.isInstance(error)).toBe(true);
-    expect((error as PermissionDeniedError).decision).toMatchObject({ type: "deny", code: "internal_error", target: "m" });
+    expect((error as PermissionDeniedError).decision).toMatchObject({
+      type: "deny",
+      code: "internal_error",
+      target: "m",
+    });
     expect((error as PermissionDeniedError).decision.reason).toContain("clock broke");
     expect(inner.calls).toHaveLength(0);
   });
@@ -110,7 +132,9 @@ describe("gateModel", () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true, requireApproval: true }]);
     const inner = new ScriptedModel([[assistantMessage("hi")]]);
     const agent = new Agent({ name: "ops", instructions: "", model: gateModel(inner, gate, { modelName: "m" }) });
-    const error = await makeRunner().run(agent, "hi").catch((e: unknown) => e);
+    const error = await makeRunner()
+      .run(agent, "hi")
+      .catch((e: unknown) => e);
     expect((error as PermissionDeniedError).decision.type).toBe("escalate");
     expect(inner.calls).toHaveLength(0);
   });
@@ -127,9 +151,9 @@ describe("gateModel", () => {
     const advice = await gated.getRetryAdvice!({ request: {} as never, error: denial, stream: false, attempt: 1 });
     expect(advice).toMatchObject({ suggested: false, replaySafety: "safe" });
     // Other errors: the wrapped model's own advice.
-    expect(await gated.getRetryAdvice!({ request: {} as never, error: new Error("x"), stream: false, attempt: 1 })).toEqual(
-      await named.getRetryAdvice({ request: {} as never, error: new Error("x"), stream: false, attempt: 1 }),
-    );
+    expect(
+      await gated.getRetryAdvice!({ request: {} as never, error: new Error("x"), stream: false, attempt: 1 }),
+    ).toEqual(await named.getRetryAdvice({ request: {} as never, error: new Error("x"), stream: false, attempt: 1 }));
   });
 
   it("gateModelProvider gates every model it hands out, named as requested", async () => {
@@ -145,9 +169,9 @@ describe("gateModel", () => {
     const runnerWith = () => makeRunner({ modelProvider: gateModelProvider(provider, gate) });
     const good = await runnerWith().run(new Agent({ name: "a", instructions: "", model: "good-model" }), "hi");
     expect(good.finalOutput).toBe("ok");
-    await expect(runnerWith().run(new Agent({ name: "b", instructions: "", model: "bad-model" }), "hi")).rejects.toSatisfy(
-      (e: unknown) => PermissionDeniedError.isInstance(e) && e.decision.target === "bad-model",
-    );
+    await expect(
+      runnerWith().run(new Agent({ name: "b", instructions: "", model: "bad-model" }), "hi"),
+    ).rejects.toSatisfy((e: unknown) => PermissionDeniedError.isInstance(e) && e.decision.target === "bad-model");
     expect(models.at(-1)!.calls).toHaveLength(0);
   });
 

@@ -71,7 +71,10 @@ export function gateModel(model: Model, gate: GateKeeper, options: GateModelOpti
     },
   };
   if (model.supportsPromptModelSelection !== undefined) {
-    Object.defineProperty(gated, "supportsPromptModelSelection", { value: model.supportsPromptModelSelection, enumerable: true });
+    Object.defineProperty(gated, "supportsPromptModelSelection", {
+      value: model.supportsPromptModelSelection,
+      enumerable: true,
+    });
   }
   return gated;
 }

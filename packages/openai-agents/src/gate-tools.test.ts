@@ -1,5 +1,11 @@
 import { MemoryStore, type GateStore } from "@agentgate/core";
-import { Agent, defineToolInputGuardrail, hostedMcpTool, tool, ToolGuardrailFunctionOutputFactory } from "@openai/agents-core";
+import {
+  Agent,
+  defineToolInputGuardrail,
+  hostedMcpTool,
+  tool,
+  ToolGuardrailFunctionOutputFactory,
+} from "@openai/agents-core";
 import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-core/testing";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -12,7 +18,10 @@ describe("gateTools on a real Runner loop", () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true, allowedTargets: ["search"] }]);
     const ran: string[] = [];
     const id = callId();
-    const model = new ScriptedModel([[functionCall("search", { query: "agents" }, { callId: id })], [assistantMessage("done")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", { query: "agents" }, { callId: id })],
+      [assistantMessage("done")],
+    ]);
     const agent = new Agent({ name: "ops", instructions: "help", model, tools: gateTools([searchTool(ran)], gate) });
 
     const result = await makeRunner().run(agent, "find agents");
@@ -61,7 +70,10 @@ describe("gateTools on a real Runner loop", () => {
       execute: async () => "ran",
     });
     const model = new ScriptedModel([
-      [functionCall("search", { query: "x" }, { callId: allowed }), functionCall("run_shell", { command: "ls" }, { callId: denied })],
+      [
+        functionCall("search", { query: "x" }, { callId: allowed }),
+        functionCall("run_shell", { command: "ls" }, { callId: denied }),
+      ],
       [assistantMessage("ok")],
     ]);
     const tools = gateTools([searchTool(), shell], gate, { mapping: { run_shell: { action: "shell" } } });
@@ -73,7 +85,10 @@ describe("gateTools on a real Runner loop", () => {
   it("denies a tool that has no rule at all (deny by default)", async () => {
     const gate = await makeGate([{ action: "llm_call", allowed: true }]);
     const ran: string[] = [];
-    const model = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: callId() })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", { query: "x" }, { callId: callId() })],
+      [assistantMessage("ok")],
+    ]);
     const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([searchTool(ran)], gate) });
     await makeRunner().run(agent, "go");
     expect(ran).toEqual([]);
@@ -125,7 +140,10 @@ describe("gateTools on a real Runner loop", () => {
       execute: async ({ path }) => (read.push(path), path),
     });
     const id = callId();
-    const model = new ScriptedModel([[functionCall("read_file", { path: "/a" }, { callId: id })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("read_file", { path: "/a" }, { callId: id })],
+      [assistantMessage("ok")],
+    ]);
     const mapping = {
       read_file: {
         action: "file_read",
@@ -152,7 +170,10 @@ describe("gateTools on a real Runner loop", () => {
     });
     const ran: string[] = [];
     const id = callId();
-    const model = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: id })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", { query: "x" }, { callId: id })],
+      [assistantMessage("ok")],
+    ]);
     const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([searchTool(ran)], gate) });
     const result = await makeRunner().run(agent, "go");
     expect(result.finalOutput).toBe("ok");
@@ -211,21 +232,30 @@ describe("gateTools on a real Runner loop", () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
     const ran: string[] = [];
     const id = callId();
-    const model = new ScriptedModel([[functionCall("search", '{"query": 42}', { callId: id })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", '{"query": 42}', { callId: id })],
+      [assistantMessage("ok")],
+    ]);
     const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([searchTool(ran)], gate) });
     const result = await makeRunner().run(agent, "go");
     expect(ran).toEqual([]);
     expect(result.finalOutput).toBe("ok");
     // The SDK withholds arguments that failed its schema from guardrails; the gate refuses what it cannot read.
     expect(toolResultsSeenByModel(model.calls).get(id)).toMatch(/redacted/i);
-    expect(result.toolInputGuardrailResults[0]?.output.outputInfo?.agentgate).toMatchObject({ type: "deny", code: "invalid_input" });
+    expect(result.toolInputGuardrailResults[0]?.output.outputInfo?.agentgate).toMatchObject({
+      type: "deny",
+      code: "invalid_input",
+    });
   });
 
   it("turns malformed JSON arguments into a DENY: the tool never runs and no human is asked", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
     const ran: string[] = [];
     const id = callId();
-    const model = new ScriptedModel([[functionCall("search", '{"query": "unterminated', { callId: id })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", '{"query": "unterminated', { callId: id })],
+      [assistantMessage("ok")],
+    ]);
     const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([searchTool(ran)], gate) });
     const runner = makeRunner();
 
@@ -252,7 +282,10 @@ describe("gateTools on a real Runner loop", () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
     const ran: string[] = [];
     const id = callId();
-    const model = new ScriptedModel([[functionCall("search", "not json at all", { callId: id })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", "not json at all", { callId: id })],
+      [assistantMessage("ok")],
+    ]);
     const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([searchTool(ran)], gate) });
     const result = await makeRunner({ toolExecution: { preApprovalInputGuardrails: true } }).run(agent, "go");
     expect(result.interruptions).toEqual([]);
@@ -292,24 +325,30 @@ describe("gateTools on a real Runner loop", () => {
   it.each([
     ["a plain rule", { action: "tool_use", allowed: true }],
     ["a rate-limited rule", { action: "tool_use", allowed: true, maxPerMinute: 5 }],
-  ])("keeps the tool's own needsApproval for calls the gate allows (%s), and leaves those pauses alone", async (_label, rule) => {
-    const gate = await makeGate([rule]);
-    const ran: string[] = [];
-    const guarded = tool({
-      name: "search",
-      description: "Search",
-      parameters: z.object({ query: z.string() }),
-      needsApproval: true,
-      execute: async ({ query }) => (ran.push(query), "ok"),
-    });
-    const model = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: callId() })], [assistantMessage("ok")]]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([guarded], gate) });
-    const result = await makeRunner().run(agent, "go");
-    expect(result.interruptions).toHaveLength(1);
-    const outcomes = await resolveGateInterruptions(result, gate, () => true);
-    expect(outcomes).toEqual([]); // not the gate's pause: untouched
-    expect(ran).toEqual([]);
-  });
+  ])(
+    "keeps the tool's own needsApproval for calls the gate allows (%s), and leaves those pauses alone",
+    async (_label, rule) => {
+      const gate = await makeGate([rule]);
+      const ran: string[] = [];
+      const guarded = tool({
+        name: "search",
+        description: "Search",
+        parameters: z.object({ query: z.string() }),
+        needsApproval: true,
+        execute: async ({ query }) => (ran.push(query), "ok"),
+      });
+      const model = new ScriptedModel([
+        [functionCall("search", { query: "x" }, { callId: callId() })],
+        [assistantMessage("ok")],
+      ]);
+      const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([guarded], gate) });
+      const result = await makeRunner().run(agent, "go");
+      expect(result.interruptions).toHaveLength(1);
+      const outcomes = await resolveGateInterruptions(result, gate, () => true);
+      expect(outcomes).toEqual([]); // not the gate's pause: untouched
+      expect(ran).toEqual([]);
+    },
+  );
 
   it("keeps the tool's own input guardrails, after the gate's", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
@@ -329,7 +368,10 @@ describe("gateTools on a real Runner loop", () => {
     const [gated] = gateTools([t], gate);
     expect(gated!.inputGuardrails!.map((g) => g.name)).toEqual(["agentgate", "own"]);
     const id = callId();
-    const model = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: id })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", { query: "x" }, { callId: id })],
+      [assistantMessage("ok")],
+    ]);
     await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: [gated!] }), "go");
     expect(order).toEqual(["own"]);
     expect(ran).toEqual([]);
@@ -356,7 +398,10 @@ describe("gateTools on a real Runner loop", () => {
     expect(twice).toBe(once);
     const [both] = gateTools([once!], strict);
     expect(both!.inputGuardrails!.map((g) => g.name)).toEqual(["agentgate", "agentgate"]);
-    const model = new ScriptedModel([[functionCall("search", { query: "x" }, { callId: callId() })], [assistantMessage("ok")]]);
+    const model = new ScriptedModel([
+      [functionCall("search", { query: "x" }, { callId: callId() })],
+      [assistantMessage("ok")],
+    ]);
     await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: [both!] }), "go");
     expect(ran).toEqual([]);
     expect(strict.decisions.some((d) => d.type === "deny")).toBe(true);

@@ -1,5 +1,11 @@
 import { BoundedMap, errorText } from "@agentgate/core/internal";
-import { isDeniedToolResult, PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import {
+  isDeniedToolResult,
+  PermissionDeniedError,
+  type Decision,
+  type GateKeeper,
+  type ToolMapping,
+} from "@agentgate/core";
 import {
   defineToolInputGuardrail,
   ToolGuardrailFunctionOutputFactory,
@@ -60,7 +66,6 @@ export interface GateToolsOptions {
   approvedBy?: (call: NativeApproval) => string | undefined | Promise<string | undefined>;
 }
 
-
 /**
  * The tools `gateTools` accepts: function tools (from `tool()`,
  * `agent.asTool()`, MCP). A list that names a hosted tool (`webSearchTool()`
@@ -111,7 +116,11 @@ export const GATE_GUARDRAIL_NAME = "agentgate";
  * with gated tools: it runs the guardrail before the pause, which then denies
  * escalations instead of pausing (fail closed).
  */
-export function gateTools<T extends Tool<any>>(tools: readonly T[], gate: GateableTools<T>, options: GateToolsOptions = {}): T[] {
+export function gateTools<T extends Tool<any>>(
+  tools: readonly T[],
+  gate: GateableTools<T>,
+  options: GateToolsOptions = {},
+): T[] {
   if (!Array.isArray(tools)) throw new TypeError("gateTools: `tools` must be an array of tools");
   if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
     throw new TypeError("gateTools: `gate` must be a GateKeeper");
@@ -155,7 +164,13 @@ function gateFunctionTool(
 
   // `execute` only on the check right before the tool runs: a recorded call runs once.
   const check = (input: unknown, callId: string | undefined, execute = false): Promise<Decision> =>
-    gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), ...(mapping ? { mapping } : {}), ...(execute ? { execute } : {}) });
+    gate.checkToolCall({
+      toolName,
+      input,
+      ...(callId ? { callId } : {}),
+      ...(mapping ? { mapping } : {}),
+      ...(execute ? { execute } : {}),
+    });
 
   const rejectCall = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
     if (denial.callId) denials.set(denial.callId, denial);
@@ -183,15 +198,30 @@ function gateFunctionTool(
       const read = inputOf(callId, toolCall?.arguments);
       if (!read.ok) {
         // Recorded by the gate (audited), then refused.
-        const refused = await gate.checkToolCall({ toolName, input: toolCall?.arguments, ...(callId ? { callId } : {}), inputError: read.reason });
-        return rejectCall({ toolName, ...(callId ? { callId } : {}), reason: refused.reason, code: "invalid_arguments", decision: refused });
+        const refused = await gate.checkToolCall({
+          toolName,
+          input: toolCall?.arguments,
+          ...(callId ? { callId } : {}),
+          inputError: read.reason,
+        });
+        return rejectCall({
+          toolName,
+          ...(callId ? { callId } : {}),
+          reason: refused.reason,
+          code: "invalid_arguments",
+          decision: refused,
+        });
       }
       // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
       const execute = !agentTool;
       let decision = await check(read.input, callId, execute);
       if (decision.type === "escalate" && callId && approvedInRunState(context, toolName, callId)) {
-        decision = await honourNativeApproval(gate, options, { toolName, callId, input: read.input, runContext: context }, decision, () =>
-          check(read.input, callId, execute),
+        decision = await honourNativeApproval(
+          gate,
+          options,
+          { toolName, callId, input: read.input, runContext: context },
+          decision,
+          () => check(read.input, callId, execute),
         );
       }
       if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
@@ -238,7 +268,9 @@ function gateFunctionTool(
         ? await check(read.input, callId, true)
         : await gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), inputError: read.reason });
       if (decision.type === "allow") return originalInvoke(runContext, input, details);
-      return JSON.stringify(deniedOutputFor({ toolName, ...(callId ? { callId } : {}), reason: decision.reason, decision }));
+      return JSON.stringify(
+        deniedOutputFor({ toolName, ...(callId ? { callId } : {}), reason: decision.reason, decision }),
+      );
     };
   }
 
@@ -288,4 +320,3 @@ function deniedPayloadIn(error: unknown): { reason: string } | undefined {
 function isAgentTool(tool: FunctionTool<any, any, any>): boolean {
   return typeof (tool as { on?: unknown }).on === "function";
 }
-

@@ -1,5 +1,14 @@
 import type { ApprovalRequest, Decision, GateKeeper } from "@agentgate/core";
-import { Agent, RunState, tool, type FunctionTool, type Model, type ModelProvider, type RunResult, type Tool } from "@openai/agents-core";
+import {
+  Agent,
+  RunState,
+  tool,
+  type FunctionTool,
+  type Model,
+  type ModelProvider,
+  type RunResult,
+  type Tool,
+} from "@openai/agents-core";
 import { webSearchTool } from "@openai/agents";
 import type { HostedTool } from "@openai/agents-core";
 import { describe, expectTypeOf, it } from "vitest";
@@ -61,7 +70,10 @@ describe("gateTools", () => {
   });
 
   it("takes the approval options for the SDK's own state.approve()", () => {
-    gateTools([search], gate, { runState: "trusted", approvedBy: ({ runContext, toolName, callId }) => `${String(runContext.context)}:${toolName}:${callId}` });
+    gateTools([search], gate, {
+      runState: "trusted",
+      approvedBy: ({ runContext, toolName, callId }) => `${String(runContext.context)}:${toolName}:${callId}`,
+    });
     gateTools([search], gate, { runState: "untrusted", approvedBy: async () => undefined });
     // @ts-expect-error two settings only
     gateTools([search], gate, { runState: "client" });
@@ -77,7 +89,9 @@ describe("resolveGateInterruptions", () => {
       return { approved: false, approvedBy: "alice", reason: "no" };
     });
     expectTypeOf<ApprovalDecider>().returns.toEqualTypeOf<
-      boolean | { approved: boolean; approvedBy?: string; reason?: string } | Promise<boolean | { approved: boolean; approvedBy?: string; reason?: string }>
+      | boolean
+      | { approved: boolean; approvedBy?: string; reason?: string }
+      | Promise<boolean | { approved: boolean; approvedBy?: string; reason?: string }>
     >();
     // @ts-expect-error answers are booleans or { approved }
     await resolveGateInterruptions(state, gate, () => "yes");

@@ -3,7 +3,13 @@
  * approval interruptions for escalations) and model calls.
  * @packageDocumentation
  */
-export { gateTools, GATE_GUARDRAIL_NAME, type GateableTools, type GateToolsOptions, type NativeApproval } from "./gate-tools.js";
+export {
+  gateTools,
+  GATE_GUARDRAIL_NAME,
+  type GateableTools,
+  type GateToolsOptions,
+  type NativeApproval,
+} from "./gate-tools.js";
 export {
   resolveGateInterruptions,
   type ApprovalDecider,

@@ -56,11 +56,15 @@ export async function honourNativeApproval(
     });
     if (settled.type !== "allow") return settled;
   } catch (error) {
-    return gate.refuse(escalated.action, `could not record the approval given with state.approve(): ${errorText(error)}`, {
-      ...(escalated.target !== undefined ? { target: escalated.target } : {}),
-      callId: call.callId,
-      code: "approval_error",
-    });
+    return gate.refuse(
+      escalated.action,
+      `could not record the approval given with state.approve(): ${errorText(error)}`,
+      {
+        ...(escalated.target !== undefined ? { target: escalated.target } : {}),
+        callId: call.callId,
+        code: "approval_error",
+      },
+    );
   }
   return recheck();
 }

@@ -9,7 +9,14 @@ import { callId, deployTool, makeGate, makeRunner, toolResultsSeenByModel } from
 // An escalation on an `agent.asTool()` call, approved, then an approval inside
 // that sub-agent: the second resume continues the same agent-tool run.
 
-const rules = [{ action: "tool_use", allowed: true, allowedTargets: ["deploy", "ask_deployer"], escalateTargets: ["deploy", "ask_deployer"] }];
+const rules = [
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["deploy", "ask_deployer"],
+    escalateTargets: ["deploy", "ask_deployer"],
+  },
+];
 
 function team(gate: GateKeeper, ran: string[], ids: { outer: string; inner: string }, innerTools?: any[]) {
   const subModel = new ScriptedModel([
@@ -122,7 +129,10 @@ describe("nested agent-tool approvals", () => {
     expect(again.subModel.calls).toHaveLength(0);
     expect(ran).toEqual(["api@prod"]);
     expect(replayed.interruptions).toEqual([]);
-    expect(JSON.parse(toolResultsSeenByModel(again.outerModel.calls).get(ids.outer)!)).toMatchObject({ denied: true, code: "call_replayed" });
+    expect(JSON.parse(toolResultsSeenByModel(again.outerModel.calls).get(ids.outer)!)).toMatchObject({
+      denied: true,
+      code: "call_replayed",
+    });
   });
 
   it("an agent tool the gate denies never starts its sub-agent", async () => {
@@ -133,6 +143,9 @@ describe("nested agent-tool approvals", () => {
     const result = await makeRunner().run(lead, "ship it");
     expect(subModel.calls).toHaveLength(0);
     expect(result.finalOutput).toBe("all done");
-    expect(JSON.parse(toolResultsSeenByModel(outerModel.calls).get(ids.outer)!)).toMatchObject({ denied: true, decision: "deny" });
+    expect(JSON.parse(toolResultsSeenByModel(outerModel.calls).get(ids.outer)!)).toMatchObject({
+      denied: true,
+      decision: "deny",
+    });
   });
 });

@@ -23,7 +23,10 @@ function statusTool(ran: string[], extra: Partial<Parameters<typeof tool>[0]> = 
 }
 
 function scenario(id: string) {
-  return new ScriptedModel([[functionCall("status", { service: "api" }, { callId: id })], [assistantMessage("checked")]]);
+  return new ScriptedModel([
+    [functionCall("status", { service: "api" }, { callId: id })],
+    [assistantMessage("checked")],
+  ]);
 }
 
 describe("tools with an outputSchema", () => {
@@ -66,7 +69,10 @@ describe("tools with an outputSchema", () => {
         return { ok: false, detail: "unavailable" };
       },
     } as never);
-    await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: gateTools([own], gate) }), "status");
+    await makeRunner().run(
+      new Agent({ name: "ops", instructions: "", model, tools: gateTools([own], gate) }),
+      "status",
+    );
     expect(ran).toEqual([]);
     expect(received).toHaveLength(1);
     expect(PermissionDeniedError.isInstance(received[0])).toBe(true);
@@ -91,7 +97,10 @@ describe("tools with an outputSchema", () => {
       },
       execute: async ({ service }) => (ran.push(service), { ok: true }),
     });
-    await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: gateTools([jsonSchemaTool], gate) }), "s");
+    await makeRunner().run(
+      new Agent({ name: "ops", instructions: "", model, tools: gateTools([jsonSchemaTool], gate) }),
+      "s",
+    );
     expect(ran).toEqual([]);
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true, decision: "deny" });
   });
@@ -105,12 +114,19 @@ describe("tools with an outputSchema", () => {
       name: "status",
       description: "Service status",
       parameters: z.object({ service: z.string() }),
-      outputSchema: z.object({ denied: z.boolean().optional(), reason: z.string().optional(), ok: z.boolean().optional() }),
+      outputSchema: z.object({
+        denied: z.boolean().optional(),
+        reason: z.string().optional(),
+        ok: z.boolean().optional(),
+      }),
       execute: async ({ service }) => (ran.push(service), { ok: true }),
     });
     const id = callId();
     const model = scenario(id);
-    const result = await makeRunner().run(new Agent({ name: "ops", instructions: "", model, tools: gateTools([loose], gate) }), "status");
+    const result = await makeRunner().run(
+      new Agent({ name: "ops", instructions: "", model, tools: gateTools([loose], gate) }),
+      "status",
+    );
     expect(result.finalOutput).toBe("checked");
     expect(ran).toEqual([]);
     expect(JSON.parse(toolResultsSeenByModel(model.calls).get(id)!)).toMatchObject({ denied: true });

@@ -28,10 +28,17 @@ describe("invariants", () => {
   it("a tool the policy denies never executes, whatever arguments and human answers come in", async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.oneof(fc.string(), fc.json(), fc.record({ service: fc.string(), env: fc.string() }).map((v) => JSON.stringify(v))), {
-          minLength: 1,
-          maxLength: 4,
-        }),
+        fc.array(
+          fc.oneof(
+            fc.string(),
+            fc.json(),
+            fc.record({ service: fc.string(), env: fc.string() }).map((v) => JSON.stringify(v)),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
         fc.constantFrom<unknown>(true, false, { approved: true }, "yes", null),
         async (argumentStrings, answer) => {
           // deploy is denied outright (denied_targets beats escalate_targets).
@@ -70,7 +77,11 @@ describe("invariants", () => {
         const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate) });
         const runner = makeRunner();
         let result = await runner.run(agent, "go");
-        await resolveGateInterruptions(result, gate, (request) => answers[Number((request.args as { service: string }).service.slice(1))]!);
+        await resolveGateInterruptions(
+          result,
+          gate,
+          (request) => answers[Number((request.args as { service: string }).service.slice(1))]!,
+        );
         result = await runner.run(agent, result.state);
         const expected = answers.flatMap((approved, i) => (approved ? [`s${i}@prod`] : []));
         expect([...ran].sort()).toEqual(expected.sort());

@@ -19,7 +19,10 @@ describe("README", () => {
     it(`example ${i + 1} runs and prints what its comments say`, () => {
       const path = new URL(`example-${i}.ts`, scratch);
       writeFileSync(path, code);
-      const out = execFileSync(process.execPath, [fileURLToPath(path)], { encoding: "utf8", cwd: fileURLToPath(scratch) });
+      const out = execFileSync(process.execPath, [fileURLToPath(path)], {
+        encoding: "utf8",
+        cwd: fileURLToPath(scratch),
+      });
       const expected = [...code.matchAll(/console\.log\(.*\); \/\/ (.*)$/gm)].map((m) => m[1]!);
       expect(out.trimEnd().split("\n")).toEqual(expected);
     });

@@ -5,7 +5,9 @@ import { describe, expect, it } from "vitest";
 import { gateTools, resolveGateInterruptions } from "./index.js";
 import { callId, deployTool, makeGate, makeRunner, searchTool, toolResultsSeenByModel } from "./test-utils/fixtures.js";
 
-const deployRules = [{ action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] }];
+const deployRules = [
+  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] },
+];
 
 /** An agent whose model asks for one deploy, then finishes with whatever it read. */
 function deployScenario(gate: GateKeeper, id: string, ran: string[]) {
@@ -13,7 +15,12 @@ function deployScenario(gate: GateKeeper, id: string, ran: string[]) {
     [functionCall("deploy", { service: "api", env: "prod" }, { callId: id })],
     [assistantMessage("finished")],
   ]);
-  const agent = new Agent({ name: "ops", instructions: "deploy things", model, tools: gateTools([deployTool(ran)], gate) });
+  const agent = new Agent({
+    name: "ops",
+    instructions: "deploy things",
+    model,
+    tools: gateTools([deployTool(ran)], gate),
+  });
   return { model, agent };
 }
 
@@ -35,10 +42,20 @@ describe("escalation through the SDK's interruptions", () => {
       return { approved: true, approvedBy: "alice" };
     });
     expect(requests).toHaveLength(1);
-    expect(requests[0]).toMatchObject({ callId: id, action: "tool_use", target: "deploy", args: { service: "api", env: "prod" } });
+    expect(requests[0]).toMatchObject({
+      callId: id,
+      action: "tool_use",
+      target: "deploy",
+      args: { service: "api", env: "prod" },
+    });
     expect(requests[0]!.escalationId).toEqual(expect.any(String));
     expect(outcomes).toHaveLength(1);
-    expect(outcomes[0]).toMatchObject({ approved: true, toolName: "deploy", callId: id, decision: { type: "allow", approvedBy: "alice" } });
+    expect(outcomes[0]).toMatchObject({
+      approved: true,
+      toolName: "deploy",
+      callId: id,
+      decision: { type: "allow", approvedBy: "alice" },
+    });
 
     result = await runner.run(agent, result.state);
     expect(result.interruptions).toEqual([]);
@@ -78,7 +95,11 @@ describe("escalation through the SDK's interruptions", () => {
     const runner = makeRunner();
 
     let result = await runner.run(agent, "deploy api");
-    const outcomes = await resolveGateInterruptions(result, gate, () => ({ approved: false, approvedBy: "bob", reason: "change freeze" }));
+    const outcomes = await resolveGateInterruptions(result, gate, () => ({
+      approved: false,
+      approvedBy: "bob",
+      reason: "change freeze",
+    }));
     expect(outcomes[0]).toMatchObject({ approved: false, decision: { type: "deny" } });
     result = await runner.run(agent, result.state);
 
@@ -105,7 +126,12 @@ describe("escalation through the SDK's interruptions", () => {
     // Process 2: a fresh gate over the same store, a freshly built agent.
     const second = new GateKeeper({ identity, policy, store });
     const model = new ScriptedModel([[assistantMessage("finished")]]);
-    const agent = new Agent({ name: "ops", instructions: "deploy things", model, tools: gateTools([deployTool(ran)], second) });
+    const agent = new Agent({
+      name: "ops",
+      instructions: "deploy things",
+      model,
+      tools: gateTools([deployTool(ran)], second),
+    });
     const state = await RunState.fromString(agent, saved);
     const outcomes = await resolveGateInterruptions(state, second, () => true);
     expect(outcomes).toMatchObject([{ approved: true, callId: id }]);
@@ -231,7 +257,12 @@ describe("escalation through the SDK's interruptions", () => {
       ],
       [assistantMessage("finished")],
     ]);
-    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran), searchTool(searched)], gate) });
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model,
+      tools: gateTools([deployTool(ran), searchTool(searched)], gate),
+    });
     const runner = makeRunner();
     let result = await runner.run(agent, "deploy both");
     expect(result.interruptions).toHaveLength(2);

@@ -84,7 +84,10 @@ async function settle(
   const toolName = tool.name;
   const callId = item.rawItem.type === "function_call" ? item.rawItem.callId : undefined;
   const base = { item, toolName, callId };
-  const refused = (denial: Omit<ToolDenial, "toolName" | "callId">, extra: Partial<GateInterruptionOutcome> = {}): Settled => ({
+  const refused = (
+    denial: Omit<ToolDenial, "toolName" | "callId">,
+    extra: Partial<GateInterruptionOutcome> = {},
+  ): Settled => ({
     ...base,
     ...extra,
     approved: false,
@@ -112,8 +115,15 @@ async function settle(
   if (decision.type === "allow") {
     // An ALLOW that never escalated means the pause came from the tool's own
     // needsApproval, not from this gate: leave it to whoever owns it.
-    if (decision.code !== "approved" && decision.escalationId === undefined && decision.approvedBy === undefined) return undefined;
-    return { ...base, approved: true, reason: decision.reason, decision, denial: { toolName, reason: decision.reason } };
+    if (decision.code !== "approved" && decision.escalationId === undefined && decision.approvedBy === undefined)
+      return undefined;
+    return {
+      ...base,
+      approved: true,
+      reason: decision.reason,
+      decision,
+      denial: { toolName, reason: decision.reason },
+    };
   }
   if (decision.type !== "escalate" || !decision.escalationId) return refused({ reason: decision.reason, decision });
 
@@ -134,7 +144,14 @@ async function settle(
     settled = await check();
   }
   if (settled.type === "allow") {
-    return { ...base, approved: true, reason: settled.reason, decision: settled, request, denial: { toolName, reason: settled.reason } };
+    return {
+      ...base,
+      approved: true,
+      reason: settled.reason,
+      decision: settled,
+      request,
+      denial: { toolName, reason: settled.reason },
+    };
   }
   return refused({ reason: settled.reason, decision: settled }, { request });
 }

@@ -19,7 +19,8 @@ export function readToolInput(tool: FunctionTool<any, any, any>, rawArguments: u
   }
   if (!tool.parameters) return { ok: true, input: rawArguments };
   // The SDK blanks the arguments it hands to guardrails when they failed its own validation.
-  if (rawArguments.trim() === "") return { ok: false, reason: `tool "${tool.name}" was called with an empty argument string` };
+  if (rawArguments.trim() === "")
+    return { ok: false, reason: `tool "${tool.name}" was called with an empty argument string` };
   try {
     return { ok: true, input: JSON.parse(rawArguments) };
   } catch (error) {
@@ -36,4 +37,3 @@ export function plainInput(value: unknown): unknown {
     return undefined;
   }
 }
-

@@ -1,6 +1,9 @@
 import type { GateKeeper } from "@agentgate/core";
 import { runAdapterConformance, type ConformanceTamper, type ConformanceTools } from "@agentgate/core/testing";
-import type { ChatCompletionMessageFunctionToolCall, ChatCompletionMessageParam } from "openai/resources/chat/completions";
+import type {
+  ChatCompletionMessageFunctionToolCall,
+  ChatCompletionMessageParam,
+} from "openai/resources/chat/completions";
 import { runToolCalls } from "./run-tool-calls.js";
 import { FakeOpenAI, type Reply } from "./test-utils/fake-openai.js";
 import { makeClient } from "./test-utils/gate.js";
@@ -20,22 +23,38 @@ interface Paused {
   answered?: boolean;
 }
 
-const functions = (tools: ConformanceTools) => Object.fromEntries(tools.names.map((n) => [n, (input: { service: string }) => tools.run(n, input)]));
+const functions = (tools: ConformanceTools) =>
+  Object.fromEntries(tools.names.map((n) => [n, (input: { service: string }) => tools.run(n, input)]));
 const definitions = (tools: ConformanceTools) =>
   tools.names.map((name) => ({
     type: "function" as const,
-    function: { name, parameters: { type: "object", properties: { service: { type: "string" } }, required: ["service"] } },
+    function: {
+      name,
+      parameters: { type: "object", properties: { service: { type: "string" } }, required: ["service"] },
+    },
   }));
 
 /** Runs the model's calls; on an escalation stops, else sends the results and lets the model finish. */
-async function step(gate: GateKeeper, tools: ConformanceTools, messages: ChatCompletionMessageParam[], calls: Calls, fake: FakeOpenAI) {
+async function step(
+  gate: GateKeeper,
+  tools: ConformanceTools,
+  messages: ChatCompletionMessageParam[],
+  calls: Calls,
+  fake: FakeOpenAI,
+) {
   const results = await runToolCalls(calls, { gate, tools: functions(tools) });
   const escalated = results.find((r) => r.status === "escalated");
   if (escalated?.decision.escalationId) {
-    return { seen: undefined, paused: { messages, calls, escalationId: escalated.decision.escalationId } satisfies Paused };
+    return {
+      seen: undefined,
+      paused: { messages, calls, escalationId: escalated.decision.escalationId } satisfies Paused,
+    };
   }
   fake.play({ json: chatCompletion({ content: "done" }) });
-  await makeClient(fake.baseURL).chat.completions.create({ model: "gpt-4.1-mini", messages: [...messages, ...results.map((r) => r.item)] });
+  await makeClient(fake.baseURL).chat.completions.create({
+    model: "gpt-4.1-mini",
+    messages: [...messages, ...results.map((r) => r.item)],
+  });
   const sent = fake.requests.at(-1)!.body.messages as Array<{ role: string; tool_call_id?: string; content?: string }>;
   const id = calls[0]!.id;
   return { seen: sent.find((m) => m.role === "tool" && m.tool_call_id === id)?.content, paused: undefined };
@@ -64,10 +83,20 @@ runAdapterConformance({
   name: "@agentgate/openai",
   run: ({ gate, tools, call }) =>
     withFake(
-      [{ json: chatCompletion({ tool_calls: [{ id: call.callId, name: call.toolName, arguments: JSON.stringify(call.input) }] }) }],
+      [
+        {
+          json: chatCompletion({
+            tool_calls: [{ id: call.callId, name: call.toolName, arguments: JSON.stringify(call.input) }],
+          }),
+        },
+      ],
       async (fake) => {
         const messages: ChatCompletionMessageParam[] = [{ role: "user", content: "go" }];
-        const completion = await makeClient(fake.baseURL).chat.completions.create({ model: "gpt-4.1-mini", messages, tools: definitions(tools) });
+        const completion = await makeClient(fake.baseURL).chat.completions.create({
+          model: "gpt-4.1-mini",
+          messages,
+          tools: definitions(tools),
+        });
         const message = completion.choices[0]!.message;
         return step(gate, tools, [...messages, message], (message.tool_calls ?? []) as Calls, fake);
       },

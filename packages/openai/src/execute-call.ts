@@ -67,7 +67,8 @@ export async function executeCall(req: CallRequest): Promise<CallOutcome> {
       const reason = `call id ${q(callId)} was already used for a different tool or arguments; a call id never carries over to another call`;
       return denied(req.gate.refuse("tool_use", reason, { target: req.name, callId, code: "call_mismatch" }));
     }
-    if (entry.status === "ran" || entry.status === "failed") return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
+    if (entry.status === "ran" || entry.status === "failed")
+      return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
   const running: LedgerEntry = { fingerprint, status: "running" };
@@ -78,12 +79,22 @@ export async function executeCall(req: CallRequest): Promise<CallOutcome> {
 }
 
 function settle(ledger: CallLedger, callId: string, running: LedgerEntry, outcome: CallOutcome): void {
-  ledger.set(callId, { fingerprint: running.fingerprint, status: outcome.status, decision: outcome.decision, output: outcome.output });
+  ledger.set(callId, {
+    fingerprint: running.fingerprint,
+    status: outcome.status,
+    decision: outcome.decision,
+    output: outcome.output,
+  });
   if (running.waiters) for (const wake of running.waiters) wake();
 }
 
 function denied(decision: Decision): CallOutcome {
-  return { status: decision.type === "escalate" ? "escalated" : "denied", decision, output: JSON.stringify(deniedToolResult(decision)), replayed: false };
+  return {
+    status: decision.type === "escalate" ? "escalated" : "denied",
+    decision,
+    output: JSON.stringify(deniedToolResult(decision)),
+    replayed: false,
+  };
 }
 
 /** An audited DENY for input the gate could not check (core records it as `invalid_input`). */
@@ -114,7 +125,10 @@ async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
       }
     }
     // `execute`: the function runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
-    const call: ToolCall = req.mapping === undefined ? { toolName: name, input: args, execute: true } : { toolName: name, input: args, mapping: req.mapping, execute: true };
+    const call: ToolCall =
+      req.mapping === undefined
+        ? { toolName: name, input: args, execute: true }
+        : { toolName: name, input: args, mapping: req.mapping, execute: true };
     decision = await check(req.gate, call, req.callId);
   } catch (error) {
     return denied(
@@ -130,12 +144,22 @@ async function decideAndRun(req: CallRequest): Promise<CallOutcome> {
     if (isThenable(result)) result = await result;
     return { status: "ran", decision, output: stringifyResult(result), result, replayed: false };
   } catch (error) {
-    return { status: "failed", decision, output: JSON.stringify({ error: `tool ${q(name)} failed: ${errorText(error)}` }), error, replayed: false };
+    return {
+      status: "failed",
+      decision,
+      output: JSON.stringify({ error: `tool ${q(name)} failed: ${errorText(error)}` }),
+      error,
+      replayed: false,
+    };
   }
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
 }
 
 /** `gate.checkToolCall` that never rejects: a failure is an audited DENY. */
@@ -149,8 +173,12 @@ function check(gate: GateKeeper, call: ToolCall, callId: string | undefined): Pr
 }
 
 function refuseCheck(gate: GateKeeper, call: ToolCall, error: unknown): Decision {
-  return gate.refuse("tool_use", `AgentGate could not check tool ${q(call.toolName)} (${errorText(error)}), so the call is denied`, {
-    target: call.toolName,
-    ...(call.callId !== undefined ? { callId: call.callId } : {}),
-  });
+  return gate.refuse(
+    "tool_use",
+    `AgentGate could not check tool ${q(call.toolName)} (${errorText(error)}), so the call is denied`,
+    {
+      target: call.toolName,
+      ...(call.callId !== undefined ? { callId: call.callId } : {}),
+    },
+  );
 }

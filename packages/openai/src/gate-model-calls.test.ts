@@ -21,7 +21,11 @@ const RULES = [
 
 describe("gateModelCalls", () => {
   it("checks each model request as llm_call; over max_per_minute it throws ModelCallDeniedError with retryAfterMs and sends nothing", async () => {
-    fake = await FakeOpenAI.start([{ json: response([messageItem("one")]) }, { sse: responseEvents([]) }, { json: response([messageItem("three")]) }]);
+    fake = await FakeOpenAI.start([
+      { json: response([messageItem("one")]) },
+      { sse: responseEvents([]) },
+      { json: response([messageItem("three")]) },
+    ]);
     let now = 1_000_000;
     const gate = await makeGate(RULES, { clock: () => now });
     const client = gateModelCalls(makeClient(fake.baseURL), gate);
@@ -42,7 +46,12 @@ describe("gateModelCalls", () => {
     expect(fake.requests).toHaveLength(2);
     now += 55_000;
     expect((await client.responses.create({ model: "gpt-4.1-mini", input: "4" })).output_text).toBe("three");
-    expect(gate.decisions.filter((d) => d.action === "llm_call").map((d) => d.type)).toEqual(["allow", "allow", "deny", "allow"]);
+    expect(gate.decisions.filter((d) => d.action === "llm_call").map((d) => d.type)).toEqual([
+      "allow",
+      "allow",
+      "deny",
+      "allow",
+    ]);
   });
 
   it("denies a model the policy does not list; the original client stays ungated", async () => {
@@ -50,12 +59,16 @@ describe("gateModelCalls", () => {
     const gate = await makeGate(RULES);
     const raw = makeClient(fake.baseURL);
     const client = gateModelCalls(raw, gate);
-    await expect(client.chat.completions.create({ model: "o3-pro", messages: [{ role: "user", content: "hi" }] })).rejects.toSatisfy(
+    await expect(
+      client.chat.completions.create({ model: "o3-pro", messages: [{ role: "user", content: "hi" }] }),
+    ).rejects.toSatisfy(
       (e: unknown) => ModelCallDeniedError.isInstance(e) && e.decision.code !== "rate_limit" && e.model === "o3-pro",
     );
     expect(fake.requests).toHaveLength(0);
     // A copy of the gated client stays gated.
-    await expect(client.withOptions({ timeout: 5_000 }).chat.completions.create({ model: "o3-pro", messages: [] })).rejects.toSatisfy(ModelCallDeniedError.isInstance);
+    await expect(
+      client.withOptions({ timeout: 5_000 }).chat.completions.create({ model: "o3-pro", messages: [] }),
+    ).rejects.toSatisfy(ModelCallDeniedError.isInstance);
     expect(fake.requests).toHaveLength(0);
     await raw.chat.completions.create({ model: "o3-pro", messages: [{ role: "user", content: "hi" }] });
     expect(fake.requests).toHaveLength(1);
@@ -69,8 +82,15 @@ describe("gateModelCalls", () => {
     ]);
     const gate = await makeGate(RULES);
     const client = gateModelCalls(makeClient(fake.baseURL), gate);
-    const search = { type: "function" as const, function: { name: "search", description: "", parameters: {}, function: () => "ok" } };
-    const runner = client.chat.completions.runTools({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "go" }], tools: gateRunTools([search], gate) });
+    const search = {
+      type: "function" as const,
+      function: { name: "search", description: "", parameters: {}, function: () => "ok" },
+    };
+    const runner = client.chat.completions.runTools({
+      model: "gpt-4.1-mini",
+      messages: [{ role: "user", content: "go" }],
+      tools: gateRunTools([search], gate),
+    });
     const error = await runner.finalContent().then(
       () => undefined,
       (e: unknown) => e,
@@ -82,10 +102,15 @@ describe("gateModelCalls", () => {
   });
 
   it("does not count the SDK's retries of an admitted request again", async () => {
-    fake = await FakeOpenAI.start([{ status: 500, json: { error: { message: "boom" } } }, { json: response([messageItem("ok")]) }]);
+    fake = await FakeOpenAI.start([
+      { status: 500, json: { error: { message: "boom" } } },
+      { json: response([messageItem("ok")]) },
+    ]);
     const gate = await makeGate([{ action: "llm_call", allowed: true, maxPerMinute: 1 }]);
     const client = gateModelCalls(makeClient(fake.baseURL).withOptions({ maxRetries: 1 }), gate);
-    expect((await client.responses.create({ model: "gpt-4.1-mini", input: "x" }, { maxRetries: 1 })).output_text).toBe("ok");
+    expect((await client.responses.create({ model: "gpt-4.1-mini", input: "x" }, { maxRetries: 1 })).output_text).toBe(
+      "ok",
+    );
     expect(fake.requests).toHaveLength(2);
     expect(gate.decisions.map((d) => d.type)).toEqual(["allow"]);
   });

@@ -24,8 +24,10 @@ type Hooked = { prepareOptions(options: RequestOptions): Promise<void> };
  * await client.responses.create({ model: "gpt-5-mini", input: "hi" }); // checked first
  */
 export function gateModelCalls<Client extends OpenAI>(client: Client, gate: GateKeeper): Client {
-  if (!client || typeof (client as Partial<OpenAI>).withOptions !== "function") throw new TypeError("gateModelCalls: `client` must be an OpenAI client");
-  if (!gate || typeof (gate as Partial<GateKeeper>).check !== "function") throw new TypeError("gateModelCalls: `gate` must be a GateKeeper");
+  if (!client || typeof (client as Partial<OpenAI>).withOptions !== "function")
+    throw new TypeError("gateModelCalls: `client` must be an OpenAI client");
+  if (!gate || typeof (gate as Partial<GateKeeper>).check !== "function")
+    throw new TypeError("gateModelCalls: `gate` must be a GateKeeper");
   return gateCopy(client.withOptions({}) as Client, gate);
 }
 
@@ -65,7 +67,11 @@ export async function checkModelCall(gate: GateKeeper, model: string | undefined
   try {
     decision = await gate.check(Action.LLM_CALL, model === undefined ? {} : { target: model });
   } catch (error) {
-    decision = gate.refuse(Action.LLM_CALL, `AgentGate could not check the model call (${error instanceof Error ? error.message : String(error)}), so it was refused`, model === undefined ? {} : { target: model });
+    decision = gate.refuse(
+      Action.LLM_CALL,
+      `AgentGate could not check the model call (${error instanceof Error ? error.message : String(error)}), so it was refused`,
+      model === undefined ? {} : { target: model },
+    );
   }
   if (decision.type !== "allow") throw new ModelCallDeniedError(decision, model);
   return decision;
@@ -73,7 +79,11 @@ export async function checkModelCall(gate: GateKeeper, model: string | undefined
 
 function isModelRequest(options: RequestOptions): boolean {
   const method = typeof options?.method === "string" ? options.method.toLowerCase() : "";
-  return method === "post" && typeof options.path === "string" && MODEL_PATHS.has(options.path.split("?")[0]!.replace(/\/+$/, ""));
+  return (
+    method === "post" &&
+    typeof options.path === "string" &&
+    MODEL_PATHS.has(options.path.split("?")[0]!.replace(/\/+$/, ""))
+  );
 }
 
 function modelOf(body: unknown): string | undefined {

@@ -22,7 +22,9 @@ export interface GateRunToolsOptions {
 }
 
 /** The tools `gateRunTools` accepts: the ones `client.chat.completions.runTools` accepts. */
-export type RunToolsTool<ToolContext = unknown> = RunnableToolFunctionWithContext<ToolContext> | AutoParseableTool<any, true>;
+export type RunToolsTool<ToolContext = unknown> =
+  | RunnableToolFunctionWithContext<ToolContext>
+  | AutoParseableTool<any, true>;
 
 type Runner = { messages?: unknown };
 
@@ -50,9 +52,11 @@ export function gateRunTools<ToolContext = unknown>(
   options: GateRunToolsOptions = {},
 ): RunnableToolFunctionWithoutParse<ToolContext>[] {
   if (!Array.isArray(tools)) throw new TypeError("gateRunTools: `tools` must be an array");
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") throw new TypeError("gateRunTools: `gate` must be a GateKeeper");
+  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function")
+    throw new TypeError("gateRunTools: `gate` must be a GateKeeper");
   const escalation = options.escalation ?? "end";
-  if (escalation !== "end" && escalation !== "deny") throw new TypeError('gateRunTools: `escalation` must be "end" or "deny"');
+  if (escalation !== "end" && escalation !== "deny")
+    throw new TypeError('gateRunTools: `escalation` must be "end" or "deny"');
   return tools.map((tool) => {
     const runnable = fromTool(tool);
     if (!runnable) throw new TypeError("gateRunTools: only function tools can be gated");
@@ -109,7 +113,13 @@ function findCall(
   runner: Runner | undefined,
   name: string,
   raw: string,
-): { call: ChatCompletionMessageToolCall & { id: string }; turn: ChatCompletionMessageToolCall[]; history: ChatCompletionMessageParam[] } | undefined {
+):
+  | {
+      call: ChatCompletionMessageToolCall & { id: string };
+      turn: ChatCompletionMessageToolCall[];
+      history: ChatCompletionMessageParam[];
+    }
+  | undefined {
   const messages = runner?.messages;
   if (!Array.isArray(messages)) return undefined;
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -122,7 +132,11 @@ function findCall(
       if (call?.type !== "function" || typeof call.id !== "string" || used.has(call.id)) continue;
       if (call.function?.name === name && call.function?.arguments === raw) {
         used.add(call.id);
-        return { call: call as ChatCompletionMessageToolCall & { id: string }, turn: calls, history: messages.slice(0, i + 1) as ChatCompletionMessageParam[] };
+        return {
+          call: call as ChatCompletionMessageToolCall & { id: string },
+          turn: calls,
+          history: messages.slice(0, i + 1) as ChatCompletionMessageParam[],
+        };
       }
     }
     return undefined;

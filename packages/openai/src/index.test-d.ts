@@ -1,7 +1,11 @@
 import type { Decision, GateKeeper } from "@agentgate/core";
 import OpenAI from "openai";
 import { zodFunction } from "openai/helpers/zod";
-import type { ChatCompletionChunk, ChatCompletionMessage, ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
+import type {
+  ChatCompletionChunk,
+  ChatCompletionMessage,
+  ChatCompletionToolMessageParam,
+} from "openai/resources/chat/completions";
 import type { Response, ResponseInputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
 import { describe, expectTypeOf, it } from "vitest";
 import { z } from "zod";
@@ -24,15 +28,21 @@ declare const client: OpenAI;
 describe("runToolCalls", () => {
   it("returns tool messages for Chat Completions tool_calls", () => {
     const message = {} as ChatCompletionMessage;
-    expectTypeOf(runToolCalls(message.tool_calls, { gate, tools: { search: (a: { q: string }) => a.q } })).toEqualTypeOf<Promise<ChatToolCallResult[]>>();
+    expectTypeOf(
+      runToolCalls(message.tool_calls, { gate, tools: { search: (a: { q: string }) => a.q } }),
+    ).toEqualTypeOf<Promise<ChatToolCallResult[]>>();
     expectTypeOf<ChatToolCallResult["item"]>().toEqualTypeOf<ChatCompletionToolMessageParam>();
-    expectTypeOf(runToolCalls([] as ChatCompletionChunk[], { gate, tools: {} })).toEqualTypeOf<Promise<ChatToolCallResult[]>>();
+    expectTypeOf(runToolCalls([] as ChatCompletionChunk[], { gate, tools: {} })).toEqualTypeOf<
+      Promise<ChatToolCallResult[]>
+    >();
   });
 
   it("returns function_call_output items for Responses output and stream events", () => {
     const response = {} as Response;
     const events = [] as ResponseStreamEvent[];
-    expectTypeOf(runToolCalls(response.output, { gate, tools: {} })).toEqualTypeOf<Promise<ResponsesToolCallResult[]>>();
+    expectTypeOf(runToolCalls(response.output, { gate, tools: {} })).toEqualTypeOf<
+      Promise<ResponsesToolCallResult[]>
+    >();
     expectTypeOf(runToolCalls(events, { gate, tools: {} })).toEqualTypeOf<Promise<ResponsesToolCallResult[]>>();
     expectTypeOf<ResponsesToolCallResult["item"]>().toEqualTypeOf<ResponseInputItem.FunctionCallOutput>();
     expectTypeOf<ResponsesToolCallResult["decision"]>().toEqualTypeOf<Decision>();
@@ -53,10 +63,25 @@ describe("gateRunTools", () => {
     const tools = gateRunTools([search], gate);
     void client.chat.completions.runTools({ model: "m", messages: [], tools });
     const withContext = gateRunTools<{ user: string }>(
-      [{ type: "function", function: { name: "whoami", description: "", parameters: {}, function: (_raw: string, _runner, ctx) => ctx.user } }],
+      [
+        {
+          type: "function",
+          function: {
+            name: "whoami",
+            description: "",
+            parameters: {},
+            function: (_raw: string, _runner, ctx) => ctx.user,
+          },
+        },
+      ],
       gate,
     );
-    void client.chat.completions.runTools({ model: "m", messages: [], tools: withContext, toolContext: { user: "ada" } });
+    void client.chat.completions.runTools({
+      model: "m",
+      messages: [],
+      tools: withContext,
+      toolContext: { user: "ada" },
+    });
     // @ts-expect-error escalation is "end" or "deny"
     gateRunTools([search], gate, { escalation: "ask" });
   });
@@ -71,6 +96,8 @@ describe("model calls and errors", () => {
       expectTypeOf(error.model).toEqualTypeOf<string | undefined>();
     }
     if (ToolCallEscalatedError.isInstance(error)) expectTypeOf(error.escalationId).toEqualTypeOf<string>();
-    expectTypeOf(verifyToolResults([] as ResponseInputItem[], gate)).toEqualTypeOf<Promise<VerifiedHistory<ResponseInputItem[]>>>();
+    expectTypeOf(verifyToolResults([] as ResponseInputItem[], gate)).toEqualTypeOf<
+      Promise<VerifiedHistory<ResponseInputItem[]>>
+    >();
   });
 });

@@ -3,7 +3,13 @@
  * `runTools`, in hand-written Chat Completions / Responses loops, and model calls.
  * @packageDocumentation
  */
-export { runToolCalls, type RunToolCallsOptions, type ToolCallResult, type ChatToolCallResult, type ResponsesToolCallResult } from "./run-tool-calls.js";
+export {
+  runToolCalls,
+  type RunToolCallsOptions,
+  type ToolCallResult,
+  type ChatToolCallResult,
+  type ResponsesToolCallResult,
+} from "./run-tool-calls.js";
 export { gateRunTools, type GateRunToolsOptions, type RunToolsTool } from "./gate-run-tools.js";
 export { gateModelCalls, checkModelCall } from "./gate-model-calls.js";
 export { verifyToolResults, type ForgedToolResult, type VerifiedHistory } from "./verify-tool-results.js";

@@ -9,13 +9,19 @@ describe("runToolCalls invariants", () => {
     const call = fc.record({
       id: fc.oneof(fc.string(), fc.constant(""), fc.string({ minLength: 1100, maxLength: 1200 })),
       type: fc.constant("function" as const),
-      function: fc.record({ name: fc.oneof(fc.constantFrom("search", "delete_repo", "deploy", ""), fc.string()), arguments: fc.oneof(fc.string(), fc.json()) }),
+      function: fc.record({
+        name: fc.oneof(fc.constantFrom("search", "delete_repo", "deploy", ""), fc.string()),
+        arguments: fc.oneof(fc.string(), fc.json()),
+      }),
     });
     await fc.assert(
       fc.asyncProperty(fc.array(call, { maxLength: 4 }), async (calls) => {
         const ran: string[] = [];
         const fn = (name: string) => (args: unknown) => (ran.push(name), { ok: true, args });
-        const results = await runToolCalls(calls, { gate, tools: { search: fn("search"), delete_repo: fn("delete_repo"), deploy: fn("deploy") } });
+        const results = await runToolCalls(calls, {
+          gate,
+          tools: { search: fn("search"), delete_repo: fn("delete_repo"), deploy: fn("deploy") },
+        });
         expect(results).toHaveLength(calls.length);
         for (const r of results) {
           expect(typeof r.item.content).toBe("string");

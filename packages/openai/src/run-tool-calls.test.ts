@@ -4,7 +4,14 @@ import { z } from "zod";
 import { runToolCalls } from "./run-tool-calls.js";
 import { FakeOpenAI } from "./test-utils/fake-openai.js";
 import { makeClient, makeGate, RULES } from "./test-utils/gate.js";
-import { chatCompletion, chatChunks, functionCallItem, messageItem, response, responseEvents } from "./test-utils/payloads.js";
+import {
+  chatCompletion,
+  chatChunks,
+  functionCallItem,
+  messageItem,
+  response,
+  responseEvents,
+} from "./test-utils/payloads.js";
 
 let fake: FakeOpenAI | undefined;
 afterEach(async () => {
@@ -36,7 +43,12 @@ function tools(log: string[]) {
 describe("runToolCalls with the Responses API", () => {
   it("runs allowed calls and sends the denial of a denied call in the model's next request", async () => {
     fake = await FakeOpenAI.start([
-      { json: response([functionCallItem({ id: "call_w", name: "get_weather", arguments: '{"city":"Paris"}' }), functionCallItem({ id: "call_d", name: "delete_repo", arguments: '{"repo":"core"}' })]) },
+      {
+        json: response([
+          functionCallItem({ id: "call_w", name: "get_weather", arguments: '{"city":"Paris"}' }),
+          functionCallItem({ id: "call_d", name: "delete_repo", arguments: '{"repo":"core"}' }),
+        ]),
+      },
       { json: response([messageItem("It is 21 °C in Paris; I may not delete repositories.")]) },
     ]);
     const client = makeClient(fake.baseURL);
@@ -59,7 +71,9 @@ describe("runToolCalls with the Responses API", () => {
     const denial = next.find((i) => i.type === "function_call_output" && i.call_id === "call_d");
     expect(JSON.parse(denial.output)).toMatchObject({ denied: true, decision: "deny", code: "denied_target" });
     expect(JSON.parse(denial.output).reason).toMatch(/delete_repo/);
-    expect(next.find((i) => i.type === "function_call_output" && i.call_id === "call_w").output).toBe('{"city":"Paris","temperature":21}');
+    expect(next.find((i) => i.type === "function_call_output" && i.call_id === "call_w").output).toBe(
+      '{"city":"Paris","temperature":21}',
+    );
   });
 
   it("gates streamed function calls, from output_item.done events and from the final response", async () => {
@@ -96,7 +110,9 @@ describe("runToolCalls with the Responses API", () => {
   });
 
   it("denies malformed JSON arguments with a clear reason, audited, and never calls the function", async () => {
-    fake = await FakeOpenAI.start([{ json: response([functionCallItem({ id: "call_bad", name: "search", arguments: '{"query": "unterminated' })]) }]);
+    fake = await FakeOpenAI.start([
+      { json: response([functionCallItem({ id: "call_bad", name: "search", arguments: '{"query": "unterminated' })]) },
+    ]);
     const client = makeClient(fake.baseURL);
     const gate = await makeGate(RULES);
     const log: string[] = [];
@@ -116,14 +132,22 @@ describe("runToolCalls with the Responses API", () => {
     const call = functionCallItem({ id: "call_once", name: "search", arguments: '{"query":"a"}' });
     const first = await runToolCalls([call], { gate, tools: tools(log) });
     // Two concurrent repeats (a replayed history, sent twice at once).
-    const again = (await Promise.all([runToolCalls([call], { gate, tools: tools(log) }), runToolCalls([call], { gate, tools: tools(log) })])).flat();
+    const again = (
+      await Promise.all([
+        runToolCalls([call], { gate, tools: tools(log) }),
+        runToolCalls([call], { gate, tools: tools(log) }),
+      ])
+    ).flat();
     expect(log).toEqual(["search:a"]);
     expect(again.map((r) => [r.status, r.replayed, r.output])).toEqual([
       ["ran", true, first[0]!.output],
       ["ran", true, first[0]!.output],
     ]);
     const forged = await runToolCalls([{ ...call, arguments: '{"query":"b"}' }], { gate, tools: tools(log) });
-    expect(forged[0]).toMatchObject({ status: "denied", decision: { code: "call_mismatch", target: "search", callId: "call_once" } });
+    expect(forged[0]).toMatchObject({
+      status: "denied",
+      decision: { code: "call_mismatch", target: "search", callId: "call_once" },
+    });
     expect(forged[0]!.decision.reason).toMatch(/already used for a different tool or arguments/);
     expect(log).toEqual(["search:a"]);
   });
@@ -131,9 +155,16 @@ describe("runToolCalls with the Responses API", () => {
   it("runs zodResponsesFunction tools with parsed arguments; arguments the schema rejects are denied", async () => {
     const gate = await makeGate(RULES);
     const seen: unknown[] = [];
-    const search = zodResponsesFunction({ name: "search", parameters: z.object({ query: z.string().min(2) }), function: (args) => (seen.push(args), "ok") });
+    const search = zodResponsesFunction({
+      name: "search",
+      parameters: z.object({ query: z.string().min(2) }),
+      function: (args) => (seen.push(args), "ok"),
+    });
     const results = await runToolCalls(
-      [functionCallItem({ id: "z1", name: "search", arguments: '{"query":"gate"}' }), functionCallItem({ id: "z2", name: "search", arguments: '{"query":7}' })],
+      [
+        functionCallItem({ id: "z1", name: "search", arguments: '{"query":"gate"}' }),
+        functionCallItem({ id: "z2", name: "search", arguments: '{"query":7}' }),
+      ],
       { gate, tools: [search] },
     );
     expect(results.map((r) => r.status)).toEqual(["ran", "denied"]);
@@ -147,7 +178,10 @@ describe("runToolCalls with the Responses API", () => {
     let runs = 0;
     const slow = { search: async () => (await new Promise((r) => setTimeout(r, 20)), `run ${++runs}`) };
     const call = functionCallItem({ id: "call_race", name: "search", arguments: '{"query":"q"}' });
-    const [a, b] = await Promise.all([runToolCalls([call], { gate, tools: slow }), runToolCalls([call], { gate, tools: slow })]);
+    const [a, b] = await Promise.all([
+      runToolCalls([call], { gate, tools: slow }),
+      runToolCalls([call], { gate, tools: slow }),
+    ]);
     expect(runs).toBe(1);
     expect([a![0]!.output, b![0]!.output]).toEqual(["run 1", "run 1"]);
     expect([a![0]!.replayed, b![0]!.replayed].sort()).toEqual([false, true]);
@@ -194,7 +228,10 @@ describe("runToolCalls with Chat Completions", () => {
       { id: "call_a", name: "search", arguments: '{"query":"docs"}' },
       { id: "call_b", name: "delete_repo", arguments: '{"repo":"core"}' },
     ];
-    fake = await FakeOpenAI.start([{ sse: chatChunks({ tool_calls: calls }) }, { json: chatCompletion({ content: "Found the docs; deletion is not allowed." }) }]);
+    fake = await FakeOpenAI.start([
+      { sse: chatChunks({ tool_calls: calls }) },
+      { json: chatCompletion({ content: "Found the docs; deletion is not allowed." }) },
+    ]);
     const client = makeClient(fake.baseURL);
     const gate = await makeGate(RULES);
     const log: string[] = [];
@@ -224,7 +261,11 @@ describe("runToolCalls with Chat Completions", () => {
     const client = makeClient(fake.baseURL);
     const gate = await makeGate(RULES);
     const log: string[] = [];
-    const stream = await client.chat.completions.create({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "go" }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: "gpt-4.1-mini",
+      messages: [{ role: "user", content: "go" }],
+      stream: true,
+    });
     const chunks = [];
     for await (const chunk of stream) chunks.push(chunk);
     const results = await runToolCalls(chunks, { gate, tools: tools(log) });
@@ -237,9 +278,14 @@ describe("runToolCalls with Chat Completions", () => {
 
   it("escalation approved inline by the gate's approval handler runs the call", async () => {
     const asked: unknown[] = [];
-    const gate = await makeGate(RULES, { approvalHandler: (req) => (asked.push(req.args), { approved: true, approvedBy: "alice" }) });
+    const gate = await makeGate(RULES, {
+      approvalHandler: (req) => (asked.push(req.args), { approved: true, approvedBy: "alice" }),
+    });
     const log: string[] = [];
-    const [r] = await runToolCalls([{ id: "call_dep", type: "function", function: { name: "deploy", arguments: '{"service":"api"}' } }], { gate, tools: tools(log) });
+    const [r] = await runToolCalls(
+      [{ id: "call_dep", type: "function", function: { name: "deploy", arguments: '{"service":"api"}' } }],
+      { gate, tools: tools(log) },
+    );
     expect(r).toMatchObject({ status: "ran", decision: { type: "allow", code: "approved", approvedBy: "alice" } });
     expect(asked).toEqual([{ service: "api" }]);
     expect(log).toEqual(["deploy:api"]);
@@ -248,7 +294,10 @@ describe("runToolCalls with Chat Completions", () => {
   it("escalation rejected inline never runs, and the model reads why", async () => {
     const gate = await makeGate(RULES, { approvalHandler: () => ({ approved: false, reason: "change freeze" }) });
     const log: string[] = [];
-    const [r] = await runToolCalls([{ id: "call_rej", type: "function", function: { name: "deploy", arguments: '{"service":"api"}' } }], { gate, tools: tools(log) });
+    const [r] = await runToolCalls(
+      [{ id: "call_rej", type: "function", function: { name: "deploy", arguments: '{"service":"api"}' } }],
+      { gate, tools: tools(log) },
+    );
     expect(r).toMatchObject({ status: "denied", decision: { type: "deny", code: "approval_denied" } });
     expect(JSON.parse(r!.item.content as string).reason).toMatch(/change freeze/);
     expect(log).toEqual([]);
@@ -257,7 +306,11 @@ describe("runToolCalls with Chat Completions", () => {
   it("escalation without a handler waits: resolved later, the same call runs once", async () => {
     const gate = await makeGate(RULES);
     const log: string[] = [];
-    const call = { id: "call_wait", type: "function" as const, function: { name: "deploy", arguments: '{"service":"web"}' } };
+    const call = {
+      id: "call_wait",
+      type: "function" as const,
+      function: { name: "deploy", arguments: '{"service":"web"}' },
+    };
     const [pending] = await runToolCalls([call], { gate, tools: tools(log) });
     expect(pending).toMatchObject({ status: "escalated", decision: { type: "escalate" } });
     expect(JSON.parse(pending!.output).reason).toMatch(/human approval required/);
@@ -273,9 +326,17 @@ describe("runToolCalls with Chat Completions", () => {
   it("escalation without a handler, rejected later: the call never runs and the model reads the human's reason", async () => {
     const gate = await makeGate(RULES);
     const log: string[] = [];
-    const call = { id: "call_no", type: "function" as const, function: { name: "deploy", arguments: '{"service":"db"}' } };
+    const call = {
+      id: "call_no",
+      type: "function" as const,
+      function: { name: "deploy", arguments: '{"service":"db"}' },
+    };
     const [pending] = await runToolCalls([call], { gate, tools: tools(log) });
-    await gate.resolveEscalation(pending!.decision.escalationId!, { approved: false, approvedBy: "bob", reason: "not on a Friday" });
+    await gate.resolveEscalation(pending!.decision.escalationId!, {
+      approved: false,
+      approvedBy: "bob",
+      reason: "not on a Friday",
+    });
     const [rejected] = await runToolCalls([call], { gate, tools: tools(log) });
     expect(rejected).toMatchObject({ status: "denied", decision: { code: "approval_denied" } });
     expect(JSON.parse(rejected!.item.content as string).reason).toMatch(/not on a Friday/);
@@ -284,7 +345,10 @@ describe("runToolCalls with Chat Completions", () => {
 
   it("refuses custom tool calls instead of ignoring them", async () => {
     const gate = await makeGate(RULES);
-    const [r] = await runToolCalls([{ id: "call_c", type: "custom", custom: { name: "search", input: "x" } }], { gate, tools: tools([]) });
+    const [r] = await runToolCalls([{ id: "call_c", type: "custom", custom: { name: "search", input: "x" } }], {
+      gate,
+      tools: tools([]),
+    });
     expect(r).toMatchObject({ status: "denied", item: { role: "tool", tool_call_id: "call_c" } });
     expect(r!.decision.reason).toMatch(/not a function tool/);
   });

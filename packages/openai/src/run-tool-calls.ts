@@ -74,15 +74,22 @@ export type ResponsesToolCallResult = ToolCallResult<ResponseInputItem.FunctionC
  * const results = await runToolCalls(response.output, { gate, tools: { get_weather } });
  * input.push(...response.output, ...results.map((r) => r.item));
  */
-export function runToolCalls<ToolContext = unknown>(calls: ChatToolCallsInput, options: RunToolCallsOptions<ToolContext>): Promise<ChatToolCallResult[]>;
-export function runToolCalls<ToolContext = unknown>(calls: ResponsesToolCallsInput, options: RunToolCallsOptions<ToolContext>): Promise<ResponsesToolCallResult[]>;
+export function runToolCalls<ToolContext = unknown>(
+  calls: ChatToolCallsInput,
+  options: RunToolCallsOptions<ToolContext>,
+): Promise<ChatToolCallResult[]>;
+export function runToolCalls<ToolContext = unknown>(
+  calls: ResponsesToolCallsInput,
+  options: RunToolCallsOptions<ToolContext>,
+): Promise<ResponsesToolCallResult[]>;
 export async function runToolCalls(
   calls: ChatToolCallsInput | ResponsesToolCallsInput,
   options: RunToolCallsOptions<unknown>,
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
   if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
   const { gate, mapping, toolContext } = options;
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
+  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function")
+    throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
   return Promise.all(
@@ -97,22 +104,31 @@ export async function runToolCalls(
         toolContext,
         problem: call.problem,
       }).then((outcome) => {
-      const item =
-        call.api === "chat"
-          ? ({ role: "tool", tool_call_id: call.callId ?? "", content: outcome.output } satisfies ChatCompletionToolMessageParam)
-          : ({ type: "function_call_output", call_id: call.callId ?? "", output: outcome.output } satisfies ResponseInputItem.FunctionCallOutput);
-      const result: ToolCallResult<typeof item> = {
-        callId: call.callId,
-        toolName: call.name,
-        status: outcome.status,
-        decision: outcome.decision,
-        replayed: outcome.replayed,
-        output: outcome.output,
-        item,
-      };
-      if ("result" in outcome) result.result = outcome.result;
-      if ("error" in outcome) result.error = outcome.error;
-      return result as ChatToolCallResult | ResponsesToolCallResult;
-    })),
+        const item =
+          call.api === "chat"
+            ? ({
+                role: "tool",
+                tool_call_id: call.callId ?? "",
+                content: outcome.output,
+              } satisfies ChatCompletionToolMessageParam)
+            : ({
+                type: "function_call_output",
+                call_id: call.callId ?? "",
+                output: outcome.output,
+              } satisfies ResponseInputItem.FunctionCallOutput);
+        const result: ToolCallResult<typeof item> = {
+          callId: call.callId,
+          toolName: call.name,
+          status: outcome.status,
+          decision: outcome.decision,
+          replayed: outcome.replayed,
+          output: outcome.output,
+          item,
+        };
+        if ("result" in outcome) result.result = outcome.result;
+        if ("error" in outcome) result.error = outcome.error;
+        return result as ChatToolCallResult | ResponsesToolCallResult;
+      }),
+    ),
   );
 }

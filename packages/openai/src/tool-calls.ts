@@ -1,10 +1,24 @@
 import type { ChatCompletionChunk, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
-import type { ResponseFunctionToolCall, ResponseInputItem, ResponseOutputItem, ResponseStreamEvent } from "openai/resources/responses/responses";
+import type {
+  ResponseFunctionToolCall,
+  ResponseInputItem,
+  ResponseOutputItem,
+  ResponseStreamEvent,
+} from "openai/resources/responses/responses";
 
 /** Chat Completions `message.tool_calls`, or the chunks of a streamed completion (`create({ stream: true })`). */
-export type ChatToolCallsInput = readonly ChatCompletionMessageToolCall[] | readonly ChatCompletionChunk[] | null | undefined;
+export type ChatToolCallsInput =
+  | readonly ChatCompletionMessageToolCall[]
+  | readonly ChatCompletionChunk[]
+  | null
+  | undefined;
 /** Responses API `output` items, input items, or stream events (`response.output_item.done`, `response.completed`). */
-export type ResponsesToolCallsInput = readonly (ResponseOutputItem | ResponseInputItem | ResponseStreamEvent | ResponseFunctionToolCall)[];
+export type ResponsesToolCallsInput = readonly (
+  | ResponseOutputItem
+  | ResponseInputItem
+  | ResponseStreamEvent
+  | ResponseFunctionToolCall
+)[];
 
 /** One call, read defensively from whatever the model (or a replayed history) sent. */
 export interface ReadCall {
@@ -23,7 +37,9 @@ function str(value: unknown): string | undefined {
 }
 
 function own(value: unknown, key: string): unknown {
-  return typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof value === "object" && value !== null && Object.prototype.hasOwnProperty.call(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }
 
 function nameOf(value: unknown): string {
@@ -41,7 +57,8 @@ function nameOf(value: unknown): string {
  */
 export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInput): ReadCall[] {
   if (input === null || input === undefined) return [];
-  if (!Array.isArray(input)) throw new TypeError("runToolCalls: pass `message.tool_calls`, `response.output` or an array of stream events");
+  if (!Array.isArray(input))
+    throw new TypeError("runToolCalls: pass `message.tool_calls`, `response.output` or an array of stream events");
   const out: ReadCall[] = [];
   // Only a batch of several items can hold the same call twice.
   const seen = input.length > 1 ? new Set<string>() : undefined;
@@ -56,17 +73,33 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
     }
     const namespace = str(own(item, "namespace"));
     const name = nameOf(own(item, "name"));
-    out.push({ api: "responses", callId, name: namespace ? `${namespace}.${name}` : name, rawArguments: own(item, "arguments") });
+    out.push({
+      api: "responses",
+      callId,
+      name: namespace ? `${namespace}.${name}` : name,
+      rawArguments: own(item, "arguments"),
+    });
   };
   if (input.length > 0 && own(input[0], "object") === "chat.completion.chunk") return readChunks(input);
   for (const item of input as readonly unknown[]) {
     const type = own(item, "type");
     if (type === "function" && typeof own(item, "function") === "object") {
       const fn = own(item, "function");
-      out.push({ api: "chat", callId: str(own(item, "id")), name: nameOf(own(fn, "name")), rawArguments: own(fn, "arguments") });
+      out.push({
+        api: "chat",
+        callId: str(own(item, "id")),
+        name: nameOf(own(fn, "name")),
+        rawArguments: own(fn, "arguments"),
+      });
     } else if (type === "custom" && typeof own(item, "custom") === "object") {
       const name = nameOf(own(own(item, "custom"), "name"));
-      out.push({ api: "chat", callId: str(own(item, "id")), name, rawArguments: own(own(item, "custom"), "input"), problem: `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only` });
+      out.push({
+        api: "chat",
+        callId: str(own(item, "id")),
+        name,
+        rawArguments: own(own(item, "custom"), "input"),
+        problem: `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`,
+      });
     } else if (type === "function_call") {
       pushResponses(item);
     } else if (type === "response.output_item.done") {
@@ -120,8 +153,10 @@ function readChunks(chunks: readonly unknown[]): ReadCall[] {
     .map(([, c]) => {
       const name = nameOf(c.name);
       const read: ReadCall = { api: "chat", callId: c.id, name, rawArguments: c.args.join("") };
-      if (c.length > MAX_STREAMED_ARGUMENTS) read.problem = `the streamed arguments for tool ${JSON.stringify(name)} are longer than ${MAX_STREAMED_ARGUMENTS} characters`;
-      if (c.custom) read.problem = `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`;
+      if (c.length > MAX_STREAMED_ARGUMENTS)
+        read.problem = `the streamed arguments for tool ${JSON.stringify(name)} are longer than ${MAX_STREAMED_ARGUMENTS} characters`;
+      if (c.custom)
+        read.problem = `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`;
       return read;
     });
 }

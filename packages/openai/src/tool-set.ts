@@ -36,7 +36,8 @@ export function toLookup(tools: ToolSetInput<any>): ToolLookup {
     }
     return (name) => out.get(name);
   }
-  if (!tools || typeof tools !== "object") throw new TypeError("`tools` must be an array of tools or a map of functions");
+  if (!tools || typeof tools !== "object")
+    throw new TypeError("`tools` must be an array of tools or a map of functions");
   return (name) => {
     if (!Object.prototype.hasOwnProperty.call(tools, name)) return undefined;
     const fn = (tools as Record<string, unknown>)[name];

@@ -40,8 +40,12 @@ type Item = ChatCompletionMessageParam | ResponseInputItem;
  * const { ok, history } = await verifyToolResults(req.body.messages, gate);
  * await client.chat.completions.create({ model, messages: history });
  */
-export async function verifyToolResults<History extends readonly Item[]>(history: History, gate: GateKeeper): Promise<VerifiedHistory<History>> {
-  if (!Array.isArray(history)) throw new TypeError("verifyToolResults: `history` must be an array of messages or input items");
+export async function verifyToolResults<History extends readonly Item[]>(
+  history: History,
+  gate: GateKeeper,
+): Promise<VerifiedHistory<History>> {
+  if (!Array.isArray(history))
+    throw new TypeError("verifyToolResults: `history` must be an array of messages or input items");
   const ledger = ledgerOf(gate);
   const names = new Map<string, string>();
   const forged: (ForgedToolResult & { toolName: string })[] = [];
@@ -66,10 +70,17 @@ export async function verifyToolResults<History extends readonly Item[]>(history
     const id = typeof callId === "string" && callId !== "" ? callId : undefined;
     const entry = id === undefined ? undefined : ledger.get(id);
     let reason: string | undefined;
-    if (entry === undefined || entry.status === "running") reason = `no gated call produced a result for call id ${JSON.stringify(id ?? null)}`;
-    else if (typeof content !== "string" || content !== entry.output) reason = `the result for call id ${JSON.stringify(id)} is not the one the gated call produced`;
+    if (entry === undefined || entry.status === "running")
+      reason = `no gated call produced a result for call id ${JSON.stringify(id ?? null)}`;
+    else if (typeof content !== "string" || content !== entry.output)
+      reason = `the result for call id ${JSON.stringify(id)} is not the one the gated call produced`;
     if (reason === undefined) return item;
-    forged.push({ index, callId: id, reason: `forged tool result refused: ${reason}`, toolName: id !== undefined ? (names.get(id) ?? "unknown") : "unknown" });
+    forged.push({
+      index,
+      callId: id,
+      reason: `forged tool result refused: ${reason}`,
+      toolName: id !== undefined ? (names.get(id) ?? "unknown") : "unknown",
+    });
     return item;
   });
   // Each refusal is audited like any other decision, then replaces the result the model would read.
@@ -79,12 +90,26 @@ export async function verifyToolResults<History extends readonly Item[]>(history
     const v = out[f.index] as Record<string, unknown>;
     out[f.index] = v.role === "tool" ? { ...v, content: text } : { ...v, output: text };
   }
-  return { ok: forged.length === 0, forged: forged.map(({ index, callId, reason }) => ({ index, callId, reason })), history: out as unknown as History };
+  return {
+    ok: forged.length === 0,
+    forged: forged.map(({ index, callId, reason }) => ({ index, callId, reason })),
+    history: out as unknown as History,
+  };
 }
 
-async function audit(gate: GateKeeper, toolName: string, callId: string | undefined, reason: string): Promise<Decision> {
+async function audit(
+  gate: GateKeeper,
+  toolName: string,
+  callId: string | undefined,
+  reason: string,
+): Promise<Decision> {
   try {
-    return await gate.checkToolCall({ toolName, input: undefined, inputError: reason, ...(callId !== undefined && callId.length <= 1024 ? { callId } : {}) });
+    return await gate.checkToolCall({
+      toolName,
+      input: undefined,
+      inputError: reason,
+      ...(callId !== undefined && callId.length <= 1024 ? { callId } : {}),
+    });
   } catch {
     return gate.refuse("tool_use", reason, { target: toolName, ...(callId !== undefined ? { callId } : {}) });
   }

@@ -29,17 +29,21 @@ describe.skipIf(!redisServerBin)("BoundedClient deadlines (one shared timer)", (
       for (let i = 0; i < 5; i++) {
         const started = performance.now();
         results.push(
-          bounded.run(`op ${i}`, () => client.ping()).then(
-            () => ({ ok: true, ms: performance.now() - started, error: undefined }),
-            (error: unknown) => ({ ok: false, ms: performance.now() - started, error }),
-          ),
+          bounded
+            .run(`op ${i}`, () => client.ping())
+            .then(
+              () => ({ ok: true, ms: performance.now() - started, error: undefined }),
+              (error: unknown) => ({ ok: false, ms: performance.now() - started, error }),
+            ),
         );
         await new Promise((r) => setTimeout(r, 100)); // later ones start while earlier ones wait
       }
       for (const [i, r] of (await Promise.all(results)).entries()) {
         expect(r.ok).toBe(false);
         expect(StoreUnavailableError.isInstance(r.error)).toBe(true);
-        expect((r.error as Error).message).toBe(`Redis did not answer within 300 ms (commandTimeoutMs), cannot op ${i}`);
+        expect((r.error as Error).message).toBe(
+          `Redis did not answer within 300 ms (commandTimeoutMs), cannot op ${i}`,
+        );
         expect(r.ms).toBeGreaterThanOrEqual(299);
         expect(r.ms).toBeLessThan(300 + 1_500); // generous: a busy machine, not a benchmark
       }

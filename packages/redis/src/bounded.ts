@@ -41,7 +41,11 @@ export class BoundedClient {
       let done = false;
       const slot = this.#watch(() => {
         done = true;
-        reject(new StoreUnavailableError(`Redis did not answer within ${this.timeoutMs} ms (commandTimeoutMs), cannot ${what}`));
+        reject(
+          new StoreUnavailableError(
+            `Redis did not answer within ${this.timeoutMs} ms (commandTimeoutMs), cannot ${what}`,
+          ),
+        );
       });
       const go = () => {
         if (done) return;

@@ -1,4 +1,11 @@
-import { AgentIdentity, GateKeeper, PermissionPolicy, type ActionRule, type Decision, type PolicyConfig } from "@agentgate/core";
+import {
+  AgentIdentity,
+  GateKeeper,
+  PermissionPolicy,
+  type ActionRule,
+  type Decision,
+  type PolicyConfig,
+} from "@agentgate/core";
 import { runStoreConformance } from "@agentgate/core/testing";
 import { Redis, type Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,7 +75,9 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     await on(node, (r) => r.config("SET", "maxmemory-policy", "volatile-lru"));
     try {
       const fresh = new RedisStore({ client: client(), prefix: store.prefix });
-      await expect(fresh.verify()).rejects.toThrow(new RegExp(`Redis 127\\.0\\.0\\.1:${node.port} has maxmemory-policy volatile-lru`));
+      await expect(fresh.verify()).rejects.toThrow(
+        new RegExp(`Redis 127\\.0\\.0\\.1:${node.port} has maxmemory-policy volatile-lru`),
+      );
     } finally {
       await on(node, (r) => r.config("SET", "maxmemory-policy", "noeviction"));
     }
@@ -76,10 +85,14 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
 
   describe("the store conformance suite", () => {
     const prefix = testPrefix("cluster-conformance");
-    runStoreConformance("RedisStore on Redis Cluster", () => new RedisStore({ client: client(), prefix, commandTimeoutMs: 5_000 }), {
-      shared: true,
-      cleanup: (store) => store.close?.(),
-    });
+    runStoreConformance(
+      "RedisStore on Redis Cluster",
+      () => new RedisStore({ client: client(), prefix, commandTimeoutMs: 5_000 }),
+      {
+        shared: true,
+        cleanup: (store) => store.close?.(),
+      },
+    );
   });
 
   it("checks, escalates and lists pending escalations through a Cluster client", async () => {
@@ -89,7 +102,11 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
       { action: "llm_call", allowed: true, maxPerMinute: 3 },
       { action: "shell", allowed: true, requireApproval: true, denyAfter: 2 },
     ];
-    const gate = new GateKeeper({ identity, policy: new PermissionPolicy({ name: await policyAwayFromIndex(store, identity.id), rules }), store });
+    const gate = new GateKeeper({
+      identity,
+      policy: new PermissionPolicy({ name: await policyAwayFromIndex(store, identity.id), rules }),
+      store,
+    });
     const checks = await Promise.all(Array.from({ length: 10 }, () => gate.check("llm_call")));
     expect(checks.filter((d) => d.type === "allow")).toHaveLength(3);
     expect(checks.filter((d) => d.code === "rate_limit")).toHaveLength(7);
@@ -126,7 +143,9 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     const prefix = testPrefix("cluster-processes");
     let workers: Worker[] = [];
     beforeAll(async () => {
-      workers = await Promise.all([1, 2].map(() => spawnWorker({ entry: builtEntry, redisUrl: "", prefix, cluster: cluster.startup })));
+      workers = await Promise.all(
+        [1, 2].map(() => spawnWorker({ entry: builtEntry, redisUrl: "", prefix, cluster: cluster.startup })),
+      );
     });
     afterAll(async () => {
       await Promise.all(workers.map((w) => w.exit()));
@@ -174,7 +193,8 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
       // A check that met the migration half-way is a DENY (fail closed), never an extra ALLOW.
       for (const d of during) expect(d.type === "allow" || d.code === "store_unavailable").toBe(true);
       const after: Brief[] = [];
-      for (let i = 0; i < 5 && !after.some((d) => d.code === "deny_after"); i++) after.push(...(await burst(20, "tool_use")));
+      for (let i = 0; i < 5 && !after.some((d) => d.code === "deny_after"); i++)
+        after.push(...(await burst(20, "tool_use")));
       const allowed = [...first, ...during, ...after].filter((d) => d.type === "allow");
       expect(allowed).toHaveLength(60);
       expect(after.filter((d) => d.code === "store_unavailable")).toHaveLength(0);
@@ -184,7 +204,10 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
   it("the escalation index keeps working after its slot moves", async () => {
     const store = new RedisStore({ client: client(), prefix: testPrefix("cluster-index") });
     const identity = await AgentIdentity.create("index-bot");
-    const policy = new PermissionPolicy({ name: `idx-${globalThis.crypto.randomUUID()}`, rules: [{ action: "shell", allowed: true, requireApproval: true }] });
+    const policy = new PermissionPolicy({
+      name: `idx-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "shell", allowed: true, requireApproval: true }],
+    });
     const gate = new GateKeeper({ identity, policy, store });
     const raised: Decision = await gate.check("shell", { target: "a", callId: "i1" });
     const index = `${store.prefix}{esc}:pending`;

@@ -29,7 +29,8 @@ describe.skipIf(redisUrl === null)("escalations indexed per agent", () => {
       const value = await op();
       const marker = `${prefix}marker-${globalThis.crypto.randomUUID()}`;
       await client.get(marker);
-      for (let i = 0; i < 200 && !seen.some((a) => a.includes(marker)); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 200 && !seen.some((a) => a.includes(marker)); i++)
+        await new Promise((r) => setTimeout(r, 10));
       return { value, commands: seen.filter((a) => !a.includes(marker)) };
     } finally {
       monitor.disconnect();
@@ -38,7 +39,10 @@ describe.skipIf(redisUrl === null)("escalations indexed per agent", () => {
 
   it(`one agent's ${FLOOD} pending escalations cost another agent nothing, and page in O(page)`, async () => {
     const store = new RedisStore({ client, prefix, maxPendingEscalations: FLOOD + 10 });
-    const policy = new PermissionPolicy({ name: `flood-${globalThis.crypto.randomUUID()}`, rules: [{ action: "shell", allowed: true, requireApproval: true }] });
+    const policy = new PermissionPolicy({
+      name: `flood-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "shell", allowed: true, requireApproval: true }],
+    });
     const flooder = new GateKeeper({ identity: await AgentIdentity.create("flooder"), policy, store });
     const bystander = new GateKeeper({ identity: await AgentIdentity.create("bystander"), policy, store });
 
@@ -50,19 +54,31 @@ describe.skipIf(redisUrl === null)("escalations indexed per agent", () => {
       await Promise.all(
         Array.from({ length: Math.min(1000, FLOOD - 1 - i) }, (_, j) => {
           const escalationId = globalThis.crypto.randomUUID();
-          const record: EscalationRecord = { ...bare, escalationId, request: { ...bare.request, escalationId }, expiresAt: bare.expiresAt + i + j + 1 };
+          const record: EscalationRecord = {
+            ...bare,
+            escalationId,
+            request: { ...bare.request, escalationId },
+            expiresAt: bare.expiresAt + i + j + 1,
+          };
           return store.createEscalation(record, 3_600_000);
         }),
       );
     }
-    expect(await admin.zcard(`${prefix}{${encodeURIComponent(policy.name)}|${flooder.identity.id}}:pending`)).toBe(FLOOD);
+    expect(await admin.zcard(`${prefix}{${encodeURIComponent(policy.name)}|${flooder.identity.id}}:pending`)).toBe(
+      FLOOD,
+    );
 
     // Agent B: its two escalations, found with a handful of commands.
-    const mine = [await bystander.check("shell", { target: "a", callId: "b1" }), await bystander.check("shell", { target: "b", callId: "b2" })];
+    const mine = [
+      await bystander.check("shell", { target: "a", callId: "b1" }),
+      await bystander.check("shell", { target: "b", callId: "b2" }),
+    ];
     const listed = await commandsDuring(() => bystander.pendingEscalations());
     expect(listed.value.map((r) => r.escalationId)).toEqual(mine.map((d) => d.escalationId));
     expect(listed.commands.length).toBeLessThanOrEqual(10);
-    const resolved = await commandsDuring(() => bystander.resolveEscalation(mine[0]!.escalationId!, { approved: true, approvedBy: "alice" }));
+    const resolved = await commandsDuring(() =>
+      bystander.resolveEscalation(mine[0]!.escalationId!, { approved: true, approvedBy: "alice" }),
+    );
     expect(resolved.value.type).toBe("allow");
     expect(resolved.commands.length).toBeLessThanOrEqual(30);
 
@@ -76,7 +92,9 @@ describe.skipIf(redisUrl === null)("escalations indexed per agent", () => {
     expect(page1.value).toHaveLength(50);
     expect(page1.value[0]!.escalationId).toBe(real.escalationId); // soonest to expire first
     expect(page1.commands.length).toBeLessThanOrEqual(50 + 10);
-    const page2 = await commandsDuring(() => flooder.pendingEscalations({ limit: 50, after: page1.value.at(-1)!.escalationId }));
+    const page2 = await commandsDuring(() =>
+      flooder.pendingEscalations({ limit: 50, after: page1.value.at(-1)!.escalationId }),
+    );
     expect(page2.value).toHaveLength(50);
     expect(page2.commands.length).toBeLessThanOrEqual(50 + 15);
     const seen = new Set([...page1.value, ...page2.value].map((r) => r.escalationId));
@@ -85,7 +103,10 @@ describe.skipIf(redisUrl === null)("escalations indexed per agent", () => {
 
   it("caps one agent's pending escalations: past maxPendingEscalations it is a DENY saying so, and the use is given back", async () => {
     const store = new RedisStore({ client, prefix, maxPendingEscalations: 3 });
-    const policy = new PermissionPolicy({ name: `cap-${globalThis.crypto.randomUUID()}`, rules: [{ action: "deploy", allowed: true, requireApproval: true, denyAfter: 10 }] });
+    const policy = new PermissionPolicy({
+      name: `cap-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "deploy", allowed: true, requireApproval: true, denyAfter: 10 }],
+    });
     const identity = await AgentIdentity.create("capped");
     const gate = new GateKeeper({ identity, policy, store });
     const other = new GateKeeper({ identity: await AgentIdentity.create("uncapped"), policy, store });

@@ -19,7 +19,9 @@ export function script(client: RedisClient, name: string): Script {
 }
 
 export function unexpected(what: string, reply: unknown): StoreUnavailableError {
-  return new StoreUnavailableError(`Redis gave an unexpected reply to ${what}: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  return new StoreUnavailableError(
+    `Redis gave an unexpected reply to ${what}: ${JSON.stringify(reply)?.slice(0, 200)}`,
+  );
 }
 
 export function decision(json: string): Decision {
@@ -77,9 +79,14 @@ export async function listScoped(
   }
   const first = expiryDigits(now + 1);
   const after = query.after;
-  const start = after && indexMember(after.expiresAt, after.escalationId) >= first ? `(${indexMember(after.expiresAt, after.escalationId)}` : `[${first}`;
+  const start =
+    after && indexMember(after.expiresAt, after.escalationId) >= first
+      ? `(${indexMember(after.expiresAt, after.escalationId)}`
+      : `[${first}`;
   const limit = Math.min(query.limit ?? maxPage, maxPage);
-  const rows = await redis.run("list escalations", () => script(client, PAGE)(k.agentPending(scope), start, limit, k.recordPrefix(scope), first));
+  const rows = await redis.run("list escalations", () =>
+    script(client, PAGE)(k.agentPending(scope), start, limit, k.recordPrefix(scope), first),
+  );
   if (!Array.isArray(rows)) throw unexpected("list escalations", rows);
   return (rows as string[]).map((json) => toRecord("pending", json, null));
 }

@@ -24,7 +24,10 @@ describe.skipIf(redisUrl === null)("RedisStore grants and settle events", () => 
     await Promise.all(clients.map((c) => c.quit()));
   });
 
-  const policy = new PermissionPolicy({ name: "p", rules: [{ action: "tool_use", allowed: true, escalateTargets: ["deploy"], deniedTargets: ["rm"] }] });
+  const policy = new PermissionPolicy({
+    name: "p",
+    rules: [{ action: "tool_use", allowed: true, escalateTargets: ["deploy"], deniedTargets: ["rm"] }],
+  });
 
   it("a grant made through one connection allows another's matching escalation, counts uses, revokes", async () => {
     const identity = await AgentIdentity.create("deploy-bot");
@@ -32,12 +35,24 @@ describe.skipIf(redisUrl === null)("RedisStore grants and settle events", () => 
     const b = open();
     const gate = new GateKeeper({ identity, policy, store: b, grants: b });
     const now = Date.now();
-    const grant: Grant = { id: "g1", agentId: identity.id, action: "tool_use", target: "deploy", tool: "deploy", approvedBy: "alice", createdAt: now, expiresAt: now + 60_000, usesLeft: 2 };
+    const grant: Grant = {
+      id: "g1",
+      agentId: identity.id,
+      action: "tool_use",
+      target: "deploy",
+      tool: "deploy",
+      approvedBy: "alice",
+      createdAt: now,
+      expiresAt: now + 60_000,
+      usesLeft: 2,
+    };
     await a.createGrant(grant);
     expect((await b.listGrants(now)).map((g) => g.id)).toEqual(["g1"]);
     const d = await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "x" });
     expect(d).toMatchObject({ type: "allow", code: "granted", grantId: "g1", approvedBy: "alice" });
-    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "x", execute: true })).toMatchObject({ code: "granted" });
+    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "x", execute: true })).toMatchObject({
+      code: "granted",
+    });
     expect((await a.listGrants(now))[0]?.usesLeft).toBe(1);
     expect((await gate.checkToolCall({ toolName: "rm", input: {} })).type).toBe("deny");
     expect((await gate.checkToolCall({ toolName: "deploy", input: {} })).code).toBe("granted");

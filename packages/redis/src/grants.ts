@@ -76,7 +76,9 @@ export class RedisGrants {
 
   async createGrant(grant: Grant): Promise<void> {
     const ttl = Math.max(1, Math.ceil(grant.expiresAt - Date.now()) + 60_000);
-    await this.#redis.run("record the grant", () => this.#script(CREATE_GRANT)(this.#key, grant.id, JSON.stringify(grant), ttl));
+    await this.#redis.run("record the grant", () =>
+      this.#script(CREATE_GRANT)(this.#key, grant.id, JSON.stringify(grant), ttl),
+    );
   }
 
   async useGrant(match: GrantMatch, now: number): Promise<Grant | undefined> {

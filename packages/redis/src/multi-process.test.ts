@@ -13,7 +13,9 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
 
   // Three worker processes for the whole file; each case sets up its own gates in them.
   beforeAll(async () => {
-    pool = await Promise.all(Array.from({ length: 3 }, () => spawnWorker({ entry: builtEntry, redisUrl: redisUrl!, prefix })));
+    pool = await Promise.all(
+      Array.from({ length: 3 }, () => spawnWorker({ entry: builtEntry, redisUrl: redisUrl!, prefix })),
+    );
   });
   afterAll(async () => {
     await Promise.all(pool.map((w) => w.exit()));
@@ -26,8 +28,15 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
   async function workers(n: number, policy: PolicyConfig, identity: AgentIdentity, approve = false) {
     const gate = globalThis.crypto.randomUUID();
     const ws = pool.slice(0, n);
-    await Promise.all(ws.map((w, i) => w.setup(gate, identity, policy, approve ? { approver: { name: `human-${i}`, delayMs: 50 } } : {})));
-    return ws.map((w) => ({ pid: w.pid, send: <T = unknown>(c: Record<string, unknown>) => w.send<T>({ ...c, gate }) }));
+    await Promise.all(
+      ws.map((w, i) =>
+        w.setup(gate, identity, policy, approve ? { approver: { name: `human-${i}`, delayMs: 50 } } : {}),
+      ),
+    );
+    return ws.map((w) => ({
+      pid: w.pid,
+      send: <T = unknown>(c: Record<string, unknown>) => w.send<T>({ ...c, gate }),
+    }));
   }
 
   /** Every worker fires `n` checks at the same moment; returns all decisions. */
@@ -38,7 +47,10 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
 
   it("three processes never admit more than maxPerMinute in the window", async () => {
     const identity = await AgentIdentity.create("hammer-bot");
-    const policy = { name: `rate-${globalThis.crypto.randomUUID()}`, rules: [{ action: "llm_call", allowed: true, maxPerMinute: 25 }] };
+    const policy = {
+      name: `rate-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "llm_call", allowed: true, maxPerMinute: 25 }],
+    };
     const ws = await workers(3, policy, identity);
     expect(new Set(ws.map((w) => w.pid)).size).toBe(3);
     const first = await hammer(ws, 40, "llm_call");
@@ -52,7 +64,10 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
 
   it("three processes never admit more than denyAfter in total", async () => {
     const identity = await AgentIdentity.create("budget-bot");
-    const policy = { name: `total-${globalThis.crypto.randomUUID()}`, rules: [{ action: "tool_use", allowed: true, denyAfter: 30 }] };
+    const policy = {
+      name: `total-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "tool_use", allowed: true, denyAfter: 30 }],
+    };
     const ws = await workers(3, policy, identity);
     const rounds = [await hammer(ws, 25, "tool_use"), await hammer(ws, 25, "tool_use")];
     const all = rounds.flat();
@@ -80,16 +95,25 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
       escalationId: raised.escalationId,
       resolution: { approved: true, approvedBy: "alice" },
     });
-    expect(resolved).toMatchObject({ type: "allow", code: "approved", approvedBy: "alice", escalationId: raised.escalationId });
+    expect(resolved).toMatchObject({
+      type: "allow",
+      code: "approved",
+      approvedBy: "alice",
+      escalationId: raised.escalationId,
+    });
 
     // The paused run resumes: the same call id now carries the approval.
     const resumed = await agent!.send<Decision>({ op: "toolCall", call });
     expect(resumed).toEqual(resolved);
     // Nobody can settle it a second time, from either process.
-    expect(await agent!.send({ op: "resolve", escalationId: raised.escalationId, resolution: { approved: false } })).toEqual({
+    expect(
+      await agent!.send({ op: "resolve", escalationId: raised.escalationId, resolution: { approved: false } }),
+    ).toEqual({
       error: "AGENTGATE_ESCALATION_SETTLED",
     });
-    expect(await approver!.send({ op: "pending" })).not.toContainEqual(expect.objectContaining({ escalationId: raised.escalationId }));
+    expect(await approver!.send({ op: "pending" })).not.toContainEqual(
+      expect.objectContaining({ escalationId: raised.escalationId }),
+    );
   });
 
   it("a denial in another process gives the use back to everyone", async () => {
@@ -101,9 +125,13 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
     const [agent, approver] = await workers(2, policy, identity);
     const raised = await agent!.send<Decision>({ op: "check", action: "shell", options: { target: "reboot" } });
     expect(raised.type).toBe("escalate");
-    expect(await approver!.send({ op: "check", action: "shell", options: { target: "ls" } })).toMatchObject({ code: "deny_after" });
+    expect(await approver!.send({ op: "check", action: "shell", options: { target: "ls" } })).toMatchObject({
+      code: "deny_after",
+    });
     await approver!.send({ op: "resolve", escalationId: raised.escalationId, resolution: { approved: false } });
-    expect(await approver!.send({ op: "check", action: "shell", options: { target: "ls" } })).toMatchObject({ type: "escalate" });
+    expect(await approver!.send({ op: "check", action: "shell", options: { target: "ls" } })).toMatchObject({
+      type: "escalate",
+    });
   });
 
   it("an inline-approved call that three processes claim at once runs once, and every answer is audited", async () => {
@@ -114,7 +142,11 @@ describe.skipIf(redisUrl === null)("several processes sharing one Redis", () => 
     };
     const ws = await workers(3, policy, identity, true);
     const call = { toolName: "deploy", input: { service: "api" }, callId: "call-run-once", execute: true };
-    const decided = (await Promise.all(ws.flatMap((w) => [w.send<Decision>({ op: "toolCall", call }), w.send<Decision>({ op: "toolCall", call })]))).flat();
+    const decided = (
+      await Promise.all(
+        ws.flatMap((w) => [w.send<Decision>({ op: "toolCall", call }), w.send<Decision>({ op: "toolCall", call })]),
+      )
+    ).flat();
     expect(decided).toHaveLength(6);
     expect(decided.filter((d) => d.type === "allow")).toHaveLength(1);
     expect(decided.filter((d) => d.code === "call_replayed")).toHaveLength(5);

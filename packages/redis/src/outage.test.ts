@@ -23,7 +23,11 @@ async function timed<T>(op: () => Promise<T>): Promise<{ value: T; ms: number }>
 }
 
 /** Polls `check` until it returns a decision `accept` likes (ioredis reconnects with backoff). */
-async function eventually(check: () => Promise<Decision>, accept: (d: Decision) => boolean, timeoutMs = 15_000): Promise<Decision> {
+async function eventually(
+  check: () => Promise<Decision>,
+  accept: (d: Decision) => boolean,
+  timeoutMs = 15_000,
+): Promise<Decision> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d = await check();
@@ -74,11 +78,20 @@ describe.skipIf(!redisServerBin)("Redis stopped in the middle of a run", () => {
     } finally {
       server.resume();
     }
-    expect((await eventually(() => gate.check("llm_call"), (d) => d.type === "allow")).type).toBe("allow");
+    expect(
+      (
+        await eventually(
+          () => gate.check("llm_call"),
+          (d) => d.type === "allow",
+        )
+      ).type,
+    ).toBe("allow");
 
     // Gone (SIGKILL): every check is a DENY, quickly, and nothing throws or hangs.
     await server.stop("SIGKILL");
-    const during = await Promise.all(Array.from({ length: 20 }, () => timed(() => gate.check("llm_call", { callId: globalThis.crypto.randomUUID() }))));
+    const during = await Promise.all(
+      Array.from({ length: 20 }, () => timed(() => gate.check("llm_call", { callId: globalThis.crypto.randomUUID() }))),
+    );
     for (const { value, ms } of during) {
       expectUnavailable(value);
       expect(ms).toBeLessThan(BOUND_MS);
@@ -93,7 +106,10 @@ describe.skipIf(!redisServerBin)("Redis stopped in the middle of a run", () => {
 
     // Back on the same port: the same client and store recover without help.
     await server.restart();
-    const recovered = await eventually(() => gate.check("llm_call"), (d) => d.type === "allow");
+    const recovered = await eventually(
+      () => gate.check("llm_call"),
+      (d) => d.type === "allow",
+    );
     expect(recovered).toMatchObject({ type: "allow", code: "allowed" });
     expect(recovered.mode).toBeUndefined();
   });
@@ -104,7 +120,10 @@ describe.skipIf(!redisServerBin)("Redis stopped in the middle of a run", () => {
       { action: "llm_call", allowed: true, maxPerMinute: 3 },
       { action: "shell", allowed: true, requireApproval: true },
     ]);
-    const up = await eventually(() => gate.check("llm_call"), (d) => d.type === "allow");
+    const up = await eventually(
+      () => gate.check("llm_call"),
+      (d) => d.type === "allow",
+    );
     expect(up.mode).toBeUndefined();
 
     await server.stop("SIGKILL");
@@ -128,16 +147,28 @@ describe.skipIf(!redisServerBin)("Redis stopped in the middle of a run", () => {
     await expect(gate.resolveEscalation(raised.escalationId!, false)).rejects.toThrow(/already settled/);
 
     await server.restart();
-    const back = await eventually(() => gate.check("llm_call"), (d) => d.mode === undefined);
+    const back = await eventually(
+      () => gate.check("llm_call"),
+      (d) => d.mode === undefined,
+    );
     expect(back).toMatchObject({ type: "allow" });
     // A call decided locally keeps its decision after Redis is back.
     expect(await gate.check("shell", { target: "reboot", callId: "s1" })).toEqual(approved);
   });
 
   it('fallback: "memory" adds the uses counted while Redis was down to its totals once it is back', async () => {
-    const store = new RedisStore({ client, commandTimeoutMs: TIMEOUT_MS, fallback: "memory", allowEviction: true, onWarning: () => {} });
+    const store = new RedisStore({
+      client,
+      commandTimeoutMs: TIMEOUT_MS,
+      fallback: "memory",
+      allowEviction: true,
+      onWarning: () => {},
+    });
     const gate = await gateWith(store, [{ action: "deploy", allowed: true, denyAfter: 6 }]);
-    await eventually(() => gate.check("deploy", "a"), (d) => d.type === "allow" && d.mode === undefined);
+    await eventually(
+      () => gate.check("deploy", "a"),
+      (d) => d.type === "allow" && d.mode === undefined,
+    );
     expect((await gate.check("deploy", "b")).mode).toBeUndefined(); // 2 counted in Redis
 
     await server.stop("SIGKILL");

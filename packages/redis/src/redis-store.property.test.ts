@@ -1,4 +1,11 @@
-import { makeDecision, MemoryStore, type ConsumeRequest, type ConsumeResult, type EscalationRecord, type GateStore } from "@agentgate/core";
+import {
+  makeDecision,
+  MemoryStore,
+  type ConsumeRequest,
+  type ConsumeResult,
+  type EscalationRecord,
+  type GateStore,
+} from "@agentgate/core";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +28,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant("consume" as const),
       dt: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 30_000 }), fc.constant(60_000)),
       escalate: fc.boolean(),
-      call: fc.option(fc.record({ id: fc.constantFrom("c1", "c2", "c3"), fingerprint: fc.constantFrom("f1", "f2") }), { nil: null }),
+      call: fc.option(fc.record({ id: fc.constantFrom("c1", "c2", "c3"), fingerprint: fc.constantFrom("f1", "f2") }), {
+        nil: null,
+      }),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("settle" as const), pick: fc.nat(), approve: fc.boolean() }) },
@@ -60,7 +69,10 @@ describe.skipIf(redisUrl === null)("RedisStore agrees with MemoryStore", () => {
         const scope = { policy: "prop", agentId: globalThis.crypto.randomUUID(), action: "tool_use" };
         const pending: EscalationRecord[] = [];
         let now = Date.UTC(2026, 0, 1);
-        const both = async <T>(f: (s: GateStore) => T | Promise<T>): Promise<[T, T]> => [await f(memory), await f(redis)];
+        const both = async <T>(f: (s: GateStore) => T | Promise<T>): Promise<[T, T]> => [
+          await f(memory),
+          await f(redis),
+        ];
         for (const op of ops) {
           if (op.kind === "consume") {
             now += op.dt;
@@ -74,20 +86,41 @@ describe.skipIf(redisUrl === null)("RedisStore agrees with MemoryStore", () => {
               escalationId: globalThis.crypto.randomUUID(),
               ...limits,
             };
-            if (op.call) req.call = { key: `prop:${scope.agentId}:call:${op.call.id}`, fingerprint: op.call.fingerprint, ttlMs: 90_000 };
+            if (op.call)
+              req.call = {
+                key: `prop:${scope.agentId}:call:${op.call.id}`,
+                fingerprint: op.call.fingerprint,
+                ttlMs: 90_000,
+              };
             const [m, r] = await both((s) => s.consume(req));
             expect(view(r)).toEqual(view(m));
             if (m.outcome === "escalate" && !m.repeat) {
               const decision = makeDecision({
-                id: req.decisionId, type: "escalate", code: "require_approval", agentId: scope.agentId, agentName: "p",
-                action: "tool_use", target: undefined, reason: "r", timestamp: new Date(now).toISOString(), policy: "prop",
+                id: req.decisionId,
+                type: "escalate",
+                code: "require_approval",
+                agentId: scope.agentId,
+                agentName: "p",
+                action: "tool_use",
+                target: undefined,
+                reason: "r",
+                timestamp: new Date(now).toISOString(),
+                policy: "prop",
                 escalationId: req.escalationId,
               });
               const record: EscalationRecord = {
-                escalationId: req.escalationId, status: "pending", decision,
-                request: { escalationId: req.escalationId, agent: { id: scope.agentId, name: "p" }, action: "tool_use", reason: "r" },
+                escalationId: req.escalationId,
+                status: "pending",
+                decision,
+                request: {
+                  escalationId: req.escalationId,
+                  agent: { id: scope.agentId, name: "p" },
+                  action: "tool_use",
+                  reason: "r",
+                },
                 reservation: { key: req.key, scope, member: req.decisionId, at: now },
-                createdAt: now, expiresAt: now + 90_000,
+                createdAt: now,
+                expiresAt: now + 90_000,
               };
               if (req.call) record.callKey = req.call.key;
               await both((s) => s.createEscalation(record, 90_000));
@@ -95,7 +128,12 @@ describe.skipIf(redisUrl === null)("RedisStore agrees with MemoryStore", () => {
             }
           } else if (pending.length > 0) {
             const record = pending[op.pick % pending.length]!;
-            const settled = makeDecision({ ...record.decision, target: undefined, type: op.approve ? "allow" : "deny", code: op.approve ? "approved" : "approval_denied" });
+            const settled = makeDecision({
+              ...record.decision,
+              target: undefined,
+              type: op.approve ? "allow" : "deny",
+              code: op.approve ? "approved" : "approval_denied",
+            });
             const [m, r] = await both((s) => s.settleEscalation(record.escalationId, settled, !op.approve));
             expect(JSON.parse(JSON.stringify(r))).toEqual(JSON.parse(JSON.stringify(m)));
           }

@@ -17,6 +17,8 @@ describe("RedisStore types", () => {
 
   it("answers asynchronously", () => {
     expectTypeOf<RedisStore["consume"]>().returns.toEqualTypeOf<Promise<import("@agentgate/core").ConsumeResult>>();
-    expectTypeOf<RedisStore["settleEscalation"]>().returns.resolves.toEqualTypeOf<import("@agentgate/core").SettleResult>();
+    expectTypeOf<RedisStore["settleEscalation"]>().returns.resolves.toEqualTypeOf<
+      import("@agentgate/core").SettleResult
+    >();
   });
 });

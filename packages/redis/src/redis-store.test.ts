@@ -64,7 +64,10 @@ describe("RedisStore without a reachable Redis", () => {
 
   it("rejects with StoreUnavailableError instead of queueing, and the gate DENYs", async () => {
     const store = new RedisStore({ client, commandTimeoutMs: 300 });
-    const error = await store.consume(request({ maxPerMinute: 5 })).then(() => undefined, (e: unknown) => e);
+    const error = await store.consume(request({ maxPerMinute: 5 })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(StoreUnavailableError.isInstance(error)).toBe(true);
     expect((error as Error).message).toMatch(/Redis (is not connected|did not answer)/);
     await expect(store.getEscalation("x")).rejects.toSatisfy(StoreUnavailableError.isInstance);
@@ -170,7 +173,8 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
       // Wait until the monitor has caught up with both checks.
       const marker = `${own}marker`;
       await client.get(marker);
-      for (let i = 0; i < 100 && !seen.some((s) => s.args.includes(marker)); i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && !seen.some((s) => s.args.includes(marker)); i++)
+        await new Promise((r) => setTimeout(r, 10));
       const sent = seen.filter((s) => s.source !== "lua" && !s.args.includes(marker));
       expect(sent.map((s) => s.args[0]!.toLowerCase())).toEqual(["evalsha", "evalsha"]);
       expect(seen.filter((s) => s.source === "lua").length).toBeGreaterThan(0);
@@ -231,13 +235,22 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
     const record: EscalationRecord = {
       escalationId: req.escalationId,
       status: "pending",
-      request: { escalationId: req.escalationId, agent: { id: req.scope.agentId, name: "x" }, action: "a", reason: "r" },
+      request: {
+        escalationId: req.escalationId,
+        agent: { id: req.scope.agentId, name: "x" },
+        action: "a",
+        reason: "r",
+      },
       decision,
       createdAt: req.now,
       expiresAt: req.now + 1000,
     };
     await store.createEscalation(record, 1000);
-    const settled = await store.settleEscalation(record.escalationId, makeDecision({ ...decision, target: undefined, type: "deny", code: "approval_denied" }), true);
+    const settled = await store.settleEscalation(
+      record.escalationId,
+      makeDecision({ ...decision, target: undefined, type: "deny", code: "approval_denied" }),
+      true,
+    );
     expect(settled).toMatchObject({ ok: true, record: { status: "denied" } });
     await deleteKeys(admin, own);
   });

@@ -110,9 +110,11 @@ export class RedisStore implements GateStore, GrantStore {
     this.#usagePx = Math.ceil(usageTtl);
     this.#local = options.fallback === "memory" ? new MemoryStore() : undefined;
     const maxPending = options.maxPendingEscalations ?? DEFAULT_MAX_PENDING;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 1) throw new TypeError("RedisStore: maxPendingEscalations must be a positive integer");
+    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
+      throw new TypeError("RedisStore: maxPendingEscalations must be a positive integer");
     this.#maxPending = maxPending;
-    if (options.onWarning !== undefined && typeof options.onWarning !== "function") throw new TypeError("RedisStore: onWarning must be a function");
+    if (options.onWarning !== undefined && typeof options.onWarning !== "function")
+      throw new TypeError("RedisStore: onWarning must be a function");
     const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
     this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
     define(client);
@@ -161,11 +163,19 @@ export class RedisStore implements GateStore, GrantStore {
   #consume(req: ConsumeRequest): Promise<ConsumeResult> {
     const k = this.#keys;
     const call = req.call;
-    if (!call && req.maxPerMinute !== undefined && req.denyAfter === undefined && req.escalateAfter === undefined && !req.escalate) {
+    if (
+      !call &&
+      req.maxPerMinute !== undefined &&
+      req.denyAfter === undefined &&
+      req.escalateAfter === undefined &&
+      !req.escalate
+    ) {
       const key = k.window(req.scope);
       const winPx = Math.max(1, Math.ceil(req.windowMs * 2));
       return this.#redis
-        .run("consume", () => this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx]))
+        .run("consume", () =>
+          this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx]),
+        )
         .then((reply) => consumed(reply, undefined));
     }
     // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
@@ -185,7 +195,16 @@ export class RedisStore implements GateStore, GrantStore {
     );
     if (call) {
       const runTtl = call.runTtlMs ?? call.ttlMs;
-      args.push(1, req.escalationId, call.fingerprint, req.now + call.ttlMs, px(call.ttlMs), call.execute ? 1 : 0, req.now + runTtl, px(runTtl));
+      args.push(
+        1,
+        req.escalationId,
+        call.fingerprint,
+        req.now + call.ttlMs,
+        px(call.ttlMs),
+        call.execute ? 1 : 0,
+        req.now + runTtl,
+        px(runTtl),
+      );
     }
     return this.#redis.run("consume", () => this.#consumeScript.send(args)).then((reply) => consumed(reply, call));
   }
@@ -195,7 +214,13 @@ export class RedisStore implements GateStore, GrantStore {
     if (this.#local && this.#localCalls.has(req.key)) return this.#local.claimCall(req);
     const key = this.#keys.call(req.scope, req.key);
     const reply = await this.#redis.run("claim the call", () =>
-      script(this.client, CLAIM)(key, String(req.now), req.fingerprint, String(req.now + req.runTtlMs), px(req.runTtlMs)),
+      script(this.client, CLAIM)(
+        key,
+        String(req.now),
+        req.fingerprint,
+        String(req.now + req.runTtlMs),
+        px(req.runTtlMs),
+      ),
     );
     if (typeof reply !== "string" || !CLAIMS.has(reply)) throw unexpected("claim", reply);
     return reply as ClaimResult;
@@ -204,7 +229,10 @@ export class RedisStore implements GateStore, GrantStore {
   #consumeLocally(req: ConsumeRequest): ConsumeResult {
     const r = this.#local!.consume(req);
     if (req.call) remember(this.#localCalls, req.call.key);
-    const counted = !r.repeat && (r.outcome === "allow" || r.outcome === "escalate") && (req.denyAfter !== undefined || req.escalateAfter !== undefined);
+    const counted =
+      !r.repeat &&
+      (r.outcome === "allow" || r.outcome === "escalate") &&
+      (req.denyAfter !== undefined || req.escalateAfter !== undefined);
     if (counted) this.#unmerged.add(this.#keys.used(req.scope));
     const out: ConsumeResult = { ...r, fallback: true };
     if (r.repeat) out.repeat = { ...r.repeat, fallback: true };
@@ -245,7 +273,14 @@ export class RedisStore implements GateStore, GrantStore {
       }
       const pointer = JSON.stringify(keys);
       await this.#redis.run("index the escalation", () =>
-        script(this.client, INDEX)(this.#keys.pointer(record.escalationId), this.#keys.pending(), pointer, keys.record, String(record.expiresAt), px),
+        script(this.client, INDEX)(
+          this.#keys.pointer(record.escalationId),
+          this.#keys.pending(),
+          pointer,
+          keys.record,
+          String(record.expiresAt),
+          px,
+        ),
       );
     } catch (error) {
       if (this.#canFallBack(error)) return this.#createLocally(record);
@@ -263,7 +298,9 @@ export class RedisStore implements GateStore, GrantStore {
     if (this.#localEscalations.has(escalationId)) return this.#local!.getEscalation(escalationId);
     const keys = await this.#pointer(escalationId);
     if (keys === undefined) return undefined;
-    const fields = await this.#redis.run("read the escalation", () => this.client.hmget(keys.record, "status", "record", "settled"));
+    const fields = await this.#redis.run("read the escalation", () =>
+      this.client.hmget(keys.record, "status", "record", "settled"),
+    );
     const [status, json, settled] = fields as (string | null)[];
     if (!status || !json) return undefined;
     return toRecord(status, json, settled ?? null);
@@ -292,7 +329,8 @@ export class RedisStore implements GateStore, GrantStore {
     if (!Array.isArray(reply)) throw unexpected("settle", reply);
     const [kind, st, json, other] = reply as string[];
     if (kind === "unknown") return { ok: false, reason: "unknown" };
-    if (kind === "settled" && st && json) return { ok: false, reason: "settled", record: toRecord(st, json, other || null) };
+    if (kind === "settled" && st && json)
+      return { ok: false, reason: "settled", record: toRecord(st, json, other || null) };
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
     // Off the pending lists (best effort: listing also checks each record's status).
     await this.#redis
@@ -335,7 +373,9 @@ export class RedisStore implements GateStore, GrantStore {
     try {
       return JSON.parse(raw) as EscalationKeys;
     } catch (error) {
-      throw new StoreUnavailableError(`Redis holds a malformed escalation pointer for ${escalationId}`, { cause: error });
+      throw new StoreUnavailableError(`Redis holds a malformed escalation pointer for ${escalationId}`, {
+        cause: error,
+      });
     }
   }
 
@@ -383,7 +423,6 @@ function px(ms: number): number {
   return Math.max(1, Math.ceil(ms + RETENTION_SLACK_MS));
 }
 
-
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
 function define(client: RedisClient): void {
   const c = client as unknown as Record<string, unknown>;
@@ -397,7 +436,7 @@ function define(client: RedisClient): void {
     [RATE, RATE_LUA, 1],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
-    if (typeof c[name] !== "function") client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+    if (typeof c[name] !== "function")
+      client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }
-

@@ -19,7 +19,8 @@ function request(agentId: string, o: Partial<ConsumeRequest> = {}): ConsumeReque
   };
 }
 
-const tally = (rs: ConsumeResult[]) => rs.reduce<Record<string, number>>((t, r) => ((t[r.outcome] = (t[r.outcome] ?? 0) + 1), t), {});
+const tally = (rs: ConsumeResult[]) =>
+  rs.reduce<Record<string, number>>((t, r) => ((t[r.outcome] = (t[r.outcome] ?? 0) + 1), t), {});
 
 describe.skipIf(redisUrl === null)("checks in flight together travel pipelined", () => {
   const prefix = testPrefix("batch");
@@ -40,7 +41,9 @@ describe.skipIf(redisUrl === null)("checks in flight together travel pipelined",
     const store = new RedisStore({ client: open(), prefix });
     await store.verify();
     const agent = globalThis.crypto.randomUUID();
-    const rs = await Promise.all(Array.from({ length: 300 }, () => store.consume(request(agent, { maxPerMinute: 100 }))));
+    const rs = await Promise.all(
+      Array.from({ length: 300 }, () => store.consume(request(agent, { maxPerMinute: 100 }))),
+    );
     expect(tally(rs)).toEqual({ allow: 100, rate_limit: 200 });
     for (const r of rs.filter((x) => x.outcome === "rate_limit")) expect(r.retryAfterMs).toBeGreaterThan(0);
   });
@@ -51,12 +54,16 @@ describe.skipIf(redisUrl === null)("checks in flight together travel pipelined",
     const agent = globalThis.crypto.randomUUID();
     const rs = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        store.consume(request(agent, { denyAfter: 50, call: { key: `batch:${agent}:call-${i}`, fingerprint: "f", ttlMs: 60_000 } })),
+        store.consume(
+          request(agent, { denyAfter: 50, call: { key: `batch:${agent}:call-${i}`, fingerprint: "f", ttlMs: 60_000 } }),
+        ),
       ),
     );
     expect(tally(rs)).toEqual({ allow: 50, deny_after: 250 });
     // Each call's record was written by its own script: a repeat answers from it.
-    const again = await store.consume(request(agent, { denyAfter: 50, call: { key: `batch:${agent}:call-7`, fingerprint: "f", ttlMs: 60_000 } }));
+    const again = await store.consume(
+      request(agent, { denyAfter: 50, call: { key: `batch:${agent}:call-7`, fingerprint: "f", ttlMs: 60_000 } }),
+    );
     expect(again.repeat?.outcome).toBe(rs[7]!.outcome);
   });
 
@@ -65,7 +72,12 @@ describe.skipIf(redisUrl === null)("checks in flight together travel pipelined",
     const store = new RedisStore({ client, prefix, commandTimeoutMs: 500 });
     await store.verify();
     const agent = globalThis.crypto.randomUUID();
-    const pending = Array.from({ length: 50 }, () => store.consume(request(agent, { maxPerMinute: 1000 })).then(() => "answered", (e: unknown) => e));
+    const pending = Array.from({ length: 50 }, () =>
+      store.consume(request(agent, { maxPerMinute: 1000 })).then(
+        () => "answered",
+        (e: unknown) => e,
+      ),
+    );
     client.disconnect();
     const outcomes = await Promise.all(pending);
     // The first went out alone before the drop or not at all; the rest were batched behind it.

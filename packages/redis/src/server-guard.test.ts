@@ -1,4 +1,11 @@
-import { AgentIdentity, GateKeeper, PermissionPolicy, StoreUnavailableError, type ActionRule, type Decision } from "@agentgate/core";
+import {
+  AgentIdentity,
+  GateKeeper,
+  PermissionPolicy,
+  StoreUnavailableError,
+  type ActionRule,
+  type Decision,
+} from "@agentgate/core";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { RedisStore, type RedisStoreOptions } from "./index.js";
@@ -35,9 +42,14 @@ describe.skipIf(!redisServerBin)("RedisStore checks the server it is given", () 
   it("refuses maxmemory-policy volatile-lru at start, naming the setting; allowEviction opts in", async () => {
     const s = await server("--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru");
     const { store, gate } = setup(s, budget);
-    const error = await store.verify().then(() => undefined, (e: unknown) => e);
+    const error = await store.verify().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(StoreUnavailableError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toMatch(/maxmemory-policy volatile-lru.*set maxmemory-policy noeviction, or pass allowEviction: true/);
+    expect((error as Error).message).toMatch(
+      /maxmemory-policy volatile-lru.*set maxmemory-policy noeviction, or pass allowEviction: true/,
+    );
     const d = await gate.check("deploy");
     expect(d).toMatchObject({ type: "deny", code: "store_unavailable" });
     expect(d.reason).toMatch(/maxmemory-policy volatile-lru/);
@@ -102,7 +114,9 @@ describe.skipIf(!redisServerBin)("RedisStore checks the server it is given", () 
     await reconnected;
     await afterReconnect(gate);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/Redis lost AgentGate's data \(store epoch .* was missing\).*deny_after.*appendonly yes/);
+    expect(warnings[0]).toMatch(
+      /Redis lost AgentGate's data \(store epoch .* was missing\).*deny_after.*appendonly yes/,
+    );
     // Reported once per loss, not on every check.
     await gate.check("deploy");
     expect(warnings).toHaveLength(1);

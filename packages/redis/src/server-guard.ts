@@ -37,7 +37,9 @@ async function evictionPolicy(node: Redis): Promise<string | undefined> {
 }
 
 function nodesOf(client: RedisClient): Redis[] {
-  return "nodes" in client && typeof client.nodes === "function" && client.isCluster ? client.nodes("master") : [client as Redis];
+  return "nodes" in client && typeof client.nodes === "function" && client.isCluster
+    ? client.nodes("master")
+    : [client as Redis];
 }
 
 function label(node: Redis): string {
@@ -84,7 +86,11 @@ export class ServerGuard {
   /** Resolves once this connection's server(s) passed; rejects with `StoreUnavailableError` naming the problem. */
   check(): Promise<void> {
     const gen = this.#gen.n;
-    if (this.#checked === undefined || this.#checkedGen !== gen || (this.#failedAt > 0 && Date.now() - this.#failedAt > RECHECK_MS)) {
+    if (
+      this.#checked === undefined ||
+      this.#checkedGen !== gen ||
+      (this.#failedAt > 0 && Date.now() - this.#failedAt > RECHECK_MS)
+    ) {
       this.#failedAt = 0;
       this.#checkedGen = gen;
       const run = this.#redis.run("check the Redis server", () => this.#run());
@@ -124,7 +130,9 @@ export class ServerGuard {
 
   /** One epoch key per primary: a missing or changed one means the data was lost since we last looked. */
   async #epoch(client: RedisClient): Promise<void> {
-    const keys = client.isCluster ? epochKeys(this.#o.prefix, client as unknown as { slots: string[][] }) : [`${this.#o.prefix}{epoch}`];
+    const keys = client.isCluster
+      ? epochKeys(this.#o.prefix, client as unknown as { slots: string[][] })
+      : [`${this.#o.prefix}{epoch}`];
     const fresh = `${Date.now()}-${globalThis.crypto.randomUUID()}`;
     await Promise.all(
       keys.map(async (key) => {

@@ -26,7 +26,8 @@ export class UnmergedUses {
   }
 
   add(usageKey: string): void {
-    if (this.#counts.has(usageKey) || this.#counts.size < MAX_LOCAL_IDS) this.#counts.set(usageKey, (this.#counts.get(usageKey) ?? 0) + 1);
+    if (this.#counts.has(usageKey) || this.#counts.size < MAX_LOCAL_IDS)
+      this.#counts.set(usageKey, (this.#counts.get(usageKey) ?? 0) + 1);
   }
 
   /** INCRBY each total. A merge that timed out after Redis ran it may count twice: more uses, never fewer. */

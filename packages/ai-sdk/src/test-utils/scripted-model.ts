@@ -49,10 +49,17 @@ export function scriptedModel(turns: ScriptedTurn[], modelId = "scripted-model")
     },
     doStream: async () => {
       const content = next();
-      const parts: LanguageModelV4StreamPart[] = [{ type: "stream-start", warnings: [] }, { type: "response-metadata", ...response() }];
+      const parts: LanguageModelV4StreamPart[] = [
+        { type: "stream-start", warnings: [] },
+        { type: "response-metadata", ...response() },
+      ];
       content.forEach((c, i) => {
         if (c.type === "text") {
-          parts.push({ type: "text-start", id: `t${i}` }, { type: "text-delta", id: `t${i}`, delta: c.text }, { type: "text-end", id: `t${i}` });
+          parts.push(
+            { type: "text-start", id: `t${i}` },
+            { type: "text-delta", id: `t${i}`, delta: c.text },
+            { type: "text-end", id: `t${i}` },
+          );
         } else {
           parts.push(c as LanguageModelV4StreamPart);
         }

@@ -12,9 +12,20 @@ export interface AgentProcess {
   stop(): Promise<void>;
 }
 
-export async function startAgent(options: { redisUrl: string; prefix: string; name?: string; timeoutMs?: number }): Promise<AgentProcess> {
+export async function startAgent(options: {
+  redisUrl: string;
+  prefix: string;
+  name?: string;
+  timeoutMs?: number;
+}): Promise<AgentProcess> {
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [SCRIPT], {
-    env: { ...process.env, REDIS_URL: options.redisUrl, PREFIX: options.prefix, AGENT_NAME: options.name ?? "deploy-bot", TIMEOUT_MS: String(options.timeoutMs ?? 30_000) },
+    env: {
+      ...process.env,
+      REDIS_URL: options.redisUrl,
+      PREFIX: options.prefix,
+      AGENT_NAME: options.name ?? "deploy-bot",
+      TIMEOUT_MS: String(options.timeoutMs ?? 30_000),
+    },
     stdio: ["pipe", "pipe", "pipe"],
   });
   const lines: string[] = [];
@@ -37,7 +48,10 @@ export async function startAgent(options: { redisUrl: string; prefix: string; na
     new Promise<string>((resolve, reject) => {
       const l = lines.shift();
       if (l !== undefined) return resolve(l);
-      const timer = setTimeout(() => reject(new Error(`agent said nothing within ${timeoutMs} ms; stderr: ${err}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`agent said nothing within ${timeoutMs} ms; stderr: ${err}`)),
+        timeoutMs,
+      );
       waiters.push((line) => {
         clearTimeout(timer);
         resolve(line);

@@ -12,9 +12,17 @@ const store = new RedisStore({ client, prefix: process.env.PREFIX });
 const identity = await AgentIdentity.create(process.env.AGENT_NAME ?? "deploy-bot");
 const policy = new PermissionPolicy({
   name: "demo",
-  rules: [{ action: "tool_use", allowed: true, allowedTargets: ["search"], escalateTargets: ["*"], deniedTargets: ["rm_rf"] }],
+  rules: [
+    { action: "tool_use", allowed: true, allowedTargets: ["search"], escalateTargets: ["*"], deniedTargets: ["rm_rf"] },
+  ],
 });
-const gate = new GateKeeper({ identity, policy, store, grants: store, approvalHandler: waitForApproval({ store, timeoutMs: Number(process.env.TIMEOUT_MS ?? 30000) }) });
+const gate = new GateKeeper({
+  identity,
+  policy,
+  store,
+  grants: store,
+  approvalHandler: waitForApproval({ store, timeoutMs: Number(process.env.TIMEOUT_MS ?? 30000) }),
+});
 process.stdout.write(`${JSON.stringify({ ready: true, agentId: identity.id })}\n`);
 let n = 0;
 for await (const line of createInterface({ input: process.stdin })) {

@@ -39,7 +39,13 @@ function freePort(): Promise<number> {
 
 async function ping(port: number): Promise<boolean> {
   const { Redis } = await import("ioredis");
-  const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const c = new Redis({
+    port,
+    host: "127.0.0.1",
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   c.on("error", () => {});
   try {
     await c.connect();
@@ -65,14 +71,34 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // not built
   }
   if (built < newest(join(root, "src"))) {
-    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+      cwd: root,
+      stdio: "inherit",
+    });
   }
   let url: string | null = process.env.AGENTGATE_REDIS_URL || null;
   let stop = async () => {};
   if (url === null && spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "agentgate-approvals-redis-"));
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning"], { stdio: "ignore" });
+    const child = spawn(
+      "redis-server",
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--loglevel",
+        "warning",
+      ],
+      { stdio: "ignore" },
+    );
     for (let i = 0; i < 100 && !(await ping(port)); i++) await new Promise((r) => setTimeout(r, 50));
     url = `redis://127.0.0.1:${port}`;
     stop = async () => {
@@ -83,7 +109,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const chromium = existsSync(CHROMIUM) ? CHROMIUM : null;
   if (required && (url === null || chromium === null)) {
     await stop();
-    throw new Error(`CI needs ${url === null ? "redis-server" : "chromium"} for the approvals tests (.ci/run installs both)`);
+    throw new Error(
+      `CI needs ${url === null ? "redis-server" : "chromium"} for the approvals tests (.ci/run installs both)`,
+    );
   }
   if (url === null) console.warn("[@agentgate/approvals] no Redis: skipping Redis tests");
   if (chromium === null) console.warn("[@agentgate/approvals] no /usr/bin/chromium: skipping browser tests");

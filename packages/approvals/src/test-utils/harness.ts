@@ -11,7 +11,12 @@ import type { WebhookOptions } from "../webhooks.js";
 export const redisUrl: string | null = inject("redisUrl");
 export const chromium: string | null = inject("chromium");
 
-export const PASSWORDS = { alice: "alice-password-1", bob: "bob-password-22", carol: "carol-password-333", "deploy-bot": "sneaky-agent-333" } as const;
+export const PASSWORDS = {
+  alice: "alice-password-1",
+  bob: "bob-password-22",
+  carol: "carol-password-333",
+  "deploy-bot": "sneaky-agent-333",
+} as const;
 
 export interface Harness {
   url: string;
@@ -24,7 +29,9 @@ export interface Harness {
 }
 
 /** A real approval server on a real Redis (its own key prefix), with approvers alice, bob and one named like the agent. */
-export async function startHarness(options: { webhook?: WebhookOptions; signInLimit?: { perUser?: number }; pollMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { webhook?: WebhookOptions; signInLimit?: { perUser?: number }; pollMs?: number } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "agentgate-approvals-"));
   const file = join(dir, "approvers.yaml");
   for (const [name, pw] of Object.entries(PASSWORDS)) await addApprover(file, name, pw);
@@ -60,8 +67,17 @@ export async function startHarness(options: { webhook?: WebhookOptions; signInLi
 }
 
 /** Signs in over HTTP like a browser would; returns the session cookie and its CSRF token. */
-export async function signIn(url: string, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
-  const r = await fetch(`${url}/login`, { method: "POST", body: new URLSearchParams({ username, password }), headers: { origin: url }, redirect: "manual" });
+export async function signIn(
+  url: string,
+  username: string,
+  password: string,
+): Promise<{ cookie: string; csrf: string }> {
+  const r = await fetch(`${url}/login`, {
+    method: "POST",
+    body: new URLSearchParams({ username, password }),
+    headers: { origin: url },
+    redirect: "manual",
+  });
   if (r.status !== 303) throw new Error(`sign-in failed: ${r.status}`);
   const cookie = r.headers.get("set-cookie")!.split(";")[0]!;
   const page = await (await fetch(`${url}/`, { headers: { cookie } })).text();
@@ -69,7 +85,11 @@ export async function signIn(url: string, username: string, password: string): P
   return { cookie, csrf };
 }
 
-export async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = "condition"): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -6,7 +6,16 @@
 import { AgentIdentity, GateKeeper, PermissionPolicy } from "@agentgate/core";
 import { z } from "zod";
 import { POLICY } from "../fixture.ts";
-import { fmtNs, pairedDelta, runAsync, runLatency, table, type AsyncCase, type CaseResult, type LatencyResult } from "../harness.ts";
+import {
+  fmtNs,
+  pairedDelta,
+  runAsync,
+  runLatency,
+  table,
+  type AsyncCase,
+  type CaseResult,
+  type LatencyResult,
+} from "../harness.ts";
 import { optionalImport } from "../optional.ts";
 import { emit, log, QUICK, roundOptions, type TargetCheck } from "../result.ts";
 
@@ -56,7 +65,8 @@ function expectAllowed(gate: GateKeeper, callId: string, result: unknown): void 
   if (!last || last.callId !== callId || last.type !== "allow") {
     throw new Error(`the gated call ${callId} did not go through the gate (last decision: ${JSON.stringify(last)})`);
   }
-  if (!JSON.stringify(result).includes("agent permissions")) throw new Error(`the gated tool did not run: ${JSON.stringify(result)}`);
+  if (!JSON.stringify(result).includes("agent permissions"))
+    throw new Error(`the gated tool did not run: ${JSON.stringify(result)}`);
 }
 
 // ------------------------------------------------------------------------------ AI SDK
@@ -78,7 +88,15 @@ if (aiSdk.module) {
     direct: { name: "ai direct", op: (i) => search.execute!(input, options(`ai-d-${i}`)) as Promise<unknown> },
     gated: { name: "ai gated", op: (i) => gated.search.execute!(input, options(`ai-g-${i}`)) as Promise<unknown> },
     verify: async () =>
-      expectAllowed(gate, "ai-verify", await countGateWork("AI SDK `withGate`", gate, () => gated.search.execute!(input, options("ai-verify")) as Promise<unknown>)),
+      expectAllowed(
+        gate,
+        "ai-verify",
+        await countGateWork(
+          "AI SDK `withGate`",
+          gate,
+          () => gated.search.execute!(input, options("ai-verify")) as Promise<unknown>,
+        ),
+      ),
   });
 } else missing.push(`\`@agentgate/ai-sdk\`: ${aiSdk.error}`);
 
@@ -100,7 +118,12 @@ if (langchain.module) {
     how: "`tool.invoke(toolCall)` (schema parse, callbacks, `ToolMessage`), as a LangChain agent calls it",
     direct: { name: "lc direct", op: (i) => search.invoke(call(`lc-d-${i}`)) },
     gated: { name: "lc gated", op: (i) => gated!.invoke(call(`lc-g-${i}`)) },
-    verify: async () => expectAllowed(gate, "lc-verify", await countGateWork("LangChain `gateTools`", gate, () => gated!.invoke(call("lc-verify")))),
+    verify: async () =>
+      expectAllowed(
+        gate,
+        "lc-verify",
+        await countGateWork("LangChain `gateTools`", gate, () => gated!.invoke(call("lc-verify"))),
+      ),
   });
 } else missing.push(`\`@agentgate/langchain\`: ${langchain.error}`);
 
@@ -123,7 +146,13 @@ if (openaiAgents.module) {
   // The per-call steps of the SDK's runner for a function tool: needsApproval with the parsed
   // arguments, the tool's input guardrails (`runToolInputGuardrails`, the SDK's own), invoke.
   const sdkCall = (t: FnTool) => async (callId: string) => {
-    const toolCall = { type: "function_call" as const, callId, name: "search", arguments: ARGS, status: "completed" as const };
+    const toolCall = {
+      type: "function_call" as const,
+      callId,
+      name: "search",
+      arguments: ARGS,
+      status: "completed" as const,
+    };
     if (await t.needsApproval(context, JSON.parse(ARGS), callId)) throw new Error("unexpected approval request");
     const guard = await runToolInputGuardrails({ guardrails: t.inputGuardrails, context, agent, toolCall });
     if (guard.type !== "allow") throw new Error(`guardrail rejected the call: ${guard.message}`);
@@ -136,7 +165,12 @@ if (openaiAgents.module) {
     how: "the runner's per-call steps: `needsApproval`, `runToolInputGuardrails`, `tool.invoke`",
     direct: { name: "oa direct", op: (i) => direct(`oa-d-${i}`) },
     gated: { name: "oa gated", op: (i) => viaGate(`oa-g-${i}`) },
-    verify: async () => expectAllowed(gate, "oa-verify", await countGateWork("OpenAI Agents `gateTools`", gate, () => viaGate("oa-verify"))),
+    verify: async () =>
+      expectAllowed(
+        gate,
+        "oa-verify",
+        await countGateWork("OpenAI Agents `gateTools`", gate, () => viaGate("oa-verify")),
+      ),
   });
 } else missing.push(`\`@agentgate/openai-agents\`: ${openaiAgents.error}`);
 
@@ -146,7 +180,12 @@ if (openaiSdk.module) {
   const { runToolCalls } = openaiSdk.module;
   const search = ({ query }: { query: string }) => ({ hits: [query] });
   const gate = newGate();
-  const item = (callId: string) => ({ type: "function_call" as const, call_id: callId, name: "search", arguments: ARGS });
+  const item = (callId: string) => ({
+    type: "function_call" as const,
+    call_id: callId,
+    name: "search",
+    arguments: ARGS,
+  });
   // What a hand-written Responses loop does per call without the adapter: parse, run, shape the next input item.
   const direct = async (callId: string) => {
     const call = item(callId);
@@ -159,7 +198,12 @@ if (openaiSdk.module) {
     how: "one Responses `function_call` item → `function_call_output` item (parse, run, shape), as a hand-written loop does it",
     direct: { name: "os direct", op: (i) => direct(`os-d-${i}`) },
     gated: { name: "os gated", op: (i) => viaGate(`os-g-${i}`) },
-    verify: async () => expectAllowed(gate, "os-verify", await countGateWork("openai SDK `runToolCalls`", gate, () => viaGate("os-verify"))),
+    verify: async () =>
+      expectAllowed(
+        gate,
+        "os-verify",
+        await countGateWork("openai SDK `runToolCalls`", gate, () => viaGate("os-verify")),
+      ),
   });
 } else missing.push(`\`@agentgate/openai\`: ${openaiSdk.error}`);
 
@@ -170,7 +214,10 @@ log(`adapters: ${pairs.length} verified, missing: ${missing.length}`);
 
 // The core's share: the same call straight into the gate.
 const coreGate = newGate();
-const core: AsyncCase = { name: "core", op: (i) => coreGate.checkToolCall({ toolName: "search", input, callId: `core-${i}` }) };
+const core: AsyncCase = {
+  name: "core",
+  op: (i) => coreGate.checkToolCall({ toolName: "search", input, callId: `core-${i}` }),
+};
 
 const all = [...pairs.flatMap((p) => [p.direct, p.gated]), core];
 const cpu = await runAsync(all, roundOptions({ rounds: 21, batchMs: 20 }));
@@ -194,17 +241,42 @@ const rows = pairs.map((p) => {
     met: overheadP50 <= 2000,
   });
   const work = perCall.get(p.adapter);
-  return [p.adapter, fmtNs(dl.p50Ns.median), fmtNs(gl.p50Ns.median), `**${fmtNs(overheadP50)}**`, fmtNs(overheadCpu), work ? `${work.checks} / ${work.audited}` : "?", p.how];
+  return [
+    p.adapter,
+    fmtNs(dl.p50Ns.median),
+    fmtNs(gl.p50Ns.median),
+    `**${fmtNs(overheadP50)}**`,
+    fmtNs(overheadCpu),
+    work ? `${work.checks} / ${work.audited}` : "?",
+    p.how,
+  ];
 });
 for (const m of missing) {
   const name = m.slice(1, m.indexOf("`", 1));
-  targets.push({ name: `Adapter overhead, ${name}`, target: "≤ 2 µs per tool call", measured: "not measured (package missing)", met: null });
+  targets.push({
+    name: `Adapter overhead, ${name}`,
+    target: "≤ 2 µs per tool call",
+    measured: "not measured (package missing)",
+    met: null,
+  });
 }
 
 const markdown = [
   "One trivial tool (`search`, returns its query) called the way its framework calls it, directly and through the adapter, with a new tool call id on every call (a repeated id returns the gate's cached decision without checking). Before timing, each gated path was checked to reach the gate (an ALLOW recorded under that call id) and to run the tool.",
   "",
-  table(["adapter", "p50 direct", "p50 gated", "overhead (p50)", "overhead (mean CPU, paired)", "gate checks / audit entries per call", "what is called"], rows, [6]),
+  table(
+    [
+      "adapter",
+      "p50 direct",
+      "p50 gated",
+      "overhead (p50)",
+      "overhead (mean CPU, paired)",
+      "gate checks / audit entries per call",
+      "what is called",
+    ],
+    rows,
+    [6],
+  ),
   "",
   `The gate's own share: \`gate.checkToolCall\` with a new call id each time takes **${fmtNs(coreLat)}** p50 in this process; the rest of each overhead is the adapter's glue. p50: every call timed on its own, median of ${lat[0]?.p50Ns.n ?? 0} interleaved rounds; mean CPU: paired difference of process CPU per call over ${cpu[0]?.samples.length ?? 0} interleaved rounds (garbage collection included). The OpenAI Agents row replays the runner's per-call steps rather than a full \`Runner.run\`, whose model turn would bury microseconds in noise; the openai SDK row includes \`runToolCalls\`' run-once record per call id.`,
   ...(missing.length > 0 ? ["", `> Not measured (their \`dist\` did not load): ${missing.join("; ")}.`] : []),

@@ -32,7 +32,12 @@ const HIGH = 1_000_000_000; // a limit the run never reaches, so the limited pat
 const identity = await AgentIdentity.create("bench-agent");
 const mixPolicy = new PermissionPolicy(limitedPolicy(HIGH));
 const gate = (options: { policy?: PermissionPolicy; auditSinks?: AuditSink[]; store?: GateStore } = {}) =>
-  new GateKeeper({ identity, policy: options.policy ?? mixPolicy, auditSinks: options.auditSinks ?? [], ...(options.store ? { store: options.store } : {}) });
+  new GateKeeper({
+    identity,
+    policy: options.policy ?? mixPolicy,
+    auditSinks: options.auditSinks ?? [],
+    ...(options.store ? { store: options.store } : {}),
+  });
 
 const notes: string[] = [];
 const sinkData: Record<string, any> = {};
@@ -45,7 +50,8 @@ const sections: string[] = [];
 const verify = gate();
 for (const [i, r] of REQUESTS.entries()) {
   const d = await verify.check(r.action, r.target);
-  if ((d.type === "allow") !== EXPECTED[i]) throw new Error(`gate.check disagrees on ${describeRequest(r)}: ${d.type} (${d.reason})`);
+  if ((d.type === "allow") !== EXPECTED[i])
+    throw new Error(`gate.check disagrees on ${describeRequest(r)}: ${d.type} (${d.reason})`);
 }
 log("gate: decisions on the mix verified");
 
@@ -81,15 +87,18 @@ const byName = new Map(results.map((r) => [r.name, r]));
 const latByName = new Map(latency.map((r) => [r.name, r]));
 
 // Sanity after timing: the limited gate still allows (never hit its limit), the deny gate still denies.
-if ((await gLimited.check("llm_call")).type !== "allow") throw new Error("the limited gate stopped allowing during the run");
-if ((await gLimitedDeny.check("llm_call")).code !== "rate_limit") throw new Error("the rate-limited gate stopped denying");
+if ((await gLimited.check("llm_call")).type !== "allow")
+  throw new Error("the limited gate stopped allowing during the run");
+if ((await gLimitedDeny.check("llm_call")).code !== "rate_limit")
+  throw new Error("the rate-limited gate stopped denying");
 
 // The rival engines on the same mix, in this process.
 const casbin = await casbinEngine();
 const cedar = cedarEngine();
 const agt = agtEngine();
 for (const e of [casbin, cedar, agt] as Engine[]) {
-  if (decisionsOf(e).some((allow, i) => allow !== EXPECTED[i])) throw new Error(`${e.name} disagrees with the expected decisions on the mix, nothing timed`);
+  if (decisionsOf(e).some((allow, i) => allow !== EXPECTED[i]))
+    throw new Error(`${e.name} disagrees with the expected decisions on the mix, nothing timed`);
 }
 const rivals = runSync(
   ([casbin, cedar, agt] as Engine[]).map((e) => ({ name: e.name, check: e.check, requests: REQUESTS.map(e.prepare) })),
@@ -104,7 +113,13 @@ const staticLat = latByName.get("static allow (`tool_use search`)")!;
 const rows = [...cases, timerOnly].map((c) => {
   const l = latByName.get(c.name)!;
   const r = byName.get(c.name);
-  return [c.name, `**${fmtNs(l.p50Ns.median)}**`, fmtNs(l.p99Ns.median), r ? fmtNs(r.nsPerOp.median) : "", r ? fmtNs(r.wallNsPerOp.median) : ""];
+  return [
+    c.name,
+    `**${fmtNs(l.p50Ns.median)}**`,
+    fmtNs(l.p99Ns.median),
+    r ? fmtNs(r.nsPerOp.median) : "",
+    r ? fmtNs(r.wallNsPerOp.median) : "",
+  ];
 });
 for (const r of rivals) {
   rows.push([`*${r.name}* (same mix, for reference)`, "", "", fmtNs(r.nsPerOp.median), fmtNs(r.wallNsPerOp.median)]);
@@ -115,7 +130,12 @@ for (const r of rivals) {
 // The JSONL sink from @agentgate/core/node, when this build exports it.
 const node = await optionalImport<Record<string, unknown>>("@agentgate/core/node");
 type Sink = AuditSink & { close(): Promise<void>; flush(): Promise<void> };
-const JsonlAuditSink = node.module?.JsonlAuditSink as (new (path: string, options?: Record<string, unknown>) => Sink) | undefined;
+const JsonlAuditSink = node.module?.JsonlAuditSink as
+  | (new (
+      path: string,
+      options?: Record<string, unknown>,
+    ) => Sink)
+  | undefined;
 const verifyAuditLog = node.module?.verifyAuditLog as
   | ((path: string, options?: Record<string, unknown>) => Promise<{ ok: boolean; records: number; problem?: string }>)
   | undefined;
@@ -123,8 +143,15 @@ let sinkSection: string[] = [];
 if (JsonlAuditSink) {
   sinkSection = await jsonlSection(JsonlAuditSink);
 } else {
-  sinkSection = [`JSONL audit sink: not measured, \`@agentgate/core/node\` does not export \`JsonlAuditSink\` in this build${node.error ? ` (${node.error})` : ""}.`];
-  targets.push({ name: "JSONL audit sink, per decision", target: "≤ 2 µs", measured: "not measured (sink missing)", met: null });
+  sinkSection = [
+    `JSONL audit sink: not measured, \`@agentgate/core/node\` does not export \`JsonlAuditSink\` in this build${node.error ? ` (${node.error})` : ""}.`,
+  ];
+  targets.push({
+    name: "JSONL audit sink, per decision",
+    target: "≤ 2 µs",
+    measured: "not measured (sink missing)",
+    met: null,
+  });
 }
 
 /** The sink's cost two ways: latency added to each check, and all CPU it spends per decision, writes included. */
@@ -189,8 +216,18 @@ async function jsonlSection(Ctor: new (path: string, options?: Record<string, un
       table(
         ["case", "p50 per check", "p99 per check", "CPU per decision, group-commit writes included"],
         [
-          ["request mix, in-memory audit only", fmtNs(plainLat.p50Ns.median), fmtNs(plainLat.p99Ns.median), fmtNs(summarize(cpu.plain).median)],
-          ["request mix + JSONL sink", fmtNs(sinkLat.p50Ns.median), fmtNs(sinkLat.p99Ns.median), fmtNs(summarize(cpu.sink).median)],
+          [
+            "request mix, in-memory audit only",
+            fmtNs(plainLat.p50Ns.median),
+            fmtNs(plainLat.p99Ns.median),
+            fmtNs(summarize(cpu.plain).median),
+          ],
+          [
+            "request mix + JSONL sink",
+            fmtNs(sinkLat.p50Ns.median),
+            fmtNs(sinkLat.p99Ns.median),
+            fmtNs(summarize(cpu.sink).median),
+          ],
           ["**sink cost**", `**${fmtNs(addedLatency)}**`, "", `**${fmtNs(cpuPerDecision)}**`],
         ],
       ),
@@ -205,8 +242,18 @@ async function jsonlSection(Ctor: new (path: string, options?: Record<string, un
 const cedarR = rivals.find((r) => r.name === cedar.name)!;
 const casbinR = rivals.find((r) => r.name === casbin.name)!;
 targets.unshift(
-  { name: "`gate.check` in memory, request mix", target: "≤ 1 µs median", measured: `p50 ${fmtNs(mixLat.p50Ns.median)}; mean CPU incl. GC ${fmtNs(mix.nsPerOp.median)}`, met: mixLat.p50Ns.median <= 1000 },
-  { name: "`gate.check` in memory, limited path", target: "≤ 1 µs median", measured: `p50 ${fmtNs(limitedLat.p50Ns.median)}; mean CPU incl. GC ${fmtNs(limited.nsPerOp.median)}`, met: limitedLat.p50Ns.median <= 1000 },
+  {
+    name: "`gate.check` in memory, request mix",
+    target: "≤ 1 µs median",
+    measured: `p50 ${fmtNs(mixLat.p50Ns.median)}; mean CPU incl. GC ${fmtNs(mix.nsPerOp.median)}`,
+    met: mixLat.p50Ns.median <= 1000,
+  },
+  {
+    name: "`gate.check` in memory, limited path",
+    target: "≤ 1 µs median",
+    measured: `p50 ${fmtNs(limitedLat.p50Ns.median)}; mean CPU incl. GC ${fmtNs(limited.nsPerOp.median)}`,
+    met: limitedLat.p50Ns.median <= 1000,
+  },
   {
     name: "`gate.check` (mix) vs Cedar-wasm",
     target: "≥ 20× faster",
@@ -241,12 +288,27 @@ const redisData: Record<string, unknown> = {};
 if (!redisUrl) {
   const why = redisSkip ?? "AGENTGATE_REDIS_URL is not set";
   sections.push("", "### Redis", "", `Skipped: ${why}.`);
-  targets.push({ name: "`RedisStore` check vs `RateLimiterRedis.consume()`", target: "≤ 1.2× latency", measured: "skipped (no Redis)", met: null });
+  targets.push({
+    name: "`RedisStore` check vs `RateLimiterRedis.consume()`",
+    target: "≤ 1.2× latency",
+    measured: "skipped (no Redis)",
+    met: null,
+  });
 } else {
   const redisModule = await optionalImport<typeof import("@agentgate/redis")>("@agentgate/redis");
   if (!redisModule.module) {
-    sections.push("", "### Redis", "", `\`RedisStore\` not measured: \`@agentgate/redis\` does not load in this build (${redisModule.error}).`);
-    targets.push({ name: "`RedisStore` check vs `RateLimiterRedis.consume()`", target: "≤ 1.2× latency", measured: "not measured (`@agentgate/redis` missing)", met: null });
+    sections.push(
+      "",
+      "### Redis",
+      "",
+      `\`RedisStore\` not measured: \`@agentgate/redis\` does not load in this build (${redisModule.error}).`,
+    );
+    targets.push({
+      name: "`RedisStore` check vs `RateLimiterRedis.consume()`",
+      target: "≤ 1.2× latency",
+      measured: "not measured (`@agentgate/redis` missing)",
+      met: null,
+    });
   } else {
     sections.push("", ...(await redisSection(redisUrl, redisModule.module)));
   }
@@ -303,7 +365,8 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
       if (m[1] === "info" || m[1] === "config") continue;
       commands += Number(m[2]); // scripts count once, plus every redis.call inside them
       // A script's own time already includes the commands it runs.
-      if (m[1] === "evalsha" || m[1] === "eval" || m[1] === "fcall" || m[1] === "evalsha_ro" || m[1] === "eval_ro") usec += Number(m[3]);
+      if (m[1] === "evalsha" || m[1] === "eval" || m[1] === "fcall" || m[1] === "evalsha_ro" || m[1] === "eval_ro")
+        usec += Number(m[3]);
     }
     const entry = (server[key] ??= { commands: [], usec: [] });
     entry.commands.push(commands / calls);
@@ -319,8 +382,11 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
       const order = round % 2 === 0 ? ["gate", "rlf"] : ["rlf", "gate"];
       for (const which of order) {
         const runner = which === "gate" ? await gateOp(limitedHigh) : rlfOp(HIGH, `${round}-${concurrency}`);
-        const r = await serverStats(`${which}-${concurrency}`, counts[concurrency]!, () => runLoad(runner.op, counts[concurrency]!, concurrency));
-        if (runner.wrong() > 0) throw new Error(`${which}: ${runner.wrong()} calls were refused during a throughput round (Redis failing?)`);
+        const r = await serverStats(`${which}-${concurrency}`, counts[concurrency]!, () =>
+          runLoad(runner.op, counts[concurrency]!, concurrency),
+        );
+        if (runner.wrong() > 0)
+          throw new Error(`${which}: ${runner.wrong()} calls were refused during a throughput round (Redis failing?)`);
         if (round >= 0) (load[`${which}-${concurrency}`] ??= []).push(r);
       }
     }
@@ -332,11 +398,19 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
   // Exact admission: 1000 calls at concurrency 50 against a limit of 100.
   const limit = 100;
   const attempts = 1_000;
-  const g = new GateKeeper({ identity: await AgentIdentity.create("bench-agent"), policy: new PermissionPolicy(limitedPolicy(limit)), store });
+  const g = new GateKeeper({
+    identity: await AgentIdentity.create("bench-agent"),
+    policy: new PermissionPolicy(limitedPolicy(limit)),
+    store,
+  });
   let gateAllowed = 0;
-  await runLoad(async () => {
-    if ((await g.check("llm_call")).type === "allow") gateAllowed++;
-  }, attempts, 50);
+  await runLoad(
+    async () => {
+      if ((await g.check("llm_call")).type === "allow") gateAllowed++;
+    },
+    attempts,
+    50,
+  );
   const rlf = rlfOp(limit, "admission");
   await runLoad(rlf.op, attempts, 50);
   const rlfAllowed = attempts - rlf.wrong();
@@ -388,7 +462,15 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
     `One local redis-server ${version} (127.0.0.1, no persistence). \`gate.check("llm_call")\` with \`RedisStore\` (one Lua script per check: sliding-window log and reservation; a usage count only for rules with \`deny_after\`/\`escalate_after\`) beside \`RateLimiterRedis.consume()\` (fixed-window counter, one Lua script), each on its own ioredis client. Every call in the timed rounds had to be admitted; ${rounds} rounds after a warm-up round, order alternating, median of each column.`,
     "",
     table(
-      ["case", "concurrency", "throughput", "p50", "p99", "commands per check (script + its calls)", "script time in Redis per check"],
+      [
+        "case",
+        "concurrency",
+        "throughput",
+        "p50",
+        "p99",
+        "commands per check (script + its calls)",
+        "script time in Redis per check",
+      ],
       [
         row("`gate.check` + `RedisStore`", "gate-1"),
         row("`RateLimiterRedis.consume()`", "rlf-1"),

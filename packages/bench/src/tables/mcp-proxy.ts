@@ -16,10 +16,15 @@ import { emit, log, QUICK, type TargetCheck } from "../result.ts";
 
 const proxyBin = join(dirname(fileURLToPath(import.meta.resolve("@agentgate/mcp"))), "bin.js");
 // The package has no exports map to resolve through: its bin, via this package's node_modules link.
-const everything = fileURLToPath(new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url));
+const everything = fileURLToPath(
+  new URL("../../node_modules/@modelcontextprotocol/server-everything/dist/index.js", import.meta.url),
+);
 const dir = mkdtempSync(join(tmpdir(), "agentgate-bench-mcp-"));
 const policy = join(dir, "policy.yaml");
-writeFileSync(policy, "name: bench-mcp\nrules:\n  - action: tool_use\n    allowed: true\n    allowed_targets: [echo]\n");
+writeFileSync(
+  policy,
+  "name: bench-mcp\nrules:\n  - action: tool_use\n    allowed: true\n    allowed_targets: [echo]\n",
+);
 
 async function connect(command: string, args: string[]): Promise<Client> {
   const client = new Client({ name: "bench", version: "1.0.0" });
@@ -28,7 +33,15 @@ async function connect(command: string, args: string[]): Promise<Client> {
 }
 
 const direct = await connect(process.execPath, [everything, "stdio"]);
-const proxied = await connect(process.execPath, [proxyBin, "--policy", policy, "--", process.execPath, everything, "stdio"]);
+const proxied = await connect(process.execPath, [
+  proxyBin,
+  "--policy",
+  policy,
+  "--",
+  process.execPath,
+  everything,
+  "stdio",
+]);
 
 // Before timing: both paths answer, and the proxy really gates (a tool outside the policy is refused).
 for (const c of [direct, proxied]) {
@@ -50,7 +63,12 @@ const addedP50 = p!.p50Ns.median - d!.p50Ns.median;
 const addedP99 = p!.p99Ns.median - d!.p99Ns.median;
 
 const targets: TargetCheck[] = [
-  { name: "MCP proxy, added latency per tools/call", target: "reported (no target set)", measured: `${fmtNs(addedP50)} p50, ${fmtNs(addedP99)} p99`, met: null },
+  {
+    name: "MCP proxy, added latency per tools/call",
+    target: "reported (no target set)",
+    measured: `${fmtNs(addedP50)} p50, ${fmtNs(addedP99)} p99`,
+    met: null,
+  },
 ];
 const markdown = [
   "One `tools/call` of `echo` on a real `@modelcontextprotocol/server-everything` (stdio), from an SDK `Client`: directly, and through `agentgate-mcp` (permissive policy, in-memory store, no audit file). The proxy's cost is one more process hop (pipe write, JSON parse and serialise each way) plus the gate check. Before timing, both paths returned the echo and the proxy refused a tool outside the policy.",
@@ -70,5 +88,11 @@ const markdown = [
 
 await Promise.all([direct.close(), proxied.close()]);
 rmSync(dir, { recursive: true, force: true });
-emit({ id: "mcp", title: "5. MCP proxy", markdown, targets, data: { latency: Object.fromEntries(lat.map((r) => [r.name, { p50: r.p50Ns, p99: r.p99Ns }])) } });
+emit({
+  id: "mcp",
+  title: "5. MCP proxy",
+  markdown,
+  targets,
+  data: { latency: Object.fromEntries(lat.map((r) => [r.name, { p50: r.p50Ns, p99: r.p99Ns }])) },
+});
 process.exit(0);

@@ -50,13 +50,18 @@ async function series(name: string, run: (gate: GateKeeper, i: number) => Promis
     const c = process.cpuUsage(c0);
     stepNs.push(((c.user + c.system) * 1000) / STEP);
     samples.push(heap() - base);
-    log(`  ${name}: ${(step + 1) * STEP} checks, heap ${mb(samples.at(-1)!)}, ${stepNs.at(-1)!.toFixed(0)} ns CPU per check`);
+    log(
+      `  ${name}: ${(step + 1) * STEP} checks, heap ${mb(samples.at(-1)!)}, ${stepNs.at(-1)!.toFixed(0)} ns CPU per check`,
+    );
   }
-  if (gate.decisions.length !== 10_000) throw new Error(`expected the audit to hold 10 000 decisions, it holds ${gate.decisions.length}`);
+  if (gate.decisions.length !== 10_000)
+    throw new Error(`expected the audit to hold 10 000 decisions, it holds ${gate.decisions.length}`);
   return { name, samples, stepNs };
 }
 
-const checks = await series("`gate.check`, request mix", (g, i) => g.check(REQUESTS[i % n]!.action, REQUESTS[i % n]!.target));
+const checks = await series("`gate.check`, request mix", (g, i) =>
+  g.check(REQUESTS[i % n]!.action, REQUESTS[i % n]!.target),
+);
 const toolCalls = await series("`checkToolCall`, new call id each", (g, i) =>
   g.checkToolCall({ toolName: toolNames[i % 4]!, input: toolInputs[i % 4], callId: `call-${i}`, mapping }),
 );
@@ -79,9 +84,11 @@ for (let k = 0; k < 5; k++) {
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const perDecision = (med(withAudit) - med(withoutAudit)) / 10_000;
 const sample = new GateKeeper({ identity, policy });
-const jsonBytes = (
-  await Promise.all(REQUESTS.map((r) => sample.check(r.action, r.target)))
-).reduce((s, d) => s + JSON.stringify(d).length, 0) / n;
+const jsonBytes =
+  (await Promise.all(REQUESTS.map((r) => sample.check(r.action, r.target)))).reduce(
+    (s, d) => s + JSON.stringify(d).length,
+    0,
+  ) / n;
 
 const targets: TargetCheck[] = [];
 const rows: string[][] = [];
@@ -96,15 +103,28 @@ for (const s of [checks, toolCalls]) {
     met: flat,
   });
   const ns = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} µs` : `${x.toFixed(0)} ns`);
-  rows.push([s.name, ...s.samples.filter((_, i) => i % 2 === 0).map(mb), signedMb(growth), `${ns(s.stepNs[2]!)} / ${ns(s.stepNs[9]!)}`]);
+  rows.push([
+    s.name,
+    ...s.samples.filter((_, i) => i % 2 === 0).map(mb),
+    signedMb(growth),
+    `${ns(s.stepNs[2]!)} / ${ns(s.stepNs[9]!)}`,
+  ]);
 }
-targets.push({ name: "Bytes per decision kept", target: "reported", measured: `${perDecision.toFixed(0)} B`, met: null });
+targets.push({
+  name: "Bytes per decision kept",
+  target: "reported",
+  measured: `${perDecision.toFixed(0)} B`,
+  met: null,
+});
 
 const steps = [0, 2, 4, 6, 8, 10].map((i) => (i * STEP).toLocaleString("en-US"));
 const markdown = [
   `Heap used (after two forced full collections) above the process's baseline, sampled every ${STEP.toLocaleString("en-US")} of ${TOTAL.toLocaleString("en-US")} awaited checks on one gate with the default \`auditLimit\` (10 000) and \`MemoryStore\`; \`llm_call\` is limited to 60 a minute, so most model calls after the first 60 are rate-limit denials, as they would be in production. The second series goes through \`checkToolCall\` with a new call id every time (tools mapped onto the same actions), which also fills the gate's per-call memory and the store's call records (bounded: 100 000 by default).`,
   "",
-  table(["series", ...steps.map((s) => `after ${s}`), "growth over the last 40 %", "CPU per check: 3rd / last tenth"], rows),
+  table(
+    ["series", ...steps.map((s) => `after ${s}`), "growth over the last 40 %", "CPU per check: 3rd / last tenth"],
+    rows,
+  ),
   "",
   `CPU per check is process CPU for that tenth of the run (garbage collection included, heap sampling excluded); the third tenth is past warm-up and, in the \`checkToolCall\` series, before the store is full. There the last tenth costs ${(toolCalls.stepNs[9]! / toolCalls.stepNs[2]!).toFixed(1)}× the third: by then \`MemoryStore\` holds its 100 000 call records (one for each \`chat\` call, a quarter of the calls) and every new one evicts the oldest.`,
   "",

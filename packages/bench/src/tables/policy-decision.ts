@@ -14,7 +14,9 @@ for (const engine of engines) {
   const got = decisionsOf(engine);
   got.forEach((allow, i) => {
     if (allow !== EXPECTED[i]) {
-      mismatches.push(`${engine.name}: ${describeRequest(REQUESTS[i]!)} gave ${allow ? "allow" : "deny"}, expected ${EXPECTED[i] ? "allow" : "deny"}`);
+      mismatches.push(
+        `${engine.name}: ${describeRequest(REQUESTS[i]!)} gave ${allow ? "allow" : "deny"}, expected ${EXPECTED[i] ? "allow" : "deny"}`,
+      );
     }
   });
 }
@@ -40,7 +42,14 @@ const caslVsPolicy = pairedRatio(caslResult, policyResult);
 
 const rows = engines.map((e) => {
   const r = byName.get(e.name)!;
-  return [e.name, `**${fmtNs(r.nsPerOp.median)}**`, fmtSpread(r.nsPerOp), fmtNs(r.wallNsPerOp.median), fmtRatio(pairedRatio(r, floorResult)), e.how];
+  return [
+    e.name,
+    `**${fmtNs(r.nsPerOp.median)}**`,
+    fmtSpread(r.nsPerOp),
+    fmtNs(r.wallNsPerOp.median),
+    fmtRatio(pairedRatio(r, floorResult)),
+    e.how,
+  ];
 });
 
 const adversarial = engines.map((e) => [
@@ -74,7 +83,18 @@ const markdown = [
   `Request mix (${REQUESTS.length} requests, cycled, half allow and half deny): ${REQUESTS.map((r) => `\`${describeRequest(r)}\``).join(", ")}.`,
   `Before timing, every engine returned exactly the expected decision for each request (and every timed batch re-checks the allow count).`,
   "",
-  table(["engine", "median per decision (CPU)", "p25 – p75 of rounds", "wall clock", "vs floor (paired)", "how the policy is encoded"], rows, [5]),
+  table(
+    [
+      "engine",
+      "median per decision (CPU)",
+      "p25 – p75 of rounds",
+      "wall clock",
+      "vs floor (paired)",
+      "how the policy is encoded",
+    ],
+    rows,
+    [5],
+  ),
   "",
   `${results[0]!.samples.length} rounds per engine after warm-up, engines interleaved in rotating order, about 10 ms per batch. "vs floor" is the median of per-round ratios (each engine against the floor batch of the same round), which holds up better than a ratio of medians when the machine's load drifts. Cedar ${cedarVersion()}.`,
   "",

@@ -66,12 +66,18 @@ if (process.argv[2] === "--redis-worker") {
 
 function worker(url: string, prefix: string, identityJson: string, limit: number, startAt: number): Promise<Counts> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--redis-worker", url, prefix, identityJson, String(limit), String(startAt)], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(import.meta.url), "--redis-worker", url, prefix, identityJson, String(limit), String(startAt)],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c));
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out) as Counts) : reject(new Error(`redis worker exited with ${code}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out) as Counts) : reject(new Error(`redis worker exited with ${code}`)),
+    );
   });
 }
 
@@ -80,7 +86,12 @@ export async function scaleRedis(targets: TargetCheck[]): Promise<string[]> {
   const url = process.env.AGENTGATE_REDIS_URL;
   const head = ["### Two processes on one Redis", ""];
   if (!url) {
-    targets.push({ name: "two processes, one Redis: shared limit", target: "exact", measured: "skipped (no Redis)", met: null });
+    targets.push({
+      name: "two processes, one Redis: shared limit",
+      target: "exact",
+      measured: "skipped (no Redis)",
+      met: null,
+    });
     return [...head, `Skipped: ${process.env.AGENTGATE_BENCH_REDIS_SKIP ?? "AGENTGATE_REDIS_URL is not set"}.`, ""];
   }
   const identity = JSON.stringify((await AgentIdentity.create("bench-agent")).export());
@@ -90,7 +101,10 @@ export async function scaleRedis(targets: TargetCheck[]): Promise<string[]> {
   const alone = await work(url, `agentgate-scale-${run}-a:`, identity, limit);
   const prefix = `agentgate-scale-${run}-b:`;
   const startAt = Date.now() + 3000;
-  const [here, there] = await Promise.all([work(url, prefix, identity, limit, startAt), worker(url, prefix, identity, limit, startAt)]);
+  const [here, there] = await Promise.all([
+    work(url, prefix, identity, limit, startAt),
+    worker(url, prefix, identity, limit, startAt),
+  ]);
   const allows = here.allows + there.allows;
   log(`  scale: redis alone ${alone.allows} allows; two processes ${here.allows} + ${there.allows}`);
   targets.push({
@@ -99,14 +113,31 @@ export async function scaleRedis(targets: TargetCheck[]): Promise<string[]> {
     measured: `${allows.toLocaleString("en-US")} (${here.allows.toLocaleString("en-US")} + ${there.allows.toLocaleString("en-US")})`,
     met: allows === limit,
   });
-  const row = (name: string, c: Counts) => [name, c.allows.toLocaleString("en-US"), c.denies.toLocaleString("en-US"), `${Math.round((CHECKS / c.ms) * 1000).toLocaleString("en-US")}/s`, fmtNs(c.p50Ns)];
+  const row = (name: string, c: Counts) => [
+    name,
+    c.allows.toLocaleString("en-US"),
+    c.denies.toLocaleString("en-US"),
+    `${Math.round((CHECKS / c.ms) * 1000).toLocaleString("en-US")}/s`,
+    fmtNs(c.p50Ns),
+  ];
   return [
     ...head,
     `One agent (one identity, imported in both processes), \`llm_call\` limited to ${limit.toLocaleString("en-US")} a minute, \`RedisStore\` on ${url.replace(/\/\/[^@/]*@/, "//***@")}; each process runs ${CHECKS.toLocaleString("en-US")} checks, 8 in flight; the two start at the same moment (after connecting), so together they ask for twice the limit.`,
     "",
     table(
       ["process", "allows", "rate-limit denials", "checks per second", "p50 per check"],
-      [row("one process alone", alone), row("two processes: this one", here), row("two processes: the other", there), ["**two processes together**", `**${allows.toLocaleString("en-US")}**`, (here.denies + there.denies).toLocaleString("en-US"), "", ""]],
+      [
+        row("one process alone", alone),
+        row("two processes: this one", here),
+        row("two processes: the other", there),
+        [
+          "**two processes together**",
+          `**${allows.toLocaleString("en-US")}**`,
+          (here.denies + there.denies).toLocaleString("en-US"),
+          "",
+          "",
+        ],
+      ],
     ),
     "",
   ];

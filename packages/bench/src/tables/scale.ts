@@ -35,7 +35,8 @@ if (gatesArg) {
   const buildNs = Number(process.hrtime.bigint() - t0) / count;
   const built = heap() - base;
   // One limited check on each: what a gate holds once it has been used.
-  for (const g of gates) if ((await g.check("llm_call")).type !== "allow") throw new Error("a fresh gate denied llm_call");
+  for (const g of gates)
+    if ((await g.check("llm_call")).type !== "allow") throw new Error("a fresh gate denied llm_call");
   const used = heap() - base;
   process.stdout.write(JSON.stringify({ count, buildNs, built, used }));
   process.exit(0);
@@ -47,12 +48,18 @@ const md: string[] = [`Load average at the start of this table: ${load()}.`, ""]
 // ------------------------------------------------------------------------------ gates per process
 function runGates(count: number): Promise<{ count: number; buildNs: number; built: number; used: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", "--max-old-space-size=4096", fileURLToPath(import.meta.url), `--gates=${count}`], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--expose-gc", "--max-old-space-size=4096", fileURLToPath(import.meta.url), `--gates=${count}`],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c));
-    child.once("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`gates child for ${count} exited with ${code}`))));
+    child.once("exit", (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`gates child for ${count} exited with ${code}`)),
+    );
   });
 }
 const BUDGET = 3 * 1024 ** 3;
@@ -61,14 +68,26 @@ let perGate = 0;
 let at100k: { used: number } | undefined;
 for (const count of QUICK ? [1_000, 10_000] : [1_000, 10_000, 100_000]) {
   if (perGate * count > BUDGET) {
-    gateRows.push([count.toLocaleString("en-US"), `not run: projected ${mb(perGate * count)} at ${(perGate / 1024).toFixed(0)} KB per gate`, "", "", ""]);
+    gateRows.push([
+      count.toLocaleString("en-US"),
+      `not run: projected ${mb(perGate * count)} at ${(perGate / 1024).toFixed(0)} KB per gate`,
+      "",
+      "",
+      "",
+    ]);
     continue;
   }
   const r = await runGates(count);
   perGate = r.used / count;
   if (count === 100_000) at100k = r;
   log(`  scale: ${count} gates, ${mb(r.used)}, ${(r.buildNs / 1000).toFixed(1)} µs per gate`);
-  gateRows.push([count.toLocaleString("en-US"), mb(r.built), mb(r.used), `${(r.used / count / 1024).toFixed(1)} KB`, `${(r.buildNs / 1000).toFixed(1)} µs`]);
+  gateRows.push([
+    count.toLocaleString("en-US"),
+    mb(r.built),
+    mb(r.used),
+    `${(r.used / count / 1024).toFixed(1)} KB`,
+    `${(r.buildNs / 1000).toFixed(1)} µs`,
+  ]);
 }
 targets.push({
   name: "10^5 gates with their own `MemoryStore`, one process",
@@ -86,11 +105,23 @@ md.push(
 );
 
 // ------------------------------------------------------------------------------ patterns
-const KINDS: { kind: string; pattern: (tag: string, i: number) => string; target: (tag: string, i: number) => string }[] = [
+const KINDS: {
+  kind: string;
+  pattern: (tag: string, i: number) => string;
+  target: (tag: string, i: number) => string;
+}[] = [
   { kind: "exact", pattern: (t, i) => `/data/${t}${i}/file.txt`, target: (t, i) => `/data/${t}${i}/file.txt` },
   { kind: "`dir/**`", pattern: (t, i) => `/data/${t}${i}/**`, target: (t, i) => `/data/${t}${i}/x/y.txt` },
-  { kind: "regex-shaped (`dir/*.md`)", pattern: (t, i) => `/data/${t}${i}/*.md`, target: (t, i) => `/data/${t}${i}/notes.md` },
-  { kind: "automaton (`/data/**/name/*.md`)", pattern: (t, i) => `/data/**/${t}${i}/*.md`, target: (t, i) => `/data/x/${t}${i}/notes.md` },
+  {
+    kind: "regex-shaped (`dir/*.md`)",
+    pattern: (t, i) => `/data/${t}${i}/*.md`,
+    target: (t, i) => `/data/${t}${i}/notes.md`,
+  },
+  {
+    kind: "automaton (`/data/**/name/*.md`)",
+    pattern: (t, i) => `/data/**/${t}${i}/*.md`,
+    target: (t, i) => `/data/x/${t}${i}/notes.md`,
+  },
 ];
 const SIZES = [10, QUICK ? 1_000 : 10_000];
 const patternRows: string[][] = [];
@@ -99,18 +130,26 @@ for (const k of KINDS) {
   const cells: Record<string, number> = {};
   const measure = async (size: number) => {
     const list = (tag: string) => Array.from({ length: size }, (_, i) => k.pattern(tag, i));
-    const config: PolicyConfig = { name: "scale", rules: [{ action: "file_read", allowed: true, allowedTargets: list("a"), deniedTargets: list("d") }] };
+    const config: PolicyConfig = {
+      name: "scale",
+      rules: [{ action: "file_read", allowed: true, allowedTargets: list("a"), deniedTargets: list("d") }],
+    };
     const p = new PermissionPolicy(config);
     // The last pattern of each list: the worst place for a linear scan.
     const allowT = k.target("a", size - 1);
     const denyT = k.target("d", size - 1);
     const missT = k.target("z", size - 1);
-    if (p.check("file_read", allowT) !== "allow" || p.check("file_read", denyT) !== "deny" || p.check("file_read", missT) !== "deny") {
+    if (
+      p.check("file_read", allowT) !== "allow" ||
+      p.check("file_read", denyT) !== "deny" ||
+      p.check("file_read", missT) !== "deny"
+    ) {
       throw new Error(`scale: ${k.kind} x${size} decides wrongly`);
     }
     const g = new GateKeeper({ identity, policy: p });
     const denied = await g.check("file_read", denyT);
-    if (!denied.reason.includes(k.pattern("d", size - 1))) throw new Error(`scale: the deny reason does not name the pattern: ${denied.reason}`);
+    if (!denied.reason.includes(k.pattern("d", size - 1)))
+      throw new Error(`scale: the deny reason does not name the pattern: ${denied.reason}`);
     const sync = runSync(
       [
         { name: "allow", check: (t: string) => p.check("file_read", t) === "allow", requests: [allowT] },
@@ -144,7 +183,12 @@ for (const k of KINDS) {
   }
   log(`  scale: patterns ${k.kind} done`);
 }
-targets.push({ name: `check against ${SIZES[1]!.toLocaleString("en-US")} patterns of each kind vs 10`, target: "≤ 3×", measured: `worst ${fmtRatio(worstPattern)}`, met: worstPattern <= 3 });
+targets.push({
+  name: `check against ${SIZES[1]!.toLocaleString("en-US")} patterns of each kind vs 10`,
+  target: "≤ 3×",
+  measured: `worst ${fmtRatio(worstPattern)}`,
+  met: worstPattern <= 3,
+});
 md.push(
   "### Big target lists",
   "",
@@ -186,18 +230,46 @@ try {
   await sink.close();
   const v = await verifyAuditLog(path);
   if (!v.ok) throw new Error(`the flooded log does not verify: ${v.problem}`);
-  if (v.decisions !== N - dropped || v.dropped !== dropped) throw new Error(`flood: ${v.decisions} decisions and ${v.dropped} counted drops in the file, expected ${N - dropped} and ${dropped}`);
+  if (v.decisions !== N - dropped || v.dropped !== dropped)
+    throw new Error(
+      `flood: ${v.decisions} decisions and ${v.dropped} counted drops in the file, expected ${N - dropped} and ${dropped}`,
+    );
   const bounded = peakBuffered <= 16 * 1024 * 1024 + 4096;
-  targets.push({ name: "JSONL sink, producer that never yields", target: "memory bounded", measured: `${mb(peakBuffered)} buffered at most, heap +${mb(peakHeap)}`, met: bounded });
+  targets.push({
+    name: "JSONL sink, producer that never yields",
+    target: "memory bounded",
+    measured: `${mb(peakBuffered)} buffered at most, heap +${mb(peakHeap)}`,
+    met: bounded,
+  });
   md.push(
     "### JSONL sink under a producer that never yields",
     "",
     table(
-      ["writes in one synchronous loop", "loop time", "CPU per write", "most bytes buffered (bound 16 MiB)", "live heap growth at most (sampled after a full GC every 65 536 writes)", "records held when the loop ends", "decisions in the file after `close()`", "dropped (counted in recovery records)"],
-      [[N.toLocaleString("en-US"), `${loopMs.toFixed(0)} ms`, fmtNs(((c.user + c.system) * 1000) / N), mb(peakBuffered), mb(peakHeap), heldAtEnd.toLocaleString("en-US"), v.decisions.toLocaleString("en-US"), dropped.toLocaleString("en-US")]],
+      [
+        "writes in one synchronous loop",
+        "loop time",
+        "CPU per write",
+        "most bytes buffered (bound 16 MiB)",
+        "live heap growth at most (sampled after a full GC every 65 536 writes)",
+        "records held when the loop ends",
+        "decisions in the file after `close()`",
+        "dropped (counted in recovery records)",
+      ],
+      [
+        [
+          N.toLocaleString("en-US"),
+          `${loopMs.toFixed(0)} ms`,
+          fmtNs(((c.user + c.system) * 1000) / N),
+          mb(peakBuffered),
+          mb(peakHeap),
+          heldAtEnd.toLocaleString("en-US"),
+          v.decisions.toLocaleString("en-US"),
+          dropped.toLocaleString("en-US"),
+        ],
+      ],
     ),
     "",
-    "`sink.write` called in a loop that never awaits (the sink's defaults: fsync group commit, `maxBufferBytes` 16 MiB, `onBufferFull: \"deny\"`). Writes past the bound are refused and counted, and the file says how many (`verifyAuditLog` agrees on both counts).",
+    '`sink.write` called in a loop that never awaits (the sink\'s defaults: fsync group commit, `maxBufferBytes` 16 MiB, `onBufferFull: "deny"`). Writes past the bound are refused and counted, and the file says how many (`verifyAuditLog` agrees on both counts).',
     "",
   );
 
@@ -247,14 +319,23 @@ try {
   }
   const ratio = summarize(ratios).median;
   const rate = (ms: number) => `${Math.round(records / (ms / 1000)).toLocaleString("en-US")} records/s`;
-  targets.push({ name: "`verifyAuditLog` vs read+parse+hash floor", target: "≥ 0.8×", measured: `${fmtRatio(ratio)} (${rate(summarize(ve).median)} vs ${rate(summarize(fl).median)})`, met: ratio >= 0.8 });
+  targets.push({
+    name: "`verifyAuditLog` vs read+parse+hash floor",
+    target: "≥ 0.8×",
+    measured: `${fmtRatio(ratio)} (${rate(summarize(ve).median)} vs ${rate(summarize(fl).median)})`,
+    met: ratio >= 0.8,
+  });
   md.push(
     "### `verifyAuditLog` against its floor",
     "",
     table(
       ["", "median time", "records per second"],
       [
-        ["floor: stream the file, split lines, `JSON.parse` + SHA-256 each", `${summarize(fl).median.toFixed(0)} ms`, rate(summarize(fl).median)],
+        [
+          "floor: stream the file, split lines, `JSON.parse` + SHA-256 each",
+          `${summarize(fl).median.toFixed(0)} ms`,
+          rate(summarize(fl).median),
+        ],
         ["`verifyAuditLog(path, { publicKey })`", `${summarize(ve).median.toFixed(0)} ms`, rate(summarize(ve).median)],
         ["**verify speed / floor speed** (median of paired rounds)", "", `**${fmtRatio(ratio)}**`],
       ],

@@ -9,7 +9,12 @@ async function readStdin(): Promise<string> {
 }
 
 /** `agentgate approvers add FILE NAME --password-stdin`: writes an scrypt hash, never the password. */
-export async function runApproversAdd(file: string, name: string, opts: { passwordStdin?: boolean }, ctx: CommandContext): Promise<number> {
+export async function runApproversAdd(
+  file: string,
+  name: string,
+  opts: { passwordStdin?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   // Never from argv: it would sit in shell history and `ps`.
   if (!opts.passwordStdin) throw usageError("pass the password on stdin with --password-stdin (never as an argument)");
   const password = (await readStdin()).replace(/\r?\n$/, "");
@@ -31,7 +36,9 @@ export function runApproversToken(name: string, opts: { approvers?: string }, ct
   } catch (error) {
     throw usageError(error instanceof Error ? error.message : String(error));
   }
-  ctx.err(`new API token for ${name} (shown once; ${file} keeps only its hash). Send it as: Authorization: Bearer <token>`);
+  ctx.err(
+    `new API token for ${name} (shown once; ${file} keeps only its hash). Send it as: Authorization: Bearer <token>`,
+  );
   ctx.out(token);
   return ExitCode.OK;
 }

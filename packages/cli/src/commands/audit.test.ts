@@ -34,11 +34,28 @@ describe("agentgate audit verify", () => {
 
   it("--public-key pins the signer: a JWK, an identity file, or keygen --json output all work", async () => {
     const keygenJson = join(dir, "keygen-output.json");
-    writeFileSync(keygenJson, JSON.stringify({ ok: true, file: "x", identity: { publicKeyJwk: JSON.parse(readFileSync(fx.publicKeyFile, "utf8")) } }));
-    const runs = await Promise.all([fx.publicKeyFile, fx.signerFile, keygenJson].map((k) => runCli(["audit", "verify", fx.file, "--public-key", k, "--json"])));
+    writeFileSync(
+      keygenJson,
+      JSON.stringify({
+        ok: true,
+        file: "x",
+        identity: { publicKeyJwk: JSON.parse(readFileSync(fx.publicKeyFile, "utf8")) },
+      }),
+    );
+    const runs = await Promise.all(
+      [fx.publicKeyFile, fx.signerFile, keygenJson].map((k) =>
+        runCli(["audit", "verify", fx.file, "--public-key", k, "--json"]),
+      ),
+    );
     for (const r of runs) {
       expect(r.code).toBe(0);
-      expect(json(r)).toMatchObject({ ok: true, signatures: "trusted-key", records: 12, decisions: 10, checkpoints: 2 });
+      expect(json(r)).toMatchObject({
+        ok: true,
+        signatures: "trusted-key",
+        records: 12,
+        decisions: 10,
+        checkpoints: 2,
+      });
     }
   });
 
@@ -75,7 +92,15 @@ describe("agentgate audit verify", () => {
     const lines = readFileSync(file, "utf8").trimEnd().split("\n");
     const last = JSON.parse(lines.at(-1)!);
     const forged = JSON.parse(lines.find((l) => JSON.parse(l).type === "decision")!);
-    forged.decision = { ...forged.decision, id: "forged", type: "allow", code: "allowed", action: "shell", target: "rm -rf /", reason: "forged" };
+    forged.decision = {
+      ...forged.decision,
+      id: "forged",
+      type: "allow",
+      code: "allowed",
+      action: "shell",
+      target: "rm -rf /",
+      reason: "forged",
+    };
     forged.seq = last.seq + 1;
     forged.prevHash = last.hash;
     delete forged.hash;
@@ -87,12 +112,16 @@ describe("agentgate audit verify", () => {
       runCli(["audit", "verify", file, "--public-key", fx.publicKeyFile, "--json"]),
     ]);
     expect(strict.code).toBe(1);
-    expect(strict.stdout).toMatch(/^FAIL {2}.*record seq 12 \(line 13\) after the last signed checkpoint .* not covered by any signature/);
+    expect(strict.stdout).toMatch(
+      /^FAIL {2}.*record seq 12 \(line 13\) after the last signed checkpoint .* not covered by any signature/,
+    );
     expect(strict.stdout).toMatch(/first bad line +13/);
     expect(json(strictJson)).toMatchObject({ ok: false, unsigned: 1, firstBadLine: 13 });
     expect(relaxed.code).toBe(0);
     expect(relaxed.stdout).toMatch(/^OK /);
-    expect(relaxed.stdout).toMatch(/unsigned +1 record not proven by any signature \(written after the last signed checkpoint, or before a crash\) \(accepted by --allow-unsigned-tail\)/);
+    expect(relaxed.stdout).toMatch(
+      /unsigned +1 record not proven by any signature \(written after the last signed checkpoint, or before a crash\) \(accepted by --allow-unsigned-tail\)/,
+    );
   });
 
   it("a file that is not an audit log is a finding (line 1 is not a record), exit 1", async () => {
@@ -112,9 +141,15 @@ describe("agentgate audit verify", () => {
     const cases: [string[], RegExp][] = [
       [["audit", "verify", join(dir, "missing.jsonl")], /cannot read audit log .*missing\.jsonl: no such file/],
       [["audit", "verify", join(dir, "folder")], /cannot read audit log .*folder: it is a directory/],
-      [["audit", "verify", fx.file, "--public-key", join(dir, "nope.json")], /cannot read public key file .*nope\.json: no such file/],
+      [
+        ["audit", "verify", fx.file, "--public-key", join(dir, "nope.json")],
+        /cannot read public key file .*nope\.json: no such file/,
+      ],
       [["audit", "verify", fx.file, "--public-key", notJson], /--public-key .*key\.txt: not JSON/],
-      [["audit", "verify", fx.file, "--public-key", notKey], /--public-key .*key\.json: expected an Ed25519 public JWK/],
+      [
+        ["audit", "verify", fx.file, "--public-key", notKey],
+        /--public-key .*key\.json: expected an Ed25519 public JWK/,
+      ],
       [["audit", "verify"], /missing required argument 'audit'/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
@@ -131,7 +166,10 @@ describe("agentgate audit show", () => {
   it("prints every decision, oldest first; tab-separated when not a terminal", async () => {
     const r = await runCli(["audit", "show", fx.file]);
     expect(r.code).toBe(0);
-    const rows = r.stdout.trimEnd().split("\n").map((l) => l.split("\t"));
+    const rows = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.split("\t"));
     expect(rows[0]).toEqual(["TIME", "AGENT", "DECISION", "ACTION", "TARGET", "REASON"]);
     expect(rows).toHaveLength(11);
     expect(rows.slice(1).map((r) => `${r[2]} ${r[3]} ${r[4]}`)).toEqual([
@@ -158,7 +196,8 @@ describe("agentgate audit show", () => {
       runCli(["audit", "show", fx.file, "--since", "1h", "--json"]),
       runCli(["audit", "show", fx.file, "--type", "allow", "--limit", "2", "--json"]),
     ]);
-    const targets = (r: Awaited<ReturnType<typeof runCli>>) => json(r).entries.map((e: any) => e.decision.target ?? "-");
+    const targets = (r: Awaited<ReturnType<typeof runCli>>) =>
+      json(r).entries.map((e: any) => e.decision.target ?? "-");
     expect(json(deny)).toMatchObject({ total: 10, shown: 4 });
     expect(targets(deny)).toEqual(["ls", "delete_repo", "-", "/workspace/app/.env"]);
     expect(targets(helperByName)).toEqual(["/workspace/notes.md", "/workspace/app/.env"]);
@@ -174,7 +213,10 @@ describe("agentgate audit show", () => {
   it("says so when nothing matches, or the log is empty (exit 0)", async () => {
     const empty = join(dir, "empty.jsonl");
     writeFileSync(empty, "");
-    const [none, blank] = await Promise.all([runCli(["audit", "show", fx.file, "--agent", "nobody"]), runCli(["audit", "show", empty])]);
+    const [none, blank] = await Promise.all([
+      runCli(["audit", "show", fx.file, "--agent", "nobody"]),
+      runCli(["audit", "show", empty]),
+    ]);
     expect(none.code).toBe(0);
     expect(none.stdout).toContain("none of the 10 decisions match");
     expect(blank.code).toBe(0);
@@ -186,7 +228,10 @@ describe("agentgate audit show", () => {
     writeFileSync(yaml, "name: x\nrules: []\n");
     const cases: [string[], RegExp][] = [
       [["audit", "show", fx.file, "--since", "yesterday"], /--since must be a duration like 30m/],
-      [["audit", "show", fx.file, "--type", "maybe"], /argument 'maybe' is invalid. Allowed choices are allow, deny, escalate/],
+      [
+        ["audit", "show", fx.file, "--type", "maybe"],
+        /argument 'maybe' is invalid. Allowed choices are allow, deny, escalate/,
+      ],
       [["audit", "show", fx.file, "--limit", "ten"], /--limit must be a whole number/],
       [["audit", "show", join(dir, "missing.jsonl")], /no such file/],
       [["audit", "show", dir], /it is a directory/],
@@ -205,12 +250,19 @@ describe("agentgate audit show", () => {
 describe("on a terminal", () => {
   // `script` gives the child a real pseudo-terminal: aligned columns and colours, as a person sees them.
   it.skipIf(!existsSync("/usr/bin/script"))("audit show aligns and colours the table, with a count", async () => {
-    const command = [process.execPath, BIN, "audit", "show", fx.file, "--type", "deny"].map((a) => JSON.stringify(a)).join(" ");
+    const command = [process.execPath, BIN, "audit", "show", fx.file, "--type", "deny"]
+      .map((a) => JSON.stringify(a))
+      .join(" ");
     const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm" };
     delete env.NO_COLOR;
     delete env.FORCE_COLOR;
     const out = await new Promise<string>((resolve, reject) => {
-      const child = execFile("/usr/bin/script", ["-qec", command, "/dev/null"], { env, encoding: "utf8" }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+      const child = execFile(
+        "/usr/bin/script",
+        ["-qec", command, "/dev/null"],
+        { env, encoding: "utf8" },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      );
       child.stdin!.end();
     });
     expect(out).toContain("\u001b[31mDENY");

@@ -16,7 +16,9 @@ export function readPublicKeyFile(file: string): unknown {
   try {
     value = JSON.parse(text);
   } catch {
-    throw usageError(`--public-key ${file}: not JSON (expected an Ed25519 public JWK or an identity file from agentgate keygen)`);
+    throw usageError(
+      `--public-key ${file}: not JSON (expected an Ed25519 public JWK or an identity file from agentgate keygen)`,
+    );
   }
   const nested = (value as { identity?: { publicKeyJwk?: unknown } } | null)?.identity;
   if (nested && typeof nested === "object" && nested.publicKeyJwk) return nested;
@@ -24,7 +26,10 @@ export function readPublicKeyFile(file: string): unknown {
 }
 
 /** Verifies an audit log; a missing file or a bad key file is a usage error. */
-export async function verifyAuditFile(file: string, options: { publicKey?: string; allowUnsignedTail?: boolean } = {}): Promise<AuditLogVerification> {
+export async function verifyAuditFile(
+  file: string,
+  options: { publicKey?: string; allowUnsignedTail?: boolean } = {},
+): Promise<AuditLogVerification> {
   assertReadableFile(file, "audit log");
   const publicKey = options.publicKey !== undefined ? readPublicKeyFile(options.publicKey) : undefined;
   try {
@@ -33,15 +38,23 @@ export async function verifyAuditFile(file: string, options: { publicKey?: strin
       ...(options.allowUnsignedTail ? { allowUnsignedTail: true } : {}),
     });
   } catch (error) {
-    if (error instanceof TypeError && /publicKey/.test(error.message)) throw usageError(`--public-key ${options.publicKey}: ${error.message.replace(/^publicKey: /, "")}`);
+    if (error instanceof TypeError && /publicKey/.test(error.message))
+      throw usageError(`--public-key ${options.publicKey}: ${error.message.replace(/^publicKey: /, "")}`);
     throw usageError(`cannot verify ${file}: ${(error as Error).message}`);
   }
 }
 
-export async function runAuditVerify(file: string, options: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean }, ctx: CommandContext): Promise<number> {
+export async function runAuditVerify(
+  file: string,
+  options: { publicKey?: string; allowUnsignedTail?: boolean; json?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   const result = await verifyAuditFile(file, options);
   if (options.json) printJson(ctx, { file, ...result });
-  else ctx.out(formatVerifyResult(result, { file, color: ctx.color, allowUnsignedTail: options.allowUnsignedTail === true }));
+  else
+    ctx.out(
+      formatVerifyResult(result, { file, color: ctx.color, allowUnsignedTail: options.allowUnsignedTail === true }),
+    );
   return result.ok ? ExitCode.OK : ExitCode.FINDING;
 }
 
@@ -79,7 +92,11 @@ export async function runAuditShow(file: string, options: AuditShowOptions, ctx:
     return ExitCode.OK;
   }
   if (result.entries.length === 0) {
-    ctx.out(escapeControl(result.total === 0 ? `${file}: no decisions recorded` : `${file}: none of the ${result.total} decisions match`));
+    ctx.out(
+      escapeControl(
+        result.total === 0 ? `${file}: no decisions recorded` : `${file}: none of the ${result.total} decisions match`,
+      ),
+    );
     return ExitCode.OK;
   }
   ctx.out(renderAuditTable(result.entries, { color: ctx.color, align: ctx.tty }));

@@ -92,9 +92,17 @@ describe("agentgate check", () => {
     expect(over.stdout).toContain("max_per_minute limit of 3 reached");
 
     expect(json(await check("data_access", "t", "--uses", "1", "--json"))).toMatchObject({ decision: "allow" });
-    expect(json(await check("data_access", "t", "--uses", "2", "--json"))).toMatchObject({ decision: "escalate", code: "escalate_after", fired: "escalate_after" });
+    expect(json(await check("data_access", "t", "--uses", "2", "--json"))).toMatchObject({
+      decision: "escalate",
+      code: "escalate_after",
+      fired: "escalate_after",
+    });
     // escalations in the run-up are approved, so they count as allowed uses
-    expect(json(await check("data_access", "t", "--uses", "4", "--json"))).toMatchObject({ decision: "deny", code: "deny_after", primed: 4 });
+    expect(json(await check("data_access", "t", "--uses", "4", "--json"))).toMatchObject({
+      decision: "deny",
+      code: "deny_after",
+      primed: 4,
+    });
     const beyond = await check("data_access", "t", "--uses", "9");
     expect(beyond.stdout).toContain("only 4 of the 9 prior uses were allowed");
   });
@@ -124,6 +132,8 @@ describe("agentgate check", () => {
     const r = await runCli(["check", "bad.yaml", "shell"], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe("agentgate: invalid policy bad.yaml (1 problem)\n  bad.yaml:4: rules[0].allowed: must be true or false, got the string \"maybe\"\n");
+    expect(r.stderr).toBe(
+      'agentgate: invalid policy bad.yaml (1 problem)\n  bad.yaml:4: rules[0].allowed: must be true or false, got the string "maybe"\n',
+    );
   });
 });

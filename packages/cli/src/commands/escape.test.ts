@@ -31,7 +31,10 @@ let log: string;
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir());
   log = join(dir, "hostile.jsonl");
-  const policy = new PermissionPolicy({ name: "p", rules: [{ action: "tool_use", allowed: true, allowedTargets: ["search"] }] });
+  const policy = new PermissionPolicy({
+    name: "p",
+    rules: [{ action: "tool_use", allowed: true, allowedTargets: ["search"] }],
+  });
   const sink = new JsonlAuditSink(log, { fsync: false });
   const gate = new GateKeeper({ identity: await AgentIdentity.create(`bot${OSC52}`), policy, auditSinks: [sink] });
   for (const target of HOSTILE) await gate.check("tool_use", target);
@@ -59,7 +62,9 @@ describe("control characters from model-written strings are escaped in every hum
   it("audit show --json stays valid JSON with the exact strings, and no raw C1, DEL or bidi characters", async () => {
     const r = await runCli(["audit", "show", log, "--json"]);
     assertSafe(r);
-    expect(JSON.parse(r.stdout).entries.map((e: { decision: { target: string } }) => e.decision.target)).toEqual(HOSTILE);
+    expect(JSON.parse(r.stdout).entries.map((e: { decision: { target: string } }) => e.decision.target)).toEqual(
+      HOSTILE,
+    );
   });
 
   it("replay", async () => {

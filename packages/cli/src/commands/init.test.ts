@@ -19,7 +19,16 @@ describe("agentgate init", () => {
     const policy = PermissionPolicy.parse(text);
     for (const action of Object.values(Action)) expect(policy.getRule(action), action).toBeDefined();
     // every rule field appears at least once, so the starter doubles as a reference
-    for (const key of ["allowed_targets", "denied_targets", "escalate_targets", "require_approval", "max_per_minute", "escalate_after", "deny_after", "description"]) {
+    for (const key of [
+      "allowed_targets",
+      "denied_targets",
+      "escalate_targets",
+      "require_approval",
+      "max_per_minute",
+      "escalate_after",
+      "deny_after",
+      "description",
+    ]) {
       expect(text).toMatch(new RegExp(`^\\s+${key}:`, "m"));
     }
     const v = await runCli(["validate", "policy.yaml"], { cwd: dir });

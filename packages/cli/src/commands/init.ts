@@ -42,7 +42,14 @@ export function initPolicy(path: string, options: { force?: boolean } = {}): Ini
     writeFileSync(file, STARTER_POLICY, { encoding: "utf8", flag: options.force ? "w" : "wx" });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    const why = e.code === "ENOENT" ? "its folder does not exist" : e.code === "EEXIST" ? "it already exists (use --force)" : e.code === "EISDIR" ? "it is a directory" : e.message;
+    const why =
+      e.code === "ENOENT"
+        ? "its folder does not exist"
+        : e.code === "EEXIST"
+          ? "it already exists (use --force)"
+          : e.code === "EISDIR"
+            ? "it is a directory"
+            : e.message;
     throw usageError(`cannot write ${file}: ${why}`);
   }
   const policy = PermissionPolicy.parse(STARTER_POLICY, file);
@@ -53,7 +60,9 @@ export function runInit(path: string | undefined, options: InitOptions, ctx: Com
   const result = initPolicy(path ?? "policy.yaml", options);
   if (options.json) printJson(ctx, result);
   else {
-    ctx.out(`${result.overwritten ? "overwrote" : "wrote"} ${result.file}: policy "${result.policy}", ${result.rules} rules, one per action kind`);
+    ctx.out(
+      `${result.overwritten ? "overwrote" : "wrote"} ${result.file}: policy "${result.policy}", ${result.rules} rules, one per action kind`,
+    );
     ctx.out(`next: agentgate validate ${path ?? "policy.yaml"}`);
   }
   return ExitCode.OK;

@@ -17,7 +17,11 @@ describe("agentgate keygen", () => {
     expect(r.code).toBe(0);
     const out = json(r);
     const file = join(dir, "research-bot.identity.json");
-    expect(out).toMatchObject({ ok: true, file: "research-bot.identity.json", identity: { name: "research-bot", algorithm: "Ed25519" } });
+    expect(out).toMatchObject({
+      ok: true,
+      file: "research-bot.identity.json",
+      identity: { name: "research-bot", algorithm: "Ed25519" },
+    });
     expect(mode(file)).toBe(0o600);
     expect(r.stdout).not.toContain('"d"');
     expect(r.stdout).not.toContain("privateKeyJwk");

@@ -51,13 +51,16 @@ function writeSecretFile(file: string, data: string, force: boolean): void {
       // nothing to clean up
     }
     const e = error as NodeJS.ErrnoException;
-    const why = e.code === "ENOENT" ? "its folder does not exist" : e.code === "EISDIR" ? "it is a directory" : e.message;
+    const why =
+      e.code === "ENOENT" ? "its folder does not exist" : e.code === "EISDIR" ? "it is a directory" : e.message;
     throw usageError(`cannot write ${file}: ${why}`);
   }
 }
 
 /** Creates an identity and writes it, key included, as JSON with mode 0600. */
-export async function keygen(options: { algorithm?: string; name?: string; out?: string; force?: boolean } = {}): Promise<KeygenResult> {
+export async function keygen(
+  options: { algorithm?: string; name?: string; out?: string; force?: boolean } = {},
+): Promise<KeygenResult> {
   const algorithm = ALGORITHMS[(options.algorithm ?? "Ed25519").toLowerCase()];
   if (!algorithm) throw usageError(`--algorithm must be Ed25519 or HS256, got ${JSON.stringify(options.algorithm)}`);
   const name = options.name ?? "agent";
@@ -81,7 +84,8 @@ export function formatKeygenResult(result: KeygenResult, options: { color?: bool
     ["secret", `${result.file} (mode 0600, keep it private)`],
   ];
   const lines = [`${s.green("created")}  agent identity "${escapeControl(id.name)}"`, ...renderFields(fields, s)];
-  if (id.algorithm === "HS256") lines.push(`  ${s.dim("HS256 uses a shared secret: there is no public key to hand out.")}`);
+  if (id.algorithm === "HS256")
+    lines.push(`  ${s.dim("HS256 uses a shared secret: there is no public key to hand out.")}`);
   return lines.join("\n");
 }
 

@@ -60,7 +60,7 @@ describe("agentgate replay", () => {
   it("a looser policy: lists what would change with counts, exit 1 because things become ALLOW", async () => {
     const r = await runCli(["replay", "looser.yaml", fx.file], { cwd: dir });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('replayed 9 decisions of 10 in');
+    expect(r.stdout).toContain("replayed 9 decisions of 10 in");
     expect(r.stdout).toContain("5 decisions would change, 4 unchanged");
     expect(r.stdout).toMatch(/deny -> allow +3/);
     expect(r.stdout).toMatch(/escalate -> allow +1/);
@@ -68,9 +68,20 @@ describe("agentgate replay", () => {
     expect(r.stdout).toContain("FAIL: 4 decisions would become ALLOW that were not");
 
     const j = json(await runCli(["replay", "looser.yaml", fx.file, "--json"], { cwd: dir }));
-    expect(j).toMatchObject({ ok: false, policy: "ops-v2", total: 10, replayed: 9, changed: 5, newlyAllowed: 4, settlements: 1, recordedPolicies: ["ops-v1"] });
+    expect(j).toMatchObject({
+      ok: false,
+      policy: "ops-v2",
+      total: 10,
+      replayed: 9,
+      changed: 5,
+      newlyAllowed: 4,
+      settlements: 1,
+      recordedPolicies: ["ops-v1"],
+    });
     expect(j.transitions).toEqual({ "allow->deny": 1, "deny->allow": 3, "escalate->allow": 1 });
-    const byTarget = Object.fromEntries(j.changes.map((c: any) => [`${c.action} ${c.target ?? "-"}`, `${c.from}->${c.to} ${c.basis}`]));
+    const byTarget = Object.fromEntries(
+      j.changes.map((c: any) => [`${c.action} ${c.target ?? "-"}`, `${c.from}->${c.to} ${c.basis}`]),
+    );
     expect(byTarget).toEqual({
       "tool_use search": "allow->deny static",
       "shell ls": "deny->allow static",
@@ -92,7 +103,15 @@ describe("agentgate replay", () => {
     expect(r.stdout).toContain("3 allowed decisions now fall under a limit");
     const j = json(await runCli(["replay", "stricter.yaml", fx.file, "--json"], { cwd: dir }));
     expect(j).toMatchObject({ ok: true, newlyAllowed: 0, nowLimited: 3 });
-    expect(j.limitDriven).toEqual([expect.objectContaining({ action: "llm_call", recorded: "deny", recordedCode: "rate_limit", staticVerdict: "allow", limits: { max_per_minute: 1 } })]);
+    expect(j.limitDriven).toEqual([
+      expect.objectContaining({
+        action: "llm_call",
+        recorded: "deny",
+        recordedCode: "rate_limit",
+        staticVerdict: "allow",
+        limits: { max_per_minute: 1 },
+      }),
+    ]);
   });
 
   it("bad input: invalid policy is exit 1 with its problems; a missing log or policy, a directory: exit 2", async () => {

@@ -6,7 +6,12 @@ import { replayDecisions } from "../replay.js";
 import { printJson, type CommandContext } from "./context.js";
 
 /** `agentgate replay`: exit 1 when any past decision would become ALLOW that was not. */
-export async function runReplay(policyFile: string, auditFile: string, options: { json?: boolean }, ctx: CommandContext): Promise<number> {
+export async function runReplay(
+  policyFile: string,
+  auditFile: string,
+  options: { json?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   const policy = loadPolicy(policyFile);
   const entries = await loadAuditEntries(auditFile);
   const result = replayDecisions(policy, entries);

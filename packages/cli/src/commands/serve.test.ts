@@ -4,7 +4,11 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BIN, runCli, tempDir } from "../test-utils/run-cli.js";
 
-function withStdin(args: string[], input: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function withStdin(
+  args: string[],
+  input: string,
+  cwd: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -24,7 +28,11 @@ describe("agentgate approvers and serve", () => {
   it("approvers add writes an scrypt hash (never the password); token prints once and stores a hash", async () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    const r = await withStdin(["approvers", "add", "approvers.yaml", "alice", "--password-stdin"], "correct horse battery\n", t.dir);
+    const r = await withStdin(
+      ["approvers", "add", "approvers.yaml", "alice", "--password-stdin"],
+      "correct horse battery\n",
+      t.dir,
+    );
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(join(t.dir, "approvers.yaml"), "utf8");
     expect(text).toMatch(/password: scrypt\$32768\$8\$1\$/);
@@ -43,8 +51,16 @@ describe("agentgate approvers and serve", () => {
   it("serve --store memory listens, answers, and stops cleanly on Ctrl-C (SIGINT)", async () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    await withStdin(["approvers", "add", "approvers.yaml", "alice", "--password-stdin"], "correct horse battery", t.dir);
-    const child = spawn(process.execPath, [BIN, "serve", "--store", "memory", "--approvers", "approvers.yaml", "--port", "0"], { cwd: t.dir, stdio: ["ignore", "pipe", "pipe"] });
+    await withStdin(
+      ["approvers", "add", "approvers.yaml", "alice", "--password-stdin"],
+      "correct horse battery",
+      t.dir,
+    );
+    const child = spawn(
+      process.execPath,
+      [BIN, "serve", "--store", "memory", "--approvers", "approvers.yaml", "--port", "0"],
+      { cwd: t.dir, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let out = "";
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.setEncoding("utf8").on("data", (c: string) => {

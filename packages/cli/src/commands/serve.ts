@@ -18,7 +18,8 @@ export interface ServeOptions {
 export async function runServe(opts: ServeOptions, ctx: CommandContext): Promise<number> {
   const port = opts.port === undefined ? 8787 : Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port must be 0-65535, not ${opts.port}`);
-  if (opts.webhook && opts.webhookFormat !== "slack" && !opts.webhookSecret) throw usageError("--webhook needs --webhook-secret (or --webhook-format slack)");
+  if (opts.webhook && opts.webhookFormat !== "slack" && !opts.webhookSecret)
+    throw usageError("--webhook needs --webhook-secret (or --webhook-format slack)");
   let running;
   try {
     running = await startApprovalServer({
@@ -29,13 +30,23 @@ export async function runServe(opts: ServeOptions, ctx: CommandContext): Promise
       ...(opts.audit ? { auditFile: opts.audit } : {}),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
       ...(opts.webhook
-        ? { webhook: { url: opts.webhook, ...(opts.webhookSecret ? { secret: opts.webhookSecret } : {}), format: opts.webhookFormat === "slack" ? ("slack" as const) : ("json" as const), onError: (e: unknown) => ctx.err(`agentgate: webhook delivery failed: ${e instanceof Error ? e.message : String(e)}`) } }
+        ? {
+            webhook: {
+              url: opts.webhook,
+              ...(opts.webhookSecret ? { secret: opts.webhookSecret } : {}),
+              format: opts.webhookFormat === "slack" ? ("slack" as const) : ("json" as const),
+              onError: (e: unknown) =>
+                ctx.err(`agentgate: webhook delivery failed: ${e instanceof Error ? e.message : String(e)}`),
+            },
+          }
         : {}),
     });
   } catch (error) {
     throw usageError(`cannot start the approval server: ${error instanceof Error ? error.message : String(error)}`);
   }
-  ctx.out(`agentgate approvals listening on ${running.url} (store ${opts.store.replace(/\/\/[^@/]*@/, "//***@")}, approvers ${opts.approvers})`);
+  ctx.out(
+    `agentgate approvals listening on ${running.url} (store ${opts.store.replace(/\/\/[^@/]*@/, "//***@")}, approvers ${opts.approvers})`,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);

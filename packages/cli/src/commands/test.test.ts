@@ -58,7 +58,10 @@ describe("agentgate test", () => {
   });
 
   it("a failing case: exit 1, with the reason the policy gave", async () => {
-    writeFileSync(join(dir, "cases.yaml"), "cases:\n  - name: deploy straight through\n    action: tool_use\n    target: deploy\n    expect: allow\n  - action: shell\n    target: ls\n    expect: deny\n");
+    writeFileSync(
+      join(dir, "cases.yaml"),
+      "cases:\n  - name: deploy straight through\n    action: tool_use\n    target: deploy\n    expect: allow\n  - action: shell\n    target: ls\n    expect: deny\n",
+    );
     const r = await test("cases.yaml");
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("FAIL  deploy straight through");
@@ -69,7 +72,13 @@ describe("agentgate test", () => {
     const j = await test("cases.yaml", "--json");
     expect(j.code).toBe(1);
     expect(json(j)).toMatchObject({ ok: false, total: 2, passed: 1, failed: 1 });
-    expect(json(j).results[0]).toMatchObject({ pass: false, expect: "allow", actual: "escalate", code: "escalate_target", ruleIndex: 0 });
+    expect(json(j).results[0]).toMatchObject({
+      pass: false,
+      expect: "allow",
+      actual: "escalate",
+      code: "escalate_target",
+      ruleIndex: 0,
+    });
   });
 
   it("--coverage lists rules no case exercised and rule fields that never decided", async () => {
@@ -81,8 +90,17 @@ describe("agentgate test", () => {
     expect(r.stdout).toMatch(/never fired +rules\[1\] llm_call: escalate_after/);
     const j = json(await test("cases.yaml", "--coverage", "--json"));
     expect(j.coverage.uncovered).toEqual([2]);
-    expect(j.coverage.rules[0]).toEqual({ index: 0, action: "tool_use", cases: 2, fired: ["allowed_targets", "escalate_targets"], unexercised: [] });
-    expect(j.coverage.rules[1]).toMatchObject({ fired: ["max_per_minute", "allowed"], unexercised: ["escalate_after"] });
+    expect(j.coverage.rules[0]).toEqual({
+      index: 0,
+      action: "tool_use",
+      cases: 2,
+      fired: ["allowed_targets", "escalate_targets"],
+      unexercised: [],
+    });
+    expect(j.coverage.rules[1]).toMatchObject({
+      fired: ["max_per_minute", "allowed"],
+      unexercised: ["escalate_after"],
+    });
   });
 
   it("a bare list of cases works too", async () => {
@@ -91,7 +109,10 @@ describe("agentgate test", () => {
   });
 
   it("a malformed cases file lists every problem, exit 2", async () => {
-    writeFileSync(join(dir, "cases.yaml"), "cases:\n  - action: 3\n    expect: maybe\n    colour: red\n  - action: shell\n    uses: -2\n    expect: deny\n");
+    writeFileSync(
+      join(dir, "cases.yaml"),
+      "cases:\n  - action: 3\n    expect: maybe\n    colour: red\n  - action: shell\n    uses: -2\n    expect: deny\n",
+    );
     const r = await test("cases.yaml");
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");

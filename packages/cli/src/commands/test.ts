@@ -55,26 +55,53 @@ const DECIDING_FIELDS = [
 ] as const;
 
 function caseName(c: PolicyTestCase): string {
-  return c.name ?? [c.action, c.target, c.uses ? `after ${c.uses} uses` : undefined, `-> ${c.expect}`].filter(Boolean).join(" ");
+  return (
+    c.name ??
+    [c.action, c.target, c.uses ? `after ${c.uses} uses` : undefined, `-> ${c.expect}`].filter(Boolean).join(" ")
+  );
 }
 
 /** Runs policy unit tests; each case is decided by a real gate (see `explainDecision`). */
-export async function runPolicyTests(policy: PermissionPolicy, cases: readonly PolicyTestCase[], options: { coverage?: boolean } = {}): Promise<TestRunResult> {
+export async function runPolicyTests(
+  policy: PermissionPolicy,
+  cases: readonly PolicyTestCase[],
+  options: { coverage?: boolean } = {},
+): Promise<TestRunResult> {
   const results: CaseResult[] = [];
   for (const [index, c] of cases.entries()) {
-    const e = await explainDecision(policy, c.action, c.target, { ...(c.args !== undefined ? { args: c.args } : {}), uses: c.uses ?? 0 });
-    const r: CaseResult = { index, name: caseName(c), pass: e.decision === c.expect, expect: c.expect, actual: e.decision, code: e.code, reason: e.reason };
+    const e = await explainDecision(policy, c.action, c.target, {
+      ...(c.args !== undefined ? { args: c.args } : {}),
+      uses: c.uses ?? 0,
+    });
+    const r: CaseResult = {
+      index,
+      name: caseName(c),
+      pass: e.decision === c.expect,
+      expect: c.expect,
+      actual: e.decision,
+      code: e.code,
+      reason: e.reason,
+    };
     if (e.ruleIndex !== undefined) r.ruleIndex = e.ruleIndex;
     if (e.fired !== undefined) r.fired = e.fired;
     results.push(r);
   }
   const failed = results.filter((r) => !r.pass).length;
-  const out: TestRunResult = { ok: failed === 0, policy: policy.name, total: results.length, passed: results.length - failed, failed, results };
+  const out: TestRunResult = {
+    ok: failed === 0,
+    policy: policy.name,
+    total: results.length,
+    passed: results.length - failed,
+    failed,
+    results,
+  };
   if (options.coverage) {
     const rules: RuleCoverage[] = policy.rules.map((rule, index) => {
       const mine = results.filter((r) => r.ruleIndex === index);
       const fired = [...new Set(mine.map((r) => r.fired).filter((f): f is string => f !== undefined))];
-      const unexercised = DECIDING_FIELDS.filter(([camel, yaml]) => rule[camel] !== undefined && rule[camel] !== false && !fired.includes(yaml)).map(([, yaml]) => yaml);
+      const unexercised = DECIDING_FIELDS.filter(
+        ([camel, yaml]) => rule[camel] !== undefined && rule[camel] !== false && !fired.includes(yaml),
+      ).map(([, yaml]) => yaml);
       return { index, action: rule.action, cases: mine.length, fired, unexercised };
     });
     out.coverage = { rules, uncovered: rules.filter((r) => r.cases === 0).map((r) => r.index) };
@@ -92,7 +119,9 @@ export function formatTestRun(result: TestRunResult, options: { color?: boolean 
       continue;
     }
     lines.push(`${s.red(s.bold("FAIL"))}  ${escapeControl(r.name)}`);
-    lines.push(`      expected ${paintDecision(s, r.expect)}, got ${paintDecision(s, r.actual)} (${r.code}${r.ruleIndex !== undefined ? `, rules[${r.ruleIndex}]` : ""})`);
+    lines.push(
+      `      expected ${paintDecision(s, r.expect)}, got ${paintDecision(s, r.actual)} (${r.code}${r.ruleIndex !== undefined ? `, rules[${r.ruleIndex}]` : ""})`,
+    );
     lines.push(`      ${s.dim("policy said:")} ${escapeControl(r.reason)}`);
   }
   const summary = `${result.passed} passed, ${result.failed} failed, ${result.total} case${result.total === 1 ? "" : "s"}`;
@@ -102,13 +131,19 @@ export function formatTestRun(result: TestRunResult, options: { color?: boolean 
     lines.push("", `coverage: ${rules.length - uncovered.length} of ${rules.length} rules exercised`);
     for (const r of rules) {
       if (r.cases === 0) lines.push(`  ${s.yellow("no case")}      rules[${r.index}] ${r.action}`);
-      else if (r.unexercised.length > 0) lines.push(`  ${s.yellow("never fired")}  rules[${r.index}] ${r.action}: ${r.unexercised.join(", ")}`);
+      else if (r.unexercised.length > 0)
+        lines.push(`  ${s.yellow("never fired")}  rules[${r.index}] ${r.action}: ${r.unexercised.join(", ")}`);
     }
   }
   return lines.join("\n");
 }
 
-export async function runTest(policyFile: string, casesFile: string, options: { coverage?: boolean; json?: boolean }, ctx: CommandContext): Promise<number> {
+export async function runTest(
+  policyFile: string,
+  casesFile: string,
+  options: { coverage?: boolean; json?: boolean },
+  ctx: CommandContext,
+): Promise<number> {
   const cases = parseCases(parseYamlText(readInputFile(casesFile, "cases file"), casesFile), casesFile);
   const policy = loadPolicy(policyFile);
   const result = await runPolicyTests(policy, cases, options);

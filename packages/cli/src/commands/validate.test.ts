@@ -27,7 +27,14 @@ describe("agentgate validate", () => {
     expect(r.stderr).toBe("");
     const j = json(await runCli(["validate", EXAMPLE, "--json"]));
     expect(j).toMatchObject({ ok: true, policy: "ops-assistant" });
-    expect(j.rules.map((r: { action: string }) => r.action)).toEqual(["tool_use", "llm_call", "file_read", "file_write", "network", "shell"]);
+    expect(j.rules.map((r: { action: string }) => r.action)).toEqual([
+      "tool_use",
+      "llm_call",
+      "file_read",
+      "file_write",
+      "network",
+      "shell",
+    ]);
   });
 
   it("lists every problem with its YAML line and path, exit 1", async () => {
@@ -58,7 +65,10 @@ describe("agentgate validate", () => {
 
   it("a missing file or a directory is one clear line on stderr, exit 2", async () => {
     mkdirSync(join(dir, "folder"));
-    for (const [arg, why] of [["missing.yaml", "no such file"], ["folder", "it is a directory"]] as const) {
+    for (const [arg, why] of [
+      ["missing.yaml", "no such file"],
+      ["folder", "it is a directory"],
+    ] as const) {
       const r = await runCli(["validate", arg], { cwd: dir });
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
@@ -70,6 +80,9 @@ describe("agentgate validate", () => {
   it("with --json, a usage error is also JSON on stdout", async () => {
     const r = await runCli(["validate", "missing.yaml", "--json"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(json(r)).toEqual({ ok: false, error: { kind: "usage", message: "cannot read policy file missing.yaml: no such file" } });
+    expect(json(r)).toEqual({
+      ok: false,
+      error: { kind: "usage", message: "cannot read policy file missing.yaml: no such file" },
+    });
   });
 });

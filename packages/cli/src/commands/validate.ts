@@ -22,7 +22,8 @@ export function validatePolicyFile(file: string): ValidateResult {
       rules: policy.rules.map((r, index) => ({ index, action: r.action, allowed: r.allowed === true })),
     };
   } catch (error) {
-    if (PolicyValidationError.isInstance(error)) return { ok: false, file, issues: error.issues.map((i) => ({ ...i })) };
+    if (PolicyValidationError.isInstance(error))
+      return { ok: false, file, issues: error.issues.map((i) => ({ ...i })) };
     throw error;
   }
 }

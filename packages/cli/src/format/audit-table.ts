@@ -18,7 +18,9 @@ export function shortTime(iso: string): string {
 }
 
 function toDecision(e: AuditLogEntry | Decision): { decision: Decision; line?: number } {
-  return "decision" in e && typeof e.decision === "object" ? { decision: e.decision, line: e.line } : { decision: e as Decision };
+  return "decision" in e && typeof e.decision === "object"
+    ? { decision: e.decision, line: e.line }
+    : { decision: e as Decision };
 }
 
 /**
@@ -26,7 +28,10 @@ function toDecision(e: AuditLogEntry | Decision): { decision: Decision; line?: n
  * reason. Takes entries from `readAuditLog` or plain decisions
  * (`gate.decisions`), oldest first.
  */
-export function renderAuditTable(entries: readonly (AuditLogEntry | Decision)[], options: AuditTableOptions = {}): string {
+export function renderAuditTable(
+  entries: readonly (AuditLogEntry | Decision)[],
+  options: AuditTableOptions = {},
+): string {
   const s = createStyle(options.color ?? false);
   const rows = entries.map((e) => {
     const { decision: d } = toDecision(e);

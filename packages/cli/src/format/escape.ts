@@ -9,7 +9,8 @@ const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u20
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_LAYOUT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 // eslint-disable-next-line no-control-regex
-const SGR_OR_CONTROL = /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const SGR_OR_CONTROL =
+  /\u001b\[[0-9;]*m|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 const SHORT: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
@@ -35,5 +36,7 @@ export function escapeControl(value: string): string {
  * never reaches this point holding an escape of its own.
  */
 export function terminalSafe(text: string, color: boolean): string {
-  return color ? text.replace(SGR_OR_CONTROL, (m) => (m.length > 1 ? m : escapeChar(m))) : text.replace(CONTROL, escapeChar);
+  return color
+    ? text.replace(SGR_OR_CONTROL, (m) => (m.length > 1 ? m : escapeChar(m)))
+    : text.replace(CONTROL, escapeChar);
 }

@@ -17,7 +17,11 @@ function describeRequest(e: DecisionExplanation): string {
 }
 
 /** Labelled lines with the labels padded to one width. */
-export function renderFields(fields: readonly (readonly [string, string | undefined])[], s: Style, indent = "  "): string[] {
+export function renderFields(
+  fields: readonly (readonly [string, string | undefined])[],
+  s: Style,
+  indent = "  ",
+): string[] {
   const present = fields.filter((f): f is readonly [string, string] => f[1] !== undefined);
   const width = Math.max(0, ...present.map(([k]) => k.length));
   return present.map(([k, v]) => `${indent}${s.dim(k.padEnd(width))}  ${escapeControl(v)}`);
@@ -30,7 +34,10 @@ export function renderFields(fields: readonly (readonly [string, string | undefi
 export function formatExplanation(e: DecisionExplanation, options: FormatOptions = {}): string {
   const s = createStyle(options.color ?? false);
   const head = `${s.bold(paintDecision(s, e.decision))}  ${describeRequest(e)}`;
-  const rule = e.ruleIndex !== undefined ? `rules[${e.ruleIndex}] (action ${e.action})` : "none: no rule for this action, denied by default";
+  const rule =
+    e.ruleIndex !== undefined
+      ? `rules[${e.ruleIndex}] (action ${e.action})`
+      : "none: no rule for this action, denied by default";
   const value = firedValue(e);
   const fired = e.fired !== undefined ? `${e.fired}${value !== undefined ? `: ${value}` : ""}` : undefined;
   const fields: [string, string | undefined][] = [

@@ -29,13 +29,21 @@ describe("escapeControl and terminalSafe", () => {
     );
     for (let c = 0; c < 0x2070; c++) {
       const ch = String.fromCharCode(c);
-      const control = c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
+      const control =
+        c < 0x20 ||
+        (c >= 0x7f && c <= 0x9f) ||
+        c === 0x2028 ||
+        c === 0x2029 ||
+        (c >= 0x202a && c <= 0x202e) ||
+        (c >= 0x2066 && c <= 0x2069);
       expect(escapeControl(ch) !== ch, c.toString(16)).toBe(control);
     }
   });
 
   it("terminalSafe keeps newlines and tabs, and plain SGR colours only when colour is on", () => {
-    expect(terminalSafe("a\tb\nc\u001b[31mred\u001b[39m\u001b[2K\u009b", true)).toBe("a\tb\nc\u001b[31mred\u001b[39m\\u001b[2K\\u009b");
+    expect(terminalSafe("a\tb\nc\u001b[31mred\u001b[39m\u001b[2K\u009b", true)).toBe(
+      "a\tb\nc\u001b[31mred\u001b[39m\\u001b[2K\\u009b",
+    );
     expect(terminalSafe("\u001b[31mred\u001b[39m", false)).toBe("\\u001b[31mred\\u001b[39m");
     // An OSC or cursor sequence is never kept, colour or not.
     expect(terminalSafe("\u001b]52;c;aGk=\u0007\u001b[1A", true)).toBe("\\u001b]52;c;aGk=\\u0007\\u001b[1A");
@@ -46,7 +54,14 @@ describe("escapeControl and terminalSafe", () => {
 
 describe("renderTable", () => {
   it("aligns columns by visible width, ignoring colour codes, and never pads the last column", () => {
-    const out = renderTable(["A", "LONGER"], [["red", "x"], ["wider cell", "y"]], { paint: (v, c, r) => (c === 0 && r === 0 ? `\u001b[31m${v}\u001b[39m` : v) });
+    const out = renderTable(
+      ["A", "LONGER"],
+      [
+        ["red", "x"],
+        ["wider cell", "y"],
+      ],
+      { paint: (v, c, r) => (c === 0 && r === 0 ? `\u001b[31m${v}\u001b[39m` : v) },
+    );
     expect(out).toContain("\u001b[31mred");
     const lines = out.split("\n");
     expect(lines.map(visibleWidth)).toEqual([18, 13, 13]);
@@ -61,7 +76,11 @@ describe("renderTable", () => {
 
 describe("renderAuditTable", () => {
   const entries: AuditLogEntry[] = [
-    { line: 2, seq: 1, decision: decision({ type: "allow", code: "allowed", target: "/workspace/a.md", reason: "ok" }) },
+    {
+      line: 2,
+      seq: 1,
+      decision: decision({ type: "allow", code: "allowed", target: "/workspace/a.md", reason: "ok" }),
+    },
     { line: 3, seq: 2, decision: decision() },
   ];
 
@@ -84,12 +103,27 @@ describe("renderAuditTable", () => {
 
   it("a decision without a target shows -", () => {
     const { target: _t, ...rest } = decision();
-    expect(renderAuditTable([makeDecision({ ...rest, target: undefined })], { align: false }).split("\n")[1]!.split("\t")[4]).toBe("-");
+    expect(
+      renderAuditTable([makeDecision({ ...rest, target: undefined })], { align: false })
+        .split("\n")[1]!
+        .split("\t")[4],
+    ).toBe("-");
   });
 });
 
 describe("formatVerifyResult", () => {
-  const ok: AuditLogVerification = { ok: true, records: 3, decisions: 2, checkpoints: 1, signatures: "trusted-key", headChecked: true, recoveries: 0, unsigned: 0, dropped: 0, lastCheckpoint: { seq: 2, at: "2025-01-01T00:00:00.000Z", line: 3 } };
+  const ok: AuditLogVerification = {
+    ok: true,
+    records: 3,
+    decisions: 2,
+    checkpoints: 1,
+    signatures: "trusted-key",
+    headChecked: true,
+    recoveries: 0,
+    unsigned: 0,
+    dropped: 0,
+    lastCheckpoint: { seq: 2, at: "2025-01-01T00:00:00.000Z", line: 3 },
+  };
 
   it("OK with counts and what was checked", () => {
     expect(formatVerifyResult(ok, { file: "a.jsonl" }).split("\n")).toEqual([
@@ -101,17 +135,34 @@ describe("formatVerifyResult", () => {
   });
 
   it("FAIL with the problem and the first bad line; torn tails and recoveries are named", () => {
-    const bad: AuditLogVerification = { ok: false, records: 4, decisions: 4, checkpoints: 0, signatures: "none", headChecked: false, recoveries: 1, unsigned: 0, dropped: 3, firstBadLine: 5, problem: "line 5 was modified: its hash does not match its content", tornTail: { line: 9, bytes: 12 } };
+    const bad: AuditLogVerification = {
+      ok: false,
+      records: 4,
+      decisions: 4,
+      checkpoints: 0,
+      signatures: "none",
+      headChecked: false,
+      recoveries: 1,
+      unsigned: 0,
+      dropped: 3,
+      firstBadLine: 5,
+      problem: "line 5 was modified: its hash does not match its content",
+      tornTail: { line: 9, bytes: 12 },
+    };
     const text = formatVerifyResult(bad);
     expect(text).toMatch(/^FAIL {2}line 5 was modified/);
     expect(text).toMatch(/first bad line +5/);
     expect(text).toMatch(/recoveries +1 recovery record after a crash \(torn lines cut off, unsigned records named\)/);
     expect(text).toMatch(/torn tail +line 9 \(12 bytes\)/);
-    expect(text).toMatch(/dropped +3 decisions not written: the writer's buffer was full \(counted in recovery records\)/);
+    expect(text).toMatch(
+      /dropped +3 decisions not written: the writer's buffer was full \(counted in recovery records\)/,
+    );
   });
 
   it("an unsigned log says truncation cannot be ruled out", () => {
-    expect(formatVerifyResult({ ...ok, checkpoints: 0, signatures: "none", headChecked: false, lastCheckpoint: undefined })).toMatch(/signatures +none: the log has no signed checkpoints/);
+    expect(
+      formatVerifyResult({ ...ok, checkpoints: 0, signatures: "none", headChecked: false, lastCheckpoint: undefined }),
+    ).toMatch(/signatures +none: the log has no signed checkpoints/);
   });
 });
 

@@ -7,14 +7,22 @@ import { renderTable } from "./table.js";
 const ORDER = ["deny->allow", "escalate->allow", "deny->escalate", "allow->deny", "allow->escalate", "escalate->deny"];
 
 /** The human-readable blast radius of a policy change. */
-export function formatReplayResult(result: ReplayResult, options: { color?: boolean; align?: boolean; file?: string } = {}): string {
+export function formatReplayResult(
+  result: ReplayResult,
+  options: { color?: boolean; align?: boolean; file?: string } = {},
+): string {
   const s = createStyle(options.color ?? false);
   const align = options.align ?? true;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   const lines: string[] = [];
-  lines.push(escapeControl(`replayed ${plural(result.replayed, "decision")} of ${result.total}${options.file ? ` in ${options.file}` : ""} against policy "${result.policy}"`));
+  lines.push(
+    escapeControl(
+      `replayed ${plural(result.replayed, "decision")} of ${result.total}${options.file ? ` in ${options.file}` : ""} against policy "${result.policy}"`,
+    ),
+  );
   const others = result.recordedPolicies.filter((p) => p !== result.policy);
-  if (others.length > 0) lines.push(s.dim(escapeControl(`(recorded under policy ${others.map((p) => `"${p}"`).join(", ")})`)));
+  if (others.length > 0)
+    lines.push(s.dim(escapeControl(`(recorded under policy ${others.map((p) => `"${p}"`).join(", ")})`)));
   lines.push("");
   if (result.changed === 0) lines.push(`${s.green("no change")}: ${result.unchanged} unchanged`);
   else {
@@ -56,23 +64,42 @@ export function formatReplayResult(result: ReplayResult, options: { color?: bool
       l.action,
       l.target ?? "-",
       `${l.recorded.toUpperCase()} (${l.recordedCode})`,
-      `${l.staticVerdict.toUpperCase()}, ${Object.entries(l.limits).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+      `${l.staticVerdict.toUpperCase()}, ${Object.entries(l.limits)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}`,
     ]);
-    lines.push(renderTable(["LINE", "ACTION", "TARGET", "RECORDED", "CANDIDATE (BEFORE COUNTERS)"], rows, { align, paintHeader: (v) => s.bold(v) }));
+    lines.push(
+      renderTable(["LINE", "ACTION", "TARGET", "RECORDED", "CANDIDATE (BEFORE COUNTERS)"], rows, {
+        align,
+        paintHeader: (v) => s.bold(v),
+      }),
+    );
   }
   const notes: string[] = [];
-  if (result.nowLimited > 0) notes.push(`${plural(result.nowLimited, "allowed decision")} now fall under a limit; counters might refuse some of them`);
-  if (result.settlements > 0) notes.push(`${plural(result.settlements, "human settlement")} of escalations above counted once, as the escalation`);
+  if (result.nowLimited > 0)
+    notes.push(
+      `${plural(result.nowLimited, "allowed decision")} now fall under a limit; counters might refuse some of them`,
+    );
+  if (result.settlements > 0)
+    notes.push(
+      `${plural(result.settlements, "human settlement")} of escalations above counted once, as the escalation`,
+    );
   if (result.notReplayable.length > 0) {
     const codes = [...new Set(result.notReplayable.map((n) => n.code))].join(", ");
-    notes.push(`${plural(result.notReplayable.length, "decision")} from the gate's own failures (${codes}) not replayed`);
+    notes.push(
+      `${plural(result.notReplayable.length, "decision")} from the gate's own failures (${codes}) not replayed`,
+    );
   }
   if (notes.length > 0) lines.push("", ...notes.map((n) => s.dim(`note: ${n}`)));
   lines.push(
     "",
     result.ok
       ? s.green("OK: nothing would become ALLOW that was not")
-      : s.red(s.bold(`FAIL: ${plural(result.newlyAllowed, "decision")} would become ALLOW that ${result.newlyAllowed === 1 ? "was" : "were"} not`)),
+      : s.red(
+          s.bold(
+            `FAIL: ${plural(result.newlyAllowed, "decision")} would become ALLOW that ${result.newlyAllowed === 1 ? "was" : "were"} not`,
+          ),
+        ),
   );
   return lines.join("\n");
 }

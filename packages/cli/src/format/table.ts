@@ -25,13 +25,19 @@ function clean(cell: string): string {
  * Renders rows under a header: aligned columns separated by two spaces, or
  * tab-separated when `align` is false. The last column is never padded.
  */
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[], options: TableOptions = {}): string {
+export function renderTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  options: TableOptions = {},
+): string {
   const align = options.align ?? true;
   const paint = options.paint ?? ((v) => v);
   const paintHeader = options.paintHeader ?? ((v) => v);
   const all = [header.map(clean), ...rows.map((r) => r.map(clean))];
   if (!align) {
-    return all.map((r, i) => (i === 0 ? r.map(paintHeader) : r.map((c, j) => paint(c, j, i - 1))).join("\t")).join("\n");
+    return all
+      .map((r, i) => (i === 0 ? r.map(paintHeader) : r.map((c, j) => paint(c, j, i - 1))).join("\t"))
+      .join("\n");
   }
   const widths = header.map((_, j) => Math.max(...all.map((r) => visibleWidth(r[j] ?? ""))));
   return all

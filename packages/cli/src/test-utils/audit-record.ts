@@ -11,7 +11,9 @@ export function canonicalBody(record: Record<string, unknown>): string {
 }
 
 export function chainHash(prevHash: string, body: string): string {
-  return createHash("sha256").update(prevHash + body).digest("hex");
+  return createHash("sha256")
+    .update(prevHash + body)
+    .digest("hex");
 }
 
 export function recordLine(body: string, hash: string): string {

@@ -17,11 +17,24 @@ export interface CliResult {
  * Runs `node dist/bin.js ...args` as a child process. Colour variables are
  * cleared so output is plain unless a test sets them.
  */
-export function runCli(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
-  const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, AGENTGATE_DEBUG: undefined, ...options.env };
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<CliResult> {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    NO_COLOR: undefined,
+    FORCE_COLOR: undefined,
+    AGENTGATE_DEBUG: undefined,
+    ...options.env,
+  };
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: env as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => (stdout += c));
@@ -49,5 +62,7 @@ export function json<T = any>(r: CliResult): T {
 /** Asserts the shape every bad-input error must have: one line on stderr, no stack trace. */
 export function isOneLineError(stderr: string): boolean {
   const lines = stderr.trimEnd().split("\n");
-  return lines.length === 1 && lines[0]!.startsWith("agentgate: ") && !/\n\s+at /.test(stderr) && !stderr.includes("Error:");
+  return (
+    lines.length === 1 && lines[0]!.startsWith("agentgate: ") && !/\n\s+at /.test(stderr) && !stderr.includes("Error:")
+  );
 }

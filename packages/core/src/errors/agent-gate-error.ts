@@ -35,6 +35,8 @@ export class AgentGateError extends Error {
   /** True when `error` carries the `Symbol.for(marker)` flag a class sets on its instances. */
   protected static hasMarker(error: unknown, marker: string): boolean {
     const flag = Symbol.for(marker);
-    return typeof error === "object" && error !== null && flag in error && (error as Record<symbol, unknown>)[flag] === true;
+    return (
+      typeof error === "object" && error !== null && flag in error && (error as Record<symbol, unknown>)[flag] === true
+    );
   }
 }

@@ -10,7 +10,10 @@ describe("errorText", () => {
   it("lists a schema error's issues instead of its JSON message", () => {
     // The shape zod and Standard Schema validators throw.
     const error = Object.assign(new Error('[{"code":"invalid_type","path":["city"]}]'), {
-      issues: [{ path: ["city"], message: "Expected string" }, { path: [], message: "Too many keys" }],
+      issues: [
+        { path: ["city"], message: "Expected string" },
+        { path: [], message: "Too many keys" },
+      ],
     });
     expect(errorText(error)).toBe("city: Expected string; Too many keys");
   });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { makeDecision } from "../gate/decision.js";
 import * as entry from "../index.js";
-import { AgentGateError, EscalationError, PermissionDeniedError, PolicyValidationError, StoreUnavailableError } from "./index.js";
+import {
+  AgentGateError,
+  EscalationError,
+  PermissionDeniedError,
+  PolicyValidationError,
+  StoreUnavailableError,
+} from "./index.js";
 
 const decision = makeDecision({
   id: "d",

@@ -8,7 +8,11 @@ export class EscalationError extends AgentGateError {
   private readonly [symbol] = true;
   readonly escalationId: string;
 
-  constructor(code: "AGENTGATE_ESCALATION_UNKNOWN" | "AGENTGATE_ESCALATION_SETTLED", escalationId: string, message: string) {
+  constructor(
+    code: "AGENTGATE_ESCALATION_UNKNOWN" | "AGENTGATE_ESCALATION_SETTLED",
+    escalationId: string,
+    message: string,
+  ) {
     super(code, message);
     this.name = "EscalationError";
     this.escalationId = escalationId;

@@ -26,7 +26,11 @@ export type ApprovalAnswer = boolean | ApprovalResolution;
 export type ApprovalHandler = (request: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>;
 
 /** The request an approver sees for an escalated decision: the gate and the MCP gateway build it alike. */
-export function approvalRequestFor(agent: { id: string; name: string }, decision: Decision, args: unknown): ApprovalRequest {
+export function approvalRequestFor(
+  agent: { id: string; name: string },
+  decision: Decision,
+  args: unknown,
+): ApprovalRequest {
   const request: ApprovalRequest = {
     escalationId: decision.escalationId!,
     agent: { id: agent.id, name: agent.name },
@@ -62,7 +66,10 @@ export function normalizeApproval(value: unknown): ApprovalResolution & { valid:
 
 /** Folds case, width and invisible characters, so `" DEPLOY-bot\u200b"` compares equal to `"deploy-bot"`. */
 function foldName(s: string): string {
-  return s.normalize("NFKC").replace(/[\p{Cf}\p{Cc}\s]/gu, "").toLowerCase();
+  return s
+    .normalize("NFKC")
+    .replace(/[\p{Cf}\p{Cc}\s]/gu, "")
+    .toLowerCase();
 }
 
 /**
@@ -88,7 +95,12 @@ export interface DeniedToolResult {
 export function isDeniedToolResult(value: unknown): value is DeniedToolResult {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
-  return v.denied === true && (v.decision === "deny" || v.decision === "escalate") && typeof v.code === "string" && typeof v.reason === "string";
+  return (
+    v.denied === true &&
+    (v.decision === "deny" || v.decision === "escalate") &&
+    typeof v.code === "string" &&
+    typeof v.reason === "string"
+  );
 }
 
 /** The structured result adapters return instead of running a refused tool. */

@@ -123,7 +123,20 @@ export class Audit {
       }
       if (why === undefined || why === "") continue;
       const { id, agentId, agentName, action, target, timestamp, policy, callId, escalationId } = decision;
-      return makeDecision({ id, type: "deny", code: "internal_error", agentId, agentName, action, target, reason: `audit unavailable: ${String(why)}`, timestamp, policy, callId, escalationId });
+      return makeDecision({
+        id,
+        type: "deny",
+        code: "internal_error",
+        agentId,
+        agentName,
+        action,
+        target,
+        reason: `audit unavailable: ${String(why)}`,
+        timestamp,
+        policy,
+        callId,
+        escalationId,
+      });
     }
     return decision;
   }

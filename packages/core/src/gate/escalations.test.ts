@@ -7,13 +7,19 @@ import { GateKeeper } from "./gate-keeper.js";
 import { MemoryStore } from "./memory-store.js";
 
 const identity = await AgentIdentity.create("escalation-bot");
-const rules = [{ action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] }];
+const rules = [
+  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] },
+];
 
 describe("approval plumbing in core", () => {
   it("pendingEscalationFor finds this gate's open escalation for a call id, and only that", async () => {
     const store = new MemoryStore();
     const gate = new GateKeeper({ identity, policy: new PermissionPolicy({ name: "p", rules }), store });
-    const other = new GateKeeper({ identity: await AgentIdentity.create("other-bot"), policy: new PermissionPolicy({ name: "p", rules }), store });
+    const other = new GateKeeper({
+      identity: await AgentIdentity.create("other-bot"),
+      policy: new PermissionPolicy({ name: "p", rules }),
+      store,
+    });
     const raised = await gate.checkToolCall({ toolName: "deploy", input: { env: "prod" }, callId: "c1" });
     await other.checkToolCall({ toolName: "deploy", input: { env: "prod" }, callId: "c2" });
     expect(await gate.pendingEscalationFor("c1")).toMatchObject({ escalationId: raised.escalationId, callId: "c1" });
@@ -52,7 +58,9 @@ describe("approval plumbing in core", () => {
         { action: "network", allowed: false, requireApproval: true },
       ],
     });
-    expect(["tool_use", "shell", "llm_call", "file_read", "network", "unknown"].map((a) => policy.mayEscalate(a))).toEqual([true, true, true, false, false, false]);
+    expect(
+      ["tool_use", "shell", "llm_call", "file_read", "network", "unknown"].map((a) => policy.mayEscalate(a)),
+    ).toEqual([true, true, true, false, false, false]);
   });
 
   it("isDeniedToolResult recognises deniedToolResult's output and nothing else", async () => {
@@ -60,7 +68,13 @@ describe("approval plumbing in core", () => {
     const denied = deniedToolResult(await gate.checkToolCall({ toolName: "shell", input: {} }));
     expect(isDeniedToolResult(denied)).toBe(true);
     expect(isDeniedToolResult(JSON.parse(JSON.stringify(denied)))).toBe(true);
-    for (const other of [null, "denied", { denied: true }, { denied: "true", decision: "deny", code: "x", reason: "y" }, { result: 1 }]) {
+    for (const other of [
+      null,
+      "denied",
+      { denied: true },
+      { denied: "true", decision: "deny", code: "x", reason: "y" },
+      { result: 1 },
+    ]) {
       expect(isDeniedToolResult(other)).toBe(false);
     }
   });

@@ -41,7 +41,15 @@ export class Escalations {
   /** Inline approvals being asked, by escalation id: a concurrent check of the same call waits for this one answer. */
   readonly #asking = new Map<string, Promise<Decision>>();
 
-  constructor(gate: GateParts, options: { handler: ApprovalHandler | undefined; timeoutMs: number; ttlMs: number; grants?: GrantStore | undefined }) {
+  constructor(
+    gate: GateParts,
+    options: {
+      handler: ApprovalHandler | undefined;
+      timeoutMs: number;
+      ttlMs: number;
+      grants?: GrantStore | undefined;
+    },
+  ) {
     this.#gate = gate;
     this.#grants = options.grants;
     this.#handler = options.handler;
@@ -67,24 +75,40 @@ export class Escalations {
   answerFor(request: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
     if (!this.#handler) return Promise.resolve(original);
     // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
-    return this.#asking.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original));
+    return (
+      this.#asking.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
+    );
   }
 
   /** `gate.resolveEscalation`: see there. */
   async resolve(escalationId: string, resolution: ApprovalResolution | boolean): Promise<Decision> {
     const record = await this.#gate.store.getEscalation(escalationId);
     if (!record) {
-      throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", escalationId, `unknown escalation ${quote(escalationId)}: the gate never raised it, or it expired`);
+      throw new EscalationError(
+        "AGENTGATE_ESCALATION_UNKNOWN",
+        escalationId,
+        `unknown escalation ${quote(escalationId)}: the gate never raised it, or it expired`,
+      );
     }
     const answer = normalizeApproval(resolution);
     if (record.status !== "pending") {
       if (record.settled) this.#superseded(record, answer, undefined, record.settled);
-      throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${quote(escalationId)} is already settled (${record.status})`);
+      throw new EscalationError(
+        "AGENTGATE_ESCALATION_SETTLED",
+        escalationId,
+        `escalation ${quote(escalationId)} is already settled (${record.status})`,
+      );
     }
-    const malformed: Failure | undefined = answer.valid ? undefined : ["approval_error", "the approval answer is malformed: expected { approved: boolean }"];
+    const malformed: Failure | undefined = answer.valid
+      ? undefined
+      : ["approval_error", "the approval answer is malformed: expected { approved: boolean }"];
     const settled = await this.#settle(record, answer, malformed);
     if (!settled.won) {
-      throw new EscalationError("AGENTGATE_ESCALATION_SETTLED", escalationId, `escalation ${quote(escalationId)} was settled by someone else first`);
+      throw new EscalationError(
+        "AGENTGATE_ESCALATION_SETTLED",
+        escalationId,
+        `escalation ${quote(escalationId)} was settled by someone else first`,
+      );
     }
     return settled.decision;
   }
@@ -110,12 +134,21 @@ export class Escalations {
       query.callKey = callKeyPrefix(scope.policy, scope.agentId) + encodeURIComponent(options.callId);
     }
     if (options.limit !== undefined) {
-      if (!Number.isSafeInteger(options.limit) || options.limit < 1) throw new TypeError("pendingEscalations: limit must be a positive integer");
+      if (!Number.isSafeInteger(options.limit) || options.limit < 1)
+        throw new TypeError("pendingEscalations: limit must be a positive integer");
       query.limit = options.limit;
     }
     if (options.after !== undefined) {
-      const last = typeof options.after === "string" && options.after !== "" ? await gate.store.getEscalation(options.after) : undefined;
-      if (!last) throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", String(options.after), `unknown escalation ${quote(String(options.after))} in pendingEscalations({ after }): it expired or was never raised`);
+      const last =
+        typeof options.after === "string" && options.after !== ""
+          ? await gate.store.getEscalation(options.after)
+          : undefined;
+      if (!last)
+        throw new EscalationError(
+          "AGENTGATE_ESCALATION_UNKNOWN",
+          String(options.after),
+          `unknown escalation ${quote(String(options.after))} in pendingEscalations({ after }): it expired or was never raised`,
+        );
       query.after = { escalationId: last.escalationId, expiresAt: last.expiresAt };
     }
     const now = gate.clock();
@@ -177,11 +210,17 @@ export class Escalations {
     try {
       await gate.store.createEscalation(record, this.#ttlMs);
     } catch (error) {
-      return gate.failClosed(req, "store_unavailable", `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`);
+      return gate.failClosed(
+        req,
+        "store_unavailable",
+        `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`,
+      );
     }
     if (this.#grants) {
       // A live grant answers instead of a human; a grant store failure just asks a human (never an ALLOW).
-      const granted = await applyGrant(this.#grants, gate.store, record, req.context?.toolName, gate.clock()).catch(() => undefined);
+      const granted = await applyGrant(this.#grants, gate.store, record, req.context?.toolName, gate.clock()).catch(
+        () => undefined,
+      );
       if (granted) return gate.audit.record(granted, req, startedAt);
     }
     gate.audit.record(decision, req, startedAt);
@@ -199,11 +238,16 @@ export class Escalations {
         await new Promise((resolve) => setTimeout(resolve, wait));
         record = await store.getEscalation(escalationId);
       }
-      if (!record) return this.#gate.failClosed(req, "approval_error", `escalation ${escalationId} for this call is gone`);
+      if (!record)
+        return this.#gate.failClosed(req, "approval_error", `escalation ${escalationId} for this call is gone`);
       if (record.status !== "pending") return record.settled ?? original;
       return await this.#ask(record);
     } catch (error) {
-      return this.#gate.failClosed(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+      return this.#gate.failClosed(
+        req,
+        "store_unavailable",
+        `state store unavailable, failing closed: ${errorText(error)}`,
+      );
     }
   }
 
@@ -219,7 +263,11 @@ export class Escalations {
       });
       const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(record.request))), timeout]);
       answer = normalizeApproval(raw);
-      if (!answer.valid) failure = ["approval_error", `the approval handler returned ${describeAnswer(raw)}, not a boolean or { approved: boolean }`];
+      if (!answer.valid)
+        failure = [
+          "approval_error",
+          `the approval handler returned ${describeAnswer(raw)}, not a boolean or { approved: boolean }`,
+        ];
     } catch (error) {
       failure =
         error instanceof ApprovalTimeout
@@ -231,12 +279,20 @@ export class Escalations {
     try {
       return (await this.#settle(record, answer, failure)).decision;
     } catch (error) {
-      return this.#gate.failClosed(requestOf(record), "store_unavailable", `state store unavailable while settling the approval, failing closed: ${errorText(error)}`);
+      return this.#gate.failClosed(
+        requestOf(record),
+        "store_unavailable",
+        `state store unavailable while settling the approval, failing closed: ${errorText(error)}`,
+      );
     }
   }
 
   /** Turns an answer into the settled decision and records it; exactly one settle wins. */
-  async #settle(record: EscalationRecord, answer: ApprovalResolution, failure?: Failure): Promise<{ decision: Decision; won: boolean }> {
+  async #settle(
+    record: EscalationRecord,
+    answer: ApprovalResolution,
+    failure?: Failure,
+  ): Promise<{ decision: Decision; won: boolean }> {
     const gate = this.#gate;
     const now = gate.clock();
     const base = record.decision;
@@ -244,11 +300,19 @@ export class Escalations {
     let code: DecisionCode;
     let reason: string;
     if (failure) [code, reason] = failure;
-    else if (now > record.expiresAt) [code, reason] = ["approval_expired", `the approval came after the escalation expired (approvalTtlMs ${this.#ttlMs} ms)`];
+    else if (now > record.expiresAt)
+      [code, reason] = [
+        "approval_expired",
+        `the approval came after the escalation expired (approvalTtlMs ${this.#ttlMs} ms)`,
+      ];
     else if (answer.approved && isSelfApproval(by, { id: base.agentId, name: base.agentName })) {
       [code, reason] = ["self_approval", `agent ${quote(base.agentName)} cannot approve its own escalation`];
     } else if (answer.approved) [code, reason] = ["approved", `approved${by ? ` by ${by}` : ""}: ${base.reason}`];
-    else [code, reason] = ["approval_denied", `a human denied it${by ? ` (${by})` : ""}${answer.reason ? `: ${answer.reason}` : ""}`];
+    else
+      [code, reason] = [
+        "approval_denied",
+        `a human denied it${by ? ` (${by})` : ""}${answer.reason ? `: ${answer.reason}` : ""}`,
+      ];
     const approved = code === "approved";
     const decision = gate.build.make({
       id: globalThis.crypto.randomUUID(),
@@ -271,21 +335,37 @@ export class Escalations {
       if (other) {
         // A handler relaying an answer given elsewhere (an approval server) agrees with the winner:
         // this gate's audit gets the final decision. A different answer is audited as superseded.
-        const agrees = !failure && answer.approved === (other.type === "allow") && (!answer.approved || answer.approvedBy === other.approvedBy);
+        const agrees =
+          !failure &&
+          answer.approved === (other.type === "allow") &&
+          (!answer.approved || answer.approvedBy === other.approvedBy);
         if (agrees) gate.audit.record(other, requestOf(record), now);
         else this.#superseded(record, answer, failure, other);
         return { decision: other, won: false };
       }
-      throw new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", record.escalationId, `escalation ${quote(record.escalationId)} disappeared from the store`);
+      throw new EscalationError(
+        "AGENTGATE_ESCALATION_UNKNOWN",
+        record.escalationId,
+        `escalation ${quote(record.escalationId)} disappeared from the store`,
+      );
     }
     gate.audit.record(decision, requestOf(record), now);
     return { decision, won: true };
   }
 
   /** Audits an answer that lost to another approver: it changes nothing, but who said what is kept. */
-  #superseded(record: EscalationRecord, answer: ApprovalResolution, failure: Failure | undefined, winner: Decision): void {
+  #superseded(
+    record: EscalationRecord,
+    answer: ApprovalResolution,
+    failure: Failure | undefined,
+    winner: Decision,
+  ): void {
     const by = answer.approvedBy ? ` by ${answer.approvedBy}` : "";
-    const what = failure ? `the approval outcome "${failure[0]}"` : answer.approved ? `an approval${by}` : `a denial${by}`;
+    const what = failure
+      ? `the approval outcome "${failure[0]}"`
+      : answer.approved
+        ? `an approval${by}`
+        : `a denial${by}`;
     const won = `${winner.code}${winner.approvedBy ? ` by ${winner.approvedBy}` : ""}`;
     const reason = `${what} came after escalation ${quote(record.escalationId)} was settled (${won}); it changes nothing`;
     this.#gate.failClosed(requestOf(record), "approval_superseded", reason, record.escalationId);

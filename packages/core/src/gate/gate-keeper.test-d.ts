@@ -22,7 +22,9 @@ describe("core types", () => {
 
   it("check resolves a Decision whose type is the three verdicts", () => {
     expectTypeOf(gate.check("tool_use", "search")).toEqualTypeOf<Promise<Decision>>();
-    expectTypeOf(gate.check("tool_use", { target: "x", args: { a: 1 }, callId: "c", execute: true })).toEqualTypeOf<Promise<Decision>>();
+    expectTypeOf(gate.check("tool_use", { target: "x", args: { a: 1 }, callId: "c", execute: true })).toEqualTypeOf<
+      Promise<Decision>
+    >();
     expectTypeOf<Decision["type"]>().toEqualTypeOf<"allow" | "deny" | "escalate">();
     expectTypeOf<"call_replayed">().toExtend<DecisionCode>();
     expectTypeOf<Decision>().toHaveProperty("retryAfterMs").toEqualTypeOf<number | undefined>();
@@ -36,7 +38,9 @@ describe("core types", () => {
     const bad: ActionRule = { action: "x", max_per_minute: 3 };
     void bad;
     expectTypeOf(PermissionPolicy.parse).returns.toEqualTypeOf<PermissionPolicy>();
-    expectTypeOf(new PermissionPolicy({ name: "p", rules: [] }).check("shell")).toEqualTypeOf<"allow" | "deny" | "escalate">();
+    expectTypeOf(new PermissionPolicy({ name: "p", rules: [] }).check("shell")).toEqualTypeOf<
+      "allow" | "deny" | "escalate"
+    >();
   });
 
   it("approval handlers and mappings", () => {

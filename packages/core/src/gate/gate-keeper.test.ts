@@ -14,7 +14,12 @@ const identity = await AgentIdentity.create("test-bot");
 function gateWith(rules: ActionRule[], options: Partial<GateKeeperOptions> = {}) {
   let now = Date.UTC(2026, 0, 1);
   const clock = { now: () => now, advance: (ms: number) => (now += ms) };
-  const gate = new GateKeeper({ identity, policy: new PermissionPolicy({ name: "p", rules }), clock: clock.now, ...options });
+  const gate = new GateKeeper({
+    identity,
+    policy: new PermissionPolicy({ name: "p", rules }),
+    clock: clock.now,
+    ...options,
+  });
   return { gate, clock };
 }
 
@@ -138,9 +143,7 @@ describe("limits", () => {
   });
 
   it("escalateAfter and denyAfter count allowed uses only", async () => {
-    const { gate } = gateWith([
-      { action: "a", allowed: true, escalateAfter: 2, denyAfter: 3, allowedTargets: ["x"] },
-    ]);
+    const { gate } = gateWith([{ action: "a", allowed: true, escalateAfter: 2, denyAfter: 3, allowedTargets: ["x"] }]);
     expect((await gate.check("a", "x")).type).toBe("allow");
     expect((await gate.check("a", "nope")).type).toBe("deny"); // not counted
     expect((await gate.check("a", "x")).type).toBe("allow");
@@ -155,7 +158,13 @@ describe("limits", () => {
   });
 
   it("counts per agent and action", async () => {
-    const policy = new PermissionPolicy({ name: "p", rules: [{ action: "a", allowed: true, denyAfter: 1 }, { action: "b", allowed: true, denyAfter: 1 }] });
+    const policy = new PermissionPolicy({
+      name: "p",
+      rules: [
+        { action: "a", allowed: true, denyAfter: 1 },
+        { action: "b", allowed: true, denyAfter: 1 },
+      ],
+    });
     const store = new MemoryStore();
     const g1 = new GateKeeper({ identity, policy, store });
     const g2 = new GateKeeper({ identity: await AgentIdentity.create("other"), policy, store });
@@ -191,7 +200,13 @@ describe("escalation", () => {
   it.each([
     ["false", () => false, "approval_denied"],
     ["a rejection object", () => ({ approved: false, reason: "not today" }), "approval_denied"],
-    ["a throw", () => { throw new Error("boom"); }, "approval_error"],
+    [
+      "a throw",
+      () => {
+        throw new Error("boom");
+      },
+      "approval_error",
+    ],
     ["a rejected promise", () => Promise.reject(new Error("down")), "approval_error"],
     ["a string", () => "yes" as never, "approval_error"],
     ["undefined", () => undefined as never, "approval_error"],
@@ -219,13 +234,17 @@ describe("escalation", () => {
     const { gate } = gateWith(rules);
     const d = await gate.check("file_write", { target: "/w/a", callId: "t1" });
     expect(d).toMatchObject({ type: "escalate", code: "require_approval", escalationId: expect.any(String) });
-    expect(await gate.pendingEscalations()).toEqual([expect.objectContaining({ escalationId: d.escalationId, callId: "t1" })]);
+    expect(await gate.pendingEscalations()).toEqual([
+      expect.objectContaining({ escalationId: d.escalationId, callId: "t1" }),
+    ]);
     const settled = await gate.resolveEscalation(d.escalationId!, { approved: true, approvedBy: "bob" });
     expect(settled).toMatchObject({ type: "allow", approvedBy: "bob", escalationId: d.escalationId, callId: "t1" });
     expect(await gate.pendingEscalations()).toEqual([]);
     // The paused call resumes with the settled decision.
     expect(await gate.check("file_write", { target: "/w/a", callId: "t1" })).toEqual(settled);
-    await expect(gate.resolveEscalation(d.escalationId!, { approved: true })).rejects.toSatisfy(EscalationError.isInstance);
+    await expect(gate.resolveEscalation(d.escalationId!, { approved: true })).rejects.toSatisfy(
+      EscalationError.isInstance,
+    );
     await expect(gate.resolveEscalation("nope", { approved: true })).rejects.toThrow(/unknown escalation/);
   });
 
@@ -277,7 +296,10 @@ describe("idempotency per callId", () => {
     const d = await gate.check("w", { target: "a", args: { x: 1 }, callId: "c" });
     await gate.resolveEscalation(d.escalationId!, { approved: true, approvedBy: "h" });
     expect((await gate.check("w", { target: "a", args: { x: 1 }, callId: "c" })).type).toBe("allow");
-    expect(await gate.check("w", { target: "a", args: { x: 2 }, callId: "c" })).toMatchObject({ type: "deny", code: "call_mismatch" });
+    expect(await gate.check("w", { target: "a", args: { x: 2 }, callId: "c" })).toMatchObject({
+      type: "deny",
+      code: "call_mismatch",
+    });
     expect((await gate.check("w", { target: "b", args: { x: 1 }, callId: "c" })).code).toBe("call_mismatch");
   });
 });
@@ -298,7 +320,9 @@ describe("checkToolCall", () => {
       action: "file_read",
       target: "/workspace/a",
     });
-    expect((await gate.checkToolCall({ toolName: "readFile", input: { path: "/etc/passwd" }, mapping })).type).toBe("deny");
+    expect((await gate.checkToolCall({ toolName: "readFile", input: { path: "/etc/passwd" }, mapping })).type).toBe(
+      "deny",
+    );
   });
 
   it("a target function that throws or returns a non-string is a DENY", async () => {
@@ -306,7 +330,14 @@ describe("checkToolCall", () => {
     const throws = await gate.checkToolCall({
       toolName: "readFile",
       input: {},
-      mapping: { readFile: { action: "file_read", target: () => { throw new Error("no path"); } } },
+      mapping: {
+        readFile: {
+          action: "file_read",
+          target: () => {
+            throw new Error("no path");
+          },
+        },
+      },
     });
     expect(throws).toMatchObject({ type: "deny", code: "invalid_target" });
     expect(throws.reason).toMatch(/threw: no path/);
@@ -335,8 +366,19 @@ describe("checkToolCall", () => {
       expect(gate.decisions.at(-1)).toBe(d);
     }
     // A mapping table whose getter throws, and a context that cannot be spread.
-    const hostile = { toolName: "readFile", input: {}, get mapping(): never { throw new Error("boom"); } };
-    Object.defineProperty(hostile, "mapping", { enumerable: true, get() { throw new Error("boom"); } });
+    const hostile = {
+      toolName: "readFile",
+      input: {},
+      get mapping(): never {
+        throw new Error("boom");
+      },
+    };
+    Object.defineProperty(hostile, "mapping", {
+      enumerable: true,
+      get() {
+        throw new Error("boom");
+      },
+    });
     const crashed = await gate.checkToolCall(hostile as never);
     expect(crashed).toMatchObject({ type: "deny", code: "internal_error", target: "readFile" });
     expect(crashed.reason).toMatch(/the gate failed while checking tool "readFile": boom/);
@@ -365,9 +407,21 @@ describe("audit", () => {
     const { gate } = gateWith([{ action: "a", allowed: true }], {
       onAuditError,
       auditSinks: [
-        { write: () => { throw new Error("disk full"); } },
-        { write: async () => { throw new Error("network"); } },
-        { write: (d) => { written.push(d); } },
+        {
+          write: () => {
+            throw new Error("disk full");
+          },
+        },
+        {
+          write: async () => {
+            throw new Error("network");
+          },
+        },
+        {
+          write: (d) => {
+            written.push(d);
+          },
+        },
       ],
     });
     const d = await gate.check("a", { args: { k: 1 } });
@@ -382,9 +436,17 @@ describe("audit", () => {
     const reported: string[] = [];
     let handlers = 0;
     let fail!: (e: Error) => void;
-    let batch = new Promise<void>((_, rej) => { fail = rej; });
+    let batch = new Promise<void>((_, rej) => {
+      fail = rej;
+    });
     // Counts the handlers the gate attaches to each batch promise.
-    const counted = (p: Promise<void>) => Object.assign(p, { then: ((a, b) => { handlers++; return Promise.prototype.then.call(p, a, b); }) as Promise<void>["then"] });
+    const counted = (p: Promise<void>) =>
+      Object.assign(p, {
+        then: ((a, b) => {
+          handlers++;
+          return Promise.prototype.then.call(p, a, b);
+        }) as Promise<void>["then"],
+      });
     counted(batch);
     const { gate } = gateWith([{ action: "a", allowed: true }], {
       onAuditError: (e, d) => reported.push(`${(e as Error).message} ${d.id}`),
@@ -403,7 +465,11 @@ describe("audit", () => {
     expect(handlers).toBe(2);
     // A new batch that succeeds: nothing reported, one more handler.
     let ok!: () => void;
-    batch = counted(new Promise<void>((res) => { ok = res; }));
+    batch = counted(
+      new Promise<void>((res) => {
+        ok = res;
+      }),
+    );
     await gate.check("a");
     await gate.check("a");
     ok();
@@ -415,7 +481,13 @@ describe("audit", () => {
   it("passes args and context to sinks, and observers see every decision", async () => {
     const events: unknown[] = [];
     const { gate } = gateWith([{ action: "tool_use", allowed: true }], {
-      auditSinks: [{ write: (_d, e) => { events.push(e); } }],
+      auditSinks: [
+        {
+          write: (_d, e) => {
+            events.push(e);
+          },
+        },
+      ],
     });
     const seen: string[] = [];
     const stop = gate.observe((d) => seen.push(d.type));
@@ -429,8 +501,12 @@ describe("audit", () => {
 
 describe("fail closed", () => {
   const broken = (what: string): GateStore => ({
-    consume: () => { throw new Error(`${what} down`); },
-    claimCall: () => { throw new Error(`${what} down`); },
+    consume: () => {
+      throw new Error(`${what} down`);
+    },
+    claimCall: () => {
+      throw new Error(`${what} down`);
+    },
     createEscalation: () => Promise.reject(new Error(`${what} down`)),
     getEscalation: () => undefined,
     settleEscalation: () => ({ ok: false, reason: "unknown" }),
@@ -446,7 +522,9 @@ describe("fail closed", () => {
 
   it("an escalation that cannot be recorded is a DENY", async () => {
     const store = new MemoryStore();
-    store.createEscalation = () => { throw new Error("full"); };
+    store.createEscalation = () => {
+      throw new Error("full");
+    };
     const { gate } = gateWith([{ action: "a", allowed: true, requireApproval: true }], { store });
     expect((await gate.check("a")).code).toBe("store_unavailable");
   });
@@ -476,7 +554,12 @@ describe("repeated call ids on the static path", () => {
 
   it("records adapter-reported input errors as DENY", async () => {
     const { gate } = gateWith([{ action: "tool_use", allowed: true }]);
-    const d = await gate.checkToolCall({ toolName: "search", input: "{bad json", callId: "z", inputError: "arguments are not valid JSON" });
+    const d = await gate.checkToolCall({
+      toolName: "search",
+      input: "{bad json",
+      callId: "z",
+      inputError: "arguments are not valid JSON",
+    });
     expect(d).toMatchObject({ type: "deny", code: "invalid_input", callId: "z", target: "search" });
     expect(d.reason).toContain("arguments are not valid JSON");
     expect(gate.decisions).toEqual([d]);
@@ -503,7 +586,9 @@ describe("replayed calls (execute: true)", () => {
     const { gate } = gateWith([{ action: "llm_call", allowed: true, maxPerMinute: 5 }]);
     expect((await gate.check("llm_call", { callId: "m1", execute: true })).type).toBe("allow");
     expect((await gate.check("llm_call", { callId: "m1", execute: true })).code).toBe("call_replayed");
-    const parallel = await Promise.all(Array.from({ length: 5 }, () => gate.check("llm_call", { callId: "m2", execute: true })));
+    const parallel = await Promise.all(
+      Array.from({ length: 5 }, () => gate.check("llm_call", { callId: "m2", execute: true })),
+    );
     expect(parallel.filter((d) => d.type === "allow")).toHaveLength(1);
   });
 
@@ -530,10 +615,21 @@ describe("replayed calls (execute: true)", () => {
       await new Promise((r) => setTimeout(r, 10));
       return { approved: true, approvedBy: by };
     };
-    const a = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], { store, approvalHandler: handler("alice") }).gate;
-    const b = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], { store, approvalHandler: handler("bob") }).gate;
+    const a = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], {
+      store,
+      approvalHandler: handler("alice"),
+    }).gate;
+    const b = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], {
+      store,
+      approvalHandler: handler("bob"),
+    }).gate;
     const call = { toolName: "deploy", input: { env: "prod" }, callId: "both", execute: true };
-    const all = await Promise.all([a.checkToolCall(call), b.checkToolCall(call), a.checkToolCall(call), b.checkToolCall(call)]);
+    const all = await Promise.all([
+      a.checkToolCall(call),
+      b.checkToolCall(call),
+      a.checkToolCall(call),
+      b.checkToolCall(call),
+    ]);
     expect(all.filter((d) => d.type === "allow")).toHaveLength(1);
     expect(all.filter((d) => d.code === "call_replayed")).toHaveLength(3);
     // Both humans were asked; one answer settled it, the other is on record as superseded.
@@ -541,8 +637,14 @@ describe("replayed calls (execute: true)", () => {
     expect(audited.filter((d) => d.code === "approved")).toHaveLength(1);
     const superseded = audited.filter((d) => d.code === "approval_superseded");
     expect(superseded).toHaveLength(1);
-    expect(superseded[0]).toMatchObject({ type: "deny", callId: "both", escalationId: all.find((d) => d.type === "allow")!.escalationId });
-    expect(superseded[0]!.reason).toMatch(/an approval by (alice|bob) came after escalation .* was settled \(approved by (alice|bob)\)/);
+    expect(superseded[0]).toMatchObject({
+      type: "deny",
+      callId: "both",
+      escalationId: all.find((d) => d.type === "allow")!.escalationId,
+    });
+    expect(superseded[0]!.reason).toMatch(
+      /an approval by (alice|bob) came after escalation .* was settled \(approved by (alice|bob)\)/,
+    );
   });
 
   it("an answer to an already settled escalation is audited before it is refused", async () => {
@@ -553,14 +655,18 @@ describe("replayed calls (execute: true)", () => {
       gate.resolveEscalation(raised.escalationId!, { approved: false, approvedBy: "bob" }),
     ]);
     expect(answers.map((x) => x.status).sort()).toEqual(["fulfilled", "rejected"]);
-    await expect(gate.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "carol" })).rejects.toThrow(/already settled/);
+    await expect(gate.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "carol" })).rejects.toThrow(
+      /already settled/,
+    );
     const superseded = gate.decisions.filter((d) => d.code === "approval_superseded");
     expect(superseded).toHaveLength(2);
     expect(superseded.map((d) => d.reason).join("\n")).toMatch(/carol/);
   });
 
   it("an executed call is still call_replayed after approvalTtlMs, until runRecordTtlMs", async () => {
-    const { gate, clock } = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], { approvalTtlMs: 1_000 });
+    const { gate, clock } = gateWith([{ action: "tool_use", allowed: true, requireApproval: true }], {
+      approvalTtlMs: 1_000,
+    });
     const call = { toolName: "deploy", input: { env: "prod" }, callId: "late" };
     const raised = await gate.checkToolCall(call);
     await gate.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "ops" });
@@ -573,7 +679,10 @@ describe("replayed calls (execute: true)", () => {
   });
 
   it("a limited call that ran stays refused past approvalTtlMs; runRecordTtlMs sets how long", async () => {
-    const { gate, clock } = gateWith([{ action: "llm_call", allowed: true, denyAfter: 100 }], { approvalTtlMs: 1_000, runRecordTtlMs: 10_000 });
+    const { gate, clock } = gateWith([{ action: "llm_call", allowed: true, denyAfter: 100 }], {
+      approvalTtlMs: 1_000,
+      runRecordTtlMs: 10_000,
+    });
     expect((await gate.check("llm_call", { callId: "m", execute: true })).type).toBe("allow");
     clock.advance(5_000);
     expect((await gate.check("llm_call", { callId: "m", execute: true })).code).toBe("call_replayed");
@@ -583,9 +692,13 @@ describe("replayed calls (execute: true)", () => {
   });
 
   it("an inline approval also claims the execution", async () => {
-    const { gate } = gateWith([{ action: "file_write", allowed: true, requireApproval: true }], { approvalHandler: () => ({ approved: true, approvedBy: "h" }) });
+    const { gate } = gateWith([{ action: "file_write", allowed: true, requireApproval: true }], {
+      approvalHandler: () => ({ approved: true, approvedBy: "h" }),
+    });
     expect((await gate.check("file_write", { target: "/w/a", callId: "w1", execute: true })).type).toBe("allow");
-    expect((await gate.check("file_write", { target: "/w/a", callId: "w1", execute: true })).code).toBe("call_replayed");
+    expect((await gate.check("file_write", { target: "/w/a", callId: "w1", execute: true })).code).toBe(
+      "call_replayed",
+    );
   });
 });
 
@@ -626,12 +739,30 @@ describe("robustness", () => {
 describe("refuse (failures outside the check)", () => {
   it("records an audited DENY and never throws on garbage", async () => {
     const written: Decision[] = [];
-    const { gate } = gateWith([{ action: "tool_use", allowed: true }], { auditSinks: [{ write: (d) => { written.push(d); } }] });
+    const { gate } = gateWith([{ action: "tool_use", allowed: true }], {
+      auditSinks: [
+        {
+          write: (d) => {
+            written.push(d);
+          },
+        },
+      ],
+    });
     const d = gate.refuse("tool_use", "the adapter could not read the call", { target: "search", callId: "c9" });
-    expect(d).toMatchObject({ type: "deny", code: "internal_error", action: "tool_use", target: "search", callId: "c9" });
+    expect(d).toMatchObject({
+      type: "deny",
+      code: "internal_error",
+      action: "tool_use",
+      target: "search",
+      callId: "c9",
+    });
     expect(gate.decisions).toEqual([d]);
     expect(written).toEqual([d]);
-    const junk = gate.refuse("" as string, 42 as unknown as string, { target: 7 as never, callId: "x".repeat(5000), code: "allow" as never });
+    const junk = gate.refuse("" as string, 42 as unknown as string, {
+      target: 7 as never,
+      callId: "x".repeat(5000),
+      code: "allow" as never,
+    });
     expect(junk).toMatchObject({ type: "deny", code: "internal_error", action: "unknown", reason: "42" });
     expect(junk.target).toBeUndefined();
     expect(junk.callId).toBeUndefined();

@@ -105,12 +105,15 @@ export class GateKeeper {
     // Own options only: a polluted Object.prototype (`approvalHandler`, `store`) must not configure the gate.
     options = ownCopy(options);
     const { identity, policy } = options;
-    if (!identity || typeof identity.id !== "string") throw new TypeError("GateKeeper: identity must be an AgentIdentity");
-    if (!policy || typeof policy.evaluate !== "function") throw new TypeError("GateKeeper: policy must be a PermissionPolicy");
+    if (!identity || typeof identity.id !== "string")
+      throw new TypeError("GateKeeper: identity must be an AgentIdentity");
+    if (!policy || typeof policy.evaluate !== "function")
+      throw new TypeError("GateKeeper: policy must be a PermissionPolicy");
     this.identity = identity;
     this.policy = policy;
     this.store = options.store ?? new MemoryStore();
-    if (options.grants !== undefined && !isGrantStore(options.grants)) throw new TypeError("GateKeeper: grants must implement GrantStore");
+    if (options.grants !== undefined && !isGrantStore(options.grants))
+      throw new TypeError("GateKeeper: grants must implement GrantStore");
     this.#clock = options.clock ?? Date.now;
     this.#audit = new Audit({
       limit: nonNegative(options.auditLimit, "auditLimit", 10_000),
@@ -215,7 +218,8 @@ export class GateKeeper {
    * `EscalationError` for an unknown or already settled id: exactly one approver wins.
    */
   async resolveEscalation(escalationId: string, resolution: ApprovalResolution | boolean): Promise<Decision> {
-    if (typeof escalationId !== "string" || escalationId === "") throw new TypeError("escalationId must be a non-empty string");
+    if (typeof escalationId !== "string" || escalationId === "")
+      throw new TypeError("escalationId must be a non-empty string");
     return this.#escalations.resolve(escalationId, resolution);
   }
 
@@ -225,7 +229,8 @@ export class GateKeeper {
    * Rejects with `EscalationError` only for an id the store does not know.
    */
   async answerEscalation(escalationId: string, resolution: ApprovalResolution | boolean): Promise<Decision> {
-    if (typeof escalationId !== "string" || escalationId === "") throw new TypeError("escalationId must be a non-empty string");
+    if (typeof escalationId !== "string" || escalationId === "")
+      throw new TypeError("escalationId must be a non-empty string");
     return this.#escalations.answer(escalationId, resolution);
   }
 
@@ -255,10 +260,14 @@ export class GateKeeper {
       action: typeof action === "string" && action !== "" ? action : "unknown",
       target: typeof options.target === "string" ? options.target : undefined,
       args: undefined,
-      callId: typeof options.callId === "string" && options.callId !== "" && options.callId.length <= MAX_CALL_ID ? options.callId : undefined,
+      callId:
+        typeof options.callId === "string" && options.callId !== "" && options.callId.length <= MAX_CALL_ID
+          ? options.callId
+          : undefined,
       context: undefined,
     };
-    const code: DecisionCode = options.code === "approval_error" || options.code === "call_mismatch" ? options.code : "internal_error";
+    const code: DecisionCode =
+      options.code === "approval_error" || options.code === "call_mismatch" ? options.code : "internal_error";
     try {
       return this.#failClosed(req, code, String(reason));
     } catch {
@@ -330,16 +339,24 @@ export class GateKeeper {
     try {
       verdict = this.policy.evaluate(req.action, req.target);
     } catch (error) {
-      const refused = Promise.resolve(this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`));
+      const refused = Promise.resolve(
+        this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`),
+      );
       return track === undefined ? refused : this.#track(track, req, refused);
     }
     const rule = verdict.rule;
     if (verdict.type === "deny" || rule === undefined || (!rule.limited && verdict.type === "allow")) {
       // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
       const key = req.callId;
-      if (key === undefined) return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt));
+      if (key === undefined)
+        return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt));
       const seen = this.#recent.get(key);
-      if (seen !== undefined && seen.action === req.action && seen.target === verdict.target && seen.code === verdict.code) {
+      if (
+        seen !== undefined &&
+        seen.action === req.action &&
+        seen.target === verdict.target &&
+        seen.code === verdict.code
+      ) {
         return Promise.resolve(seen);
       }
       const decision = this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
@@ -354,6 +371,7 @@ export class GateKeeper {
 /** A numeric option: `dflt` when absent, else a finite number >= 0. */
 function nonNegative(v: number | undefined, name: string, dflt: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v)) throw new TypeError(`GateKeeper: ${name} must be a number >= 0`);
+  if (typeof v !== "number" || !(v >= 0) || !Number.isFinite(v))
+    throw new TypeError(`GateKeeper: ${name} must be a number >= 0`);
   return v;
 }

@@ -40,8 +40,14 @@ describe("grants", () => {
     const d = await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1" });
     expect(d).toMatchObject({ type: "allow", code: "granted", grantId: "g1", approvedBy: "alice" });
     // The escalation is settled, so a repeat of the call id (the execute check) gets the same ALLOW.
-    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1", execute: true })).toMatchObject({ type: "allow", code: "granted" });
-    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1", execute: true })).toMatchObject({ type: "deny", code: "call_replayed" });
+    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1", execute: true })).toMatchObject({
+      type: "allow",
+      code: "granted",
+    });
+    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1", execute: true })).toMatchObject({
+      type: "deny",
+      code: "call_replayed",
+    });
     expect(gate.decisions.some((x) => x.code === "granted" && x.grantId === "g1")).toBe(true);
     expect(await gate.pendingEscalations()).toHaveLength(1); // only the first, ungranted call
   });
@@ -103,7 +109,9 @@ describe("settleStoredEscalation", () => {
   it("refuses an approver named like the agent without settling", async () => {
     const { store, gate } = setup();
     const d = await gate.checkToolCall({ toolName: "deploy", input: {} });
-    expect(await settleStoredEscalation(store, d.escalationId!, { approved: true, approvedBy: " Deploy-Bot" })).toMatchObject({ ok: false, reason: "self_approval" });
+    expect(
+      await settleStoredEscalation(store, d.escalationId!, { approved: true, approvedBy: " Deploy-Bot" }),
+    ).toMatchObject({ ok: false, reason: "self_approval" });
     expect(store.getEscalation(d.escalationId!)?.status).toBe("pending");
     expect(await settleStoredEscalation(store, "nope", true)).toMatchObject({ ok: false, reason: "unknown" });
   });

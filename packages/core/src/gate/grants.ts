@@ -54,7 +54,13 @@ export interface GrantStore {
 /** True when the value has the four grant methods. */
 export function isGrantStore(value: unknown): value is GrantStore {
   const v = value as Partial<GrantStore> | null;
-  return !!v && typeof v.createGrant === "function" && typeof v.useGrant === "function" && typeof v.listGrants === "function" && typeof v.revokeGrant === "function";
+  return (
+    !!v &&
+    typeof v.createGrant === "function" &&
+    typeof v.useGrant === "function" &&
+    typeof v.listGrants === "function" &&
+    typeof v.revokeGrant === "function"
+  );
 }
 
 /** The grant match of an escalation: its agent, action, target and tool. */
@@ -75,7 +81,12 @@ function toolOf(record: Pick<EscalationRecord, "request">): string {
 
 /** Exact agent, action and target; the tool too, unless the grant names none. */
 export function grantMatches(grant: Grant, match: GrantMatch): boolean {
-  return grant.agentId === match.agentId && grant.action === match.action && grant.target === match.target && (grant.tool === "" || grant.tool === match.tool);
+  return (
+    grant.agentId === match.agentId &&
+    grant.action === match.action &&
+    grant.target === match.target &&
+    (grant.tool === "" || grant.tool === match.tool)
+  );
 }
 
 /** In-process grants (used by `MemoryStore`). */
@@ -133,8 +144,16 @@ export class MemoryGrants implements GrantStore {
  * matching live grant and returns the ALLOW (`granted`) that replaces it, or
  * `undefined` to escalate as usual. The caller records it as a settled escalation.
  */
-export async function consultGrants(grants: GrantStore, escalation: Decision, tool: string | undefined, now: number): Promise<Decision | undefined> {
-  const grant = await grants.useGrant({ agentId: escalation.agentId, action: escalation.action, target: escalation.target ?? "", tool: tool ?? "" }, now);
+export async function consultGrants(
+  grants: GrantStore,
+  escalation: Decision,
+  tool: string | undefined,
+  now: number,
+): Promise<Decision | undefined> {
+  const grant = await grants.useGrant(
+    { agentId: escalation.agentId, action: escalation.action, target: escalation.target ?? "", tool: tool ?? "" },
+    now,
+  );
   if (!grant) return undefined;
   const uses = grant.usesLeft === undefined ? "" : `, ${grant.usesLeft - 1} uses left`;
   return makeDecision({
@@ -161,7 +180,13 @@ export async function consultGrants(grants: GrantStore, escalation: Decision, to
  * a live matching grant settles it at once as ALLOW `granted`, so a repeat of
  * the call id gets the same answer. `undefined`: ask a human as usual.
  */
-export async function applyGrant(grants: GrantStore, store: GateStore, record: EscalationRecord, tool: unknown, now: number): Promise<Decision | undefined> {
+export async function applyGrant(
+  grants: GrantStore,
+  store: GateStore,
+  record: EscalationRecord,
+  tool: unknown,
+  now: number,
+): Promise<Decision | undefined> {
   const granted = await consultGrants(grants, record.decision, typeof tool === "string" ? tool : undefined, now);
   if (!granted) return undefined;
   const result = await store.settleEscalation(record.escalationId, granted, false);
@@ -178,7 +203,12 @@ export interface SettleStoredOptions {
 /** The outcome of settling an escalation from outside its gate. */
 export type SettleStoredResult =
   | { ok: true; decision: Decision; record: EscalationRecord }
-  | { ok: false; reason: "unknown" | "settled" | "self_approval" | "invalid"; record?: EscalationRecord; decision?: Decision };
+  | {
+      ok: false;
+      reason: "unknown" | "settled" | "self_approval" | "invalid";
+      record?: EscalationRecord;
+      decision?: Decision;
+    };
 
 /**
  * Settles a pending escalation straight in a shared store, as
@@ -194,11 +224,13 @@ export async function settleStoredEscalation(
 ): Promise<SettleStoredResult> {
   const record = await store.getEscalation(escalationId);
   if (!record) return { ok: false, reason: "unknown" };
-  if (record.status !== "pending") return { ok: false, reason: "settled", record, ...(record.settled ? { decision: record.settled } : {}) };
+  if (record.status !== "pending")
+    return { ok: false, reason: "settled", record, ...(record.settled ? { decision: record.settled } : {}) };
   const answer = normalizeApproval(resolution);
   if (!answer.valid) return { ok: false, reason: "invalid", record };
   const base = record.decision;
-  if (isSelfApproval(answer.approvedBy, { id: base.agentId, name: base.agentName })) return { ok: false, reason: "self_approval", record };
+  if (isSelfApproval(answer.approvedBy, { id: base.agentId, name: base.agentName }))
+    return { ok: false, reason: "self_approval", record };
   const now = options.now ?? Date.now();
   let approved = answer.approved;
   let code: Decision["code"];
@@ -206,8 +238,13 @@ export async function settleStoredEscalation(
   if (now > record.expiresAt) {
     approved = false;
     [code, reason] = ["approval_expired", "the approval came after the escalation expired"];
-  } else if (approved) [code, reason] = ["approved", `approved${answer.approvedBy ? ` by ${answer.approvedBy}` : ""}: ${base.reason}`];
-  else [code, reason] = ["approval_denied", `a human denied it${answer.approvedBy ? ` (${answer.approvedBy})` : ""}${answer.reason ? `: ${answer.reason}` : ""}`];
+  } else if (approved)
+    [code, reason] = ["approved", `approved${answer.approvedBy ? ` by ${answer.approvedBy}` : ""}: ${base.reason}`];
+  else
+    [code, reason] = [
+      "approval_denied",
+      `a human denied it${answer.approvedBy ? ` (${answer.approvedBy})` : ""}${answer.reason ? `: ${answer.reason}` : ""}`,
+    ];
   const decision = makeDecision({
     id: globalThis.crypto.randomUUID(),
     type: approved ? "allow" : "deny",
@@ -228,7 +265,12 @@ export async function settleStoredEscalation(
   if (!result.ok) {
     if (result.reason === "unknown") return { ok: false, reason: "unknown" };
     const other = result.record?.settled;
-    return { ok: false, reason: "settled", ...(result.record ? { record: result.record } : {}), ...(other ? { decision: other } : {}) };
+    return {
+      ok: false,
+      reason: "settled",
+      ...(result.record ? { record: result.record } : {}),
+      ...(other ? { decision: other } : {}),
+    };
   }
   return { ok: true, decision, record: result.record };
 }

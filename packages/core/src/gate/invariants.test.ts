@@ -78,7 +78,15 @@ describe("gate invariants (property-based)", () => {
         fc.integer({ min: 1, max: 80 }),
         fc.boolean(),
         async (maxPerMinute, denyAfter, n, approve) => {
-          const rules: ActionRule[] = [{ action: "a", allowed: true, maxPerMinute, ...(denyAfter !== undefined ? { denyAfter } : {}), escalateAfter: 3 }];
+          const rules: ActionRule[] = [
+            {
+              action: "a",
+              allowed: true,
+              maxPerMinute,
+              ...(denyAfter !== undefined ? { denyAfter } : {}),
+              escalateAfter: 3,
+            },
+          ];
           const gate = new GateKeeper({
             identity,
             policy: new PermissionPolicy({ name: "lim", rules }),
@@ -87,7 +95,9 @@ describe("gate invariants (property-based)", () => {
               return approve;
             },
           });
-          const results = await Promise.all(Array.from({ length: n }, (_, i) => gate.check("a", i % 3 === 0 ? { callId: `c${i}` } : undefined)));
+          const results = await Promise.all(
+            Array.from({ length: n }, (_, i) => gate.check("a", i % 3 === 0 ? { callId: `c${i}` } : undefined)),
+          );
           const allowed = results.filter((d) => d.type === "allow").length;
           expect(allowed).toBeLessThanOrEqual(Math.min(maxPerMinute, denyAfter ?? Infinity));
           const expected = Math.min(n, maxPerMinute, denyAfter ?? Infinity, approve ? Infinity : 3);

@@ -50,7 +50,8 @@ export class Limits {
       const rule = verdict.rule!;
       const decisionId = gate.build.ids.next();
       // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
-      const escalationId = verdict.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
+      const escalationId =
+        verdict.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
       let consumeReq: ConsumeRequest;
       try {
         consumeReq = {
@@ -66,7 +67,13 @@ export class Limits {
         if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
         if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
       } catch (error) {
-        return Promise.resolve(gate.failClosed(req, "internal_error", `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`));
+        return Promise.resolve(
+          gate.failClosed(
+            req,
+            "internal_error",
+            `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`,
+          ),
+        );
       }
       const ids = { id: decisionId, at: startedAt, escalationId };
       if (req.callId !== undefined) return this.#decideCall(req, verdict, startedAt, consumeReq, ids);
@@ -84,7 +91,13 @@ export class Limits {
   }
 
   /** With a call id: the fingerprint binds the call's record to this exact input. */
-  async #decideCall(req: CheckRequest, verdict: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds): Promise<Decision> {
+  async #decideCall(
+    req: CheckRequest,
+    verdict: Evaluation,
+    startedAt: number,
+    consumeReq: ConsumeRequest,
+    ids: ReservedIds,
+  ): Promise<Decision> {
     try {
       consumeReq.call = {
         key: this.#callKey(req.callId!),
@@ -94,7 +107,11 @@ export class Limits {
       };
       if (req.execute) consumeReq.call.execute = true;
     } catch (error) {
-      return this.#gate.failClosed(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
+      return this.#gate.failClosed(
+        req,
+        "internal_error",
+        `cannot fingerprint the call's arguments: ${errorText(error)}`,
+      );
     }
     let pending: ConsumeResult | PromiseLike<ConsumeResult>;
     try {
@@ -123,11 +140,22 @@ export class Limits {
   }
 
   #storeFailed(req: CheckRequest, error: unknown): Decision {
-    return this.#gate.failClosed(req, "store_unavailable", `state store unavailable, failing closed: ${errorText(error)}`);
+    return this.#gate.failClosed(
+      req,
+      "store_unavailable",
+      `state store unavailable, failing closed: ${errorText(error)}`,
+    );
   }
 
   /** Turns the store's answer into the decision: a repeat, a recorded decision, or an escalation. */
-  #consumed(req: CheckRequest, verdict: Evaluation, startedAt: number, consumeReq: ConsumeRequest, ids: ReservedIds, result: ConsumeResult): Promise<Decision> {
+  #consumed(
+    req: CheckRequest,
+    verdict: Evaluation,
+    startedAt: number,
+    consumeReq: ConsumeRequest,
+    ids: ReservedIds,
+    result: ConsumeResult,
+  ): Promise<Decision> {
     if (result.repeat) return this.#repeat(req, verdict, result, consumeReq);
     const decision = this.#fromOutcome(req, verdict, result, ids);
     if (decision.type !== "escalate") return Promise.resolve(this.#gate.audit.record(decision, req, startedAt));
@@ -135,7 +163,12 @@ export class Limits {
     return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
   }
 
-  async #repeat(req: CheckRequest, verdict: Evaluation, result: ConsumeResult, consumeReq: ConsumeRequest): Promise<Decision> {
+  async #repeat(
+    req: CheckRequest,
+    verdict: Evaluation,
+    result: ConsumeResult,
+    consumeReq: ConsumeRequest,
+  ): Promise<Decision> {
     const known = result.repeat!;
     if (known.mismatch) return this.#mismatched(req);
     if (req.execute && known.executed) return this.#replayed(req);
@@ -143,7 +176,11 @@ export class Limits {
     const outcome: ConsumeResult = { outcome: known.outcome, used: known.used };
     if (known.retryAfterMs !== undefined) outcome.retryAfterMs = known.retryAfterMs;
     if (known.fallback) outcome.fallback = true;
-    const original = this.#fromOutcome(req, verdict, outcome, { id: known.decisionId, at: known.at, escalationId: known.escalationId });
+    const original = this.#fromOutcome(req, verdict, outcome, {
+      id: known.decisionId,
+      at: known.at,
+      escalationId: known.escalationId,
+    });
     if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
     const settled = await this.#escalations.answerFor(req, known.escalationId, original);
     // The store marked nothing executed for this check (the call was not yet approved when it looked).
@@ -167,13 +204,21 @@ export class Limits {
         runTtlMs: this.#runTtlMs,
       });
     } catch (error) {
-      return gate.failClosed(req, "store_unavailable", `state store unavailable while claiming the approved call's run, failing closed: ${errorText(error)}`);
+      return gate.failClosed(
+        req,
+        "store_unavailable",
+        `state store unavailable while claiming the approved call's run, failing closed: ${errorText(error)}`,
+      );
     }
     if (claim === "claimed") return decision;
     if (claim === "replayed") return this.#replayed(req);
     if (claim === "mismatch") return this.#mismatched(req);
     const why = claim === "unknown" ? "is gone (expired or evicted)" : "does not hold an approval";
-    return gate.failClosed(req, "approval_error", `the record of call id ${quote(req.callId)} ${why}, so the approved call does not run`);
+    return gate.failClosed(
+      req,
+      "approval_error",
+      `the record of call id ${quote(req.callId)} ${why}, so the approved call does not run`,
+    );
   }
 
   #replayed(req: CheckRequest): Decision {
@@ -248,5 +293,9 @@ export class Limits {
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as PromiseLike<T>).then === "function";
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as PromiseLike<T>).then === "function"
+  );
 }

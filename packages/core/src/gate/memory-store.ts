@@ -172,13 +172,14 @@ export class MemoryStore implements GateStore {
       const call = this.#calls.get(r.callKey);
       if (call) call.settled = settled;
     }
-    for (const listener of [...this.#settled]) queueMicrotask(() => {
-      try {
-        listener(escalationId);
-      } catch {
-        // a listener's failure is its own
-      }
-    });
+    for (const listener of [...this.#settled])
+      queueMicrotask(() => {
+        try {
+          listener(escalationId);
+        } catch {
+          // a listener's failure is its own
+        }
+      });
     return { ok: true, record: structuredClone(r) };
   }
 
@@ -226,7 +227,10 @@ function matches(r: EscalationRecord, q: EscalationQuery): boolean {
  * Orders by `(expiresAt, escalationId)`, keeps what comes after `query.after`
  * and at most `query.limit`. Used by the gate on any store's answer too.
  */
-export function pageOf<T extends { escalationId: string; expiresAt: number }>(records: T[], query: EscalationQuery): T[] {
+export function pageOf<T extends { escalationId: string; expiresAt: number }>(
+  records: T[],
+  query: EscalationQuery,
+): T[] {
   const before = (a: { escalationId: string; expiresAt: number }, b: { escalationId: string; expiresAt: number }) =>
     a.expiresAt !== b.expiresAt ? a.expiresAt < b.expiresAt : a.escalationId < b.escalationId;
   let out = records.slice().sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));

@@ -101,10 +101,14 @@ export function safeOwn(value: object, key: string): unknown {
 /** Reads `check(action, targetOrOptions)`. @throws TypeError on programmer misuse. */
 export function parseCheck(action: unknown, targetOrOptions: unknown): CheckRequest {
   if (typeof action !== "string" || action === "") throw new TypeError("action must be a non-empty string");
-  if (targetOrOptions === undefined) return { action, target: undefined, args: undefined, callId: undefined, context: undefined };
-  if (typeof targetOrOptions === "string") return { action, target: targetOrOptions, args: undefined, callId: undefined, context: undefined };
+  if (targetOrOptions === undefined)
+    return { action, target: undefined, args: undefined, callId: undefined, context: undefined };
+  if (typeof targetOrOptions === "string")
+    return { action, target: targetOrOptions, args: undefined, callId: undefined, context: undefined };
   if (typeof targetOrOptions !== "object" || targetOrOptions === null || Array.isArray(targetOrOptions)) {
-    throw new TypeError("the second argument of check must be a target string or { target?, args?, callId?, context? }");
+    throw new TypeError(
+      "the second argument of check must be a target string or { target?, args?, callId?, context? }",
+    );
   }
   // Own properties only, each read once, without copying the options object.
   const o = targetOrOptions as CheckOptions;
@@ -114,9 +118,12 @@ export function parseCheck(action: unknown, targetOrOptions: unknown): CheckRequ
   const context = ownValue(o, "context");
   const execute = ownValue(o, "execute") === true;
   if (target !== undefined && typeof target !== "string") throw new TypeError("target must be a string");
-  if (callId !== undefined && (typeof callId !== "string" || callId === "")) throw new TypeError("callId must be a non-empty string");
-  if (callId !== undefined && callId.length > MAX_CALL_ID) throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
-  if (context !== undefined && (typeof context !== "object" || context === null)) throw new TypeError("context must be an object");
+  if (callId !== undefined && (typeof callId !== "string" || callId === ""))
+    throw new TypeError("callId must be a non-empty string");
+  if (callId !== undefined && callId.length > MAX_CALL_ID)
+    throw new TypeError(`callId must be at most ${MAX_CALL_ID} characters`);
+  if (context !== undefined && (typeof context !== "object" || context === null))
+    throw new TypeError("context must be an object");
   return execute ? { action, target, args, callId, context, execute } : { action, target, args, callId, context };
 }
 
@@ -127,7 +134,13 @@ export function parseCheck(action: unknown, targetOrOptions: unknown): CheckRequ
  */
 export function readToolCall(call: ToolCall): CheckRequest | ToolCallRefusal {
   if (!call || typeof call !== "object") {
-    return refusal(undefined, undefined, undefined, "invalid_input", `a tool call must be an object { toolName, input }, not ${call === null ? "null" : typeof call}`);
+    return refusal(
+      undefined,
+      undefined,
+      undefined,
+      "invalid_input",
+      `a tool call must be an object { toolName, input }, not ${call === null ? "null" : typeof call}`,
+    );
   }
   // Own properties only (a polluted Object.prototype must not supply any), read once each, without copying the call.
   const toolName = ownValue(call, "toolName");
@@ -136,15 +149,33 @@ export function readToolCall(call: ToolCall): CheckRequest | ToolCallRefusal {
   const mapping = ownValue(call, "mapping");
   const execute = ownValue(call, "execute") === true;
   if (typeof toolName !== "string" || toolName === "") {
-    return refusal(undefined, undefined, undefined, "invalid_input", "the tool call has no tool name (toolName must be a non-empty string)");
+    return refusal(
+      undefined,
+      undefined,
+      undefined,
+      "invalid_input",
+      "the tool call has no tool name (toolName must be a non-empty string)",
+    );
   }
   if (callId !== undefined && (typeof callId !== "string" || callId === "")) {
-    return refusal(toolName, undefined, { toolName }, "invalid_input", `tool ${quote(toolName)}: the call id must be a non-empty string, not ${describeValue(callId)}`);
+    return refusal(
+      toolName,
+      undefined,
+      { toolName },
+      "invalid_input",
+      `tool ${quote(toolName)}: the call id must be a non-empty string, not ${describeValue(callId)}`,
+    );
   }
   const context = { ...ownValue(call, "context"), toolName };
   if (callId !== undefined && callId.length > MAX_CALL_ID) {
     // Call ids can come from message history a browser sent: never keep megabytes of one in stores and audits.
-    return refusal(toolName, undefined, context, "invalid_input", `the call id is longer than ${MAX_CALL_ID} characters`);
+    return refusal(
+      toolName,
+      undefined,
+      context,
+      "invalid_input",
+      `the call id is longer than ${MAX_CALL_ID} characters`,
+    );
   }
   const inputError = ownValue(call, "inputError");
   if (inputError !== undefined) {
@@ -164,11 +195,19 @@ export function readToolCall(call: ToolCall): CheckRequest | ToolCallRefusal {
     try {
       target = entry.target(input);
     } catch (error) {
-      return { request, code: "invalid_target", reason: `mapping for tool ${quote(toolName)}: the target function threw: ${errorText(error)}` };
+      return {
+        request,
+        code: "invalid_target",
+        reason: `mapping for tool ${quote(toolName)}: the target function threw: ${errorText(error)}`,
+      };
     }
     if (target !== undefined && typeof target !== "string") {
       const got = target === null ? "null" : typeof target;
-      return { request, code: "invalid_target", reason: `mapping for tool ${quote(toolName)}: the target function returned ${got}, not a string` };
+      return {
+        request,
+        code: "invalid_target",
+        reason: `mapping for tool ${quote(toolName)}: the target function returned ${got}, not a string`,
+      };
     }
   }
   return { action, target: target as string | undefined, args: input, callId, context, execute };

@@ -15,7 +15,9 @@ describe("AgentIdentity", () => {
     expect(a.algorithm).toBe("HS256");
     expect(a.createdAt).toBeInstanceOf(Date);
     await expect(AgentIdentity.create("")).rejects.toThrow(TypeError);
-    await expect(AgentIdentity.create("x", { algorithm: "RS256" as never })).rejects.toThrow(/Unknown signing algorithm/);
+    await expect(AgentIdentity.create("x", { algorithm: "RS256" as never })).rejects.toThrow(
+      /Unknown signing algorithm/,
+    );
   });
 
   it("HS256 signs as lowercase hex HMAC-SHA256 and verifies", async () => {
@@ -49,7 +51,14 @@ describe("AgentIdentity", () => {
     expect(jwk).not.toHaveProperty("d");
     // A third party with Web Crypto only:
     const key = await crypto.subtle.importKey("jwk", jwk, { name: "Ed25519" }, false, ["verify"]);
-    expect(await crypto.subtle.verify({ name: "Ed25519" }, key, Buffer.from(sig, "hex"), new TextEncoder().encode("payload"))).toBe(true);
+    expect(
+      await crypto.subtle.verify(
+        { name: "Ed25519" },
+        key,
+        Buffer.from(sig, "hex"),
+        new TextEncoder().encode("payload"),
+      ),
+    ).toBe(true);
     expect(await AgentIdentity.verifyWithPublicKey(jwk, "payload", sig)).toBe(true);
     expect(await AgentIdentity.verifyWithPublicKey(jwk, "other", sig)).toBe(false);
     expect(await AgentIdentity.verifyWithPublicKey({ kty: "nope" }, "payload", sig)).toBe(false);
@@ -65,7 +74,9 @@ describe("AgentIdentity", () => {
       expect(await a.verify("m", await b.sign("m"))).toBe(true);
     }
     await expect(AgentIdentity.import({} as never)).rejects.toSatisfy(AgentGateError.isInstance);
-    await expect(AgentIdentity.import({ ...(await AgentIdentity.create("x")).export(), secret: "abc" })).rejects.toThrow(/secret/);
+    await expect(
+      AgentIdentity.import({ ...(await AgentIdentity.create("x")).export(), secret: "abc" }),
+    ).rejects.toThrow(/secret/);
   });
 
   it("never shows the secret", async () => {

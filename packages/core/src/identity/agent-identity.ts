@@ -73,7 +73,10 @@ export class AgentIdentity {
   readonly algorithm: SigningAlgorithm;
   readonly #keys: KeyMaterial;
 
-  private constructor(pub: Omit<PublicIdentity, "publicKeyJwk" | "createdAt"> & { createdAt: Date }, keys: KeyMaterial) {
+  private constructor(
+    pub: Omit<PublicIdentity, "publicKeyJwk" | "createdAt"> & { createdAt: Date },
+    keys: KeyMaterial,
+  ) {
     this.id = pub.id;
     this.name = pub.name;
     this.capabilities = Object.freeze([...pub.capabilities]);
@@ -85,7 +88,8 @@ export class AgentIdentity {
 
   /** Creates an identity with a fresh UUID v4 and fresh key material. */
   static async create(name: string, options: AgentIdentityOptions = {}): Promise<AgentIdentity> {
-    if (typeof name !== "string" || name.trim() === "") throw new TypeError("AgentIdentity name must be a non-empty string");
+    if (typeof name !== "string" || name.trim() === "")
+      throw new TypeError("AgentIdentity name must be a non-empty string");
     const algorithm = options.algorithm ?? "HS256";
     const capabilities = validateCapabilities(options.capabilities ?? []);
     const base = {
@@ -105,7 +109,12 @@ export class AgentIdentity {
       const pair = (await subtle().generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
       const privateKeyJwk = (await subtle().exportKey("jwk", pair.privateKey)) as JsonWebKey;
       const publicKeyJwk = publicOnly((await subtle().exportKey("jwk", pair.publicKey)) as JsonWebKey);
-      return new AgentIdentity(base, { privateKey: pair.privateKey, publicKey: pair.publicKey, privateKeyJwk, publicKeyJwk });
+      return new AgentIdentity(base, {
+        privateKey: pair.privateKey,
+        publicKey: pair.publicKey,
+        privateKeyJwk,
+        publicKeyJwk,
+      });
     }
     throw new TypeError(`Unknown signing algorithm ${JSON.stringify(algorithm)} (use "HS256" or "Ed25519")`);
   }
@@ -132,14 +141,19 @@ export class AgentIdentity {
       return new AgentIdentity(base, { secret });
     }
     if (base.algorithm === "Ed25519") {
-      if (!d.privateKeyJwk || typeof d.privateKeyJwk !== "object") throw invalid("identity data: Ed25519 needs privateKeyJwk");
+      if (!d.privateKeyJwk || typeof d.privateKeyJwk !== "object")
+        throw invalid("identity data: Ed25519 needs privateKeyJwk");
       try {
         const privateKey = await subtle().importKey("jwk", d.privateKeyJwk, { name: "Ed25519" }, true, ["sign"]);
         const publicKeyJwk = publicOnly(d.privateKeyJwk);
         const publicKey = await subtle().importKey("jwk", publicKeyJwk, { name: "Ed25519" }, true, ["verify"]);
         return new AgentIdentity(base, { privateKey, publicKey, privateKeyJwk: d.privateKeyJwk, publicKeyJwk });
       } catch (cause) {
-        throw new AgentGateError("AGENTGATE_IDENTITY_INVALID", "identity data: privateKeyJwk is not a valid Ed25519 key", { cause });
+        throw new AgentGateError(
+          "AGENTGATE_IDENTITY_INVALID",
+          "identity data: privateKeyJwk is not a valid Ed25519 key",
+          { cause },
+        );
       }
     }
     throw invalid(`identity data: unknown algorithm ${JSON.stringify(base.algorithm)}`);
@@ -177,7 +191,11 @@ export class AgentIdentity {
    * Verifies an Ed25519 signature with a public JWK alone, as a third party
    * would. Returns `false`, never throws, for anything malformed.
    */
-  static async verifyWithPublicKey(publicKeyJwk: JsonWebKey, message: string | Uint8Array, signature: string): Promise<boolean> {
+  static async verifyWithPublicKey(
+    publicKeyJwk: JsonWebKey,
+    message: string | Uint8Array,
+    signature: string,
+  ): Promise<boolean> {
     try {
       if (typeof signature !== "string" || signature.length !== 128) return false;
       const sig = fromHex(signature);
@@ -226,10 +244,13 @@ export class AgentIdentity {
   }
 
   async #hmacKey(): Promise<CryptoKey> {
-    this.#keys.hmacKey ??= await subtle().importKey("raw", this.#keys.secret!, { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-      "verify",
-    ]);
+    this.#keys.hmacKey ??= await subtle().importKey(
+      "raw",
+      this.#keys.secret!,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
     return this.#keys.hmacKey;
   }
 }

@@ -18,7 +18,10 @@ function readAt(fd: number, from: number, length: number): Buffer {
  * Reads backwards from the end: the last complete line (without `\n`), where it
  * ends (just after its `\n`), and any bytes after it (a torn line).
  */
-export function readTail(fd: number, size: number): { last: Buffer | undefined; lastEnd: number; fragment: Buffer | undefined } {
+export function readTail(
+  fd: number,
+  size: number,
+): { last: Buffer | undefined; lastEnd: number; fragment: Buffer | undefined } {
   if (size === 0) return { last: undefined, lastEnd: 0, fragment: undefined };
   const newlines: number[] = [];
   const chunks: Buffer[] = [];

@@ -2,9 +2,22 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { makeDecision, type Decision } from "../gate/decision.js";
 import { canonicalJson } from "../gate/fingerprint.js";
-import { canonicalBody, chainHash, decisionJson, decisionRecordRoom, encodeDecisionRecord, parseRecordLine, recordLine } from "./audit-record.js";
+import {
+  canonicalBody,
+  chainHash,
+  decisionJson,
+  decisionRecordRoom,
+  encodeDecisionRecord,
+  parseRecordLine,
+  recordLine,
+} from "./audit-record.js";
 
-const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.constantFrom('"', "\\", "\n", "\u2028", "\ud800", "é"));
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({ unit: "grapheme" }),
+  fc.constantFrom('"', "\\", "\n", "\u2028", "\ud800", "é"),
+);
 const decision = fc
   .record(
     {
@@ -22,7 +35,14 @@ const decision = fc
     { requiredKeys: ["type", "code", "action", "reason", "policy"] },
   )
   .map((f) =>
-    makeDecision({ id: "d-1", agentId: "a-1", agentName: "bot", timestamp: "2026-01-01T00:00:00.000Z", target: undefined, ...f } as Parameters<typeof makeDecision>[0]),
+    makeDecision({
+      id: "d-1",
+      agentId: "a-1",
+      agentName: "bot",
+      timestamp: "2026-01-01T00:00:00.000Z",
+      target: undefined,
+      ...f,
+    } as Parameters<typeof makeDecision>[0]),
   );
 
 describe("decision record encoding", () => {
@@ -32,26 +52,46 @@ describe("decision record encoding", () => {
         expect(decisionJson(d)).toBe(canonicalJson(d, 1));
       }),
     );
-    const odd = { ...makeDecision({ id: "1", type: "allow", code: "allowed", agentId: "a", agentName: "n", action: "x", target: undefined, reason: "r", timestamp: "t", policy: "p" }), extra: { b: 1, a: 2 } };
+    const odd = {
+      ...makeDecision({
+        id: "1",
+        type: "allow",
+        code: "allowed",
+        agentId: "a",
+        agentName: "n",
+        action: "x",
+        target: undefined,
+        reason: "r",
+        timestamp: "t",
+        policy: "p",
+      }),
+      extra: { b: 1, a: 2 },
+    };
     expect(decisionJson(odd as unknown as Decision)).toBe(canonicalJson(odd, 1));
   });
 
   it("encodeDecisionRecord writes exactly the line the verifier rebuilds", () => {
     fc.assert(
-      fc.property(decision, fc.option(fc.jsonValue(), { nil: undefined }), fc.nat(), fc.stringMatching(/^[0-9a-f]{64}$/), (d, args, seq, prevHash) => {
-        const argsJson = args === undefined ? undefined : canonicalJson(args, 1);
-        const json = decisionJson(d);
-        const buf = Buffer.alloc(decisionRecordRoom(json, argsJson) + 10);
-        const { end, hash } = encodeDecisionRecord(buf, 5, seq, prevHash, json, argsJson);
-        const record: Record<string, unknown> = { decision: d, prevHash, seq, type: "decision" };
-        if (argsJson !== undefined) record.args = JSON.parse(argsJson);
-        const body = canonicalBody(record);
-        expect(hash).toBe(chainHash(prevHash, body));
-        const line = buf.subarray(5, end).toString("utf8");
-        expect(line).toBe(`${recordLine(body, hash)}\n`);
-        const parsed = parseRecordLine(line.slice(0, -1));
-        expect(parsed).toMatchObject({ hashOk: true, canonical: true });
-      }),
+      fc.property(
+        decision,
+        fc.option(fc.jsonValue(), { nil: undefined }),
+        fc.nat(),
+        fc.stringMatching(/^[0-9a-f]{64}$/),
+        (d, args, seq, prevHash) => {
+          const argsJson = args === undefined ? undefined : canonicalJson(args, 1);
+          const json = decisionJson(d);
+          const buf = Buffer.alloc(decisionRecordRoom(json, argsJson) + 10);
+          const { end, hash } = encodeDecisionRecord(buf, 5, seq, prevHash, json, argsJson);
+          const record: Record<string, unknown> = { decision: d, prevHash, seq, type: "decision" };
+          if (argsJson !== undefined) record.args = JSON.parse(argsJson);
+          const body = canonicalBody(record);
+          expect(hash).toBe(chainHash(prevHash, body));
+          const line = buf.subarray(5, end).toString("utf8");
+          expect(line).toBe(`${recordLine(body, hash)}\n`);
+          const parsed = parseRecordLine(line.slice(0, -1));
+          expect(parsed).toMatchObject({ hashOk: true, canonical: true });
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -62,12 +102,28 @@ describe("parseRecordLine's fast path for decision records", () => {
     const text = fc.string({ unit: "binary", maxLength: 20 });
     fc.assert(
       fc.property(
-        fc.record({ target: fc.option(text, { nil: undefined }), reason: text, retryAfterMs: fc.option(fc.nat(), { nil: undefined }), callId: fc.option(text, { nil: undefined }) }),
+        fc.record({
+          target: fc.option(text, { nil: undefined }),
+          reason: text,
+          retryAfterMs: fc.option(fc.nat(), { nil: undefined }),
+          callId: fc.option(text, { nil: undefined }),
+        }),
         fc.option(fc.jsonValue({ maxDepth: 3 }), { nil: undefined }),
         fc.boolean(),
         (fields, args, extra) => {
-          const decision = { id: "d", type: "allow", code: "allowed", agentId: "a", agentName: "n", action: "tool_use", timestamp: "2025-01-01T00:00:00.000Z", policy: "p", ...fields };
-          for (const k of Object.keys(decision) as (keyof typeof decision)[]) if (decision[k] === undefined) delete decision[k];
+          const decision = {
+            id: "d",
+            type: "allow",
+            code: "allowed",
+            agentId: "a",
+            agentName: "n",
+            action: "tool_use",
+            timestamp: "2025-01-01T00:00:00.000Z",
+            policy: "p",
+            ...fields,
+          };
+          for (const k of Object.keys(decision) as (keyof typeof decision)[])
+            if (decision[k] === undefined) delete decision[k];
           const record: Record<string, unknown> = { decision, prevHash: "0".repeat(64), seq: 7, type: "decision" };
           if (args !== undefined) record.args = args;
           if (extra) record.zzz = 1;

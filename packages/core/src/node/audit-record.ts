@@ -83,22 +83,80 @@ const plain = (v: unknown) => v === undefined || typeof v === "string" || (typeo
 
 /** `canonicalJson(decision, 1)`, fast for decisions as the gate makes them. */
 export function decisionJson(decision: Decision): string {
-  const { action, agentId, agentName, approvedBy, callId, code, escalationId, id, mode, policy, reason, retryAfterMs, target, timestamp, type } =
-    decision as unknown as Record<string, unknown>;
+  const {
+    action,
+    agentId,
+    agentName,
+    approvedBy,
+    callId,
+    code,
+    escalationId,
+    id,
+    mode,
+    policy,
+    reason,
+    retryAfterMs,
+    target,
+    timestamp,
+    type,
+  } = decision as unknown as Record<string, unknown>;
   if (
-    !(plain(action) && plain(agentId) && plain(agentName) && plain(approvedBy) && plain(callId) && plain(code) && plain(escalationId) && plain(id) &&
-      plain(mode) && plain(policy) && plain(reason) && plain(retryAfterMs) && plain(target) && plain(timestamp) && plain(type))
+    !(
+      plain(action) &&
+      plain(agentId) &&
+      plain(agentName) &&
+      plain(approvedBy) &&
+      plain(callId) &&
+      plain(code) &&
+      plain(escalationId) &&
+      plain(id) &&
+      plain(mode) &&
+      plain(policy) &&
+      plain(reason) &&
+      plain(retryAfterMs) &&
+      plain(target) &&
+      plain(timestamp) &&
+      plain(type)
+    )
   ) {
     return canonicalJson(decision, 1);
   }
   const defined =
-    +(action !== undefined) + +(agentId !== undefined) + +(agentName !== undefined) + +(approvedBy !== undefined) + +(callId !== undefined) +
-    +(code !== undefined) + +(escalationId !== undefined) + +(id !== undefined) + +(mode !== undefined) + +(policy !== undefined) +
-    +(reason !== undefined) + +(retryAfterMs !== undefined) + +(target !== undefined) + +(timestamp !== undefined) + +(type !== undefined);
+    +(action !== undefined) +
+    +(agentId !== undefined) +
+    +(agentName !== undefined) +
+    +(approvedBy !== undefined) +
+    +(callId !== undefined) +
+    +(code !== undefined) +
+    +(escalationId !== undefined) +
+    +(id !== undefined) +
+    +(mode !== undefined) +
+    +(policy !== undefined) +
+    +(reason !== undefined) +
+    +(retryAfterMs !== undefined) +
+    +(target !== undefined) +
+    +(timestamp !== undefined) +
+    +(type !== undefined);
   let own = 0;
   for (const _ in decision) own++;
   if (own !== defined) return canonicalJson(decision, 1);
-  return JSON.stringify({ action, agentId, agentName, approvedBy, callId, code, escalationId, id, mode, policy, reason, retryAfterMs, target, timestamp, type });
+  return JSON.stringify({
+    action,
+    agentId,
+    agentName,
+    approvedBy,
+    callId,
+    code,
+    escalationId,
+    id,
+    mode,
+    policy,
+    reason,
+    retryAfterMs,
+    target,
+    timestamp,
+    type,
+  });
 }
 
 /** Length of `,"hash":"<64 hex>"}\n`. */
@@ -126,7 +184,10 @@ export function encodeDecisionRecord(
 ): { end: number; hash: string } {
   // Written in parts (no concatenated line string to build and flatten): prevHash (hashed, then overwritten), then the body.
   let q = at + buf.write(prevHash, at, "latin1");
-  q += argsJson === undefined ? buf.write('{"decision":', q, "latin1") : buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
+  q +=
+    argsJson === undefined
+      ? buf.write('{"decision":', q, "latin1")
+      : buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
   q += buf.write(decisionJsonText, q, "utf8");
   q += buf.write(`,"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`, q, "latin1");
   const start = at + 64;
@@ -174,7 +235,12 @@ export function checkpointSignatureOk(key: JsonWebKey, record: CheckpointRecord)
   try {
     if (typeof record.sig !== "string" || !SIG_HEX.test(record.sig)) return false;
     const publicKey = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: key.x }, format: "jwk" });
-    return verifySignature(null, Buffer.from(checkpointMessage(record.hash), "utf8"), publicKey, Buffer.from(record.sig, "hex"));
+    return verifySignature(
+      null,
+      Buffer.from(checkpointMessage(record.hash), "utf8"),
+      publicKey,
+      Buffer.from(record.sig, "hex"),
+    );
   } catch {
     return false;
   }
@@ -214,14 +280,21 @@ export function parseRecordLine(text: string): ParsedRecordLine {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return { problem: "is not a JSON object" };
   const r = value as Record<string, unknown>;
   if (typeof r.seq !== "number" || !Number.isSafeInteger(r.seq) || r.seq < 0) return { problem: "has no valid seq" };
-  if (!isHash(r.prevHash) || typeof r.hash !== "string" || r.hash.length !== 64) return { problem: "has no valid prevHash and hash" };
+  if (!isHash(r.prevHash) || typeof r.hash !== "string" || r.hash.length !== 64)
+    return { problem: "has no valid prevHash and hash" };
   switch (r.type) {
     case "decision":
       if (!isDecision(r.decision)) return { problem: "is a decision record without a valid decision" };
       break;
     case "checkpoint": {
       const signer = r.signer as { id?: unknown; name?: unknown } | null;
-      if (typeof r.at !== "string" || !isPublicJwk(r.key) || typeof r.sig !== "string" || typeof signer !== "object" || signer === null) {
+      if (
+        typeof r.at !== "string" ||
+        !isPublicJwk(r.key) ||
+        typeof r.sig !== "string" ||
+        typeof signer !== "object" ||
+        signer === null
+      ) {
         return { problem: "is a malformed checkpoint" };
       }
       break;
@@ -229,13 +302,26 @@ export function parseRecordLine(text: string): ParsedRecordLine {
     case "recovery": {
       const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null | undefined;
       const unsigned = r.unsigned as { from?: unknown; to?: unknown } | null | undefined;
-      const tornOk = torn === undefined || (typeof torn === "object" && torn !== null && typeof torn.bytes === "number" && isHash(torn.sha256));
+      const tornOk =
+        torn === undefined ||
+        (typeof torn === "object" && torn !== null && typeof torn.bytes === "number" && isHash(torn.sha256));
       const unsignedOk =
         unsigned === undefined ||
-        (typeof unsigned === "object" && unsigned !== null && Number.isSafeInteger(unsigned.from) && Number.isSafeInteger(unsigned.to) &&
-          (unsigned.from as number) >= 0 && (unsigned.from as number) <= (unsigned.to as number) && (unsigned.to as number) < r.seq);
+        (typeof unsigned === "object" &&
+          unsigned !== null &&
+          Number.isSafeInteger(unsigned.from) &&
+          Number.isSafeInteger(unsigned.to) &&
+          (unsigned.from as number) >= 0 &&
+          (unsigned.from as number) <= (unsigned.to as number) &&
+          (unsigned.to as number) < r.seq);
       const droppedOk = r.dropped === undefined || (Number.isSafeInteger(r.dropped) && (r.dropped as number) > 0);
-      if (typeof r.at !== "string" || (torn === undefined && unsigned === undefined && r.dropped === undefined) || !tornOk || !unsignedOk || !droppedOk) {
+      if (
+        typeof r.at !== "string" ||
+        (torn === undefined && unsigned === undefined && r.dropped === undefined) ||
+        !tornOk ||
+        !unsignedOk ||
+        !droppedOk
+      ) {
         return { problem: "is a malformed recovery record" };
       }
       break;
@@ -248,7 +334,11 @@ export function parseRecordLine(text: string): ParsedRecordLine {
   // the chain's next signed checkpoint; so only a line that fails here is re-encoded to say which edit it was.
   const record = r as unknown as AuditRecord;
   const tail = r.type === "checkpoint" ? `,"hash":"${r.hash}","sig":"${r.sig as string}"}` : `,"hash":"${r.hash}"}`;
-  if (text.length > tail.length + 1 && text.endsWith(tail) && chainHash(r.prevHash, `${text.slice(0, text.length - tail.length)}}`) === r.hash) {
+  if (
+    text.length > tail.length + 1 &&
+    text.endsWith(tail) &&
+    chainHash(r.prevHash, `${text.slice(0, text.length - tail.length)}}`) === r.hash
+  ) {
     return { record, hashOk: true, canonical: true };
   }
   if (!isHash(r.hash)) return { problem: "has no valid prevHash and hash" };
@@ -273,7 +363,9 @@ export function toPublicJwk(input: unknown): JsonWebKey {
       throw new TypeError("publicKey: expected an Ed25519 JWK or its JSON text");
     }
   }
-  if (typeof value === "object" && value !== null && "publicKeyJwk" in value) value = (value as { publicKeyJwk: unknown }).publicKeyJwk;
-  if (!isPublicJwk(value)) throw new TypeError("publicKey: expected an Ed25519 public JWK ({ kty: \"OKP\", crv: \"Ed25519\", x })");
+  if (typeof value === "object" && value !== null && "publicKeyJwk" in value)
+    value = (value as { publicKeyJwk: unknown }).publicKeyJwk;
+  if (!isPublicJwk(value))
+    throw new TypeError('publicKey: expected an Ed25519 public JWK ({ kty: "OKP", crv: "Ed25519", x })');
   return { kty: "OKP", crv: "Ed25519", x: value.x };
 }

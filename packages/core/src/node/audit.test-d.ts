@@ -1,7 +1,13 @@
 import { expectTypeOf, test } from "vitest";
 import type { AuditSink, Decision, DecisionObserver, GateKeeper } from "../index.js";
 import { instrumentGate, otelObserver } from "../telemetry/index.js";
-import { JsonlAuditSink, readAuditLog, verifyAuditLog, type AuditLogEntry, type AuditLogVerification } from "./index.js";
+import {
+  JsonlAuditSink,
+  readAuditLog,
+  verifyAuditLog,
+  type AuditLogEntry,
+  type AuditLogVerification,
+} from "./index.js";
 
 test("the JSONL sink is an AuditSink with flush and close", () => {
   expectTypeOf<JsonlAuditSink>().toExtend<AuditSink>();

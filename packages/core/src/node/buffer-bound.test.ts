@@ -44,7 +44,9 @@ describe("the sink's buffer is bounded", () => {
     const gate = gateWith(sink, errors);
     const decisions: Decision[] = [await gate.check("tool_use", { target: "t0" })];
     // The first group commit fails for real (ENOSPC) and stays buffered.
-    await vi.waitFor(() => expect(errors.some((e) => AuditLogError.isInstance(e) && /ENOSPC/.test(e.message))).toBe(true));
+    await vi.waitFor(() =>
+      expect(errors.some((e) => AuditLogError.isInstance(e) && /ENOSPC/.test(e.message))).toBe(true),
+    );
     for (let i = 1; i < 3000; i++) {
       decisions.push(await gate.check("tool_use", { target: `t${i}`, args: { i } }));
       if (i % 100 === 0) await new Promise((r) => setTimeout(r, 2)); // let group commits fail for real
@@ -56,19 +58,29 @@ describe("the sink's buffer is bounded", () => {
     expect(sink.bufferedBytes).toBeLessThanOrEqual(MAX + 1024);
     const refused = decisions.slice(allowed);
     expect(refused.every((d) => d.type === "deny" && d.code === "internal_error")).toBe(true);
-    expect(refused[0]!.reason).toMatch(/^audit unavailable: audit log .* holds \d+ bytes of records not yet written \(maxBufferBytes 32768\): .*ENOSPC/);
+    expect(refused[0]!.reason).toMatch(
+      /^audit unavailable: audit log .* holds \d+ bytes of records not yet written \(maxBufferBytes 32768\): .*ENOSPC/,
+    );
     expect(sink.unavailable).toMatch(/ENOSPC/);
     // The refusals could not be recorded either: counted, and reported.
     expect(sink.dropped).toBe(refused.length);
     expect(errors.some((e) => AuditLogError.isInstance(e) && /ENOSPC/.test(e.message))).toBe(true);
-    expect(errors.some((e) => AuditLogError.isInstance(e) && /buffer is full .* not written/.test(e.message))).toBe(true);
+    expect(errors.some((e) => AuditLogError.isInstance(e) && /buffer is full .* not written/.test(e.message))).toBe(
+      true,
+    );
     await expect(sink.close()).rejects.toThrow(/ENOSPC/);
     sinks.splice(0);
   });
 
   it("a producer that never yields: DENY at the bound, ALLOW again once the backlog is written; the log names what it dropped", async () => {
     const path = join(dir, "busy.jsonl");
-    const sink = open(path, { signer, fsync: false, flushEvery: 1_000_000, flushIntervalMs: 3_600_000, maxBufferBytes: MAX });
+    const sink = open(path, {
+      signer,
+      fsync: false,
+      flushEvery: 1_000_000,
+      flushIntervalMs: 3_600_000,
+      maxBufferBytes: MAX,
+    });
     const errors: unknown[] = [];
     const gate = gateWith(sink, errors);
     const types: string[] = [];
@@ -83,14 +95,27 @@ describe("the sink's buffer is bounded", () => {
     expect(sink.unavailable).toBeUndefined();
     expect((await gate.check("tool_use", { target: "after" })).type).toBe("allow");
     await sink.close();
-    const records = readFileSync(path, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    const records = readFileSync(path, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(records.find((r) => r.type === "recovery")).toMatchObject({ dropped: 1000 - allowed });
-    expect(await verifyAuditLog(path, { publicKey: signer.publicKeyJwk()! })).toMatchObject({ ok: true, decisions: allowed + 1, dropped: 1000 - allowed });
+    expect(await verifyAuditLog(path, { publicKey: signer.publicKeyJwk()! })).toMatchObject({
+      ok: true,
+      decisions: allowed + 1,
+      dropped: 1000 - allowed,
+    });
   });
 
   it("onBufferFull: 'drop' keeps deciding, drops and counts what does not fit, and reports each drop through onAuditError", async () => {
     const path = join(dir, "drop.jsonl");
-    const sink = open(path, { fsync: false, flushEvery: 1_000_000, flushIntervalMs: 3_600_000, maxBufferBytes: MAX, onBufferFull: "drop" });
+    const sink = open(path, {
+      fsync: false,
+      flushEvery: 1_000_000,
+      flushIntervalMs: 3_600_000,
+      maxBufferBytes: MAX,
+      onBufferFull: "drop",
+    });
     const errors: unknown[] = [];
     const gate = gateWith(sink, errors);
     const decisions: Decision[] = [];
@@ -101,9 +126,15 @@ describe("the sink's buffer is bounded", () => {
     expect(sink.bufferedBytes).toBeLessThanOrEqual(MAX + 1024);
     await new Promise((r) => setTimeout(r, 0));
     expect(errors).toHaveLength(sink.dropped);
-    expect((errors[0] as Error).message).toMatch(/buffer is full .* decision .* was not written \(\d+ dropped so far\)/);
+    expect((errors[0] as Error).message).toMatch(
+      /buffer is full .* decision .* was not written \(\d+ dropped so far\)/,
+    );
     await sink.close();
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 1000 - sink.dropped, dropped: sink.dropped });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: true,
+      decisions: 1000 - sink.dropped,
+      dropped: sink.dropped,
+    });
   });
 
   it("a producer that calls write() and never yields: each run of drops shares one rejection, so what it leaves behind stays bounded", async () => {
@@ -140,17 +171,29 @@ describe("the sink's buffer is bounded", () => {
     };
     const gate = new GateKeeper({
       identity,
-      policy: new PermissionPolicy({ name: "p", rules: [{ action: "tool_use", allowed: true, allowedTargets: ["a", "b"], escalateTargets: ["b"] }] }),
+      policy: new PermissionPolicy({
+        name: "p",
+        rules: [{ action: "tool_use", allowed: true, allowedTargets: ["a", "b"], escalateTargets: ["b"] }],
+      }),
       auditSinks: [sink],
     });
     expect((await gate.check("tool_use", "a")).type).toBe("allow");
     state = "disk full";
     const refused = await gate.check("tool_use", { target: "a", callId: "c1" });
-    expect(refused).toMatchObject({ type: "deny", code: "internal_error", reason: "audit unavailable: disk full", target: "a", callId: "c1" });
+    expect(refused).toMatchObject({
+      type: "deny",
+      code: "internal_error",
+      reason: "audit unavailable: disk full",
+      target: "a",
+      callId: "c1",
+    });
     expect((await gate.check("tool_use", "b")).type).toBe("escalate");
     expect((await gate.check("tool_use", "z")).code).toBe("target_not_allowed");
     state = new Error("boom");
-    expect(await gate.check("tool_use", "a")).toMatchObject({ type: "deny", reason: "audit unavailable: the audit sink failed: boom" });
+    expect(await gate.check("tool_use", "a")).toMatchObject({
+      type: "deny",
+      reason: "audit unavailable: the audit sink failed: boom",
+    });
     state = undefined;
     // The same call id is decided again once the sink is back, not served the refusal.
     expect((await gate.check("tool_use", { target: "a", callId: "c1" })).type).toBe("allow");

@@ -81,7 +81,9 @@ async function writeAndKill(path: string, signer: AgentIdentity, grow: number): 
 
 describe("crash safety", () => {
   // Generous timeout: each round starts a Node process that loads the sources, slow on a loaded machine.
-  it("a writer killed with SIGKILL leaves a log whose every complete line verifies, and reopening continues the chain", { timeout: 180_000 }, async () => {
+  it("a writer killed with SIGKILL leaves a log whose every complete line verifies, and reopening continues the chain", {
+    timeout: 180_000,
+  }, async () => {
     const path = join(dir, "audit.jsonl");
     const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
     const publicKey = signer.publicKeyJwk()!;
@@ -115,14 +117,22 @@ describe("crash safety", () => {
     const final = await verifyAuditLog(path, { publicKey, allowUnsignedTail: true });
     expect(final).toMatchObject({ ok: true });
     expect(final.tornTail).toBeUndefined();
-    const seqs = readFileSync(path, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l).seq);
+    const seqs = readFileSync(path, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l).seq);
     expect(seqs).toEqual(seqs.map((_, i) => i));
     expect(readFileSync(path, "utf8")).not.toContain("hunter2");
     // Every torn line or unsigned range a kill left was reported and recorded, never silently chained over or signed over.
     expect(warnings.length > 0).toBe(sink.opened.recoveredTornLine !== undefined || sink.opened.unsigned !== undefined);
     expect(final.recoveries).toBe(recoveries + (warnings.length > 0 ? 1 : 0));
     // Unsigned records exist only where a recovery record declares them.
-    const declared = readFileSync(path, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l)).filter((r) => r.unsigned).reduce((n, r) => n + r.unsigned.to - r.unsigned.from + 1, 0);
+    const declared = readFileSync(path, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.unsigned)
+      .reduce((n, r) => n + r.unsigned.to - r.unsigned.from + 1, 0);
     expect(final.unsigned).toBe(declared);
   });
 });
@@ -189,7 +199,9 @@ function forgeAllow(lines: string[]): string[] {
 }
 
 describe("a crash after gate.flush()", () => {
-  it("leaves every flushed record under a signature; a forged deny -> allow is refused on reopen and fails verification", { timeout: 120_000 }, async () => {
+  it("leaves every flushed record under a signature; a forged deny -> allow is refused on reopen and fails verification", {
+    timeout: 120_000,
+  }, async () => {
     const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
     const publicKey = signer.publicKeyJwk()!;
     const path = join(dir, "flushed.jsonl");
@@ -201,8 +213,13 @@ describe("a crash after gate.flush()", () => {
 
     // 1. Forge deny -> allow and re-chain: the batch's checkpoint no longer verifies. A new writer refuses to vouch for it.
     writeFileSync(path, `${forgeAllow(lines).join("\n")}\n`);
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, problem: expect.stringMatching(/signature does not verify/) });
-    expect(() => new JsonlAuditSink(path, { signer, onWarning: () => {} })).toThrow(/signature does not verify; refusing to append/);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/signature does not verify/),
+    });
+    expect(() => new JsonlAuditSink(path, { signer, onWarning: () => {} })).toThrow(
+      /signature does not verify; refusing to append/,
+    );
 
     // 2. Forge and also drop the batch's checkpoint, so the forged records look like a crash's unsigned tail.
     writeFileSync(path, `${forgeAllow(lines.slice(0, -1)).join("\n")}\n`);
@@ -210,12 +227,22 @@ describe("a crash after gate.flush()", () => {
     const sink = new JsonlAuditSink(path, { signer, onWarning: (m) => warnings.push(m) });
     // The new writer records the range it cannot prove, in the chain, before signing anything.
     expect(sink.opened.unsigned).toEqual({ from: 1, to: 5 });
-    expect(warnings.join()).toMatch(/records seq 1\.\.5 after the last signed checkpoint are not covered by a signature/);
+    expect(warnings.join()).toMatch(
+      /records seq 1\.\.5 after the last signed checkpoint are not covered by a signature/,
+    );
     await sink.close();
-    const after = readFileSync(path, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l));
+    const after = readFileSync(path, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(after[6]).toMatchObject({ type: "recovery", unsigned: { from: 1, to: 5 } });
     const v = await verifyAuditLog(path, { publicKey });
-    expect(v).toMatchObject({ ok: false, unsigned: 5, firstBadLine: 2, problem: expect.stringMatching(/records seq 1\.\.5 .* not covered by any signature/) });
+    expect(v).toMatchObject({
+      ok: false,
+      unsigned: 5,
+      firstBadLine: 2,
+      problem: expect.stringMatching(/records seq 1\.\.5 .* not covered by any signature/),
+    });
     // Accepting unproven records is explicit, and says how many.
     expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 5 });
   });

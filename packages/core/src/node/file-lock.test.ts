@@ -60,7 +60,12 @@ interface Writer {
 
 function startWriter(path: string, go: string, stale?: number): Writer {
   const child = spawn(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(HOOKS)}`, script], {
-    env: { ...process.env, AGENTGATE_AUDIT: path, AGENTGATE_GO: go, AGENTGATE_STALE: stale === undefined ? "" : String(stale) },
+    env: {
+      ...process.env,
+      AGENTGATE_AUDIT: path,
+      AGENTGATE_GO: go,
+      AGENTGATE_STALE: stale === undefined ? "" : String(stale),
+    },
     stdio: ["pipe", "pipe", "pipe"],
   });
   let out = "";
@@ -100,7 +105,9 @@ describe("one writer per audit log, across processes", () => {
     const opened = writers.filter((w) => w.out().startsWith("OPENED"));
     expect(opened, writers.map((w) => w.out()).join("|")).toHaveLength(1);
     for (const w of writers.filter((w) => !w.out().startsWith("OPENED"))) {
-      expect(w.out()).toMatch(/^REFUSED audit log .* is (being written by another process|being opened by another process right now)/);
+      expect(w.out()).toMatch(
+        /^REFUSED audit log .* is (being written by another process|being opened by another process right now)/,
+      );
     }
     await new Promise((r) => setTimeout(r, 200));
     await stop(writers);
@@ -122,7 +129,9 @@ describe("one writer per audit log, across processes", () => {
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true });
   });
 
-  it("a live writer keeps its lock fresh (heartbeat), whatever its pid; once it dies the lock goes stale and is taken over", { timeout: 120_000 }, async () => {
+  it("a live writer keeps its lock fresh (heartbeat), whatever its pid; once it dies the lock goes stale and is taken over", {
+    timeout: 120_000,
+  }, async () => {
     const path = join(dir, "live.jsonl");
     const go = `${path}.go`;
     writeFileSync(go, "");
@@ -130,12 +139,16 @@ describe("one writer per audit log, across processes", () => {
     await vi.waitFor(() => expect(holder.out()).toContain("OPENED"), { timeout: 60_000, interval: 20 });
     // Longer than the stale time: only the heartbeat keeps the lock.
     await new Promise((r) => setTimeout(r, 3_500));
-    expect(() => new JsonlAuditSink(path, { lockStaleMs: 2_000, onWarning: () => {} })).toThrow(/being written by another process \(lock .*\.lock, refreshed within the last 2000 ms\)/);
+    expect(() => new JsonlAuditSink(path, { lockStaleMs: 2_000, onWarning: () => {} })).toThrow(
+      /being written by another process \(lock .*\.lock, refreshed within the last 2000 ms\)/,
+    );
     holder.child.kill("SIGKILL");
     await new Promise((r) => holder.child.once("exit", r));
     // Killed: no release, no heartbeat. After the stale time the lock is taken over.
     expect(existsSync(`${path}.lock`)).toBe(true);
-    expect(() => new JsonlAuditSink(path, { lockStaleMs: 2_000, onWarning: () => {} })).toThrow(/being written by another process/);
+    expect(() => new JsonlAuditSink(path, { lockStaleMs: 2_000, onWarning: () => {} })).toThrow(
+      /being written by another process/,
+    );
     await new Promise((r) => setTimeout(r, 2_500));
     const sink = new JsonlAuditSink(path, { lockStaleMs: 2_000, onWarning: () => {} });
     expect(sink.opened.resumed).toBe(true);

@@ -28,7 +28,9 @@ function errorCode(error: unknown): string | undefined {
  */
 export function lockFile(path: string, lockPath: string, options: LockOptions): () => void {
   if (openHere.has(path)) {
-    throw new Error(`audit log ${path} is already open for writing in this process; share one JsonlAuditSink between gates`);
+    throw new Error(
+      `audit log ${path} is already open for writing in this process; share one JsonlAuditSink between gates`,
+    );
   }
   const stale = Math.max(options.staleMs ?? 10_000, 2_000);
   try {
@@ -43,14 +45,27 @@ export function lockFile(path: string, lockPath: string, options: LockOptions): 
   // The takeover guard: held only while acquiring, so whoever holds it is the only one judging staleness.
   let releaseGuard: () => void;
   try {
-    releaseGuard = lockfile.lockSync(lockPath, { lockfilePath: `${lockPath}.acquire`, realpath: false, stale, onCompromised: () => {} });
+    releaseGuard = lockfile.lockSync(lockPath, {
+      lockfilePath: `${lockPath}.acquire`,
+      realpath: false,
+      stale,
+      onCompromised: () => {},
+    });
   } catch (error) {
-    if (errorCode(error) === "ELOCKED") throw new Error(`audit log ${path} is being opened by another process right now (${lockPath}.acquire); one writer per file`);
+    if (errorCode(error) === "ELOCKED")
+      throw new Error(
+        `audit log ${path} is being opened by another process right now (${lockPath}.acquire); one writer per file`,
+      );
     throw error;
   }
   let release: () => void;
   try {
-    release = lockfile.lockSync(path, { lockfilePath: lockPath, realpath: false, stale, onCompromised: options.onCompromised });
+    release = lockfile.lockSync(path, {
+      lockfilePath: lockPath,
+      realpath: false,
+      stale,
+      onCompromised: options.onCompromised,
+    });
   } catch (error) {
     if (errorCode(error) === "ELOCKED") {
       throw new Error(

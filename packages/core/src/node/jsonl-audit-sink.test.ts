@@ -1,4 +1,15 @@
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -39,20 +50,27 @@ function decision(fields: Partial<Decision> = {}): Decision {
     agentName: "bot",
     action: "tool_use",
     target: "search",
-    reason: "rule \"tool_use\" allows target \"search\"",
+    reason: 'rule "tool_use" allows target "search"',
     timestamp: new Date(1_700_000_000_000 + counter).toISOString(),
     policy: "p",
     ...fields,
   });
 }
 
-const lines = (path: string) => readFileSync(path, "utf8").split("\n").filter((l) => l !== "");
+const lines = (path: string) =>
+  readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
 
 describe("JsonlAuditSink", () => {
   it("writes a hash chain with signed checkpoints that verifies with the public key", async () => {
     const path = join(dir, "audit.jsonl");
     const sink = open(path, { signer });
-    const written = [decision(), decision({ type: "deny", code: "no_rule", target: undefined, action: "shell" }), decision({ retryAfterMs: 1234, callId: "c\"1\n" })];
+    const written = [
+      decision(),
+      decision({ type: "deny", code: "no_rule", target: undefined, action: "shell" }),
+      decision({ retryAfterMs: 1234, callId: 'c"1\n' }),
+    ];
     for (const d of written) sink.write(d);
     await sink.close();
     const records = lines(path).map((l) => JSON.parse(l));
@@ -65,10 +83,21 @@ describe("JsonlAuditSink", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600); // only the owner reads what agents did
 
     const v = await verifyAuditLog(path, { publicKey });
-    expect(v).toMatchObject({ ok: true, records: 5, decisions: 3, checkpoints: 2, signatures: "trusted-key", headChecked: true });
+    expect(v).toMatchObject({
+      ok: true,
+      records: 5,
+      decisions: 3,
+      checkpoints: 2,
+      signatures: "trusted-key",
+      headChecked: true,
+    });
     const entries = await readAuditLog(path);
     expect(entries.map((e) => e.decision)).toEqual(written);
-    expect(entries.map((e) => [e.line, e.seq])).toEqual([[2, 1], [3, 2], [4, 3]]);
+    expect(entries.map((e) => [e.line, e.seq])).toEqual([
+      [2, 1],
+      [3, 2],
+      [4, 3],
+    ]);
   });
 
   it("records every decision of a real gate, and gate.close() makes them durable", async () => {
@@ -92,7 +121,10 @@ describe("JsonlAuditSink", () => {
     await gate.close();
     expect((await readAuditLog(path)).map((e) => e.decision)).toEqual(made);
     expect(made.map((d) => d.type)).toEqual(["allow", "deny", "allow", "allow", "deny"]);
-    expect(await verifyAuditLog(path, { publicKey: identity.publicKeyJwk()! })).toMatchObject({ ok: true, decisions: 5 });
+    expect(await verifyAuditLog(path, { publicKey: identity.publicKeyJwk()! })).toMatchObject({
+      ok: true,
+      decisions: 5,
+    });
   });
 
   it("group commit: flushes once flushEvery records are buffered, without a flush() call", async () => {
@@ -143,14 +175,23 @@ describe("JsonlAuditSink", () => {
 
   it("signs one checkpoint per group commit, written with its records; checkpointEvery refreshes the head file", async () => {
     const path = join(dir, "ckpt.jsonl");
-    const sink = open(path, { signer, checkpointEvery: 6, checkpointIntervalMs: 3_600_000, flushIntervalMs: 3_600_000 });
+    const sink = open(path, {
+      signer,
+      checkpointEvery: 6,
+      checkpointIntervalMs: 3_600_000,
+      flushIntervalMs: 3_600_000,
+    });
     const head = () => JSON.parse(readFileSync(`${path}.head`, "utf8")).seq;
     for (let group = 0; group < 3; group++) {
       for (let i = 0; i < 4; i++) sink.write(decision());
       await sink.flush();
       // Every record on disk is under a signature: the group ends with its checkpoint.
       expect(JSON.parse(lines(path).at(-1)!).type).toBe("checkpoint");
-      expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 4 * (group + 1) });
+      expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+        ok: true,
+        unsigned: 0,
+        decisions: 4 * (group + 1),
+      });
       expect(sink.lastCheckpoint?.seq).toBe(lines(path).length - 1);
       // The head: written by the first group, then once 6 records have passed.
       expect(head()).toBe([5, 5, 15][group]);
@@ -180,13 +221,25 @@ describe("JsonlAuditSink", () => {
     const records = lines(path).map((l) => JSON.parse(l));
     expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i));
     // A writer without a signer leaves its records unsigned: a trusted key does not accept them unless told to.
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, unsigned: 1, problem: expect.stringMatching(/not covered by any signature/) });
-    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1, decisions: 4 });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      unsigned: 1,
+      problem: expect.stringMatching(/not covered by any signature/),
+    });
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({
+      ok: true,
+      unsigned: 1,
+      decisions: 4,
+    });
     // A signed writer opening it next names that record instead of signing over it.
     const fourth = open(path, { signer });
     expect(fourth.opened.unsigned).toEqual({ from: records.length - 1, to: records.length - 1 });
     await fourth.close();
-    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1, recoveries: 1 });
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({
+      ok: true,
+      unsigned: 1,
+      recoveries: 1,
+    });
   });
 
   it("a torn last line from a crash is cut off, recorded in a recovery record and reported, never chained over", async () => {
@@ -196,9 +249,15 @@ describe("JsonlAuditSink", () => {
     await sink.flush();
     const partial = '{"decision":{"action":"tool_use","agentId":"agent-1","age';
     appendFileSync(path, partial);
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, tornTail: { line: 4, bytes: partial.length } });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: true,
+      tornTail: { line: 4, bytes: partial.length },
+    });
 
-    await sinks.splice(0)[0]!.close().catch(() => {});
+    await sinks
+      .splice(0)[0]!
+      .close()
+      .catch(() => {});
     // The close above appended after the torn bytes: start again from a clean crash image.
     const image = lines(path).slice(0, 3).join("\n") + "\n" + partial;
     writeFileSync(path, image);
@@ -206,13 +265,24 @@ describe("JsonlAuditSink", () => {
     const warnings: string[] = [];
     const reopened = new JsonlAuditSink(path, { signer, onWarning: (m) => warnings.push(m) });
     sinks.push(reopened);
-    expect(reopened.opened.recoveredTornLine).toMatchObject({ bytes: partial.length, offset: image.length - partial.length });
+    expect(reopened.opened.recoveredTornLine).toMatchObject({
+      bytes: partial.length,
+      offset: image.length - partial.length,
+    });
     expect(warnings.join()).toMatch(/torn last line .* recovery record seq 3/);
     expect(reopened.opened.unsigned).toBeUndefined();
     reopened.write(decision());
     await reopened.close();
     const records = lines(path).map((l) => JSON.parse(l));
-    expect(records.map((r) => r.type)).toEqual(["checkpoint", "decision", "checkpoint", "recovery", "checkpoint", "decision", "checkpoint"]);
+    expect(records.map((r) => r.type)).toEqual([
+      "checkpoint",
+      "decision",
+      "checkpoint",
+      "recovery",
+      "checkpoint",
+      "decision",
+      "checkpoint",
+    ]);
     expect(records[3].torn.bytes).toBe(partial.length);
     expect(Buffer.from(records[3].torn.preview, "base64").toString()).toBe(partial);
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, recoveries: 1, decisions: 2 });
@@ -267,7 +337,11 @@ describe("JsonlAuditSink", () => {
     const reopened = open(path, { signer });
     expect(reopened.opened).toMatchObject({ resumed: true, restoredCheckpoint: 2, nextSeq: 3 });
     await reopened.close();
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, checkpoints: 3, lastCheckpoint: { seq: 3, line: 4 } });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: true,
+      checkpoints: 3,
+      lastCheckpoint: { seq: 3, line: 4 },
+    });
   });
 
   it("one writer per file: a second sink on the same path is refused until the first closes", async () => {
@@ -292,7 +366,12 @@ describe("JsonlAuditSink", () => {
 
   it("writes arguments only with includeArgs, secrets redacted", async () => {
     const path = join(dir, "args.jsonl");
-    const input = { query: "weather", auth: { password: "hunter2" }, headers: { Authorization: "Bearer abc.def.ghi", "X-Request-Id": "r1" }, max_tokens: 5 };
+    const input = {
+      query: "weather",
+      auth: { password: "hunter2" },
+      headers: { Authorization: "Bearer abc.def.ghi", "X-Request-Id": "r1" },
+      max_tokens: 5,
+    };
     const without = open(path);
     without.write(decision(), { args: input });
     await without.close();
@@ -300,7 +379,15 @@ describe("JsonlAuditSink", () => {
 
     const withArgsPath = join(dir, "args2.jsonl");
     const sink = open(withArgsPath, { includeArgs: true });
-    sink.write(decision(), { args: { query: "weather", auth: { password: "hunter2" }, nested: [{ apiKey: "k-1", api_key: "k-2" }], headers: { Authorization: "Bearer abcdefghijk" }, max_tokens: 5 } });
+    sink.write(decision(), {
+      args: {
+        query: "weather",
+        auth: { password: "hunter2" },
+        nested: [{ apiKey: "k-1", api_key: "k-2" }],
+        headers: { Authorization: "Bearer abcdefghijk" },
+        max_tokens: 5,
+      },
+    });
     await sink.close();
     const text = readFileSync(withArgsPath, "utf8");
     for (const secret of ["hunter2", "k-1", "k-2", "abcdefghijk"]) expect(text).not.toContain(secret);
@@ -324,7 +411,17 @@ describe("JsonlAuditSink", () => {
     sink.write(decision(), { args: { big: 10n, fn: () => 1, when: new Date(0), n: Number.NaN } });
     sink.write(decision(), { args: { long: "x".repeat(500) } });
     sink.write(decision(), { args: JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') });
-    sink.write(decision(), { args: { m: new Map([["token", "x"], ["k", "v"]]), s: new Set([1, 2]), re: /a+/g, err: new Error("boom") } });
+    sink.write(decision(), {
+      args: {
+        m: new Map([
+          ["token", "x"],
+          ["k", "v"],
+        ]),
+        s: new Set([1, 2]),
+        re: /a+/g,
+        err: new Error("boom"),
+      },
+    });
     await sink.close();
     const args = (await readAuditLog(path)).map((e) => e.args);
     expect(args[0]).toEqual({ a: 1, self: "[circular]" });
@@ -332,7 +429,15 @@ describe("JsonlAuditSink", () => {
     expect(args[2]).toMatch(/^\[arguments omitted: \d+ characters of canonical JSON, sha256 [0-9a-f]{64}\]$/);
     expect(Object.keys(args[3] as object)).toEqual(["__proto__", "ok"]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(args[4]).toEqual({ m: [["token", "x"], ["k", "v"]], s: [1, 2], re: "[RegExp: /a+/g]", err: "[Error: Error: boom]" });
+    expect(args[4]).toEqual({
+      m: [
+        ["token", "x"],
+        ["k", "v"],
+      ],
+      s: [1, 2],
+      re: "[RegExp: /a+/g]",
+      err: "[Error: Error: boom]",
+    });
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 5 });
   });
 

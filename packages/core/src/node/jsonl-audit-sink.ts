@@ -7,7 +7,14 @@ import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { AgentIdentity, JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { chainHash, checkpointMessage, decisionJson, decisionRecordRoom, encodeDecisionRecord, recordLine } from "./audit-record.js";
+import {
+  chainHash,
+  checkpointMessage,
+  decisionJson,
+  decisionRecordRoom,
+  encodeDecisionRecord,
+  recordLine,
+} from "./audit-record.js";
 import { lockFile } from "./file-lock.js";
 import { resumeAuditLog, type AuditLogOpenState } from "./open-audit-log.js";
 import { ArgsRedactor } from "./redact.js";
@@ -117,7 +124,8 @@ class Batch {
 
 function positiveInt(value: number | undefined, name: string, dflt: number, min = 1): number {
   if (value === undefined) return dflt;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min) throw new TypeError(`JsonlAuditSink: ${name} must be an integer >= ${min}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min)
+    throw new TypeError(`JsonlAuditSink: ${name} must be an integer >= ${min}`);
   return value;
 }
 
@@ -211,7 +219,8 @@ export class JsonlAuditSink implements AuditSink {
 
   constructor(path: string, options: JsonlAuditSinkOptions = {}) {
     if (typeof path !== "string" || path === "") throw new TypeError("JsonlAuditSink: path must be a non-empty string");
-    if (typeof options !== "object" || options === null) throw new TypeError("JsonlAuditSink: options must be an object");
+    if (typeof options !== "object" || options === null)
+      throw new TypeError("JsonlAuditSink: options must be an object");
     this.#flushEvery = positiveInt(options.flushEvery, "flushEvery", 1000);
     this.#flushIntervalMs = positiveInt(options.flushIntervalMs, "flushIntervalMs", 100, 0);
     this.#checkpointEvery = positiveInt(options.checkpointEvery, "checkpointEvery", 10_000);
@@ -227,7 +236,10 @@ export class JsonlAuditSink implements AuditSink {
     const signer = options.signer;
     if (signer !== undefined) {
       const key = signer.algorithm === "Ed25519" ? signer.publicKeyJwk() : undefined;
-      if (!key) throw new TypeError("JsonlAuditSink: signer must be an Ed25519 AgentIdentity (create it with { algorithm: \"Ed25519\" })");
+      if (!key)
+        throw new TypeError(
+          'JsonlAuditSink: signer must be an Ed25519 AgentIdentity (create it with { algorithm: "Ed25519" })',
+        );
       this.#signer = signer;
       this.#key = { kty: "OKP", crv: "Ed25519", x: key.x };
     }
@@ -236,11 +248,15 @@ export class JsonlAuditSink implements AuditSink {
     this.headPath = `${this.path}.head`;
     mkdirSync(dirname(this.path), { recursive: true });
     this.#release = lockFile(this.path, `${this.path}.lock`, {
-      ...(options.lockStaleMs !== undefined ? { staleMs: positiveInt(options.lockStaleMs, "lockStaleMs", 10_000) } : {}),
+      ...(options.lockStaleMs !== undefined
+        ? { staleMs: positiveInt(options.lockStaleMs, "lockStaleMs", 10_000) }
+        : {}),
       onCompromised: (error) => {
         // Another process took the lock over (this one stalled past the stale time): writing on would fork the chain.
         this.#lockLost = error;
-        this.#warn(`audit log ${this.path}: lost its lock ${this.path}.lock (${message(error)}); no further records are written by this sink`);
+        this.#warn(
+          `audit log ${this.path}: lost its lock ${this.path}.lock (${message(error)}); no further records are written by this sink`,
+        );
       },
     });
     let fd: number | undefined;
@@ -248,7 +264,13 @@ export class JsonlAuditSink implements AuditSink {
       // 0600 on create: audit records may carry (redacted) tool arguments.
       fd = openSync(this.path, "a+", 0o600);
       this.#fd = fd;
-      const resumed = resumeAuditLog(fd, { path: this.path, headPath: this.headPath, key: this.#key, fsync: this.#fsync, warn: this.#warn });
+      const resumed = resumeAuditLog(fd, {
+        path: this.path,
+        headPath: this.headPath,
+        key: this.#key,
+        fsync: this.#fsync,
+        warn: this.#warn,
+      });
       this.#seq = resumed.seq;
       this.#durable = resumed.seq;
       this.#prevHash = resumed.prevHash;
@@ -307,13 +329,16 @@ export class JsonlAuditSink implements AuditSink {
    * `onAuditError`; the record stays buffered and is retried).
    */
   write(decision: Decision, event?: AuditEvent): Promise<void> {
-    if (this.#closed) throw new AuditLogError(this.path, `audit log ${this.path} is closed; decision ${decision?.id} was not written`);
-    if (typeof decision !== "object" || decision === null) throw new TypeError("JsonlAuditSink.write: decision must be a Decision");
+    if (this.#closed)
+      throw new AuditLogError(this.path, `audit log ${this.path} is closed; decision ${decision?.id} was not written`);
+    if (typeof decision !== "object" || decision === null)
+      throw new TypeError("JsonlAuditSink.write: decision must be a Decision");
     if (this.#pendingBytes >= this.#maxBuffer || this.#lockLost) return this.#drop(decision);
     if (this.#unnoted > 0) this.#noteDropped();
     const seq = this.#seq;
     const prev = this.#prevHash;
-    const args = this.#redactor !== undefined && event?.args !== undefined ? this.#redactor.toJson(event.args) : undefined;
+    const args =
+      this.#redactor !== undefined && event?.args !== undefined ? this.#redactor.toJson(event.args) : undefined;
     const json = decisionJson(decision);
     const room = decisionRecordRoom(json, args);
     if (this.#used + room > this.#chunk.length) this.#seal(room);
@@ -346,7 +371,10 @@ export class JsonlAuditSink implements AuditSink {
     const why = this.#lockLost
       ? `lost its lock to another process`
       : `the buffer is full (${this.#pendingBytes} bytes not yet written, maxBufferBytes ${this.#maxBuffer}${this.#lastError ? `; ${this.#lastError}` : ""})`;
-    const error = new AuditLogError(this.path, `audit log ${this.path}: ${why}; decision ${decision.id} was not written (${this.#dropped} dropped so far)`);
+    const error = new AuditLogError(
+      this.path,
+      `audit log ${this.path}: ${why}; decision ${decision.id} was not written (${this.#dropped} dropped so far)`,
+    );
     const rejected = Promise.reject(error);
     rejected.catch(() => {});
     this.#dropping = rejected;
@@ -356,7 +384,13 @@ export class JsonlAuditSink implements AuditSink {
   /** Before the first record after a gap: a `recovery` record that says how many were dropped. */
   #noteDropped(): void {
     this.#dropping = undefined;
-    const body = canonicalJson({ at: new Date().toISOString(), dropped: this.#unnoted, prevHash: this.#prevHash, seq: this.#seq, type: "recovery" });
+    const body = canonicalJson({
+      at: new Date().toISOString(),
+      dropped: this.#unnoted,
+      prevHash: this.#prevHash,
+      seq: this.#seq,
+      type: "recovery",
+    });
     const hash = chainHash(this.#prevHash, body);
     const line = Buffer.from(`${recordLine(body, hash)}\n`, "utf8");
     if (this.#used + line.length > this.#chunk.length) this.#seal(line.length);
@@ -425,7 +459,8 @@ export class JsonlAuditSink implements AuditSink {
   #seal(room = 0): void {
     if (this.#used > 0) {
       this.#queue.push({ bytes: this.#chunk.subarray(0, this.#used), lastSeq: this.#seq - 1 });
-      this.#chunk = (room <= CHUNK_BYTES ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
+      this.#chunk =
+        (room <= CHUNK_BYTES ? this.#spare.pop() : undefined) ?? Buffer.allocUnsafe(Math.max(CHUNK_BYTES, room));
       this.#used = 0;
     } else if (room > this.#chunk.length) {
       this.#chunk = Buffer.allocUnsafe(room);
@@ -463,7 +498,10 @@ export class JsonlAuditSink implements AuditSink {
     // Every group commit ends with a checkpoint, signed before it is written and written
     // with the records it covers: whatever reaches the disk is under a signature.
     if (this.#signer && this.#unsignedRecords > 0) this.#enqueueCheckpoint(now);
-    const headDue = this.#forceHead || this.#sinceHead >= this.#checkpointEvery || now - this.#lastHeadAt >= this.#checkpointIntervalMs;
+    const headDue =
+      this.#forceHead ||
+      this.#sinceHead >= this.#checkpointEvery ||
+      now - this.#lastHeadAt >= this.#checkpointIntervalMs;
     this.#forceHead = false;
     const items = this.#queue;
     const batch = this.#batch;
@@ -480,7 +518,11 @@ export class JsonlAuditSink implements AuditSink {
         let item = items[i]!;
         if (!("bytes" in item)) {
           const line = await this.#checkpointLine(item);
-          item = items[i] = { bytes: Buffer.from(`${line}\n`, "utf8"), lastSeq: item.seq, checkpoint: { line, at: { seq: item.seq, hash: item.hash, at: item.at } } };
+          item = items[i] = {
+            bytes: Buffer.from(`${line}\n`, "utf8"),
+            lastSeq: item.seq,
+            checkpoint: { line, at: { seq: item.seq, hash: item.hash, at: item.at } },
+          };
         }
         out.push(item.bytes);
         through = item.lastSeq;
@@ -490,7 +532,12 @@ export class JsonlAuditSink implements AuditSink {
       if (out.length > 0) await this.#append(out);
       for (const item of items) {
         const { bytes } = item as Chunk;
-        if (bytes.byteOffset === 0 && bytes.buffer.byteLength === CHUNK_BYTES && this.#spare.length < SPARE_CHUNKS && !(item as Chunk).checkpoint) {
+        if (
+          bytes.byteOffset === 0 &&
+          bytes.buffer.byteLength === CHUNK_BYTES &&
+          this.#spare.length < SPARE_CHUNKS &&
+          !(item as Chunk).checkpoint
+        ) {
           this.#spare.push(Buffer.from(bytes.buffer as ArrayBuffer, 0, CHUNK_BYTES));
         }
       }
@@ -527,7 +574,9 @@ export class JsonlAuditSink implements AuditSink {
         this.#sinceHead = 0;
         this.#lastHeadAt = now;
       } catch (error) {
-        this.#warn(`audit log ${this.path}: could not update the head file ${this.headPath}: ${message(error)}; retried with the next group`);
+        this.#warn(
+          `audit log ${this.path}: could not update the head file ${this.headPath}: ${message(error)}; retried with the next group`,
+        );
       }
     }
     this.#armCheckpointTimer();
@@ -551,7 +600,8 @@ export class JsonlAuditSink implements AuditSink {
       for (let i = 0; i < buffers.length; ) {
         let j = i;
         let bytes = 0;
-        while (j < buffers.length && j - i < WRITE_BUFFERS && (j === i || bytes + buffers[j]!.length <= WRITE_BYTES)) bytes += buffers[j++]!.length;
+        while (j < buffers.length && j - i < WRITE_BUFFERS && (j === i || bytes + buffers[j]!.length <= WRITE_BYTES))
+          bytes += buffers[j++]!.length;
         let left = buffers.slice(i, j);
         i = j;
         while (left.length > 0) {
@@ -594,10 +644,13 @@ export class JsonlAuditSink implements AuditSink {
 
   #armRetry(): void {
     if (this.#retryTimer !== undefined || this.#closed) return;
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.#queue.length > 0) this.#requestDrain().catch(() => {});
-    }, Math.max(this.#flushIntervalMs, 1000));
+    this.#retryTimer = setTimeout(
+      () => {
+        this.#retryTimer = undefined;
+        if (this.#queue.length > 0) this.#requestDrain().catch(() => {});
+      },
+      Math.max(this.#flushIntervalMs, 1000),
+    );
     this.#retryTimer.unref();
   }
 

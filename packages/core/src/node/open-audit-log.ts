@@ -4,7 +4,15 @@ import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { findLastCheckpoint, readTail } from "./audit-log-tail.js";
-import { chainHash, checkpointSignatureOk, GENESIS_HASH, parseRecordLine, recordLine, sha256, type CheckpointRecord } from "./audit-record.js";
+import {
+  chainHash,
+  checkpointSignatureOk,
+  GENESIS_HASH,
+  parseRecordLine,
+  recordLine,
+  sha256,
+  type CheckpointRecord,
+} from "./audit-record.js";
 
 /** What opening the file found. */
 export interface AuditLogOpenState {
@@ -72,7 +80,13 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
   let tornPreview = "";
   if (fragment !== undefined) {
     const parsed = parseRecordLine(fragment.toString("utf8"));
-    if (parsed.record && parsed.hashOk && parsed.canonical && parsed.record.seq === seq && parsed.record.prevHash === prevHash) {
+    if (
+      parsed.record &&
+      parsed.hashOk &&
+      parsed.canonical &&
+      parsed.record.seq === seq &&
+      parsed.record.prevHash === prevHash
+    ) {
       // Complete but for its newline: keep it.
       writeSync(fd, "\n");
       end += 1;
@@ -109,7 +123,10 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
     if (ctx.key) {
       checkKey(ctx, head.record);
       if (!checkpointSignatureOk(ctx.key, head.record)) {
-        throw new AuditLogError(ctx.path, `audit log head file ${ctx.headPath}: its checkpoint's signature does not verify; refusing to append (check with verifyAuditLog)`);
+        throw new AuditLogError(
+          ctx.path,
+          `audit log head file ${ctx.headPath}: its checkpoint's signature does not verify; refusing to append (check with verifyAuditLog)`,
+        );
       }
     }
     if (head.record.seq === seq && head.record.prevHash === prevHash) {
@@ -164,7 +181,10 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
 
 function checkKey(ctx: OpenContext, record: CheckpointRecord): void {
   if (record.key.x !== ctx.key!.x) {
-    throw new AuditLogError(ctx.path, `audit log ${ctx.path} is signed with a different key than this sink's signer; use the same key or start a new file`);
+    throw new AuditLogError(
+      ctx.path,
+      `audit log ${ctx.path} is signed with a different key than this sink's signer; use the same key or start a new file`,
+    );
   }
 }
 
@@ -179,7 +199,10 @@ function readHead(ctx: OpenContext): { line: string; record: CheckpointRecord } 
   const line = text.endsWith("\n") ? text.slice(0, -1) : text;
   const parsed = parseRecordLine(line);
   if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.type !== "checkpoint") {
-    throw new AuditLogError(ctx.path, `audit log head file ${ctx.headPath} is not a valid checkpoint; refusing to append (check with verifyAuditLog)`);
+    throw new AuditLogError(
+      ctx.path,
+      `audit log head file ${ctx.headPath} is not a valid checkpoint; refusing to append (check with verifyAuditLog)`,
+    );
   }
   return { line, record: parsed.record };
 }

@@ -27,7 +27,14 @@ export async function readAuditLog(path: string): Promise<AuditLogEntry[]> {
       } catch {
         continue;
       }
-      if (typeof r !== "object" || r === null || r.type !== "decision" || typeof r.seq !== "number" || !isDecision(r.decision)) continue;
+      if (
+        typeof r !== "object" ||
+        r === null ||
+        r.type !== "decision" ||
+        typeof r.seq !== "number" ||
+        !isDecision(r.decision)
+      )
+        continue;
       const entry: AuditLogEntry = { line: raw.line, seq: r.seq, decision: Object.freeze(r.decision) };
       if (r.args !== undefined) entry.args = r.args;
       out.push(entry);

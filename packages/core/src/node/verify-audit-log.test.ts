@@ -84,7 +84,15 @@ function rechain(lines: string[], from: number, resign?: AgentIdentity): Promise
 
 describe("verifyAuditLog", () => {
   it("accepts the untouched log, with and without the trusted key", async () => {
-    expect(types()).toEqual(["checkpoint", ...Array(4).fill("decision"), "checkpoint", ...Array(4).fill("decision"), "checkpoint", ...Array(4).fill("decision"), "checkpoint"]);
+    expect(types()).toEqual([
+      "checkpoint",
+      ...Array(4).fill("decision"),
+      "checkpoint",
+      ...Array(4).fill("decision"),
+      "checkpoint",
+      ...Array(4).fill("decision"),
+      "checkpoint",
+    ]);
     expect(await verifyAuditLog(path, { publicKey })).toEqual({
       ok: true,
       records: 16,
@@ -106,7 +114,11 @@ describe("verifyAuditLog", () => {
     const lines = [...pristine];
     lines[6] = lines[6]!.replace('"type":"allow"', '"type":"deny"');
     save(lines);
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 7, problem: expect.stringMatching(/line 7 was modified/) });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      firstBadLine: 7,
+      problem: expect.stringMatching(/line 7 was modified/),
+    });
   });
 
   it("modification with the line's own hash recomputed breaks the link to the next line", async () => {
@@ -116,44 +128,80 @@ describe("verifyAuditLog", () => {
     const body = canonicalBody(r);
     lines[6] = recordLine(body, chainHash(r.prevHash, body));
     save(lines);
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 8, problem: expect.stringMatching(/does not chain/) });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      firstBadLine: 8,
+      problem: expect.stringMatching(/does not chain/),
+    });
   });
 
   it("modification that keeps the content but not the writer's exact bytes", async () => {
     const lines = [...pristine];
     lines[2] = lines[2]!.replace('"seq":2,', '"seq":2 ,');
     save(lines);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 3, problem: expect.stringMatching(/edited/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 3,
+      problem: expect.stringMatching(/edited/),
+    });
   });
 
   it("insertion: a duplicated line", async () => {
     const lines = [...pristine];
     lines.splice(4, 0, lines[3]!);
     save(lines);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 5, problem: expect.stringMatching(/seq 3 after seq 3: a record was inserted/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 5,
+      problem: expect.stringMatching(/seq 3 after seq 3: a record was inserted/),
+    });
   });
 
   it("insertion: a blank or foreign line", async () => {
     save([...pristine.slice(0, 3), "", ...pristine.slice(3)]);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 4, problem: "line 4 is not valid JSON" });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 4,
+      problem: "line 4 is not valid JSON",
+    });
     save([...pristine.slice(0, 3), '{"hello":"world"}', ...pristine.slice(3)]);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 4, problem: "line 4 has no valid seq" });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 4,
+      problem: "line 4 has no valid seq",
+    });
   });
 
   it("deletion: a record in the middle, and the first line", async () => {
     save([...pristine.slice(0, 7), ...pristine.slice(8)]);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 8, problem: expect.stringMatching(/record seq 7 is missing before line 8/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 8,
+      problem: expect.stringMatching(/record seq 7 is missing before line 8/),
+    });
     save([...pristine.slice(0, 2), ...pristine.slice(5)]);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 3, problem: expect.stringMatching(/records seq 2\.\.4 are missing/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 3,
+      problem: expect.stringMatching(/records seq 2\.\.4 are missing/),
+    });
     save(pristine.slice(1));
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 1, problem: expect.stringMatching(/record seq 0 is missing/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 1,
+      problem: expect.stringMatching(/record seq 0 is missing/),
+    });
   });
 
   it("reordering: two lines swapped", async () => {
     const lines = [...pristine];
     [lines[8], lines[9]] = [lines[9]!, lines[8]!];
     save(lines);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 9, problem: expect.stringMatching(/record seq 8 is missing before line 9 \(deleted or moved\)/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 9,
+      problem: expect.stringMatching(/record seq 8 is missing before line 9 \(deleted or moved\)/),
+    });
   });
 
   it("re-chaining without the key: a record changed and every hash after it recomputed", async () => {
@@ -164,7 +212,11 @@ describe("verifyAuditLog", () => {
     save(await rechain(lines, 7));
     // Every link and hash checks out; the next checkpoint's signature does not.
     const v = await verifyAuditLog(path);
-    expect(v).toMatchObject({ ok: false, firstBadLine: 11, problem: expect.stringMatching(/checkpoint at line 11's signature does not verify/) });
+    expect(v).toMatchObject({
+      ok: false,
+      firstBadLine: 11,
+      problem: expect.stringMatching(/checkpoint at line 11's signature does not verify/),
+    });
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 11 });
   });
 
@@ -188,7 +240,11 @@ describe("verifyAuditLog", () => {
     const flipped = (r.sig[0] === "a" ? "b" : "a") + r.sig.slice(1);
     lines[5] = lines[5]!.replace(r.sig, flipped);
     save(lines);
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 6, problem: expect.stringMatching(/signature does not verify/) });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      firstBadLine: 6,
+      problem: expect.stringMatching(/signature does not verify/),
+    });
   });
 
   it("truncation to before the last checkpoint", async () => {
@@ -197,14 +253,20 @@ describe("verifyAuditLog", () => {
       ok: false,
       firstBadLine: 13,
       records: 12,
-      problem: expect.stringMatching(/truncated: it ends at seq 11 \(line 12\) but its signed head names checkpoint seq 15/),
+      problem: expect.stringMatching(
+        /truncated: it ends at seq 11 \(line 12\) but its signed head names checkpoint seq 15/,
+      ),
     });
     // Even cut right after a checkpoint, or to nothing.
     save(pristine.slice(0, 11));
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 12 });
     save(pristine.slice(0, 15));
     // Only the closing checkpoint line gone: the head still holds it and no decision is missing (a crash leaves this too).
-    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 12, lastCheckpoint: { seq: 15 } });
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: true,
+      decisions: 12,
+      lastCheckpoint: { seq: 15 },
+    });
     save([]);
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 1 });
   });
@@ -212,7 +274,10 @@ describe("verifyAuditLog", () => {
   it("truncation with the head file removed too", async () => {
     save(pristine.slice(0, 6), null);
     const v = await verifyAuditLog(path);
-    expect(v).toMatchObject({ ok: false, problem: expect.stringMatching(/head file .* is missing: truncation cannot be ruled out/) });
+    expect(v).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/head file .* is missing: truncation cannot be ruled out/),
+    });
     expect(v.firstBadLine).toBeUndefined();
     // Skipping the head check is explicit.
     expect(await verifyAuditLog(path, { head: false })).toMatchObject({ ok: true, headChecked: false, records: 6 });
@@ -226,36 +291,64 @@ describe("verifyAuditLog", () => {
     const sink = new JsonlAuditSink(unsigned);
     sink.write(decision(1));
     await sink.close();
-    expect(await verifyAuditLog(unsigned)).toMatchObject({ ok: true, checkpoints: 0, signatures: "none", headChecked: false });
-    expect(await verifyAuditLog(unsigned, { publicKey })).toMatchObject({ ok: false, problem: expect.stringMatching(/no checkpoint signed by the trusted key/) });
+    expect(await verifyAuditLog(unsigned)).toMatchObject({
+      ok: true,
+      checkpoints: 0,
+      signatures: "none",
+      headChecked: false,
+    });
+    expect(await verifyAuditLog(unsigned, { publicKey })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/no checkpoint signed by the trusted key/),
+    });
   });
 
   it("a tampered or foreign head file", async () => {
     save(pristine, pristineHead.replace('"seq":15', '"seq":16'));
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, problem: expect.stringMatching(/head file .* is not a valid checkpoint/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/head file .* is not a valid checkpoint/),
+    });
     save(pristine, `${pristine[10]}\n`);
     // An older head is fine: it still matches the log.
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true });
     const mallory = await AgentIdentity.create("mallory", { algorithm: "Ed25519" });
     const fake = await rechain(pristine, 1, mallory);
     save(pristine, `${fake[15]}\n`);
-    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, problem: expect.stringMatching(/head file's checkpoint names a different key/) });
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/head file's checkpoint names a different key/),
+    });
   });
 
   it("records after the last checkpoint are not verified with a trusted key: a forged tail fails unless allowUnsignedTail", async () => {
     // An attacker appends a decision after close()'s final checkpoint and chains it correctly.
     const forged = JSON.parse(pristine[1]!);
-    forged.decision = { ...forged.decision, id: "forged", type: "allow", code: "allowed", target: "rm", reason: "forged" };
+    forged.decision = {
+      ...forged.decision,
+      id: "forged",
+      type: "allow",
+      code: "allowed",
+      target: "rm",
+      reason: "forged",
+    };
     save(await rechain([...pristine, JSON.stringify(forged)], 17));
     const v = await verifyAuditLog(path, { publicKey });
     expect(v).toMatchObject({
       ok: false,
       unsigned: 1,
       firstBadLine: 17,
-      problem: expect.stringMatching(/record seq 16 \(line 17\) after the last signed checkpoint \(seq 15\) is not covered by any signature/),
+      problem: expect.stringMatching(
+        /record seq 16 \(line 17\) after the last signed checkpoint \(seq 15\) is not covered by any signature/,
+      ),
     });
     // A live log's tail (between group commits) can be accepted explicitly; the result says what was not proven.
-    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1, records: 17, decisions: 13 });
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({
+      ok: true,
+      unsigned: 1,
+      records: 17,
+      decisions: 13,
+    });
     // Without a trusted key nothing proves who signed, but the unsigned records are still counted.
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, unsigned: 1 });
     // Tail after a checkpoint in the middle (head file older): same rule.
@@ -272,7 +365,17 @@ describe("verifyAuditLog", () => {
     for (let i = 4; i <= 6; i++) sink.write(decision(i));
     await sink.flush();
     const text = readFileSync(open, "utf8").split("\n").slice(0, -1);
-    expect(text.map((l) => JSON.parse(l).type)).toEqual(["checkpoint", "decision", "decision", "decision", "checkpoint", "decision", "decision", "decision", "checkpoint"]);
+    expect(text.map((l) => JSON.parse(l).type)).toEqual([
+      "checkpoint",
+      "decision",
+      "decision",
+      "decision",
+      "checkpoint",
+      "decision",
+      "decision",
+      "decision",
+      "checkpoint",
+    ]);
     expect(JSON.parse(readFileSync(`${open}.head`, "utf8")).seq).toBe(4);
     expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 6 });
     // Cutting into a batch leaves records no signature covers.
@@ -283,7 +386,10 @@ describe("verifyAuditLog", () => {
     expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 3 });
     // Before the head's checkpoint, truncation shows.
     writeFileSync(open, `${text.slice(0, -6).join("\n")}\n`);
-    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({ ok: false, problem: expect.stringMatching(/truncated/) });
+    expect(await verifyAuditLog(open, { publicKey })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/truncated/),
+    });
     await sink.close().catch(() => {});
   });
 
@@ -294,7 +400,12 @@ describe("verifyAuditLog", () => {
 
   it("property: any single-byte edit, swap of adjacent lines or duplicated line is caught at the right line", async () => {
     const mutation = fc.oneof(
-      fc.record({ kind: fc.constant("byte" as const), line: fc.nat(15), at: fc.nat(10_000), byte: fc.integer({ min: 0x20, max: 0x7e }) }),
+      fc.record({
+        kind: fc.constant("byte" as const),
+        line: fc.nat(15),
+        at: fc.nat(10_000),
+        byte: fc.integer({ min: 0x20, max: 0x7e }),
+      }),
       fc.record({ kind: fc.constant("swap" as const), line: fc.nat(14) }),
       fc.record({ kind: fc.constant("dup" as const), line: fc.nat(15) }),
       fc.record({ kind: fc.constant("delete" as const), line: fc.nat(14) }),

@@ -1,6 +1,12 @@
 import { readFile } from "node:fs/promises";
 import { AgentIdentity, type JsonWebKey } from "../identity/agent-identity.js";
-import { checkpointMessage, GENESIS_HASH, parseRecordLine, toPublicJwk, type CheckpointRecord } from "./audit-record.js";
+import {
+  checkpointMessage,
+  GENESIS_HASH,
+  parseRecordLine,
+  toPublicJwk,
+  type CheckpointRecord,
+} from "./audit-record.js";
 import { readLineBatches } from "./line-reader.js";
 
 export interface VerifyAuditLogOptions {
@@ -94,7 +100,8 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
       if (r.key.x !== trusted.x) return `${where} is signed by a different key than the trusted public key`;
     } else {
       logKey ??= r.key;
-      if (r.key.x !== logKey.x) return `${where} names a different key than the log's first checkpoint (re-signed by someone else?)`;
+      if (r.key.x !== logKey.x)
+        return `${where} names a different key than the log's first checkpoint (re-signed by someone else?)`;
       result.signatures = "embedded-key";
     }
     if (!(await AgentIdentity.verifyWithPublicKey(logKey!, checkpointMessage(r.hash), r.sig))) {
@@ -116,7 +123,14 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
       lines = raw.line;
       const n = raw.line;
       const parsed = parseRecordLine(raw.bytes.toString("utf8"));
-      if (!raw.terminated && (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.seq !== expectSeq || parsed.record.prevHash !== prevHash)) {
+      if (
+        !raw.terminated &&
+        (parsed.problem !== undefined ||
+          !parsed.hashOk ||
+          !parsed.canonical ||
+          parsed.record.seq !== expectSeq ||
+          parsed.record.prevHash !== prevHash)
+      ) {
         result.tornTail = { line: n, bytes: raw.bytes.length };
         break read;
       }
@@ -124,16 +138,21 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
       const r = parsed.record;
       if (r.seq !== expectSeq) {
         if (r.seq > expectSeq) {
-          const missing = r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
+          const missing =
+            r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
           return fail(n, `${missing} missing before line ${n} (deleted or moved)`);
         }
-        return fail(n, `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`);
+        return fail(
+          n,
+          `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`,
+        );
       }
       if (r.prevHash !== prevHash) {
         return fail(n, `line ${n} does not chain to the record before it: a record was inserted, modified or replaced`);
       }
       if (!parsed.hashOk) return fail(n, `line ${n} was modified: its hash does not match its content`);
-      if (!parsed.canonical) return fail(n, `line ${n} was edited: the content matches its hash but not the writer's exact form`);
+      if (!parsed.canonical)
+        return fail(n, `line ${n} was edited: the content matches its hash but not the writer's exact form`);
       if (r.type === "checkpoint") {
         const bad = await checkSignature(r, `checkpoint at line ${n}`);
         if (bad) return fail(n, bad);
@@ -148,7 +167,10 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
         if (r.unsigned !== undefined) {
           // A writer reopening after a crash found records after the last checkpoint: it declares them, it does not vouch for them.
           if (r.unsigned.from !== covered + 1 || r.unsigned.to !== r.seq - 1) {
-            return fail(n, `line ${n} declares records seq ${r.unsigned.from}..${r.unsigned.to} unsigned, but seq ${covered + 1}..${r.seq - 1} follow the last signed checkpoint`);
+            return fail(
+              n,
+              `line ${n} declares records seq ${r.unsigned.from}..${r.unsigned.to} unsigned, but seq ${covered + 1}..${r.seq - 1} follow the last signed checkpoint`,
+            );
           }
           result.unsigned += r.unsigned.to - r.unsigned.from + 1;
           firstUnsigned ??= { from: r.unsigned.from, to: r.unsigned.to, declaredAt: n };
@@ -173,7 +195,10 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     }
     if (text === undefined) {
       if (result.checkpoints > 0) {
-        return fail(undefined, `the log has signed checkpoints but its head file ${headPath} is missing: truncation cannot be ruled out (pass head: false to skip this check)`);
+        return fail(
+          undefined,
+          `the log has signed checkpoints but its head file ${headPath} is missing: truncation cannot be ruled out (pass head: false to skip this check)`,
+        );
       }
     } else {
       result.headChecked = true;
@@ -186,7 +211,10 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
       if (bad) return fail(undefined, bad);
       if (head.seq <= lastSeq) {
         if (checkpointHashes.get(head.seq) !== head.hash) {
-          return fail(head.seq + 1, `the head file names checkpoint seq ${head.seq}, which line ${head.seq + 1} is not: the log was rewritten`);
+          return fail(
+            head.seq + 1,
+            `the head file names checkpoint seq ${head.seq}, which line ${head.seq + 1} is not: the log was rewritten`,
+          );
         }
       } else if (head.seq === lastSeq + 1 && head.prevHash === prevHash) {
         // The writer stopped after the head and before appending this checkpoint; nothing is missing.
@@ -202,7 +230,10 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     }
   }
   if (trusted && result.checkpoints === 0 && result.records > 0) {
-    return fail(undefined, "no checkpoint signed by the trusted key: the log is unsigned, or was cut before its first checkpoint and its head removed");
+    return fail(
+      undefined,
+      "no checkpoint signed by the trusted key: the log is unsigned, or was cut before its first checkpoint and its head removed",
+    );
   }
   if (lastSeq > covered) {
     result.unsigned += lastSeq - covered;
@@ -210,12 +241,18 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
   }
   if (trusted && firstUnsigned !== undefined && !options.allowUnsignedTail) {
     const { from, to, declaredAt } = firstUnsigned;
-    const range = from === to ? `record seq ${from} (line ${from + 1})` : `records seq ${from}..${to} (lines ${from + 1}..${to + 1})`;
+    const range =
+      from === to
+        ? `record seq ${from} (line ${from + 1})`
+        : `records seq ${from}..${to} (lines ${from + 1}..${to + 1})`;
     const why =
       declaredAt !== undefined
         ? `${range} were written before a crash and never signed (declared at line ${declaredAt}): ${from === to ? "it is" : "they are"} not covered by any signature and could have been altered`
         : `${range} after the last signed checkpoint${covered >= 0 ? ` (seq ${covered})` : ""} ${from === to ? "is" : "are"} not covered by any signature: anyone with write access could have forged ${from === to ? "it" : "them"}`;
-    return fail(from + 1, `${why} (${result.unsigned} unsigned record${result.unsigned === 1 ? "" : "s"} in all; pass allowUnsignedTail to accept a live log's unsigned tail)`);
+    return fail(
+      from + 1,
+      `${why} (${result.unsigned} unsigned record${result.unsigned === 1 ? "" : "s"} in all; pass allowUnsignedTail to accept a live log's unsigned tail)`,
+    );
   }
   return result;
 }

@@ -103,7 +103,10 @@ const patSegment = fc.oneof(
   { weight: 2, arbitrary: fc.tuple(segment, segment).map(([x, y]) => `{${x},${y}}`) },
 );
 const pattern = fc
-  .array(fc.oneof({ weight: 5, arbitrary: patSegment }, { weight: 1, arbitrary: fc.constant("**") }), { minLength: 1, maxLength: 5 })
+  .array(fc.oneof({ weight: 5, arbitrary: patSegment }, { weight: 1, arbitrary: fc.constant("**") }), {
+    minLength: 1,
+    maxLength: 5,
+  })
   .map((segs) => segs.join("/"))
   .filter((p) => !p.includes("**/**") && comparable(p));
 

@@ -539,7 +539,8 @@ export type Shape =
 export function shapeOf(pattern: string): Shape {
   if (!SPECIAL.test(pattern)) return { kind: "exact" };
   if (pattern === "**") return { kind: "all" };
-  if (pattern.endsWith("/**") && !SPECIAL.test(pattern.slice(0, -3))) return { kind: "prefix", base: pattern.slice(0, -3) };
+  if (pattern.endsWith("/**") && !SPECIAL.test(pattern.slice(0, -3)))
+    return { kind: "prefix", base: pattern.slice(0, -3) };
   const items = parsePattern(pattern);
   return regexIsLinear(items) ? { kind: "regex", source: itemsToRegex(items) } : { kind: "nfa", items };
 }
@@ -561,7 +562,14 @@ export function globEngines(pattern: string): {
   const re = new RegExp(`^${itemsToRegex(items)}$`, "su");
   const nfa = new Nfa(items);
   const dfa = new Dfa(items);
-  return { regex: (t) => re.test(t), nfa: (t) => nfa.test(t), dfa: (t) => dfa.test(t), dfaStates: () => dfa.size, dfaFlushes: () => dfa.flushes, picked: shapeOf(pattern).kind };
+  return {
+    regex: (t) => re.test(t),
+    nfa: (t) => nfa.test(t),
+    dfa: (t) => dfa.test(t),
+    dfaStates: () => dfa.size,
+    dfaFlushes: () => dfa.flushes,
+    picked: shapeOf(pattern).kind,
+  };
 }
 
 /** Compiles one pattern, using string comparisons where a regex is not needed. */

@@ -6,6 +6,9 @@
 export function nodeFs(feature: string): typeof import("node:fs") {
   const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule;
   const fs = get?.("node:fs") as typeof import("node:fs") | undefined;
-  if (!fs) throw new Error(`${feature} needs file system access (Node >= 22, Deno or Bun); use PermissionPolicy.parse(text) instead`);
+  if (!fs)
+    throw new Error(
+      `${feature} needs file system access (Node >= 22, Deno or Bun); use PermissionPolicy.parse(text) instead`,
+    );
   return fs;
 }

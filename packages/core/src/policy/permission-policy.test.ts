@@ -11,7 +11,12 @@ import type { ActionRule } from "./rule.js";
 const policy = new PermissionPolicy({
   name: "test",
   rules: [
-    { action: Action.TOOL_USE, allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy", "wire_*"] },
+    {
+      action: Action.TOOL_USE,
+      allowed: true,
+      allowedTargets: ["search", "deploy"],
+      escalateTargets: ["deploy", "wire_*"],
+    },
     { action: Action.LLM_CALL, allowed: true, maxPerMinute: 10 },
     { action: Action.FILE_READ, allowed: true, allowedTargets: ["/workspace/**"], deniedTargets: ["**/.env"] },
     { action: Action.FILE_WRITE, allowed: true, requireApproval: true },
@@ -60,7 +65,16 @@ describe("PermissionPolicy.check", () => {
   it("agrees with explain on every request", () => {
     const actions = fc.constantFrom("tool_use", "llm_call", "file_read", "file_write", "network", "shell", "other");
     const targets = fc.option(
-      fc.constantFrom("search", "deploy", "wire_x", "/workspace/a", "/workspace/../x", "/workspace/.env", "https://api.example.com/a", "x"),
+      fc.constantFrom(
+        "search",
+        "deploy",
+        "wire_x",
+        "/workspace/a",
+        "/workspace/../x",
+        "/workspace/.env",
+        "https://api.example.com/a",
+        "x",
+      ),
       { nil: undefined },
     );
     fc.assert(
@@ -74,7 +88,13 @@ describe("PermissionPolicy.check", () => {
 describe("PermissionPolicy.explain", () => {
   it("names the rule, the list and the pattern that fired", () => {
     const e = policy.explain("file_read", "/workspace/app/.env");
-    expect(e).toMatchObject({ decision: "deny", code: "denied_target", pattern: "**/.env", ruleIndex: 2, target: "/workspace/app/.env" });
+    expect(e).toMatchObject({
+      decision: "deny",
+      code: "denied_target",
+      pattern: "**/.env",
+      ruleIndex: 2,
+      target: "/workspace/app/.env",
+    });
     expect(e.reason).toContain('rule "file_read"');
     expect(e.reason).toContain("denied_targets");
     expect(policy.explain("shell").reason).toContain("no shell");
@@ -104,7 +124,14 @@ describe("validation", () => {
     }
     expect(PolicyValidationError.isInstance(error)).toBe(true);
     const issues = (error as PolicyValidationError).issues.map((i) => i.path);
-    expect(issues).toEqual(["name", "rules[0].maxPerMinute", "rules[1].escalateAfter", "rules[2].action", "rules[3].allowedTargets[0]", "rules[4].max_per_minute"]);
+    expect(issues).toEqual([
+      "name",
+      "rules[0].maxPerMinute",
+      "rules[1].escalateAfter",
+      "rules[2].action",
+      "rules[3].allowedTargets[0]",
+      "rules[4].max_per_minute",
+    ]);
     expect((error as PolicyValidationError).issues[5]!.message).toContain("maxPerMinute");
     expect((error as Error).message).toContain("rules[0].maxPerMinute");
   });
@@ -112,7 +139,9 @@ describe("validation", () => {
   it("rejects non-objects and wrong types", () => {
     expect(() => new PermissionPolicy(null as never)).toThrow(PolicyValidationError);
     expect(() => new PermissionPolicy({ name: "x", rules: "nope" as never })).toThrow(/must be a list/);
-    expect(() => new PermissionPolicy({ name: "x", rules: [{ action: "a", allowed: "yes" as never }] })).toThrow(/true or false/);
+    expect(() => new PermissionPolicy({ name: "x", rules: [{ action: "a", allowed: "yes" as never }] })).toThrow(
+      /true or false/,
+    );
   });
 
   it("freezes rules so a loaded policy cannot be changed", () => {
@@ -146,7 +175,11 @@ describe("files", () => {
       expect.unreachable();
     } catch (e) {
       expect((e as PolicyValidationError).source).toContain("bad.yaml");
-      expect((e as PolicyValidationError).issues[0]).toEqual({ path: "rules[0].deny_after", message: expect.any(String), line: 4 });
+      expect((e as PolicyValidationError).issues[0]).toEqual({
+        path: "rules[0].deny_after",
+        message: expect.any(String),
+        line: 4,
+      });
     }
   });
 });

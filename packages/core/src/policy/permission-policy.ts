@@ -185,7 +185,8 @@ export class PermissionPolicy {
       text = fs.readFileSync(path, "utf8");
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (error as Error).message;
+      const why =
+        code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (error as Error).message;
       throw new PolicyValidationError([{ path: "", message: `cannot read policy file ${display}: ${why}` }], display);
     }
     return PermissionPolicy.parse(text, display);
@@ -245,7 +246,11 @@ export class PermissionPolicy {
       out.rule = e.rule.rule;
       out.ruleIndex = e.rule.index;
       const list =
-        e.code === "denied_target" ? e.rule.deniedTargets : e.code === "escalate_target" ? e.rule.escalateTargets : undefined;
+        e.code === "denied_target"
+          ? e.rule.deniedTargets
+          : e.code === "escalate_target"
+            ? e.rule.escalateTargets
+            : undefined;
       const pattern =
         firstHit(list, e.target ?? "", e.rule.kind) ??
         (e.code === "allowed" && e.target !== undefined ? e.rule.allowedTargets?.find(e.target) : undefined);
@@ -258,7 +263,13 @@ export class PermissionPolicy {
   evaluate(action: string, target: string | undefined): Evaluation {
     const r = this.#compiled.get(action);
     if (r === undefined) {
-      return { type: "deny", code: "no_rule", reason: `no rule for action ${quoted(action)}: denied by default`, target, rule: undefined };
+      return {
+        type: "deny",
+        code: "no_rule",
+        reason: `no rule for action ${quoted(action)}: denied by default`,
+        target,
+        rule: undefined,
+      };
     }
     const name = r.label;
     if (!r.allowed) {
@@ -268,14 +279,21 @@ export class PermissionPolicy {
     let t = target;
     if (t !== undefined) {
       const n = normalizeTarget(r.kind, t);
-      if (!n.ok) return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
+      if (!n.ok)
+        return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
       t = n.target;
     }
     // The order itself lives in `ruleOrder`, shared with `check`; here each outcome gets its reason.
     const m = r.reasons;
     switch (ruleOrder(r, t)) {
       case DENIED_TARGET:
-        return { type: "deny", code: "denied_target", reason: `${name}: target ${quoted(t)} matches denied_targets pattern ${quoted(firstHit(r.deniedTargets, t!, r.kind))}`, target: t, rule: r };
+        return {
+          type: "deny",
+          code: "denied_target",
+          reason: `${name}: target ${quoted(t)} matches denied_targets pattern ${quoted(firstHit(r.deniedTargets, t!, r.kind))}`,
+          target: t,
+          rule: r,
+        };
       case TARGET_REQUIRED:
         return { type: "deny", code: "target_required", reason: m.targetRequired, target: t, rule: r };
       case TARGET_NOT_ALLOWED:
@@ -287,7 +305,13 @@ export class PermissionPolicy {
       case REQUIRE_APPROVAL:
         return { type: "escalate", code: "require_approval", reason: m.requiresApproval, target: t, rule: r };
       case ESCALATE_TARGET:
-        return { type: "escalate", code: "escalate_target", reason: `${name}: target ${quoted(t)} matches escalate_targets, so a human must approve`, target: t, rule: r };
+        return {
+          type: "escalate",
+          code: "escalate_target",
+          reason: `${name}: target ${quoted(t)} matches escalate_targets, so a human must approve`,
+          target: t,
+          rule: r,
+        };
       case ALLOWED:
         if (t === undefined) return { type: "allow", code: "allowed", reason: m.allowsAction, target: t, rule: r };
         if (m.allowedTarget !== t) {

@@ -55,14 +55,17 @@ export function normalizePath(raw: string): NormalizedTarget {
   if (/%[0-9a-f]{2}/i.test(raw)) {
     return refuse("the file path contains a percent-escape (%XX); the file system never decodes it but a tool might");
   }
-  if (/[*?]/.test(raw)) return refuse("the file path contains a wildcard (* or ?) that a shell or tool could expand to other files");
+  if (/[*?]/.test(raw))
+    return refuse("the file path contains a wildcard (* or ?) that a shell or tool could expand to other files");
   if (/[^\x00-\x7f]/.test(raw) && raw.normalize("NFC") !== raw) {
     return refuse("the file path is not in Unicode NFC form (macOS treats NFC and NFD spellings as the same file)");
   }
   const windows = WINDOWS_ROOT.exec(raw);
   if (windows) return normalizeWindowsPath(raw, windows[0]);
   if (raw.includes("\\")) {
-    return refuse("the file path contains a backslash: a separator on Windows but part of a file name on POSIX, so it is ambiguous");
+    return refuse(
+      "the file path contains a backslash: a separator on Windows but part of a file name on POSIX, so it is ambiguous",
+    );
   }
   const absolute = raw.startsWith("/");
   const out: string[] = [];
@@ -84,20 +87,33 @@ export function normalizePath(raw: string): NormalizedTarget {
 /** `C:\a\b` becomes `C:/a/b`; `\\server\share\x` and `//server/share/x` become `//server/share/x`. */
 function normalizeWindowsPath(raw: string, root: string): NormalizedTarget {
   const unc = root.length === 2;
-  const rest = raw.slice(root.length).split(/[\\/]+/).filter((s) => s !== "");
+  const rest = raw
+    .slice(root.length)
+    .split(/[\\/]+/)
+    .filter((s) => s !== "");
   for (const seg of rest) {
     if (seg === "." || seg === "..") {
       return refuse("the Windows path contains . or .. segments, which Windows and POSIX resolve differently");
     }
     if (seg.includes(":")) return refuse("the Windows path contains ':' after the drive (an alternate data stream)");
-    if (/[. ]$/.test(seg)) return refuse("a Windows path segment ends with a dot or space, which Windows silently strips");
+    if (/[. ]$/.test(seg))
+      return refuse("a Windows path segment ends with a dot or space, which Windows silently strips");
   }
   const head = unc ? "//" : `${root[0]}:/`;
   return { ok: true, target: head + rest.join("/") };
 }
 
 /** Schemes that are not network requests at all. */
-const LOCAL_SCHEMES = new Set(["file:", "javascript:", "vbscript:", "data:", "blob:", "about:", "filesystem:", "view-source:"]);
+const LOCAL_SCHEMES = new Set([
+  "file:",
+  "javascript:",
+  "vbscript:",
+  "data:",
+  "blob:",
+  "about:",
+  "filesystem:",
+  "view-source:",
+]);
 /** Schemes the WHATWG URL standard parses with full host rules. */
 const SPECIAL_SCHEMES = new Set(["http:", "https:", "ws:", "wss:", "ftp:"]);
 // Controls, whitespace and invisible format characters (soft hyphen, zero-width, bidi): parsers drop or keep them differently.
@@ -140,7 +156,8 @@ export function normalizeUrl(raw: string): NormalizedTarget {
   if (URL_INVISIBLE.test(raw)) {
     return refuse("the URL contains whitespace, control or invisible characters, which URL parsers treat differently");
   }
-  if (raw.includes("\\")) return refuse("the URL contains a backslash, which some URL parsers read as '/' and others as part of the host");
+  if (raw.includes("\\"))
+    return refuse("the URL contains a backslash, which some URL parsers read as '/' and others as part of the host");
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(raw);
   let url: URL;
   try {

@@ -75,12 +75,20 @@ export function canonicalUrlPath(raw: string, glob = false): UrlPathResult {
       i += 2;
     } else if (c === 0x25) {
       if (!isHex(raw.charCodeAt(i + 1)) || !isHex(raw.charCodeAt(i + 2))) {
-        return { ok: false, problem: "the URL path has a malformed percent-escape ('%' not followed by two hex digits, such as IIS's %u0061)" };
+        return {
+          ok: false,
+          problem:
+            "the URL path has a malformed percent-escape ('%' not followed by two hex digits, such as IIS's %u0061)",
+        };
       }
       const b = (hexVal(raw.charCodeAt(i + 1)) << 4) | hexVal(raw.charCodeAt(i + 2));
       if (b < 0x80) {
         if (b === 0x25 && i + 4 < n && isHex(raw.charCodeAt(i + 3)) && isHex(raw.charCodeAt(i + 4))) {
-          return { ok: false, problem: "the URL path is double-encoded (%25 before two hex digits), which a second decoder reads as another character" };
+          return {
+            ok: false,
+            problem:
+              "the URL path is double-encoded (%25 before two hex digits), which a second decoder reads as another character",
+          };
         }
         const how = ASCII[b];
         if (how === BAD) return { ok: false, problem: `the URL path contains ${whyBad(b, true)}` };
@@ -104,7 +112,11 @@ export function canonicalUrlPath(raw: string, glob = false): UrlPathResult {
         try {
           text = utf8.decode(Uint8Array.from(bytes));
         } catch {
-          return { ok: false, problem: "the URL path has escaped bytes that are not valid UTF-8 (overlong forms such as %C0%AF decode to '/' on lax servers)" };
+          return {
+            ok: false,
+            problem:
+              "the URL path has escaped bytes that are not valid UTF-8 (overlong forms such as %C0%AF decode to '/' on lax servers)",
+          };
         }
         if (/\p{Cc}/u.test(text)) return { ok: false, problem: `the URL path contains ${whyBad(0x80, true)}` };
         for (const v of bytes) seg += `%${HEX[v >> 4]}${HEX[v & 15]}`;
@@ -129,11 +141,18 @@ export function canonicalUrlPath(raw: string, glob = false): UrlPathResult {
   for (let k = 0; k <= last; k++) {
     const s = segs[k]!;
     if (s === "" && k < last) {
-      return { ok: false, problem: "the URL path has an empty path segment ('//'), which some servers merge into one '/' and others keep" };
+      return {
+        ok: false,
+        problem: "the URL path has an empty path segment ('//'), which some servers merge into one '/' and others keep",
+      };
     }
     if (s === "." || s === "..") {
       if (encodedDot[k]) {
-        return { ok: false, problem: "the URL path has a dot segment written with an encoded '.' (%2E), which some servers resolve and others do not" };
+        return {
+          ok: false,
+          problem:
+            "the URL path has a dot segment written with an encoded '.' (%2E), which some servers resolve and others do not",
+        };
       }
       if (s === ".." && out.length > 0) out.pop();
       if (k === last) out.push("");

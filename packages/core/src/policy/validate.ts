@@ -43,16 +43,24 @@ export function validatePolicy(
     add("", `a policy must be a mapping with name and rules, got ${describe(input)}`);
     return { issues };
   }
-  const own = (o: Record<string, unknown>, k: string) => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+  const own = (o: Record<string, unknown>, k: string) =>
+    Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
   for (const key of Object.keys(input)) {
-    if (!TOP_KEYS.includes(key)) add(key, `unknown key ${JSON.stringify(key)} (expected name, description, rules)`, "key");
+    if (!TOP_KEYS.includes(key))
+      add(key, `unknown key ${JSON.stringify(key)} (expected name, description, rules)`, "key");
   }
   const name = own(input, "name");
   if (typeof name !== "string" || name.trim() === "") {
-    add("name", name === undefined ? "required: give the policy a non-empty name" : `must be a non-empty string, got ${describe(name)}`);
+    add(
+      "name",
+      name === undefined
+        ? "required: give the policy a non-empty name"
+        : `must be a non-empty string, got ${describe(name)}`,
+    );
   }
   const description = own(input, "description");
-  if (description !== undefined && typeof description !== "string") add("description", `must be a string, got ${describe(description)}`);
+  if (description !== undefined && typeof description !== "string")
+    add("description", `must be a string, got ${describe(description)}`);
   const rulesIn = own(input, "rules");
   const rules: ActionRule[] = [];
   if (rulesIn === undefined || rulesIn === null) {
@@ -68,7 +76,10 @@ export function validatePolicy(
       if (action !== undefined) {
         const first = seen.get(action);
         if (first !== undefined) {
-          add(`rules[${i}].action`, `duplicate rule for action ${JSON.stringify(action)} (first defined in rules[${first}]); one rule per action`);
+          add(
+            `rules[${i}].action`,
+            `duplicate rule for action ${JSON.stringify(action)} (first defined in rules[${first}]); one rule per action`,
+          );
         } else seen.set(action, i);
       }
       if (rule) rules.push(rule);
@@ -163,7 +174,8 @@ function checkField(
           bad = true;
         }
         // A pattern that can never match a normalised target is a silent hole in a deny list.
-        const dead = targets !== undefined && typeof p === "string" && p !== "" ? targetPatternProblem(targets, p) : undefined;
+        const dead =
+          targets !== undefined && typeof p === "string" && p !== "" ? targetPatternProblem(targets, p) : undefined;
         if (dead) {
           add(`${path}[${i}]`, `pattern ${JSON.stringify(p)} ${dead}`);
           bad = true;
@@ -194,7 +206,8 @@ function pathPatternProblem(p: string): string | undefined {
   for (let i = 0; i < p.length - 1; i++) {
     if (p[i] !== "\\") continue;
     const next = p[++i]!;
-    if (next === "\\") return "never matches: file targets never contain a backslash (they are refused or turned into /)";
+    if (next === "\\")
+      return "never matches: file targets never contain a backslash (they are refused or turned into /)";
     if (!"*?{},".includes(next)) {
       return `escapes ${JSON.stringify(next)} with a backslash; file patterns use "/" as the separator (write C:/dir/** for Windows paths)`;
     }
@@ -206,7 +219,8 @@ function pathPatternProblem(p: string): string | undefined {
   const segs = p.split("/");
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i];
-    if (seg === "." && p !== ".") return 'never matches: file targets are normalised, so a "." segment never appears in one';
+    if (seg === "." && p !== ".")
+      return 'never matches: file targets are normalised, so a "." segment never appears in one';
     if (seg === ".." && segs.slice(0, i).some((s) => s !== "..")) {
       return 'never matches: file targets are normalised, so ".." only appears at the start of a relative path';
     }
@@ -225,7 +239,9 @@ function urlPatternProblem(p: string): string | undefined {
   if (!/[*?{}\\]/.test(p)) {
     const n = normalizeUrl(p);
     if (!n.ok) return `never matches: ${n.problem}`;
-    return n.target === p ? undefined : `never matches: the URL normalises to ${JSON.stringify(n.target)}; write that (or ${JSON.stringify(`${n.target.replace(/\/$/, "")}/**`)})`;
+    return n.target === p
+      ? undefined
+      : `never matches: the URL normalises to ${JSON.stringify(n.target)}; write that (or ${JSON.stringify(`${n.target.replace(/\/$/, "")}/**`)})`;
   }
   const end = p.indexOf("/", sep + 3);
   const head = end < 0 ? p : p.slice(0, end);

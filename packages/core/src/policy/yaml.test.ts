@@ -82,10 +82,17 @@ rules:
   });
 
   it("resolves aliases but refuses alias bombs", () => {
-    const p = PermissionPolicy.parse("name: x\nrules:\n  - action: a\n    allowed: true\n    allowed_targets: &t [one, two]\n  - action: b\n    allowed: true\n    allowed_targets: *t\n");
+    const p = PermissionPolicy.parse(
+      "name: x\nrules:\n  - action: a\n    allowed: true\n    allowed_targets: &t [one, two]\n  - action: b\n    allowed: true\n    allowed_targets: *t\n",
+    );
     expect(p.getRule("b")!.allowedTargets).toEqual(["one", "two"]);
     const bomb = ["name: x", "a: &a [x, x, x, x, x, x, x, x, x, x]"];
-    for (let i = 0; i < 6; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`);
+    for (let i = 0; i < 6; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill(`*${String.fromCharCode(97 + i)}`)
+          .join(", ")}]`,
+      );
     bomb.push("rules: []");
     expect(() => PermissionPolicy.parse(bomb.join("\n"))).toThrow(PolicyValidationError);
   });
@@ -93,7 +100,8 @@ rules:
 
 describe("stringify / toYaml", () => {
   it("keeps comments and key order of a loaded policy", () => {
-    const text = "# Production policy\nname: prod # the name\nrules:\n  # shell is never allowed\n  - allowed: false\n    action: shell\n";
+    const text =
+      "# Production policy\nname: prod # the name\nrules:\n  # shell is never allowed\n  - allowed: false\n    action: shell\n";
     expect(PermissionPolicy.parse(text).stringify()).toBe(text);
   });
 
@@ -126,7 +134,9 @@ describe("stringify / toYaml", () => {
         fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== ""),
         fc.uniqueArray(rule, { selector: (r) => r.action, maxLength: 6 }),
         (name, rules) => {
-          const clean = rules.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as ActionRule);
+          const clean = rules.map(
+            (r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as unknown as ActionRule,
+          );
           const p = new PermissionPolicy({ name, rules: clean });
           const again = PermissionPolicy.parse(p.stringify());
           expect(again.toJSON()).toEqual(p.toJSON());

@@ -24,11 +24,20 @@ export function parsePolicyYaml(text: string): ParsedYamlPolicy {
 function parseWith(text: string, checkRoundTrip: boolean): ParsedYamlPolicy {
   if (typeof text !== "string") return { issues: [{ path: "", message: "policy YAML must be a string" }] };
   const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false, logLevel: "error" });
+  const document = parseDocument(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    keepSourceTokens: false,
+    logLevel: "error",
+  });
   const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line);
   // Warnings too (an unresolved or mismatched tag such as `!!str` on a mapping): the
   // parser guesses, and a policy must not rest on a guess.
-  const problems = [...document.errors.map((e) => ["YAML syntax", e] as const), ...document.warnings.map((w) => ["YAML", w] as const)];
+  const problems = [
+    ...document.errors.map((e) => ["YAML syntax", e] as const),
+    ...document.warnings.map((w) => ["YAML", w] as const),
+  ];
   if (problems.length > 0) {
     return {
       issues: problems.map(([kind, e]) => {
@@ -92,11 +101,21 @@ function parseWith(text: string, checkRoundTrip: boolean): ParsedYamlPolicy {
     try {
       saved = document.toString();
     } catch (error) {
-      return { issues: [{ path: "", message: `YAML that cannot be written back: ${(error as Error).message.split("\n")[0]}` }] };
+      return {
+        issues: [{ path: "", message: `YAML that cannot be written back: ${(error as Error).message.split("\n")[0]}` }],
+      };
     }
     const again = parseWith(saved, false).config;
     if (again === undefined || JSON.stringify(again) !== JSON.stringify(config)) {
-      return { issues: [{ path: "", message: "YAML that does not survive being written back (a tag, anchor or style the writer cannot reproduce)" }] };
+      return {
+        issues: [
+          {
+            path: "",
+            message:
+              "YAML that does not survive being written back (a tag, anchor or style the writer cannot reproduce)",
+          },
+        ],
+      };
     }
   }
   return { issues, config, document };

@@ -50,20 +50,31 @@ describe("an approval is bound to the exact call it was asked for", () => {
     const { gate } = setup();
     await approved(gate, "call-1", "/workspace/a.txt");
     expect(await write(gate, "call-1", "/workspace/b.txt")).toMatchObject({ type: "deny", code: "call_mismatch" });
-    expect(await write(gate, "call-1", "/workspace/a.txt", "rm -rf /")).toMatchObject({ type: "deny", code: "call_mismatch" });
-    expect(await write(gate, "call-1", "/workspace/./a.txt", "hi")).toMatchObject({ type: "deny", code: "call_mismatch" }); // the raw input differs
+    expect(await write(gate, "call-1", "/workspace/a.txt", "rm -rf /")).toMatchObject({
+      type: "deny",
+      code: "call_mismatch",
+    });
+    expect(await write(gate, "call-1", "/workspace/./a.txt", "hi")).toMatchObject({
+      type: "deny",
+      code: "call_mismatch",
+    }); // the raw input differs
     // The original call is still approved, and nothing else was.
     expect((await write(gate, "call-1", "/workspace/a.txt")).type).toBe("allow");
   });
 
   it("property: for any two different inputs, an approval of one never allows the other", async () => {
-    const input = fc.record({ path: fc.constantFrom("/workspace/a", "/workspace/b", "/workspace/../etc/x"), content: fc.string({ maxLength: 5 }), mode: fc.option(fc.constantFrom(0o600, 0o777), { nil: undefined }) });
+    const input = fc.record({
+      path: fc.constantFrom("/workspace/a", "/workspace/b", "/workspace/../etc/x"),
+      content: fc.string({ maxLength: 5 }),
+      mode: fc.option(fc.constantFrom(0o600, 0o777), { nil: undefined }),
+    });
     await fc.assert(
       fc.asyncProperty(input, input, async (a, b) => {
         fc.pre(JSON.stringify(a) !== JSON.stringify(b));
         const { gate } = setup();
         const first = await gate.checkToolCall({ toolName: "writeFile", input: a, callId: "c", mapping });
-        if (first.type === "escalate") await gate.resolveEscalation(first.escalationId!, { approved: true, approvedBy: "alice" });
+        if (first.type === "escalate")
+          await gate.resolveEscalation(first.escalationId!, { approved: true, approvedBy: "alice" });
         const second = await gate.checkToolCall({ toolName: "writeFile", input: b, callId: "c", mapping });
         expect(second.type).not.toBe("allow");
       }),
@@ -72,7 +83,12 @@ describe("an approval is bound to the exact call it was asked for", () => {
   });
 
   it("two concurrent checks of one call id with different inputs never share a decision", async () => {
-    const { gate } = setup({ approvalHandler: (r) => ({ approved: (r.args as { path: string }).path === "/workspace/ok", approvedBy: "alice" }) });
+    const { gate } = setup({
+      approvalHandler: (r) => ({
+        approved: (r.args as { path: string }).path === "/workspace/ok",
+        approvedBy: "alice",
+      }),
+    });
     const [a, b] = await Promise.all([write(gate, "dup", "/workspace/ok"), write(gate, "dup", "/workspace/evil")]);
     expect(a).toMatchObject({ type: "allow", target: "/workspace/ok" });
     expect(b.type).toBe("deny");
@@ -113,7 +129,10 @@ describe("an approval is bound to the exact call it was asked for", () => {
     const { gate, clock } = setup({ approvalTtlMs: 60_000 });
     const late = await write(gate, "late", "/workspace/a.txt");
     clock.advance(60_001);
-    expect(await gate.resolveEscalation(late.escalationId!, { approved: true, approvedBy: "alice" })).toMatchObject({ type: "deny", code: "approval_expired" });
+    expect(await gate.resolveEscalation(late.escalationId!, { approved: true, approvedBy: "alice" })).toMatchObject({
+      type: "deny",
+      code: "approval_expired",
+    });
     expect((await write(gate, "late", "/workspace/a.txt")).type).not.toBe("allow");
 
     await approved(gate, "old", "/workspace/b.txt");
@@ -155,7 +174,15 @@ describe("approver identity comes from the approval channel", () => {
   });
 
   it("the requesting agent can never approve itself, however it spells its name", async () => {
-    for (const by of [agent.id, agent.name, agent.id.toUpperCase(), ` ${agent.name} `, "DEPLOY-BOT", "deploy-bot\u200b", "ｄｅｐｌｏｙ-ｂｏｔ"]) {
+    for (const by of [
+      agent.id,
+      agent.name,
+      agent.id.toUpperCase(),
+      ` ${agent.name} `,
+      "DEPLOY-BOT",
+      "deploy-bot\u200b",
+      "ｄｅｐｌｏｙ-ｂｏｔ",
+    ]) {
       const { gate } = setup();
       const d = await write(gate, "c", "/workspace/a.txt");
       const settled = await gate.resolveEscalation(d.escalationId!, { approved: true, approvedBy: by });
@@ -170,7 +197,10 @@ describe("approver identity comes from the approval channel", () => {
   it("another agent's name is a legitimate approver (an approval bot), but not the requester's", async () => {
     const { gate } = setup();
     const d = await write(gate, "c", "/workspace/a.txt");
-    expect(await gate.resolveEscalation(d.escalationId!, { approved: true, approvedBy: other.name })).toMatchObject({ type: "allow", approvedBy: other.name });
+    expect(await gate.resolveEscalation(d.escalationId!, { approved: true, approvedBy: other.name })).toMatchObject({
+      type: "allow",
+      approvedBy: other.name,
+    });
   });
 
   it("malformed or prototype-borne answers are rejections, never approvals", async () => {
@@ -227,7 +257,12 @@ describe("concurrent resolution: exactly one approver wins", () => {
   it("an inline handler and an out-of-band approver race: one decision, everywhere", async () => {
     let release!: (v: boolean) => void;
     const store = new MemoryStore();
-    const gate = new GateKeeper({ identity: agent, policy, store, approvalHandler: () => new Promise<boolean>((r) => (release = r)) });
+    const gate = new GateKeeper({
+      identity: agent,
+      policy,
+      store,
+      approvalHandler: () => new Promise<boolean>((r) => (release = r)),
+    });
     const pending = write(gate, "race", "/workspace/a.txt");
     await new Promise((r) => setTimeout(r, 0));
     const [req] = await gate.pendingEscalations();

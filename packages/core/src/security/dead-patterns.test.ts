@@ -13,7 +13,9 @@ function yamlIssues(text: string): readonly PolicyIssue[] {
   return [];
 }
 const rule = (action: string, list: string, patterns: string[]) =>
-  yamlIssues(`name: p\nrules:\n  - action: ${action}\n    allowed: true\n    ${list}:\n${patterns.map((p) => `      - ${JSON.stringify(p)}\n`).join("")}`);
+  yamlIssues(
+    `name: p\nrules:\n  - action: ${action}\n    allowed: true\n    ${list}:\n${patterns.map((p) => `      - ${JSON.stringify(p)}\n`).join("")}`,
+  );
 
 describe("dead patterns are refused with their path and YAML line", () => {
   it("an NFD file pattern (as macOS writes names) never matches an NFC target", () => {
@@ -32,17 +34,32 @@ describe("dead patterns are refused with their path and YAML line", () => {
     expect(b!.message).toContain('"https://shop.test/admin/**"');
     const [c] = rule("network", "denied_targets", ["https://shop.test/caf%c3%a9/*"]);
     expect(c!.message).toContain('"https://shop.test/caf%C3%A9/*"');
-    for (const p of ["https://shop.test//admin/**", "https://shop.test/a%2Fb/**", "https://shop.test/a;b/**", "https://shop.test/%2e%2e/**"]) {
-      expect(rule("network", "denied_targets", [p]), p).toEqual([{ path: "rules[0].denied_targets[0]", line: 6, message: expect.stringMatching(/never matches/) }]);
+    for (const p of [
+      "https://shop.test//admin/**",
+      "https://shop.test/a%2Fb/**",
+      "https://shop.test/a;b/**",
+      "https://shop.test/%2e%2e/**",
+    ]) {
+      expect(rule("network", "denied_targets", [p]), p).toEqual([
+        { path: "rules[0].denied_targets[0]", line: 6, message: expect.stringMatching(/never matches/) },
+      ]);
     }
-    expect(rule("network", "denied_targets", ["https://shop.test/caf%C3%A9/**", "https://shop.test/a-b_c~/*.json"])).toEqual([]);
+    expect(
+      rule("network", "denied_targets", ["https://shop.test/caf%C3%A9/**", "https://shop.test/a-b_c~/*.json"]),
+    ).toEqual([]);
     // A decoded "*" or "," is suggested escaped, so it stays a literal character.
-    expect(rule("network", "denied_targets", ["https://shop.test/a%2A{b%2Cc,d}/**"])[0]!.message).toContain(JSON.stringify("https://shop.test/a\\*{b\\,c,d}/**"));
+    expect(rule("network", "denied_targets", ["https://shop.test/a%2A{b%2Cc,d}/**"])[0]!.message).toContain(
+      JSON.stringify("https://shop.test/a\\*{b\\,c,d}/**"),
+    );
   });
 
   it("a scheme-less network pattern is refused instead of denying everything", () => {
     const [a] = rule("network", "allowed_targets", ["api.shop.test/**"]);
-    expect(a).toMatchObject({ path: "rules[0].allowed_targets[0]", line: 6, message: expect.stringMatching(/whole URLs/) });
+    expect(a).toMatchObject({
+      path: "rules[0].allowed_targets[0]",
+      line: 6,
+      message: expect.stringMatching(/whole URLs/),
+    });
     expect(rule("network", "allowed_targets", ["*.shop.test/**"])).toHaveLength(1);
     expect(rule("network", "allowed_targets", ["**.shop.test/**"])).toEqual([]);
     expect(rule("network", "allowed_targets", ["{https,http}://api.shop.test/**"])).toEqual([]);

@@ -144,7 +144,7 @@ function reference(pattern: string, target: string): boolean {
 
 /** A target the pattern must match (a random walk through it). */
 const sampleMatch = (pattern: string, rnd: () => number): string => {
-  const pick = <T,>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const fill = ["a", "b", ".", "é", "😀", "-"];
   const run = (slash: boolean) =>
     Array.from({ length: Math.floor(rnd() * 3) }, () => (slash && rnd() < 0.3 ? "/" : pick(fill))).join("");
@@ -186,14 +186,35 @@ const atom: fc.Arbitrary<string> = fc.letrec<{ atom: string; group: string }>((t
     { weight: 2, arbitrary: tie("group") },
   ),
   group: fc
-    .array(fc.array(tie("atom"), { maxLength: 3 }).map((xs) => xs.join("")), { minLength: 1, maxLength: 3, depthIdentifier: "g" })
+    .array(
+      fc.array(tie("atom"), { maxLength: 3 }).map((xs) => xs.join("")),
+      { minLength: 1, maxLength: 3, depthIdentifier: "g" },
+    )
     .map((alts) => `{${alts.join(",")}}`),
 })).atom;
 const pattern = fc
   .array(atom, { minLength: 1, maxLength: 7 })
   .map((xs) => xs.join(""))
   .filter((p) => globError(p) === undefined);
-const targetChar = fc.constantFrom("a", "b", ".", "/", "-", "é", "😀", "*", "?", "{", "}", ",", "(", "[", "\\", "\n", "$");
+const targetChar = fc.constantFrom(
+  "a",
+  "b",
+  ".",
+  "/",
+  "-",
+  "é",
+  "😀",
+  "*",
+  "?",
+  "{",
+  "}",
+  ",",
+  "(",
+  "[",
+  "\\",
+  "\n",
+  "$",
+);
 const target = fc.array(targetChar, { maxLength: 10 }).map((xs) => xs.join(""));
 
 function allEngines(p: string, t: string) {
@@ -212,7 +233,15 @@ describe("glob matcher: differential fuzz", () => {
     fc.assert(
       fc.property(pattern, target, (p, t) => {
         const want = reference(p, t);
-        expect({ p, t, ...allEngines(p, t) }).toEqual({ p, t, compiled: want, list: want, regex: want, nfa: want, dfa: want });
+        expect({ p, t, ...allEngines(p, t) }).toEqual({
+          p,
+          t,
+          compiled: want,
+          list: want,
+          regex: want,
+          nfa: want,
+          dfa: want,
+        });
       }),
       { numRuns: 2500 },
     );
@@ -225,7 +254,15 @@ describe("glob matcher: differential fuzz", () => {
         const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) % 1_000_000) / 1_000_000;
         const t = sampleMatch(p, rnd);
         expect(reference(p, t)).toBe(true);
-        expect({ p, t, ...allEngines(p, t) }).toEqual({ p, t, compiled: true, list: true, regex: true, nfa: true, dfa: true });
+        expect({ p, t, ...allEngines(p, t) }).toEqual({
+          p,
+          t,
+          compiled: true,
+          list: true,
+          regex: true,
+          nfa: true,
+          dfa: true,
+        });
       }),
       { numRuns: 3000 },
     );

@@ -25,7 +25,15 @@ describe("glob metacharacters inside targets", () => {
 
   it("a target written as a pattern does not match what the pattern would", () => {
     const deny = new GlobList(["/workspace/secret.txt", "delete_all", "https://evil.test/x"]);
-    for (const t of ["/workspace/secret.*", "/workspace/secret.tx?", "/workspace/{secret,x}.txt", "/workspace/secret[.]txt", "delete_*", "delete_(all)", "https://evil.test/*"]) {
+    for (const t of [
+      "/workspace/secret.*",
+      "/workspace/secret.tx?",
+      "/workspace/{secret,x}.txt",
+      "/workspace/secret[.]txt",
+      "delete_*",
+      "delete_(all)",
+      "https://evil.test/*",
+    ]) {
       expect(deny.test(t)).toBe(false);
     }
     // Regex syntax in the pattern is literal too.
@@ -115,22 +123,74 @@ describe("policy.check and policy.evaluate agree on hostile targets", () => {
   const policy = new PermissionPolicy({
     name: "agree",
     rules: [
-      { action: "tool_use", allowed: true, allowedTargets: ["search", "mcp_*", "*a*b*c"], deniedTargets: ["mcp_admin*"], escalateTargets: ["deploy"] },
-      { action: "file_read", allowed: true, allowedTargets: ["/workspace/**", "C:/work/**"], deniedTargets: ["**/.env"] },
-      { action: "network", allowed: true, deniedTargets: ["http://127.0.0.1/**"], escalateTargets: ["https://*.example.com/**"] },
+      {
+        action: "tool_use",
+        allowed: true,
+        allowedTargets: ["search", "mcp_*", "*a*b*c"],
+        deniedTargets: ["mcp_admin*"],
+        escalateTargets: ["deploy"],
+      },
+      {
+        action: "file_read",
+        allowed: true,
+        allowedTargets: ["/workspace/**", "C:/work/**"],
+        deniedTargets: ["**/.env"],
+      },
+      {
+        action: "network",
+        allowed: true,
+        deniedTargets: ["http://127.0.0.1/**"],
+        escalateTargets: ["https://*.example.com/**"],
+      },
       { action: "shell", allowed: false },
       { action: "llm_call", allowed: true, requireApproval: true },
     ],
   });
   const piece = fc.constantFrom(
-    "search", "mcp_", "admin", "deploy", "/workspace", "/", "..", ".", ".env", "%2e", "\\", "\0", "*", "?", "C:", "//", "é", "e\u0301",
-    "http://", "https://", "HTTP://", "127.0.0.1", "2130706433", "x.example.com", "@", "#", ":80", " ", "a", "b", "c",
+    "search",
+    "mcp_",
+    "admin",
+    "deploy",
+    "/workspace",
+    "/",
+    "..",
+    ".",
+    ".env",
+    "%2e",
+    "\\",
+    "\0",
+    "*",
+    "?",
+    "C:",
+    "//",
+    "é",
+    "e\u0301",
+    "http://",
+    "https://",
+    "HTTP://",
+    "127.0.0.1",
+    "2130706433",
+    "x.example.com",
+    "@",
+    "#",
+    ":80",
+    " ",
+    "a",
+    "b",
+    "c",
   );
   it("for every action and target built from tricky pieces", () => {
     fc.assert(
-      fc.property(fc.constantFrom("tool_use", "file_read", "network", "shell", "llm_call", "none"), fc.option(fc.array(piece, { maxLength: 8 }).map((p) => p.join("")), { nil: undefined }), (action, target) => {
-        expect(policy.check(action, target)).toBe(policy.evaluate(action, target).type);
-      }),
+      fc.property(
+        fc.constantFrom("tool_use", "file_read", "network", "shell", "llm_call", "none"),
+        fc.option(
+          fc.array(piece, { maxLength: 8 }).map((p) => p.join("")),
+          { nil: undefined },
+        ),
+        (action, target) => {
+          expect(policy.check(action, target)).toBe(policy.evaluate(action, target).type);
+        },
+      ),
       { numRuns: 3000 },
     );
     const long = "a".repeat(MAX_TARGET_LENGTH + 1);

@@ -21,7 +21,8 @@ const policy = new PermissionPolicy({
   ],
 });
 const identity = await AgentIdentity.create("huge-bot");
-const newGate = (extra: Partial<ConstructorParameters<typeof GateKeeper>[0]> = {}) => new GateKeeper({ identity, policy, ...extra });
+const newGate = (extra: Partial<ConstructorParameters<typeof GateKeeper>[0]> = {}) =>
+  new GateKeeper({ identity, policy, ...extra });
 
 /** Every decision the gate keeps stays small, whatever it was fed. */
 function expectSmall(gate: GateKeeper, limit = 40_000) {
@@ -31,7 +32,11 @@ function expectSmall(gate: GateKeeper, limit = 40_000) {
 describe("1 MB targets: DENY, never a crash, and nothing megabyte-sized is kept", () => {
   it("is refused before any matching, for every kind of target", async () => {
     const gate = newGate();
-    for (const [action, prefix] of [["file_read", "/workspace/"], ["network", "https://api.example.com/"], ["tool_use", "a"]] as const) {
+    for (const [action, prefix] of [
+      ["file_read", "/workspace/"],
+      ["network", "https://api.example.com/"],
+      ["tool_use", "a"],
+    ] as const) {
       const d = await gate.check(action, megabyte(prefix));
       expect(d).toMatchObject({ type: "deny", code: "invalid_target" });
       expect(d.reason).toMatch(new RegExp(`longer than ${MAX_TARGET_LENGTH}`));
@@ -91,7 +96,9 @@ describe("1 MB targets: DENY, never a crash, and nothing megabyte-sized is kept"
 describe("1 MB call ids and arguments", () => {
   it("a 1 MB call id is refused: TypeError from check, a DENY from checkToolCall (it may come from a browser)", async () => {
     const gate = newGate();
-    await expect(gate.check("tool_use", { target: "search", callId: megabyte("c") })).rejects.toThrow(/callId must be at most 1024/);
+    await expect(gate.check("tool_use", { target: "search", callId: megabyte("c") })).rejects.toThrow(
+      /callId must be at most 1024/,
+    );
     const d = await gate.checkToolCall({ toolName: "search", input: {}, callId: megabyte("c") });
     expect(d).toMatchObject({ type: "deny", code: "invalid_input" });
     expect(d.callId).toBeUndefined();
@@ -108,10 +115,15 @@ describe("1 MB call ids and arguments", () => {
     const [request] = await gate.pendingEscalations();
     expect((request!.args as typeof input).nested.more).toBe(input.nested.more);
     await gate.resolveEscalation(d.escalationId!, { approved: true, approvedBy: "alice" });
-    expect((await gate.checkToolCall({ toolName: "deploy", input: structuredClone(input), callId: "big" })).type).toBe("allow");
+    expect((await gate.checkToolCall({ toolName: "deploy", input: structuredClone(input), callId: "big" })).type).toBe(
+      "allow",
+    );
     // One character changed, a megabyte in: another input.
     const edited = { ...input, query: `${input.query.slice(0, -1)}!` };
-    expect(await gate.checkToolCall({ toolName: "deploy", input: edited, callId: "big" })).toMatchObject({ type: "deny", code: "call_mismatch" });
+    expect(await gate.checkToolCall({ toolName: "deploy", input: edited, callId: "big" })).toMatchObject({
+      type: "deny",
+      code: "call_mismatch",
+    });
     expectSmall(gate);
   });
 
@@ -136,14 +148,21 @@ describe("1 MB call ids and arguments", () => {
     expect(canonicalJson(new Uint8Array([1, 2]))).toBe('{"0":1,"1":2}');
     expect(canonicalJson({ at: new Date(0) })).toBe('{"at":"1970-01-01T00:00:00.000Z"}');
     const gate = newGate();
-    const benign = await gate.checkToolCall({ toolName: "deploy", input: { env: new Map([["target", "staging"]]) }, callId: "m" });
+    const benign = await gate.checkToolCall({
+      toolName: "deploy",
+      input: { env: new Map([["target", "staging"]]) },
+      callId: "m",
+    });
     expect(benign).toMatchObject({ type: "deny", code: "internal_error" });
   });
 
   it("many large checks keep the audit bounded (auditLimit) and every decision small", async () => {
     const gate = newGate({ auditLimit: 100 });
     for (let i = 0; i < 300; i++) {
-      await gate.check("llm_call", { target: i % 3 ? undefined : megabyte("model", i), args: { prompt: megabyte("p", i) } });
+      await gate.check("llm_call", {
+        target: i % 3 ? undefined : megabyte("model", i),
+        args: { prompt: megabyte("p", i) },
+      });
     }
     expect(gate.decisions).toHaveLength(100);
     expectSmall(gate);

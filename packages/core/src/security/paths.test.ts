@@ -12,7 +12,12 @@ import { normalizePath } from "../policy/target.js";
 const policy = new PermissionPolicy({
   name: "files",
   rules: [
-    { action: "file_read", allowed: true, allowedTargets: ["/workspace/**"], deniedTargets: ["**/.env", "/workspace/secrets/**"] },
+    {
+      action: "file_read",
+      allowed: true,
+      allowedTargets: ["/workspace/**"],
+      deniedTargets: ["**/.env", "/workspace/secrets/**"],
+    },
     // A deny-list-only rule: everything is allowed except what the list names.
     { action: "file_write", allowed: true, deniedTargets: ["/etc/**", "**/.env", "/home/*/.ssh/**"] },
   ],
@@ -22,17 +27,33 @@ const write = (t: string) => policy.explain("file_write", t);
 
 describe("path tricks against file_* rules", () => {
   it("dot segments, duplicate and trailing slashes resolve before matching", () => {
-    expect(read("/workspace/../etc/passwd")).toMatchObject({ decision: "deny", code: "target_not_allowed", target: "/etc/passwd" });
+    expect(read("/workspace/../etc/passwd")).toMatchObject({
+      decision: "deny",
+      code: "target_not_allowed",
+      target: "/etc/passwd",
+    });
     expect(read("/workspace/a/b/../../../etc/passwd")).toMatchObject({ decision: "deny", target: "/etc/passwd" });
     expect(read("/../../../workspace/ok.txt")).toMatchObject({ decision: "allow", target: "/workspace/ok.txt" });
-    expect(read("/workspace//secrets///key")).toMatchObject({ decision: "deny", code: "denied_target", target: "/workspace/secrets/key" });
+    expect(read("/workspace//secrets///key")).toMatchObject({
+      decision: "deny",
+      code: "denied_target",
+      target: "/workspace/secrets/key",
+    });
     expect(read("/workspace/secrets/")).toMatchObject({ decision: "deny", code: "denied_target" });
-    expect(read("/workspace/./.env")).toMatchObject({ decision: "deny", code: "denied_target", target: "/workspace/.env" });
+    expect(read("/workspace/./.env")).toMatchObject({
+      decision: "deny",
+      code: "denied_target",
+      target: "/workspace/.env",
+    });
     expect(read("/workspace/app/.env/")).toMatchObject({ decision: "deny", code: "denied_target" });
     expect(read("/workspace/app/.env/.")).toMatchObject({ decision: "deny", code: "denied_target" });
     expect(read("/workspace//x//")).toMatchObject({ decision: "allow", target: "/workspace/x" });
     // A leading "//" is a network share on Windows (\\workspace\x): read that way, it is outside /workspace.
-    expect(read("//workspace/x")).toMatchObject({ decision: "deny", code: "target_not_allowed", target: "//workspace/x" });
+    expect(read("//workspace/x")).toMatchObject({
+      decision: "deny",
+      code: "target_not_allowed",
+      target: "//workspace/x",
+    });
     expect(read("//workspace/../etc/x")).toMatchObject({ decision: "deny", code: "invalid_target" });
     expect(read("x/../C:/work")).toMatchObject({ decision: "deny", code: "invalid_target" });
     expect(write("/tmp/../etc/cron.d/job")).toMatchObject({ decision: "deny", code: "denied_target" });
@@ -47,7 +68,15 @@ describe("path tricks against file_* rules", () => {
   });
 
   it("percent-escapes are refused: the OS never decodes them, a tool might", () => {
-    for (const t of ["/workspace/%2e%2e/etc/passwd", "/workspace/%2E%2E/%2E%2E/etc/passwd", "/workspace/..%2fetc", "/workspace/.%65nv", "/workspace/%2fetc", "/workspace/a%00.txt", "/workspace/%252e%252e/x"]) {
+    for (const t of [
+      "/workspace/%2e%2e/etc/passwd",
+      "/workspace/%2E%2E/%2E%2E/etc/passwd",
+      "/workspace/..%2fetc",
+      "/workspace/.%65nv",
+      "/workspace/%2fetc",
+      "/workspace/a%00.txt",
+      "/workspace/%252e%252e/x",
+    ]) {
       expect(read(t)).toMatchObject({ decision: "deny", code: "invalid_target" });
     }
     // A lone "%" is an ordinary character.
@@ -77,7 +106,14 @@ describe("path tricks against file_* rules", () => {
   it("Windows paths use either separator, and Windows-only aliases are refused", () => {
     const win = new PermissionPolicy({
       name: "win",
-      rules: [{ action: "file_read", allowed: true, allowedTargets: ["C:/work/**", "//server/share/**"], deniedTargets: ["**/.env"] }],
+      rules: [
+        {
+          action: "file_read",
+          allowed: true,
+          allowedTargets: ["C:/work/**", "//server/share/**"],
+          deniedTargets: ["**/.env"],
+        },
+      ],
     });
     const w = (t: string) => win.explain("file_read", t);
     expect(w("C:\\work\\notes.txt")).toMatchObject({ decision: "allow", target: "C:/work/notes.txt" });
@@ -85,7 +121,15 @@ describe("path tricks against file_* rules", () => {
     expect(w("\\\\server\\share\\doc.txt")).toMatchObject({ decision: "allow", target: "//server/share/doc.txt" });
     expect(w("C:\\work\\app\\.env")).toMatchObject({ decision: "deny", code: "denied_target" });
     // Windows strips a trailing dot or space and reads "file::$DATA" as the file: refused, not guessed.
-    for (const t of ["C:\\work\\app\\.env.", "C:\\work\\app\\.env ", "C:\\work\\.env::$DATA", "C:\\work\\..\\secret", "C:\\work\\.\\x", "\\\\?\\C:\\work\\x", "\\\\.\\pipe\\x"]) {
+    for (const t of [
+      "C:\\work\\app\\.env.",
+      "C:\\work\\app\\.env ",
+      "C:\\work\\.env::$DATA",
+      "C:\\work\\..\\secret",
+      "C:\\work\\.\\x",
+      "\\\\?\\C:\\work\\x",
+      "\\\\.\\pipe\\x",
+    ]) {
       expect(w(t)).toMatchObject({ decision: "deny", code: "invalid_target" });
     }
   });
@@ -104,14 +148,34 @@ describe("path tricks against file_* rules", () => {
   });
 
   it("symlink-looking names are just names; /proc/self/root is outside an allow list", () => {
-    expect(read("/workspace/link -> /etc/passwd")).toMatchObject({ decision: "allow", target: "/workspace/link -> /etc/passwd" });
+    expect(read("/workspace/link -> /etc/passwd")).toMatchObject({
+      decision: "allow",
+      target: "/workspace/link -> /etc/passwd",
+    });
     expect(read("/proc/self/root/etc/passwd").decision).toBe("deny");
     expect(read("/workspace/../proc/self/root/workspace/.env").decision).toBe("deny");
     expect(read("/dev/fd/3").decision).toBe("deny");
   });
 
   it("property: an allowed target is, for Node's own path resolution too, inside /workspace and not a denied file", () => {
-    const seg = fc.constantFrom("workspace", "a", "..", ".", "", ".env", "secrets", "etc", "passwd", "%2e%2e", "x\\..", "\\", "a\0", "*", "~", "C:");
+    const seg = fc.constantFrom(
+      "workspace",
+      "a",
+      "..",
+      ".",
+      "",
+      ".env",
+      "secrets",
+      "etc",
+      "passwd",
+      "%2e%2e",
+      "x\\..",
+      "\\",
+      "a\0",
+      "*",
+      "~",
+      "C:",
+    );
     fc.assert(
       fc.property(fc.boolean(), fc.array(seg, { minLength: 1, maxLength: 8 }), (abs, segs) => {
         const raw = (abs ? "/" : "") + segs.join("/");
@@ -131,22 +195,31 @@ describe("path tricks against file_* rules", () => {
   it("property: no spelling of a denied file gets past the deny list", () => {
     const noise = fc.constantFrom("./", "x/../", "/", "a/b/../../", "%2e/", "\\", "", "\0", "./././");
     fc.assert(
-      fc.property(fc.array(noise, { maxLength: 4 }), fc.array(noise, { maxLength: 4 }), fc.constantFrom("/etc/passwd", "/home/bob/.ssh/authorized_keys", "/srv/app/.env"), (pre, mid, file) => {
-        const [dir, name] = [file.slice(0, file.lastIndexOf("/")), file.slice(file.lastIndexOf("/") + 1)];
-        const raw = `${dir}/${pre.join("")}${mid.join("")}${name}`;
-        expect(write(raw).decision).toBe("deny");
-      }),
+      fc.property(
+        fc.array(noise, { maxLength: 4 }),
+        fc.array(noise, { maxLength: 4 }),
+        fc.constantFrom("/etc/passwd", "/home/bob/.ssh/authorized_keys", "/srv/app/.env"),
+        (pre, mid, file) => {
+          const [dir, name] = [file.slice(0, file.lastIndexOf("/")), file.slice(file.lastIndexOf("/") + 1)];
+          const raw = `${dir}/${pre.join("")}${mid.join("")}${name}`;
+          expect(write(raw).decision).toBe("deny");
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   it("every normalised path is a fixed point (normalising twice changes nothing)", () => {
     fc.assert(
-      fc.property(fc.array(fc.constantFrom("a", "..", ".", "", "b.c", "C:", "\\", "é"), { maxLength: 8 }), fc.boolean(), (segs, abs) => {
-        const r = normalizePath((abs ? "/" : "") + segs.join("/"));
-        if (!r.ok) return;
-        expect(normalizePath(r.target)).toEqual(r);
-      }),
+      fc.property(
+        fc.array(fc.constantFrom("a", "..", ".", "", "b.c", "C:", "\\", "é"), { maxLength: 8 }),
+        fc.boolean(),
+        (segs, abs) => {
+          const r = normalizePath((abs ? "/" : "") + segs.join("/"));
+          if (!r.ok) return;
+          expect(normalizePath(r.target)).toEqual(r);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -166,7 +239,10 @@ describe("symlinks: what lexical normalisation cannot see (documented in SECURIT
     await symlink(`${root}/outside`, `${root}/workspace/link`);
     const gate = new GateKeeper({
       identity: await AgentIdentity.create("fs-bot"),
-      policy: new PermissionPolicy({ name: "fs", rules: [{ action: "file_read", allowed: true, allowedTargets: [`${root}/workspace/**`] }] }),
+      policy: new PermissionPolicy({
+        name: "fs",
+        rules: [{ action: "file_read", allowed: true, allowedTargets: [`${root}/workspace/**`] }],
+      }),
     });
     const requested = `${root}/workspace/link/secret.txt`;
     // The gate matches the path as written: it cannot know "link" is a symlink.
@@ -203,10 +279,24 @@ describe("file patterns that can never match a normalised target are refused at 
 
   it("Windows backslashes in a pattern are escapes, not separators: refused with a hint", () => {
     expect(load(["C:\\work\\**"])).toThrow(/file patterns use "\/"/);
-    expect(() => PermissionPolicy.parse('name: p\nrules:\n  - action: file_write\n    denied_targets: ["/etc/"]\n')).toThrow(/line 4.*never matches/s);
+    expect(() =>
+      PermissionPolicy.parse('name: p\nrules:\n  - action: file_write\n    denied_targets: ["/etc/"]\n'),
+    ).toThrow(/line 4.*never matches/s);
   });
 
   it("normal patterns still load", () => {
-    expect(load(["/etc/**", "**/.env", "../**", "C:/work/**", "//server/share/**", "/", "C:/", "*.pem", "/workspace/\\*literal"])).not.toThrow();
+    expect(
+      load([
+        "/etc/**",
+        "**/.env",
+        "../**",
+        "C:/work/**",
+        "//server/share/**",
+        "/",
+        "C:/",
+        "*.pem",
+        "/workspace/\\*literal",
+      ]),
+    ).not.toThrow();
   });
 });

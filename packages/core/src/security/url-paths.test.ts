@@ -24,7 +24,10 @@ const url = (u: string) => {
 
 describe("URL paths are compared as RFC 3986 section 6 says, as servers read them", () => {
   it("percent-encoded unreserved characters are decoded, so an encoded name reaches the escalate list", () => {
-    expect(decide("http://host/%61dmin/delete-all")).toMatchObject({ decision: "escalate", target: "http://host/admin/delete-all" });
+    expect(decide("http://host/%61dmin/delete-all")).toMatchObject({
+      decision: "escalate",
+      target: "http://host/admin/delete-all",
+    });
     expect(decide("http://host/%41%64%6D%69%6E/x").decision).toBe("allow"); // "ADMIN": another resource on a case-sensitive server
     expect(decide("http://host/%61%64%6d%69%6e").decision).toBe("escalate");
     expect(decide("http://host/s%65cret/k")).toMatchObject({ decision: "deny", code: "denied_target" });
@@ -48,7 +51,10 @@ describe("URL paths are compared as RFC 3986 section 6 says, as servers read the
   });
 
   it("literal dot segments are resolved; nothing else changes the path", () => {
-    expect(decide("http://host/public/../admin/x")).toMatchObject({ decision: "escalate", target: "http://host/admin/x" });
+    expect(decide("http://host/public/../admin/x")).toMatchObject({
+      decision: "escalate",
+      target: "http://host/admin/x",
+    });
     expect(decide("http://host/./admin/x").decision).toBe("escalate");
     expect(decide("http://host/../../admin").decision).toBe("escalate");
     expect(url("http://host/a/b/")).toBe("http://host/a/b/");
@@ -93,8 +99,42 @@ describe("URL paths are compared as RFC 3986 section 6 says, as servers read the
   it("property: no spelling of a path under /admin/ or /secret/ is allowed", () => {
     // Pieces an attacker combines; every target is checked against a server-like reading.
     const piece = fc.constantFrom(
-      "/", "//", "a", "d", "m", "i", "n", "admin", "secret", "%61", "%41", "%64", "%6d", "%6D", "%69", "%6e", "%2f", "%2F", "%5c", ".", "..", "%2e",
-      "%2E", "%252f", "%25", ";", "%3b", "%00", "%c0%af", "%u002f", "?", "#", "x", "%7e", "~", "public",
+      "/",
+      "//",
+      "a",
+      "d",
+      "m",
+      "i",
+      "n",
+      "admin",
+      "secret",
+      "%61",
+      "%41",
+      "%64",
+      "%6d",
+      "%6D",
+      "%69",
+      "%6e",
+      "%2f",
+      "%2F",
+      "%5c",
+      ".",
+      "..",
+      "%2e",
+      "%2E",
+      "%252f",
+      "%25",
+      ";",
+      "%3b",
+      "%00",
+      "%c0%af",
+      "%u002f",
+      "?",
+      "#",
+      "x",
+      "%7e",
+      "~",
+      "public",
     );
     fc.assert(
       fc.property(fc.array(piece, { minLength: 1, maxLength: 8 }), (parts) => {
@@ -104,8 +144,12 @@ describe("URL paths are compared as RFC 3986 section 6 says, as servers read the
         // A decoding server: strip query/fragment, decode every escape (twice, as a proxy chain might),
         // turn "\" into "/", drop ";" parameters, merge slashes, resolve dot segments.
         let p = raw.slice("http://host".length).replace(/[?#].*$/s, "");
-        for (let k = 0; k < 2; k++) p = p.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-        p = p.replace(/\\/g, "/").replace(/;[^/]*/g, "").replace(/\/+/g, "/");
+        for (let k = 0; k < 2; k++)
+          p = p.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+        p = p
+          .replace(/\\/g, "/")
+          .replace(/;[^/]*/g, "")
+          .replace(/\/+/g, "/");
         const out: string[] = [];
         for (const s of p.split("/")) {
           if (s === "..") out.pop();
@@ -122,9 +166,50 @@ describe("URL paths are compared as RFC 3986 section 6 says, as servers read the
 describe("the fast path for already-canonical URLs", () => {
   it("property: gives what the full normalisation gives", () => {
     // A "#" fragment never takes the fast path; the full path drops it.
-    const host = fc.constantFrom("a", "a.b", "api.example.com", "A.b", "xn--a", "xn--pi-7kc.test", "0x1f", "a.0x1f", "127.1", "1.2.3.4", "a-", "a..b", "a.", "", "a.9", "a.b9");
+    const host = fc.constantFrom(
+      "a",
+      "a.b",
+      "api.example.com",
+      "A.b",
+      "xn--a",
+      "xn--pi-7kc.test",
+      "0x1f",
+      "a.0x1f",
+      "127.1",
+      "1.2.3.4",
+      "a-",
+      "a..b",
+      "a.",
+      "",
+      "a.9",
+      "a.b9",
+    );
     const port = fc.constantFrom("", "", ":80", ":443", ":8080", ":65535", ":65536", ":0", ":", ":08");
-    const piece = fc.constantFrom("a", "Z", "0", "-", ".", "..", "/", "//", ":", "?", "%", "%41", "%2f", "x=1", "&", "'", ";", "@", "~", "_", "*", "é", "{");
+    const piece = fc.constantFrom(
+      "a",
+      "Z",
+      "0",
+      "-",
+      ".",
+      "..",
+      "/",
+      "//",
+      ":",
+      "?",
+      "%",
+      "%41",
+      "%2f",
+      "x=1",
+      "&",
+      "'",
+      ";",
+      "@",
+      "~",
+      "_",
+      "*",
+      "é",
+      "{",
+    );
     const scheme = fc.constantFrom("http://", "https://", "ws://", "wss://", "HTTP://", "ftp://", "redis://");
     fc.assert(
       fc.property(scheme, host, port, fc.array(piece, { maxLength: 8 }), (s, h, p, parts) => {
@@ -140,7 +225,11 @@ describe("a host pattern only ever matches the host, for every scheme (item 2)",
   const db = new PermissionPolicy({
     name: "db",
     rules: [
-      { action: "network", allowed: true, allowedTargets: ["postgres://*.internal.example/**", "redis://*.cache.internal:6390/**"] },
+      {
+        action: "network",
+        allowed: true,
+        allowedTargets: ["postgres://*.internal.example/**", "redis://*.cache.internal:6390/**"],
+      },
     ],
   });
   it("a query or fragment cannot complete a host wildcard", () => {
@@ -154,7 +243,9 @@ describe("a host pattern only ever matches the host, for every scheme (item 2)",
   });
 
   it("non-special URLs always get a path, so the authority ends at the first '/'", () => {
-    expect(url("postgres://attacker.test?.internal.example/app")).toBe("postgres://attacker.test/?.internal.example/app");
+    expect(url("postgres://attacker.test?.internal.example/app")).toBe(
+      "postgres://attacker.test/?.internal.example/app",
+    );
     expect(url("redis://127.0.0.1:6390?.cache.internal:6390")).toBe("redis://127.0.0.1:6390/?.cache.internal:6390");
     expect(url("redis://Cache.Internal:6379")).toBe("redis://cache.internal:6379/");
     expect(url("postgres://db.internal.example/app%2Fx")).toMatch(/^!.*encoded '\/'/);
@@ -162,14 +253,30 @@ describe("a host pattern only ever matches the host, for every scheme (item 2)",
 
   it("property: whatever follows the host, an allowed target's host (as RFC 3986 reads it) is under the wildcard", () => {
     const host = fc.constantFrom("attacker.test", "127.0.0.1", "db.internal.example", "a.cache.internal", "x");
-    const piece = fc.constantFrom("?", "#", "/", ".internal.example", ".cache.internal", ":6390", "@", "%2f", ":", "/app");
+    const piece = fc.constantFrom(
+      "?",
+      "#",
+      "/",
+      ".internal.example",
+      ".cache.internal",
+      ":6390",
+      "@",
+      "%2f",
+      ":",
+      "/app",
+    );
     fc.assert(
-      fc.property(fc.constantFrom("postgres://", "redis://", "mysql://"), host, fc.array(piece, { minLength: 1, maxLength: 4 }), (scheme, h, parts) => {
-        const raw = scheme + h + parts.join("");
-        if (db.check("network", raw) !== "allow") return;
-        const authority = /^[a-z]+:\/\/([^/?#]*)/.exec(raw)![1]!;
-        expect(authority, raw).toMatch(/^[^@]*\.(internal\.example|cache\.internal)(:\d*)?$/);
-      }),
+      fc.property(
+        fc.constantFrom("postgres://", "redis://", "mysql://"),
+        host,
+        fc.array(piece, { minLength: 1, maxLength: 4 }),
+        (scheme, h, parts) => {
+          const raw = scheme + h + parts.join("");
+          if (db.check("network", raw) !== "allow") return;
+          const authority = /^[a-z]+:\/\/([^/?#]*)/.exec(raw)![1]!;
+          expect(authority, raw).toMatch(/^[^@]*\.(internal\.example|cache\.internal)(:\d*)?$/);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -14,7 +14,13 @@ const denyList = new PermissionPolicy({
     {
       action: "network",
       allowed: true,
-      deniedTargets: ["http://169.254.169.254/**", "http://127.0.0.1/**", "https://evil.test/**", "redis://127.0.0.1/**", "redis://127.0.0.1:6379/**"],
+      deniedTargets: [
+        "http://169.254.169.254/**",
+        "http://127.0.0.1/**",
+        "https://evil.test/**",
+        "redis://127.0.0.1/**",
+        "redis://127.0.0.1:6379/**",
+      ],
     },
   ],
 });
@@ -43,14 +49,26 @@ describe("URL tricks against an allow list", () => {
     expect(allow("https://evil.test?@api.example.com/").decision).toBe("deny");
     expect(allow("https://аpi.example.com/").decision).toBe("deny"); // Cyrillic "а": xn--pi-7kc
     expect(allow("https://аpi.example.com/").target).toMatch(/^https:\/\/xn--/);
-    expect(allow("HTTPS://API.EXAMPLE.COM/Docs")).toMatchObject({ decision: "allow", target: "https://api.example.com/Docs" });
-    expect(allow("https://api.example.com./x")).toMatchObject({ decision: "allow", target: "https://api.example.com/x" });
+    expect(allow("HTTPS://API.EXAMPLE.COM/Docs")).toMatchObject({
+      decision: "allow",
+      target: "https://api.example.com/Docs",
+    });
+    expect(allow("https://api.example.com./x")).toMatchObject({
+      decision: "allow",
+      target: "https://api.example.com/x",
+    });
     // Full-width letters are IDNA-mapped to the very same host, which is where fetch goes.
-    expect(allow("https://ａｐｉ.example.com/x")).toMatchObject({ decision: "allow", target: "https://api.example.com/x" });
+    expect(allow("https://ａｐｉ.example.com/x")).toMatchObject({
+      decision: "allow",
+      target: "https://api.example.com/x",
+    });
   });
 
   it("ports, schemes and protocol-relative URLs are part of the match", () => {
-    expect(allow("https://api.example.com:443/x")).toMatchObject({ decision: "allow", target: "https://api.example.com/x" });
+    expect(allow("https://api.example.com:443/x")).toMatchObject({
+      decision: "allow",
+      target: "https://api.example.com/x",
+    });
     expect(allow("https://api.example.com:0443/x").decision).toBe("allow");
     expect(allow("https://api.example.com:8443/x").decision).toBe("deny");
     expect(allow("http://api.example.com/x").decision).toBe("deny");
@@ -113,15 +131,45 @@ describe("URL tricks against an allow list", () => {
     ]) {
       expect(allow(t), t).toMatchObject({ decision: "deny", code: "invalid_target" });
     }
-    expect(allow("https://api.example.com/v1/../admin")).toMatchObject({ decision: "allow", target: "https://api.example.com/admin" });
+    expect(allow("https://api.example.com/v1/../admin")).toMatchObject({
+      decision: "allow",
+      target: "https://api.example.com/admin",
+    });
     expect(allow("https://api.example.com/projects?id=group%2Fname").decision).toBe("allow");
   });
 
   it("property: an allowed URL reaches api.example.com for WHATWG and for a plain RFC 3986 reading alike", () => {
     const piece = fc.constantFrom(
-      "https://", "http://", "HTTPS://", "javascript:", "file://", "//", "https:", "api.example.com", "API.Example.com", "evil.test",
-      "api.example.com.", "127.0.0.1", "@", ":", ":443", ":8443", "/", "\\", "?", "#", "%40", "%2f", "%2e%2e", "..", " ", "\t", "user",
-      "ａ", "\u00ad", "x",
+      "https://",
+      "http://",
+      "HTTPS://",
+      "javascript:",
+      "file://",
+      "//",
+      "https:",
+      "api.example.com",
+      "API.Example.com",
+      "evil.test",
+      "api.example.com.",
+      "127.0.0.1",
+      "@",
+      ":",
+      ":443",
+      ":8443",
+      "/",
+      "\\",
+      "?",
+      "#",
+      "%40",
+      "%2f",
+      "%2e%2e",
+      "..",
+      " ",
+      "\t",
+      "user",
+      "ａ",
+      "\u00ad",
+      "x",
     );
     fc.assert(
       fc.property(fc.array(piece, { minLength: 1, maxLength: 8 }), (parts) => {
@@ -167,8 +215,16 @@ describe("URL tricks against a deny list", () => {
   });
 
   it("hosts are canonical for non-web schemes too (redis:, postgres:)", () => {
-    expect(normalizeUrl("redis://Cache.Internal:6379/0")).toEqual({ ok: true, target: "redis://cache.internal:6379/0" });
-    for (const t of ["redis://2130706433:6379/0", "redis://0x7F.1:6379", "REDIS://127.0.0.1:6379/", "redis://[::ffff:127.0.0.1]:6379/"]) {
+    expect(normalizeUrl("redis://Cache.Internal:6379/0")).toEqual({
+      ok: true,
+      target: "redis://cache.internal:6379/0",
+    });
+    for (const t of [
+      "redis://2130706433:6379/0",
+      "redis://0x7F.1:6379",
+      "REDIS://127.0.0.1:6379/",
+      "redis://[::ffff:127.0.0.1]:6379/",
+    ]) {
       expect(deny(t), t).toMatchObject({ decision: "deny", code: "denied_target" });
     }
     expect(deny("redis://%31%32%37.0.0.1/")).toMatchObject({ decision: "deny", code: "invalid_target" });
@@ -177,7 +233,14 @@ describe("URL tricks against a deny list", () => {
   });
 
   it("case, trailing dots and full-width spellings of a denied host are caught", () => {
-    for (const t of ["https://EVIL.test/", "https://evil.test./x", "https://ｅｖｉｌ.test/", "https://evil.test:443/", "https://evil.test", "https://evil%2etest/"]) {
+    for (const t of [
+      "https://EVIL.test/",
+      "https://evil.test./x",
+      "https://ｅｖｉｌ.test/",
+      "https://evil.test:443/",
+      "https://evil.test",
+      "https://evil%2etest/",
+    ]) {
       expect(deny(t), t).toMatchObject({ decision: "deny", code: "denied_target" });
     }
     for (const t of ["https://evil.test../x", "https://.evil.test/", "https://evil..test/"]) {
@@ -187,7 +250,13 @@ describe("URL tricks against a deny list", () => {
 
   it("what a deny list cannot see: other names for the same machine (use an allow list)", () => {
     // Documented in SECURITY.md: loopback has many names, and DNS can point anywhere.
-    for (const t of ["http://localhost/", "http://[::1]/", "http://0.0.0.0/", "http://127.0.0.2/", "http://localtest.me/"]) {
+    for (const t of [
+      "http://localhost/",
+      "http://[::1]/",
+      "http://0.0.0.0/",
+      "http://127.0.0.2/",
+      "http://localtest.me/",
+    ]) {
       expect(deny(t).decision, t).toBe("allow");
       expect(allow(t).decision, t).toBe("deny");
     }
@@ -222,7 +291,18 @@ describe("network patterns that can never match a normalised URL are refused at 
   });
 
   it("accepts the patterns people mean", () => {
-    for (const p of ["https://api.example.com/**", "https://*.example.com/**", "*://evil.test/**", "{http,https}://evil.test/**", "**evil**", "**", "http://127.0.0.1:8080/**", "https://evil.test/", "redis://cache.internal:6379/**", "https://*:*/**"]) {
+    for (const p of [
+      "https://api.example.com/**",
+      "https://*.example.com/**",
+      "*://evil.test/**",
+      "{http,https}://evil.test/**",
+      "**evil**",
+      "**",
+      "http://127.0.0.1:8080/**",
+      "https://evil.test/",
+      "redis://cache.internal:6379/**",
+      "https://*:*/**",
+    ]) {
       expect(problem(p), p).toBeUndefined();
     }
   });

@@ -16,7 +16,10 @@ function load(text: string): { policy: PermissionPolicy } | { error: PolicyValid
     return { policy: PermissionPolicy.parse(text) };
   } catch (error) {
     if (!PolicyValidationError.isInstance(error)) {
-      throw new Error(`the loader threw something else than PolicyValidationError for ${JSON.stringify(text.slice(0, 300))}: ${String(error)}`, { cause: error });
+      throw new Error(
+        `the loader threw something else than PolicyValidationError for ${JSON.stringify(text.slice(0, 300))}: ${String(error)}`,
+        { cause: error },
+      );
     }
     return { error };
   }
@@ -66,7 +69,30 @@ function checkContract(text: string): "valid" | "invalid" {
 
 const scalar = fc.oneof(
   fc.string({ maxLength: 12 }),
-  fc.constantFrom("", " ", "shell", "tool_use", "file_read", "network", "**", "/w/**", "https://api.example.com/**", "{a,b", "a}", "x\\", "\0", "__proto__", "null", "~", "yes", "no", "0x10", "1e400", ".nan", "-.inf"),
+  fc.constantFrom(
+    "",
+    " ",
+    "shell",
+    "tool_use",
+    "file_read",
+    "network",
+    "**",
+    "/w/**",
+    "https://api.example.com/**",
+    "{a,b",
+    "a}",
+    "x\\",
+    "\0",
+    "__proto__",
+    "null",
+    "~",
+    "yes",
+    "no",
+    "0x10",
+    "1e400",
+    ".nan",
+    "-.inf",
+  ),
   fc.integer({ min: -3, max: 1e6 }),
   fc.double({ noNaN: false }),
   fc.boolean(),
@@ -76,27 +102,71 @@ const value: fc.Arbitrary<unknown> = fc.letrec<{ v: unknown }>((tie) => ({
   v: fc.oneof(
     { weight: 6, arbitrary: scalar },
     { weight: 1, arbitrary: fc.array(tie("v"), { maxLength: 3 }) },
-    { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("a", "allowed", "__proto__", "constructor"), tie("v"), { maxKeys: 2 }) },
+    {
+      weight: 1,
+      arbitrary: fc.dictionary(fc.constantFrom("a", "allowed", "__proto__", "constructor"), tie("v"), { maxKeys: 2 }),
+    },
   ),
 })).v;
-const globs = fc.array(fc.oneof(fc.constantFrom("search", "/w/**", "**/.env", "https://api.example.com/**", "*", "{x,y}", "/etc/", "{a", "", "HTTPS://X/**"), scalar), { maxLength: 3 });
-const ruleKey = fc.constantFrom(...RULE_FIELDS.map((f) => f[1]), "allowedTargets", "max_per_min", "__proto__", "constructor", "<<");
+const globs = fc.array(
+  fc.oneof(
+    fc.constantFrom(
+      "search",
+      "/w/**",
+      "**/.env",
+      "https://api.example.com/**",
+      "*",
+      "{x,y}",
+      "/etc/",
+      "{a",
+      "",
+      "HTTPS://X/**",
+    ),
+    scalar,
+  ),
+  { maxLength: 3 },
+);
+const ruleKey = fc.constantFrom(
+  ...RULE_FIELDS.map((f) => f[1]),
+  "allowedTargets",
+  "max_per_min",
+  "__proto__",
+  "constructor",
+  "<<",
+);
 const rule = fc.oneof(
-  { weight: 4, arbitrary: fc.record(
-    {
-      action: fc.oneof(fc.constantFrom("tool_use", "llm_call", "file_read", "file_write", "network", "shell", "data_access", "custom", "", " "), scalar),
-      allowed: fc.oneof(fc.boolean(), scalar),
-      allowed_targets: globs,
-      denied_targets: globs,
-      escalate_targets: globs,
-      require_approval: fc.oneof(fc.boolean(), scalar),
-      max_per_minute: fc.oneof(fc.nat(100), scalar),
-      escalate_after: fc.oneof(fc.nat(100), scalar),
-      deny_after: fc.oneof(fc.nat(100), scalar),
-      description: fc.oneof(fc.string({ maxLength: 10 }), scalar),
-    },
-    { requiredKeys: [] },
-  ) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      {
+        action: fc.oneof(
+          fc.constantFrom(
+            "tool_use",
+            "llm_call",
+            "file_read",
+            "file_write",
+            "network",
+            "shell",
+            "data_access",
+            "custom",
+            "",
+            " ",
+          ),
+          scalar,
+        ),
+        allowed: fc.oneof(fc.boolean(), scalar),
+        allowed_targets: globs,
+        denied_targets: globs,
+        escalate_targets: globs,
+        require_approval: fc.oneof(fc.boolean(), scalar),
+        max_per_minute: fc.oneof(fc.nat(100), scalar),
+        escalate_after: fc.oneof(fc.nat(100), scalar),
+        deny_after: fc.oneof(fc.nat(100), scalar),
+        description: fc.oneof(fc.string({ maxLength: 10 }), scalar),
+      },
+      { requiredKeys: [] },
+    ),
+  },
   { weight: 1, arbitrary: fc.dictionary(ruleKey, value, { maxKeys: 4 }) },
   { weight: 1, arbitrary: value },
 );
@@ -168,8 +238,50 @@ rules:
   "name: empty\n",
   "name: p\r\nrules:\r\n  - action: llm_call\r\n    allowed: true\r\n    escalate_after: 5\r\n",
 ];
-const special = fc.constantFrom(":", "-", " ", "  ", "\n", "\t", "{", "}", "[", "]", ",", "&a", "*a", "!!str", "!!binary", "!x", "#", "'", '"', "|", ">", "%YAML 1.1\n", "---\n", "...\n", "?", "@", "`", "\\", "\0", "\uFEFF", "__proto__: ", "<<: ", "\r\n", "0x", ".5", "-1", "1e400");
-const mutation = fc.record({ at: fc.nat(), del: fc.nat(4), insert: fc.array(special, { maxLength: 3 }).map((xs) => xs.join("")) });
+const special = fc.constantFrom(
+  ":",
+  "-",
+  " ",
+  "  ",
+  "\n",
+  "\t",
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  "&a",
+  "*a",
+  "!!str",
+  "!!binary",
+  "!x",
+  "#",
+  "'",
+  '"',
+  "|",
+  ">",
+  "%YAML 1.1\n",
+  "---\n",
+  "...\n",
+  "?",
+  "@",
+  "`",
+  "\\",
+  "\0",
+  "\uFEFF",
+  "__proto__: ",
+  "<<: ",
+  "\r\n",
+  "0x",
+  ".5",
+  "-1",
+  "1e400",
+);
+const mutation = fc.record({
+  at: fc.nat(),
+  del: fc.nat(4),
+  insert: fc.array(special, { maxLength: 3 }).map((xs) => xs.join("")),
+});
 
 describe("YAML loader fuzz: a valid policy or PolicyValidationError, never anything else, never partial", () => {
   it("on random policy-shaped documents (block and flow style)", () => {
@@ -202,15 +314,25 @@ describe("YAML loader fuzz: a valid policy or PolicyValidationError, never anyth
 
   it("on random text", () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(special, fc.string({ maxLength: 4 }), fc.constantFrom("name", "rules", "action", "allowed", "true")), { maxLength: 30 }), (parts) => {
-        checkContract(parts.join(""));
-      }),
+      fc.property(
+        fc.array(
+          fc.oneof(special, fc.string({ maxLength: 4 }), fc.constantFrom("name", "rules", "action", "allowed", "true")),
+          { maxLength: 30 },
+        ),
+        (parts) => {
+          checkContract(parts.join(""));
+        },
+      ),
       { numRuns: 800 },
     );
   });
 
   it("on hostile shapes: deep nesting, alias bombs, many documents, huge scalars, odd encodings", () => {
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", ...["b", "c", "d", "e", "f", "g"].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefg"[i]}`).join(", ")}]`), "name: p"].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      ...["b", "c", "d", "e", "f", "g"].map((k, i) => `${k}: &${k} [${Array(9).fill(`*${"abcdefg"[i]}`).join(", ")}]`),
+      "name: p",
+    ].join("\n");
     const cases = [
       `name: p\nrules: ${"[".repeat(50_000)}${"]".repeat(50_000)}`,
       `name: p\nrules: ${"{a: ".repeat(5_000)}1${"}".repeat(5_000)}`,
@@ -261,7 +383,9 @@ describe("found by the fuzz", () => {
 describe("found by the fuzz (2)", () => {
   it("a mapping tagged !!str is refused: the parser guessed, and saving wrote another policy", () => {
     // Loaded as a rule, then toYaml() wrote "!!str undefined", which no longer reloads.
-    expect(() => PermissionPolicy.parse("name: p\nrules:\n  - !!str {action: a, allowed: true}\n")).toThrow(/line 3.*YAML: .*tag/s);
+    expect(() => PermissionPolicy.parse("name: p\nrules:\n  - !!str {action: a, allowed: true}\n")).toThrow(
+      /line 3.*YAML: .*tag/s,
+    );
     expect(() => PermissionPolicy.parse("name: !custom p\nrules: []\n")).toThrow(PolicyValidationError);
     expect(checkContract("name: !!str p\nrules: []\n")).toBe("valid");
   });

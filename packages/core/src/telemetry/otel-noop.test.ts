@@ -39,7 +39,9 @@ describe("OpenTelemetry without an SDK", () => {
     await gate.check("tool_use", { target: "after" });
     expect(exporter.getFinishedSpans().map((s) => s.attributes["agentgate.target"])).toEqual(["after"]);
     const { resourceMetrics } = await reader.collect();
-    const counter = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === DECISION_COUNTER_NAME);
+    const counter = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .find((m) => m.descriptor.name === DECISION_COUNTER_NAME);
     expect(counter?.dataPoints.map((p) => p.value)).toEqual([1]);
   });
 });

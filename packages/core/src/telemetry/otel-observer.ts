@@ -73,7 +73,10 @@ export function otelObserver(options: OtelOptions = {}): DecisionObserver {
       counter =
         meter === NOOP_METER
           ? undefined
-          : meter.createCounter(DECISION_COUNTER_NAME, { description: "AgentGate decisions, by decision type", unit: "{decision}" });
+          : meter.createCounter(DECISION_COUNTER_NAME, {
+              description: "AgentGate decisions, by decision type",
+              unit: "{decision}",
+            });
     }
     if (tracer === undefined && counter === undefined) return;
 
@@ -106,7 +109,11 @@ export function otelObserver(options: OtelOptions = {}): DecisionObserver {
 
     const now = Date.now();
     const startTime = event.startedAt <= now ? event.startedAt : now;
-    const span = tracer.startSpan(CHECK_SPAN_NAME, { kind: SpanKind.INTERNAL, startTime, attributes }, context.active());
+    const span = tracer.startSpan(
+      CHECK_SPAN_NAME,
+      { kind: SpanKind.INTERNAL, startTime, attributes },
+      context.active(),
+    );
     if (ERROR_CODES.has(decision.code)) span.setStatus({ code: SpanStatusCode.ERROR, message: decision.reason });
     span.end(now);
   };

@@ -34,7 +34,9 @@ const policy = new PermissionPolicy({
 
 async function decisionCounts(): Promise<Record<string, number>> {
   const { resourceMetrics } = await reader.collect();
-  const metric = resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === DECISION_COUNTER_NAME) as SumMetricData | undefined;
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((s) => s.metrics)
+    .find((m) => m.descriptor.name === DECISION_COUNTER_NAME) as SumMetricData | undefined;
   const out: Record<string, number> = {};
   for (const p of metric?.dataPoints ?? []) {
     const key = `${p.attributes["agentgate.decision"]}:${p.attributes["agentgate.code"]}`;
@@ -77,17 +79,36 @@ describe("OpenTelemetry", () => {
 
   it("counts decisions by type, and spans carry escalation and rate-limit details", async () => {
     const before = await decisionCounts();
-    const gate = new GateKeeper({ identity, policy, observers: [otelObserver({ tracerProvider, meterProvider, recordTargets: false, recordReasons: false })] });
+    const gate = new GateKeeper({
+      identity,
+      policy,
+      observers: [otelObserver({ tracerProvider, meterProvider, recordTargets: false, recordReasons: false })],
+    });
     await gate.check("tool_use", { target: "search" });
     await gate.check("tool_use", { target: "search" });
     await gate.check("shell");
     const escalated = await gate.check("tool_use", { target: "deploy" });
     await gate.resolveEscalation(escalated.escalationId!, { approved: true, approvedBy: "alice" });
     const after = await decisionCounts();
-    const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => v !== 0));
-    expect(delta).toEqual({ "allow:allowed": 2, "deny:no_rule": 1, "escalate:escalate_target": 1, "allow:approved": 1 });
+    const delta = Object.fromEntries(
+      Object.entries(after)
+        .map(([k, v]) => [k, v - (before[k] ?? 0)])
+        .filter(([, v]) => v !== 0),
+    );
+    expect(delta).toEqual({
+      "allow:allowed": 2,
+      "deny:no_rule": 1,
+      "escalate:escalate_target": 1,
+      "allow:approved": 1,
+    });
     const spans = exporter.getFinishedSpans();
-    expect(spans.map((s) => s.attributes["agentgate.decision"])).toEqual(["allow", "allow", "deny", "escalate", "allow"]);
+    expect(spans.map((s) => s.attributes["agentgate.decision"])).toEqual([
+      "allow",
+      "allow",
+      "deny",
+      "escalate",
+      "allow",
+    ]);
     expect(spans[3]!.attributes["agentgate.escalation.id"]).toBe(escalated.escalationId);
     expect(spans[4]!.attributes["agentgate.approved_by"]).toBe("alice");
     // Targets and reasons can stay out of telemetry.

@@ -13,9 +13,15 @@ interface Paused {
 }
 
 async function step(gate: GateKeeper, tools: ConformanceTools, call: ConformanceCall) {
-  const decision = await gate.checkToolCall({ toolName: call.toolName, input: call.input, callId: call.callId, execute: true });
+  const decision = await gate.checkToolCall({
+    toolName: call.toolName,
+    input: call.input,
+    callId: call.callId,
+    execute: true,
+  });
   if (decision.type === "allow") return { seen: tools.run(call.toolName, call.input) };
-  if (decision.type === "escalate" && decision.escalationId) return { seen: undefined, paused: { call, escalationId: decision.escalationId } };
+  if (decision.type === "escalate" && decision.escalationId)
+    return { seen: undefined, paused: { call, escalationId: decision.escalationId } };
   return { seen: JSON.stringify(deniedToolResult(decision)) };
 }
 

@@ -71,7 +71,10 @@ export function runAdapterConformance(driver: AdapterDriver): void {
 
     scenario("reject", "a rejection never runs the call and the model reads the reason", async () => {
       const p = await pausedDeploy(driver);
-      const turn = await driver.resume({ ...p, answer: { approved: false, approvedBy: "alice", reason: "change freeze" } });
+      const turn = await driver.resume({
+        ...p,
+        answer: { approved: false, approvedBy: "alice", reason: "change freeze" },
+      });
       expect(p.ran).toEqual([]);
       expectNeverAllowed(p.gate, p.call.callId);
       expectReadsDenial(turn, lastFor(p.gate, p.call.callId), "change freeze");
@@ -113,7 +116,10 @@ export function runAdapterConformance(driver: AdapterDriver): void {
       const turn = await driver.run({ gate, tools, call: c });
       expect(ran).toEqual([]);
       expect(turn.paused).toBeUndefined();
-      expect(gate.decisions.findLast((d) => d.action === "tool_use")).toMatchObject({ type: "deny", code: "invalid_input" });
+      expect(gate.decisions.findLast((d) => d.action === "tool_use")).toMatchObject({
+        type: "deny",
+        code: "invalid_input",
+      });
       for (const d of gate.decisions) expect(JSON.stringify(d).length).toBeLessThan(20_000);
     });
 

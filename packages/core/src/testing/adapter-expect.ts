@@ -16,12 +16,18 @@ export function expectReadsDenial(turn: AdapterTurn, decision: Decision | undefi
   expect(turn.seen, "the model was shown no result for the denied call").toBeDefined();
   const seen = turn.seen!;
   // Shown as text or inside JSON (escaped); a rejection may show the human's own reason.
-  const said = [decision!.code, decision!.reason, JSON.stringify(decision!.reason).slice(1, -1), humanReason].filter((x) => x !== undefined);
-  expect(said.some((x) => seen.includes(x)), `model saw ${seen.slice(-600)}`).toBe(true);
+  const said = [decision!.code, decision!.reason, JSON.stringify(decision!.reason).slice(1, -1), humanReason].filter(
+    (x) => x !== undefined,
+  );
+  expect(
+    said.some((x) => seen.includes(x)),
+    `model saw ${seen.slice(-600)}`,
+  ).toBe(true);
 }
 
 /** The gate's last decision about `callId` (of any type). */
-export const lastFor = (gate: GateKeeper, callId: string): Decision | undefined => gate.decisions.findLast((d) => d.callId === callId);
+export const lastFor = (gate: GateKeeper, callId: string): Decision | undefined =>
+  gate.decisions.findLast((d) => d.callId === callId);
 
 /** No decision let this call id run (a human's approval of the untampered call aside). */
 export function expectNeverAllowed(gate: GateKeeper, callId: string): void {
@@ -38,4 +44,3 @@ export async function pausedDeploy(driver: AdapterDriver, gate?: GateKeeper) {
   expect(ran).toEqual([]);
   return { gate: g, tools, ran, call: c, paused: turn.paused };
 }
-

@@ -10,13 +10,21 @@ export const TTL_MS = 60_000;
 let policies = 0;
 
 /** A fresh gate per scenario (fresh identity and policy name, so call ids never collide). */
-export async function conformanceGate(options: Partial<Omit<GateKeeperOptions, "identity" | "policy">> = {}): Promise<GateKeeper> {
+export async function conformanceGate(
+  options: Partial<Omit<GateKeeperOptions, "identity" | "policy">> = {},
+): Promise<GateKeeper> {
   const identity = await AgentIdentity.create(AGENT_NAME);
   const policy = new PermissionPolicy({
     name: `adapter-conformance-${++policies}`,
     rules: [
       // A rate limit, so every call goes through the store (and the store-down case can fail).
-      { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy", "rollback"], escalateTargets: ["deploy", "rollback"], maxPerMinute: 1_000 },
+      {
+        action: "tool_use",
+        allowed: true,
+        allowedTargets: ["search", "deploy", "rollback"],
+        escalateTargets: ["deploy", "rollback"],
+        maxPerMinute: 1_000,
+      },
       // No limit on model calls: adapters that gate them too still reach the tool call when the store is down.
       { action: "llm_call", allowed: true },
     ],

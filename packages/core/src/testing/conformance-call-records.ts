@@ -49,14 +49,21 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
       expect(denied).toMatchObject({ outcome: "rate_limit", retryAfterMs: 45_000 });
       // Even once the window has room again, the call keeps its decision.
       const repeat = await consume(s, sc, T0 + 2 * WINDOW_MS, o);
-      expect(repeat.repeat).toMatchObject({ outcome: "rate_limit", retryAfterMs: 45_000, at: T0 + 15_000, mismatch: false });
+      expect(repeat.repeat).toMatchObject({
+        outcome: "rate_limit",
+        retryAfterMs: 45_000,
+        at: T0 + 15_000,
+        mismatch: false,
+      });
       expect(repeat).toMatchObject({ outcome: "rate_limit", retryAfterMs: 45_000 });
     });
 
     it(`counts one call id once across ${CONCURRENCY} concurrent consumes`, async () => {
       const s = await store();
       const sc = freshScope();
-      const results = await burst(s, CONCURRENCY, () => consumeRequest(sc, T0, { denyAfter: 50, call: { id: "same", fingerprint: "fp" } }));
+      const results = await burst(s, CONCURRENCY, () =>
+        consumeRequest(sc, T0, { denyAfter: 50, call: { id: "same", fingerprint: "fp" } }),
+      );
       expect(results.filter((r) => !r.repeat)).toHaveLength(1);
       const ids = new Set(results.map((r) => r.repeat?.decisionId ?? "first"));
       expect(ids.size).toBe(2);
@@ -92,12 +99,20 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
       const replay = await other.consume(consumeRequest(sc, T0 + 1, run));
       expect(replay.repeat).toMatchObject({ outcome: "allow", executed: true, mismatch: false });
       // A look without execute also sees it; another input never marks it.
-      const look = await s.consume(consumeRequest(sc, T0 + 2, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }));
+      const look = await s.consume(
+        consumeRequest(sc, T0 + 2, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }),
+      );
       expect(look.repeat).toBeUndefined();
-      const lookAgain = await s.consume(consumeRequest(sc, T0 + 3, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }));
+      const lookAgain = await s.consume(
+        consumeRequest(sc, T0 + 3, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }),
+      );
       expect(lookAgain.repeat?.executed).toBeUndefined();
-      await s.consume(consumeRequest(sc, T0 + 4, { denyAfter: 10, call: { id: "run-2", fingerprint: "other", execute: true } }));
-      const stillNot = await s.consume(consumeRequest(sc, T0 + 5, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }));
+      await s.consume(
+        consumeRequest(sc, T0 + 4, { denyAfter: 10, call: { id: "run-2", fingerprint: "other", execute: true } }),
+      );
+      const stillNot = await s.consume(
+        consumeRequest(sc, T0 + 5, { denyAfter: 10, call: { id: "run-2", fingerprint: "fp" } }),
+      );
       expect(stillNot.repeat?.executed).toBeUndefined();
     });
 
@@ -111,7 +126,9 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
       await s.createEscalation(record, 3_600_000);
       const pending = await s.consume(consumeRequest(sc, T0 + 1, o));
       expect(pending.repeat?.executed).toBeUndefined();
-      expect((await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false)).ok).toBe(true);
+      expect((await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false)).ok).toBe(
+        true,
+      );
       const run = await s.consume(consumeRequest(sc, T0 + 3, o));
       expect(run.repeat?.executed).toBeUndefined();
       expect(run.repeat?.settled?.type).toBe("allow");
@@ -132,7 +149,9 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
         st.claimCall({ scope: sc, key: req.call!.key, fingerprint, now, runTtlMs: 3_600_000 });
       // Pending, then denied: nothing to claim.
       expect(await claim(s, T0 + 1)).toBe("not_allowed");
-      expect((await other.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false)).ok).toBe(true);
+      expect((await other.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false)).ok).toBe(
+        true,
+      );
       expect(await claim(s, T0 + 3, "another input")).toBe("mismatch");
       const results = await Promise.all(
         Array.from({ length: CONCURRENCY }, (_, i) => Promise.resolve().then(() => claim(i % 2 ? other : s, T0 + 4))),
@@ -142,7 +161,9 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
       // A consume repeat reports the run too.
       expect((await consume(s, sc, T0 + 5, { ...o, call: { ...o.call, execute: true } })).repeat?.executed).toBe(true);
       // An unknown call, or one past its life, is never claimed.
-      expect(await s.claimCall({ scope: sc, key: `${req.call!.key}-other`, fingerprint: "fp", now: T0, runTtlMs: 1 })).toBe("unknown");
+      expect(
+        await s.claimCall({ scope: sc, key: `${req.call!.key}-other`, fingerprint: "fp", now: T0, runTtlMs: 1 }),
+      ).toBe("unknown");
     });
 
     it("claimCall: a denied escalation and a refused call are not_allowed", async () => {
@@ -153,17 +174,24 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
       const record = escalationRecord(req);
       await s.createEscalation(record, 3_600_000);
       await s.settleEscalation(record.escalationId, settledDecision(record, false, T0 + 1), true);
-      expect(await s.claimCall({ scope: sc, key: req.call!.key, fingerprint: "fp", now: T0 + 2, runTtlMs: 1_000 })).toBe("not_allowed");
+      expect(
+        await s.claimCall({ scope: sc, key: req.call!.key, fingerprint: "fp", now: T0 + 2, runTtlMs: 1_000 }),
+      ).toBe("not_allowed");
       const limited = consumeRequest(sc, T0, { denyAfter: 0, call: { id: "limited", fingerprint: "fp" } });
       expect((await s.consume(limited)).outcome).toBe("deny_after");
-      expect(await s.claimCall({ scope: sc, key: limited.call!.key, fingerprint: "fp", now: T0 + 2, runTtlMs: 1_000 })).toBe("not_allowed");
+      expect(
+        await s.claimCall({ scope: sc, key: limited.call!.key, fingerprint: "fp", now: T0 + 2, runTtlMs: 1_000 }),
+      ).toBe("not_allowed");
     });
 
     it("an executed call outlives its ttl until runTtlMs from the run, then is forgotten", async () => {
       const s = await store();
       const other = await peer(s);
       const sc = freshScope();
-      const o = { denyAfter: 10, call: { id: "ran", fingerprint: "fp", ttlMs: 1_000, execute: true, runTtlMs: 10_000 } };
+      const o = {
+        denyAfter: 10,
+        call: { id: "ran", fingerprint: "fp", ttlMs: 1_000, execute: true, runTtlMs: 10_000 },
+      };
       expect((await consume(s, sc, T0, o)).outcome).toBe("allow");
       const later = await consume(other, sc, T0 + 5_000, o);
       expect(later.repeat).toMatchObject({ executed: true, at: T0 });
@@ -175,10 +203,22 @@ export function callRecordCases({ store, peer, consume, burst }: ConformanceCont
       const record = escalationRecord(esc, 1_000);
       await s.createEscalation(record, 1_000);
       await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 10), false);
-      expect(await other.claimCall({ scope: sc, key: esc.call!.key, fingerprint: "fp", now: T0 + 500, runTtlMs: 20_000 })).toBe("claimed");
-      const replay = await consume(s, sc, T0 + 20_000, { escalate: true, call: { id: "approved", fingerprint: "fp", ttlMs: 1_000, execute: true } });
+      expect(
+        await other.claimCall({ scope: sc, key: esc.call!.key, fingerprint: "fp", now: T0 + 500, runTtlMs: 20_000 }),
+      ).toBe("claimed");
+      const replay = await consume(s, sc, T0 + 20_000, {
+        escalate: true,
+        call: { id: "approved", fingerprint: "fp", ttlMs: 1_000, execute: true },
+      });
       expect(replay.repeat).toMatchObject({ executed: true, escalationId: esc.escalationId });
-      expect((await consume(s, sc, T0 + 20_500, { escalate: true, call: { id: "approved", fingerprint: "fp", ttlMs: 1_000 } })).repeat).toBeUndefined();
+      expect(
+        (
+          await consume(s, sc, T0 + 20_500, {
+            escalate: true,
+            call: { id: "approved", fingerprint: "fp", ttlMs: 1_000 },
+          })
+        ).repeat,
+      ).toBeUndefined();
     });
 
     it("forgets a call once its ttl has passed (by the request's now)", async () => {

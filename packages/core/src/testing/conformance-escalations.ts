@@ -6,7 +6,14 @@ import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { ActionRule } from "../policy/rule.js";
 import { CONCURRENCY, T0, type ConformanceContext } from "./conformance-context.js";
-import { consumeRequest, escalationRecord, freshScope, settledDecision, WINDOW_MS, type RequestOptions } from "./fixtures.js";
+import {
+  consumeRequest,
+  escalationRecord,
+  freshScope,
+  settledDecision,
+  WINDOW_MS,
+  type RequestOptions,
+} from "./fixtures.js";
 
 /** Escalations in the store, and the whole contract through real `GateKeeper`s sharing it. */
 export function escalationCases({ store, peer, consume }: ConformanceContext): void {
@@ -39,7 +46,8 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       const decision = settledDecision(record, false, T0 + 1);
       const won = await s.settleEscalation(record.escalationId, decision, true);
       expect(won.ok).toBe(true);
-      if (won.ok) expect(won.record).toMatchObject({ status: "denied", settled: decision, escalationId: record.escalationId });
+      if (won.ok)
+        expect(won.record).toMatchObject({ status: "denied", settled: decision, escalationId: record.escalationId });
       const lost = await other.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 2), false);
       expect(lost).toMatchObject({ ok: false, reason: "settled" });
       if (!lost.ok) expect(lost.record?.settled).toEqual(decision);
@@ -63,7 +71,13 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       const { sc, record } = await pending(s, { escalate: true, denyAfter: 1 });
       const results = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          Promise.resolve().then(() => handles[i % handles.length]!.settleEscalation(record.escalationId, settledDecision(record, i % 2 === 0, T0 + i), true)),
+          Promise.resolve().then(() =>
+            handles[i % handles.length]!.settleEscalation(
+              record.escalationId,
+              settledDecision(record, i % 2 === 0, T0 + i),
+              true,
+            ),
+          ),
         ),
       );
       const winners = results.filter((r) => r.ok);
@@ -103,7 +117,10 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       const a = freshScope("deploy");
       const b = freshScope("deploy");
       const raise = async (sc: typeof a, ttlMs: number, callId?: string) => {
-        const req = consumeRequest(sc, T0, { escalate: true, ...(callId ? { call: { id: callId, fingerprint: "f" } } : {}) });
+        const req = consumeRequest(sc, T0, {
+          escalate: true,
+          ...(callId ? { call: { id: callId, fingerprint: "f" } } : {}),
+        });
         await s.consume(req);
         const record = escalationRecord(req, ttlMs);
         if (req.call) record.callKey = req.call.key;
@@ -111,21 +128,30 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
         return record;
       };
       // Two share an expiry: the escalation id breaks the tie.
-      const mine = [await raise(a, 5_000), await raise(a, 2_000, "the-call"), await raise(a, 9_000), await raise(a, 5_000), await raise(a, 7_000)];
+      const mine = [
+        await raise(a, 5_000),
+        await raise(a, 2_000, "the-call"),
+        await raise(a, 9_000),
+        await raise(a, 5_000),
+        await raise(a, 7_000),
+      ];
       const theirs = await raise(b, 1_000);
       const order = mine
         .slice()
         .sort((x, y) => x.expiresAt - y.expiresAt || (x.escalationId < y.escalationId ? -1 : 1))
         .map((r) => r.escalationId);
       const scope = { policy: a.policy, agentId: a.agentId };
-      const ids = (rs: EscalationRecord[]) => rs.filter((r) => r.decision.agentId === a.agentId).map((r) => r.escalationId);
+      const ids = (rs: EscalationRecord[]) =>
+        rs.filter((r) => r.decision.agentId === a.agentId).map((r) => r.escalationId);
       const all = ids(await other.listEscalations(T0 + 1, { scope }));
       expect(new Set(all)).toEqual(new Set(order));
       // Pages of two, each resuming after the last one seen.
       const paged: string[] = [];
       let after: EscalationRecord | undefined;
       for (let i = 0; i < 5; i++) {
-        const page = (await other.listEscalations(T0 + 1, { scope, limit: 2, ...(after ? { after } : {}) })).filter((r) => r.decision.agentId === a.agentId);
+        const page = (await other.listEscalations(T0 + 1, { scope, limit: 2, ...(after ? { after } : {}) })).filter(
+          (r) => r.decision.agentId === a.agentId,
+        );
         if (page.length === 0) break;
         expect(page.length).toBeLessThanOrEqual(2);
         paged.push(...page.map((r) => r.escalationId));
@@ -134,11 +160,17 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       expect(paged).toEqual(order);
       const byCall = ids(await other.listEscalations(T0 + 1, { scope, callKey: mine[1]!.callKey! }));
       expect(byCall).toEqual([mine[1]!.escalationId]);
-      expect((await other.listEscalations(T0 + 1, { scope: { policy: b.policy, agentId: b.agentId } })).map((r) => r.escalationId)).toContain(theirs.escalationId);
+      expect(
+        (await other.listEscalations(T0 + 1, { scope: { policy: b.policy, agentId: b.agentId } })).map(
+          (r) => r.escalationId,
+        ),
+      ).toContain(theirs.escalationId);
       await s.settleEscalation(mine[0]!.escalationId, settledDecision(mine[0]!, true, T0 + 2), false);
       expect(ids(await other.listEscalations(T0 + 3, { scope }))).not.toContain(mine[0]!.escalationId);
       // Expired ones (the 2 s one) leave the listing.
-      expect(new Set(ids(await s.listEscalations(T0 + 2_000, { scope })))).toEqual(new Set([mine[2], mine[3], mine[4]].map((r) => r!.escalationId)));
+      expect(new Set(ids(await s.listEscalations(T0 + 2_000, { scope })))).toEqual(
+        new Set([mine[2], mine[3], mine[4]].map((r) => r!.escalationId)),
+      );
     });
   });
 
@@ -180,12 +212,16 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
     });
 
     it("an escalation raised by one gate is resolved by another, and the re-check sees it", async () => {
-      const { gate, other } = await gates([{ action: "tool_use", allowed: true, escalateTargets: ["deploy"], denyAfter: 5 }]);
+      const { gate, other } = await gates([
+        { action: "tool_use", allowed: true, escalateTargets: ["deploy"], denyAfter: 5 },
+      ]);
       const call = { toolName: "deploy", input: { env: "prod" }, callId: "call-1" };
       const raised = await gate.checkToolCall(call);
       expect(raised).toMatchObject({ type: "escalate", callId: "call-1" });
       const listed = await other.pendingEscalations();
-      expect(listed).toContainEqual(expect.objectContaining({ escalationId: raised.escalationId, callId: "call-1", args: { env: "prod" } }));
+      expect(listed).toContainEqual(
+        expect.objectContaining({ escalationId: raised.escalationId, callId: "call-1", args: { env: "prod" } }),
+      );
       // Before it is resolved, the re-check still escalates with the same ids.
       const again = await gate.checkToolCall(call);
       expect(again).toMatchObject({ type: "escalate", id: raised.id, escalationId: raised.escalationId });
@@ -198,7 +234,10 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       );
       expect((await gate.pendingEscalations()).map((r) => r.escalationId)).not.toContain(raised.escalationId);
       // The same call id with another input never inherits the approval.
-      expect(await gate.checkToolCall({ ...call, input: { env: "staging" } })).toMatchObject({ type: "deny", code: "call_mismatch" });
+      expect(await gate.checkToolCall({ ...call, input: { env: "staging" } })).toMatchObject({
+        type: "deny",
+        code: "call_mismatch",
+      });
     });
 
     it("an approved call runs once across gates; a replay in another worker is refused", async () => {
@@ -207,29 +246,44 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       const raised = await gate.checkToolCall(call);
       await other.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "alice" });
       expect((await gate.checkToolCall({ ...call, execute: true })).type).toBe("allow");
-      expect(await other.checkToolCall({ ...call, execute: true })).toMatchObject({ type: "deny", code: "call_replayed" });
+      expect(await other.checkToolCall({ ...call, execute: true })).toMatchObject({
+        type: "deny",
+        code: "call_replayed",
+      });
     });
 
     it("exactly one of several concurrent resolveEscalation calls wins", async () => {
       const { gate, other } = await gates([{ action: "shell", allowed: true, requireApproval: true }]);
       const raised = await gate.check("shell", { target: "ls", callId: "c" });
       const attempts = await Promise.allSettled(
-        Array.from({ length: 10 }, (_, i) => (i % 2 ? gate : other).resolveEscalation(raised.escalationId!, { approved: i % 3 === 0, approvedBy: `human-${i}` })),
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? gate : other).resolveEscalation(raised.escalationId!, {
+            approved: i % 3 === 0,
+            approvedBy: `human-${i}`,
+          }),
+        ),
       );
       const won = attempts.filter((a) => a.status === "fulfilled");
       expect(won).toHaveLength(1);
       for (const a of attempts) {
         if (a.status === "rejected") expect(EscalationError.isInstance(a.reason)).toBe(true);
       }
-      expect(await gate.check("shell", { target: "ls", callId: "c" })).toEqual((won[0] as PromiseFulfilledResult<unknown>).value);
+      expect(await gate.check("shell", { target: "ls", callId: "c" })).toEqual(
+        (won[0] as PromiseFulfilledResult<unknown>).value,
+      );
     });
 
     it("a denied escalation gives its use back; an approved one keeps it", async () => {
-      const { gate, other } = await gates([{ action: "file_write", allowed: true, requireApproval: true, denyAfter: 1 }]);
+      const { gate, other } = await gates([
+        { action: "file_write", allowed: true, requireApproval: true, denyAfter: 1 },
+      ]);
       const first = await gate.check("file_write", "/tmp/a");
       expect(first.type).toBe("escalate");
       expect(await other.check("file_write", "/tmp/b")).toMatchObject({ type: "deny", code: "deny_after" });
-      expect(await other.resolveEscalation(first.escalationId!, { approved: false, reason: "no" })).toMatchObject({ type: "deny", code: "approval_denied" });
+      expect(await other.resolveEscalation(first.escalationId!, { approved: false, reason: "no" })).toMatchObject({
+        type: "deny",
+        code: "approval_denied",
+      });
       const second = await gate.check("file_write", "/tmp/c");
       expect(second.type).toBe("escalate");
       expect((await gate.resolveEscalation(second.escalationId!, true)).type).toBe("allow");
@@ -237,7 +291,9 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
     });
 
     it("an escalation past approvalTtlMs is no longer listed, and a late approval is a DENY", async () => {
-      const { gate, other, advance } = await gates([{ action: "network", allowed: true, requireApproval: true }], { approvalTtlMs: 1_000 });
+      const { gate, other, advance } = await gates([{ action: "network", allowed: true, requireApproval: true }], {
+        approvalTtlMs: 1_000,
+      });
       const raised = await gate.check("network", { target: "https://example.com/", callId: "n1" });
       expect((await other.pendingEscalations()).map((r) => r.escalationId)).toContain(raised.escalationId);
       advance(1_001);
@@ -248,7 +304,10 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
 
     it("an inline-approved call checked to run at once through two gates runs once; both answers are audited", async () => {
       const identity = await AgentIdentity.create("conformance-bot");
-      const policy = new PermissionPolicy({ name: `conformance-${globalThis.crypto.randomUUID()}`, rules: [{ action: "tool_use", allowed: true, requireApproval: true }] });
+      const policy = new PermissionPolicy({
+        name: `conformance-${globalThis.crypto.randomUUID()}`,
+        rules: [{ action: "tool_use", allowed: true, requireApproval: true }],
+      });
       const s = await store();
       const make = async (by: string) =>
         new GateKeeper({
@@ -276,7 +335,10 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
     it("an inline approval handler settles through the store", async () => {
       let now = T0;
       const identity = await AgentIdentity.create("conformance-bot");
-      const policy = new PermissionPolicy({ name: `conformance-${globalThis.crypto.randomUUID()}`, rules: [{ action: "data_access", allowed: true, requireApproval: true, denyAfter: 1 }] });
+      const policy = new PermissionPolicy({
+        name: `conformance-${globalThis.crypto.randomUUID()}`,
+        rules: [{ action: "data_access", allowed: true, requireApproval: true, denyAfter: 1 }],
+      });
       const s = await store();
       const asked: string[] = [];
       const gate = new GateKeeper({
@@ -299,7 +361,11 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
 
     it("pendingEscalations shows one agent's own escalations, finds one call's, and pages", async () => {
       const { gate, other } = await gates([{ action: "shell", allowed: true, requireApproval: true }]);
-      const stranger = new GateKeeper({ identity: await AgentIdentity.create("other-bot"), policy: gate.policy, store: gate.store });
+      const stranger = new GateKeeper({
+        identity: await AgentIdentity.create("other-bot"),
+        policy: gate.policy,
+        store: gate.store,
+      });
       const theirs = await stranger.check("shell", { target: "ls", callId: "s1" });
       const raised = [];
       for (let i = 0; i < 5; i++) raised.push(await gate.check("shell", { target: `t${i}`, callId: `c${i}` }));
@@ -307,7 +373,9 @@ export function escalationCases({ store, peer, consume }: ConformanceContext): v
       const listed = (await other.pendingEscalations()).map((r) => r.escalationId);
       expect(new Set(listed)).toEqual(new Set(ids));
       expect(listed).not.toContain(theirs.escalationId);
-      expect((await other.pendingEscalations({ callId: "c3" })).map((r) => r.escalationId)).toEqual([raised[3]!.escalationId]);
+      expect((await other.pendingEscalations({ callId: "c3" })).map((r) => r.escalationId)).toEqual([
+        raised[3]!.escalationId,
+      ]);
       expect(await other.pendingEscalations({ callId: "nope" })).toEqual([]);
       const first = await other.pendingEscalations({ limit: 2 });
       const second = await other.pendingEscalations({ limit: 2, after: first.at(-1)!.escalationId });

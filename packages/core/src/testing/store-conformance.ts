@@ -81,7 +81,9 @@ export function runStoreConformance(
         expect(r1.fallback).toBeFalsy();
         // Another action, agent or policy starts from zero.
         expect((await consume(s, { ...a, action: "llm_call" }, T0, { denyAfter: 5 })).used).toBe(0);
-        expect((await consume(s, { ...a, agentId: globalThis.crypto.randomUUID() }, T0, { denyAfter: 5 })).used).toBe(0);
+        expect((await consume(s, { ...a, agentId: globalThis.crypto.randomUUID() }, T0, { denyAfter: 5 })).used).toBe(
+          0,
+        );
         expect((await consume(s, { ...a, policy: `${a.policy}-2` }, T0, { denyAfter: 5 })).used).toBe(0);
         expect((await consume(s, a, T0, { denyAfter: 5 })).used).toBe(2);
       });
@@ -134,15 +136,26 @@ export function runStoreConformance(
         expect(await consume(s, sc, T0 + 60_000, o)).toMatchObject({ outcome: "rate_limit", retryAfterMs: 10_000 });
         // Denied attempts are not counted: a full window later, three pass again.
         const later = T0 + 60_000 + WINDOW_MS;
-        const again = [await consume(s, sc, later, o), await consume(s, sc, later, o), await consume(s, sc, later, o), await consume(s, sc, later, o)];
+        const again = [
+          await consume(s, sc, later, o),
+          await consume(s, sc, later, o),
+          await consume(s, sc, later, o),
+          await consume(s, sc, later, o),
+        ];
         expect(again.map((r) => r.outcome)).toEqual(["allow", "allow", "allow", "rate_limit"]);
       });
 
       it("treats zero limits as closed", async () => {
         const s = await store();
-        expect(await consume(s, freshScope(), T0, { maxPerMinute: 0 })).toMatchObject({ outcome: "rate_limit", retryAfterMs: WINDOW_MS });
+        expect(await consume(s, freshScope(), T0, { maxPerMinute: 0 })).toMatchObject({
+          outcome: "rate_limit",
+          retryAfterMs: WINDOW_MS,
+        });
         expect(await consume(s, freshScope(), T0, { denyAfter: 0 })).toMatchObject({ outcome: "deny_after", used: 0 });
-        expect(await consume(s, freshScope(), T0, { escalateAfter: 0 })).toMatchObject({ outcome: "escalate", used: 0 });
+        expect(await consume(s, freshScope(), T0, { escalateAfter: 0 })).toMatchObject({
+          outcome: "escalate",
+          used: 0,
+        });
       });
 
       it("checks denyAfter before maxPerMinute, and both before escalation", async () => {
@@ -177,7 +190,9 @@ export function runStoreConformance(
       it(`escalates exactly the uses past escalateAfter of ${CONCURRENCY} concurrent consumes`, async () => {
         const s = await store();
         const sc = freshScope();
-        const results = await burst(s, CONCURRENCY, () => consumeRequest(sc, T0, { escalateAfter: 5, maxPerMinute: 20 }));
+        const results = await burst(s, CONCURRENCY, () =>
+          consumeRequest(sc, T0, { escalateAfter: 5, maxPerMinute: 20 }),
+        );
         expect(count(results, "allow")).toBe(5);
         expect(count(results, "escalate")).toBe(15);
         expect(count(results, "rate_limit")).toBe(CONCURRENCY - 20);
@@ -220,7 +235,9 @@ export function runStoreConformance(
         await s.consume(req);
         const record = escalationRecord(req);
         await s.createEscalation(record, 3_600_000);
-        expect((await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 1), false)).ok).toBe(true);
+        expect((await s.settleEscalation(record.escalationId, settledDecision(record, true, T0 + 1), false)).ok).toBe(
+          true,
+        );
         expect(await consume(s, sc, T0 + 2, o)).toMatchObject({ outcome: "deny_after", used: 1 });
       });
 
@@ -234,7 +251,9 @@ export function runStoreConformance(
         await s.createEscalation(record, 3_600_000);
         await s.settleEscalation(record.escalationId, settledDecision(record, false, T0 + 3), true);
         // A second settle must not release again.
-        expect(await s.settleEscalation(record.escalationId, settledDecision(record, false, T0 + 3), true)).toMatchObject({ ok: false, reason: "settled" });
+        expect(
+          await s.settleEscalation(record.escalationId, settledDecision(record, false, T0 + 3), true),
+        ).toMatchObject({ ok: false, reason: "settled" });
         expect((await consume(s, sc, T0 + 4, o)).outcome).toBe("escalate");
         expect(await consume(s, sc, T0 + 5, o)).toMatchObject({ outcome: "rate_limit", retryAfterMs: WINDOW_MS - 5 });
       });

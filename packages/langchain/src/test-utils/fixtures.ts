@@ -4,7 +4,12 @@ import { z } from "zod";
 
 /** The rules most tests share: search allowed, deploy needs a human, shell never, model calls capped. */
 export const baseRules: ActionRule[] = [
-  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy", "get_weather"], escalateTargets: ["deploy"] },
+  {
+    action: "tool_use",
+    allowed: true,
+    allowedTargets: ["search", "deploy", "get_weather"],
+    escalateTargets: ["deploy"],
+  },
   { action: "llm_call", allowed: true, maxPerMinute: 100 },
   { action: "shell", allowed: false },
 ];

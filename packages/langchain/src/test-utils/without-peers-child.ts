@@ -12,9 +12,19 @@ await gSearch.invoke({ query: "a" });
 const refused = await gShell.invoke({ cmd: "id" });
 
 const handler = new GateCallbackHandler(gate);
-const reply = await fakeModel().respond(new HumanMessage("hi")).invoke([new HumanMessage("hi")], { callbacks: [handler] });
+const reply = await fakeModel()
+  .respond(new HumanMessage("hi"))
+  .invoke([new HumanMessage("hi")], { callbacks: [handler] });
 
 // Builds without `langchain` too: it is only needed by whoever calls createAgent.
 const middleware = gateMiddleware(gate) as unknown as { name: string; [key: symbol]: unknown };
 
-console.log(JSON.stringify({ runs, refused: JSON.parse(refused), reply: reply.content, middleware: middleware.name, branded: middleware[Symbol.for("AgentMiddleware")] === true }));
+console.log(
+  JSON.stringify({
+    runs,
+    refused: JSON.parse(refused),
+    reply: reply.content,
+    middleware: middleware.name,
+    branded: middleware[Symbol.for("AgentMiddleware")] === true,
+  }),
+);

@@ -44,20 +44,28 @@ export default async function setup(project: TestProject): Promise<() => void> {
     // not built yet
   }
   if (built < newest(join(root, "src"))) {
-    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: root, stdio: "inherit" });
+    execFileSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], {
+      cwd: root,
+      stdio: "inherit",
+    });
   }
   let url = process.env.AGENTGATE_REDIS_URL || null;
   let child: ChildProcess | undefined;
   if (url === null && spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0) {
     const port = await freePort();
-    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+    child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: "ignore",
+    });
     for (let i = 0; i < 50; i++) {
       if (spawnSync("redis-cli", ["-p", String(port), "ping"], { encoding: "utf8" }).stdout?.trim() === "PONG") break;
       await new Promise((r) => setTimeout(r, 100));
     }
     url = `redis://127.0.0.1:${port}`;
   }
-  if (url === null) console.warn("[@agentgate/mcp] no Redis (AGENTGATE_REDIS_URL unset, redis-server missing): the shared-limit test is skipped");
+  if (url === null)
+    console.warn(
+      "[@agentgate/mcp] no Redis (AGENTGATE_REDIS_URL unset, redis-server missing): the shared-limit test is skipped",
+    );
   project.provide("redisUrl", url);
   return () => {
     child?.kill("SIGKILL");

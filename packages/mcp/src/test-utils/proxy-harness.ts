@@ -13,7 +13,11 @@ export const FILESYSTEM_SERVER = join(root, "node_modules/@modelcontextprotocol/
 export const EVERYTHING_SERVER = join(root, "node_modules/@modelcontextprotocol/server-everything/dist/index.js");
 
 /** A temporary folder with files; `cleanup()` removes it. */
-export function tempDir(prefix = "agentgate-mcp-"): { dir: string; write(name: string, text: string): string; cleanup(): void } {
+export function tempDir(prefix = "agentgate-mcp-"): {
+  dir: string;
+  write(name: string, text: string): string;
+  cleanup(): void;
+} {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return {
     dir,
@@ -35,8 +39,17 @@ export interface StdioProxy {
 }
 
 /** Starts `agentgate-mcp <args>` as a child process and connects a real SDK client to it over stdio. */
-export async function connectStdio(args: string[], clientOptions: ClientOptions = {}, env: Record<string, string> = {}): Promise<StdioProxy> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, ...args], stderr: "pipe", env: { ...(process.env as Record<string, string>), ...env } });
+export async function connectStdio(
+  args: string[],
+  clientOptions: ClientOptions = {},
+  env: Record<string, string> = {},
+): Promise<StdioProxy> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, ...args],
+    stderr: "pipe",
+    env: { ...(process.env as Record<string, string>), ...env },
+  });
   let err = "";
   transport.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const client = new Client({ name: "agentgate-test-client", version: "1.0.0" }, clientOptions);
@@ -60,7 +73,10 @@ export interface ChildProxy {
 
 /** Starts `agentgate-mcp <args>` as a plain child process (for `--listen` and start-up failures). */
 export function spawnProxy(args: string[], env: Record<string, string> = {}): ChildProxy {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let err = "";
   const waiters = new Set<() => void>();
   child.stderr!.on("data", (d: Buffer) => {
@@ -94,7 +110,10 @@ export function spawnProxy(args: string[], env: Record<string, string> = {}): Ch
 }
 
 /** Starts the proxy with `--listen 127.0.0.1:0` and connects a client over Streamable HTTP. */
-export async function connectHttp(args: string[], clientOptions: ClientOptions = {}): Promise<{ client: Client; proxy: ChildProxy; url: URL; close(): Promise<void> }> {
+export async function connectHttp(
+  args: string[],
+  clientOptions: ClientOptions = {},
+): Promise<{ client: Client; proxy: ChildProxy; url: URL; close(): Promise<void> }> {
   const proxy = spawnProxy(["--listen", "127.0.0.1:0", ...args]);
   const [, href] = await proxy.waitFor(/listening on (http:\/\/\S+)/);
   const url = new URL(href!);

@@ -29,7 +29,9 @@ export class FakeOpenAI {
             res.writeHead(200, { "content-type": "text/event-stream" });
             for (const event of reply.sse) {
               const type = (event as { type?: string }).type;
-              res.write(`${type && !("choices" in (event as object)) ? `event: ${type}\n` : ""}data: ${JSON.stringify(event)}\n\n`);
+              res.write(
+                `${type && !("choices" in (event as object)) ? `event: ${type}\n` : ""}data: ${JSON.stringify(event)}\n\n`,
+              );
             }
             if (reply.sse.some((e) => "choices" in (e as object))) res.write("data: [DONE]\n\n");
             res.end();

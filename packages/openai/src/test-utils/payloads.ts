@@ -18,7 +18,13 @@ export function chatCompletion(message: { content?: string | null; tool_calls?: 
           refusal: null,
           annotations: [],
           ...(message.tool_calls
-            ? { tool_calls: message.tool_calls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.arguments } })) }
+            ? {
+                tool_calls: message.tool_calls.map((c) => ({
+                  id: c.id,
+                  type: "function",
+                  function: { name: c.name, arguments: c.arguments },
+                })),
+              }
             : {}),
         },
         logprobs: null,
@@ -33,32 +39,90 @@ export function chatCompletion(message: { content?: string | null; tool_calls?: 
 
 /** The chunks of a streamed chat completion: tool call arguments arrive in pieces. */
 export function chatChunks(message: { content?: string; tool_calls?: Call[] }, model = "gpt-4.1-mini") {
-  const base = { id: "chatcmpl-stream", object: "chat.completion.chunk", created: 1764250000, model, system_fingerprint: "fp_test" };
-  const chunks: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: "assistant", content: message.content ? "" : null, refusal: null }, logprobs: null, finish_reason: null }] }];
+  const base = {
+    id: "chatcmpl-stream",
+    object: "chat.completion.chunk",
+    created: 1764250000,
+    model,
+    system_fingerprint: "fp_test",
+  };
+  const chunks: unknown[] = [
+    {
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: { role: "assistant", content: message.content ? "" : null, refusal: null },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ],
+    },
+  ];
   if (message.content) {
     for (const part of message.content.match(/.{1,6}/gs) ?? []) {
       chunks.push({ ...base, choices: [{ index: 0, delta: { content: part }, logprobs: null, finish_reason: null }] });
     }
   }
   message.tool_calls?.forEach((c, index) => {
-    chunks.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] }, logprobs: null, finish_reason: null }] });
+    chunks.push({
+      ...base,
+      choices: [
+        {
+          index: 0,
+          delta: { tool_calls: [{ index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] },
+          logprobs: null,
+          finish_reason: null,
+        },
+      ],
+    });
     for (const part of c.arguments.match(/.{1,5}/gs) ?? []) {
-      chunks.push({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: part } }] }, logprobs: null, finish_reason: null }] });
+      chunks.push({
+        ...base,
+        choices: [
+          {
+            index: 0,
+            delta: { tool_calls: [{ index, function: { arguments: part } }] },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ],
+      });
     }
   });
-  chunks.push({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: message.tool_calls ? "tool_calls" : "stop" }] });
+  chunks.push({
+    ...base,
+    choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: message.tool_calls ? "tool_calls" : "stop" }],
+  });
   return chunks;
 }
 
 export function functionCallItem(c: Call): ResponseFunctionToolCall & { id: string } {
-  return { id: `fc_${c.id}`, type: "function_call", status: "completed", arguments: c.arguments, call_id: c.id, name: c.name };
+  return {
+    id: `fc_${c.id}`,
+    type: "function_call",
+    status: "completed",
+    arguments: c.arguments,
+    call_id: c.id,
+    name: c.name,
+  };
 }
 
 export function messageItem(text: string) {
-  return { id: "msg_1", type: "message", status: "completed", role: "assistant", content: [{ type: "output_text", text, annotations: [], logprobs: [] }] };
+  return {
+    id: "msg_1",
+    type: "message",
+    status: "completed",
+    role: "assistant",
+    content: [{ type: "output_text", text, annotations: [], logprobs: [] }],
+  };
 }
 
-export function response(output: unknown[], model = "gpt-4.1-mini", id = `resp_${Math.random().toString(36).slice(2, 10)}`) {
+export function response(
+  output: unknown[],
+  model = "gpt-4.1-mini",
+  id = `resp_${Math.random().toString(36).slice(2, 10)}`,
+) {
   return {
     id,
     object: "response",
@@ -81,7 +145,13 @@ export function response(output: unknown[], model = "gpt-4.1-mini", id = `resp_$
     tools: [],
     top_p: 1,
     truncation: "disabled",
-    usage: { input_tokens: 80, input_tokens_details: { cached_tokens: 0 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 100 },
+    usage: {
+      input_tokens: 80,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: 20,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: 100,
+    },
     user: null,
     metadata: {},
   };
@@ -101,7 +171,13 @@ export function responseEvents(calls: Call[], model = "gpt-4.1-mini") {
     for (const delta of c.arguments.match(/.{1,5}/gs) ?? []) {
       push({ type: "response.function_call_arguments.delta", item_id: item.id, output_index, delta });
     }
-    push({ type: "response.function_call_arguments.done", item_id: item.id, output_index, arguments: c.arguments, name: c.name });
+    push({
+      type: "response.function_call_arguments.done",
+      item_id: item.id,
+      output_index,
+      arguments: c.arguments,
+      name: c.name,
+    });
     push({ type: "response.output_item.done", output_index, item });
   });
   push({ type: "response.completed", response: final });

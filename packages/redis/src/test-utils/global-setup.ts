@@ -21,7 +21,12 @@ declare module "vitest" {
 const packageDir = fileURLToPath(new URL("../../", import.meta.url));
 
 async function reachable(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2_000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on("error", () => {});
   try {
     await client.connect();
@@ -57,7 +62,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   if (required && (url === null || !bin)) {
     await server?.dispose();
-    throw new Error(`AGENTGATE_REQUIRE_REDIS=1 but ${problem ?? "redis-server is not installed (the outage tests start their own)"}`);
+    throw new Error(
+      `AGENTGATE_REQUIRE_REDIS=1 but ${problem ?? "redis-server is not installed (the outage tests start their own)"}`,
+    );
   }
   if (url === null) console.warn(`[@agentgate/redis] skipping Redis tests: ${problem}`);
 

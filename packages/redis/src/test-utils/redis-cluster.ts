@@ -48,9 +48,25 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
   try {
     for (let i = 0; i < size; i++) {
       const bus = await freePort();
-      nodes.push(await startRedisServer(undefined, ["--cluster-enabled", "yes", "--cluster-port", String(bus), "--cluster-node-timeout", "5000"]));
+      nodes.push(
+        await startRedisServer(undefined, [
+          "--cluster-enabled",
+          "yes",
+          "--cluster-port",
+          String(bus),
+          "--cluster-node-timeout",
+          "5000",
+        ]),
+      );
     }
-    await cli("--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "0", "--cluster-yes");
+    await cli(
+      "--cluster",
+      "create",
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    );
     const deadline = Date.now() + 20_000;
     for (const n of nodes) {
       for (;;) {
@@ -76,7 +92,11 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     client: () => new Cluster(startup, { scaleReads: "master", redisOptions: { maxRetriesPerRequest: 1 } }),
     async nodeFor(key) {
       const slot = await slotOf(key);
-      const slots = (await admin(nodes[0]!, (r) => r.cluster("SLOTS"))) as unknown as [number, number, [string, number, string]][];
+      const slots = (await admin(nodes[0]!, (r) => r.cluster("SLOTS"))) as unknown as [
+        number,
+        number,
+        [string, number, string],
+      ][];
       const owner = slots.find(([from, to]) => slot >= from && slot <= to);
       if (!owner) throw new Error(`no node serves slot ${slot}`);
       return nodes.find((n) => n.port === owner[2][1])!;
@@ -94,7 +114,9 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
       for (;;) {
         const keys = await admin(from, (r) => r.cluster("GETKEYSINSLOT", slot, 100));
         if (keys.length === 0) break;
-        await admin(from, (r) => r.call("MIGRATE", "127.0.0.1", String(to.port), "", "0", "5000", "REPLACE", "KEYS", ...keys));
+        await admin(from, (r) =>
+          r.call("MIGRATE", "127.0.0.1", String(to.port), "", "0", "5000", "REPLACE", "KEYS", ...keys),
+        );
       }
       for (const n of nodes) await admin(n, (r) => r.cluster("SETSLOT", slot, "NODE", toId));
     },

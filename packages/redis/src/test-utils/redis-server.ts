@@ -56,7 +56,8 @@ export async function waitForPong(port: number, timeoutMs = 5_000): Promise<void
       });
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -64,7 +65,23 @@ export async function waitForPong(port: number, timeoutMs = 5_000): Promise<void
 function launch(port: number, dir: string, extra: readonly string[]): ChildProcess {
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, "--loglevel", "warning", ...extra],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--daemonize",
+      "no",
+      "--dir",
+      dir,
+      "--loglevel",
+      "warning",
+      ...extra,
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   child.on("error", () => {});
@@ -81,7 +98,10 @@ function exited(child: ChildProcess): Promise<void> {
  * command-line settings (`["--maxmemory-policy", "volatile-lru"]`); a function
  * gets the chosen port (for settings that name other ports).
  */
-export async function startRedisServer(port?: number, extra: readonly string[] | ((port: number) => readonly string[]) = []): Promise<RedisServer> {
+export async function startRedisServer(
+  port?: number,
+  extra: readonly string[] | ((port: number) => readonly string[]) = [],
+): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), "agentgate-redis-"));
   for (let attempt = 0; ; attempt++) {
     const p = port ?? (await freePort());

@@ -34,9 +34,20 @@ async function run(cmd: Command): Promise<unknown> {
     const approver = cmd.approver;
     // An inline approval handler that approves after a delay, as a human on a chat channel would.
     const approvalHandler = approver
-      ? () => new Promise<{ approved: boolean; approvedBy: string }>((r) => setTimeout(() => r({ approved: true, approvedBy: approver.name }), approver.delayMs))
+      ? () =>
+          new Promise<{ approved: boolean; approvedBy: string }>((r) =>
+            setTimeout(() => r({ approved: true, approvedBy: approver.name }), approver.delayMs),
+          )
       : undefined;
-    gates.set(cmd.gate, new GateKeeper({ identity, policy: new PermissionPolicy(cmd.policy), store, ...(approvalHandler ? { approvalHandler } : {}) }));
+    gates.set(
+      cmd.gate,
+      new GateKeeper({
+        identity,
+        policy: new PermissionPolicy(cmd.policy),
+        store,
+        ...(approvalHandler ? { approvalHandler } : {}),
+      }),
+    );
     return null;
   }
   const gate = gates.get(cmd.gate);

@@ -10,7 +10,12 @@ export interface Worker {
   readonly pid: number;
   send<T = unknown>(command: Record<string, unknown>): Promise<T>;
   /** Creates a gate for `identity` and `policy` in the worker; commands name it with `gate`. */
-  setup(gate: string, identity: AgentIdentity, policy: PolicyConfig, options?: { approver?: { name: string; delayMs: number } }): Promise<void>;
+  setup(
+    gate: string,
+    identity: AgentIdentity,
+    policy: PolicyConfig,
+    options?: { approver?: { name: string; delayMs: number } },
+  ): Promise<void>;
   /** Closes stdin and waits for a clean exit. */
   exit(): Promise<number | null>;
   kill(): void;
