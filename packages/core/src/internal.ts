@@ -10,3 +10,15 @@ export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
 export { GlobList } from "./policy/glob-list.js";
 export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";
+export {
+  recordApprovalAnswers,
+  type ApprovalAnswerInput,
+  type AskedApproval,
+  type RecordApprovalAnswersOptions,
+  type RecordedAnswer,
+  type RecordedAnswerStatus,
+} from "./gate/approval-answers.js";
+export { decideToolApproval, type ApprovalVerdict, type ToolApprovalRequest } from "./gate/approval-verdict.js";
+export { raceAbort } from "./gate/race-abort.js";
+export { checkToolCallWithContext, refuseUnchecked, type CallContext } from "./gate/tool-call-context.js";
+export { safeOwn } from "./gate/tool-call.js";
