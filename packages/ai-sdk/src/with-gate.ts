@@ -66,10 +66,7 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
   if (typeof execute !== "function") return tool;
   const { mapping, context } = options;
 
-  const decide = (
-    input: unknown,
-    callOptions: ToolExecutionOptions<unknown>,
-  ): Promise<GateDeniedResult | undefined> => {
+  const decide = (input: unknown, callOptions: ToolExecutionOptions<unknown>): Promise<Decision> => {
     const signal = callOptions?.abortSignal;
     signal?.throwIfAborted();
     const toolCallId = callOptions?.toolCallId;
@@ -79,7 +76,7 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
       gate,
       { toolName, input, callId: toolCallId, mapping, execute: true },
       context && (() => context({ toolName, toolCallId, input, toolContext: callOptions?.context })),
-    ).then(denialOf);
+    );
     return signal === undefined ? check : raceAbort(check, signal);
   };
 
@@ -87,16 +84,16 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
   const wrapped: AnyExecute =
     Object.prototype.toString.call(execute) === "[object AsyncGeneratorFunction]"
       ? async function* (input, callOptions) {
-          const denial = await decide(input, callOptions);
-          if (denial !== undefined) {
-            yield denial;
+          const decision = await decide(input, callOptions);
+          if (decision.type !== "allow") {
+            yield deniedToolResult(decision);
             return;
           }
           yield* execute.call(tool, input, callOptions) as AsyncIterable<unknown>;
         }
       : async (input, callOptions) => {
-          const denial = await decide(input, callOptions);
-          if (denial !== undefined) return denial;
+          const decision = await decide(input, callOptions);
+          if (decision.type !== "allow") return deniedToolResult(decision);
           const result = await execute.call(tool, input, callOptions);
           // A plain function that returns an async iterable cannot be told apart before the gate
           // answers; consume it and keep the final value, as the SDK would.
@@ -117,9 +114,6 @@ function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: Wi
   }
   return Object.create(Object.getPrototypeOf(tool) as object | null, descriptors);
 }
-
-const denialOf = (decision: Decision): GateDeniedResult | undefined =>
-  decision.type === "allow" ? undefined : deniedToolResult(decision);
 
 const method = (value: unknown, was: PropertyDescriptor | undefined): PropertyDescriptor => ({
   value,
