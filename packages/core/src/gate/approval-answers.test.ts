@@ -8,15 +8,18 @@ const identity = await AgentIdentity.create("answers-bot");
 const rules = [
   { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] },
 ];
-const newGate = () => new GateKeeper({ identity, policy: new PermissionPolicy({ name: "p", rules }) });
+/** A gate with an open escalation for each call id. */
+async function escalatedGate(...callIds: string[]): Promise<GateKeeper> {
+  const gate = new GateKeeper({ identity, policy: new PermissionPolicy({ name: "p", rules }) });
+  for (const callId of callIds) await gate.checkToolCall({ toolName: "deploy", input: {}, callId });
+  return gate;
+}
 const asked = (entries: Record<string, Partial<AskedApproval>>) =>
   new Map(Object.entries(entries).map(([id, a]) => [id, { callId: a.callId, automatic: a.automatic ?? false }]));
 
 describe("recordApprovalAnswers", () => {
   it("settles the pending escalation of each answered call, once, and reports every other answer", async () => {
-    const gate = newGate();
-    await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1" });
-    await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c2" });
+    const gate = await escalatedGate("c1", "c2");
     const recorded = await recordApprovalAnswers(
       gate,
       [
@@ -52,9 +55,7 @@ describe("recordApprovalAnswers", () => {
   });
 
   it("with trusted requests, ignores the history's call ids and audits a 'no' the gate did not ask", async () => {
-    const gate = newGate();
-    await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1" });
-    await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c2" });
+    const gate = await escalatedGate("c1", "c2");
     // The history aims a1 at c2; the server issued a1 for c1.
     const recorded = await recordApprovalAnswers(
       gate,
@@ -90,8 +91,7 @@ describe("recordApprovalAnswers", () => {
   });
 
   it("fails closed when the gate fails: nothing approved, each answer says why", async () => {
-    const gate = newGate();
-    await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c1" });
+    const gate = await escalatedGate("c1");
     const unreadable = {
       pendingEscalations: () => Promise.reject(new Error("store down")),
     } as unknown as GateKeeper;
