@@ -15,7 +15,7 @@ import {
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
-import { consumed } from "./consume-reply.js";
+import { consumed, rated } from "./consume-reply.js";
 import { listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { RedisGrants } from "./grants.js";
 import { ScriptBatch } from "./script-batch.js";
@@ -168,15 +168,13 @@ export class RedisStore implements GateStore, GrantStore {
       req.maxPerMinute !== undefined &&
       req.denyAfter === undefined &&
       req.escalateAfter === undefined &&
-      !req.escalate
+      !req.escalate &&
+      req.windowMs < 1e13 // the script computes the window's PX: Lua prints numbers below 1e14 as integers
     ) {
       const key = k.window(req.scope);
-      const winPx = Math.max(1, Math.ceil(req.windowMs * 2));
       return this.#redis
-        .run("consume", () =>
-          this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx]),
-        )
-        .then((reply) => consumed(reply, undefined));
+        .run("consume", () => this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!]))
+        .then(rated);
     }
     // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
     const args: (string | number)[] = call
