@@ -1,4 +1,5 @@
 import {
+  EscalationLimitError,
   MemoryStore,
   StoreUnavailableError,
   type ClaimRequest,
@@ -263,11 +264,10 @@ export class RedisStore implements GateStore, GrantStore {
         ),
       );
       if (created === 0) {
-        const error = new StoreUnavailableError(
+        // Not a store failure: never answered from the memory fallback.
+        throw new EscalationLimitError(
           `agent ${record.decision.agentId} already has ${this.#maxPending} pending escalations under policy ${record.decision.policy} (maxPendingEscalations): settle some or let them expire before raising more`,
         );
-        refusals.add(error);
-        throw error;
       }
       const pointer = JSON.stringify(keys);
       await this.#redis.run("index the escalation", () =>
