@@ -4,6 +4,8 @@
 // TIME: tests move time, and every worker then agrees on the same arithmetic
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
+import type { RedisClient } from "./bounded.js";
+
 /** Versioned names: another version of this package never runs our ARGV layout. */
 export const CONSUME = "agentgateConsumeV5";
 export const SETTLE = "agentgateSettleV2";
@@ -258,3 +260,21 @@ if ARGV[6] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
 end
 return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
 `;
+
+/** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
+export function defineScripts(client: RedisClient): void {
+  const c = client as unknown as Record<string, unknown>;
+  const scripts: [string, string, number | undefined][] = [
+    [CONSUME, CONSUME_LUA, undefined], // key count passed first: 2 without a call, 3 with one
+    [CREATE, CREATE_LUA, 5],
+    [PAGE, PAGE_LUA, 1],
+    [INDEX, INDEX_LUA, 2],
+    [SETTLE, SETTLE_LUA, 4],
+    [CLAIM, CLAIM_LUA, 1],
+    [RATE, RATE_LUA, 1],
+  ];
+  for (const [name, lua, numberOfKeys] of scripts) {
+    if (typeof c[name] !== "function")
+      client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+  }
+}
