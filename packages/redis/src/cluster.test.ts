@@ -226,11 +226,11 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     ];
 
     /**
-     * One agent's gates on two Cluster clients (two workers), with a policy
+     * One agent's gates on two Cluster clients (as two workers would hold), with a policy
      * name whose tag `place` accepts, and `busy`: checks from both gates, two at
      * a time, for as long as `work` runs (then the checks made meanwhile).
      */
-    async function twoWorkers(
+    async function twoClients(
       label: string,
       place: (tag: string, prefix: string) => Promise<boolean> = async () => true,
     ) {
@@ -273,8 +273,8 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
       return { gates, tag, warnings, burst, busy, drain, close: () => stores.forEach((s) => s.close()) };
     }
 
-    it("an agent's slot migrates while two workers check: denyAfter stays exact, its escalations resolve after", async () => {
-      const w = await twoWorkers("migrate-live");
+    it("an agent's slot migrates while gates on two clients check: denyAfter stays exact, its escalations resolve after", async () => {
+      const w = await twoClients("migrate-live");
       const [a, b] = w.gates;
       const raised: Decision[] = [];
       for (const id of ["m1", "m2", "m3"]) raised.push(await a.check("shell", { target: id, callId: id }));
@@ -286,7 +286,7 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
       expect(during.length).toBeGreaterThan(0);
       // A check that met the migration half-way is a DENY (fail closed), never an extra ALLOW.
       for (const d of during) expect(d.type === "allow" || d.code === "store_unavailable").toBe(true);
-      // The escalations moved with the slot: listed and settled through the other worker, replayed by the first.
+      // The escalations moved with the slot: listed and settled through the other client, replayed by the first.
       const ids = (rs: { escalationId?: string }[]) => rs.map((r) => r.escalationId).sort();
       expect(ids(await b.pendingEscalations())).toEqual(ids(raised));
       const approved = await b.resolveEscalation(raised[0]!.escalationId!, { approved: true, approvedBy: "alice" });
@@ -301,9 +301,9 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     });
 
     // Last in the file: afterwards one of `cluster.nodes` is a replica.
-    it("a replica promoted by CLUSTER FAILOVER while two workers check: exact, no data-loss alarm, escalations resolve", async () => {
+    it("a replica promoted by CLUSTER FAILOVER while gates on two clients check: exact, no data-loss alarm, escalations resolve", async () => {
       // The agent's keys and the escalation pointers on one primary: the failover moves both.
-      const w = await twoWorkers(
+      const w = await twoClients(
         "failover-live",
         async (tag, prefix) => (await cluster.nodeFor(tag)) === (await cluster.nodeFor(`${prefix}{esc}:pending`)),
       );
