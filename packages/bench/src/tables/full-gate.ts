@@ -459,7 +459,7 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
   return [
     "### Redis",
     "",
-    `One local redis-server ${version} (127.0.0.1, no persistence). \`gate.check("llm_call")\` with \`RedisStore\` (one Lua script per check: sliding-window log and reservation; a usage count only for rules with \`deny_after\`/\`escalate_after\`) beside \`RateLimiterRedis.consume()\` (fixed-window counter, one Lua script), each on its own ioredis client. Every call in the timed rounds had to be admitted; ${rounds} rounds after a warm-up round, order alternating, median of each column.`,
+    `One local redis-server ${version} (127.0.0.1, no persistence). \`gate.check("llm_call")\` with \`RedisStore\` (one Lua script per check: sliding-window log and reservation; a usage count only for rules with \`deny_after\`/\`escalate_after\`; this rate-only rule sends 1 key and 4 arguments and gets an integer back; checks in flight together travel in pipelines of at most 16, each still its own script) beside \`RateLimiterRedis.consume()\` (fixed-window counter, one Lua script), each on its own ioredis client. Every call in the timed rounds had to be admitted; ${rounds} rounds after a warm-up round, order alternating, median of each column.`,
     "",
     table(
       [
