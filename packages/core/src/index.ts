@@ -76,3 +76,4 @@ export type {
   GateStore,
   SettleResult,
 } from "./gate/store.js";
+export { findGateError } from "./errors/find-gate-error.js";

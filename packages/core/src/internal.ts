@@ -10,3 +10,15 @@ export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
 export { GlobList } from "./policy/glob-list.js";
 export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";
+export {
+  runToolCallOnce,
+  type JsonToolCall,
+  type ToolRunOutcome,
+  type ToolRunStatus,
+} from "./gate/run-tool-call-once.js";
+export {
+  ToolOutputLedger,
+  toolOutputLedgerOf,
+  verifyToolOutput,
+  type ToolOutputEntry,
+} from "./gate/tool-output-ledger.js";

@@ -1,10 +1,10 @@
+import { runToolCallOnce } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
-import { executeCall } from "./execute-call.js";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
-import { fromTool, GATED_TOOL } from "./tool-set.js";
+import { fromTool, GATED_TOOL, stringifyResult } from "./tool-set.js";
 
 /** Options for {@link gateRunTools}. */
 export interface GateRunToolsOptions {
@@ -72,15 +72,15 @@ export function gateRunTools<ToolContext = unknown>(
         ...(strict !== undefined ? { strict } : {}),
         function: async (raw: string, runner, toolContext) => {
           const found = findCall(runner as Runner, runnable.name, raw);
-          const outcome = await executeCall({
+          const outcome = await runToolCallOnce({
             gate,
-            name: runnable.name,
+            toolName: runnable.name,
             rawArguments: raw,
             callId: found?.call.id,
-            tool: runnable,
             mapping: options.mapping,
-            runner,
-            toolContext,
+            parse: runnable.parse,
+            run: (input) => runnable.call(input, raw, runner, toolContext),
+            toText: stringifyResult,
           });
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;

@@ -1,9 +1,12 @@
+import { runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
 import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
-import { executeCall, type CallStatus } from "./execute-call.js";
-import { readToolCalls, type ChatToolCallsInput, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { toLookup, type ToolSetInput } from "./tool-set.js";
+import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
+import { stringifyResult, toLookup, type ToolLookup, type ToolSetInput } from "./tool-set.js";
+
+/** How one call ended. */
+export type CallStatus = ToolRunStatus;
 
 /** Options for {@link runToolCalls}. */
 export interface RunToolCallsOptions<ToolContext = unknown> {
@@ -92,43 +95,54 @@ export async function runToolCalls(
     throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  return Promise.all(
-    read.map((call) =>
-      executeCall({
-        gate,
-        name: call.name,
-        rawArguments: call.rawArguments,
-        callId: call.callId,
-        tool: tools(call.name),
-        mapping,
-        toolContext,
-        problem: call.problem,
-      }).then((outcome) => {
-        const item =
-          call.api === "chat"
-            ? ({
-                role: "tool",
-                tool_call_id: call.callId ?? "",
-                content: outcome.output,
-              } satisfies ChatCompletionToolMessageParam)
-            : ({
-                type: "function_call_output",
-                call_id: call.callId ?? "",
-                output: outcome.output,
-              } satisfies ResponseInputItem.FunctionCallOutput);
-        const result: ToolCallResult<typeof item> = {
-          callId: call.callId,
-          toolName: call.name,
-          status: outcome.status,
-          decision: outcome.decision,
-          replayed: outcome.replayed,
-          output: outcome.output,
-          item,
-        };
-        if ("result" in outcome) result.result = outcome.result;
-        if ("error" in outcome) result.error = outcome.error;
-        return result as ChatToolCallResult | ResponsesToolCallResult;
-      }),
-    ),
-  );
+  // One call (the usual batch) skips Promise.all's extra promise.
+  if (read.length === 1) return runOne(read[0]!, gate, tools, mapping, toolContext).then((r) => [r]);
+  return Promise.all(read.map((call) => runOne(call, gate, tools, mapping, toolContext)));
+}
+
+function runOne(
+  call: ReadCall,
+  gate: GateKeeper,
+  tools: ToolLookup,
+  mapping: ToolMapping | undefined,
+  toolContext: unknown,
+): Promise<ChatToolCallResult | ResponsesToolCallResult> {
+  const tool = tools(call.name);
+  const raw = call.rawArguments;
+  return runToolCallOnce({
+    gate,
+    toolName: call.name,
+    rawArguments: raw,
+    callId: call.callId,
+    mapping,
+    problem: call.problem,
+    parse: tool?.parse,
+    run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
+    toText: stringifyResult,
+  }).then((outcome) => toResult(call, outcome));
+}
+
+function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {
+  const callId = call.callId;
+  const output = outcome.output;
+  const item =
+    call.api === "chat"
+      ? ({ role: "tool", tool_call_id: callId ?? "", content: output } satisfies ChatCompletionToolMessageParam)
+      : ({
+          type: "function_call_output",
+          call_id: callId ?? "",
+          output,
+        } satisfies ResponseInputItem.FunctionCallOutput);
+  const result: ToolCallResult<typeof item> = {
+    callId,
+    toolName: call.name,
+    status: outcome.status,
+    decision: outcome.decision,
+    replayed: outcome.replayed,
+    output,
+    item,
+  };
+  if ("result" in outcome) result.result = outcome.result;
+  if ("error" in outcome) result.error = outcome.error;
+  return result as ChatToolCallResult | ResponsesToolCallResult;
 }

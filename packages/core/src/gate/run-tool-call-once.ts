@@ -1,0 +1,150 @@
+import { errorText } from "../errors/error-text.js";
+import { deniedToolResult } from "./approval.js";
+import type { Decision } from "./decision.js";
+import type { GateKeeper } from "./gate-keeper.js";
+import { MAX_CALL_ID, quote, type ToolCall, type ToolMapping } from "./tool-call.js";
+import { toolOutputLedgerOf, type ToolOutputEntry } from "./tool-output-ledger.js";
+
+/** How one gated tool call ended. */
+export type ToolRunStatus = "ran" | "denied" | "escalated" | "failed";
+
+/** What {@link runToolCallOnce} resolves. */
+export interface ToolRunOutcome {
+  status: ToolRunStatus;
+  decision: Decision;
+  /** The text the model reads: the result, the failure, or the denial as JSON. */
+  output: string;
+  /** True when the call id already ran: its first output is returned (no `result` / `error`), nothing runs again. */
+  replayed: boolean;
+  result?: unknown;
+  error?: unknown;
+}
+
+/** One tool call whose arguments came as JSON text (the OpenAI-style function call). */
+export interface JsonToolCall {
+  gate: GateKeeper;
+  toolName: string;
+  callId: string | undefined;
+  /** The arguments as the model sent them: JSON text, or anything else (refused). */
+  rawArguments: unknown;
+  mapping?: ToolMapping | undefined;
+  /** Set when the call cannot run at all: an audited DENY with this reason. */
+  problem?: string | undefined;
+  /** The tool's own reading of the raw text (a schema); throwing is an audited DENY. Default: the parsed JSON. */
+  parse?: ((raw: string) => unknown) | undefined;
+  /** Runs the tool with the checked input; undefined when no tool has this name (an audited DENY). */
+  run: ((input: unknown) => unknown) | undefined;
+  /** The text the model reads for a value `run` returned (the framework's own rule). */
+  toText: (value: unknown) => string;
+}
+
+/**
+ * Checks one call with `gate.checkToolCall` (`execute: true`) and runs it on ALLOW. Never
+ * rejects: malformed JSON, a schema the arguments fail, an unknown tool are audited DENYs,
+ * and a tool that throws is `failed`. A call id runs once per gate in this process: a repeat
+ * with the same tool and arguments gets the first output back without running, a repeat with
+ * others is refused (`call_mismatch`), a concurrent repeat waits for the first.
+ */
+export function runToolCallOnce(call: JsonToolCall): Promise<ToolRunOutcome> {
+  const { callId } = call;
+  // No id, or one the gate refuses as too long: nothing to remember (and no megabyte keys kept).
+  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call);
+  const ledger = toolOutputLedgerOf(call.gate);
+  const fingerprint =
+    typeof call.rawArguments === "string" ? `${call.toolName}\u0000${call.rawArguments}` : `${call.toolName}\u0001`;
+  const seen = ledger.get(callId);
+  if (seen !== undefined) return repeat(call, callId, fingerprint, seen);
+  // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
+  const entry = ledger.claim(callId, fingerprint);
+  return decideAndRun(call).then((outcome) => {
+    ledger.settle(entry, outcome.status, outcome.decision, outcome.output);
+    return outcome;
+  });
+}
+
+async function repeat(
+  call: JsonToolCall,
+  callId: string,
+  fingerprint: string,
+  entry: ToolOutputEntry | undefined,
+): Promise<ToolRunOutcome> {
+  const ledger = toolOutputLedgerOf(call.gate);
+  while (entry?.status === "running") {
+    await ledger.wait(entry);
+    entry = ledger.get(callId);
+  }
+  if (entry !== undefined) {
+    if (entry.fingerprint !== fingerprint) {
+      const reason = `call id ${quote(callId)} was already used for a different tool or arguments; a call id never carries over to another call`;
+      return denied(call.gate.refuse("tool_use", reason, { target: call.toolName, callId, code: "call_mismatch" }));
+    }
+    if (entry.status === "ran" || entry.status === "failed")
+      return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
+  }
+  // Denied or escalated before: decided again (an escalation may have been answered since).
+  const claimed = ledger.claim(callId, fingerprint);
+  const outcome = await decideAndRun(call);
+  ledger.settle(claimed, outcome.status, outcome.decision, outcome.output);
+  return outcome;
+}
+
+/** A refused call's outcome: the model reads the denial as JSON. */
+function denied(decision: Decision): ToolRunOutcome {
+  return {
+    status: decision.type === "escalate" ? "escalated" : "denied",
+    decision,
+    output: JSON.stringify(deniedToolResult(decision)),
+    replayed: false,
+  };
+}
+
+/** An audited DENY for input the gate could not check (recorded as `invalid_input`). */
+async function refuse(call: JsonToolCall, reason: string): Promise<ToolRunOutcome> {
+  const check: ToolCall = { toolName: call.toolName, input: call.rawArguments, inputError: reason };
+  if (call.callId !== undefined) check.callId = call.callId;
+  return denied(await call.gate.checkToolCall(check));
+}
+
+async function decideAndRun(call: JsonToolCall): Promise<ToolRunOutcome> {
+  const { toolName: name, rawArguments: raw, run } = call;
+  if (call.problem !== undefined) return refuse(call, call.problem);
+  if (typeof raw !== "string") return refuse(call, `tool ${quote(name)} was called without an argument string`);
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch (error) {
+    return refuse(call, `malformed JSON arguments for tool ${quote(name)}: ${errorText(error)}`);
+  }
+  if (run === undefined) return refuse(call, `no function named ${quote(name)} is available to run`);
+  if (call.parse !== undefined) {
+    try {
+      const parsed = call.parse(raw);
+      input = isThenable(parsed) ? await parsed : parsed;
+    } catch (error) {
+      return refuse(call, `arguments for tool ${quote(name)} do not match its schema: ${errorText(error)}`);
+    }
+  }
+  // `execute`: the tool runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
+  const decision = await call.gate.checkToolCall(
+    call.callId === undefined
+      ? { toolName: name, input, mapping: call.mapping, execute: true }
+      : { toolName: name, input, callId: call.callId, mapping: call.mapping, execute: true },
+  );
+  if (decision.type !== "allow") return denied(decision);
+  try {
+    let result = run(input);
+    if (isThenable(result)) result = await result;
+    return { status: "ran", decision, output: call.toText(result), result, replayed: false };
+  } catch (error) {
+    const output = JSON.stringify({ error: `tool ${quote(name)} failed: ${errorText(error)}` });
+    return { status: "failed", decision, output, error, replayed: false };
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as PromiseLike<unknown>).then === "function"
+  );
+}
