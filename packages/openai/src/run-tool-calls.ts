@@ -3,7 +3,7 @@ import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { stringifyResult, toLookup, type ToolLookup, type ToolSetInput } from "./tool-set.js";
+import { stringifyResult, toLookup, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
 export type CallStatus = ToolRunStatus;
@@ -95,31 +95,24 @@ export async function runToolCalls(
     throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  // One call (the usual batch) skips Promise.all's extra promise.
-  if (read.length === 1) return runOne(read[0]!, gate, tools, mapping, toolContext).then((r) => [r]);
-  return Promise.all(read.map((call) => runOne(call, gate, tools, mapping, toolContext)));
-}
-
-function runOne(
-  call: ReadCall,
-  gate: GateKeeper,
-  tools: ToolLookup,
-  mapping: ToolMapping | undefined,
-  toolContext: unknown,
-): Promise<ChatToolCallResult | ResponsesToolCallResult> {
-  const tool = tools(call.name);
-  const raw = call.rawArguments;
-  return runToolCallOnce({
-    gate,
-    toolName: call.name,
-    rawArguments: raw,
-    callId: call.callId,
-    mapping,
-    problem: call.problem,
-    parse: tool?.parse,
-    run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
-    toText: stringifyResult,
-  }).then((outcome) => toResult(call, outcome));
+  const run = (call: ReadCall) => {
+    const tool = tools(call.name);
+    const raw = call.rawArguments;
+    return runToolCallOnce({
+      gate,
+      toolName: call.name,
+      rawArguments: raw,
+      callId: call.callId,
+      mapping,
+      problem: call.problem,
+      parse: tool?.parse,
+      run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
+      toText: stringifyResult,
+    });
+  };
+  // One call (the usual batch) skips Promise.all and its extra promises.
+  if (read.length === 1) return run(read[0]!).then((outcome) => [toResult(read[0]!, outcome)]);
+  return Promise.all(read.map(run)).then((outcomes) => outcomes.map((outcome, i) => toResult(read[i]!, outcome)));
 }
 
 function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {

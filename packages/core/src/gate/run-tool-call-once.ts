@@ -3,7 +3,7 @@ import { deniedToolResult } from "./approval.js";
 import type { Decision } from "./decision.js";
 import type { GateKeeper } from "./gate-keeper.js";
 import { MAX_CALL_ID, quote, type ToolCall, type ToolMapping } from "./tool-call.js";
-import { toolOutputLedgerOf, type ToolOutputEntry } from "./tool-output-ledger.js";
+import { toolOutputLedgerOf, type ToolOutputEntry, type ToolOutputLedger } from "./tool-output-ledger.js";
 
 /** How one gated tool call ended. */
 export type ToolRunStatus = "ran" | "denied" | "escalated" | "failed";
@@ -48,18 +48,14 @@ export interface JsonToolCall {
 export function runToolCallOnce(call: JsonToolCall): Promise<ToolRunOutcome> {
   const { callId } = call;
   // No id, or one the gate refuses as too long: nothing to remember (and no megabyte keys kept).
-  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call);
+  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call, same);
   const ledger = toolOutputLedgerOf(call.gate);
   const fingerprint =
     typeof call.rawArguments === "string" ? `${call.toolName}\u0000${call.rawArguments}` : `${call.toolName}\u0001`;
   const seen = ledger.get(callId);
   if (seen !== undefined) return repeat(call, callId, fingerprint, seen);
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
-  const entry = ledger.claim(callId, fingerprint);
-  return decideAndRun(call).then((outcome) => {
-    ledger.settle(entry, outcome.status, outcome.decision, outcome.output);
-    return outcome;
-  });
+  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint)));
 }
 
 async function repeat(
@@ -82,10 +78,96 @@ async function repeat(
       return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
   // Denied or escalated before: decided again (an escalation may have been answered since).
-  const claimed = ledger.claim(callId, fingerprint);
-  const outcome = await decideAndRun(call);
-  ledger.settle(claimed, outcome.status, outcome.decision, outcome.output);
-  return outcome;
+  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint)));
+}
+
+type Done = (outcome: ToolRunOutcome) => ToolRunOutcome;
+const same: Done = (outcome) => outcome;
+
+/** Records the outcome of a claimed call in its ledger entry, on every path, before anyone reads it. */
+function settler(ledger: ToolOutputLedger, entry: ToolOutputEntry): Done {
+  return (outcome) => {
+    ledger.settle(entry, outcome.status, outcome.decision, outcome.output);
+    return outcome;
+  };
+}
+
+/** Why a call's input cannot be checked: recorded as an `invalid_input` DENY. */
+class Unreadable {
+  constructor(readonly reason: string) {}
+}
+
+/** The input the gate checks and the tool receives (maybe after an async schema), or why there is none. */
+function readInput(call: JsonToolCall): unknown {
+  const { toolName: name, rawArguments: raw } = call;
+  if (call.problem !== undefined) return new Unreadable(call.problem);
+  if (typeof raw !== "string") return new Unreadable(`tool ${quote(name)} was called without an argument string`);
+  let input: unknown;
+  try {
+    input = JSON.parse(raw);
+  } catch (error) {
+    return new Unreadable(`malformed JSON arguments for tool ${quote(name)}: ${errorText(error)}`);
+  }
+  if (call.run === undefined) return new Unreadable(`no function named ${quote(name)} is available to run`);
+  if (call.parse === undefined) return input;
+  const schemaError = (error: unknown) =>
+    new Unreadable(`arguments for tool ${quote(name)} do not match its schema: ${errorText(error)}`);
+  try {
+    const parsed = call.parse(raw);
+    return isThenable(parsed) ? Promise.resolve(parsed).then(undefined, schemaError) : parsed;
+  } catch (error) {
+    return schemaError(error);
+  }
+}
+
+/**
+ * Reads, checks and runs one call. Written with `then` rather than `async`: the usual path (sync
+ * input, sync tool) costs one promise hop over the gate's own check.
+ */
+function decideAndRun(call: JsonToolCall, done: Done): Promise<ToolRunOutcome> {
+  const input = readInput(call);
+  if (input instanceof Unreadable) return refuse(call, input.reason).then(done);
+  if (!isThenable(input)) return checkAndRun(call, input, done);
+  return Promise.resolve(input).then((read) =>
+    read instanceof Unreadable ? refuse(call, read.reason).then(done) : checkAndRun(call, read, done),
+  );
+}
+
+function checkAndRun(call: JsonToolCall, input: unknown, done: Done): Promise<ToolRunOutcome> {
+  // `execute`: the tool runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
+  const check: ToolCall =
+    call.callId === undefined
+      ? { toolName: call.toolName, input, mapping: call.mapping, execute: true }
+      : { toolName: call.toolName, input, callId: call.callId, mapping: call.mapping, execute: true };
+  return call.gate.checkToolCall(check).then((decision) => {
+    if (decision.type !== "allow") return done(denied(decision));
+    let result: unknown;
+    try {
+      result = call.run!(input);
+    } catch (error) {
+      return done(failed(call, decision, error));
+    }
+    if (!isThenable(result)) return done(ran(call, decision, result));
+    return Promise.resolve(result).then(
+      (value) => done(ran(call, decision, value)),
+      (error: unknown) => done(failed(call, decision, error)),
+    );
+  });
+}
+
+function ran(call: JsonToolCall, decision: Decision, result: unknown): ToolRunOutcome {
+  let output: string;
+  try {
+    output = call.toText(result);
+  } catch (error) {
+    return failed(call, decision, error);
+  }
+  return { status: "ran", decision, output, result, replayed: false };
+}
+
+function failed(call: JsonToolCall, decision: Decision, error: unknown): ToolRunOutcome {
+  const output = JSON.stringify({ error: `tool ${quote(call.toolName)} failed: ${errorText(error)}` });
+  return { status: "failed", decision, output, error, replayed: false };
 }
 
 /** A refused call's outcome: the model reads the denial as JSON. */
@@ -99,46 +181,10 @@ function denied(decision: Decision): ToolRunOutcome {
 }
 
 /** An audited DENY for input the gate could not check (recorded as `invalid_input`). */
-async function refuse(call: JsonToolCall, reason: string): Promise<ToolRunOutcome> {
+function refuse(call: JsonToolCall, reason: string): Promise<ToolRunOutcome> {
   const check: ToolCall = { toolName: call.toolName, input: call.rawArguments, inputError: reason };
   if (call.callId !== undefined) check.callId = call.callId;
-  return denied(await call.gate.checkToolCall(check));
-}
-
-async function decideAndRun(call: JsonToolCall): Promise<ToolRunOutcome> {
-  const { toolName: name, rawArguments: raw, run } = call;
-  if (call.problem !== undefined) return refuse(call, call.problem);
-  if (typeof raw !== "string") return refuse(call, `tool ${quote(name)} was called without an argument string`);
-  let input: unknown;
-  try {
-    input = JSON.parse(raw);
-  } catch (error) {
-    return refuse(call, `malformed JSON arguments for tool ${quote(name)}: ${errorText(error)}`);
-  }
-  if (run === undefined) return refuse(call, `no function named ${quote(name)} is available to run`);
-  if (call.parse !== undefined) {
-    try {
-      const parsed = call.parse(raw);
-      input = isThenable(parsed) ? await parsed : parsed;
-    } catch (error) {
-      return refuse(call, `arguments for tool ${quote(name)} do not match its schema: ${errorText(error)}`);
-    }
-  }
-  // `execute`: the tool runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
-  const decision = await call.gate.checkToolCall(
-    call.callId === undefined
-      ? { toolName: name, input, mapping: call.mapping, execute: true }
-      : { toolName: name, input, callId: call.callId, mapping: call.mapping, execute: true },
-  );
-  if (decision.type !== "allow") return denied(decision);
-  try {
-    let result = run(input);
-    if (isThenable(result)) result = await result;
-    return { status: "ran", decision, output: call.toText(result), result, replayed: false };
-  } catch (error) {
-    const output = JSON.stringify({ error: `tool ${quote(name)} failed: ${errorText(error)}` });
-    return { status: "failed", decision, output, error, replayed: false };
-  }
+  return call.gate.checkToolCall(check).then(denied);
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
