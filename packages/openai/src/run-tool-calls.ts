@@ -95,24 +95,27 @@ export async function runToolCalls(
     throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  const run = (call: ReadCall) => {
+  const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) => {
     const tool = tools(call.name);
     const raw = call.rawArguments;
-    return runToolCallOnce({
-      gate,
-      toolName: call.name,
-      rawArguments: raw,
-      callId: call.callId,
-      mapping,
-      problem: call.problem,
-      parse: tool?.parse,
-      run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
-      toText: stringifyResult,
-    });
+    return runToolCallOnce(
+      {
+        gate,
+        toolName: call.name,
+        rawArguments: raw,
+        callId: call.callId,
+        mapping,
+        problem: call.problem,
+        parse: tool?.parse,
+        run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
+        toText: stringifyResult,
+      },
+      shape,
+    );
   };
   // One call (the usual batch) skips Promise.all and its extra promises.
-  if (read.length === 1) return run(read[0]!).then((outcome) => [toResult(read[0]!, outcome)]);
-  return Promise.all(read.map(run)).then((outcomes) => outcomes.map((outcome, i) => toResult(read[i]!, outcome)));
+  if (read.length === 1) return run(read[0]!, (outcome) => [toResult(read[0]!, outcome)]);
+  return Promise.all(read.map((call) => run(call, (outcome) => toResult(call, outcome))));
 }
 
 function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {

@@ -41,6 +41,13 @@ describe("runToolCallOnce", () => {
     const again = await call("c1", '{"q":"a"}');
     expect(again).toEqual({ status: "ran", decision: first.decision, output: first.output, replayed: true });
     expect(runs).toHaveLength(1);
+    // `shape` maps the outcome in the same callback, on the first run and on a replay alike.
+    const shaped = (id: string) =>
+      runToolCallOnce(
+        { gate: newGate(), toolName: "search", callId: id, rawArguments: "{}", run: () => 1, toText: String },
+        (o) => `${o.status}:${o.output}`,
+      );
+    expect(await shaped("s1")).toBe("ran:1");
   });
 
   it("refuses the same call id with other arguments or another tool (call_mismatch), audited", async () => {

@@ -44,18 +44,24 @@ export interface JsonToolCall {
  * and a tool that throws is `failed`. A call id runs once per gate in this process: a repeat
  * with the same tool and arguments gets the first output back without running, a repeat with
  * others is refused (`call_mismatch`), a concurrent repeat waits for the first.
+ *
+ * `shape` turns the outcome into what the adapter returns, in the callback that records it
+ * (one promise fewer per call than a `then` of its own).
  */
-export function runToolCallOnce(call: JsonToolCall): Promise<ToolRunOutcome> {
+export function runToolCallOnce<R = ToolRunOutcome>(
+  call: JsonToolCall,
+  shape: (outcome: ToolRunOutcome) => R = same as never,
+): Promise<R> {
   const { callId } = call;
   // No id, or one the gate refuses as too long: nothing to remember (and no megabyte keys kept).
-  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call, same);
+  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call, shape);
   const ledger = toolOutputLedgerOf(call.gate);
   const fingerprint =
     typeof call.rawArguments === "string" ? `${call.toolName}\u0000${call.rawArguments}` : `${call.toolName}\u0001`;
   const seen = ledger.get(callId);
-  if (seen !== undefined) return repeat(call, callId, fingerprint, seen);
+  if (seen !== undefined) return repeat(call, callId, fingerprint, seen).then(shape);
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
-  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint)));
+  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint), shape));
 }
 
 async function repeat(
@@ -78,17 +84,17 @@ async function repeat(
       return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
   // Denied or escalated before: decided again (an escalation may have been answered since).
-  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint)));
+  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint), same));
 }
 
-type Done = (outcome: ToolRunOutcome) => ToolRunOutcome;
-const same: Done = (outcome) => outcome;
+type Done<R> = (outcome: ToolRunOutcome) => R;
+const same: Done<ToolRunOutcome> = (outcome) => outcome;
 
 /** Records the outcome of a claimed call in its ledger entry, on every path, before anyone reads it. */
-function settler(ledger: ToolOutputLedger, entry: ToolOutputEntry): Done {
+function settler<R>(ledger: ToolOutputLedger, entry: ToolOutputEntry, shape: Done<R>): Done<R> {
   return (outcome) => {
     ledger.settle(entry, outcome.status, outcome.decision, outcome.output);
-    return outcome;
+    return shape(outcome);
   };
 }
 
@@ -124,7 +130,7 @@ function readInput(call: JsonToolCall): unknown {
  * Reads, checks and runs one call. Written with `then` rather than `async`: the usual path (sync
  * input, sync tool) costs one promise hop over the gate's own check.
  */
-function decideAndRun(call: JsonToolCall, done: Done): Promise<ToolRunOutcome> {
+function decideAndRun<R>(call: JsonToolCall, done: Done<R>): Promise<R> {
   const input = readInput(call);
   if (input instanceof Unreadable) return refuse(call, input.reason).then(done);
   if (!isThenable(input)) return checkAndRun(call, input, done);
@@ -133,7 +139,7 @@ function decideAndRun(call: JsonToolCall, done: Done): Promise<ToolRunOutcome> {
   );
 }
 
-function checkAndRun(call: JsonToolCall, input: unknown, done: Done): Promise<ToolRunOutcome> {
+function checkAndRun<R>(call: JsonToolCall, input: unknown, done: Done<R>): Promise<R> {
   // `execute`: the tool runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
   const check: ToolCall =
     call.callId === undefined
