@@ -1,5 +1,5 @@
 import { runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
-import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
+import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
@@ -23,27 +23,11 @@ export interface RunToolCallsOptions<ToolContext = unknown> {
   toolContext?: ToolContext;
 }
 
-/** One call's outcome: the gate's decision, what ran, and the item to send back to the model. */
-export interface ToolCallResult<Item> {
+/** One call's outcome (status, decision, output, result or error) and the item to send back to the model. */
+export interface ToolCallResult<Item> extends ToolRunOutcome {
   /** The model's call id (`id` in Chat Completions, `call_id` in Responses). */
   callId: string | undefined;
   toolName: string;
-  /**
-   * `ran`: ALLOW, the function returned. `denied`: it never ran (the reason is in `output`).
-   * `escalated`: a human must approve first; settle `decision.escalationId` with
-   * `gate.resolveEscalation`, then call `runToolCalls` again with the same calls.
-   * `failed`: ALLOW, but the function threw (`error`).
-   */
-  status: CallStatus;
-  decision: Decision;
-  /** The function's return value (status `ran`, not `replayed`). */
-  result?: unknown;
-  /** What the function threw (status `failed`, not `replayed`). */
-  error?: unknown;
-  /** True when this call id had already run: its first output is returned and nothing ran again. */
-  replayed: boolean;
-  /** The text the model reads: the result, or the denial as JSON (`{ denied: true, code, reason }`). */
-  output: string;
   /** The next input item: append it to `messages` / `input`. */
   item: Item;
 }
@@ -120,25 +104,13 @@ export async function runToolCalls(
 
 function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {
   const callId = call.callId;
-  const output = outcome.output;
-  const item =
+  // The outcome is this call's own object: completed in place rather than copied.
+  const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
+  result.callId = callId;
+  result.toolName = call.name;
+  result.item =
     call.api === "chat"
-      ? ({ role: "tool", tool_call_id: callId ?? "", content: output } satisfies ChatCompletionToolMessageParam)
-      : ({
-          type: "function_call_output",
-          call_id: callId ?? "",
-          output,
-        } satisfies ResponseInputItem.FunctionCallOutput);
-  const result: ToolCallResult<typeof item> = {
-    callId,
-    toolName: call.name,
-    status: outcome.status,
-    decision: outcome.decision,
-    replayed: outcome.replayed,
-    output,
-    item,
-  };
-  if ("result" in outcome) result.result = outcome.result;
-  if ("error" in outcome) result.error = outcome.error;
-  return result as ChatToolCallResult | ResponsesToolCallResult;
+      ? { role: "tool", tool_call_id: callId ?? "", content: outcome.output }
+      : { type: "function_call_output", call_id: callId ?? "", output: outcome.output };
+  return result;
 }

@@ -41,7 +41,7 @@ describe("runToolCallOnce", () => {
     const again = await call("c1", '{"q":"a"}');
     expect(again).toEqual({ status: "ran", decision: first.decision, output: first.output, replayed: true });
     expect(runs).toHaveLength(1);
-    // `shape` maps the outcome in the same callback, on the first run and on a replay alike.
+    // `shape` maps the outcome in the callback that records it.
     const shaped = (id: string) =>
       runToolCallOnce(
         { gate: newGate(), toolName: "search", callId: id, rawArguments: "{}", run: () => 1, toText: String },

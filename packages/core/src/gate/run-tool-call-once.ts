@@ -8,15 +8,23 @@ import { toolOutputLedgerOf, type ToolOutputEntry, type ToolOutputLedger } from 
 /** How one gated tool call ended. */
 export type ToolRunStatus = "ran" | "denied" | "escalated" | "failed";
 
-/** What {@link runToolCallOnce} resolves. */
+/** What {@link runToolCallOnce} resolves: the gate's decision, what ran, and what the model reads. */
 export interface ToolRunOutcome {
+  /**
+   * `ran`: ALLOW, the function returned. `denied`: it never ran (the reason is in `output`).
+   * `escalated`: a human must approve first; settle `decision.escalationId` with
+   * `gate.resolveEscalation`, then run the same call again.
+   * `failed`: ALLOW, but the function threw (`error`).
+   */
   status: ToolRunStatus;
   decision: Decision;
-  /** The text the model reads: the result, the failure, or the denial as JSON. */
+  /** The text the model reads: the result, the failure, or the denial as JSON (`{ denied: true, code, reason }`). */
   output: string;
-  /** True when the call id already ran: its first output is returned (no `result` / `error`), nothing runs again. */
+  /** True when this call id had already run: its first output is returned (no `result` / `error`), nothing runs again. */
   replayed: boolean;
+  /** The function's return value (status `ran`, not `replayed`). */
   result?: unknown;
+  /** What the function threw (status `failed`, not `replayed`). */
   error?: unknown;
 }
 
