@@ -12,6 +12,7 @@ export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";
 export {
   runToolCallOnce,
+  toolResultText,
   type JsonToolCall,
   type ToolRunOutcome,
   type ToolRunStatus,

@@ -4,7 +4,7 @@ import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
-import { fromTool, GATED_TOOL, stringifyResult } from "./tool-set.js";
+import { fromTool, GATED_TOOL } from "./tool-set.js";
 
 /** Options for {@link gateRunTools}. */
 export interface GateRunToolsOptions {
@@ -80,7 +80,6 @@ export function gateRunTools<ToolContext = unknown>(
             mapping: options.mapping,
             parse: runnable.parse,
             run: (input) => runnable.call(input, raw, runner, toolContext),
-            toText: stringifyResult,
           });
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;

@@ -3,7 +3,7 @@ import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { stringifyResult, toLookup, type ToolSetInput } from "./tool-set.js";
+import { toLookup, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
 export type CallStatus = ToolRunStatus;
@@ -92,7 +92,6 @@ export async function runToolCalls(
         problem: call.problem,
         parse: tool?.parse,
         run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
-        toText: stringifyResult,
       },
       shape,
     );

@@ -19,17 +19,6 @@ export interface Runnable {
   call: (input: unknown, raw: unknown, runner: unknown, toolContext: unknown) => unknown;
 }
 
-/** What the runner sends back for a return value (the SDK's own rule). */
-export function stringifyResult(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (value === undefined) return "undefined";
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
 /** Set on tools returned by `gateRunTools`: the tool they wrap, so `runToolCalls` never gates twice. */
 export const GATED_TOOL = Symbol.for("agentgate.openai.gated-tool");
 

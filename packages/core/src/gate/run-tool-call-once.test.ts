@@ -4,7 +4,7 @@ import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { isDeniedToolResult } from "./approval.js";
 import { GateKeeper } from "./gate-keeper.js";
-import { runToolCallOnce, type JsonToolCall } from "./run-tool-call-once.js";
+import { runToolCallOnce, toolResultText, type JsonToolCall } from "./run-tool-call-once.js";
 
 const identity = await AgentIdentity.create("run-once-bot");
 const rules = [
@@ -136,6 +136,26 @@ describe("runToolCallOnce", () => {
     const huge = await call("x".repeat(1 << 20), "{}");
     expect(huge).toMatchObject({ status: "denied", decision: { code: "invalid_input" } });
     expect(runs).toHaveLength(2);
+  });
+
+  it("the model reads a string result as is and anything else as JSON, never a throw (the default toText)", async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect([toolResultText("plain"), toolResultText({ a: [1] }), toolResultText(undefined)]).toEqual([
+      "plain",
+      '{"a":[1]}',
+      "undefined",
+    ]);
+    expect([toolResultText(circular), toolResultText(10n)]).toEqual(["[object Object]", "10"]);
+    const gate = newGate();
+    const outcome = await runToolCallOnce({
+      gate,
+      toolName: "search",
+      callId: "t",
+      rawArguments: "{}",
+      run: () => ({ ok: 1 }),
+    });
+    expect(outcome.output).toBe('{"ok":1}');
   });
 
   it("property: whatever the sequence of ids and arguments, each call id runs at most once", async () => {

@@ -42,8 +42,19 @@ export interface JsonToolCall {
   parse?: ((raw: string) => unknown) | undefined;
   /** Runs the tool with the checked input; undefined when no tool has this name (an audited DENY). */
   run: ((input: unknown) => unknown) | undefined;
-  /** The text the model reads for a value `run` returned (the framework's own rule). */
-  toText: (value: unknown) => string;
+  /** The text the model reads for a value `run` returned. Default {@link toolResultText}. */
+  toText?: ((value: unknown) => string) | undefined;
+}
+
+/** A tool's return value as the model reads it (the OpenAI runners' rule): a string as is, anything else as JSON. */
+export function toolResultText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (value === undefined) return "undefined";
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /**
@@ -172,7 +183,7 @@ function checkAndRun<R>(call: JsonToolCall, input: unknown, done: Done<R>): Prom
 function ran(call: JsonToolCall, decision: Decision, result: unknown): ToolRunOutcome {
   let output: string;
   try {
-    output = call.toText(result);
+    output = (call.toText ?? toolResultText)(result);
   } catch (error) {
     return failed(call, decision, error);
   }
