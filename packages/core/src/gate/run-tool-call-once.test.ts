@@ -133,9 +133,11 @@ describe("runToolCallOnce", () => {
     const { runs, call } = calls(gate);
     await call(undefined, "{}");
     await call(undefined, "{}");
+    // An empty id is no id: checked and run without one, never refused as a malformed id.
+    expect(await call("", "{}")).toMatchObject({ status: "ran", decision: { type: "allow" } });
     const huge = await call("x".repeat(1 << 20), "{}");
     expect(huge).toMatchObject({ status: "denied", decision: { code: "invalid_input" } });
-    expect(runs).toHaveLength(2);
+    expect(runs).toHaveLength(3);
   });
 
   it("the model reads a string result as is and anything else as JSON, never a throw (the default toText)", async () => {

@@ -71,6 +71,8 @@ export function runToolCallOnce<R = ToolRunOutcome>(
   call: JsonToolCall,
   shape: (outcome: ToolRunOutcome) => R = same as never,
 ): Promise<R> {
+  // An empty id is no id (the gate would refuse it as malformed).
+  if (call.callId === "") call = { ...call, callId: undefined };
   const { callId } = call;
   // No id, or one the gate refuses as too long: nothing to remember (and no megabyte keys kept).
   if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call, shape);
