@@ -112,6 +112,32 @@ describe("runToolCallOnce", () => {
     expect(runs).toBe(1);
   });
 
+  it("never rejects, even for values with a throwing `then` getter from the schema or the tool", async () => {
+    const hostile = Object.defineProperty({}, "then", {
+      get() {
+        throw new Error("gotcha");
+      },
+    });
+    const gate = newGate();
+    const fromSchema = await runToolCallOnce({
+      gate,
+      toolName: "search",
+      callId: "h1",
+      rawArguments: "{}",
+      parse: () => hostile,
+      run: () => "ok",
+    });
+    expect(fromSchema).toMatchObject({ status: "ran", output: "ok" });
+    const fromTool = await runToolCallOnce({
+      gate,
+      toolName: "search",
+      callId: "h2",
+      rawArguments: "{}",
+      run: () => hostile,
+    });
+    expect(fromTool).toMatchObject({ status: "ran", output: "{}" });
+  });
+
   it("decides an escalated call again on a repeat, so it runs once a human approved", async () => {
     const gate = newGate();
     const { runs, call } = calls(gate);

@@ -214,10 +214,12 @@ function refuse(call: JsonToolCall, reason: string): Promise<ToolRunOutcome> {
   return call.gate.checkToolCall(check).then(denied);
 }
 
+/** A hostile `then` getter counts as no `then`: nothing here may throw. */
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === "object" || typeof value === "function") &&
-    value !== null &&
-    typeof (value as PromiseLike<unknown>).then === "function"
-  );
+  if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;
+  try {
+    return typeof (value as PromiseLike<unknown>).then === "function";
+  } catch {
+    return false;
+  }
 }
