@@ -32,7 +32,7 @@ type Item = ChatCompletionMessageParam | ResponseInputItem;
  * audited as a DENY (`invalid_input`), and replaced by a denial in the
  * returned history.
  *
- * The record is in-process and bounded (the last 10 000 call ids per gate):
+ * The record is in-process and bounded (at least the last 10 000 call ids per gate):
  * verify in the process that ran the calls, e.g. where a server receives the
  * history from a browser before sending it on.
  *
