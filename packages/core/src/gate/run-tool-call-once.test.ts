@@ -13,6 +13,10 @@ const rules = [
 const newGate = (options: { approvalHandler?: () => boolean } = {}) =>
   new GateKeeper({ identity, policy: new PermissionPolicy({ name: "p", rules }), ...options });
 
+/** One `search` call with `{}` arguments on a fresh gate, unless `fields` say otherwise. */
+const once = (fields: Partial<JsonToolCall> & { callId: string }) =>
+  runToolCallOnce({ gate: newGate(), toolName: "search", rawArguments: "{}", run: () => "ok", ...fields });
+
 /** A call of a real function that counts its runs. */
 function calls(gate: GateKeeper) {
   const runs: unknown[] = [];
@@ -42,12 +46,11 @@ describe("runToolCallOnce", () => {
     expect(again).toEqual({ status: "ran", decision: first.decision, output: first.output, replayed: true });
     expect(runs).toHaveLength(1);
     // `shape` maps the outcome in the callback that records it.
-    const shaped = (id: string) =>
-      runToolCallOnce(
-        { gate: newGate(), toolName: "search", callId: id, rawArguments: "{}", run: () => 1, toText: String },
-        (o) => `${o.status}:${o.output}`,
-      );
-    expect(await shaped("s1")).toBe("ran:1");
+    const shaped = runToolCallOnce(
+      { gate: newGate(), toolName: "search", callId: "s1", rawArguments: "{}", run: () => 1 },
+      (o) => `${o.status}:${o.output}`,
+    );
+    expect(await shaped).toBe("ran:1");
   });
 
   it("refuses the same call id with other arguments or another tool (call_mismatch), audited", async () => {
@@ -118,23 +121,9 @@ describe("runToolCallOnce", () => {
         throw new Error("gotcha");
       },
     });
-    const gate = newGate();
-    const fromSchema = await runToolCallOnce({
-      gate,
-      toolName: "search",
-      callId: "h1",
-      rawArguments: "{}",
-      parse: () => hostile,
-      run: () => "ok",
-    });
+    const fromSchema = await once({ callId: "h1", parse: () => hostile });
     expect(fromSchema).toMatchObject({ status: "ran", output: "ok" });
-    const fromTool = await runToolCallOnce({
-      gate,
-      toolName: "search",
-      callId: "h2",
-      rawArguments: "{}",
-      run: () => hostile,
-    });
+    const fromTool = await once({ callId: "h2", run: () => hostile });
     expect(fromTool).toMatchObject({ status: "ran", output: "{}" });
   });
 
@@ -175,14 +164,7 @@ describe("runToolCallOnce", () => {
       "undefined",
     ]);
     expect([toolResultText(circular), toolResultText(10n)]).toEqual(["[object Object]", "10"]);
-    const gate = newGate();
-    const outcome = await runToolCallOnce({
-      gate,
-      toolName: "search",
-      callId: "t",
-      rawArguments: "{}",
-      run: () => ({ ok: 1 }),
-    });
+    const outcome = await once({ callId: "t", run: () => ({ ok: 1 }) });
     expect(outcome.output).toBe('{"ok":1}');
   });
 
