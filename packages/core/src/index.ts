@@ -77,3 +77,4 @@ export type {
   SettleResult,
 } from "./gate/store.js";
 export { EscalationLimitError } from "./errors/index.js";
+export { findGateError } from "./errors/find-gate-error.js";

@@ -22,3 +22,16 @@ export { decideToolApproval, type ApprovalVerdict, type ToolApprovalRequest } fr
 export { raceAbort } from "./gate/race-abort.js";
 export { checkToolCallWithContext, refuseUnchecked, type CallContext } from "./gate/tool-call-context.js";
 export { safeOwn } from "./gate/tool-call.js";
+export {
+  runToolCallOnce,
+  toolResultText,
+  type JsonToolCall,
+  type ToolRunOutcome,
+  type ToolRunStatus,
+} from "./gate/run-tool-call-once.js";
+export {
+  ToolOutputLedger,
+  toolOutputLedgerOf,
+  verifyToolOutput,
+  type ToolOutputEntry,
+} from "./gate/tool-output-ledger.js";
