@@ -35,3 +35,4 @@ export {
   verifyToolOutput,
   type ToolOutputEntry,
 } from "./gate/tool-output-ledger.js";
+export { gateModelCall, requireModelCall, type ModelCallOptions } from "./gate/model-call.js";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { findGateError } from "@agentgate/core";
 import { gateModelCalls } from "./gate-model-calls.js";
 import { gateRunTools } from "./gate-run-tools.js";
-import { ModelCallDeniedError } from "./model-call-denied-error.js";
+import { ModelCallDeniedError } from "@agentgate/core";
 import { FakeOpenAI } from "./test-utils/fake-openai.js";
 import { makeClient, makeGate } from "./test-utils/gate.js";
 import { chatCompletion, messageItem, response, responseEvents } from "./test-utils/payloads.js";

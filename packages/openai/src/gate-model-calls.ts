@@ -1,7 +1,6 @@
-import { errorText } from "@agentgate/core/internal";
-import { Action, type Decision, type GateKeeper } from "@agentgate/core";
+import { requireModelCall } from "@agentgate/core/internal";
+import type { GateKeeper } from "@agentgate/core";
 import type OpenAI from "openai";
-import { ModelCallDeniedError } from "./model-call-denied-error.js";
 
 /** The request paths that call a model. */
 const MODEL_PATHS = new Set(["/chat/completions", "/responses", "/completions"]);
@@ -43,8 +42,7 @@ function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Clien
     value: async (options: RequestOptions) => {
       await prepare(options);
       if (!isModelRequest(options) || admitted.has(options)) return;
-      const model = modelOf(options.body);
-      await checkModelCall(gate, model);
+      await requireModelCall(gate, modelOf(options.body));
       admitted.add(options);
     },
   });
@@ -56,21 +54,6 @@ function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Clien
     value: (options: Parameters<OpenAI["withOptions"]>[0]) => gateCopy(withOptions(options) as Client, gate),
   });
   return gated;
-}
-
-/**
- * Checks one model call as `llm_call` (target: the model name) and throws a
- * {@link ModelCallDeniedError} unless the gate allows it. For loops that call
- * a client `gateModelCalls` cannot wrap.
- */
-export async function checkModelCall(gate: GateKeeper, model: string | undefined): Promise<Decision> {
-  const target = model === undefined ? {} : { target: model };
-  const decision = await gate.check(Action.LLM_CALL, target).catch((error: unknown) => {
-    const reason = `AgentGate could not check the model call (${errorText(error)}), so it was refused`;
-    return gate.refuse(Action.LLM_CALL, reason, target);
-  });
-  if (decision.type !== "allow") throw new ModelCallDeniedError(decision, model);
-  return decision;
 }
 
 function isModelRequest(options: RequestOptions): boolean {
