@@ -36,3 +36,9 @@ export {
   type ToolOutputEntry,
 } from "./gate/tool-output-ledger.js";
 export { gateModelCall, requireModelCall, type ModelCallOptions } from "./gate/model-call.js";
+export {
+  verifyToolHistory,
+  type ForgedToolResult,
+  type ToolHistoryReader,
+  type VerifiedHistory,
+} from "./gate/verify-tool-history.js";
