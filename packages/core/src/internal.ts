@@ -42,3 +42,4 @@ export {
   type ToolHistoryReader,
   type VerifiedHistory,
 } from "./gate/verify-tool-history.js";
+export { assertGate } from "./gate/assert-gate.js";

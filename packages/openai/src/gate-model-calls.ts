@@ -1,4 +1,4 @@
-import { requireModelCall } from "@agentgate/core/internal";
+import { assertGate, requireModelCall, safeOwn } from "@agentgate/core/internal";
 import type { GateKeeper } from "@agentgate/core";
 import type OpenAI from "openai";
 
@@ -26,33 +26,31 @@ type Hooked = { prepareOptions(options: RequestOptions): Promise<void> };
 export function gateModelCalls<Client extends OpenAI>(client: Client, gate: GateKeeper): Client {
   if (!client || typeof (client as Partial<OpenAI>).withOptions !== "function")
     throw new TypeError("gateModelCalls: `client` must be an OpenAI client");
-  if (!gate || typeof (gate as Partial<GateKeeper>).check !== "function")
-    throw new TypeError("gateModelCalls: `gate` must be a GateKeeper");
+  assertGate(gate, "gateModelCalls");
   return gateCopy(client.withOptions({}) as Client, gate);
 }
 
+/** Replaces one of the copy's methods with an own property (the original stays on the prototype). */
+const override = (target: object, key: string, value: unknown) =>
+  Object.defineProperty(target, key, { configurable: true, writable: true, value });
+
 function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Client {
-  const hooked = gated as unknown as Hooked;
-  const prepare = hooked.prepareOptions.bind(gated);
+  const prepare = (gated as unknown as Hooked).prepareOptions.bind(gated);
   // The SDK retries with the same options object: a retry of an admitted request is not a new model call.
   const admitted = new WeakSet<object>();
-  Object.defineProperty(gated, "prepareOptions", {
-    configurable: true,
-    writable: true,
-    value: async (options: RequestOptions) => {
-      await prepare(options);
-      if (!isModelRequest(options) || admitted.has(options)) return;
-      await requireModelCall(gate, modelOf(options.body));
-      admitted.add(options);
-    },
+  override(gated, "prepareOptions", async (options: RequestOptions) => {
+    await prepare(options);
+    if (!isModelRequest(options) || admitted.has(options)) return;
+    const model =
+      typeof options.body === "object" && options.body !== null ? safeOwn(options.body, "model") : undefined;
+    await requireModelCall(gate, typeof model === "string" && model !== "" ? model : undefined);
+    admitted.add(options);
   });
   // A copy made from the gated client (`withOptions({ timeout })`) is gated too.
   const withOptions = gated.withOptions.bind(gated);
-  Object.defineProperty(gated, "withOptions", {
-    configurable: true,
-    writable: true,
-    value: (options: Parameters<OpenAI["withOptions"]>[0]) => gateCopy(withOptions(options) as Client, gate),
-  });
+  override(gated, "withOptions", (options: Parameters<OpenAI["withOptions"]>[0]) =>
+    gateCopy(withOptions(options) as Client, gate),
+  );
   return gated;
 }
 
@@ -63,10 +61,4 @@ function isModelRequest(options: RequestOptions): boolean {
     typeof options.path === "string" &&
     MODEL_PATHS.has(options.path.split("?")[0]!.replace(/\/+$/, ""))
   );
-}
-
-function modelOf(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null) return undefined;
-  const model = (body as { model?: unknown }).model;
-  return typeof model === "string" && model !== "" ? model : undefined;
 }

@@ -1,4 +1,4 @@
-import { runToolCallOnce } from "@agentgate/core/internal";
+import { assertGate, runToolCallOnce } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
@@ -52,8 +52,7 @@ export function gateRunTools<ToolContext = unknown>(
   options: GateRunToolsOptions = {},
 ): RunnableToolFunctionWithoutParse<ToolContext>[] {
   if (!Array.isArray(tools)) throw new TypeError("gateRunTools: `tools` must be an array");
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function")
-    throw new TypeError("gateRunTools: `gate` must be a GateKeeper");
+  assertGate(gate, "gateRunTools");
   const escalation = options.escalation ?? "end";
   if (escalation !== "end" && escalation !== "deny")
     throw new TypeError('gateRunTools: `escalation` must be "end" or "deny"');

@@ -1,4 +1,4 @@
-import { runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
+import { assertGate, runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
@@ -75,8 +75,7 @@ export async function runToolCalls(
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
   if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
   const { gate, mapping, toolContext } = options;
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function")
-    throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
+  assertGate(gate, "runToolCalls");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
   const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) => {
