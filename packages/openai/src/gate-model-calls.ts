@@ -9,15 +9,12 @@ type RequestOptions = { method?: unknown; path?: unknown; body?: unknown };
 type Hooked = { prepareOptions(options: RequestOptions): Promise<void> };
 
 /**
- * Returns a copy of the client (`client.withOptions({})`) whose model
- * requests (`chat.completions.create`, `responses.create`, their `stream` /
- * `parse` helpers and the `runTools` runner, legacy `completions.create`) are
- * first checked as `llm_call` with the request's `model` as target, so
- * `max_per_minute` on `llm_call` applies. Anything but ALLOW rejects with a
- * {@link ModelCallDeniedError} (`retryAfterMs` for rate limits) before the
- * request is sent; the SDK's own retries of an allowed request are not counted
- * again. A model call cannot wait for a human: ESCALATE is refused unless the
- * gate's `approvalHandler` approves it inline.
+ * Returns a copy of the client (`client.withOptions({})`) whose model requests (`chat.completions.create`,
+ * `responses.create`, their `stream` / `parse` helpers and the `runTools` runner, legacy `completions.create`)
+ * are first checked as `llm_call` with the request's `model` as target, so `max_per_minute` on `llm_call`
+ * applies. Anything but ALLOW rejects with a {@link ModelCallDeniedError} (`retryAfterMs` for rate limits)
+ * before the request is sent; the SDK's own retries of an allowed request are not counted again. A model call
+ * cannot wait for a human: ESCALATE is refused unless the gate's `approvalHandler` approves it inline.
  *
  * @example
  * const client = gateModelCalls(new OpenAI(), gate);

@@ -11,11 +11,10 @@ export interface GateRunToolsOptions {
   /** As in `gate.checkToolCall`: tool name → action and target. Default: `tool_use`, target the tool name. */
   mapping?: ToolMapping;
   /**
-   * What an ESCALATE does when the gate has no `approvalHandler` (with one, the
-   * handler is always asked inline and the run goes on with its answer):
-   * - `"end"` (default): the run rejects with a {@link ToolCallEscalatedError}
-   *   (wrapped by the SDK: use `findGateError`) carrying the escalation id
-   *   and the conversation, to resume once a human has answered;
+   * What an ESCALATE does when the gate has no `approvalHandler` (with one, the handler is always asked inline
+   * and the run goes on with its answer):
+   * - `"end"` (default): the run rejects with a {@link ToolCallEscalatedError} (wrapped by the SDK: use
+   *   `findGateError`) carrying the escalation id and the conversation, to resume once a human has answered;
    * - `"deny"`: the model reads that a human must approve, and the run goes on.
    */
   escalation?: "end" | "deny";
@@ -29,19 +28,16 @@ export type RunToolsTool<ToolContext = unknown> =
 type Runner = { messages?: unknown };
 
 /**
- * Puts the tools of `client.chat.completions.runTools` behind the gate. Every
- * call the model makes is checked with `gate.checkToolCall` (the model's call
- * id as `callId`, `execute: true`) before its function runs:
+ * Puts the tools of `client.chat.completions.runTools` behind the gate. Every call the model makes is checked
+ * with `gate.checkToolCall` (the model's call id as `callId`, `execute: true`) before its function runs:
  *
  * - ALLOW runs the function (parsed with its own `parse` / zod schema first);
  * - DENY never runs it: the model reads `{ denied: true, code, reason }` as the tool message;
  * - malformed JSON or arguments the tool's schema rejects are audited DENYs the model reads;
- * - ESCALATE asks the gate's `approvalHandler` inline; without one, see
- *   {@link GateRunToolsOptions.escalation}.
+ * - ESCALATE asks the gate's `approvalHandler` inline; without one, see {@link GateRunToolsOptions.escalation}.
  *
- * Each call id runs once per gate (shared with `runToolCalls`). Returns
- * raw-argument tools (the gate parses before checking), so pass them as
- * `tools`; `zodFunction` tools keep their strict schema.
+ * Each call id runs once per gate (shared with `runToolCalls`). Returns raw-argument tools (the gate parses
+ * before checking), so pass them as `tools`; `zodFunction` tools keep their strict schema.
  *
  * @example
  * const runner = client.chat.completions.runTools({ model, messages, tools: gateRunTools([getWeather], gate) });
@@ -102,10 +98,9 @@ export function gateRunTools<ToolContext = unknown>(
 const claimed = new WeakMap<object, Set<string>>();
 
 /**
- * The runner does not pass the call id to tools; it is on the assistant
- * message the runner appended last. Tools without `parse` are called
- * synchronously in `tool_calls` order, so the first unclaimed call with this
- * name and these exact arguments is this one.
+ * The runner does not pass the call id to tools; it is on the assistant message the runner appended last. Tools
+ * without `parse` are called synchronously in `tool_calls` order, so the first unclaimed call with this name
+ * and these exact arguments is this one.
  */
 function findCall(
   runner: Runner | undefined,

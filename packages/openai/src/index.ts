@@ -1,6 +1,6 @@
 /**
- * AgentGate for the plain `openai` SDK (7.x): gate function calls in
- * `runTools`, in hand-written Chat Completions / Responses loops, and model calls.
+ * AgentGate for the plain `openai` SDK (7.x): gate function calls in `runTools`, in hand-written Chat
+ * Completions / Responses loops, and model calls.
  * @packageDocumentation
  */
 export {
@@ -14,8 +14,8 @@ export {
 export { gateRunTools, type GateRunToolsOptions, type RunToolsTool } from "./gate-run-tools.js";
 export { gateModelCalls } from "./gate-model-calls.js";
 /**
- * Checks one model call as `llm_call` (target: the model name) and throws a `ModelCallDeniedError`
- * unless the gate allows it. For loops that call a client `gateModelCalls` cannot wrap.
+ * Checks one model call as `llm_call` (target: the model name) and throws a `ModelCallDeniedError` unless the
+ * gate allows it. For loops that call a client `gateModelCalls` cannot wrap.
  */
 export { requireModelCall as checkModelCall } from "@agentgate/core/internal";
 export { ModelCallDeniedError } from "@agentgate/core";

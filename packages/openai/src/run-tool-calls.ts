@@ -12,9 +12,8 @@ export type CallStatus = ToolRunStatus;
 export interface RunToolCallsOptions<ToolContext = unknown> {
   gate: GateKeeper;
   /**
-   * The functions to run: `{ get_weather: ({ city }) => ... }` (parsed JSON
-   * arguments), or the same tools you give `runTools` (`zodFunction`,
-   * `zodResponsesFunction`, `{ type: "function", function: { function, parse? } }`).
+   * The functions to run: `{ get_weather: ({ city }) => ... }` (parsed JSON arguments), or the same tools you
+   * give `runTools` (`zodFunction`, `zodResponsesFunction`, `{ type: "function", function: { function, parse? } }`).
    */
   tools: ToolSetInput<ToolContext>;
   /** As in `gate.checkToolCall`: tool name → action and target. Default: `tool_use`, target the tool name. */
@@ -38,24 +37,20 @@ export type ChatToolCallResult = ToolCallResult<ChatCompletionToolMessageParam>;
 export type ResponsesToolCallResult = ToolCallResult<ResponseInputItem.FunctionCallOutput>;
 
 /**
- * Gates and runs what the model asked for, for a hand-written loop. Give it
- * Chat Completions `message.tool_calls` (or the chunks of a streamed
- * completion), or Responses API `response.output`
- * (or the stream's `response.output_item.done` / `response.completed`
- * events); get back, in the same order, one result per function call with
- * the gate's decision and the item to send back: the function's result, or
- * the denial the model reads.
+ * Gates and runs what the model asked for, for a hand-written loop. Give it Chat Completions
+ * `message.tool_calls` (or the chunks of a streamed completion), or Responses API `response.output` (or the
+ * stream's `response.output_item.done` / `response.completed` events); get back, in the same order, one result
+ * per function call with the gate's decision and the item to send back: the function's result, or the denial
+ * the model reads.
  *
- * Each call is checked and run on its own, in parallel. Each call id runs
- * once per gate (in this process): a repeat with the same tool and arguments
- * returns the first output without running again, a repeat with other
- * arguments is denied. Malformed JSON arguments, unknown tools and arguments
- * the tool's own `parse` rejects are audited DENYs, never a crash.
+ * Each call is checked and run on its own, in parallel. Each call id runs once per gate (in this process): a
+ * repeat with the same tool and arguments returns the first output without running again, a repeat with other
+ * arguments is denied. Malformed JSON arguments, unknown tools and arguments the tool's own `parse` rejects are
+ * audited DENYs, never a crash.
  *
- * ESCALATE asks the gate's `approvalHandler` inline when it has one. Without
- * one the result is `escalated` and its item tells the model a human must
- * approve: either send it, or resolve the escalation and call `runToolCalls`
- * again with the same calls (the calls that already ran are not run again).
+ * ESCALATE asks the gate's `approvalHandler` inline when it has one. Without one the result is `escalated` and
+ * its item tells the model a human must approve: either send it, or resolve the escalation and call
+ * `runToolCalls` again with the same calls (the calls that already ran are not run again).
  *
  * @example
  * const results = await runToolCalls(response.output, { gate, tools: { get_weather } });

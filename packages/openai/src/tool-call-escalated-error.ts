@@ -5,14 +5,12 @@ const marker = "agentgate.error.ToolCallEscalatedError";
 const symbol = Symbol.for(marker);
 
 /**
- * Ends a `runTools` run when the gate escalates a call and has no inline
- * approval handler (`escalation: "end"`, the default). Settle it with
- * `gate.resolveEscalation(error.escalationId, answer)`, then finish the
- * assistant turn with `runToolCalls(error.toolCalls, ...)` and start a new run
- * with `[...error.messages, ...results.map((r) => r.item)]`.
+ * Ends a `runTools` run when the gate escalates a call and has no inline approval handler (`escalation: "end"`,
+ * the default). Settle it with `gate.resolveEscalation(error.escalationId, answer)`, then finish the assistant
+ * turn with `runToolCalls(error.toolCalls, ...)` and start a new run with
+ * `[...error.messages, ...results.map((r) => r.item)]`.
  *
- * The SDK's runner wraps errors thrown by tools: find this one with
- * {@link findGateError}.
+ * The SDK's runner wraps errors thrown by tools: find this one with {@link findGateError}.
  */
 export class ToolCallEscalatedError extends PermissionDeniedError {
   private readonly [symbol] = true;

@@ -52,10 +52,10 @@ function chatCall(id: unknown, name: string, rawArguments: unknown, custom: bool
 }
 
 /**
- * Reads the function calls out of Chat Completions `tool_calls` (or streamed chunks), Responses
- * `output` items or stream events. Responses items other than function calls (messages,
- * reasoning, hosted tools) are skipped; a call seen twice in the same batch (an
- * `output_item.done` event and the final `response.completed`) is read once.
+ * Reads the function calls out of Chat Completions `tool_calls` (or streamed chunks), Responses `output` items
+ * or stream events. Responses items other than function calls (messages, reasoning, hosted tools) are skipped;
+ * a call seen twice in the same batch (an `output_item.done` event and the final `response.completed`) is read
+ * once.
  */
 export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInput): ReadCall[] {
   if (input === null || input === undefined) return [];
@@ -93,8 +93,8 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
 }
 
 /**
- * Assembles the tool calls of the first choice from streamed chunks, as the SDK's stream
- * helper does: deltas are keyed by `index`; the id, name and type come once, the arguments in pieces.
+ * Assembles the tool calls of the first choice from streamed chunks, as the SDK's stream helper does: deltas
+ * are keyed by `index`; the id, name and type come once, the arguments in pieces.
  */
 function readChunks(chunks: readonly unknown[]): ReadCall[] {
   // Sparse, by delta index: `flatMap` below visits the calls in index order and skips the gaps.

@@ -31,18 +31,14 @@ const reader: ToolHistoryReader = {
 };
 
 /**
- * Checks the tool results in a history the app is about to send (Chat
- * Completions `messages`, or Responses `input` items): each `role: "tool"`
- * message and `function_call_output` item must be exactly what
- * `runToolCalls` / `gateRunTools` produced for that call id with this gate.
- * Anything else (a result for a call that never ran, an edited result, a
- * result from a client that rebuilt the history) is forged: it is reported,
- * audited as a DENY (`invalid_input`), and replaced by a denial in the
- * returned history.
+ * Checks the tool results in a history the app is about to send (Chat Completions `messages`, or Responses
+ * `input` items): each `role: "tool"` message and `function_call_output` item must be exactly what
+ * `runToolCalls` / `gateRunTools` produced for that call id with this gate. Anything else (a result for a call
+ * that never ran, an edited result, a result from a client that rebuilt the history) is forged: it is reported,
+ * audited as a DENY (`invalid_input`), and replaced by a denial in the returned history.
  *
- * The record is in-process and bounded (at least the last 10 000 call ids per gate):
- * verify in the process that ran the calls, e.g. where a server receives the
- * history from a browser before sending it on.
+ * The record is in-process and bounded (at least the last 10 000 call ids per gate): verify in the process that
+ * ran the calls, e.g. where a server receives the history from a browser before sending it on.
  *
  * @example
  * const { ok, history } = await verifyToolResults(req.body.messages, gate);
