@@ -1,10 +1,10 @@
-import { assertGate, runToolCallOnce } from "@agentgate/core/internal";
+import { assertGate } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
-import { fromTool, GATED_TOOL } from "./tool-set.js";
+import { fromTool, GATED_TOOL, runGated } from "./tool-set.js";
 
 /** Options for {@link gateRunTools}. */
 export interface GateRunToolsOptions {
@@ -67,15 +67,14 @@ export function gateRunTools<ToolContext = unknown>(
         ...(strict !== undefined ? { strict } : {}),
         function: async (raw: string, runner, toolContext) => {
           const found = findCall(runner as Runner, runnable.name, raw);
-          const outcome = await runToolCallOnce({
+          const call = {
             gate,
             toolName: runnable.name,
             rawArguments: raw,
             callId: found?.id,
             mapping: options.mapping,
-            parse: runnable.parse,
-            run: (input) => runnable.call(input, raw, runner, toolContext),
-          });
+          };
+          const outcome = await runGated(call, runnable, runner, toolContext);
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;
           if (outcome.status === "escalated" && escalation === "end") {

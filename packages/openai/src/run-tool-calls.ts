@@ -1,9 +1,9 @@
-import { assertGate, runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
+import { assertGate, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { toLookup, type ToolSetInput } from "./tool-set.js";
+import { runGated, toLookup, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
 export type CallStatus = ToolRunStatus;
@@ -73,23 +73,8 @@ export async function runToolCalls(
   assertGate(gate, "runToolCalls");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) => {
-    const tool = tools(call.name);
-    const raw = call.rawArguments;
-    return runToolCallOnce(
-      {
-        gate,
-        toolName: call.name,
-        rawArguments: raw,
-        callId: call.callId,
-        mapping,
-        problem: call.problem,
-        parse: tool?.parse,
-        run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
-      },
-      shape,
-    );
-  };
+  const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) =>
+    runGated({ ...call, gate, mapping }, tools(call.toolName), undefined, toolContext, shape);
   // One call (the usual batch) skips Promise.all and its extra promises.
   if (read.length === 1) return run(read[0]!, (outcome) => [toResult(read[0]!, outcome)]);
   return Promise.all(read.map((call) => run(call, (outcome) => toResult(call, outcome))));
@@ -100,7 +85,7 @@ function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult |
   // The outcome is this call's own object: completed in place rather than copied.
   const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
   result.callId = callId;
-  result.toolName = call.name;
+  result.toolName = call.toolName;
   result.item =
     call.api === "chat"
       ? { role: "tool", tool_call_id: callId ?? "", content: outcome.output }

@@ -15,14 +15,14 @@ describe("readToolCalls", () => {
       { id: "c", type: "function", function: { name: long, arguments: "{}" } },
       { id: "", type: "function", function: { arguments: "{}" } },
     ] as never);
-    expect(calls.map((c) => [c.api, c.callId, c.name.length, c.rawArguments])).toEqual([
+    expect(calls.map((c) => [c.api, c.callId, c.toolName.length, c.rawArguments])).toEqual([
       ["chat", "a", 6, "{}"],
       ["chat", "b", 4, "raw"],
       ["chat", "c", 257, "{}"],
       ["chat", undefined, 9, "{}"],
     ]);
     expect(calls[1]!.problem).toMatch(/custom tool "grep" is not a function tool/);
-    expect(calls[3]!.name).toBe("(unnamed)");
+    expect(calls[3]!.toolName).toBe("(unnamed)");
     expect(readToolCalls(null)).toEqual([]);
     expect(() => readToolCalls("calls" as never)).toThrow(TypeError);
   });
@@ -35,7 +35,7 @@ describe("readToolCalls", () => {
       { type: "response.completed", response: { output: [item, { type: "reasoning" }] } },
       { type: "function_call", call_id: "r2", name: "put", arguments: '{"a":1}' },
     ] as never);
-    expect(calls.map((c) => [c.api, c.callId, c.name, c.rawArguments])).toEqual([
+    expect(calls.map((c) => [c.api, c.callId, c.toolName, c.rawArguments])).toEqual([
       ["responses", "r1", "crm.get", "{}"],
       ["responses", "r2", "put", '{"a":1}'],
     ]);
@@ -50,7 +50,7 @@ describe("readToolCalls", () => {
       chunk([{ index: 5000, id: "far", function: { name: "far" } }, { index: -1 }, { index: 0.5 }]),
       chunk([{ index: 3, id: "s4", type: "custom", function: { name: "c" } }]),
     ] as never);
-    expect(calls.map((c) => [c.callId, c.name, c.rawArguments, c.problem !== undefined])).toEqual([
+    expect(calls.map((c) => [c.callId, c.toolName, c.rawArguments, c.problem !== undefined])).toEqual([
       ["s1", "a", "{}", false],
       ["s2", "b", '{"x":1}', false],
       ["s4", "c", "", true],

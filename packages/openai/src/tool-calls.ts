@@ -25,7 +25,7 @@ export type ResponsesToolCallsInput = readonly (
 export interface ReadCall {
   api: "chat" | "responses";
   callId: string | undefined;
-  name: string;
+  toolName: string;
   rawArguments: unknown;
   /** Set when the call cannot be run at all (e.g. a custom tool call). */
   problem?: string;
@@ -45,7 +45,7 @@ function nameOf(value: unknown): string {
 }
 
 function chatCall(id: unknown, name: string, rawArguments: unknown, custom: boolean): ReadCall {
-  const call: ReadCall = { api: "chat", callId: str(id), name, rawArguments };
+  const call: ReadCall = { api: "chat", callId: str(id), toolName: name, rawArguments };
   if (custom)
     call.problem = `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`;
   return call;
@@ -75,7 +75,8 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
       seen.add(key);
     }
     const namespace = str(own(item, "namespace"));
-    out.push({ api: "responses", callId, name: (namespace ? `${namespace}.` : "") + nameOf(name), rawArguments: args });
+    const toolName = (namespace ? `${namespace}.` : "") + nameOf(name);
+    out.push({ api: "responses", callId, toolName, rawArguments: args });
   };
   for (const item of input as readonly unknown[]) {
     const type = own(item, "type");
@@ -121,7 +122,7 @@ function readChunks(chunks: readonly unknown[]): ReadCall[] {
   return calls.flatMap(({ id, name, args, custom }) => {
     const read = chatCall(id, nameOf(name), args, custom);
     if (!custom && args.length > MAX_STREAMED_ARGUMENTS)
-      read.problem = `the streamed arguments for tool ${JSON.stringify(read.name)} are longer than ${MAX_STREAMED_ARGUMENTS} characters`;
+      read.problem = `the streamed arguments for tool ${JSON.stringify(read.toolName)} are longer than ${MAX_STREAMED_ARGUMENTS} characters`;
     return [read];
   });
 }

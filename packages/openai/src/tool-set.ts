@@ -1,3 +1,4 @@
+import { runToolCallOnce, type JsonToolCall, type ToolRunOutcome } from "@agentgate/core/internal";
 import type { RunnableToolFunction } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import type { AutoParseableResponseTool } from "openai/lib/ResponsesParser";
@@ -22,11 +23,11 @@ export interface Runnable {
 /** Set on tools returned by `gateRunTools`: the tool they wrap, so `runToolCalls` never gates twice. */
 export const GATED_TOOL = Symbol.for("agentgate.openai.gated-tool");
 
-/** Looks up a tool by name: the map's own functions, or the array's function tools (first with the name wins). */
-export type ToolLookup = (name: string) => Runnable | undefined;
-
-/** Normalises a tool set into a lookup. Plain-function maps are read at lookup time (own keys only). */
-export function toLookup(tools: ToolSetInput<any>): ToolLookup {
+/**
+ * Looks up a tool by name: the map's own functions (read at lookup time), or the array's function tools (first
+ * with the name wins).
+ */
+export function toLookup(tools: ToolSetInput<any>): (name: string) => Runnable | undefined {
   if (Array.isArray(tools)) {
     const out = new Map<string, Runnable>();
     for (const tool of tools) {
@@ -64,4 +65,17 @@ export function fromTool(input: unknown): Runnable | undefined {
   if (typeof fn.parse === "function")
     return { name, parse: (raw) => fn.parse(raw), call: (input, _raw, runner, ctx) => fn.function(input, runner, ctx) };
   return { name, parse: undefined, call: (_input, raw, runner, ctx) => fn.function(raw, runner, ctx) };
+}
+
+/** Gates one call of `tool` (undefined: no tool has the name, an audited DENY) and runs it once per call id. */
+export function runGated<R = ToolRunOutcome>(
+  call: Omit<JsonToolCall, "parse" | "run">,
+  tool: Runnable | undefined,
+  runner: unknown,
+  toolContext: unknown,
+  shape?: (outcome: ToolRunOutcome) => R,
+): Promise<R> {
+  const raw = call.rawArguments;
+  const run = tool && ((input: unknown) => tool.call(input, raw, runner, toolContext));
+  return runToolCallOnce({ ...call, parse: tool?.parse, run }, shape);
 }

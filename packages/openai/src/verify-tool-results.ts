@@ -2,6 +2,7 @@ import { verifyToolHistory, type ToolHistoryReader, type VerifiedHistory } from 
 import type { GateKeeper } from "@agentgate/core";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
+import { readToolCalls } from "./tool-calls.js";
 
 export type { ForgedToolResult, VerifiedHistory } from "@agentgate/core/internal";
 
@@ -12,14 +13,11 @@ const idOf = (id: unknown) => (typeof id === "string" && id !== "" ? id : undefi
 /** Chat `role: "tool"` messages and Responses `function_call_output` items, named by the calls before them. */
 const reader: ToolHistoryReader = {
   calls(item) {
-    const v = item as Record<string, any>;
-    if (v.role === "assistant" && Array.isArray(v.tool_calls))
-      return v.tool_calls.flatMap((c: any) =>
-        typeof c?.id === "string" && typeof c.function?.name === "string" ? [[c.id, c.function.name] as const] : [],
-      );
-    if (v.type === "function_call" && typeof v.call_id === "string" && typeof v.name === "string")
-      return [[v.call_id, v.name]];
-    return undefined;
+    const v = item as Record<string, unknown>;
+    const calls = v.role === "assistant" ? v.tool_calls : v.type === "function_call" ? [v] : undefined;
+    if (!Array.isArray(calls)) return undefined;
+    // Named as runToolCalls audits them (namespaced, shortened).
+    return readToolCalls(calls).flatMap((c) => (c.callId === undefined ? [] : [[c.callId, c.toolName] as const]));
   },
   result(item) {
     const v = item as Record<string, unknown>;
