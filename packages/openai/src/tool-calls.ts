@@ -1,4 +1,3 @@
-import { safeOwn } from "@agentgate/core/internal";
 import type { ChatCompletionChunk, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type {
   ResponseFunctionToolCall,
@@ -35,8 +34,11 @@ const MAX_NAME = 256;
 /** Longest argument string assembled from stream deltas (a model's arguments are far shorter). */
 const MAX_STREAMED_ARGUMENTS = 4 * 1024 * 1024;
 
+const hasOwn = Object.prototype.hasOwnProperty;
 const own = (value: unknown, key: string) =>
-  typeof value === "object" && value !== null ? safeOwn(value, key) : undefined;
+  typeof value === "object" && value !== null && hasOwn.call(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 const str = (value: unknown) => (typeof value === "string" && value !== "" ? value : undefined);
 
 function nameOf(value: unknown): string {
@@ -68,7 +70,8 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
   const responses = (item: unknown) => {
     if (own(item, "type") !== "function_call") return;
     const callId = str(own(item, "call_id"));
-    const [name, args] = [own(item, "name"), own(item, "arguments")];
+    const name = own(item, "name");
+    const args = own(item, "arguments");
     if (callId !== undefined && seen !== undefined) {
       const key = `${callId}\u0000${String(args)}\u0000${String(name)}`;
       if (seen.has(key)) return;
