@@ -49,7 +49,7 @@ export function gateRunTools<ToolContext = unknown>(
 ): RunnableToolFunctionWithoutParse<ToolContext>[] {
   if (!Array.isArray(tools)) throw new TypeError("gateRunTools: `tools` must be an array");
   assertGate(gate, "gateRunTools");
-  const escalation = options.escalation ?? "end";
+  const { mapping, escalation = "end" } = options;
   if (escalation !== "end" && escalation !== "deny")
     throw new TypeError('gateRunTools: `escalation` must be "end" or "deny"');
   return tools.map((tool) => {
@@ -67,13 +67,7 @@ export function gateRunTools<ToolContext = unknown>(
         ...(strict !== undefined ? { strict } : {}),
         function: async (raw: string, runner, toolContext) => {
           const found = findCall(runner as Runner, runnable.name, raw);
-          const call = {
-            gate,
-            toolName: runnable.name,
-            rawArguments: raw,
-            callId: found?.id,
-            mapping: options.mapping,
-          };
+          const call = { gate, toolName: runnable.name, rawArguments: raw, callId: found?.id, mapping };
           const outcome = await runGated(call, runnable, runner, toolContext);
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;
@@ -108,21 +102,19 @@ function findCall(
 ): { id: string; turn: ChatCompletionMessageToolCall[]; messages: unknown[]; end: number } | undefined {
   const messages = runner?.messages;
   if (!Array.isArray(messages)) return undefined;
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as { role?: unknown; tool_calls?: unknown };
-    if (message?.role !== "assistant") continue;
-    const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ChatCompletionMessageToolCall[]) : [];
-    let used = claimed.get(message);
-    if (!used) claimed.set(message, (used = new Set()));
-    for (const call of calls) {
-      if (call?.type !== "function" || typeof call.id !== "string" || used.has(call.id)) continue;
-      if (call.function?.name === name && call.function?.arguments === raw) {
-        used.add(call.id);
-        // The conversation up to this turn is copied only if the call escalates.
-        return { id: call.id, turn: calls, messages, end: i + 1 };
-      }
+  const end = messages.findLastIndex((m) => m?.role === "assistant") + 1;
+  const message = messages[end - 1] as { tool_calls?: unknown } | undefined;
+  if (message === undefined || !Array.isArray(message.tool_calls)) return undefined;
+  const calls = message.tool_calls as ChatCompletionMessageToolCall[];
+  let used = claimed.get(message);
+  if (!used) claimed.set(message, (used = new Set()));
+  for (const call of calls) {
+    if (call?.type !== "function" || typeof call.id !== "string" || used.has(call.id)) continue;
+    if (call.function?.name === name && call.function?.arguments === raw) {
+      used.add(call.id);
+      // The conversation up to this turn is copied only if the call escalates.
+      return { id: call.id, turn: calls, messages, end };
     }
-    return undefined;
   }
   return undefined;
 }
