@@ -54,6 +54,24 @@ describe("gateModelCalls", () => {
     ]);
   });
 
+  it("checks only model requests: legacy completions and query-string paths are gated, embeddings are not", async () => {
+    fake = await FakeOpenAI.start([
+      { json: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1] }], model: "e", usage: {} } },
+      { json: { id: "c", object: "text_completion", created: 0, model: "gpt-4.1-mini", choices: [] } },
+    ]);
+    const gate = await makeGate(RULES);
+    const client = gateModelCalls(makeClient(fake.baseURL), gate);
+    await client.embeddings.create({ model: "text-embedding-3-small", input: "x" });
+    await client.completions.create({ model: "gpt-4.1-mini", prompt: "x" }, { query: { trace: "1" } });
+    const error = await client.completions.create({ model: "davinci", prompt: "x" }).catch((e: unknown) => e);
+    expect(ModelCallDeniedError.isInstance(error)).toBe(true);
+    expect(fake.requests.map((r) => r.path)).toEqual(["/embeddings", "/completions?trace=1"]);
+    expect(gate.decisions.map((d) => [d.action, d.target, d.type])).toEqual([
+      ["llm_call", "gpt-4.1-mini", "allow"],
+      ["llm_call", "davinci", "deny"],
+    ]);
+  });
+
   it("denies a model the policy does not list; the original client stays ungated", async () => {
     fake = await FakeOpenAI.start([{ json: chatCompletion({ content: "ungated" }) }]);
     const gate = await makeGate(RULES);

@@ -2,8 +2,8 @@ import { assertGate, requireModelCall, safeOwn } from "@agentgate/core/internal"
 import type { GateKeeper } from "@agentgate/core";
 import type OpenAI from "openai";
 
-/** The request paths that call a model. */
-const MODEL_PATHS = new Set(["/chat/completions", "/responses", "/completions"]);
+/** The request paths that call a model (trailing slashes and a query string aside). */
+const MODEL_PATH = /^\/(chat\/completions|responses|completions)\/*(\?|$)/;
 
 type RequestOptions = { method?: unknown; path?: unknown; body?: unknown };
 type Hooked = { prepareOptions(options: RequestOptions): Promise<void> };
@@ -52,10 +52,8 @@ function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Clien
 }
 
 function isModelRequest(options: RequestOptions): boolean {
-  const method = typeof options?.method === "string" ? options.method.toLowerCase() : "";
+  const { method, path } = options ?? {};
   return (
-    method === "post" &&
-    typeof options.path === "string" &&
-    MODEL_PATHS.has(options.path.split("?")[0]!.replace(/\/+$/, ""))
+    typeof method === "string" && method.toLowerCase() === "post" && typeof path === "string" && MODEL_PATH.test(path)
   );
 }

@@ -39,10 +39,8 @@ export function toLookup(tools: ToolSetInput<any>): (name: string) => Runnable |
   if (!tools || typeof tools !== "object")
     throw new TypeError("`tools` must be an array of tools or a map of functions");
   return (name) => {
-    if (!Object.prototype.hasOwnProperty.call(tools, name)) return undefined;
-    const fn = (tools as Record<string, unknown>)[name];
-    if (typeof fn !== "function") return undefined;
-    return { name, parse: undefined, call: (input) => (fn as ToolFunction)(input) };
+    const fn = Object.hasOwn(tools, name) ? (tools as Record<string, unknown>)[name] : undefined;
+    return typeof fn === "function" ? { name, parse: undefined, call: (input) => fn(input) } : undefined;
   };
 }
 
