@@ -73,8 +73,9 @@ export async function runToolCalls(
   assertGate(gate, "runToolCalls");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
+  const scope = { gate, mapping, runner: undefined, toolContext };
   const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) =>
-    runGated({ ...call, gate, mapping }, tools(call.toolName), undefined, toolContext, shape);
+    runGated(scope, call, tools(call.toolName), shape);
   // One call (the usual batch) skips Promise.all and its extra promises.
   if (read.length === 1) return run(read[0]!, (outcome) => [toResult(read[0]!, outcome)]);
   return Promise.all(read.map((call) => run(call, (outcome) => toResult(call, outcome))));

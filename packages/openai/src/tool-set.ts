@@ -1,4 +1,5 @@
 import { runToolCallOnce, type JsonToolCall, type ToolRunOutcome } from "@agentgate/core/internal";
+import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { RunnableToolFunction } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import type { AutoParseableResponseTool } from "openai/lib/ResponsesParser";
@@ -65,15 +66,23 @@ export function fromTool(input: unknown): Runnable | undefined {
   return { name, parse: undefined, call: (_input, raw, runner, ctx) => fn.function(raw, runner, ctx) };
 }
 
+/** What the calls of one batch share: the gate, its mapping, and what runTools-style tools receive. */
+export interface RunScope {
+  gate: GateKeeper;
+  mapping: ToolMapping | undefined;
+  runner: unknown;
+  toolContext: unknown;
+}
+
 /** Gates one call of `tool` (undefined: no tool has the name, an audited DENY) and runs it once per call id. */
 export function runGated<R = ToolRunOutcome>(
-  call: Omit<JsonToolCall, "parse" | "run">,
+  scope: RunScope,
+  call: Pick<JsonToolCall, "toolName" | "callId" | "rawArguments" | "problem">,
   tool: Runnable | undefined,
-  runner: unknown,
-  toolContext: unknown,
   shape?: (outcome: ToolRunOutcome) => R,
 ): Promise<R> {
-  const raw = call.rawArguments;
-  const run = tool && ((input: unknown) => tool.call(input, raw, runner, toolContext));
-  return runToolCallOnce({ ...call, parse: tool?.parse, run }, shape);
+  const { toolName, callId, rawArguments, problem } = call;
+  const { gate, mapping, runner, toolContext } = scope;
+  const run = tool && ((input: unknown) => tool.call(input, rawArguments, runner, toolContext));
+  return runToolCallOnce({ gate, toolName, callId, rawArguments, mapping, problem, parse: tool?.parse, run }, shape);
 }
