@@ -10,3 +10,11 @@ export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
 export { GlobList } from "./policy/glob-list.js";
 export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";
+export {
+  checkPausableToolCall,
+  checkWithoutPause,
+  type PauseChannel,
+  type PausedCallOutcome,
+} from "./gate/paused-call.js";
+export type { HitlActionRequest, HitlReviewConfig, PausedCallQuestion } from "./gate/paused-call-question.js";
+export { readResumeAnswer, type HitlDecision, type ResumeAnswer, type ResumeValue } from "./gate/resume-answer.js";

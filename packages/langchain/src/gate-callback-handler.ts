@@ -1,9 +1,8 @@
-import { errorText } from "@agentgate/core/internal";
 import { PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { checkWithoutPause } from "@agentgate/core/internal";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
-import type { BaseMessage } from "@langchain/core/messages";
-import { adapterDenial } from "./denial.js";
+import { contextOf, requireGate } from "./context.js";
 import { modelNameFromCallback } from "./model-name.js";
 
 /** Options for {@link GateCallbackHandler}. */
@@ -18,6 +17,17 @@ export interface GateCallbackHandlerOptions {
   context?: Record<string, unknown>;
 }
 
+/** What LangChain passes when a model starts: chat models and plain LLMs alike. */
+type ModelStart = [
+  llm: Serialized,
+  input: unknown,
+  runId: string,
+  parentRunId?: string,
+  extraParams?: Record<string, unknown>,
+  tags?: string[],
+  metadata?: Record<string, unknown>,
+];
+
 /**
  * Checks every tool call (`tool_use`, or the action `mapping` gives) and every
  * model call (`llm_call`, target: the model name) of any LangChain runnable
@@ -28,11 +38,15 @@ export interface GateCallbackHandlerOptions {
  * await agent.invoke(input, { callbacks: [new GateCallbackHandler(gate)] });
  * ```
  *
- * A callback can only block because this handler is built with
- * `raiseError: true` (which also makes LangChain await it). A denied tool's
- * function never runs; what the caller sees is the thrown error, so with
- * `createAgent` prefer `gateMiddleware`, which turns a denial into a message
- * the model can read. An escalation cannot wait inside a callback: without an
+ * A callback can only block by throwing, and only because this handler is
+ * built with `raiseError: true` (which also makes LangChain await it). LangChain's
+ * callback manager logs every error a handler throws (`console.error` with
+ * `raiseError`, `console.warn` without) before rethrowing it, and a handler gets
+ * a copy of the input it cannot change, so each block also logs
+ * "Error in handler GateCallbackHandler, handleToolStart: ..."; `gateTools` and
+ * `gateMiddleware` refuse a call without an error. In `createAgent` the thrown
+ * error carries LangChain's `ToolInvocationError` brand, so the model reads only
+ * the gate's reason. An escalation cannot wait inside a callback: without an
  * approval handler on the gate it blocks, and the escalation stays pending
  * until `gate.resolveEscalation`; a retry of the same tool call id then gets
  * the settled decision.
@@ -47,9 +61,7 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     // it in the base constructor to decide whether to await the handler and
     // rethrow its errors. Assigning it later as a class field does nothing.
     super({ raiseError: true, ignoreLLM: options.modelCalls === false, ignoreAgent: options.toolCalls === false });
-    if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
-      throw new TypeError("GateCallbackHandler needs a GateKeeper");
-    }
+    requireGate(gate, "GateCallbackHandler");
     this.#gate = gate;
     this.#options = options;
   }
@@ -69,78 +81,39 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     runName?: string,
     toolCallId?: string,
   ): Promise<void> {
-    // LangChain passes the tool's name as the run name; the serialised tool only names its class.
-    const toolName = typeof runName === "string" ? runName : "";
     const callId = typeof toolCallId === "string" && toolCallId !== "" ? toolCallId : undefined;
-    let decision: Decision;
-    if (toolName === "") {
-      decision = adapterDenial(
-        this.#gate,
-        { action: "tool_use", callId },
-        "GateCallbackHandler could not tell which tool is starting (no run name); use gateTools or gateMiddleware for this tool",
-      );
-    } else {
-      // Never rejects: every failure comes back as an audited DENY.
-      decision = await this.#gate.checkToolCall({
-        toolName,
-        input: parseToolInput(input),
-        callId,
-        mapping: this.#options.mapping,
-        context: this.#context(metadata),
-      });
-    }
+    // LangChain passes the tool's name as the run name; the serialised tool only names its class.
+    const decision =
+      typeof runName === "string" && runName !== ""
+        ? await this.#gate.checkToolCall({
+            toolName: runName,
+            input: parseToolInput(input),
+            callId,
+            mapping: this.#options.mapping,
+            context: contextOf(this.#options.context, metadata?.thread_id),
+          })
+        : this.#gate.refuse(
+            "tool_use",
+            "GateCallbackHandler could not tell which tool is starting (no run name); use gateTools or gateMiddleware for this tool",
+            callId === undefined ? {} : { callId },
+          );
     if (decision.type !== "allow") throw toolBlock(decision);
   }
 
-  override async handleChatModelStart(
-    llm: Serialized,
-    _messages: BaseMessage[][],
-    _runId: string,
-    _parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    _tags?: string[],
-    metadata?: Record<string, unknown>,
-  ): Promise<void> {
-    await this.#checkModel(llm, extraParams, metadata);
+  override handleChatModelStart(...start: ModelStart): Promise<void> {
+    return this.#checkModel(start);
   }
 
-  override async handleLLMStart(
-    llm: Serialized,
-    _prompts: string[],
-    _runId: string,
-    _parentRunId?: string,
-    extraParams?: Record<string, unknown>,
-    _tags?: string[],
-    metadata?: Record<string, unknown>,
-  ): Promise<void> {
-    await this.#checkModel(llm, extraParams, metadata);
+  override handleLLMStart(...start: ModelStart): Promise<void> {
+    return this.#checkModel(start);
   }
 
-  async #checkModel(
-    llm: Serialized,
-    extraParams?: Record<string, unknown>,
-    metadata?: Record<string, unknown>,
-  ): Promise<void> {
-    let target = "unknown";
-    let decision: Decision;
-    try {
-      target = modelNameFromCallback(llm, extraParams, metadata);
-      decision = await this.#gate.check("llm_call", { target, context: this.#context(metadata) });
-    } catch (error) {
-      decision = adapterDenial(
-        this.#gate,
-        { action: "llm_call", target },
-        `AgentGate could not check the model call: ${errorText(error)}`,
-      );
-    }
+  async #checkModel([llm, , , , extraParams, , metadata]: ModelStart): Promise<void> {
+    const target = modelNameFromCallback(llm, extraParams, metadata);
+    const context = contextOf(this.#options.context, metadata?.thread_id);
+    const why = "model calls cannot wait for approval in a callback (give the GateKeeper an approvalHandler)";
+    const decision = await checkWithoutPause(this.#gate, "llm_call", { target, context }, why);
     if (decision.type !== "allow") throw new PermissionDeniedError(decision);
-  }
-
-  #context(metadata: Record<string, unknown> | undefined): Record<string, unknown> {
-    const context: Record<string, unknown> = { framework: "langchain", ...this.#options.context };
-    const thread = metadata?.thread_id;
-    if (typeof thread === "string") context.threadId = thread;
-    return context;
   }
 }
 

@@ -1,8 +1,8 @@
-import { errorText } from "@agentgate/core/internal";
-import { deniedToolResult, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { deniedToolResult, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { StructuredTool } from "@langchain/core/tools";
-import { adapterDenial, deniedToolMessage } from "./denial.js";
+import { contextOf, requireGate } from "./context.js";
+import { deniedToolMessage } from "./denial.js";
 
 // oxlint-disable-next-line typescript/no-explicit-any -- any tool, whatever its schema and output
 type AnyTool = StructuredTool<any, any, any, any, any>;
@@ -46,9 +46,7 @@ export function gateTools<T extends readonly AnyTool[] | []>(
   gate: GateKeeper,
   options: GateToolsOptions<T> = {},
 ): T {
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
-    throw new TypeError("gateTools needs a GateKeeper");
-  }
+  requireGate(gate, "gateTools");
   if (!Array.isArray(tools)) throw new TypeError("gateTools needs an array of LangChain tools");
   return tools.map((tool) => gateTool(tool, gate, options as GateToolsOptions<readonly AnyTool[]>)) as unknown as T;
 }
@@ -70,6 +68,7 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
   const name = original.name;
   const run = original._call as CallFn;
   const mapping = options.mapping as ToolMapping | undefined;
+  const context = contextOf(options.context, undefined);
 
   // Same object in every respect (prototype chain), except for the function.
   const gated = Object.create(tool) as AnyTool;
@@ -81,14 +80,16 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
       runManager?: CallbackManagerForToolRun,
       config?: Record<string, unknown>,
     ) {
-      const callId = toolCallIdOf(config);
+      // `invoke(toolCall)` puts the call in the config; LangGraph's ToolNode passes its id too.
+      const id = (config?.toolCall as { id?: unknown } | undefined)?.id || config?.toolCallId;
+      const callId = typeof id === "string" && id !== "" ? id : undefined;
       // Never rejects: every failure comes back as an audited DENY.
       const decision = await gate.checkToolCall({
         toolName: name,
         input: arg,
         callId,
         mapping,
-        context: { framework: "langchain", ...options.context },
+        context,
         execute: true,
       });
       if (decision.type === "allow") {
@@ -104,12 +105,4 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
     },
   });
   return gated;
-}
-
-function toolCallIdOf(config: Record<string, unknown> | undefined): string | undefined {
-  const fromCall = (config?.toolCall as { id?: unknown } | undefined)?.id;
-  if (typeof fromCall === "string" && fromCall !== "") return fromCall;
-  const fromConfig = config?.toolCallId;
-  if (typeof fromConfig === "string" && fromConfig !== "") return fromConfig;
-  return undefined;
 }

@@ -1,43 +1,63 @@
-import { canonicalJson } from "@agentgate/core/internal";
+import type { ApprovalResolution, ToolCall } from "@agentgate/core";
+import { canonicalJson, readResumeAnswer } from "@agentgate/core/internal";
+
+type Write = [task: string, channel: string, value: unknown];
+type Tuple = { pendingWrites?: Write[]; checkpoint?: { channel_values?: { messages?: unknown } } };
+type Saver = { list(config: unknown, options: unknown): AsyncIterable<Tuple> };
 
 /**
  * When `humanInTheLoopMiddleware` already asked a human about this very tool
- * call (same agent step, same call id) and the human approved it (or edited it
- * into the arguments it now has), returns who answered, so the gate records
- * that answer instead of asking a second time. Anything unexpected: undefined,
- * and the gate asks itself.
+ * call and the human approved it (or edited it into the arguments it now has),
+ * the approval to record, so the gate does not ask a second time. Anything
+ * unexpected: undefined, and the gate asks itself.
  *
  * LangChain keeps no record of a HITL answer on the message, so this reads the
- * run's own checkpoint (server-side state written by LangGraph): the HITL
- * node's interrupt, its resume value and the AI message it wrote, in the
- * checkpoints just before this tool call.
+ * run's own checkpoints (server-side state LangGraph wrote) in the HITL node's
+ * namespace: a checkpoint whose last AI message is the one now running, with
+ * the HITL question about it and, once stored, the human's answer. With
+ * `durability: "exit"` the answer is stored only when the run ends; a call
+ * that got to the tools from the message asked about, with the arguments the
+ * human saw, was approved (a rejection or an open question never gets here).
  */
 export async function hitlApproval(
   runtime: unknown,
-  call: { id: string; name: string; args: unknown },
-): Promise<{ approvedBy: string } | undefined> {
+  state: unknown,
+  call: ToolCall,
+): Promise<ApprovalResolution | undefined> {
   try {
-    const configurable = (runtime as { configurable?: Record<string, unknown> } | undefined)?.configurable;
-    const saver = configurable?.__pregel_checkpointer as
-      | { list?: (config: unknown, options: unknown) => AsyncIterable<CheckpointTuple> }
-      | undefined;
-    const threadId = configurable?.thread_id;
-    const ns = configurable?.checkpoint_ns;
-    if (
-      typeof saver?.list !== "function" ||
-      (typeof threadId !== "string" && typeof threadId !== "number") ||
-      typeof ns !== "string"
-    )
-      return undefined;
+    const configurable = own(runtime, "configurable");
+    const saver = own(configurable, "__pregel_checkpointer") as Saver | undefined;
+    const threadId = own(configurable, "thread_id");
+    const ns = own(configurable, "checkpoint_ns");
+    if (typeof saver?.list !== "function" || typeof ns !== "string" || call.callId === undefined) return undefined;
+    if (typeof threadId !== "string" && typeof threadId !== "number") return undefined;
+    const args = canonicalJson(call.input);
+    const running = lastAiMessage(own(state, "messages"));
+    const runningId = field(running, "id");
+    if (typeof runningId !== "string" || runningId === "") return undefined;
     // This task runs in the tools node's namespace; the HITL node ran in its parent's.
-    const parentNs = ns.split("|").slice(0, -1).join("|");
-    const args = canonicalJson(call.args);
-    for await (const tuple of saver.list(
-      { configurable: { thread_id: threadId, checkpoint_ns: parentNs } },
-      { limit: 3 },
-    )) {
-      const found = approvalIn(tuple.pendingWrites ?? [], call, args);
-      if (found !== undefined) return found ? { approvedBy: "humanInTheLoopMiddleware" } : undefined;
+    const config = { configurable: { thread_id: threadId, checkpoint_ns: ns.split("|").slice(0, -1).join("|") } };
+    for await (const tuple of saver.list(config, { limit: 3 })) {
+      const asked = lastAiMessage(tuple.checkpoint?.channel_values?.messages);
+      if (field(asked, "id") !== runningId || callIn(asked, call.callId) === undefined) continue;
+      const writes = tuple.pendingWrites ?? [];
+      for (const [task, channel, value] of writes) {
+        const actions = channel === "__interrupt__" ? hitlQuestion(value) : undefined;
+        if (actions === undefined) continue;
+        const resume = writes.find(([t, ch]) => t === task && ch === "__resume__")?.[2];
+        const approved =
+          resume === undefined
+            ? canonicalJson(own(callIn(running, call.callId), "args")) === args &&
+              actions.some((a) => own(a, "name") === call.toolName && canonicalJson(own(a, "args")) === args)
+            : approvedIn(actions, resume, call.toolName, args);
+        return approved
+          ? {
+              approved: true,
+              approvedBy: "humanInTheLoopMiddleware",
+              reason: "approved through humanInTheLoopMiddleware",
+            }
+          : undefined;
+      }
     }
   } catch {
     // Could not read the run's state: the gate asks.
@@ -45,49 +65,40 @@ export async function hitlApproval(
   return undefined;
 }
 
-interface CheckpointTuple {
-  pendingWrites?: [string, string, unknown][];
+/** A HITL question's actions (ours carry `type: "agentgate.approval"` and are answered through the gate). */
+function hitlQuestion(value: unknown): unknown[] | undefined {
+  const request = Array.isArray(value) && value.length === 1 ? own(value[0], "value") : undefined;
+  const actions = own(request, "actionRequests");
+  return own(request, "type") === undefined && Array.isArray(actions) ? actions : undefined;
 }
 
-/** true: approved (or edited into these args); false: this step's HITL node did not approve it; undefined: no HITL answer here. */
-function approvalIn(
-  writes: [string, string, unknown][],
-  call: { id: string; name: string },
-  args: string,
-): boolean | undefined {
-  for (const [taskId, channel, value] of writes) {
-    if (channel !== "__interrupt__" || !Array.isArray(value) || value.length !== 1) continue;
-    const request = (value[0] as { value?: unknown } | null)?.value as
-      | { actionRequests?: unknown; type?: unknown }
-      | undefined;
-    // A HITL request (ours carry `type: "agentgate.approval"` and are answered through the gate).
-    if (!request || request.type !== undefined || !Array.isArray(request.actionRequests)) continue;
-    // The same task must have written the AI message holding this call id (this step, this call).
-    if (!writes.some(([t, ch, v]) => t === taskId && ch === "messages" && holdsCall(v, call.id))) continue;
-    const resume = writes.find(([t, ch]) => t === taskId && ch === "__resume__")?.[2];
-    const decisions =
-      Array.isArray(resume) && resume.length === 1
-        ? (resume[0] as { decisions?: unknown } | null)?.decisions
-        : undefined;
-    if (!Array.isArray(decisions) || decisions.length !== request.actionRequests.length) return false;
-    return request.actionRequests.some((action: unknown, i: number) => {
-      const a = action as { name?: unknown; args?: unknown };
-      const d = decisions[i] as { type?: unknown; editedAction?: { name?: unknown; args?: unknown } } | null;
-      if (a?.name !== call.name || typeof d !== "object" || d === null) return false;
-      if (d.type === "approve") return canonicalJson(a.args) === args;
-      if (d.type === "edit") return d.editedAction?.name === call.name && canonicalJson(d.editedAction.args) === args;
-      return false;
-    });
-  }
-  return undefined;
-}
-
-function holdsCall(value: unknown, callId: string): boolean {
-  const messages = Array.isArray(value) ? value : [value];
-  return messages.some((m) => {
-    const calls =
-      (m as { tool_calls?: unknown; kwargs?: { tool_calls?: unknown } } | null)?.tool_calls ??
-      (m as { kwargs?: { tool_calls?: unknown } } | null)?.kwargs?.tool_calls;
-    return Array.isArray(calls) && calls.some((c) => (c as { id?: unknown } | null)?.id === callId);
+/** The HITL answer approved this call, or edited it into these arguments. */
+function approvedIn(actions: unknown[], resume: unknown, toolName: string, args: string): boolean {
+  const decisions = Array.isArray(resume) && resume.length === 1 ? own(resume[0], "decisions") : undefined;
+  if (!Array.isArray(decisions) || decisions.length !== actions.length) return false;
+  return actions.some((action, i) => {
+    const answer = readResumeAnswer({ decisions: [decisions[i]] });
+    if (own(action, "name") !== toolName || own(answer.resolution, "approved") !== true) return false;
+    const approved = answer.edited ?? { name: toolName, args: own(action, "args") };
+    return approved.name === toolName && canonicalJson(approved.args) === args;
   });
+}
+
+function lastAiMessage(messages: unknown): unknown {
+  return Array.isArray(messages) ? messages.findLast((m) => Array.isArray(field(m, "tool_calls"))) : undefined;
+}
+
+function callIn(message: unknown, callId: string): unknown {
+  return (field(message, "tool_calls") as unknown[] | undefined)?.find((c) => own(c, "id") === callId);
+}
+
+/** A message field, on the message or (serialised) in its `kwargs`. */
+function field(message: unknown, key: string): unknown {
+  return own(message, key) ?? own(own(message, "kwargs"), key);
+}
+
+function own(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }

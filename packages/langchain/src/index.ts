@@ -1,8 +1,8 @@
 export { GateCallbackHandler, type GateCallbackHandlerOptions } from "./gate-callback-handler.js";
 export { gateMiddleware, type GateMiddlewareOptions } from "./gate-middleware.js";
 export { gateTools, type GateToolInput, type GateToolsMapping, type GateToolsOptions } from "./gate-tools.js";
+export { CheckpointerRequiredError } from "./checkpointer-required-error.js";
 export {
-  CheckpointerRequiredError,
   isGateInterrupt,
   type GateActionRequest,
   type GateHitlDecision,
