@@ -17,4 +17,10 @@ export {
   type PausedCallOutcome,
 } from "./gate/paused-call.js";
 export type { HitlActionRequest, HitlReviewConfig, PausedCallQuestion } from "./gate/paused-call-question.js";
-export { readResumeAnswer, type HitlDecision, type ResumeAnswer, type ResumeValue } from "./gate/resume-answer.js";
+export {
+  hitlResponseApproves,
+  readResumeAnswer,
+  type HitlDecision,
+  type ResumeAnswer,
+  type ResumeValue,
+} from "./gate/resume-answer.js";

@@ -1,29 +1,4 @@
-import {
-  errorText,
-  type HitlActionRequest,
-  type HitlDecision,
-  type HitlReviewConfig,
-  type PausedCallQuestion,
-  type ResumeValue,
-} from "@agentgate/core/internal";
-
-/** One action a human reviews, as in LangChain's `HITLRequest`. */
-export type GateActionRequest = HitlActionRequest;
-
-/** What a human may answer, as in LangChain's `HITLRequest`. */
-export type GateReviewConfig = HitlReviewConfig;
-
-/** A decision of LangChain's `HITLResponse`. */
-export type GateHitlDecision = HitlDecision;
-
-/**
- * The resume values `gateMiddleware` accepts: LangChain's `HITLResponse`
- * (`{ decisions: [one decision] }`), or the shape `resolveEscalation` takes.
- * `escalationId` is optional; when given it must be the escalation of the
- * interrupt being answered, which binds an answer to one call. Anything else
- * counts as not approved.
- */
-export type GateResumeValue = ResumeValue;
+import { errorText, type PausedCallQuestion } from "@agentgate/core/internal";
 
 /**
  * What `gateMiddleware` passes to LangGraph's `interrupt()` when a tool call
@@ -39,12 +14,8 @@ export interface GateInterruptValue extends PausedCallQuestion {
 
 /** True for the interrupt values `gateMiddleware` raises. */
 export function isGateInterrupt(value: unknown): value is GateInterruptValue {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    (value as { type?: unknown }).type === "agentgate.approval" &&
-    typeof (value as { escalationId?: unknown }).escalationId === "string"
-  );
+  const v = value as Partial<GateInterruptValue> | null | undefined;
+  return v?.type === "agentgate.approval" && typeof v.escalationId === "string";
 }
 
 /**

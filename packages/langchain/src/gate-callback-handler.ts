@@ -1,8 +1,7 @@
-import { PermissionDeniedError, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
-import { checkWithoutPause } from "@agentgate/core/internal";
+import { PermissionDeniedError, type GateKeeper, type ToolMapping } from "@agentgate/core";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
-import { contextOf, requireGate } from "./context.js";
+import { checkModelCall, contextOf, requireGate } from "./context.js";
 import { modelNameFromCallback } from "./model-name.js";
 
 /** Options for {@link GateCallbackHandler}. */
@@ -17,16 +16,9 @@ export interface GateCallbackHandlerOptions {
   context?: Record<string, unknown>;
 }
 
-/** What LangChain passes when a model starts: chat models and plain LLMs alike. */
-type ModelStart = [
-  llm: Serialized,
-  input: unknown,
-  runId: string,
-  parentRunId?: string,
-  extraParams?: Record<string, unknown>,
-  tags?: string[],
-  metadata?: Record<string, unknown>,
-];
+type ToolStart = Parameters<NonNullable<BaseCallbackHandler["handleToolStart"]>>;
+type ChatModelStart = Parameters<NonNullable<BaseCallbackHandler["handleChatModelStart"]>>;
+type LLMStart = Parameters<NonNullable<BaseCallbackHandler["handleLLMStart"]>>;
 
 /**
  * Checks every tool call (`tool_use`, or the action `mapping` gives) and every
@@ -38,18 +30,14 @@ type ModelStart = [
  * await agent.invoke(input, { callbacks: [new GateCallbackHandler(gate)] });
  * ```
  *
- * A callback can only block by throwing, and only because this handler is
- * built with `raiseError: true` (which also makes LangChain await it). LangChain's
- * callback manager logs every error a handler throws (`console.error` with
- * `raiseError`, `console.warn` without) before rethrowing it, and a handler gets
- * a copy of the input it cannot change, so each block also logs
- * "Error in handler GateCallbackHandler, handleToolStart: ..."; `gateTools` and
- * `gateMiddleware` refuse a call without an error. In `createAgent` the thrown
- * error carries LangChain's `ToolInvocationError` brand, so the model reads only
- * the gate's reason. An escalation cannot wait inside a callback: without an
- * approval handler on the gate it blocks, and the escalation stays pending
- * until `gate.resolveEscalation`; a retry of the same tool call id then gets
- * the settled decision.
+ * A callback can block only by throwing, and only when built with `raiseError`
+ * (which also makes LangChain await it). LangChain's callback manager logs every
+ * error a handler throws, and a handler only sees a copy of the input, so each
+ * block also logs "Error in handler GateCallbackHandler, ..." (`gateTools` and
+ * `gateMiddleware` refuse without one). In `createAgent` the model reads only
+ * the gate's reason (the error carries LangChain's `ToolInvocationError` brand).
+ * An escalation cannot wait in a callback: it blocks and stays pending; after
+ * `gate.resolveEscalation`, a retry of the same tool call id gets the answer.
  */
 export class GateCallbackHandler extends BaseCallbackHandler {
   name = "AgentGateCallbackHandler";
@@ -57,9 +45,8 @@ export class GateCallbackHandler extends BaseCallbackHandler {
   readonly #options: GateCallbackHandlerOptions;
 
   constructor(gate: GateKeeper, options: GateCallbackHandlerOptions = {}) {
-    // Only a handler constructed with raiseError can stop a run: LangChain reads
-    // it in the base constructor to decide whether to await the handler and
-    // rethrow its errors. Assigning it later as a class field does nothing.
+    // LangChain reads raiseError in the base constructor (to await the handler and rethrow
+    // its errors): set later, as a class field, it does nothing.
     super({ raiseError: true, ignoreLLM: options.modelCalls === false, ignoreAgent: options.toolCalls === false });
     requireGate(gate, "GateCallbackHandler");
     this.#gate = gate;
@@ -71,48 +58,33 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     return new GateCallbackHandler(this.#gate, this.#options);
   }
 
-  override async handleToolStart(
-    _tool: Serialized,
-    input: string,
-    _runId: string,
-    _parentRunId?: string,
-    _tags?: string[],
-    metadata?: Record<string, unknown>,
-    runName?: string,
-    toolCallId?: string,
-  ): Promise<void> {
-    const callId = typeof toolCallId === "string" && toolCallId !== "" ? toolCallId : undefined;
-    // LangChain passes the tool's name as the run name; the serialised tool only names its class.
-    const decision =
-      typeof runName === "string" && runName !== ""
-        ? await this.#gate.checkToolCall({
-            toolName: runName,
-            input: parseToolInput(input),
-            callId,
-            mapping: this.#options.mapping,
-            context: contextOf(this.#options.context, metadata?.thread_id),
-          })
-        : this.#gate.refuse(
-            "tool_use",
-            "GateCallbackHandler could not tell which tool is starting (no run name); use gateTools or gateMiddleware for this tool",
-            callId === undefined ? {} : { callId },
-          );
-    if (decision.type !== "allow") throw toolBlock(decision);
+  override async handleToolStart(...[, input, , , , metadata, runName, toolCallId]: ToolStart): Promise<void> {
+    // LangChain passes the tool's name as the run name (the serialised tool only names its class);
+    // without one, the gate refuses the call as unnamed.
+    const decision = await this.#gate.checkToolCall({
+      toolName: runName ?? "",
+      input: parseToolInput(input),
+      callId: toolCallId || undefined,
+      mapping: this.#options.mapping,
+      context: contextOf(this.#options.context, metadata?.thread_id),
+    });
+    if (decision.type === "allow") return;
+    // Branded as LangChain's ToolInvocationError: `createAgent`'s tool node shows the model its message as is.
+    throw Object.defineProperty(new PermissionDeniedError(decision), "~brand", { value: "ToolInvocationError" });
   }
 
-  override handleChatModelStart(...start: ModelStart): Promise<void> {
-    return this.#checkModel(start);
+  override handleChatModelStart(...[llm, , , , extraParams, , metadata]: ChatModelStart): Promise<void> {
+    return this.#checkModel(llm, extraParams, metadata);
   }
 
-  override handleLLMStart(...start: ModelStart): Promise<void> {
-    return this.#checkModel(start);
+  override handleLLMStart(...[llm, , , , extraParams, , metadata]: LLMStart): Promise<void> {
+    return this.#checkModel(llm, extraParams, metadata);
   }
 
-  async #checkModel([llm, , , , extraParams, , metadata]: ModelStart): Promise<void> {
+  async #checkModel(llm: Serialized, extraParams?: Record<string, unknown>, metadata?: Record<string, unknown>) {
     const target = modelNameFromCallback(llm, extraParams, metadata);
     const context = contextOf(this.#options.context, metadata?.thread_id);
-    const why = "model calls cannot wait for approval in a callback (give the GateKeeper an approvalHandler)";
-    const decision = await checkWithoutPause(this.#gate, "llm_call", { target, context }, why);
+    const decision = await checkModelCall(this.#gate, target, context, "a callback");
     if (decision.type !== "allow") throw new PermissionDeniedError(decision);
   }
 }
@@ -125,15 +97,4 @@ function parseToolInput(input: unknown): unknown {
   } catch {
     return input;
   }
-}
-
-/**
- * The error a blocked tool throws. It carries LangChain's `ToolInvocationError`
- * brand, which `createAgent`'s tool node reads to pass `error.message` to the
- * model as is, so the model reads the gate's reason and nothing appended.
- */
-function toolBlock(decision: Decision): PermissionDeniedError {
-  const error = new PermissionDeniedError(decision);
-  Object.defineProperty(error, "~brand", { value: "ToolInvocationError", enumerable: false });
-  return error;
 }

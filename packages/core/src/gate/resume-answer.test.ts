@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { readResumeAnswer } from "./resume-answer.js";
+import { hitlResponseApproves, readResumeAnswer } from "./resume-answer.js";
 
 const hasOwn = (v: unknown, k: string) => typeof v === "object" && v !== null && Object.hasOwn(v, k);
 const approved = (v: unknown) => (readResumeAnswer(v).resolution as { approved?: unknown }).approved === true;
@@ -61,5 +61,37 @@ describe("readResumeAnswer (resume values are untrusted input)", () => {
         if (type === "edit") expect(read.edited).toBeDefined();
       }),
     );
+  });
+});
+
+describe("hitlResponseApproves", () => {
+  const actions = [
+    { name: "deploy", args: { env: "prod" }, description: "" },
+    { name: "search", args: { q: "x" }, description: "" },
+  ];
+  const call = { toolName: "deploy", input: { env: "prod" } };
+  const approve = { type: "approve" };
+
+  it("approved as asked, or edited into exactly this call", () => {
+    expect(hitlResponseApproves(actions, { decisions: [approve, approve] }, call)).toBe(true);
+    const edit = { type: "edit", editedAction: { name: "deploy", args: { env: "staging" } } };
+    expect(
+      hitlResponseApproves(actions, { decisions: [edit, approve] }, { toolName: "deploy", input: { env: "staging" } }),
+    ).toBe(true);
+    // The edit changed the call: the original arguments were not approved.
+    expect(hitlResponseApproves(actions, { decisions: [edit, approve] }, call)).toBe(false);
+  });
+
+  it("a rejection, a count mismatch, other arguments or another tool is not an approval", () => {
+    expect(hitlResponseApproves(actions, { decisions: [{ type: "reject" }, approve] }, call)).toBe(false);
+    expect(hitlResponseApproves(actions, { decisions: [approve] }, call)).toBe(false);
+    expect(hitlResponseApproves(actions, { decisions: [approve, approve] }, { ...call, input: { env: "dev" } })).toBe(
+      false,
+    );
+    expect(hitlResponseApproves(actions, { decisions: [approve, approve] }, { ...call, toolName: "shell" })).toBe(
+      false,
+    );
+    expect(hitlResponseApproves(actions, undefined, call)).toBe(false);
+    expect(hitlResponseApproves(actions, { decisions: [approve, approve] }, { ...call, input: { n: 1n } })).toBe(false);
   });
 });

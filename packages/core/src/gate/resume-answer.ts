@@ -1,3 +1,5 @@
+import { canonicalJson } from "./fingerprint.js";
+
 /** A decision of LangChain's human-in-the-loop `HITLResponse`. */
 export type HitlDecision =
   | { type: "approve" }
@@ -63,4 +65,29 @@ function own(value: unknown, key: string): unknown {
   return typeof value === "object" && value !== null && !Array.isArray(value) && Object.hasOwn(value, key)
     ? (value as Record<string, unknown>)[key]
     : undefined;
+}
+
+/**
+ * Whether a human-in-the-loop response (`{ decisions }`, one per action asked, in order) approved
+ * `call` as asked, or edited an asked action into exactly `call` (same tool, same arguments).
+ * Anything unexpected (arguments that cannot be compared included) is `false`.
+ */
+export function hitlResponseApproves(
+  actions: readonly unknown[],
+  response: unknown,
+  call: { toolName: string; input: unknown },
+): boolean {
+  const decisions = own(response, "decisions");
+  if (!Array.isArray(decisions) || decisions.length !== actions.length) return false;
+  try {
+    const args = canonicalJson(call.input);
+    return actions.some((action, i) => {
+      const answer = readResumeAnswer({ decisions: [decisions[i]] });
+      if (own(action, "name") !== call.toolName || own(answer.resolution, "approved") !== true) return false;
+      const approved = answer.edited ?? { name: call.toolName, args: own(action, "args") };
+      return approved.name === call.toolName && canonicalJson(approved.args) === args;
+    });
+  } catch {
+    return false;
+  }
 }
