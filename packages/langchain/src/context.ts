@@ -17,9 +17,9 @@ export function contextOf(context: Record<string, unknown> | undefined, threadId
 }
 
 /** An `llm_call` check. A model call has no id to resume by, so it cannot wait for a human `where` it runs. */
-export function checkModelCall(gate: GateKeeper, target: string, context: object, where: string): Promise<Decision> {
+export function checkModelCall(gate: GateKeeper, target: string, context: Record<string, unknown>, where: string) {
   const why = `model calls cannot wait for approval in ${where} (give the GateKeeper an approvalHandler)`;
-  return checkWithoutPause(gate, "llm_call", { target, context: context as Record<string, unknown> }, why);
+  return checkWithoutPause(gate, "llm_call", { target, context }, why);
 }
 
 /** The message a refused tool call becomes: `status: "error"`, so the model knows it did not run. */
