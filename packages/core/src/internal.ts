@@ -10,3 +10,11 @@ export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
 export { GlobList } from "./policy/glob-list.js";
 export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";
+export {
+  askApprover,
+  recordFrameworkAnswer,
+  toolMayEscalate,
+  type ApproverOutcome,
+  type FrameworkAnswer,
+} from "./gate/framework-approval.js";
+export { parseToolArguments, type ToolArguments } from "./gate/tool-arguments.js";
