@@ -79,7 +79,7 @@ describe("recordFrameworkAnswer", () => {
     const store = new MemoryStore();
     const broken = makeGate(store);
     const c = await broken.checkToolCall(deploy("c5"));
-    store.getEscalation = () => Promise.reject(new Error("store down"));
+    store.getEscalation = (() => Promise.reject(new Error("store down"))) as never;
     const down = await recordFrameworkAnswer(broken, c, answer);
     expect(down).toMatchObject({ type: "deny", code: "approval_error" });
     expect(down.reason).toMatch(/could not record the answer given with state\.approve\(\): /);
