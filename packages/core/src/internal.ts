@@ -13,8 +13,12 @@ export { normalizeTarget, targetKind } from "./policy/target.js";
 export {
   askApprover,
   recordFrameworkAnswer,
+  recordFrameworkRejection,
   toolMayEscalate,
   type ApproverOutcome,
+  type EscalatedCall,
   type FrameworkAnswer,
 } from "./gate/framework-approval.js";
 export { parseToolArguments, type ToolArguments } from "./gate/tool-arguments.js";
+export { admitModelCall } from "./gate/model-call.js";
+export { deniedToolResultIn } from "./gate/denied-tool-result-text.js";

@@ -1,13 +1,10 @@
-import { deniedToolResult, type Decision, type DeniedToolResult } from "@agentgate/core";
+import { deniedToolResult, type Decision, type DecisionCode, type DeniedToolResult } from "@agentgate/core";
 
-/** Why a call never reached the gate, or was refused outside it. */
-export type LocalDenialCode =
-  /** The argument string was not JSON or did not fit the tool's input schema. */
-  | "invalid_arguments"
-  /** Checking the gate failed unexpectedly (fail closed). */
-  | "gate_error"
-  /** The SDK refused the call before execution (e.g. a rejected approval). */
-  | "not_executed";
+/**
+ * @deprecated Denials carry core's `DecisionCode` (`invalid_input` for unreadable arguments,
+ * `internal_error` for a failure, `approval_denied` for a rejected approval).
+ */
+export type LocalDenialCode = DecisionCode;
 
 /** Why a gated tool call did not run. Given to `deniedOutput`. */
 export interface ToolDenial {
@@ -17,10 +14,10 @@ export interface ToolDenial {
   callId?: string;
   /** Plain-words reason, as the model reads it. */
   reason: string;
-  /** The gate's decision; absent when the call never reached the gate. */
+  /** The gate's decision; absent when the SDK refused the call without asking the gate. */
   decision?: Decision;
-  /** Set when there is no decision. */
-  code?: LocalDenialCode;
+  /** Core's decision code: the decision's, else what the SDK's refusal stands for. */
+  code?: DecisionCode;
   /** What the SDK passed to the tool's `errorFunction`, if it came from there. */
   error?: unknown;
 }
@@ -31,11 +28,9 @@ export interface ToolDenial {
  */
 export type DeniedToolOutput = DeniedToolResult;
 
-/** The model-facing payload for a denial: core's `deniedToolResult` when there is a decision. */
+/** The model-facing payload for a denial: core's `deniedToolResult`, with the denial's own reason. */
 export function deniedOutputFor(denial: ToolDenial): DeniedToolResult {
-  if (denial.decision) {
-    const base = deniedToolResult(denial.decision);
-    return base.reason === denial.reason ? base : { ...base, reason: denial.reason };
-  }
-  return { denied: true, decision: "deny", code: denial.code ?? "not_executed", reason: denial.reason };
+  if (!denial.decision)
+    return { denied: true, decision: "deny", code: denial.code ?? "internal_error", reason: denial.reason };
+  return { ...deniedToolResult(denial.decision), reason: denial.reason };
 }

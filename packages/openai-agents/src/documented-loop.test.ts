@@ -160,6 +160,37 @@ describe("the SDK's documented approval loop with the gate added", () => {
     expect(ran).toEqual([]);
     expect(result.finalOutput).toBe("finished");
     expect(toolResultsSeenByModel(model.calls).get(id)).toBe("change freeze until Monday");
+    // The gate recorded the human's answer: audited as a rejection with the reason, nothing left pending.
+    expect(await gate.pendingEscalations()).toEqual([]);
+    const rejected = gate.decisions.filter((d) => d.callId === id && d.code === "approval_denied");
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ type: "deny", action: "tool_use", target: "deploy" });
+    expect(rejected[0]!.reason).toMatch(/change freeze until Monday/);
+  });
+
+  it("rejection in another process: state.reject() on a state string resumed elsewhere is recorded once", async () => {
+    const gate = await makeGate(rules);
+    const ran: string[] = [];
+    const id = callId();
+    const paused = await makeRunner().run(deployAgent(ran, id, (t) => gateTools(t, gate, asUser)).agent, "deploy");
+    const saved = paused.state.toString();
+    // Another process: new tools, the same gate store.
+    const model = new ScriptedModel([[assistantMessage("finished")], [assistantMessage("again")]]);
+    const agent = new Agent({
+      name: "ops",
+      instructions: "",
+      model,
+      tools: gateTools([deployTool(ran)], gate, asUser),
+    });
+    const state = await RunState.fromString(agent, saved);
+    for (const interruption of state.getInterruptions()) state.reject(interruption);
+    const result = await makeRunner().run(agent, state);
+    expect([ran, result.finalOutput]).toEqual([[], "finished"]);
+    // The SDK's default text reaches the model; the gate audits the rejection once, in the SDK's words.
+    expect(toolResultsSeenByModel(model.calls).get(id)).toMatch(/not approved/);
+    const rejected = gate.decisions.filter((d) => d.callId === id && d.code === "approval_denied");
+    expect(rejected.map((d) => d.reason)).toEqual([expect.stringMatching(/rejected with the SDK's state\.reject\(\)/)]);
+    expect(await gate.pendingEscalations()).toEqual([]);
   });
 
   it("forged approval: with runState untrusted, an approval written into the state string is refused and the model reads why", async () => {

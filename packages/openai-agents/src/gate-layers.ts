@@ -1,12 +1,12 @@
+import type { ToolArguments } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
-import type { FunctionTool, Tool } from "@openai/agents-core";
-import type { BoundedMap } from "@agentgate/core/internal";
+import type { Tool } from "@openai/agents-core";
 
 /**
  * What `gateTools` attaches to a tool it wrapped: one layer per gate, so
  * `resolveGateInterruptions` can tell which interruptions a given gate raised
- * and re-check them with the same mapping. `Symbol.for` keeps it readable
- * across duplicate installs of this package.
+ * and re-check them the same way. `Symbol.for` keeps it readable across
+ * duplicate installs of this package.
  */
 export const GATE_LAYERS: unique symbol = Symbol.for("agentgate.openai-agents.gate-layers") as never;
 
@@ -14,10 +14,9 @@ export const GATE_LAYERS: unique symbol = Symbol.for("agentgate.openai-agents.ga
 export interface GateLayer {
   readonly gate: GateKeeper;
   readonly mapping: ToolMapping | undefined;
-  /** The tool as it was before this layer (used to read arguments the same way). */
-  readonly tool: FunctionTool<any, any, any>;
-  /** The input `needsApproval` was given, by call id: every check of one call presents the same input. */
-  readonly inputs: BoundedMap<unknown>;
+  readonly toolName: string;
+  /** The input every check of a call presents, read from its argument string (see `gateTools`). */
+  readonly read: (callId: string | undefined, rawArguments: unknown) => ToolArguments;
 }
 
 /** The layers on a tool, outermost last; empty for a tool no gate wrapped. */

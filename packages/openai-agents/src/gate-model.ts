@@ -1,4 +1,5 @@
-import { Action, PermissionDeniedError, type Decision, type GateKeeper } from "@agentgate/core";
+import { PermissionDeniedError, type GateKeeper } from "@agentgate/core";
+import { admitModelCall } from "@agentgate/core/internal";
 import type {
   Model,
   ModelProvider,
@@ -33,19 +34,7 @@ export function gateModel(model: Model, gate: GateKeeper, options: GateModelOpti
     throw new TypeError("gateModel: `gate` must be a GateKeeper");
   }
   const target = options.modelName ?? modelNameOf(model);
-
-  const admit = async (): Promise<void> => {
-    let decision: Decision;
-    try {
-      decision = await gate.check(Action.LLM_CALL, target === undefined ? {} : { target });
-    } catch (error) {
-      if (PermissionDeniedError.isInstance(error)) throw error;
-      // Core fails closed and should not throw; if it does, refuse (audited) rather than call the model.
-      const reason = `AgentGate could not check the model call, so it was refused: ${error instanceof Error ? error.message : String(error)}`;
-      throw new PermissionDeniedError(gate.refuse(Action.LLM_CALL, reason, target === undefined ? {} : { target }));
-    }
-    if (decision.type !== "allow") throw new PermissionDeniedError(decision);
-  };
+  const admit = () => admitModelCall(gate, target);
 
   const gated: Model = {
     async getResponse(request: ModelRequest): Promise<ModelResponse> {

@@ -1,8 +1,17 @@
-import { BoundedMap, errorText } from "@agentgate/core/internal";
 import {
-  isDeniedToolResult,
+  BoundedMap,
+  deniedToolResultIn,
+  errorText,
+  parseToolArguments,
+  recordFrameworkAnswer,
+  recordFrameworkRejection,
+  toolMayEscalate,
+  type ToolArguments,
+} from "@agentgate/core/internal";
+import {
   PermissionDeniedError,
   type Decision,
+  type DecisionCode,
   type GateKeeper,
   type ToolMapping,
 } from "@agentgate/core";
@@ -12,16 +21,10 @@ import {
   type FunctionTool,
   type RunContext,
   type Tool,
-  type ToolGuardrailFunctionOutput,
-  type ToolInputGuardrailDefinition,
 } from "@openai/agents-core";
 import { assertDenialFits } from "./denied-output-fit.js";
 import { deniedOutputFor, type ToolDenial } from "./denial.js";
 import { GATE_LAYERS, gateLayers, type GateLayer } from "./gate-layers.js";
-import { approvedInRunState, honourNativeApproval, type NativeApproval } from "./native-approval.js";
-import { plainInput, readToolInput } from "./tool-input.js";
-
-export type { NativeApproval } from "./native-approval.js";
 
 /** Options for {@link gateTools}. */
 export interface GateToolsOptions {
@@ -42,28 +45,40 @@ export interface GateToolsOptions {
   deniedOutput?: (denial: ToolDenial) => unknown;
   /**
    * Where the `RunState` lives between a pause and its resume; it decides
-   * what an approval given with the SDK's own `state.approve(item)` means
-   * for a call the gate escalated.
+   * what an answer given with the SDK's own `state.approve(item)` means for a
+   * call the gate escalated.
    *
    * - `"trusted"` (default): the state stays on your server (in memory, or
    *   its string in your own database). A native approval is the human's
-   *   answer: the guardrail records it in the gate (`answerEscalation`,
-   *   audited, with `approvedBy`) and the call runs once. The SDK's
-   *   documented approval loop works unchanged.
-   * - `"untrusted"`: the state crosses a trust boundary (its string is sent
-   *   to a browser or another party and comes back). Native approvals count
-   *   for nothing; only answers recorded in the gate
-   *   ({@link resolveGateInterruptions}, `gate.resolveEscalation`) do, so a
-   *   forged approval is refused and the model reads why.
+   *   answer: the guardrail records it in the gate (audited, with
+   *   `approvedBy`) and the call runs once. The SDK's documented approval
+   *   loop works unchanged.
+   * - `"untrusted"`: use it whenever the state string is sent to a browser or
+   *   another party and comes back. Native approvals count for nothing; only
+   *   answers recorded in the gate ({@link resolveGateInterruptions},
+   *   `gate.resolveEscalation`) do, so a forged approval is refused and the
+   *   model reads why; every check reads the call's arguments from the state
+   *   it is given, so edited arguments are checked as edited.
+   *
+   * A `state.reject(item)` is recorded in the gate either way (audited as
+   * `approval_denied` with your message) when the resumed run starts.
    */
   runState?: "trusted" | "untrusted";
   /**
-   * Who approved a call through `state.approve(item)` (with a trusted run
-   * state): recorded as the decision's `approvedBy`. Usually the signed-in
-   * user of the request that resumes the run, read from your run context.
-   * A throw refuses the call.
+   * Who answered a call through `state.approve(item)` or `state.reject(item)`:
+   * recorded as the decision's `approvedBy`. Usually the signed-in user of
+   * the request that resumes the run, read from your run context. A throw
+   * refuses an approval.
    */
   approvedBy?: (call: NativeApproval) => string | undefined | Promise<string | undefined>;
+}
+
+/** A call answered with the SDK's `state.approve(item)` or `state.reject(item)`, given to `approvedBy`. */
+export interface NativeApproval {
+  toolName: string;
+  callId: string;
+  input: unknown;
+  runContext: RunContext<any>;
 }
 
 /**
@@ -106,8 +121,8 @@ export const GATE_GUARDRAIL_NAME = "agentgate";
  * Agent tools are modified in place, because the SDK finds the sub-agent of
  * an agent tool by the tool object's identity when it resumes an
  * interruption raised inside it; their one run is claimed when they start,
- * so a sub-agent that paused resumes as the same run. Gating a tool twice with the same gate is a
- * no-op; different gates stack (every one must allow).
+ * so a sub-agent that paused resumes as the same run. Gating a tool twice
+ * with the same gate is a no-op; different gates stack (every one must allow).
  * Other tool types (hosted, computer, shell, apply_patch) cannot be gated
  * this way and are refused with a `TypeError` rather than passed through
  * ungated.
@@ -142,155 +157,141 @@ export function gateTools<T extends Tool<any>>(
   });
 }
 
-/** How many calls' denials and inputs each gated tool remembers. */
+/** How many calls' inputs, denials and recorded rejections each gated tool remembers. */
 const CALL_MEMO_LIMIT = 1000;
 
-function gateFunctionTool(
-  tool: FunctionTool<any, any, any>,
-  gate: GateKeeper,
-  options: GateToolsOptions,
-): FunctionTool<any, any, any> {
+type AnyTool = FunctionTool<any, any, any> & { [GATE_LAYERS]?: readonly GateLayer[] };
+
+function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions): AnyTool {
   // Gating twice with the same gate adds nothing (and would check each call twice).
   if (gateLayers(tool).some((existing) => existing.gate === gate)) return tool;
-  const { mapping, deniedOutput } = options;
+  const { mapping, deniedOutput, approvedBy } = options;
+  const trusted = options.runState !== "untrusted";
   const toolName = tool.name;
-  const agentTool = isAgentTool(tool);
+  const agentTool = typeof (tool as { on?: unknown }).on === "function"; // only `agent.asTool()` tools have `on`
+  const { needsApproval: ownNeedsApproval, errorFunction: ownErrorFunction, invoke, isEnabled } = tool;
   // Keyed by call id; bounded because a paused run that never resumes must not grow them forever.
-  const denials = new BoundedMap<ToolDenial>(CALL_MEMO_LIMIT);
   const inputs = new BoundedMap<unknown>(CALL_MEMO_LIMIT);
-  const originalNeedsApproval = tool.needsApproval;
-  const originalErrorFunction = tool.errorFunction ?? undefined;
-  const originalInvoke = tool.invoke;
-
-  // `execute` only on the check right before the tool runs: a recorded call runs once.
-  const check = (input: unknown, callId: string | undefined, execute = false): Promise<Decision> =>
-    gate.checkToolCall({
-      toolName,
-      input,
-      ...(callId ? { callId } : {}),
-      ...(mapping ? { mapping } : {}),
-      ...(execute ? { execute } : {}),
-    });
-
-  const rejectCall = (denial: ToolDenial): ToolGuardrailFunctionOutput => {
-    if (denial.callId) denials.set(denial.callId, denial);
-    return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
-      agentgate: denial.decision ?? { type: "deny", code: denial.code, reason: denial.reason },
-    });
-  };
+  const denials = new BoundedMap<ToolDenial>(CALL_MEMO_LIMIT);
+  const rejections = new BoundedMap<true>(CALL_MEMO_LIMIT);
 
   /**
-   * Reads a call's input: what needsApproval saw for this call id, else the
-   * parsed argument string. Arguments the SDK blanked (they failed its own
-   * schema validation) are refused whatever needsApproval saw.
+   * The input every check of one call presents: the parsed argument string (tools without
+   * parameters receive the string itself), or, when the run state cannot have been edited,
+   * the exact value `needsApproval` checked (a schema's defaults and transforms included).
    */
-  const inputOf = (callId: string | undefined, rawArguments: unknown) => {
-    const read = readToolInput(tool, rawArguments);
-    const seen = callId ? inputs.get(callId) : undefined;
-    return read.ok && seen !== undefined ? ({ ok: true, input: seen } as const) : read;
+  const read = (callId: string | undefined, raw: unknown): ToolArguments => {
+    const parsed = tool.parameters || typeof raw !== "string" ? parseToolArguments(toolName, raw) : { input: raw };
+    const seen = trusted && callId !== undefined && parsed.inputError === undefined ? inputs.get(callId) : undefined;
+    return seen === undefined ? parsed : { input: seen };
   };
+  // `execute` on the check right before the tool runs: a recorded call runs once.
+  const check = (callId: string | undefined, { input, inputError }: ToolArguments, execute: boolean) =>
+    gate.checkToolCall({ toolName, input, inputError, callId, mapping, execute });
+  const denialOf = (decision: Decision, callId: string | undefined): ToolDenial => ({
+    toolName,
+    ...(callId !== undefined ? { callId } : {}),
+    reason: refusalReason(decision),
+    code: decision.code,
+    decision,
+  });
+  const native = (callId: string, input: unknown, runContext: RunContext<any>) =>
+    approvedBy && (() => approvedBy({ toolName, callId, input, runContext }));
 
-  const guardrail: ToolInputGuardrailDefinition<any> = defineToolInputGuardrail({
+  const guardrail = defineToolInputGuardrail({
     name: GATE_GUARDRAIL_NAME,
     run: async ({ context, toolCall }) => {
       const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
-      // checkToolCall never rejects: every failure comes back as an audited DENY.
-      const read = inputOf(callId, toolCall?.arguments);
-      if (!read.ok) {
-        // Recorded by the gate (audited), then refused.
-        const refused = await gate.checkToolCall({
-          toolName,
-          input: toolCall?.arguments,
-          ...(callId ? { callId } : {}),
-          inputError: read.reason,
-        });
-        return rejectCall({
-          toolName,
-          ...(callId ? { callId } : {}),
-          reason: refused.reason,
-          code: "invalid_arguments",
-          decision: refused,
-        });
-      }
+      const args = read(callId, toolCall?.arguments);
       // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
-      const execute = !agentTool;
-      let decision = await check(read.input, callId, execute);
-      if (decision.type === "escalate" && callId && approvedInRunState(context, toolName, callId)) {
-        decision = await honourNativeApproval(
-          gate,
-          options,
-          { toolName, callId, input: read.input, runContext: context },
-          decision,
-          () => check(read.input, callId, execute),
-        );
+      let decision = await check(callId, args, !agentTool);
+      if (decision.type === "escalate" && trusted && callId !== undefined && answerIn(context, toolName, callId)) {
+        const settled = await recordFrameworkAnswer(gate, decision, {
+          approved: true,
+          approvedBy: native(callId, args.input, context),
+          reason: "approved with the SDK's state.approve()",
+          via: "state.approve()",
+        });
+        decision = settled.type === "allow" ? await check(callId, args, !agentTool) : settled;
       }
       if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
-      return rejectCall({ toolName, ...(callId ? { callId } : {}), reason: refusalReason(decision), decision });
+      const denial = denialOf(decision, callId);
+      if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
+      return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
+        agentgate: decision,
+      });
     },
   });
 
-  const needsApproval = async (runContext: RunContext<any>, input: unknown, callId?: string): Promise<boolean> => {
-    if (callId) {
-      const plain = plainInput(input);
-      if (plain !== undefined) inputs.set(callId, plain);
-      const decision = await check(plain ?? input, callId);
-      if (decision.type === "escalate") return !gate.hasApprovalHandler;
-      // A denied call needs no human: the guardrail refuses it.
-      if (decision.type !== "allow") return false;
-    }
-    return originalNeedsApproval ? originalNeedsApproval(runContext, input as never, callId) : false;
+  const gated: AnyTool = agentTool ? tool : { ...tool };
+  gated.needsApproval = async (runContext, input, callId) => {
+    if (callId === undefined) return ownNeedsApproval(runContext, input, callId);
+    // A gate that never escalates this tool is asked once, by the guardrail; the tool's own rule decides alone.
+    const mayEscalate = toolMayEscalate(gate, toolName, mapping);
+    if (!mayEscalate && !(await ownNeedsApproval(runContext, input, callId))) return false;
+    const plain = plainCopy(input);
+    inputs.set(callId, plain);
+    const decision = await gate.checkToolCall({ toolName, input: plain, callId, mapping });
+    if (decision.type === "escalate") return !gate.hasApprovalHandler;
+    // A denied call needs no human: the guardrail refuses it.
+    if (decision.type !== "allow") return false;
+    return mayEscalate ? ownNeedsApproval(runContext, input, callId) : true;
   };
-
-  const layer: GateLayer = { gate, mapping, tool: { ...tool }, inputs };
-  // Agent tools are gated in place: the SDK links an `agent.asTool()` tool to
-  // its agent by object identity, and resuming an interruption raised inside
-  // the sub-agent needs that link. Every other tool is copied; the spread
-  // keeps `invoke` (the SDK keys the input parser and MCP binding on it) and
-  // the symbol-keyed metadata (output validator, namespace).
-  const gated = (agentTool ? tool : { ...tool }) as FunctionTool<any, any, any> & {
-    [GATE_LAYERS]?: readonly GateLayer[];
-  };
-  gated.needsApproval = needsApproval;
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
-  gated[GATE_LAYERS] = [...gateLayers(tool), layer];
+  gated[GATE_LAYERS] = [...gateLayers(tool), { gate, mapping, toolName, read }];
+
+  // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
+  gated.isEnabled = async (runContext, agent) => {
+    await recordRejections(runContext);
+    return isEnabled(runContext, agent);
+  };
+  const recordRejections = async (runContext: RunContext<any>) => {
+    let rejected: unknown;
+    try {
+      rejected = runContext.toJSON().approvals[toolName]?.rejected;
+    } catch {
+      return;
+    }
+    for (const callId of Array.isArray(rejected) ? rejected : []) {
+      if (typeof callId !== "string" || rejections.get(callId)) continue;
+      rejections.set(callId, true);
+      await recordFrameworkRejection(gate, { toolName, callId, mapping }, (request) => ({
+        approvedBy: native(callId, request.args, runContext),
+        reason: rejectionMessage(runContext, toolName, callId) ?? "rejected with the SDK's state.reject()",
+        via: "state.reject()",
+      }));
+    }
+  };
 
   if (agentTool) {
-    // A paused sub-agent resumes by invoking its agent tool again with the
-    // saved nested run (`details.resumeState`): that is the same run going
-    // on, not a second one. Any other invocation claims the call's one run,
-    // so a replayed state that starts the sub-agent again is refused.
+    // A paused sub-agent resumes by invoking its agent tool again with the saved nested run
+    // (`details.resumeState`): the same run going on, not a second one. Any other invocation
+    // claims the call's one run, so a replayed state that starts the sub-agent again is refused.
     gated.invoke = async (runContext, input, details) => {
       const resumeState = (details as { resumeState?: unknown } | undefined)?.resumeState;
-      if (typeof resumeState === "string" && resumeState !== "") return originalInvoke(runContext, input, details);
+      if (typeof resumeState === "string" && resumeState !== "") return invoke(runContext, input, details);
       const callId = details?.toolCall?.callId;
-      const read = inputOf(callId, input);
-      const decision = read.ok
-        ? await check(read.input, callId, true)
-        : await gate.checkToolCall({ toolName, input, ...(callId ? { callId } : {}), inputError: read.reason });
-      if (decision.type === "allow") return originalInvoke(runContext, input, details);
-      return JSON.stringify(
-        deniedOutputFor({ toolName, ...(callId ? { callId } : {}), reason: decision.reason, decision }),
-      );
+      const decision = await check(callId, read(callId, input), true);
+      if (decision.type === "allow") return invoke(runContext, input, details);
+      return JSON.stringify(deniedOutputFor(denialOf(decision, callId)));
     };
   }
 
   if (tool.outputSchema !== undefined) {
-    // Without an errorFunction the SDK throws on `rejectContent` for schema
-    // tools, and it validates what this returns against the schema.
+    // Without an errorFunction the SDK throws on `rejectContent` for schema tools, and it
+    // validates what this returns against the schema.
     gated.errorFunction = async (runContext, error, details) => {
       const callId = details?.toolCall?.callId;
-      const denial: ToolDenial = (callId ? denials.take(callId) : undefined) ?? {
+      const denial = (callId !== undefined ? denials.take(callId) : undefined) ?? {
         toolName,
-        ...(callId ? { callId } : {}),
-        // A rejection from resolveGateInterruptions arrives as the JSON message it set.
-        reason: deniedPayloadIn(error)?.reason ?? errorText(error),
-        code: "not_executed",
+        ...(callId !== undefined ? { callId } : {}),
+        ...sdkRefusal(runContext, toolName, callId, error),
         error,
       };
       if (deniedOutput) return deniedOutput({ ...denial, error });
-      if (originalErrorFunction) {
+      if (ownErrorFunction) {
         const cause = denial.decision ? new PermissionDeniedError(denial.decision) : error;
-        return originalErrorFunction(runContext, cause, details);
+        return ownErrorFunction(runContext, cause, details);
       }
       return deniedOutputFor(denial);
     };
@@ -304,19 +305,41 @@ function refusalReason(decision: Decision): string {
     : decision.reason;
 }
 
-/** Reads back the `deniedToolResult` JSON this package uses as a rejection message. */
-function deniedPayloadIn(error: unknown): { reason: string } | undefined {
-  const message = error instanceof Error ? error.message : undefined;
-  if (!message?.startsWith("{")) return undefined;
+/** `state.approve(item)` (true) or `state.reject(item)` (false) for this call, read from the run context. */
+function answerIn(context: RunContext<any> | undefined, toolName: string, callId: string): boolean | undefined {
   try {
-    const payload: unknown = JSON.parse(message);
-    return isDeniedToolResult(payload) ? payload : undefined;
+    return context?.isToolApproved({ toolName, callId });
   } catch {
     return undefined;
   }
 }
 
-/** `agent.asTool()` tools are the SDK's only function tools with an `on(event, handler)` method. */
-function isAgentTool(tool: FunctionTool<any, any, any>): boolean {
-  return typeof (tool as { on?: unknown }).on === "function";
+function rejectionMessage(context: RunContext<any>, toolName: string, callId: string): string | undefined {
+  try {
+    const message = context.getRejectionMessage(toolName, callId);
+    return typeof message === "string" && message !== "" ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What a call the SDK refused on its own stands for: a rejection from
+ * `resolveGateInterruptions` (its JSON message), a `state.reject()`, or a failure.
+ */
+function sdkRefusal(context: RunContext<any>, toolName: string, callId: string | undefined, error: unknown) {
+  const payload = deniedToolResultIn(error instanceof Error ? error.message : undefined);
+  if (payload) return { reason: payload.reason, code: payload.code as DecisionCode };
+  const rejected = callId !== undefined && answerIn(context, toolName, callId) === false;
+  return { reason: errorText(error), code: (rejected ? "approval_denied" : "internal_error") as DecisionCode };
+}
+
+/** A plain-data copy of what the SDK passed to `needsApproval` (the value itself when it is not JSON data). */
+function plainCopy(value: unknown): unknown {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? value : JSON.parse(text);
+  } catch {
+    return value;
+  }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { ActionRule } from "../policy/rule.js";
-import { askApprover, recordFrameworkAnswer, toolMayEscalate } from "./framework-approval.js";
+import { askApprover, recordFrameworkAnswer, recordFrameworkRejection, toolMayEscalate } from "./framework-approval.js";
 import { GateKeeper } from "./gate-keeper.js";
 import { MemoryStore } from "./memory-store.js";
 import type { GateStore } from "./store.js";
@@ -121,5 +121,47 @@ describe("askApprover", () => {
       return { approved: true, approvedBy: "bob" };
     });
     expect(decision).toMatchObject({ type: "deny", code: "approval_denied" });
+  });
+});
+
+describe("recordFrameworkAnswer on a pending request", () => {
+  it("settles the escalation an ApprovalRequest names (e.g. found again by call id after a restart)", async () => {
+    const gate = makeGate();
+    await gate.checkToolCall(deploy("e1"));
+    const pending = await gate.pendingEscalationFor("e1");
+    const settled = await recordFrameworkAnswer(gate, pending!, {
+      approved: false,
+      reason: "not today",
+      via: "state.reject()",
+    });
+    expect(settled).toMatchObject({ type: "deny", code: "approval_denied", callId: "e1" });
+    expect(await gate.pendingEscalations()).toEqual([]);
+  });
+});
+
+describe("recordFrameworkRejection", () => {
+  it("settles the pending escalation of this tool's call, found by call id; other tools' and unknown ids are left alone", async () => {
+    const gate = makeGate();
+    await gate.checkToolCall(deploy("r1"));
+    const answer = () => ({ reason: "no", via: "state.reject()" });
+    // Another tool's name, or a mapping with another action: not ours.
+    expect(await recordFrameworkRejection(gate, { toolName: "search", callId: "r1" }, answer)).toBeUndefined();
+    const mapped = { deploy: { action: "file_read" as const } };
+    expect(await recordFrameworkRejection(gate, { toolName: "deploy", callId: "r1", mapping: mapped }, answer)).toBe(
+      undefined,
+    );
+    expect(await recordFrameworkRejection(gate, { toolName: "deploy", callId: "nope" }, answer)).toBeUndefined();
+    expect(await gate.pendingEscalationFor("r1")).toBeDefined();
+
+    const seen: unknown[] = [];
+    const settled = await recordFrameworkRejection(gate, { toolName: "deploy", callId: "r1" }, (request) => {
+      seen.push(request.args);
+      return { reason: "change freeze", via: "state.reject()", approvedBy: () => "alice" };
+    });
+    expect(settled).toMatchObject({ type: "deny", code: "approval_denied", callId: "r1" });
+    expect(seen).toEqual([{ env: "prod" }]);
+    expect(await gate.pendingEscalationFor("r1")).toBeUndefined();
+    // Already settled: nothing pending any more.
+    expect(await recordFrameworkRejection(gate, { toolName: "deploy", callId: "r1" }, answer)).toBeUndefined();
   });
 });

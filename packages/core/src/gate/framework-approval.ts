@@ -28,6 +28,9 @@ export interface FrameworkAnswer {
   via: string;
 }
 
+/** The escalated call an answer is for: its ESCALATE decision, or its pending `ApprovalRequest`. */
+export type EscalatedCall = Pick<Decision, "action" | "target" | "callId" | "escalationId">;
+
 /**
  * Records in the gate an answer given through a framework's own approval protocol (e.g. the
  * OpenAI Agents SDK's `state.approve(item)` on a server-held run state), audited like any other.
@@ -36,7 +39,7 @@ export interface FrameworkAnswer {
  */
 export async function recordFrameworkAnswer(
   gate: GateKeeper,
-  escalated: Decision,
+  escalated: EscalatedCall,
   answer: FrameworkAnswer,
 ): Promise<Decision> {
   const refuse = (reason: string) =>
@@ -61,6 +64,24 @@ export async function recordFrameworkAnswer(
   } catch (error) {
     return refuse(`could not record the answer given with ${answer.via}: ${errorText(error)}`);
   }
+}
+
+/**
+ * Records a rejection a framework's approval protocol gave for a call it names by id (e.g. a
+ * `RunState` resumed in another process): settles the call's open escalation when it is this
+ * tool's (same action, and the tool's name as target unless a mapping says otherwise). Resolves
+ * the settled decision, or undefined when nothing of this tool was pending. Never rejects.
+ */
+export async function recordFrameworkRejection(
+  gate: GateKeeper,
+  call: { toolName: string; callId: string; mapping?: ToolMapping | undefined },
+  answer: (request: ApprovalRequest) => Omit<FrameworkAnswer, "approved">,
+): Promise<Decision | undefined> {
+  const { toolName, mapping } = call;
+  const pending = await gate.pendingEscalationFor(call.callId).catch(() => undefined);
+  const entry = mapping && Object.prototype.hasOwnProperty.call(mapping, toolName) ? mapping[toolName] : undefined;
+  const ours = entry ? pending?.action === entry.action : pending?.action === "tool_use" && pending.target === toolName;
+  return pending && ours ? recordFrameworkAnswer(gate, pending, { ...answer(pending), approved: false }) : undefined;
 }
 
 /** What {@link askApprover} did with one tool call. */
