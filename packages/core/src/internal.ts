@@ -22,3 +22,8 @@ export {
 export { parseToolArguments, type ToolArguments } from "./gate/tool-arguments.js";
 export { admitModelCall } from "./gate/model-call.js";
 export { deniedToolResultIn } from "./gate/denied-tool-result-text.js";
+export {
+  FrameworkToolSteps,
+  type FrameworkApprovalSeen,
+  type FrameworkToolStepsOptions,
+} from "./gate/framework-tool-steps.js";

@@ -1,4 +1,4 @@
-import type { ToolArguments } from "@agentgate/core/internal";
+import type { FrameworkToolSteps } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { Tool } from "@openai/agents-core";
 
@@ -15,8 +15,8 @@ export interface GateLayer {
   readonly gate: GateKeeper;
   readonly mapping: ToolMapping | undefined;
   readonly toolName: string;
-  /** The input every check of a call presents, read from its argument string (see `gateTools`). */
-  readonly read: (callId: string | undefined, rawArguments: unknown) => ToolArguments;
+  /** Reads a call's input the way every check of the call does. */
+  readonly steps: FrameworkToolSteps;
 }
 
 /** The layers on a tool, outermost last; empty for a tool no gate wrapped. */

@@ -1,13 +1,4 @@
-import {
-  BoundedMap,
-  deniedToolResultIn,
-  errorText,
-  parseToolArguments,
-  recordFrameworkAnswer,
-  recordFrameworkRejection,
-  toolMayEscalate,
-  type ToolArguments,
-} from "@agentgate/core/internal";
+import { BoundedMap, deniedToolResultIn, errorText, FrameworkToolSteps } from "@agentgate/core/internal";
 import {
   PermissionDeniedError,
   type Decision,
@@ -157,7 +148,7 @@ export function gateTools<T extends Tool<any>>(
   });
 }
 
-/** How many calls' inputs, denials and recorded rejections each gated tool remembers. */
+/** How many calls' denials each gated schema tool keeps for its `errorFunction`. */
 const CALL_MEMO_LIMIT = 1000;
 
 type AnyTool = FunctionTool<any, any, any> & { [GATE_LAYERS]?: readonly GateLayer[] };
@@ -166,28 +157,12 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   // Gating twice with the same gate adds nothing (and would check each call twice).
   if (gateLayers(tool).some((existing) => existing.gate === gate)) return tool;
   const { mapping, deniedOutput, approvedBy } = options;
-  const trusted = options.runState !== "untrusted";
   const toolName = tool.name;
   const agentTool = typeof (tool as { on?: unknown }).on === "function"; // only `agent.asTool()` tools have `on`
-  const { needsApproval: ownNeedsApproval, errorFunction: ownErrorFunction, invoke, isEnabled } = tool;
-  // Keyed by call id; bounded because a paused run that never resumes must not grow them forever.
-  const inputs = new BoundedMap<unknown>(CALL_MEMO_LIMIT);
+  const { needsApproval, errorFunction, invoke, isEnabled } = tool;
+  const trustedState = options.runState !== "untrusted";
+  const steps = new FrameworkToolSteps(gate, { toolName, mapping, trustedState, rawInput: !tool.parameters });
   const denials = new BoundedMap<ToolDenial>(CALL_MEMO_LIMIT);
-  const rejections = new BoundedMap<true>(CALL_MEMO_LIMIT);
-
-  /**
-   * The input every check of one call presents: the parsed argument string (tools without
-   * parameters receive the string itself), or, when the run state cannot have been edited,
-   * the exact value `needsApproval` checked (a schema's defaults and transforms included).
-   */
-  const read = (callId: string | undefined, raw: unknown): ToolArguments => {
-    const parsed = tool.parameters || typeof raw !== "string" ? parseToolArguments(toolName, raw) : { input: raw };
-    const seen = trusted && callId !== undefined && parsed.inputError === undefined ? inputs.get(callId) : undefined;
-    return seen === undefined ? parsed : { input: seen };
-  };
-  // `execute` on the check right before the tool runs: a recorded call runs once.
-  const check = (callId: string | undefined, { input, inputError }: ToolArguments, execute: boolean) =>
-    gate.checkToolCall({ toolName, input, inputError, callId, mapping, execute });
   const denialOf = (decision: Decision, callId: string | undefined): ToolDenial => ({
     toolName,
     ...(callId !== undefined ? { callId } : {}),
@@ -195,25 +170,19 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
     code: decision.code,
     decision,
   });
-  const native = (callId: string, input: unknown, runContext: RunContext<any>) =>
-    approvedBy && (() => approvedBy({ toolName, callId, input, runContext }));
+  const who = (callId: string, runContext: RunContext<any>) =>
+    approvedBy && ((input: unknown) => approvedBy({ toolName, callId, input, runContext }));
 
   const guardrail = defineToolInputGuardrail({
     name: GATE_GUARDRAIL_NAME,
     run: async ({ context, toolCall }) => {
       const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
-      const args = read(callId, toolCall?.arguments);
       // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
-      let decision = await check(callId, args, !agentTool);
-      if (decision.type === "escalate" && trusted && callId !== undefined && answerIn(context, toolName, callId)) {
-        const settled = await recordFrameworkAnswer(gate, decision, {
-          approved: true,
-          approvedBy: native(callId, args.input, context),
-          reason: "approved with the SDK's state.approve()",
-          via: "state.approve()",
-        });
-        decision = settled.type === "allow" ? await check(callId, args, !agentTool) : settled;
-      }
+      const decision = await steps.check(callId, toolCall?.arguments, !agentTool, () => ({
+        approved: callId !== undefined && answerIn(context, toolName, callId) === true,
+        approvedBy: callId !== undefined ? who(callId, context) : undefined,
+        via: "the SDK's state.approve()",
+      }));
       if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
       const denial = denialOf(decision, callId);
       if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
@@ -224,43 +193,18 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   });
 
   const gated: AnyTool = agentTool ? tool : { ...tool };
-  gated.needsApproval = async (runContext, input, callId) => {
-    if (callId === undefined) return ownNeedsApproval(runContext, input, callId);
-    // A gate that never escalates this tool is asked once, by the guardrail; the tool's own rule decides alone.
-    const mayEscalate = toolMayEscalate(gate, toolName, mapping);
-    if (!mayEscalate && !(await ownNeedsApproval(runContext, input, callId))) return false;
-    const plain = plainCopy(input);
-    inputs.set(callId, plain);
-    const decision = await gate.checkToolCall({ toolName, input: plain, callId, mapping });
-    if (decision.type === "escalate") return !gate.hasApprovalHandler;
-    // A denied call needs no human: the guardrail refuses it.
-    if (decision.type !== "allow") return false;
-    return mayEscalate ? ownNeedsApproval(runContext, input, callId) : true;
-  };
+  gated.needsApproval = (runContext, input, callId) =>
+    steps.needsHuman(callId, input, () => needsApproval(runContext, input, callId));
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
-  gated[GATE_LAYERS] = [...gateLayers(tool), { gate, mapping, toolName, read }];
-
+  gated[GATE_LAYERS] = [...gateLayers(tool), { gate, mapping, toolName, steps }];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
   gated.isEnabled = async (runContext, agent) => {
-    await recordRejections(runContext);
+    await steps.recordRejections(rejectedIn(runContext, toolName), (callId, input) => ({
+      reason: rejectionMessage(runContext, toolName, callId) ?? "rejected with the SDK's state.reject()",
+      via: "the SDK's state.reject()",
+      ...(approvedBy ? { approvedBy: () => approvedBy({ toolName, callId, input, runContext }) } : {}),
+    }));
     return isEnabled(runContext, agent);
-  };
-  const recordRejections = async (runContext: RunContext<any>) => {
-    let rejected: unknown;
-    try {
-      rejected = runContext.toJSON().approvals[toolName]?.rejected;
-    } catch {
-      return;
-    }
-    for (const callId of Array.isArray(rejected) ? rejected : []) {
-      if (typeof callId !== "string" || rejections.get(callId)) continue;
-      rejections.set(callId, true);
-      await recordFrameworkRejection(gate, { toolName, callId, mapping }, (request) => ({
-        approvedBy: native(callId, request.args, runContext),
-        reason: rejectionMessage(runContext, toolName, callId) ?? "rejected with the SDK's state.reject()",
-        via: "state.reject()",
-      }));
-    }
   };
 
   if (agentTool) {
@@ -271,7 +215,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
       const resumeState = (details as { resumeState?: unknown } | undefined)?.resumeState;
       if (typeof resumeState === "string" && resumeState !== "") return invoke(runContext, input, details);
       const callId = details?.toolCall?.callId;
-      const decision = await check(callId, read(callId, input), true);
+      const decision = await steps.check(callId, input, true);
       if (decision.type === "allow") return invoke(runContext, input, details);
       return JSON.stringify(deniedOutputFor(denialOf(decision, callId)));
     };
@@ -289,9 +233,9 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
         error,
       };
       if (deniedOutput) return deniedOutput({ ...denial, error });
-      if (ownErrorFunction) {
+      if (errorFunction) {
         const cause = denial.decision ? new PermissionDeniedError(denial.decision) : error;
-        return ownErrorFunction(runContext, cause, details);
+        return errorFunction(runContext, cause, details);
       }
       return deniedOutputFor(denial);
     };
@@ -334,12 +278,12 @@ function sdkRefusal(context: RunContext<any>, toolName: string, callId: string |
   return { reason: errorText(error), code: (rejected ? "approval_denied" : "internal_error") as DecisionCode };
 }
 
-/** A plain-data copy of what the SDK passed to `needsApproval` (the value itself when it is not JSON data). */
-function plainCopy(value: unknown): unknown {
+/** The calls of this tool rejected with `state.reject(item)`, from the run context. */
+function rejectedIn(context: RunContext<any>, toolName: string): readonly unknown[] {
   try {
-    const text = JSON.stringify(value);
-    return text === undefined ? value : JSON.parse(text);
+    const rejected = context.toJSON().approvals[toolName]?.rejected;
+    return Array.isArray(rejected) ? rejected : [];
   } catch {
-    return value;
+    return [];
   }
 }

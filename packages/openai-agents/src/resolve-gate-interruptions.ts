@@ -66,7 +66,7 @@ export async function resolveGateInterruptions(
     if (!layer || item.rawItem.type !== "function_call") continue;
     const callId = item.rawItem.callId;
     const { toolName, mapping } = layer;
-    const call = { toolName, ...layer.read(callId, item.arguments), callId, mapping };
+    const call = { toolName, ...layer.steps.read(callId, item.arguments), callId, mapping };
     const { decision, request } = await askApprover(gate, call, decide);
     // An ALLOW that never escalated: the pause came from the tool's own needsApproval, not from this gate.
     const gateAnswered = decision.code === "approved" || decision.escalationId !== undefined;
