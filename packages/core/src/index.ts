@@ -76,3 +76,4 @@ export type {
   GateStore,
   SettleResult,
 } from "./gate/store.js";
+export type { ToolDenial } from "./gate/tool-denial.js";

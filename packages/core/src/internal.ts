@@ -27,3 +27,4 @@ export {
   type FrameworkApprovalSeen,
   type FrameworkToolStepsOptions,
 } from "./gate/framework-tool-steps.js";
+export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./gate/tool-denial.js";

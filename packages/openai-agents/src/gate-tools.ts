@@ -1,11 +1,11 @@
-import { BoundedMap, deniedToolResultIn, errorText, FrameworkToolSteps } from "@agentgate/core/internal";
 import {
-  PermissionDeniedError,
-  type Decision,
-  type DecisionCode,
-  type GateKeeper,
-  type ToolMapping,
-} from "@agentgate/core";
+  BoundedMap,
+  deniedOutputFor,
+  FrameworkToolSteps,
+  toolDenialFromError,
+  toolDenialOf,
+} from "@agentgate/core/internal";
+import { PermissionDeniedError, type GateKeeper, type ToolDenial, type ToolMapping } from "@agentgate/core";
 import {
   defineToolInputGuardrail,
   ToolGuardrailFunctionOutputFactory,
@@ -14,8 +14,6 @@ import {
   type Tool,
 } from "@openai/agents-core";
 import { assertDenialFits } from "./denied-output-fit.js";
-import { deniedOutputFor, type ToolDenial } from "./denial.js";
-import { GATE_LAYERS, gateLayers, type GateLayer } from "./gate-layers.js";
 
 /** Options for {@link gateTools}. */
 export interface GateToolsOptions {
@@ -86,6 +84,35 @@ export type GateableTools<T> = [Tool<any>] extends [T]
 
 /** The name of the input guardrail `gateTools` puts first on every tool. */
 export const GATE_GUARDRAIL_NAME = "agentgate";
+
+/**
+ * What `gateTools` attaches to a tool it wrapped: one layer per gate, so
+ * `resolveGateInterruptions` can tell which interruptions a given gate raised
+ * and re-check them the same way. `Symbol.for` keeps it readable across
+ * duplicate installs of this package.
+ */
+export const GATE_LAYERS: unique symbol = Symbol.for("agentgate.openai-agents.gate-layers") as never;
+
+/** One gate wrapped around a tool. */
+export interface GateLayer {
+  readonly gate: GateKeeper;
+  readonly mapping: ToolMapping | undefined;
+  readonly toolName: string;
+  /** Reads a call's input the way every check of the call does. */
+  readonly steps: FrameworkToolSteps;
+}
+
+/** The layers on a tool, outermost last; empty for a tool no gate wrapped. */
+export function gateLayers(tool: unknown): readonly GateLayer[] {
+  const layers = (tool as { [GATE_LAYERS]?: unknown } | null | undefined)?.[GATE_LAYERS];
+  return Array.isArray(layers) ? (layers as GateLayer[]) : [];
+}
+
+/** The layer of `gate` on `tool`, if `gateTools(…, gate)` wrapped it. */
+export function findGateLayer(tool: Tool<any> | undefined, gate: GateKeeper): GateLayer | undefined {
+  if (!tool || tool.type !== "function") return undefined;
+  return gateLayers(tool).find((layer) => layer.gate === gate);
+}
 
 /**
  * Puts every function tool behind the gate. For each tool it returns a copy
@@ -163,13 +190,6 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   const trustedState = options.runState !== "untrusted";
   const steps = new FrameworkToolSteps(gate, { toolName, mapping, trustedState, rawInput: !tool.parameters });
   const denials = new BoundedMap<ToolDenial>(CALL_MEMO_LIMIT);
-  const denialOf = (decision: Decision, callId: string | undefined): ToolDenial => ({
-    toolName,
-    ...(callId !== undefined ? { callId } : {}),
-    reason: refusalReason(decision),
-    code: decision.code,
-    decision,
-  });
   const who = (callId: string, runContext: RunContext<any>) =>
     approvedBy && ((input: unknown) => approvedBy({ toolName, callId, input, runContext }));
 
@@ -184,7 +204,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
         via: "the SDK's state.approve()",
       }));
       if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
-      const denial = denialOf(decision, callId);
+      const denial = toolDenialOf(decision, toolName, callId);
       if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
       return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
         agentgate: decision,
@@ -199,8 +219,12 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   gated[GATE_LAYERS] = [...gateLayers(tool), { gate, mapping, toolName, steps }];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
   gated.isEnabled = async (runContext, agent) => {
-    await steps.recordRejections(rejectedIn(runContext, toolName), (callId, input) => ({
-      reason: rejectionMessage(runContext, toolName, callId) ?? "rejected with the SDK's state.reject()",
+    const { callIds, messages } = rejectionsIn(runContext, toolName);
+    await steps.recordRejections(callIds, (callId, input) => ({
+      reason:
+        typeof messages[callId] === "string" && messages[callId]
+          ? messages[callId]
+          : "rejected with the SDK's state.reject()",
       via: "the SDK's state.reject()",
       ...(approvedBy ? { approvedBy: () => approvedBy({ toolName, callId, input, runContext }) } : {}),
     }));
@@ -217,7 +241,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
       const callId = details?.toolCall?.callId;
       const decision = await steps.check(callId, input, true);
       if (decision.type === "allow") return invoke(runContext, input, details);
-      return JSON.stringify(deniedOutputFor(denialOf(decision, callId)));
+      return JSON.stringify(deniedOutputFor(toolDenialOf(decision, toolName, callId)));
     };
   }
 
@@ -226,12 +250,14 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
     // validates what this returns against the schema.
     gated.errorFunction = async (runContext, error, details) => {
       const callId = details?.toolCall?.callId;
-      const denial = (callId !== undefined ? denials.take(callId) : undefined) ?? {
-        toolName,
-        ...(callId !== undefined ? { callId } : {}),
-        ...sdkRefusal(runContext, toolName, callId, error),
-        error,
-      };
+      const denial =
+        (callId !== undefined ? denials.take(callId) : undefined) ??
+        toolDenialFromError(error, {
+          toolName,
+          callId,
+          // The SDK reports a rejected approval to schema tools as an error.
+          rejected: callId !== undefined && answerIn(runContext, toolName, callId) === false,
+        });
       if (deniedOutput) return deniedOutput({ ...denial, error });
       if (errorFunction) {
         const cause = denial.decision ? new PermissionDeniedError(denial.decision) : error;
@@ -243,12 +269,6 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   return gated;
 }
 
-function refusalReason(decision: Decision): string {
-  return decision.type === "escalate"
-    ? `${decision.reason} (a human must approve this call and AgentGate has no recorded approval for it)`
-    : decision.reason;
-}
-
 /** `state.approve(item)` (true) or `state.reject(item)` (false) for this call, read from the run context. */
 function answerIn(context: RunContext<any> | undefined, toolName: string, callId: string): boolean | undefined {
   try {
@@ -258,32 +278,15 @@ function answerIn(context: RunContext<any> | undefined, toolName: string, callId
   }
 }
 
-function rejectionMessage(context: RunContext<any>, toolName: string, callId: string): string | undefined {
+/** The calls of this tool rejected with `state.reject(item)`, and the messages given, from the run context. */
+function rejectionsIn(
+  context: RunContext<any>,
+  toolName: string,
+): { callIds: readonly unknown[]; messages: Record<string, unknown> } {
   try {
-    const message = context.getRejectionMessage(toolName, callId);
-    return typeof message === "string" && message !== "" ? message : undefined;
+    const { rejected, messages } = context.toJSON().approvals[toolName] ?? {};
+    return { callIds: Array.isArray(rejected) ? rejected : [], messages: messages ?? {} };
   } catch {
-    return undefined;
-  }
-}
-
-/**
- * What a call the SDK refused on its own stands for: a rejection from
- * `resolveGateInterruptions` (its JSON message), a `state.reject()`, or a failure.
- */
-function sdkRefusal(context: RunContext<any>, toolName: string, callId: string | undefined, error: unknown) {
-  const payload = deniedToolResultIn(error instanceof Error ? error.message : undefined);
-  if (payload) return { reason: payload.reason, code: payload.code as DecisionCode };
-  const rejected = callId !== undefined && answerIn(context, toolName, callId) === false;
-  return { reason: errorText(error), code: (rejected ? "approval_denied" : "internal_error") as DecisionCode };
-}
-
-/** The calls of this tool rejected with `state.reject(item)`, from the run context. */
-function rejectedIn(context: RunContext<any>, toolName: string): readonly unknown[] {
-  try {
-    const rejected = context.toJSON().approvals[toolName]?.rejected;
-    return Array.isArray(rejected) ? rejected : [];
-  } catch {
-    return [];
+    return { callIds: [], messages: {} };
   }
 }

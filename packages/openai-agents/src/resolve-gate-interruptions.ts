@@ -7,7 +7,7 @@ import {
   type GateKeeper,
 } from "@agentgate/core";
 import type { RunState, RunToolApprovalItem, Tool } from "@openai/agents-core";
-import { findGateLayer, type GateLayer } from "./gate-layers.js";
+import { findGateLayer, type GateLayer } from "./gate-tools.js";
 
 /**
  * Answers one escalation: the same request and answer shape as core's
