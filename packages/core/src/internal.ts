@@ -28,3 +28,4 @@ export {
   type FrameworkToolStepsOptions,
 } from "./gate/framework-tool-steps.js";
 export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./gate/tool-denial.js";
+export { assertGateKeeper } from "./gate/assert-gate-keeper.js";

@@ -1,5 +1,5 @@
 import { PermissionDeniedError, type GateKeeper } from "@agentgate/core";
-import { admitModelCall } from "@agentgate/core/internal";
+import { admitModelCall, assertGateKeeper } from "@agentgate/core/internal";
 import type {
   Model,
   ModelProvider,
@@ -30,9 +30,7 @@ export interface GateModelOptions {
  */
 export function gateModel(model: Model, gate: GateKeeper, options: GateModelOptions = {}): Model {
   if (!model || typeof model.getResponse !== "function") throw new TypeError("gateModel: `model` must be a Model");
-  if (!gate || typeof (gate as Partial<GateKeeper>).check !== "function") {
-    throw new TypeError("gateModel: `gate` must be a GateKeeper");
-  }
+  assertGateKeeper(gate, "gateModel");
   const target = options.modelName ?? modelNameOf(model);
   const admit = () => admitModelCall(gate, target);
 
@@ -59,13 +57,8 @@ export function gateModel(model: Model, gate: GateKeeper, options: GateModelOpti
       return model.getRetryAdvice ? model.getRetryAdvice(args) : undefined;
     },
   };
-  if (model.supportsPromptModelSelection !== undefined) {
-    Object.defineProperty(gated, "supportsPromptModelSelection", {
-      value: model.supportsPromptModelSelection,
-      enumerable: true,
-    });
-  }
-  return gated;
+  const { supportsPromptModelSelection } = model;
+  return supportsPromptModelSelection === undefined ? gated : { ...gated, supportsPromptModelSelection };
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  assertGateKeeper,
   BoundedMap,
   deniedOutputFor,
   FrameworkToolSteps,
@@ -29,7 +30,8 @@ export interface GateToolsOptions {
    * a result when a call is refused. The SDK validates it against the schema,
    * so it must fit, or the run aborts (the tool still never runs). Without
    * it, the tool's own `errorFunction` is used when it has one (it receives a
-   * `PermissionDeniedError`), else core's `deniedToolResult` object.
+   * `PermissionDeniedError`), else core's `deniedToolResult` object; a zod
+   * schema that none of these fits is refused by `gateTools` with a `TypeError`.
    */
   deniedOutput?: (denial: ToolDenial) => unknown;
   /**
@@ -93,14 +95,8 @@ export const GATE_GUARDRAIL_NAME = "agentgate";
  */
 export const GATE_LAYERS: unique symbol = Symbol.for("agentgate.openai-agents.gate-layers") as never;
 
-/** One gate wrapped around a tool. */
-export interface GateLayer {
-  readonly gate: GateKeeper;
-  readonly mapping: ToolMapping | undefined;
-  readonly toolName: string;
-  /** Reads a call's input the way every check of the call does. */
-  readonly steps: FrameworkToolSteps;
-}
+/** One gate wrapped around a tool: how its calls are checked. */
+export type GateLayer = FrameworkToolSteps;
 
 /** The layers on a tool, outermost last; empty for a tool no gate wrapped. */
 export function gateLayers(tool: unknown): readonly GateLayer[] {
@@ -123,27 +119,20 @@ export function findGateLayer(tool: Tool<any> | undefined, gate: GateKeeper): Ga
  *   the model reads the reason;
  * - a `needsApproval` that is true when the gate ESCALATEs (and has no inline
  *   approval handler), so the run pauses with the SDK's own interruptions,
- *   answered with `state.approve(item)` / `state.reject(item)` or with
- *   {@link resolveGateInterruptions}. The tool's own `needsApproval` still
- *   applies to calls the gate allows;
- * - for tools with an `outputSchema`, an `errorFunction` that returns a
- *   schema-fitting fallback (see {@link GateToolsOptions.deniedOutput}); a
- *   zod schema no fallback fits is refused here with a `TypeError`.
+ *   answered with `state.approve(item)` / `state.reject(item)` (see
+ *   {@link GateToolsOptions.runState}) or with {@link resolveGateInterruptions}.
+ *   The tool's own `needsApproval` still applies to calls the gate allows;
+ * - for tools with an `outputSchema`, an `errorFunction` (see
+ *   {@link GateToolsOptions.deniedOutput}).
  *
- * After an approval the guardrail runs again. The gate lets the call through
- * when it recorded the approval itself, or (with a trusted run state, see
- * {@link GateToolsOptions.runState}) records the `state.approve()` first.
- * A recorded call runs once: a saved state resumed twice is refused.
- *
- * Works for tools from `tool()`, `agent.asTool()` and `getAllMcpTools()`.
- * Agent tools are modified in place, because the SDK finds the sub-agent of
- * an agent tool by the tool object's identity when it resumes an
- * interruption raised inside it; their one run is claimed when they start,
- * so a sub-agent that paused resumes as the same run. Gating a tool twice
- * with the same gate is a no-op; different gates stack (every one must allow).
- * Other tool types (hosted, computer, shell, apply_patch) cannot be gated
- * this way and are refused with a `TypeError` rather than passed through
- * ungated.
+ * A recorded call runs once: a saved state resumed twice is refused. Agent
+ * tools are modified in place, because the SDK finds the sub-agent of an
+ * agent tool by the tool object's identity when it resumes an interruption
+ * raised inside it; their one run is claimed when they start, so a sub-agent
+ * that paused resumes as the same run. Gating a tool twice with the same gate
+ * is a no-op; different gates stack (every one must allow). Other tool types
+ * (hosted, computer, shell, apply_patch) are refused with a `TypeError`
+ * rather than passed through ungated.
  *
  * Do not enable the runner option `toolExecution.preApprovalInputGuardrails`
  * with gated tools: it runs the guardrail before the pause, which then denies
@@ -155,9 +144,7 @@ export function gateTools<T extends Tool<any>>(
   options: GateToolsOptions = {},
 ): T[] {
   if (!Array.isArray(tools)) throw new TypeError("gateTools: `tools` must be an array of tools");
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
-    throw new TypeError("gateTools: `gate` must be a GateKeeper");
-  }
+  assertGateKeeper(gate, "gateTools");
   if (options.runState !== undefined && options.runState !== "trusted" && options.runState !== "untrusted") {
     throw new TypeError('gateTools: `runState` must be "trusted" or "untrusted"');
   }
@@ -171,7 +158,7 @@ export function gateTools<T extends Tool<any>>(
       );
     }
     assertDenialFits(tool as FunctionTool<any, any, any>, options);
-    return gateFunctionTool(tool as FunctionTool<any, any, any>, gate as GateKeeper, options) as T;
+    return gateFunctionTool(tool as FunctionTool<any, any, any>, gate, options) as T;
   });
 }
 
@@ -216,17 +203,14 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   gated.needsApproval = (runContext, input, callId) =>
     steps.needsHuman(callId, input, () => needsApproval(runContext, input, callId));
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
-  gated[GATE_LAYERS] = [...gateLayers(tool), { gate, mapping, toolName, steps }];
+  gated[GATE_LAYERS] = [...gateLayers(tool), steps];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
   gated.isEnabled = async (runContext, agent) => {
-    const { callIds, messages } = rejectionsIn(runContext, toolName);
-    await steps.recordRejections(callIds, (callId, input) => ({
-      reason:
-        typeof messages[callId] === "string" && messages[callId]
-          ? messages[callId]
-          : "rejected with the SDK's state.reject()",
+    const rejected = rejectionsIn(runContext, toolName);
+    await steps.recordRejections([...rejected.keys()], (callId) => ({
+      reason: rejected.get(callId) ?? "",
       via: "the SDK's state.reject()",
-      ...(approvedBy ? { approvedBy: () => approvedBy({ toolName, callId, input, runContext }) } : {}),
+      approvedBy: who(callId, runContext),
     }));
     return isEnabled(runContext, agent);
   };
@@ -278,15 +262,20 @@ function answerIn(context: RunContext<any> | undefined, toolName: string, callId
   }
 }
 
-/** The calls of this tool rejected with `state.reject(item)`, and the messages given, from the run context. */
-function rejectionsIn(
-  context: RunContext<any>,
-  toolName: string,
-): { callIds: readonly unknown[]; messages: Record<string, unknown> } {
+/** This tool's calls rejected with `state.reject(item)`, each with its message, from the run context. */
+function rejectionsIn(context: RunContext<any>, toolName: string): Map<string, string> {
+  const found = new Map<string, string>();
   try {
     const { rejected, messages } = context.toJSON().approvals[toolName] ?? {};
-    return { callIds: Array.isArray(rejected) ? rejected : [], messages: messages ?? {} };
+    for (const callId of Array.isArray(rejected) ? rejected : []) {
+      const message = messages?.[callId];
+      found.set(
+        callId,
+        typeof message === "string" && message !== "" ? message : "rejected with the SDK's state.reject()",
+      );
+    }
   } catch {
-    return { callIds: [], messages: {} };
+    // An unreadable context records nothing; the SDK still never runs a rejected call.
   }
+  return found;
 }

@@ -7,7 +7,7 @@ import {
   type GateKeeper,
 } from "@agentgate/core";
 import type { RunState, RunToolApprovalItem, Tool } from "@openai/agents-core";
-import { findGateLayer, type GateLayer } from "./gate-tools.js";
+import { findGateLayer } from "./gate-tools.js";
 
 /**
  * Answers one escalation: the same request and answer shape as core's
@@ -62,22 +62,21 @@ export async function resolveGateInterruptions(
   const outcomes: GateInterruptionOutcome[] = [];
   // One at a time: a human answers them in order.
   for (const item of state.getInterruptions()) {
-    const layer = layerFor(item, gate);
-    if (!layer || item.rawItem.type !== "function_call") continue;
-    const callId = item.rawItem.callId;
-    const { toolName, mapping } = layer;
-    const call = { toolName, ...layer.steps.read(callId, item.arguments), callId, mapping };
-    const { decision, request } = await askApprover(gate, call, decide);
-    // An ALLOW that never escalated: the pause came from the tool's own needsApproval, not from this gate.
-    const gateAnswered = decision.code === "approved" || decision.escalationId !== undefined;
-    if (decision.type === "allow" && !gateAnswered && decision.approvedBy === undefined) continue;
+    const call = item.rawItem.type === "function_call" ? item.rawItem : undefined;
+    const tools: readonly Tool<any>[] = Array.isArray(item.agent?.tools) ? item.agent.tools : [];
+    const layer = tools.map((t) => (t.name === call?.name ? findGateLayer(t, gate) : undefined)).find(Boolean);
+    if (!call || !layer) continue;
+    const { decision, request, handled } = await askApprover(gate, layer.toolCall(call.callId, item.arguments), decide);
+    // Nothing for the gate to answer: the pause came from the tool's own needsApproval.
+    if (!handled) continue;
     const approved = decision.type === "allow";
     if (approved) state.approve(item);
     else state.reject(item, { message: JSON.stringify({ ...deniedToolResult(decision), reason: decision.reason }) });
+    const { toolName } = layer;
     outcomes.push({
       item,
       toolName,
-      callId,
+      callId: call.callId,
       approved,
       reason: decision.reason,
       decision,
@@ -85,15 +84,4 @@ export async function resolveGateInterruptions(
     });
   }
   return outcomes;
-}
-
-function layerFor(item: RunToolApprovalItem, gate: GateKeeper): GateLayer | undefined {
-  if (item.rawItem.type !== "function_call") return undefined;
-  const name = item.rawItem.name;
-  const tools: readonly Tool<any>[] = Array.isArray(item.agent?.tools) ? item.agent.tools : [];
-  for (const tool of tools) {
-    const layer = tool.name === name ? findGateLayer(tool, gate) : undefined;
-    if (layer) return layer;
-  }
-  return undefined;
 }

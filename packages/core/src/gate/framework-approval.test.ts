@@ -111,7 +111,19 @@ describe("askApprover", () => {
     expect(rejected.decision.reason).toMatch(/approval callback failed: ui crashed/);
     let asked = 0;
     const allowed = await askApprover(gate, { toolName: "search", input: {}, callId: "d3" }, () => (asked++, true));
-    expect([allowed.decision.type, allowed.request, asked]).toEqual(["allow", undefined, 0]);
+    expect([allowed.decision.type, allowed.request, allowed.handled, asked]).toEqual(["allow", undefined, false, 0]);
+    // Approved before (e.g. by another process): the gate's answer, without asking again.
+    const first = await askApprover(gate, deploy("d5"), () => true);
+    const again = await askApprover(gate, deploy("d5"), () => (asked++, false));
+    expect([first.handled, again.handled, again.decision.type, again.request, asked]).toEqual([
+      true,
+      true,
+      "allow",
+      undefined,
+      0,
+    ]);
+    const denied = await askApprover(gate, { toolName: "wipe", input: {}, callId: "d6" }, () => (asked++, true));
+    expect([denied.decision.type, denied.handled, asked]).toEqual(["deny", true, 0]);
   });
 
   it("another approver settled first: the decision that won", async () => {

@@ -88,6 +88,11 @@ export async function recordFrameworkRejection(
 export interface ApproverOutcome {
   /** The call's decision: the settled one when an approver was asked. */
   decision: Decision;
+  /**
+   * False when the gate had nothing to answer for this call (it allowed it without an
+   * escalation): a framework pause for it came from somewhere else, e.g. the tool's own rule.
+   */
+  handled: boolean;
   /** What the approver was asked; absent when the call was not pending approval. */
   request?: ApprovalRequest;
 }
@@ -101,7 +106,10 @@ export interface ApproverOutcome {
 export async function askApprover(gate: GateKeeper, call: ToolCall, decide: ApprovalHandler): Promise<ApproverOutcome> {
   const decision = await gate.checkToolCall(call);
   const escalationId = decision.escalationId;
-  if (decision.type !== "escalate" || escalationId === undefined) return { decision };
+  if (decision.type !== "escalate" || escalationId === undefined) {
+    const answered = decision.code === "approved" || escalationId !== undefined || decision.approvedBy !== undefined;
+    return { decision, handled: decision.type !== "allow" || answered };
+  }
   let request: ApprovalRequest | undefined;
   try {
     const pending = decision.callId === undefined ? undefined : await gate.pendingEscalationFor(decision.callId);
@@ -117,8 +125,8 @@ export async function askApprover(gate: GateKeeper, call: ToolCall, decide: Appr
     answer = { approved: false, reason: `approval callback failed: ${errorText(error)}` };
   }
   try {
-    return { decision: await gate.answerEscalation(escalationId, answer), request };
+    return { decision: await gate.answerEscalation(escalationId, answer), handled: true, request };
   } catch {
-    return { decision: await gate.checkToolCall(call), request };
+    return { decision: await gate.checkToolCall(call), handled: true, request };
   }
 }

@@ -110,9 +110,11 @@ describe("FrameworkToolSteps.recordRejections", () => {
     const steps = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
     await steps.needsHuman("j1", { env: "prod" }, () => false);
     const asked: unknown[] = [];
-    const answer = (callId: string, input: unknown) => (
-      asked.push([callId, input]), { reason: "freeze", via: "state.reject()" }
-    );
+    const answer = (callId: string) => ({
+      reason: "freeze",
+      via: "state.reject()",
+      approvedBy: (input: unknown) => (asked.push([callId, input]), "alice"),
+    });
     await steps.recordRejections(["j1", "unknown", 42, ""], answer);
     await steps.recordRejections(["j1"], answer);
     expect(asked).toEqual([["j1", { env: "prod" }]]);

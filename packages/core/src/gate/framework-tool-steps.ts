@@ -3,7 +3,7 @@ import type { Decision } from "./decision.js";
 import { recordFrameworkAnswer, recordFrameworkRejection, toolMayEscalate } from "./framework-approval.js";
 import type { GateKeeper } from "./gate-keeper.js";
 import type { MaybePromise } from "./store.js";
-import type { ToolMapping } from "./tool-call.js";
+import type { ToolCall, ToolMapping } from "./tool-call.js";
 import { parseToolArguments, type ToolArguments } from "./tool-arguments.js";
 
 /** How one tool is gated in a framework that asks "does this call need a human?" before it runs it. */
@@ -41,6 +41,9 @@ const REMEMBERED_CALLS = 1000;
  * is recorded in the gate (trusted state only), and a framework rejection too.
  */
 export class FrameworkToolSteps {
+  readonly gate: GateKeeper;
+  readonly toolName: string;
+  readonly mapping: ToolMapping | undefined;
   readonly #gate: GateKeeper;
   readonly #options: FrameworkToolStepsOptions;
   /** The input the approval step checked, by call id. */
@@ -48,7 +51,9 @@ export class FrameworkToolSteps {
   readonly #rejected = new BoundedMap<true>(REMEMBERED_CALLS);
 
   constructor(gate: GateKeeper, options: FrameworkToolStepsOptions) {
-    this.#gate = gate;
+    this.gate = this.#gate = gate;
+    this.toolName = options.toolName;
+    this.mapping = options.mapping;
     this.#options = options;
   }
 
@@ -80,6 +85,11 @@ export class FrameworkToolSteps {
     const seen = trustedState && callId !== undefined && parsed.inputError === undefined;
     const input = seen ? this.#inputs.get(callId) : undefined;
     return input === undefined ? parsed : { input };
+  }
+
+  /** The call as the gate checks it, read from a framework's argument string (see {@link read}). */
+  toolCall(callId: string | undefined, raw: unknown): ToolCall {
+    return { toolName: this.toolName, ...this.read(callId, raw), callId, mapping: this.mapping };
   }
 
   /**
@@ -117,18 +127,16 @@ export class FrameworkToolSteps {
    */
   async recordRejections(
     callIds: readonly unknown[],
-    answer: (
-      callId: string,
-      input: unknown,
-    ) => { reason: string; via: string; approvedBy?: () => MaybePromise<string | undefined> },
+    answer: (callId: string) => Omit<FrameworkApprovalSeen, "approved"> & { reason: string },
   ): Promise<void> {
     const { toolName, mapping } = this.#options;
     for (const callId of callIds) {
       if (typeof callId !== "string" || callId === "" || this.#rejected.get(callId)) continue;
       this.#rejected.set(callId, true);
-      await recordFrameworkRejection(this.#gate, { toolName, callId, mapping }, (request) =>
-        answer(callId, request.args),
-      );
+      await recordFrameworkRejection(this.#gate, { toolName, callId, mapping }, (request) => {
+        const { reason, via, approvedBy } = answer(callId);
+        return { reason, via, ...(approvedBy ? { approvedBy: () => approvedBy(request.args) } : {}) };
+      });
     }
   }
 }
