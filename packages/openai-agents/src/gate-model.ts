@@ -13,20 +13,18 @@ import type {
 /** Options for {@link gateModel}. */
 export interface GateModelOptions {
   /**
-   * The model name the policy sees as the `llm_call` target. Defaults to the
-   * name the model instance carries (`OpenAIResponsesModel` and
-   * `OpenAIChatCompletionsModel` do), else no target, which a policy with
+   * The model name the policy sees as the `llm_call` target. Defaults to the name the model instance carries
+   * (`OpenAIResponsesModel` and `OpenAIChatCompletionsModel` do), else no target, which a policy with
    * `allowed_targets` for `llm_call` denies.
    */
   modelName?: string;
 }
 
 /**
- * Wraps a `Model` so each request is first checked as an `llm_call` with the
- * model name as target. Anything but ALLOW throws a `PermissionDeniedError`
- * (`.reason`, `.retryAfterMs`, `.decision`) before the provider is called; the
- * run rejects with it. A model request cannot pause for a human, so an
- * ESCALATE without an inline approval handler is refused the same way.
+ * Wraps a `Model` so each request is first checked as an `llm_call` with the model name as target. Anything but
+ * ALLOW throws a `PermissionDeniedError` (`.reason`, `.retryAfterMs`, `.decision`) before the provider is
+ * called; the run rejects with it. A model request cannot pause for a human, so an ESCALATE without an inline
+ * approval handler is refused the same way.
  */
 export function gateModel(model: Model, gate: GateKeeper, options: GateModelOptions = {}): Model {
   if (!model || typeof model.getResponse !== "function") throw new TypeError("gateModel: `model` must be a Model");
@@ -62,9 +60,8 @@ export function gateModel(model: Model, gate: GateKeeper, options: GateModelOpti
 }
 
 /**
- * Wraps a `ModelProvider` (e.g. `new OpenAIProvider()`) so every model it
- * hands out is gated with {@link gateModel}, the requested name as target.
- * Pass it as `new Runner({ modelProvider })`.
+ * Wraps a `ModelProvider` (e.g. `new OpenAIProvider()`) so every model it hands out is gated with
+ * {@link gateModel}, the requested name as target. Pass it as `new Runner({ modelProvider })`.
  */
 export function gateModelProvider(provider: ModelProvider, gate: GateKeeper): ModelProvider {
   if (!provider || typeof provider.getModel !== "function") {

@@ -19,47 +19,39 @@ import { assertDenialFits } from "./denied-output-fit.js";
 /** Options for {@link gateTools}. */
 export interface GateToolsOptions {
   /**
-   * Maps tool names to actions and targets, exactly as in core's
-   * `gate.checkToolCall`. A tool without an entry is `tool_use` with the tool
-   * name as target.
+   * Maps tool names to actions and targets, exactly as in core's `gate.checkToolCall`. A tool without an entry
+   * is `tool_use` with the tool name as target.
    * @example { read_file: { action: "file_read", target: (input) => input.path } }
    */
   mapping?: ToolMapping;
   /**
-   * For tools with an `outputSchema`: the value the model receives instead of
-   * a result when a call is refused. The SDK validates it against the schema,
-   * so it must fit, or the run aborts (the tool still never runs). Without
-   * it, the tool's own `errorFunction` is used when it has one (it receives a
-   * `PermissionDeniedError`), else core's `deniedToolResult` object; a zod
-   * schema that none of these fits is refused by `gateTools` with a `TypeError`.
+   * For tools with an `outputSchema`: the value the model receives instead of a result when a call is refused.
+   * The SDK validates it against the schema, so it must fit, or the run aborts (the tool still never runs).
+   * Without it, the tool's own `errorFunction` is used when it has one (it receives a `PermissionDeniedError`),
+   * else core's `deniedToolResult` object; a zod schema that none of these fits is refused by `gateTools` with
+   * a `TypeError`.
    */
   deniedOutput?: (denial: ToolDenial) => unknown;
   /**
-   * Where the `RunState` lives between a pause and its resume; it decides
-   * what an answer given with the SDK's own `state.approve(item)` means for a
-   * call the gate escalated.
+   * Where the `RunState` lives between a pause and its resume; it decides what an answer given with the SDK's
+   * own `state.approve(item)` means for a call the gate escalated.
    *
-   * - `"trusted"` (default): the state stays on your server (in memory, or
-   *   its string in your own database). A native approval is the human's
-   *   answer: the guardrail records it in the gate (audited, with
-   *   `approvedBy`) and the call runs once. The SDK's documented approval
-   *   loop works unchanged.
-   * - `"untrusted"`: use it whenever the state string is sent to a browser or
-   *   another party and comes back. Native approvals count for nothing; only
-   *   answers recorded in the gate ({@link resolveGateInterruptions},
-   *   `gate.resolveEscalation`) do, so a forged approval is refused and the
-   *   model reads why; every check reads the call's arguments from the state
-   *   it is given, so edited arguments are checked as edited.
+   * - `"trusted"` (default): the state stays on your server (in memory, or its string in your own database). A
+   *   native approval is the human's answer: the guardrail records it in the gate (audited, with `approvedBy`)
+   *   and the call runs once. The SDK's documented approval loop works unchanged.
+   * - `"untrusted"`: use it whenever the state string is sent to a browser or another party and comes back.
+   *   Native approvals count for nothing; only answers recorded in the gate ({@link resolveGateInterruptions},
+   *   `gate.resolveEscalation`) do, so a forged approval is refused and the model reads why; every check reads
+   *   the call's arguments from the state it is given, so edited arguments are checked as edited.
    *
-   * A `state.reject(item)` is recorded in the gate either way (audited as
-   * `approval_denied` with your message) when the resumed run starts.
+   * A `state.reject(item)` is recorded in the gate either way (audited as `approval_denied` with your message)
+   * when the resumed run starts.
    */
   runState?: "trusted" | "untrusted";
   /**
-   * Who answered a call through `state.approve(item)` or `state.reject(item)`:
-   * recorded as the decision's `approvedBy`. Usually the signed-in user of
-   * the request that resumes the run, read from your run context. A throw
-   * refuses an approval.
+   * Who answered a call through `state.approve(item)` or `state.reject(item)`: recorded as the decision's
+   * `approvedBy`. Usually the signed-in user of the request that resumes the run, read from your run context. A
+   * throw refuses an approval.
    */
   approvedBy?: (call: NativeApproval) => string | undefined | Promise<string | undefined>;
 }
@@ -73,10 +65,9 @@ export interface NativeApproval {
 }
 
 /**
- * The tools `gateTools` accepts: function tools (from `tool()`,
- * `agent.asTool()`, MCP). A list that names a hosted tool (`webSearchTool()`
- * and the like) is a type error; a plain `Tool[]` (e.g. from
- * `getAllMcpTools`) is checked when the tools are gated.
+ * The tools `gateTools` accepts: function tools (from `tool()`, `agent.asTool()`, MCP). A list that names a
+ * hosted tool (`webSearchTool()` and the like) is a type error; a plain `Tool[]` (e.g. from `getAllMcpTools`)
+ * is checked when the tools are gated.
  */
 export type GateableTools<T> = [Tool<any>] extends [T]
   ? GateKeeper
@@ -88,9 +79,8 @@ export type GateableTools<T> = [Tool<any>] extends [T]
 export const GATE_GUARDRAIL_NAME = "agentgate";
 
 /**
- * What `gateTools` attaches to a tool it wrapped: one layer per gate, so
- * `resolveGateInterruptions` can tell which interruptions a given gate raised
- * and re-check them the same way. `Symbol.for` keeps it readable across
+ * What `gateTools` attaches to a tool it wrapped: one layer per gate, so `resolveGateInterruptions` can tell
+ * which interruptions a given gate raised and re-check them the same way. `Symbol.for` keeps it readable across
  * duplicate installs of this package.
  */
 export const GATE_LAYERS: unique symbol = Symbol.for("agentgate.openai-agents.gate-layers") as never;
@@ -111,32 +101,26 @@ export function findGateLayer(tool: Tool<any> | undefined, gate: GateKeeper): Ga
 }
 
 /**
- * Puts every function tool behind the gate. For each tool it returns a copy
- * (`agent.asTool()` tools are gated in place, see below) with:
+ * Puts every function tool behind the gate. For each tool it returns a copy (`agent.asTool()` tools are gated
+ * in place, see below) with:
  *
- * - an input guardrail that checks the call with `gate.checkToolCall` and
- *   turns anything but ALLOW into `rejectContent`: `execute` never runs and
- *   the model reads the reason;
- * - a `needsApproval` that is true when the gate ESCALATEs (and has no inline
- *   approval handler), so the run pauses with the SDK's own interruptions,
- *   answered with `state.approve(item)` / `state.reject(item)` (see
- *   {@link GateToolsOptions.runState}) or with {@link resolveGateInterruptions}.
- *   The tool's own `needsApproval` still applies to calls the gate allows;
- * - for tools with an `outputSchema`, an `errorFunction` (see
- *   {@link GateToolsOptions.deniedOutput}).
+ * - an input guardrail that checks the call with `gate.checkToolCall` and turns anything but ALLOW into
+ *   `rejectContent`: `execute` never runs and the model reads the reason;
+ * - a `needsApproval` that is true when the gate ESCALATEs (and has no inline approval handler), so the run
+ *   pauses with the SDK's own interruptions, answered with `state.approve(item)` / `state.reject(item)` (see
+ *   {@link GateToolsOptions.runState}) or with {@link resolveGateInterruptions}. The tool's own `needsApproval`
+ *   still applies to calls the gate allows;
+ * - for tools with an `outputSchema`, an `errorFunction` (see {@link GateToolsOptions.deniedOutput}).
  *
- * A recorded call runs once: a saved state resumed twice is refused. Agent
- * tools are modified in place, because the SDK finds the sub-agent of an
- * agent tool by the tool object's identity when it resumes an interruption
- * raised inside it; their one run is claimed when they start, so a sub-agent
- * that paused resumes as the same run. Gating a tool twice with the same gate
- * is a no-op; different gates stack (every one must allow). Other tool types
- * (hosted, computer, shell, apply_patch) are refused with a `TypeError`
- * rather than passed through ungated.
+ * A recorded call runs once: a saved state resumed twice is refused. Agent tools are modified in place, because
+ * the SDK finds the sub-agent of an agent tool by the tool object's identity when it resumes an interruption
+ * raised inside it; their one run is claimed when they start, so a sub-agent that paused resumes as the same
+ * run. Gating a tool twice with the same gate is a no-op; different gates stack (every one must allow). Other
+ * tool types (hosted, computer, shell, apply_patch) are refused with a `TypeError` rather than passed through
+ * ungated.
  *
- * Do not enable the runner option `toolExecution.preApprovalInputGuardrails`
- * with gated tools: it runs the guardrail before the pause, which then denies
- * escalations instead of pausing (fail closed).
+ * Do not enable the runner option `toolExecution.preApprovalInputGuardrails` with gated tools: it runs the
+ * guardrail before the pause, which then denies escalations instead of pausing (fail closed).
  */
 export function gateTools<T extends Tool<any>>(
   tools: readonly T[],

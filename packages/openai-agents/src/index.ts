@@ -1,6 +1,6 @@
 /**
- * AgentGate for the OpenAI Agents SDK: gate function tools (with native
- * approval interruptions for escalations) and model calls.
+ * AgentGate for the OpenAI Agents SDK: gate function tools (with native approval interruptions for escalations)
+ * and model calls.
  * @packageDocumentation
  */
 export {

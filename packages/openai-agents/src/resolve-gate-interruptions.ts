@@ -10,8 +10,8 @@ import type { RunState, RunToolApprovalItem, Tool } from "@openai/agents-core";
 import { findGateLayer } from "./gate-tools.js";
 
 /**
- * Answers one escalation: the same request and answer shape as core's
- * `approvalHandler`. Anything but an approval (including a throw) rejects.
+ * Answers one escalation: the same request and answer shape as core's `approvalHandler`. Anything but an
+ * approval (including a throw) rejects.
  */
 export type ApprovalDecider = ApprovalHandler;
 
@@ -35,18 +35,15 @@ export interface GateInterruptionOutcome {
 export type InterruptedRun = RunState<any, any> | { readonly state: RunState<any, any> };
 
 /**
- * Settles every interruption that `gate` raised through {@link gateTools}:
- * asks `decide(request)` for each pending escalation, records the answer in
- * the gate (`resolveEscalation`, which also writes the audit), then calls
- * `state.approve(item)` or `state.reject(item, { message })`. Resume the run
- * with `runner.run(agent, result.state)` afterwards.
+ * Settles every interruption that `gate` raised through {@link gateTools}: asks `decide(request)` for each
+ * pending escalation, records the answer in the gate (`resolveEscalation`, which also writes the audit), then
+ * calls `state.approve(item)` or `state.reject(item, { message })`. Resume the run with `runner.run(agent,
+ * result.state)` afterwards.
  *
- * Interruptions the gate did not raise (another gate, the tool's own
- * `needsApproval`, non-function tools) are left untouched and not returned.
- * A call whose arguments cannot be read is rejected (audited) without asking
- * anyone. Escalations already settled elsewhere (a shared store, another
- * process) are applied as settled. Works the same after `state.toString()` /
- * `RunState.fromString()`.
+ * Interruptions the gate did not raise (another gate, the tool's own `needsApproval`, non-function tools) are
+ * left untouched and not returned. A call whose arguments cannot be read is rejected (audited) without asking
+ * anyone. Escalations already settled elsewhere (a shared store, another process) are applied as settled. Works
+ * the same after `state.toString()` / `RunState.fromString()`.
  */
 export async function resolveGateInterruptions(
   run: InterruptedRun,
