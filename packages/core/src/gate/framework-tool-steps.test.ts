@@ -100,6 +100,10 @@ describe("FrameworkToolSteps.read and check", () => {
       via: "state.approve()",
     });
     expect(await trusted.check("u3", "{}", true, failing)).toMatchObject({ type: "deny", code: "approval_error" });
+    const unreadable = () => {
+      throw new Error("corrupt state");
+    };
+    expect(await trusted.check("u4", "{}", true, unreadable)).toMatchObject({ type: "escalate" });
     expect(await gate.pendingEscalationFor("u1")).toBeDefined();
   });
 });

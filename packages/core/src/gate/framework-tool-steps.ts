@@ -97,28 +97,39 @@ export class FrameworkToolSteps {
    * the gate escalated it and the framework says a human approved it (trusted state only), the
    * approval is recorded in the gate first. Never rejects.
    */
-  async check(
+  check(
     callId: string | undefined,
     raw: unknown,
     execute: boolean,
     framework?: () => FrameworkApprovalSeen,
   ): Promise<Decision> {
     const { toolName, mapping, trustedState } = this.#options;
-    const { input, inputError } = this.read(callId, raw);
-    const run = () => this.#gate.checkToolCall({ toolName, input, inputError, callId, mapping, execute });
-    const decision = await run();
-    if (decision.type !== "escalate" || !trustedState || callId === undefined || framework === undefined)
-      return decision;
-    const seen = framework();
-    if (!seen.approved) return decision;
-    const { approvedBy } = seen;
-    const settled = await recordFrameworkAnswer(this.#gate, decision, {
+    const call: ToolCall = { toolName, ...this.read(callId, raw), callId, mapping, execute };
+    const checked = this.#gate.checkToolCall(call);
+    // Not `async`: the common path (no framework approval to honour) adds no promise of its own.
+    if (!trustedState || callId === undefined || framework === undefined) return checked;
+    return checked.then((decision) =>
+      decision.type === "escalate" ? this.#honour(call, decision, framework) : decision,
+    );
+  }
+
+  /** A framework approval of an escalated call: recorded in the gate, then the call is checked again. */
+  async #honour(call: ToolCall, escalated: Decision, framework: () => FrameworkApprovalSeen): Promise<Decision> {
+    let seen: FrameworkApprovalSeen;
+    try {
+      seen = framework();
+    } catch {
+      return escalated; // An unreadable framework state approves nothing.
+    }
+    if (!seen.approved) return escalated;
+    const { approvedBy, via } = seen;
+    const settled = await recordFrameworkAnswer(this.#gate, escalated, {
       approved: true,
-      ...(approvedBy ? { approvedBy: () => approvedBy(input) } : {}),
-      reason: `approved with ${seen.via}`,
-      via: seen.via,
+      ...(approvedBy ? { approvedBy: () => approvedBy(call.input) } : {}),
+      reason: `approved with ${via}`,
+      via,
     });
-    return settled.type === "allow" ? run() : settled;
+    return settled.type === "allow" ? this.#gate.checkToolCall(call) : settled;
   }
 
   /**
