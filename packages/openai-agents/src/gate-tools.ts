@@ -196,7 +196,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
       via: "the SDK's state.reject()",
       approvedBy: who(callId, runContext),
     }));
-    return isEnabled(runContext, agent);
+    return typeof isEnabled === "function" ? isEnabled(runContext, agent) : (isEnabled as unknown) !== false;
   };
 
   if (agentTool) {
