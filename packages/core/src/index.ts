@@ -78,3 +78,4 @@ export type {
 } from "./gate/store.js";
 export { EscalationLimitError } from "./errors/index.js";
 export { findGateError } from "./errors/find-gate-error.js";
+export type { ToolDenial } from "./gate/tool-denial.js";

@@ -35,3 +35,22 @@ export {
   verifyToolOutput,
   type ToolOutputEntry,
 } from "./gate/tool-output-ledger.js";
+export {
+  askApprover,
+  recordFrameworkAnswer,
+  recordFrameworkRejection,
+  toolMayEscalate,
+  type ApproverOutcome,
+  type EscalatedCall,
+  type FrameworkAnswer,
+} from "./gate/framework-approval.js";
+export { parseToolArguments, type ToolArguments } from "./gate/tool-arguments.js";
+export { admitModelCall } from "./gate/model-call.js";
+export { deniedToolResultIn } from "./gate/denied-tool-result-text.js";
+export {
+  FrameworkToolSteps,
+  type FrameworkApprovalSeen,
+  type FrameworkToolStepsOptions,
+} from "./gate/framework-tool-steps.js";
+export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./gate/tool-denial.js";
+export { assertGateKeeper } from "./gate/assert-gate-keeper.js";
