@@ -2,7 +2,6 @@
 import type { Decision } from "../gate/decision.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { chainHash, recordLine } from "./audit-record.js";
 
 /** Bytes of records accepted and not yet on disk, against the bound, and the records dropped at it. */
 export class BufferBound {
@@ -59,21 +58,11 @@ export class BufferBound {
     return rejected;
   }
 
-  /**
-   * The `recovery` record (with its `\n`) that counts the drops not yet noted,
-   * chained at `seq` after `prevHash`, and its hash. Starts a new run of drops.
-   */
-  noteDropped(seq: number, prevHash: string): { line: Buffer; hash: string } {
+  /** The v2 `recovery` record (with its `\n`) at `seq` that counts the drops not yet noted. Starts a new run of drops. */
+  noteDropped(seq: number): Buffer {
     this.#dropping = undefined;
-    const body = canonicalJson({
-      at: new Date().toISOString(),
-      dropped: this.unnoted,
-      prevHash,
-      seq,
-      type: "recovery",
-    });
+    const body = canonicalJson({ at: new Date().toISOString(), dropped: this.unnoted, seq, type: "recovery", v: 2 });
     this.unnoted = 0;
-    const hash = chainHash(prevHash, body);
-    return { line: Buffer.from(`${recordLine(body, hash)}\n`, "utf8"), hash };
+    return Buffer.from(`${body}\n`, "utf8");
   }
 }

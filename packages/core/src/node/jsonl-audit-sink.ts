@@ -4,13 +4,13 @@ import type { Decision } from "../gate/decision.js";
 import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { appendAll, writeHeadFile } from "./audit-file-append.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { decisionJson, decisionRecordRoom, encodeDecisionRecord } from "./audit-record.js";
+import { ChainHash, encodeRecord, recordRoom } from "./audit-chain.js";
 import { BufferBound } from "./buffer-bound.js";
 import { lockFile } from "./file-lock.js";
 import { sinkSettings, type JsonlAuditSinkOptions, type SinkSettings } from "./jsonl-audit-sink-options.js";
 import { resumeAuditLog, type AuditLogOpenState } from "./open-audit-log.js";
-import { RecordQueue, type AuditCheckpoint } from "./record-queue.js";
-import { pendingCheckpoint, signedCheckpointLine } from "./sink-checkpoints.js";
+import { RecordQueue, type AuditCheckpoint, type PendingCheckpoint } from "./record-queue.js";
+import { chainPointBody, chainPointLine } from "./sink-checkpoints.js";
 
 export type { JsonlAuditSinkOptions } from "./jsonl-audit-sink-options.js";
 export type { AuditLogOpenState } from "./open-audit-log.js";
@@ -65,9 +65,10 @@ export class JsonlAuditSink implements AuditSink {
   readonly #release: () => void;
   readonly #o: SinkSettings;
   readonly #bound: BufferBound;
-  readonly #records = new RecordQueue();
+  readonly #records: RecordQueue;
 
   #seq: number;
+  /** Hash of the last chain point queued (or of the log's last line on open). */
   #prevHash: string;
   /** Bytes of the file known written; a failed append is cut back to it. */
   #size: number;
@@ -80,8 +81,10 @@ export class JsonlAuditSink implements AuditSink {
   #checkpointTimer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
-  /** Records queued since the last queued checkpoint: the next group commit signs them. */
-  #unsignedRecords = 0;
+  /** Records queued since the last queued chain point: the next group commit closes them with one. */
+  #unsealed = 0;
+  /** Chain points queued and not yet on disk (not records anyone wrote: `pending` leaves them out). */
+  #pointsPending = 0;
   /** Records since the head file was last written, and when. */
   #sinceHead = 0;
   #lastHeadAt = 0;
@@ -131,17 +134,19 @@ export class JsonlAuditSink implements AuditSink {
       this.#size = resumed.size;
       this.#headSeq = resumed.headSeq;
       this.opened = resumed.state;
+      this.#records = new RecordQueue(resumed.open?.hash ?? new ChainHash(resumed.prevHash));
+      this.#unsealed = resumed.open?.records ?? 0;
     } catch (error) {
       if (fd !== undefined) closeSync(fd);
       this.#release();
       throw error;
     }
-    if (o.signer) this.#enqueueCheckpoint(Date.now());
+    if (o.signer) this.#closeGroup(Date.now());
   }
 
   /** Records accepted but not yet on disk. */
   get pending(): number {
-    return this.#seq - this.#durable;
+    return this.#seq - this.#durable - this.#pointsPending;
   }
 
   /** The latest checkpoint written to the log, if any was written by this sink. */
@@ -190,17 +195,18 @@ export class JsonlAuditSink implements AuditSink {
     const seq = this.#seq;
     const redactor = this.#o.redactor;
     const args = redactor !== undefined && event?.args !== undefined ? redactor.toJson(event.args) : undefined;
-    const json = decisionJson(decision);
-    const room = decisionRecordRoom(json, args);
+    // No canonical form or hash per record (format v2): the group's chain point hashes the bytes as written.
+    const json = JSON.stringify(decision) as string | undefined;
+    if (typeof json !== "string") throw new TypeError("JsonlAuditSink.write: decision has no JSON form");
+    const room = recordRoom(json, args);
     const q = this.#records;
     if (q.used + room > q.buf.length) q.seal(seq - 1, room);
     const used = q.used;
-    const { end, hash } = encodeDecisionRecord(q.buf, used, seq, this.#prevHash, json, args);
+    const end = encodeRecord(q.buf, used, seq, json, args);
     q.used = end;
     bound.pendingBytes += end - used;
     this.#seq = seq + 1;
-    this.#prevHash = hash;
-    this.#unsignedRecords++;
+    this.#unsealed++;
     this.#sinceHead++;
     let batch = this.#batch;
     if (batch === undefined) {
@@ -213,12 +219,11 @@ export class JsonlAuditSink implements AuditSink {
 
   /** Before the first record after a gap: a `recovery` record that says how many were dropped. */
   #noteDropped(): void {
-    const { line, hash } = this.#bound.noteDropped(this.#seq, this.#prevHash);
+    const line = this.#bound.noteDropped(this.#seq);
     this.#records.appendLine(line, this.#seq - 1);
     this.#bound.pendingBytes += line.length;
     this.#seq += 1;
-    this.#prevHash = hash;
-    this.#unsignedRecords++;
+    this.#unsealed++;
     this.#sinceHead++;
   }
 
@@ -273,18 +278,20 @@ export class JsonlAuditSink implements AuditSink {
     return next;
   }
 
-  #enqueueCheckpoint(now: number): void {
-    this.#records.seal(this.#seq - 1);
-    const checkpoint = pendingCheckpoint(this.#o.signer!, this.#o.key!, this.#seq, this.#prevHash, now);
-    this.#records.items.push(checkpoint);
+  /** Ends the group with a chain point: a checkpoint with a signer, a seal without. */
+  #closeGroup(now: number): void {
+    const { signer, key } = this.#o;
+    const at = new Date(now).toISOString();
+    const body = chainPointBody(signer && { identity: signer, key: key! }, this.#seq, this.#prevHash, at);
+    this.#prevHash = this.#records.closeGroup(this.#seq, body, at, signer !== undefined).hash;
     this.#seq += 1;
-    this.#prevHash = checkpoint.hash;
-    this.#unsignedRecords = 0;
+    this.#unsealed = 0;
+    this.#pointsPending++;
   }
 
-  readonly #sign = (checkpoint: Parameters<typeof signedCheckpointLine>[1]): Promise<string> =>
-    signedCheckpointLine(this.#o.signer!, checkpoint, (error) =>
-      this.#o.warn(`audit log ${this.path}: signing checkpoint seq ${checkpoint.seq} failed: ${message(error)}`),
+  readonly #sign = (point: PendingCheckpoint): Promise<string> =>
+    chainPointLine(this.#o.signer, point, (error) =>
+      this.#o.warn(`audit log ${this.path}: signing checkpoint seq ${point.seq} failed: ${message(error)}`),
     );
 
   async #drain(): Promise<void> {
@@ -297,9 +304,9 @@ export class JsonlAuditSink implements AuditSink {
     if (bound.unnoted > 0 && (this.#closed || !bound.full)) this.#noteDropped();
     this.#records.seal(this.#seq - 1);
     const now = Date.now();
-    // Every group commit ends with a checkpoint, signed before it is written and written
-    // with the records it covers: whatever reaches the disk is under a signature.
-    if (this.#o.signer && this.#unsignedRecords > 0) this.#enqueueCheckpoint(now);
+    // Every group commit ends with a chain point whose hash covers its records, written with them; with a
+    // signer it is a checkpoint, signed before it is written: whatever reaches the disk is under a signature.
+    if (this.#unsealed > 0) this.#closeGroup(now);
     const headDue =
       this.#forceHead ||
       this.#sinceHead >= this.#o.checkpointEvery ||
@@ -316,6 +323,7 @@ export class JsonlAuditSink implements AuditSink {
       this.#records.recycle(items);
       if (group.through !== undefined) this.#durable = group.through + 1;
       bound.pendingBytes -= group.recordBytes;
+      this.#pointsPending -= group.points;
       bound.lastError = undefined;
       if (group.checkpoint) {
         this.#lastCheckpoint = group.checkpoint.at;

@@ -1,43 +1,45 @@
-// Checkpoints the sink writes: built (chained) when queued, signed when their group is written.
+// Chain points the sink writes at the end of each group: a checkpoint (signed when its group is written) or, without a signer, a seal.
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { AgentIdentity, JsonWebKey } from "../identity/agent-identity.js";
-import { chainHash, checkpointMessage, recordLine } from "./audit-record.js";
+import { checkpointMessage, recordLine } from "./audit-record.js";
 import type { PendingCheckpoint } from "./record-queue.js";
 
-/** The checkpoint at `seq` after `prevHash`, taken at `now`, ready to queue. */
-export function pendingCheckpoint(
-  signer: AgentIdentity,
-  key: JsonWebKey,
+/** The canonical body (the line without `hash` and `sig`) of the chain point at `seq` after `prevHash`. */
+export function chainPointBody(
+  signer: { identity: AgentIdentity; key: JsonWebKey } | undefined,
   seq: number,
   prevHash: string,
-  now: number,
-): PendingCheckpoint {
-  const at = new Date(now).toISOString();
-  const body = canonicalJson({
+  at: string,
+): string {
+  if (signer === undefined) return canonicalJson({ at, prevHash, seq, type: "seal", v: 2 });
+  const { identity, key } = signer;
+  return canonicalJson({
     at,
     key,
     prevHash,
     seq,
-    signer: { id: signer.id, name: signer.name },
+    signer: { id: identity.id, name: identity.name },
     type: "checkpoint",
+    v: 2,
   });
-  return { seq, body, hash: chainHash(prevHash, body), at };
 }
 
 /**
- * The checkpoint's line, signed. If signing fails the line is still written
- * (the chain must continue) with an empty signature, which verification reports.
+ * The chain point's line: a seal as it is, a checkpoint signed. If signing fails
+ * the line is still written (the chain must continue) with an empty signature,
+ * which verification reports.
  */
-export async function signedCheckpointLine(
-  signer: AgentIdentity,
-  checkpoint: PendingCheckpoint,
+export async function chainPointLine(
+  signer: AgentIdentity | undefined,
+  point: PendingCheckpoint,
   onFailure: (error: unknown) => void,
 ): Promise<string> {
+  if (signer === undefined) return recordLine(point.body, point.hash);
   let sig = "";
   try {
-    sig = await signer.sign(checkpointMessage(checkpoint.hash));
+    sig = await signer.sign(checkpointMessage(point.hash));
   } catch (error) {
     onFailure(error);
   }
-  return recordLine(checkpoint.body, checkpoint.hash, sig);
+  return recordLine(point.body, point.hash, sig);
 }

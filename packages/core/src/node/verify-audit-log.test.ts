@@ -5,15 +5,20 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { makeDecision } from "../gate/decision.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
-import { canonicalBody, chainHash, checkpointMessage, GENESIS_HASH, recordLine } from "./audit-record.js";
+import { canonicalBody, chainHash, recordLine } from "./audit-record.js";
+import { rechain, toV1 } from "./test-utils/rechain.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 
 const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
 const publicKey = signer.publicKeyJwk()!;
 const root = mkdtempSync(join(tmpdir(), "agentgate-verify-"));
 let n = 0;
+/** The log as an older writer (format v1) wrote it. */
 let pristine: string[];
 let pristineHead: string;
+/** The same log as `JsonlAuditSink` writes it now (format v2). */
+let pristine2: string[];
+let pristineHead2: string;
 let path: string;
 
 function decision(i: number) {
@@ -44,8 +49,10 @@ async function buildLog(file: string): Promise<void> {
 beforeAll(async () => {
   const file = join(root, "pristine.jsonl");
   await buildLog(file);
-  pristine = readFileSync(file, "utf8").split("\n").slice(0, -1);
-  pristineHead = readFileSync(`${file}.head`, "utf8");
+  pristine2 = readFileSync(file, "utf8").split("\n").slice(0, -1);
+  pristineHead2 = readFileSync(`${file}.head`, "utf8");
+  pristine = await toV1(pristine2, signer);
+  pristineHead = `${pristine.at(-1)}\n`;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeEach(() => {
@@ -62,27 +69,7 @@ function save(lines: string[], head: string | null = pristineHead): void {
 
 const types = () => pristine.map((l) => JSON.parse(l).type as string);
 
-/** Recomputes seq, prevHash and hash from line `from` on (1-based), as someone without the key would. */
-function rechain(lines: string[], from: number, resign?: AgentIdentity): Promise<string[]> {
-  return (async () => {
-    const out = lines.slice(0, from - 1);
-    let prev = from === 1 ? GENESIS_HASH : JSON.parse(lines[from - 2]!).hash;
-    for (let i = from - 1; i < lines.length; i++) {
-      const r = JSON.parse(lines[i]!);
-      r.seq = i;
-      r.prevHash = prev;
-      if (r.type === "checkpoint" && resign) r.key = resign.publicKeyJwk();
-      const body = canonicalBody(r);
-      r.hash = chainHash(prev, body);
-      if (r.type === "checkpoint" && resign) r.sig = await resign.sign(checkpointMessage(r.hash));
-      out.push(recordLine(body, r.hash, r.type === "checkpoint" ? r.sig : undefined));
-      prev = r.hash;
-    }
-    return out;
-  })();
-}
-
-describe("verifyAuditLog", () => {
+describe("verifyAuditLog on a v1 log", () => {
   it("accepts the untouched log, with and without the trusted key", async () => {
     expect(types()).toEqual([
       "checkpoint",
@@ -209,7 +196,7 @@ describe("verifyAuditLog", () => {
     const r = JSON.parse(lines[6]!);
     r.decision.type = "deny";
     lines[6] = JSON.stringify(r);
-    save(await rechain(lines, 7));
+    save(await rechain(lines, 6));
     // Every link and hash checks out; the next checkpoint's signature does not.
     const v = await verifyAuditLog(path);
     expect(v).toMatchObject({
@@ -222,7 +209,7 @@ describe("verifyAuditLog", () => {
 
   it("re-chaining and deleting a record, re-signed with someone else's key: only the trusted key catches it", async () => {
     const mallory = await AgentIdentity.create("mallory", { algorithm: "Ed25519" });
-    const forged = await rechain([...pristine.slice(0, 3), ...pristine.slice(4)], 1, mallory);
+    const forged = await rechain([...pristine.slice(0, 3), ...pristine.slice(4)], 0, mallory);
     const head = forged.at(-1)!;
     save(forged, `${head}\n`);
     // Self-consistent, so without a trusted key this cannot be told apart from a genuine log by another key.
@@ -313,7 +300,7 @@ describe("verifyAuditLog", () => {
     // An older head is fine: it still matches the log.
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true });
     const mallory = await AgentIdentity.create("mallory", { algorithm: "Ed25519" });
-    const fake = await rechain(pristine, 1, mallory);
+    const fake = await rechain(pristine, 0, mallory);
     save(pristine, `${fake[15]}\n`);
     expect(await verifyAuditLog(path)).toMatchObject({
       ok: false,
@@ -332,7 +319,7 @@ describe("verifyAuditLog", () => {
       target: "rm",
       reason: "forged",
     };
-    save(await rechain([...pristine, JSON.stringify(forged)], 17));
+    save(await rechain([...pristine, JSON.stringify(forged)], 16));
     const v = await verifyAuditLog(path, { publicKey });
     expect(v).toMatchObject({
       ok: false,
@@ -352,7 +339,7 @@ describe("verifyAuditLog", () => {
     // Without a trusted key nothing proves who signed, but the unsigned records are still counted.
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, unsigned: 1 });
     // Tail after a checkpoint in the middle (head file older): same rule.
-    save(await rechain([...pristine.slice(0, 11), JSON.stringify(forged)], 12), `${pristine[10]}\n`);
+    save(await rechain([...pristine.slice(0, 11), JSON.stringify(forged)], 11), `${pristine[10]}\n`);
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, unsigned: 1, firstBadLine: 12 });
   });
 
