@@ -4,7 +4,7 @@ import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
 import { chainPointBody } from "./audit-chain.js";
 
-/** `prevHash` of the first record of a log. */
+/** `prevHash` of a log's first chain point (v2) or record (v1). */
 export const GENESIS_HASH = "0".repeat(64);
 
 /** What a checkpoint signature covers: this prefix and the checkpoint's hash (which covers the chain before it). */

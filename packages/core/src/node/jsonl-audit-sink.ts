@@ -37,15 +37,15 @@ function message(error: unknown): string {
 
 /**
  * A durable, tamper-evident audit log: append-only JSON Lines, one record per
- * line, each with `seq`, `prevHash` and `hash` (SHA-256 over `prevHash` and the
- * record's canonical JSON), and checkpoints signed with an Ed25519 key. Group
- * commit: `write` buffers, a group is written and `fdatasync`ed every
- * `flushEvery` records or `flushIntervalMs`, and on `flush()` / `close()`;
- * with a signer, each group ends with a checkpoint signed before it is
- * written. Reopening a file continues its chain, and never vouches for records
- * no signature covers. One writer per file, across processes and containers
- * sharing the file system (a `mkdir` lock with a heartbeat). Check a file with
- * `verifyAuditLog`.
+ * line with its `seq`. Group commit: `write` encodes into a buffer, and a group
+ * is written and `fdatasync`ed every `flushEvery` records or `flushIntervalMs`,
+ * and on `flush()` / `close()`. Each group ends with a chain point whose SHA-256
+ * covers the previous one's hash and the group's bytes (format v2: one hash per
+ * group, not per record): a checkpoint signed with an Ed25519 key before it is
+ * written, or without a signer a seal. Reopening a file (v1 or v2) continues
+ * its chain, and never vouches for records no signature covers. One writer per
+ * file, across processes and containers sharing the file system (a `mkdir` lock
+ * with a heartbeat). Check a file with `verifyAuditLog`.
  *
  * @example
  * const sink = new JsonlAuditSink("audit.jsonl", { signer: auditKey });
