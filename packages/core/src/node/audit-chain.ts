@@ -12,9 +12,15 @@ export function recordRoom(decisionJsonText: string, argsJson: string | undefine
   return RECORD_OVERHEAD + 3 * (decisionJsonText.length + (argsJson?.length ?? 0));
 }
 
+const DECISION_KEY = Buffer.from('{"decision":', "latin1");
+const SEQ_KEY = Buffer.from(',"seq":', "latin1");
+const RECORD_END = Buffer.from(',"type":"decision","v":2}\n', "latin1");
+
 /**
  * Encodes one v2 decision record line (with its `\n`) into `buf` at `at`, which
- * must have `recordRoom` bytes free, and returns where it ends.
+ * must have `recordRoom` bytes free, and returns where it ends. The fixed parts
+ * are copied as bytes and `seq` written digit by digit: one string encoding per
+ * record (the decision's JSON), not three.
  */
 export function encodeRecord(
   buf: Buffer,
@@ -23,13 +29,20 @@ export function encodeRecord(
   decisionJsonText: string,
   argsJson: string | undefined,
 ): number {
-  let q =
-    at +
-    (argsJson === undefined
-      ? buf.write('{"decision":', at, "latin1")
-      : buf.write(`{"args":${argsJson},"decision":`, at, "utf8"));
+  let q = at;
+  if (argsJson === undefined) {
+    buf.set(DECISION_KEY, q);
+    q += DECISION_KEY.length;
+  } else q += buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
   q += buf.write(decisionJsonText, q, "utf8");
-  return q + buf.write(`,"seq":${seq},"type":"decision","v":2}\n`, q, "latin1");
+  buf.set(SEQ_KEY, q);
+  q += SEQ_KEY.length;
+  let digits = 1;
+  for (let t = seq; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let i = q + digits - 1, t = seq; i >= q; i--, t = Math.floor(t / 10)) buf[i] = 0x30 + (t % 10);
+  q += digits;
+  buf.set(RECORD_END, q);
+  return q + RECORD_END.length;
 }
 
 /**

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
-import { rechain } from "./test-utils/rechain.js";
+import { rechain } from "./test-utils/audit-logs.js";
 import { JsonlAuditSink, readAuditLog, verifyAuditLog } from "./index.js";
 
 // The child runs this package's TypeScript sources directly (Node strips the

@@ -3,10 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { makeDecision } from "../gate/decision.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { JsonlAuditSink, readAuditLog, verifyAuditLog } from "./index.js";
-import { rechain, toV1 } from "./test-utils/rechain.js";
+import { logDecision as decision, rechain, saveLog, toV1, writeGroupedLog } from "./test-utils/audit-logs.js";
 
 const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
 const publicKey = signer.publicKeyJwk()!;
@@ -17,31 +16,8 @@ let pristine: string[];
 let pristineHead: string;
 let path: string;
 
-function decision(i: number) {
-  return makeDecision({
-    id: `d-${i}`,
-    type: i % 3 === 0 ? "deny" : "allow",
-    code: i % 3 === 0 ? "target_not_allowed" : "allowed",
-    agentId: "agent-1",
-    agentName: "bot",
-    action: "tool_use",
-    target: i % 3 === 0 ? "rm" : "search",
-    reason: `decision ${i}`,
-    timestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(),
-    policy: "p",
-  });
-}
-
 beforeAll(async () => {
-  const file = join(root, "pristine.jsonl");
-  const sink = new JsonlAuditSink(file, { signer, flushIntervalMs: 3_600_000 });
-  for (let i = 1; i <= 12; i++) {
-    sink.write(decision(i));
-    if (i % 4 === 0) await sink.flush();
-  }
-  await sink.close();
-  pristine = readFileSync(file, "utf8").split("\n").slice(0, -1);
-  pristineHead = readFileSync(`${file}.head`, "utf8");
+  ({ lines: pristine, head: pristineHead } = await writeGroupedLog(join(root, "pristine.jsonl"), signer));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeEach(() => {
@@ -50,9 +26,7 @@ beforeEach(() => {
 });
 
 function save(lines: string[], head: string | null = pristineHead): void {
-  writeFileSync(path, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
-  if (head === null) rmSync(`${path}.head`, { force: true });
-  else writeFileSync(`${path}.head`, head);
+  saveLog(path, lines, head);
 }
 
 describe("format v2: one hash per group commit", () => {

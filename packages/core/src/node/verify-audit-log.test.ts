@@ -3,10 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { makeDecision } from "../gate/decision.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { canonicalBody, chainHash, recordLine } from "./audit-record.js";
-import { rechain, toV1 } from "./test-utils/rechain.js";
+import { logDecision as decision, rechain, saveLog, toV1, writeGroupedLog } from "./test-utils/audit-logs.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 
 const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
@@ -16,42 +15,11 @@ let n = 0;
 /** The log as an older writer (format v1) wrote it. */
 let pristine: string[];
 let pristineHead: string;
-/** The same log as `JsonlAuditSink` writes it now (format v2). */
-let pristine2: string[];
-let pristineHead2: string;
 let path: string;
 
-function decision(i: number) {
-  return makeDecision({
-    id: `d-${i}`,
-    type: i % 3 === 0 ? "deny" : "allow",
-    code: i % 3 === 0 ? "target_not_allowed" : "allowed",
-    agentId: "agent-1",
-    agentName: "bot",
-    action: "tool_use",
-    target: i % 3 === 0 ? "rm" : "search",
-    reason: `decision ${i}`,
-    timestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(),
-    policy: "p",
-  });
-}
-
-/** A signed log of 12 decisions in three group commits of 4, each ending in a checkpoint: lines are [C, d, d, d, d, C, d, d, d, d, C, d, d, d, d, C]. */
-async function buildLog(file: string): Promise<void> {
-  const sink = new JsonlAuditSink(file, { signer, flushIntervalMs: 3_600_000 });
-  for (let i = 1; i <= 12; i++) {
-    sink.write(decision(i));
-    if (i % 4 === 0) await sink.flush();
-  }
-  await sink.close();
-}
-
 beforeAll(async () => {
-  const file = join(root, "pristine.jsonl");
-  await buildLog(file);
-  pristine2 = readFileSync(file, "utf8").split("\n").slice(0, -1);
-  pristineHead2 = readFileSync(`${file}.head`, "utf8");
-  pristine = await toV1(pristine2, signer);
+  const { lines } = await writeGroupedLog(join(root, "pristine.jsonl"), signer);
+  pristine = await toV1(lines, signer);
   pristineHead = `${pristine.at(-1)}\n`;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -62,9 +30,7 @@ beforeEach(() => {
 
 /** Writes the log and its head file (`null`: no head file). */
 function save(lines: string[], head: string | null = pristineHead): void {
-  writeFileSync(path, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
-  if (head === null) rmSync(`${path}.head`, { force: true });
-  else writeFileSync(`${path}.head`, head);
+  saveLog(path, lines, head);
 }
 
 const types = () => pristine.map((l) => JSON.parse(l).type as string);

@@ -1,7 +1,47 @@
-// Test helpers: rewrite audit log lines as someone with write access but without the signing key would.
+// Test helpers: audit logs to verify, and their lines rewritten as someone with write access but without the key would.
 import { createHash } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { makeDecision } from "../../gate/decision.js";
 import type { AgentIdentity } from "../../identity/agent-identity.js";
 import { canonicalBody, chainHash, checkpointMessage, GENESIS_HASH, recordLine } from "../audit-record.js";
+import { JsonlAuditSink } from "../jsonl-audit-sink.js";
+
+/** Decision `i` of the test logs: every third one a DENY. */
+export function logDecision(i: number) {
+  return makeDecision({
+    id: `d-${i}`,
+    type: i % 3 === 0 ? "deny" : "allow",
+    code: i % 3 === 0 ? "target_not_allowed" : "allowed",
+    agentId: "agent-1",
+    agentName: "bot",
+    action: "tool_use",
+    target: i % 3 === 0 ? "rm" : "search",
+    reason: `decision ${i}`,
+    timestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(),
+    policy: "p",
+  });
+}
+
+/**
+ * A log signed by `signer` of 12 decisions in three group commits of 4, each ending in a checkpoint:
+ * lines [C, d, d, d, d, C, d, d, d, d, C, d, d, d, d, C] as the sink writes them, and its head file.
+ */
+export async function writeGroupedLog(file: string, signer: AgentIdentity): Promise<{ lines: string[]; head: string }> {
+  const sink = new JsonlAuditSink(file, { signer, flushIntervalMs: 3_600_000 });
+  for (let i = 1; i <= 12; i++) {
+    sink.write(logDecision(i));
+    if (i % 4 === 0) await sink.flush();
+  }
+  await sink.close();
+  return { lines: readFileSync(file, "utf8").split("\n").slice(0, -1), head: readFileSync(`${file}.head`, "utf8") };
+}
+
+/** Writes a log's lines and its head file (`null`: no head file). */
+export function saveLog(path: string, lines: readonly string[], head: string | null): void {
+  writeFileSync(path, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
+  if (head === null) rmSync(`${path}.head`, { force: true });
+  else writeFileSync(`${path}.head`, head);
+}
 
 /**
  * Renumbers `seq` from line index `from` (0-based) on and recomputes every hash
