@@ -1,4 +1,5 @@
 // Test helpers: audit logs to verify, and their lines rewritten as someone with write access but without the key would.
+import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { makeDecision } from "../../gate/decision.js";
@@ -97,4 +98,46 @@ export function toV1(lines: readonly string[], signer: AgentIdentity): Promise<s
     return JSON.stringify(r);
   });
   return rechain(v1, 0, signer);
+}
+
+/** One edit of a 16-line log: a byte changed, two adjacent lines swapped, a line duplicated or deleted. */
+export const logMutation = fc.oneof(
+  fc.record({
+    kind: fc.constant("byte" as const),
+    line: fc.nat(15),
+    at: fc.nat(10_000),
+    byte: fc.integer({ min: 0x20, max: 0x7e }),
+  }),
+  fc.record({ kind: fc.constant("swap" as const), line: fc.nat(14) }),
+  fc.record({ kind: fc.constant("dup" as const), line: fc.nat(15) }),
+  fc.record({ kind: fc.constant("delete" as const), line: fc.nat(14) }),
+);
+
+/**
+ * `lines` with mutation `m` applied, and the 1-based line where it first shows
+ * (`undefined` when the byte edit changes nothing).
+ */
+export function mutateLog(
+  lines: readonly string[],
+  m: typeof logMutation extends fc.Arbitrary<infer T> ? T : never,
+): { lines: string[]; line: number } | undefined {
+  const out = [...lines];
+  if (m.kind === "byte") {
+    const text = out[m.line]!;
+    const at = m.at % text.length;
+    const ch = String.fromCharCode(m.byte);
+    if (text[at] === ch) return undefined;
+    out[m.line] = text.slice(0, at) + ch + text.slice(at + 1);
+    return { lines: out, line: m.line + 1 };
+  }
+  if (m.kind === "swap") {
+    [out[m.line], out[m.line + 1]] = [out[m.line + 1]!, out[m.line]!];
+    return { lines: out, line: m.line + 1 };
+  }
+  if (m.kind === "dup") {
+    out.splice(m.line + 1, 0, out[m.line]!);
+    return { lines: out, line: m.line + 2 };
+  }
+  out.splice(m.line, 1);
+  return { lines: out, line: m.line + 1 };
 }
