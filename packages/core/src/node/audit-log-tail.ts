@@ -96,16 +96,14 @@ export interface ChainTail {
   openFrom: number;
 }
 
-/** Why the end of the log does not verify, for the error that refuses to append to it. */
-export class ChainTailError extends Error {}
-
 /**
  * Reads the complete lines before `end` backwards until the last chain point
  * and the one before it (or the start of the file), and checks them forwards:
  * the last chain point's hash over the records it closes, and the records after
- * it. A v1 line checks itself and ends the search.
+ * it. A v1 line checks itself and ends the search. `problem` says why the end
+ * of the log does not verify.
  */
-export function readChainTail(fd: number, end: number): ChainTail {
+export function readChainTail(fd: number, end: number): ChainTail | { problem: string } {
   const lines: { text: string; parsed: Extract<ParsedRecordLine, { version: number }> }[] = [];
   let points = 0;
   let carry = Buffer.alloc(0);
@@ -119,7 +117,7 @@ export function readChainTail(fd: number, end: number): ChainTail {
       if (nl === -1 && from > 0) break;
       const text = buf.toString("utf8", nl + 1, stop);
       const parsed = parseRecordLine(text);
-      if (parsed.problem !== undefined) throw new ChainTailError(`line ending at byte ${pos} ${parsed.problem}`);
+      if (parsed.problem !== undefined) return problem(`line ending at byte ${pos} ${parsed.problem}`);
       lines.push({ text, parsed });
       if (parsed.version === 1 || isChainPoint(parsed.record)) points += parsed.version === 1 ? 2 : 1;
       if (points >= 2) break scan;
@@ -140,7 +138,7 @@ export function readChainTail(fd: number, end: number): ChainTail {
     const r = parsed.record!;
     if (parsed.version === 1) {
       if (!parsed.hashOk || !parsed.canonical)
-        throw new ChainTailError(
+        return problem(
           parsed.hashOk ? "its last v1 line is not in canonical form" : "its last v1 line does not match its hash",
         );
       seq = r.seq + 1;
@@ -151,7 +149,7 @@ export function readChainTail(fd: number, end: number): ChainTail {
     }
     // The first line read may follow earlier lines not read: it sets where the chain stands.
     const first = i === 0;
-    if (!first && r.seq !== seq) throw new ChainTailError(`seq ${r.seq} follows seq ${seq - 1}`);
+    if (!first && r.seq !== seq) return problem(`seq ${r.seq} follows seq ${seq - 1}`);
     if (isChainPoint(r)) {
       if (first && r.seq > 0) {
         seq = r.seq + 1;
@@ -160,11 +158,11 @@ export function readChainTail(fd: number, end: number): ChainTail {
         continue;
       }
       if (r.prevHash !== prevHash || parsed.body === undefined || chain.close(parsed.body) !== r.hash)
-        throw new ChainTailError(`its last ${r.type} (seq ${r.seq}) does not match the records it closes`);
+        return problem(`its last ${r.type} (seq ${r.seq}) does not match the records it closes`);
       prevHash = r.hash;
       open = false;
     } else {
-      if (first && r.seq > 0) throw new ChainTailError(`records seq ${r.seq}.. follow no chain point`);
+      if (first && r.seq > 0) return problem(`records seq ${r.seq}.. follow no chain point`);
       if (!open) openFrom = r.seq;
       open = true;
       chain.update(Buffer.from(`${text}\n`, "utf8"));
@@ -173,3 +171,5 @@ export function readChainTail(fd: number, end: number): ChainTail {
   }
   return { seq, prevHash, open: open ? chain : undefined, openFrom };
 }
+
+const problem = (why: string) => ({ problem: why });

@@ -4,7 +4,7 @@ import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { ChainHash } from "./audit-chain.js";
-import { ChainTailError, findLastCheckpoint, readChainTail, readTail } from "./audit-log-tail.js";
+import { findLastCheckpoint, readChainTail, readTail } from "./audit-log-tail.js";
 import {
   checkpointSignatureOk,
   GENESIS_HASH,
@@ -90,15 +90,11 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
       seq = parsed.record.seq + 1;
       prevHash = parsed.record.hash!;
     } else {
-      try {
-        const tail = readChainTail(fd, lastEnd);
-        seq = tail.seq;
-        prevHash = tail.prevHash;
-        if (tail.open) open = { hash: tail.open, records: seq - tail.openFrom };
-      } catch (error) {
-        if (!(error instanceof ChainTailError)) throw error;
-        throw refuse(ctx, error.message);
-      }
+      const tail = readChainTail(fd, lastEnd);
+      if ("problem" in tail) throw refuse(ctx, tail.problem);
+      seq = tail.seq;
+      prevHash = tail.prevHash;
+      if (tail.open) open = { hash: tail.open, records: seq - tail.openFrom };
     }
     state.resumed = true;
   }
