@@ -48,7 +48,7 @@ export interface VerifyAuditLogOptions {
 export interface AuditLogVerification {
   /** True when nothing shows tampering. */
   ok: boolean;
-  /** Records that verified, in order (decisions, checkpoints, recoveries). */
+  /** Records that verified, in order (decisions, checkpoints, seals, recoveries). */
   records: number;
   /** Decision records among them. */
   decisions: number;
@@ -79,10 +79,10 @@ export interface AuditLogVerification {
 }
 
 /**
- * Verifies an audit log written by `JsonlAuditSink`: every record's hash and
- * canonical form, an unbroken `seq` / `prevHash` chain, every checkpoint's
- * Ed25519 signature, and the head file (the latest signed checkpoint) against
- * the log's end. Catches modification, insertion, deletion, reordering,
+ * Verifies an audit log written by `JsonlAuditSink`: an unbroken `seq`, every
+ * chain point's hash over the lines it closes (format v2; in v1, every record's
+ * hash and canonical form), every checkpoint's Ed25519 signature, and the head
+ * file (the latest signed checkpoint) against the log's end. Catches modification, insertion, deletion, reordering,
  * re-chaining without the signing key, and truncation to before the last
  * checkpoint. With a trusted key, a record no signature covers (after the last
  * checkpoint, or declared unproven after a crash) fails verification unless
