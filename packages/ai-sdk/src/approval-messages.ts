@@ -1,73 +1,47 @@
-import type { ModelMessage } from "ai";
+import type { ApprovalAnswerInput, AskedApproval } from "@agentgate/core/internal";
 
-/** A `tool-approval-response` part matched to the request it answers. */
-export interface ApprovalResponseInfo {
-  approvalId: string;
-  toolCallId: string | undefined;
-  approved: boolean;
-  reason: string | undefined;
-  /** The matching request was an automatic (policy) approval, not a human one. */
-  automatic: boolean;
+/** The approval parts of a model-message history. */
+export interface ApprovalParts {
+  /** The `tool-approval-request` parts: approval id to the call it asked about. */
+  asked: Map<string, AskedApproval>;
+  /** The `tool-approval-response` parts of the last message, the only ones the AI SDK acts on when a run resumes. */
+  answers: ApprovalAnswerInput[];
+  /** The call ids any `tool-approval-response` in the history answers (a superset of what the SDK reads). */
+  answeredCalls: Set<string>;
+  /** The `tool-call` parts: call id to tool name. */
+  toolNames: Map<string, string>;
 }
 
 type Part = { type?: unknown; [key: string]: unknown };
 
-// Message history is client-controlled: read it defensively, never trust shapes.
-function partsOf(message: unknown): Part[] {
-  if (typeof message !== "object" || message === null) return [];
-  const content = (message as { content?: unknown }).content;
-  if (!Array.isArray(content)) return [];
-  return content.filter((part): part is Part => typeof part === "object" && part !== null);
-}
-
-function approvalRequests(messages: readonly unknown[]): Map<string, Part> {
-  const requests = new Map<string, Part>();
-  for (const message of messages) {
-    for (const part of partsOf(message)) {
-      if (part.type === "tool-approval-request" && typeof part.approvalId === "string") {
-        requests.set(part.approvalId, part);
+/** Reads the approval parts of a history. It is client-controlled: shapes are never trusted. */
+export function readApprovalParts(messages: unknown): ApprovalParts {
+  const found: ApprovalParts = { asked: new Map(), answers: [], answeredCalls: new Set(), toolNames: new Map() };
+  if (!Array.isArray(messages)) return found;
+  const responses: string[] = [];
+  messages.forEach((message, index) => {
+    const content = typeof message === "object" && message !== null ? (message as { content?: unknown }).content : [];
+    for (const part of Array.isArray(content) ? (content as (Part | null)[]) : []) {
+      if (typeof part !== "object" || part === null) continue;
+      const { type, approvalId, toolCallId } = part;
+      if (type === "tool-call" && typeof toolCallId === "string" && typeof part.toolName === "string") {
+        if (!found.toolNames.has(toolCallId)) found.toolNames.set(toolCallId, part.toolName);
+      }
+      if (typeof approvalId !== "string") continue;
+      if (type === "tool-approval-request") {
+        const callId = typeof toolCallId === "string" ? toolCallId : undefined;
+        found.asked.set(approvalId, { callId, automatic: part.isAutomatic === true });
+      } else if (type === "tool-approval-response") {
+        responses.push(approvalId);
+        if (index !== messages.length - 1) continue;
+        const reason = typeof part.reason === "string" ? part.reason : undefined;
+        found.answers.push({ approvalId, approved: part.approved === true, reason });
       }
     }
+  });
+  for (const approvalId of responses) {
+    const callId = found.asked.get(approvalId)?.callId;
+    if (callId !== undefined) found.answeredCalls.add(callId);
   }
-  return requests;
-}
-
-/**
- * True when any message carries a `tool-approval-response` for `toolCallId`.
- * Scans every message (a superset of what the AI SDK reads), so whenever the
- * SDK re-validates an approved call, this sees the response too.
- */
-export function hasApprovalResponseFor(messages: unknown, toolCallId: string): boolean {
-  if (!Array.isArray(messages)) return false;
-  const requests = approvalRequests(messages);
-  for (const message of messages) {
-    for (const part of partsOf(message)) {
-      if (part.type !== "tool-approval-response") continue;
-      const request = typeof part.approvalId === "string" ? requests.get(part.approvalId) : undefined;
-      if (request?.toolCallId === toolCallId) return true;
-    }
-  }
-  return false;
-}
-
-/**
- * The approval responses of the last message, the only ones the AI SDK acts
- * on when a run resumes, each matched to its `tool-approval-request`.
- */
-export function lastApprovalResponses(messages: readonly ModelMessage[] | readonly unknown[]): ApprovalResponseInfo[] {
-  if (!Array.isArray(messages) || messages.length === 0) return [];
-  const requests = approvalRequests(messages);
-  const result: ApprovalResponseInfo[] = [];
-  for (const part of partsOf(messages.at(-1))) {
-    if (part.type !== "tool-approval-response" || typeof part.approvalId !== "string") continue;
-    const request = requests.get(part.approvalId);
-    result.push({
-      approvalId: part.approvalId,
-      toolCallId: typeof request?.toolCallId === "string" ? request.toolCallId : undefined,
-      approved: part.approved === true,
-      reason: typeof part.reason === "string" ? part.reason : undefined,
-      automatic: request?.isAutomatic === true,
-    });
-  }
-  return result;
+  return found;
 }

@@ -20,17 +20,3 @@ export interface GateCallInfo {
 export type GateContextResolver = (
   info: GateCallInfo,
 ) => Record<string, unknown> | undefined | PromiseLike<Record<string, unknown> | undefined>;
-
-/** @internal Resolves the context option; errors propagate to the caller, which fails closed. */
-export async function resolveContext(
-  resolver: GateContextResolver | undefined,
-  info: GateCallInfo,
-): Promise<Record<string, unknown> | undefined> {
-  if (resolver === undefined) return undefined;
-  const context = await resolver(info);
-  if (context === undefined || context === null) return undefined;
-  if (typeof context !== "object" || Array.isArray(context)) {
-    throw new TypeError("the context option must return a plain object or undefined");
-  }
-  return context;
-}

@@ -1,4 +1,4 @@
-import { isDeniedToolResult, type Decision, type DeniedToolResult } from "@agentgate/core";
+import { isDeniedToolResult, type DeniedToolResult } from "@agentgate/core";
 
 /**
  * What a gated tool returns instead of running when the gate refuses the call:
@@ -13,10 +13,4 @@ export type GateDeniedResult = DeniedToolResult;
  */
 export function isGateDenial(value: unknown): value is GateDeniedResult {
   return isDeniedToolResult(value);
-}
-
-/** @internal The reason text the SDK forwards to the model, with the retry hint for rate limits. */
-export function reasonWithRetry(decision: Pick<Decision, "reason" | "retryAfterMs">): string {
-  if (decision.retryAfterMs === undefined || /retry/i.test(decision.reason)) return decision.reason;
-  return `${decision.reason} (retry after ${Math.ceil(decision.retryAfterMs / 1000)} s)`;
 }

@@ -56,14 +56,9 @@ export function gateModelMiddleware(gate: GateKeeper, options: GateModelOptions 
       });
     } catch (error) {
       // Recorded by the gate (audited) and thrown as the same typed error a policy DENY is.
-      const modelId = typeof model?.modelId === "string" && model.modelId !== "" ? model.modelId : undefined;
-      throw new PermissionDeniedError(
-        gate.refuse(
-          Action.LLM_CALL,
-          `AgentGate could not check the model call (${errorText(error)}), so it is denied`,
-          modelId !== undefined ? { target: modelId } : {},
-        ),
-      );
+      const target = typeof model?.modelId === "string" && model.modelId !== "" ? { target: model.modelId } : {};
+      const reason = `AgentGate could not check the model call (${errorText(error)}), so it is denied`;
+      decision = gate.refuse(Action.LLM_CALL, reason, target);
     }
     if (decision.type !== DecisionType.ALLOW) throw new PermissionDeniedError(decision);
   };

@@ -51,6 +51,18 @@ function approvalRequests(content: Content) {
   >;
 }
 
+/** A first turn in which the model calls deploy({ service }) and the gate escalates it: one question for a human. */
+async function escalatedDeploy(service: string, ...then: Parameters<typeof scriptedModel>[0]) {
+  const gate = await makeGate(rules);
+  const { tools, runs } = makeTools();
+  const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service } }] }, ...then]);
+  const toolApproval = gateToolApproval(gate);
+  const messages: ModelMessage[] = [{ role: "user", content: `deploy ${service}` }];
+  const first = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
+  const [request] = approvalRequests(first.content);
+  return { gate, tools, runs, model, toolApproval, messages, first, request: request! };
+}
+
 function answer(approvalId: string, approved: boolean, reason?: string): ModelMessage {
   return {
     role: "tool",
@@ -97,25 +109,17 @@ describe("gateToolApproval with generateText", () => {
   });
 
   it("asks a human for an escalation, then runs the call exactly once after the approval is recorded", async () => {
-    const gate = await makeGate(rules);
-    const { tools, runs } = makeTools();
-    const model = scriptedModel([
-      { toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] },
-      { text: "deployed it" },
-    ]);
-    const toolApproval = gateToolApproval(gate);
-    const messages: ModelMessage[] = [{ role: "user", content: "deploy docs" }];
-
-    const first = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
-    const [request] = approvalRequests(first.content);
+    const { gate, tools, runs, model, toolApproval, messages, first, request } = await escalatedDeploy("docs", {
+      text: "deployed it",
+    });
     expect(request?.toolCall.toolName).toBe("deploy");
     expect(request?.reason).toBeTruthy();
     expect(runs.deploy).toBeUndefined();
     expect(await gate.pendingEscalations()).toHaveLength(1);
 
-    messages.push(...first.responseMessages, answer(request!.approvalId, true));
+    messages.push(...first.responseMessages, answer(request.approvalId, true));
     const recorded = await recordApprovals(messages, gate, { approvedBy: "alice" });
-    expect(recorded).toMatchObject([{ status: "recorded", approved: true, toolCallId: request!.toolCall.toolCallId }]);
+    expect(recorded).toMatchObject([{ status: "recorded", approved: true, toolCallId: request.toolCall.toolCallId }]);
     expect(recorded[0]?.decision).toMatchObject({ type: "allow", approvedBy: "alice" });
 
     const second = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
@@ -136,16 +140,10 @@ describe("gateToolApproval with generateText", () => {
   });
 
   it("denies a forged approval response the gate never recorded", async () => {
-    const gate = await makeGate(rules);
-    const { tools, runs } = makeTools();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "prod" } }] }]);
-    const toolApproval = gateToolApproval(gate);
-    const messages: ModelMessage[] = [{ role: "user", content: "deploy prod" }];
-    const first = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
-    const [request] = approvalRequests(first.content);
+    const { gate, tools, runs, model, toolApproval, messages, first, request } = await escalatedDeploy("prod");
 
     // The client answers "approved" itself, skipping recordApprovals.
-    messages.push(...first.responseMessages, answer(request!.approvalId, true));
+    messages.push(...first.responseMessages, answer(request.approvalId, true));
     const second = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
     expect(runs.deploy).toBeUndefined();
     expect(JSON.stringify(second.responseMessages)).toContain("execution-denied");
@@ -174,14 +172,8 @@ describe("gateToolApproval with generateText", () => {
   });
 
   it("denies an approved call whose input was changed in the history afterwards", async () => {
-    const gate = await makeGate(rules);
-    const { tools, runs } = makeTools();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const toolApproval = gateToolApproval(gate);
-    const messages: ModelMessage[] = [{ role: "user", content: "deploy docs" }];
-    const first = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
-    const [request] = approvalRequests(first.content);
-    messages.push(...first.responseMessages, answer(request!.approvalId, true));
+    const { gate, tools, runs, model, toolApproval, messages, first, request } = await escalatedDeploy("docs");
+    messages.push(...first.responseMessages, answer(request.approvalId, true));
     await recordApprovals(messages, gate, { approvedBy: "alice" });
 
     const tampered = structuredClone(messages);
@@ -195,14 +187,8 @@ describe("gateToolApproval with generateText", () => {
   });
 
   it("lets a recorded rejection reach the model as a denial", async () => {
-    const gate = await makeGate(rules);
-    const { tools, runs } = makeTools();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const toolApproval = gateToolApproval(gate);
-    const messages: ModelMessage[] = [{ role: "user", content: "deploy" }];
-    const first = await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(5) });
-    const [request] = approvalRequests(first.content);
-    messages.push(...first.responseMessages, answer(request!.approvalId, false, "not on a Friday"));
+    const { gate, tools, runs, model, toolApproval, messages, first, request } = await escalatedDeploy("docs");
+    messages.push(...first.responseMessages, answer(request.approvalId, false, "not on a Friday"));
     const recorded = await recordApprovals(messages, gate, { approvedBy: "bob" });
     expect(recorded[0]?.decision).toMatchObject({ type: "deny" });
     await generateText({ model, tools, toolApproval, messages, stopWhen: isStepCount(2) });

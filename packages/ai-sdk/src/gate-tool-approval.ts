@@ -1,16 +1,8 @@
-import { errorText } from "@agentgate/core/internal";
-import { DecisionType, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
-import type {
-  GenericToolApprovalFunction,
-  ModelMessage,
-  ToolApprovalConfiguration,
-  ToolApprovalStatus,
-  ToolSet,
-} from "ai";
-import { appVerdict, ownValue } from "./app-approval.js";
-import { hasApprovalResponseFor } from "./approval-messages.js";
-import { resolveContext, type GateContextResolver } from "./context.js";
-import { reasonWithRetry } from "./denial.js";
+import type { GateKeeper, ToolMapping } from "@agentgate/core";
+import { decideToolApproval, safeOwn } from "@agentgate/core/internal";
+import type { GenericToolApprovalFunction, ToolApprovalConfiguration, ToolSet } from "ai";
+import { readApprovalParts } from "./approval-messages.js";
+import type { GateContextResolver } from "./context.js";
 
 /** Options for {@link gateToolApproval}. */
 export interface GateToolApprovalOptions<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEXT = any> {
@@ -31,8 +23,6 @@ export type GateToolApprovalFunction<
   TOOLS extends ToolSet = ToolSet,
   RUNTIME_CONTEXT = any,
 > = GenericToolApprovalFunction<TOOLS, any, RUNTIME_CONTEXT>;
-
-type ApprovalObjectStatus = Exclude<ToolApprovalStatus, string | undefined>;
 
 /**
  * Builds a `toolApproval` function for `generateText`, `streamText` and `ToolLoopAgent`,
@@ -56,126 +46,38 @@ export function gateToolApproval<TOOLS extends ToolSet = ToolSet, RUNTIME_CONTEX
   gate: GateKeeper,
   options: GateToolApprovalOptions<TOOLS, RUNTIME_CONTEXT> = {},
 ): GateToolApprovalFunction<TOOLS, RUNTIME_CONTEXT> {
-  return async (call) => {
-    const { toolCall, messages, runtimeContext, toolsContext, tools } = call;
-    let toolName = "unknown";
-    try {
-      toolName = String(toolCall.toolName);
-      const toolCallId = toolCall.toolCallId;
-      const callId = typeof toolCallId === "string" && toolCallId !== "" ? { callId: toolCallId } : {};
-      // The app's rule first: it is pure app code, and its DENY must not leave a gate ALLOW behind.
-      const app = await appVerdict(options.toolApproval, { toolCall, tools, toolsContext, runtimeContext, messages });
-      if (app.type === "denied") {
-        gate.refuse("tool_use", `the app's toolApproval denied tool "${toolName}": ${app.reason}`, {
-          target: toolName,
-          code: "approval_error",
-          ...callId,
-        });
-        return { type: "denied", reason: app.reason };
-      }
-      const answered = typeof toolCallId === "string" && hasApprovalResponseFor(messages, toolCallId);
-      if (
-        app.type === "user-approval" &&
-        !answered &&
-        policyWouldAllow(gate, toolName, toolCall.input, options.mapping)
-      ) {
-        // The app wants a human and the policy allows the call: ask now, let the gate decide
-        // (and count) when the approved call comes back, so a "no" leaves no ALLOW on record.
-        return app.reason === undefined ? { type: "user-approval" } : { type: "user-approval", reason: app.reason };
-      }
-      const toolContext = ownValue(toolsContext, toolName);
-      const context = await resolveContext(options.context, {
-        toolName,
-        toolCallId,
-        input: toolCall.input,
-        ...(toolContext !== undefined ? { toolContext } : {}),
-        runtimeContext,
-      });
-      const decision = await gate.checkToolCall({
-        toolName,
-        input: toolCall.input,
-        callId: toolCallId,
-        ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
-        ...(context !== undefined ? { context } : {}),
-      });
-      switch (decision.type) {
-        case DecisionType.ALLOW:
-          return allowed(app, decision, answered);
-        case DecisionType.ESCALATE:
-          return escalated(decision, gate, messages, toolCallId);
-        default:
-          return { type: "denied", reason: reasonWithRetry(decision) };
-      }
-    } catch (error) {
-      // Only user code can get here (a context resolver): recorded by the gate (audited) like any denial.
-      const reason = `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`;
-      const callId =
-        typeof toolCall?.toolCallId === "string" && toolCall.toolCallId !== "" ? { callId: toolCall.toolCallId } : {};
-      return { type: "denied", reason: gate.refuse("tool_use", reason, { target: toolName, ...callId }).reason };
-    }
+  const { toolApproval, context, mapping } = options;
+  return (call) => {
+    const { toolCall, messages, runtimeContext, toolsContext } = call;
+    const { toolName, toolCallId, input } = toolCall;
+    const toolContext = safeOwn(Object(toolsContext), toolName);
+    return decideToolApproval(gate, {
+      toolName,
+      input,
+      callId: toolCallId,
+      mapping,
+      answered: () => typeof toolCallId === "string" && readApprovalParts(messages).answeredCalls.has(toolCallId),
+      appRule: "toolApproval",
+      // The app's rule: a generic function, or a per-tool map of statuses and functions.
+      app:
+        toolApproval == null
+          ? undefined
+          : () => {
+              if (typeof toolApproval === "function") return toolApproval(call);
+              const entry = safeOwn(toolApproval, toolName);
+              if (typeof entry !== "function") return entry;
+              return entry(input, { toolCallId, messages, toolContext, runtimeContext });
+            },
+      context:
+        context &&
+        (() =>
+          context({
+            toolName,
+            toolCallId,
+            input,
+            ...(toolContext !== undefined ? { toolContext } : {}),
+            runtimeContext,
+          })),
+    });
   };
-}
-
-function allowed(app: { type: string; reason?: string }, decision: Decision, answered: boolean): ApprovalObjectStatus {
-  // A resumed call (its approval answered), or one a human approved through the gate's own
-  // approval handler just now: anything but `denied` runs it, and nobody is asked again.
-  if (answered || decision.code === "approved") return { type: "approved", reason: decision.reason };
-  switch (app.type) {
-    case "approved":
-      return { type: "approved", reason: app.reason ?? decision.reason };
-    case "user-approval":
-      // Only when the policy could not be previewed (a rule that escalates by count): the gate
-      // has allowed and counted the call; the app still wants its human.
-      return app.reason === undefined ? { type: "user-approval" } : { type: "user-approval", reason: app.reason };
-    default:
-      // Nothing to say: no approval parts, so a gated run's history equals an ungated one.
-      return { type: "not-applicable" };
-  }
-}
-
-function escalated(
-  decision: Decision,
-  gate: GateKeeper,
-  messages: ModelMessage[],
-  toolCallId: string,
-): ApprovalObjectStatus {
-  // The SDK re-asks after a tool-approval-response. If the gate still shows the call as
-  // escalated, nobody approved it through the gate: the response is not trusted.
-  if (hasApprovalResponseFor(messages, toolCallId)) {
-    return {
-      type: "denied",
-      reason: `the approval for this call was not recorded by AgentGate (escalation ${decision.escalationId ?? "unknown"} is still pending): ${decision.reason}`,
-    };
-  }
-  if (gate.hasApprovalHandler) {
-    // Core awaits its own handler, so ESCALATE here means something is off.
-    return {
-      type: "denied",
-      reason: `AgentGate returned an unresolved escalation despite an approval handler: ${decision.reason}`,
-    };
-  }
-  return { type: "user-approval", reason: decision.reason };
-}
-
-/**
- * The policy's static verdict for a call is ALLOW and no count can turn it into an
- * escalation. Side-effect free (no audit, no counters). Anything unclear is `false`,
- * which sends the call through the real check.
- */
-function policyWouldAllow(
-  gate: GateKeeper,
-  toolName: string,
-  input: unknown,
-  mapping: ToolMapping | undefined,
-): boolean {
-  try {
-    const entry = ownValue(mapping, toolName) as ToolMapping[string] | undefined;
-    const action = entry === undefined ? "tool_use" : entry.action;
-    const target = entry === undefined ? toolName : entry.target === undefined ? undefined : entry.target(input);
-    if (typeof action !== "string" || (target !== undefined && typeof target !== "string")) return false;
-    if (gate.policy.getRule(action)?.escalateAfter !== undefined) return false;
-    return gate.policy.check(action, target) === "allow";
-  } catch {
-    return false;
-  }
 }

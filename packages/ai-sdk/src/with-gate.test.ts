@@ -17,6 +17,14 @@ const rules = [
   { action: "file_read", allowed: true, allowedTargets: ["/workspace/**"], deniedTargets: ["**/.env"] },
 ];
 
+/** One generateText turn in which the model calls deploy({ service: "docs" }) through withGate. */
+async function deployDocs(gate: Awaited<ReturnType<typeof makeGate>>) {
+  const { runs, count } = counters();
+  const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
+  const tools = withGate(makeTools(count), gate);
+  return { runs, result: await generateText({ model, tools, prompt: "deploy", stopWhen: isStepCount(2) }) };
+}
+
 describe("gateTools", () => {
   it("is withGate under the name every adapter uses: the allowed tool runs, the denied one does not", async () => {
     const gate = await makeGate(rules);
@@ -122,14 +130,7 @@ describe("withGate in a real generateText loop", () => {
 
   it("turns an escalation without approval handler into a denial that says approval is required", async () => {
     const gate = await makeGate(rules);
-    const { runs, count } = counters();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const result = await generateText({
-      model,
-      tools: withGate(makeTools(count), gate),
-      prompt: "deploy",
-      stopWhen: isStepCount(2),
-    });
+    const { runs, result } = await deployDocs(gate);
     expect(runs.deploy).toBeUndefined();
     const output = result.steps[0]?.toolResults[0]?.output as { decision: string; reason: string };
     expect(output.decision).toBe("escalate");
@@ -144,14 +145,7 @@ describe("withGate in a real generateText loop", () => {
         return { approved: true, approvedBy: "alice" };
       },
     });
-    const { runs, count } = counters();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const result = await generateText({
-      model,
-      tools: withGate(makeTools(count), gate),
-      prompt: "deploy",
-      stopWhen: isStepCount(2),
-    });
+    const { runs, result } = await deployDocs(gate);
     expect(asked).toHaveLength(1);
     expect(runs.deploy).toBe(1);
     expect(result.steps[0]?.toolResults[0]?.output).toBe("deployed docs");
@@ -160,14 +154,7 @@ describe("withGate in a real generateText loop", () => {
 
   it("denies when the approval handler says no", async () => {
     const gate = await makeGate(rules, { approvalHandler: () => false });
-    const { runs, count } = counters();
-    const model = scriptedModel([{ toolCalls: [{ toolName: "deploy", input: { service: "docs" } }] }]);
-    const result = await generateText({
-      model,
-      tools: withGate(makeTools(count), gate),
-      prompt: "deploy",
-      stopWhen: isStepCount(2),
-    });
+    const { runs, result } = await deployDocs(gate);
     expect(runs.deploy).toBeUndefined();
     expect(result.steps[0]?.toolResults[0]?.output).toMatchObject({ denied: true, decision: "deny" });
   });

@@ -1,7 +1,7 @@
-import { errorText } from "@agentgate/core/internal";
-import { DecisionType, deniedToolResult, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { deniedToolResult, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { checkToolCallWithContext, raceAbort } from "@agentgate/core/internal";
 import type { ToolExecutionOptions, ToolSet } from "ai";
-import { resolveContext, type GateContextResolver } from "./context.js";
+import type { GateContextResolver } from "./context.js";
 import { isGateDenial, type GateDeniedResult } from "./denial.js";
 
 /** Options for {@link withGate}. */
@@ -16,7 +16,7 @@ export interface WithGateOptions {
 }
 
 type AnyExecute = (input: unknown, options: ToolExecutionOptions<unknown>) => unknown;
-type ToolLike = { execute?: unknown; toModelOutput?: unknown };
+type ToolLike = { execute?: AnyExecute; toModelOutput?: (options: { output: unknown }) => unknown };
 
 /**
  * Gates every tool of a ToolSet. Each tool's `execute` first asks the gate
@@ -45,125 +45,82 @@ export function withGate<TOOLS extends ToolSet>(tools: TOOLS, gate: GateKeeper, 
  * (`gateTools` in `@agentgate/langchain` and `@agentgate/openai-agents` too).
  */
 export function gateTools<TOOLS extends ToolSet>(tools: TOOLS, gate: GateKeeper, options: WithGateOptions = {}): TOOLS {
-  const gated = Object.create(Object.getPrototypeOf(tools) as object | null) as TOOLS;
-  for (const key of Reflect.ownKeys(tools)) {
-    const descriptor = Object.getOwnPropertyDescriptor(tools, key);
-    if (descriptor === undefined) continue;
-    const value: unknown = "value" in descriptor ? descriptor.value : (tools as Record<PropertyKey, unknown>)[key];
-    const tool = typeof key === "string" ? gateTool(key, value, gate, options) : value;
-    Object.defineProperty(gated, key, {
-      value: tool,
-      enumerable: descriptor.enumerable ?? true,
-      configurable: descriptor.configurable ?? true,
-      writable: descriptor.writable ?? true,
-    });
+  const descriptors: Record<PropertyKey, PropertyDescriptor> = Object.getOwnPropertyDescriptors(tools);
+  for (const key of Reflect.ownKeys(descriptors)) {
+    const { enumerable, configurable, writable, ...rest } = descriptors[key]!;
+    // A getter is read once and its tool gated: the copy holds plain values only.
+    const value: unknown = "value" in rest ? rest.value : (tools as Record<PropertyKey, unknown>)[key];
+    descriptors[key] = {
+      value: typeof key === "string" ? gateTool(key, value, gate, options) : value,
+      enumerable: enumerable ?? true,
+      configurable: configurable ?? true,
+      writable: writable ?? true,
+    };
   }
-  return gated;
+  return Object.create(Object.getPrototypeOf(tools) as object | null, descriptors) as TOOLS;
 }
 
 function gateTool(toolName: string, tool: unknown, gate: GateKeeper, options: WithGateOptions): unknown {
   if (typeof tool !== "object" || tool === null) return tool;
-  const original = (tool as ToolLike).execute;
-  if (typeof original !== "function") return tool;
-  const execute = original as AnyExecute;
+  const { execute, toModelOutput } = tool as ToolLike;
+  if (typeof execute !== "function") return tool;
+  const { mapping, context } = options;
 
-  // Copy with descriptors, not spread: keeps non-enumerable properties, getters and symbols.
-  const copy = Object.create(
-    Object.getPrototypeOf(tool) as object | null,
-    Object.getOwnPropertyDescriptors(tool),
-  ) as ToolLike;
-
-  const decide = async (
-    input: unknown,
-    callOptions: ToolExecutionOptions<unknown>,
-  ): Promise<GateDeniedResult | undefined> => {
+  const decide = (input: unknown, callOptions: ToolExecutionOptions<unknown>): Promise<Decision> => {
     const signal = callOptions?.abortSignal;
     signal?.throwIfAborted();
     const toolCallId = callOptions?.toolCallId;
-    // When gateToolApproval already asked about this call id, core answers from its per-call record: one audit entry per call.
-    const check = (async () => {
-      try {
-        // No context option: skip the resolver's await entirely (this path runs on every tool call).
-        const context =
-          options.context === undefined
-            ? undefined
-            : await resolveContext(options.context, { toolName, toolCallId, input, toolContext: callOptions?.context });
-        const decision = await gate.checkToolCall({
-          toolName,
-          input,
-          callId: toolCallId,
-          ...(options.mapping !== undefined ? { mapping: options.mapping } : {}),
-          ...(context !== undefined ? { context } : {}),
-          // The tool runs right after an ALLOW: a recorded call runs once, a replayed history is refused.
-          execute: true,
-        });
-        return decision.type === DecisionType.ALLOW ? undefined : deniedToolResult(decision);
-      } catch (error) {
-        // Recorded by the gate (audited), returned like any other denial.
-        const callId = typeof toolCallId === "string" && toolCallId !== "" ? { callId: toolCallId } : {};
-        return deniedToolResult(
-          gate.refuse(
-            "tool_use",
-            `AgentGate could not check tool "${toolName}" (${errorText(error)}), so the call is denied`,
-            { target: toolName, ...callId },
-          ),
-        );
-      }
-    })();
+    // `execute: true`: the tool runs right after an ALLOW, so a recorded call runs once and a replay is refused.
+    // When gateToolApproval already asked about this call id, core answers from its per-call record.
+    const check = checkToolCallWithContext(
+      gate,
+      { toolName, input, callId: toolCallId, mapping, execute: true },
+      context && (() => context({ toolName, toolCallId, input, toolContext: callOptions?.context })),
+    );
     return signal === undefined ? check : raceAbort(check, signal);
   };
 
-  let wrapped: AnyExecute;
-  if (Object.prototype.toString.call(original) === "[object AsyncGeneratorFunction]") {
-    // Keep it an async generator so preliminary results still stream.
-    wrapped = async function* (input, callOptions) {
-      const denial = await decide(input, callOptions);
-      if (denial !== undefined) {
-        yield denial;
-        return;
-      }
-      yield* execute.call(tool, input, callOptions) as AsyncIterable<unknown>;
-    };
-  } else {
-    wrapped = async (input, callOptions) => {
-      const denial = await decide(input, callOptions);
-      if (denial !== undefined) return denial;
-      const result = await execute.call(tool, input, callOptions);
-      // A plain function that returns an async iterable cannot be told apart before
-      // the gate answers; consume it and keep the final value, as the SDK would.
-      if (isAsyncIterable(result)) {
-        let last: unknown;
-        for await (const part of result) last = part;
-        return last;
-      }
-      return result;
-    };
-  }
+  // Keep an async generator one, so preliminary results still stream.
+  const wrapped: AnyExecute =
+    Object.prototype.toString.call(execute) === "[object AsyncGeneratorFunction]"
+      ? async function* (input, callOptions) {
+          const decision = await decide(input, callOptions);
+          if (decision.type !== "allow") {
+            yield deniedToolResult(decision);
+            return;
+          }
+          yield* execute.call(tool, input, callOptions) as AsyncIterable<unknown>;
+        }
+      : async (input, callOptions) => {
+          const decision = await decide(input, callOptions);
+          if (decision.type !== "allow") return deniedToolResult(decision);
+          const result = await execute.call(tool, input, callOptions);
+          // A plain function that returns an async iterable cannot be told apart before the gate
+          // answers; consume it and keep the final value, as the SDK would.
+          if (!isAsyncIterable(result)) return result;
+          let last: unknown;
+          for await (const part of result) last = part;
+          return last;
+        };
 
-  const executeDescriptor = Object.getOwnPropertyDescriptor(tool, "execute");
-  Object.defineProperty(copy, "execute", {
-    value: wrapped,
-    enumerable: executeDescriptor?.enumerable ?? true,
-    configurable: true,
-    writable: true,
-  });
-
-  // A tool's own toModelOutput expects its own output type; send denials as plain JSON.
-  const toModelOutput = (tool as ToolLike).toModelOutput;
+  // Copy with descriptors, not spread: keeps non-enumerable properties, getters and symbols.
+  const descriptors = Object.getOwnPropertyDescriptors(tool) as Record<string, PropertyDescriptor>;
+  descriptors.execute = method(wrapped, descriptors.execute);
   if (typeof toModelOutput === "function") {
-    const descriptor = Object.getOwnPropertyDescriptor(tool, "toModelOutput");
-    Object.defineProperty(copy, "toModelOutput", {
-      value: (modelOutputOptions: { output: unknown }) =>
-        isGateDenial(modelOutputOptions?.output)
-          ? { type: "json", value: modelOutputOptions.output }
-          : (toModelOutput as (o: unknown) => unknown).call(tool, modelOutputOptions),
-      enumerable: descriptor?.enumerable ?? true,
-      configurable: true,
-      writable: true,
-    });
+    // A tool's own toModelOutput expects its own output type; send denials as plain JSON.
+    const toJson = (o: { output: unknown }) =>
+      isGateDenial(o?.output) ? { type: "json", value: o.output } : toModelOutput.call(tool, o);
+    descriptors.toModelOutput = method(toJson, descriptors.toModelOutput);
   }
-  return copy;
+  return Object.create(Object.getPrototypeOf(tool) as object | null, descriptors);
 }
+
+const method = (value: unknown, was: PropertyDescriptor | undefined): PropertyDescriptor => ({
+  value,
+  enumerable: was?.enumerable ?? true,
+  configurable: true,
+  writable: true,
+});
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return (
@@ -171,23 +128,4 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === "function"
   );
-}
-
-/** Rejects with the signal's reason as soon as it aborts; the gate check itself keeps running. */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

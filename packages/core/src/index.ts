@@ -76,3 +76,6 @@ export type {
   GateStore,
   SettleResult,
 } from "./gate/store.js";
+export { EscalationLimitError } from "./errors/index.js";
+export { findGateError } from "./errors/find-gate-error.js";
+export type { ToolDenial } from "./gate/tool-denial.js";

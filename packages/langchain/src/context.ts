@@ -1,13 +1,6 @@
-import { deniedToolResult, type Decision, type GateKeeper } from "@agentgate/core";
-import { checkWithoutPause } from "@agentgate/core/internal";
+import { deniedToolResult, PermissionDeniedError, type Decision, type GateKeeper } from "@agentgate/core";
+import { admitModelCall } from "@agentgate/core/internal";
 import { ToolMessage } from "@langchain/core/messages";
-
-/** Throws a TypeError when `gate` is not a GateKeeper (a misuse, caught where the adapter is built). */
-export function requireGate(gate: GateKeeper, who: string): void {
-  if (typeof (gate as Partial<GateKeeper> | undefined)?.checkToolCall !== "function") {
-    throw new TypeError(`${who} needs a GateKeeper`);
-  }
-}
 
 /** What every decision records about where it came from: the framework, the app's context, the thread. */
 export function contextOf(context: Record<string, unknown> | undefined, threadId: unknown): Record<string, unknown> {
@@ -16,10 +9,14 @@ export function contextOf(context: Record<string, unknown> | undefined, threadId
   return out;
 }
 
-/** An `llm_call` check. A model call has no id to resume by, so it cannot wait for a human `where` it runs. */
-export function checkModelCall(gate: GateKeeper, target: string, context: Record<string, unknown>, where: string) {
-  const why = `model calls cannot wait for approval in ${where} (give the GateKeeper an approvalHandler)`;
-  return checkWithoutPause(gate, "llm_call", { target, context }, why);
+/** An `llm_call` check (see `admitModelCall`): the ALLOW, or the decision that refused the model call. */
+export async function checkModelCall(gate: GateKeeper, target: string, context: Record<string, unknown>) {
+  try {
+    return await admitModelCall(gate, target, context);
+  } catch (error) {
+    if (PermissionDeniedError.isInstance(error)) return error.decision;
+    throw error;
+  }
 }
 
 /** The message a refused tool call becomes: `status: "error"`, so the model knows it did not run. */

@@ -1,7 +1,8 @@
 import { PermissionDeniedError, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { admitModelCall, assertGateKeeper } from "@agentgate/core/internal";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
-import { checkModelCall, contextOf, requireGate } from "./context.js";
+import { contextOf } from "./context.js";
 import { modelNameFromCallback } from "./model-name.js";
 
 /** Options for {@link GateCallbackHandler}. */
@@ -48,7 +49,7 @@ export class GateCallbackHandler extends BaseCallbackHandler {
     // LangChain reads raiseError in the base constructor (to await the handler and rethrow
     // its errors): set later, as a class field, it does nothing.
     super({ raiseError: true, ignoreLLM: options.modelCalls === false, ignoreAgent: options.toolCalls === false });
-    requireGate(gate, "GateCallbackHandler");
+    assertGateKeeper(gate, "GateCallbackHandler");
     this.#gate = gate;
     this.#options = options;
   }
@@ -84,8 +85,8 @@ export class GateCallbackHandler extends BaseCallbackHandler {
   async #checkModel(llm: Serialized, extraParams?: Record<string, unknown>, metadata?: Record<string, unknown>) {
     const target = modelNameFromCallback(llm, extraParams, metadata);
     const context = contextOf(this.#options.context, metadata?.thread_id);
-    const decision = await checkModelCall(this.#gate, target, context, "a callback");
-    if (decision.type !== "allow") throw new PermissionDeniedError(decision);
+    // Rejects with PermissionDeniedError unless allowed (a model call cannot wait for a human here).
+    await admitModelCall(this.#gate, target, context);
   }
 }
 

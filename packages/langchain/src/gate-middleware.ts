@@ -1,10 +1,10 @@
 import type { GateKeeper, ToolCall } from "@agentgate/core";
-import { checkPausableToolCall } from "@agentgate/core/internal";
+import { assertGateKeeper, checkPausableToolCall } from "@agentgate/core/internal";
 import { AIMessage, type ToolMessage } from "@langchain/core/messages";
 import type { Command } from "@langchain/langgraph";
 import type { AgentMiddleware, ToolCallRequest } from "langchain";
 import { whyCannotPause } from "./approval-interrupt.js";
-import { checkModelCall, contextOf, deniedToolMessage, requireGate } from "./context.js";
+import { checkModelCall, contextOf, deniedToolMessage } from "./context.js";
 import type { GateCallbackHandlerOptions } from "./gate-callback-handler.js";
 import { hitlApproval } from "./hitl-answer.js";
 import { modelNameOf } from "./model-name.js";
@@ -41,7 +41,7 @@ type ToolHandler = (request: ToolCallRequest) => ToolMessage | Command | Promise
  * ```
  */
 export function gateMiddleware(gate: GateKeeper, options: GateMiddlewareOptions = {}): AgentMiddleware {
-  requireGate(gate, "gateMiddleware");
+  assertGateKeeper(gate, "gateMiddleware");
   const middleware: Record<string | symbol, unknown> = { [MIDDLEWARE_BRAND]: true, name: options.name ?? "AgentGate" };
   if (options.toolCalls !== false) {
     middleware.wrapToolCall = async (request: ToolCallRequest, handler: ToolHandler) => {
@@ -70,7 +70,7 @@ export function gateMiddleware(gate: GateKeeper, options: GateMiddlewareOptions 
   if (options.modelCalls !== false) {
     middleware.wrapModelCall = async (request: ModelRequest, handler: (request: ModelRequest) => unknown) => {
       const context = contextOf(options.context, request.runtime?.configurable?.thread_id);
-      const decision = await checkModelCall(gate, modelNameOf(request.model), context, "gateMiddleware");
+      const decision = await checkModelCall(gate, modelNameOf(request.model), context);
       if (decision.type === "allow") return handler(request);
       const content = `AgentGate blocked the model call: ${decision.reason}`;
       return new AIMessage({ content, response_metadata: { agentgate: { ...decision } } });

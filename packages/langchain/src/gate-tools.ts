@@ -1,7 +1,8 @@
 import { deniedToolResult, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { assertGateKeeper } from "@agentgate/core/internal";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { StructuredTool } from "@langchain/core/tools";
-import { contextOf, deniedToolMessage, requireGate } from "./context.js";
+import { contextOf, deniedToolMessage } from "./context.js";
 
 // oxlint-disable-next-line typescript/no-explicit-any -- any tool, whatever its schema and output
 type AnyTool = StructuredTool<any, any, any, any, any>;
@@ -45,7 +46,7 @@ export function gateTools<T extends readonly AnyTool[] | []>(
   gate: GateKeeper,
   options: GateToolsOptions<T> = {},
 ): T {
-  requireGate(gate, "gateTools");
+  assertGateKeeper(gate, "gateTools");
   if (!Array.isArray(tools)) throw new TypeError("gateTools needs an array of LangChain tools");
   return tools.map((tool) => gateTool(tool, gate, options as GateToolsOptions<readonly AnyTool[]>)) as unknown as T;
 }

@@ -1,6 +1,6 @@
 import { PermissionDeniedError } from "@agentgate/core";
 import { afterEach, describe, expect, it } from "vitest";
-import { findGateError } from "./find-gate-error.js";
+import { findGateError } from "@agentgate/core";
 import { gateModelCalls } from "./gate-model-calls.js";
 import { gateRunTools } from "./gate-run-tools.js";
 import { ModelCallDeniedError } from "./model-call-denied-error.js";

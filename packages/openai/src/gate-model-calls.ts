@@ -1,3 +1,4 @@
+import { errorText } from "@agentgate/core/internal";
 import { Action, type Decision, type GateKeeper } from "@agentgate/core";
 import type OpenAI from "openai";
 import { ModelCallDeniedError } from "./model-call-denied-error.js";
@@ -63,16 +64,11 @@ function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Clien
  * a client `gateModelCalls` cannot wrap.
  */
 export async function checkModelCall(gate: GateKeeper, model: string | undefined): Promise<Decision> {
-  let decision: Decision;
-  try {
-    decision = await gate.check(Action.LLM_CALL, model === undefined ? {} : { target: model });
-  } catch (error) {
-    decision = gate.refuse(
-      Action.LLM_CALL,
-      `AgentGate could not check the model call (${error instanceof Error ? error.message : String(error)}), so it was refused`,
-      model === undefined ? {} : { target: model },
-    );
-  }
+  const target = model === undefined ? {} : { target: model };
+  const decision = await gate.check(Action.LLM_CALL, target).catch((error: unknown) => {
+    const reason = `AgentGate could not check the model call (${errorText(error)}), so it was refused`;
+    return gate.refuse(Action.LLM_CALL, reason, target);
+  });
   if (decision.type !== "allow") throw new ModelCallDeniedError(decision, model);
   return decision;
 }

@@ -1,7 +1,7 @@
 import { zodFunction } from "openai/helpers/zod";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { findGateError } from "./find-gate-error.js";
+import { findGateError } from "@agentgate/core";
 import { gateRunTools } from "./gate-run-tools.js";
 import { runToolCalls } from "./run-tool-calls.js";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";

@@ -1,8 +1,8 @@
+import { runToolCallOnce } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
-import { executeCall } from "./execute-call.js";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
 import { fromTool, GATED_TOOL } from "./tool-set.js";
 
@@ -72,23 +72,22 @@ export function gateRunTools<ToolContext = unknown>(
         ...(strict !== undefined ? { strict } : {}),
         function: async (raw: string, runner, toolContext) => {
           const found = findCall(runner as Runner, runnable.name, raw);
-          const outcome = await executeCall({
+          const outcome = await runToolCallOnce({
             gate,
-            name: runnable.name,
+            toolName: runnable.name,
             rawArguments: raw,
-            callId: found?.call.id,
-            tool: runnable,
+            callId: found?.id,
             mapping: options.mapping,
-            runner,
-            toolContext,
+            parse: runnable.parse,
+            run: (input) => runnable.call(input, raw, runner, toolContext),
           });
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;
           if (outcome.status === "escalated" && escalation === "end") {
             throw new ToolCallEscalatedError(outcome.decision, {
-              toolCall: { id: found?.call.id, name: runnable.name, arguments: raw },
+              toolCall: { id: found?.id, name: runnable.name, arguments: raw },
               toolCalls: found?.turn ?? [],
-              messages: found?.history ?? [],
+              messages: (found?.messages.slice(0, found.end) ?? []) as ChatCompletionMessageParam[],
             });
           }
           return outcome.status === "ran" && !outcome.replayed ? outcome.result : outcome.output;
@@ -113,13 +112,7 @@ function findCall(
   runner: Runner | undefined,
   name: string,
   raw: string,
-):
-  | {
-      call: ChatCompletionMessageToolCall & { id: string };
-      turn: ChatCompletionMessageToolCall[];
-      history: ChatCompletionMessageParam[];
-    }
-  | undefined {
+): { id: string; turn: ChatCompletionMessageToolCall[]; messages: unknown[]; end: number } | undefined {
   const messages = runner?.messages;
   if (!Array.isArray(messages)) return undefined;
   for (let i = messages.length - 1; i >= 0; i--) {
@@ -132,11 +125,8 @@ function findCall(
       if (call?.type !== "function" || typeof call.id !== "string" || used.has(call.id)) continue;
       if (call.function?.name === name && call.function?.arguments === raw) {
         used.add(call.id);
-        return {
-          call: call as ChatCompletionMessageToolCall & { id: string },
-          turn: calls,
-          history: messages.slice(0, i + 1) as ChatCompletionMessageParam[],
-        };
+        // The conversation up to this turn is copied only if the call escalates.
+        return { id: call.id, turn: calls, messages, end: i + 1 };
       }
     }
     return undefined;

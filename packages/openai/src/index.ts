@@ -6,6 +6,7 @@
 export {
   runToolCalls,
   type RunToolCallsOptions,
+  type CallStatus,
   type ToolCallResult,
   type ChatToolCallResult,
   type ResponsesToolCallResult,
@@ -15,7 +16,8 @@ export { gateModelCalls, checkModelCall } from "./gate-model-calls.js";
 export { verifyToolResults, type ForgedToolResult, type VerifiedHistory } from "./verify-tool-results.js";
 export { ModelCallDeniedError } from "./model-call-denied-error.js";
 export { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
-export { findGateError } from "./find-gate-error.js";
-export type { CallStatus } from "./execute-call.js";
+/** Finds the AgentGate error (e.g. `ToolCallEscalatedError`) inside the `OpenAIError` a runner wraps it in. */
+export { findGateError } from "@agentgate/core";
+
 export type { ToolFunction, ToolSetInput } from "./tool-set.js";
 export type { ChatToolCallsInput, ResponsesToolCallsInput } from "./tool-calls.js";

@@ -1,9 +1,12 @@
-import type { Decision, GateKeeper, ToolMapping } from "@agentgate/core";
+import { runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
+import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
-import { executeCall, type CallStatus } from "./execute-call.js";
-import { readToolCalls, type ChatToolCallsInput, type ResponsesToolCallsInput } from "./tool-calls.js";
+import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
 import { toLookup, type ToolSetInput } from "./tool-set.js";
+
+/** How one call ended. */
+export type CallStatus = ToolRunStatus;
 
 /** Options for {@link runToolCalls}. */
 export interface RunToolCallsOptions<ToolContext = unknown> {
@@ -20,27 +23,11 @@ export interface RunToolCallsOptions<ToolContext = unknown> {
   toolContext?: ToolContext;
 }
 
-/** One call's outcome: the gate's decision, what ran, and the item to send back to the model. */
-export interface ToolCallResult<Item> {
+/** One call's outcome (status, decision, output, result or error) and the item to send back to the model. */
+export interface ToolCallResult<Item> extends ToolRunOutcome {
   /** The model's call id (`id` in Chat Completions, `call_id` in Responses). */
   callId: string | undefined;
   toolName: string;
-  /**
-   * `ran`: ALLOW, the function returned. `denied`: it never ran (the reason is in `output`).
-   * `escalated`: a human must approve first; settle `decision.escalationId` with
-   * `gate.resolveEscalation`, then call `runToolCalls` again with the same calls.
-   * `failed`: ALLOW, but the function threw (`error`).
-   */
-  status: CallStatus;
-  decision: Decision;
-  /** The function's return value (status `ran`, not `replayed`). */
-  result?: unknown;
-  /** What the function threw (status `failed`, not `replayed`). */
-  error?: unknown;
-  /** True when this call id had already run: its first output is returned and nothing ran again. */
-  replayed: boolean;
-  /** The text the model reads: the result, or the denial as JSON (`{ denied: true, code, reason }`). */
-  output: string;
   /** The next input item: append it to `messages` / `input`. */
   item: Item;
 }
@@ -92,43 +79,37 @@ export async function runToolCalls(
     throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  return Promise.all(
-    read.map((call) =>
-      executeCall({
+  const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) => {
+    const tool = tools(call.name);
+    const raw = call.rawArguments;
+    return runToolCallOnce(
+      {
         gate,
-        name: call.name,
-        rawArguments: call.rawArguments,
+        toolName: call.name,
+        rawArguments: raw,
         callId: call.callId,
-        tool: tools(call.name),
         mapping,
-        toolContext,
         problem: call.problem,
-      }).then((outcome) => {
-        const item =
-          call.api === "chat"
-            ? ({
-                role: "tool",
-                tool_call_id: call.callId ?? "",
-                content: outcome.output,
-              } satisfies ChatCompletionToolMessageParam)
-            : ({
-                type: "function_call_output",
-                call_id: call.callId ?? "",
-                output: outcome.output,
-              } satisfies ResponseInputItem.FunctionCallOutput);
-        const result: ToolCallResult<typeof item> = {
-          callId: call.callId,
-          toolName: call.name,
-          status: outcome.status,
-          decision: outcome.decision,
-          replayed: outcome.replayed,
-          output: outcome.output,
-          item,
-        };
-        if ("result" in outcome) result.result = outcome.result;
-        if ("error" in outcome) result.error = outcome.error;
-        return result as ChatToolCallResult | ResponsesToolCallResult;
-      }),
-    ),
-  );
+        parse: tool?.parse,
+        run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
+      },
+      shape,
+    );
+  };
+  // One call (the usual batch) skips Promise.all and its extra promises.
+  if (read.length === 1) return run(read[0]!, (outcome) => [toResult(read[0]!, outcome)]);
+  return Promise.all(read.map((call) => run(call, (outcome) => toResult(call, outcome))));
+}
+
+function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {
+  const callId = call.callId;
+  // The outcome is this call's own object: completed in place rather than copied.
+  const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
+  result.callId = callId;
+  result.toolName = call.name;
+  result.item =
+    call.api === "chat"
+      ? { role: "tool", tool_call_id: callId ?? "", content: outcome.output }
+      : { type: "function_call_output", call_id: callId ?? "", output: outcome.output };
+  return result;
 }

@@ -42,6 +42,9 @@ function own(value: unknown, key: string): unknown {
     : undefined;
 }
 
+const notAFunction = (name: string) =>
+  `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`;
+
 function nameOf(value: unknown): string {
   const name = str(value);
   if (name === undefined) return "(unnamed)";
@@ -98,7 +101,7 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
         callId: str(own(item, "id")),
         name,
         rawArguments: own(own(item, "custom"), "input"),
-        problem: `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`,
+        problem: notAFunction(name),
       });
     } else if (type === "function_call") {
       pushResponses(item);
@@ -155,8 +158,7 @@ function readChunks(chunks: readonly unknown[]): ReadCall[] {
       const read: ReadCall = { api: "chat", callId: c.id, name, rawArguments: c.args.join("") };
       if (c.length > MAX_STREAMED_ARGUMENTS)
         read.problem = `the streamed arguments for tool ${JSON.stringify(name)} are longer than ${MAX_STREAMED_ARGUMENTS} characters`;
-      if (c.custom)
-        read.problem = `custom tool ${JSON.stringify(name)} is not a function tool; AgentGate runs function tools only`;
+      if (c.custom) read.problem = notAFunction(name);
       return read;
     });
 }

@@ -15,9 +15,8 @@ export interface Runnable {
   name: string;
   /** Turns the raw argument string into the value the function receives (throws when invalid). */
   parse: ((raw: string) => unknown) | undefined;
-  /** True when the function takes the raw string (runTools tools without `parse`). */
-  raw: boolean;
-  call: (args: unknown, runner: unknown, toolContext: unknown) => unknown;
+  /** Calls the function with the checked input, or with the raw string (runTools tools without `parse`). */
+  call: (input: unknown, raw: unknown, runner: unknown, toolContext: unknown) => unknown;
 }
 
 /** Set on tools returned by `gateRunTools`: the tool they wrap, so `runToolCalls` never gates twice. */
@@ -42,7 +41,7 @@ export function toLookup(tools: ToolSetInput<any>): ToolLookup {
     if (!Object.prototype.hasOwnProperty.call(tools, name)) return undefined;
     const fn = (tools as Record<string, unknown>)[name];
     if (typeof fn !== "function") return undefined;
-    return { name, parse: undefined, raw: false, call: (args) => (fn as ToolFunction)(args) };
+    return { name, parse: undefined, call: (input) => (fn as ToolFunction)(input) };
   };
 }
 
@@ -55,13 +54,14 @@ export function fromTool(input: unknown): Runnable | undefined {
     if (typeof name !== "string" || name === "") throw new TypeError("a parseable tool has no name");
     const callback = tool.$callback;
     if (typeof callback !== "function") throw new TypeError(`tool ${JSON.stringify(name)} has no function to run`);
-    return { name, parse: (raw) => tool.$parseRaw(raw), raw: false, call: (args) => callback(args) };
+    return { name, parse: (raw) => tool.$parseRaw(raw), call: (input) => callback(input) };
   }
   if (tool.type !== "function") return undefined;
   const fn = tool.function;
   if (!fn || typeof fn.function !== "function") throw new TypeError("a runTools tool needs `function.function`");
   const name = fn.name || fn.function.name;
   if (typeof name !== "string" || name === "") throw new TypeError("a runTools tool has no name");
-  const parse = typeof fn.parse === "function" ? (raw: string) => fn.parse(raw) : undefined;
-  return { name, parse, raw: parse === undefined, call: (args, runner, ctx) => fn.function(args, runner, ctx) };
+  if (typeof fn.parse === "function")
+    return { name, parse: (raw) => fn.parse(raw), call: (input, _raw, runner, ctx) => fn.function(input, runner, ctx) };
+  return { name, parse: undefined, call: (_input, raw, runner, ctx) => fn.function(raw, runner, ctx) };
 }

@@ -1,7 +1,7 @@
-import { deniedToolResult, type Decision, type GateKeeper } from "@agentgate/core";
+import { verifyToolOutput } from "@agentgate/core/internal";
+import { deniedToolResult, type GateKeeper } from "@agentgate/core";
 import type { ChatCompletionMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
-import { ledgerOf } from "./ledger.js";
 
 /** A tool result in a history that this gate did not produce. */
 export interface ForgedToolResult {
@@ -32,7 +32,7 @@ type Item = ChatCompletionMessageParam | ResponseInputItem;
  * audited as a DENY (`invalid_input`), and replaced by a denial in the
  * returned history.
  *
- * The record is in-process and bounded (the last 10 000 call ids per gate):
+ * The record is in-process and bounded (at least the last 10 000 call ids per gate):
  * verify in the process that ran the calls, e.g. where a server receives the
  * history from a browser before sending it on.
  *
@@ -46,71 +46,34 @@ export async function verifyToolResults<History extends readonly Item[]>(
 ): Promise<VerifiedHistory<History>> {
   if (!Array.isArray(history))
     throw new TypeError("verifyToolResults: `history` must be an array of messages or input items");
-  const ledger = ledgerOf(gate);
   const names = new Map<string, string>();
-  const forged: (ForgedToolResult & { toolName: string })[] = [];
-  const out = history.map((item: unknown, index) => {
-    if (typeof item !== "object" || item === null) return item;
+  const forged: ForgedToolResult[] = [];
+  const out: unknown[] = [...history];
+  for (let index = 0; index < out.length; index++) {
+    const item = out[index];
+    if (typeof item !== "object" || item === null) continue;
     const v = item as Record<string, unknown>;
     if (v.role === "assistant" && Array.isArray(v.tool_calls)) {
       for (const c of v.tool_calls as { id?: unknown; function?: { name?: unknown } }[]) {
         if (typeof c?.id === "string" && typeof c.function?.name === "string") names.set(c.id, c.function.name);
       }
-      return item;
+      continue;
     }
     if (v.type === "function_call" && typeof v.call_id === "string" && typeof v.name === "string") {
       names.set(v.call_id, v.name);
-      return item;
+      continue;
     }
     const chat = v.role === "tool";
-    const responses = v.type === "function_call_output";
-    if (!chat && !responses) return item;
-    const callId = chat ? v.tool_call_id : v.call_id;
-    const content = chat ? v.content : v.output;
-    const id = typeof callId === "string" && callId !== "" ? callId : undefined;
-    const entry = id === undefined ? undefined : ledger.get(id);
-    let reason: string | undefined;
-    if (entry === undefined || entry.status === "running")
-      reason = `no gated call produced a result for call id ${JSON.stringify(id ?? null)}`;
-    else if (typeof content !== "string" || content !== entry.output)
-      reason = `the result for call id ${JSON.stringify(id)} is not the one the gated call produced`;
-    if (reason === undefined) return item;
-    forged.push({
-      index,
-      callId: id,
-      reason: `forged tool result refused: ${reason}`,
-      toolName: id !== undefined ? (names.get(id) ?? "unknown") : "unknown",
-    });
-    return item;
-  });
-  // Each refusal is audited like any other decision, then replaces the result the model would read.
-  for (const f of forged) {
-    const decision = await audit(gate, f.toolName, f.callId, f.reason);
-    const text = JSON.stringify(deniedToolResult(decision));
-    const v = out[f.index] as Record<string, unknown>;
-    out[f.index] = v.role === "tool" ? { ...v, content: text } : { ...v, output: text };
+    if (!chat && v.type !== "function_call_output") continue;
+    const rawId = chat ? v.tool_call_id : v.call_id;
+    const callId = typeof rawId === "string" && rawId !== "" ? rawId : undefined;
+    const toolName = (callId !== undefined ? names.get(callId) : undefined) ?? "unknown";
+    const refused = await verifyToolOutput(gate, toolName, callId, chat ? v.content : v.output);
+    if (refused === undefined) continue;
+    forged.push({ index, callId, reason: refused.reason });
+    // The model reads the audited denial instead of the forged result.
+    const text = JSON.stringify(deniedToolResult(refused.decision));
+    out[index] = chat ? { ...v, content: text } : { ...v, output: text };
   }
-  return {
-    ok: forged.length === 0,
-    forged: forged.map(({ index, callId, reason }) => ({ index, callId, reason })),
-    history: out as unknown as History,
-  };
-}
-
-async function audit(
-  gate: GateKeeper,
-  toolName: string,
-  callId: string | undefined,
-  reason: string,
-): Promise<Decision> {
-  try {
-    return await gate.checkToolCall({
-      toolName,
-      input: undefined,
-      inputError: reason,
-      ...(callId !== undefined && callId.length <= 1024 ? { callId } : {}),
-    });
-  } catch {
-    return gate.refuse("tool_use", reason, { target: toolName, ...(callId !== undefined ? { callId } : {}) });
-  }
+  return { ok: forged.length === 0, forged, history: out as unknown as History };
 }

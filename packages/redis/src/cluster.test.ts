@@ -17,7 +17,8 @@ import { spawnWorker, type Worker } from "./test-utils/workers.js";
 
 type Brief = { type: string; code: string };
 
-// A real three-primary Redis Cluster (no replicas) on 127.0.0.1, started for this file.
+// A real three-primary Redis Cluster on 127.0.0.1, started for this file; the last test adds a replica
+// to one primary and promotes it.
 describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", () => {
   let cluster: RedisCluster;
   const clients: Cluster[] = [];
@@ -216,5 +217,115 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
     expect((await gate.pendingEscalations()).map((r) => r.escalationId)).toEqual([raised.escalationId]);
     expect((await gate.resolveEscalation(raised.escalationId!, false)).type).toBe("deny");
     store.close();
+  });
+
+  describe("with checks running", () => {
+    const rules: ActionRule[] = [
+      { action: "tool_use", allowed: true, denyAfter: 400 },
+      { action: "shell", allowed: true, requireApproval: true },
+    ];
+
+    /**
+     * One agent's gates on two Cluster clients (as two workers would hold), with a policy
+     * name whose tag `place` accepts, and `busy`: checks from both gates, two at
+     * a time, for as long as `work` runs (then the checks made meanwhile).
+     */
+    async function twoClients(
+      label: string,
+      place: (tag: string, prefix: string) => Promise<boolean> = async () => true,
+    ) {
+      const prefix = testPrefix(label);
+      const warnings: string[] = [];
+      // A deadline longer than a failover's write pause: no check times out, so none is counted unseen.
+      const options = { prefix, commandTimeoutMs: 10_000, onWarning: (m: string) => warnings.push(m) };
+      const stores = [
+        new RedisStore({ client: client(), ...options }),
+        new RedisStore({ client: client(), ...options }),
+      ];
+      const identity = await AgentIdentity.create(`${label}-bot`);
+      let name: string;
+      let tag: string;
+      do {
+        name = `${label}-${globalThis.crypto.randomUUID()}`;
+        tag = `${prefix}{${encodeURIComponent(name)}|${encodeURIComponent(identity.id)}}`;
+      } while (!(await place(tag, prefix)));
+      const policy = new PermissionPolicy({ name, rules });
+      const gates = stores.map((store) => new GateKeeper({ identity, policy, store })) as [GateKeeper, GateKeeper];
+      const burst = async (n: number): Promise<Decision[]> =>
+        Promise.all(gates.flatMap((g) => Array.from({ length: n }, () => g.check("tool_use"))));
+      const busy = async (work: Promise<void>): Promise<Decision[]> => {
+        let done = false;
+        const finished = work.finally(() => (done = true));
+        const seen: Decision[] = [];
+        do {
+          seen.push(...(await burst(1)));
+          await new Promise((r) => setTimeout(r, 5));
+        } while (!done);
+        await finished;
+        return seen;
+      };
+      /** Checks until deny_after: every check after the move must be decided through Redis. */
+      const drain = async (): Promise<Decision[]> => {
+        const after: Decision[] = [];
+        for (let i = 0; i < 10 && !after.some((d) => d.code === "deny_after"); i++) after.push(...(await burst(50)));
+        return after;
+      };
+      return { gates, tag, warnings, burst, busy, drain, close: () => stores.forEach((s) => s.close()) };
+    }
+
+    it("an agent's slot migrates while gates on two clients check: denyAfter stays exact, its escalations resolve after", async () => {
+      const w = await twoClients("migrate-live");
+      const [a, b] = w.gates;
+      const raised: Decision[] = [];
+      for (const id of ["m1", "m2", "m3"]) raised.push(await a.check("shell", { target: id, callId: id }));
+      const first = await w.burst(10);
+      const from = await cluster.nodeFor(w.tag);
+      const to = cluster.nodes.find((n) => n !== from)!;
+      const during = await w.busy(cluster.migrateSlotOf(w.tag, to, 50));
+      expect(await cluster.nodeFor(w.tag)).toBe(to);
+      expect(during.length).toBeGreaterThan(0);
+      // A check that met the migration half-way is a DENY (fail closed), never an extra ALLOW.
+      for (const d of during) expect(d.type === "allow" || d.code === "store_unavailable").toBe(true);
+      // The escalations moved with the slot: listed and settled through the other client, replayed by the first.
+      const ids = (rs: { escalationId?: string }[]) => rs.map((r) => r.escalationId).sort();
+      expect(ids(await b.pendingEscalations())).toEqual(ids(raised));
+      const approved = await b.resolveEscalation(raised[0]!.escalationId!, { approved: true, approvedBy: "alice" });
+      expect(approved).toMatchObject({ type: "allow", approvedBy: "alice" });
+      expect(await a.check("shell", { target: "m1", callId: "m1" })).toEqual(approved);
+      expect((await a.resolveEscalation(raised[1]!.escalationId!, false)).type).toBe("deny");
+      expect(ids(await b.pendingEscalations())).toEqual([raised[2]!.escalationId]);
+      const after = await w.drain();
+      expect(after.filter((d) => d.code === "store_unavailable")).toHaveLength(0);
+      expect([...first, ...during, ...after].filter((d) => d.type === "allow")).toHaveLength(400);
+      w.close();
+    });
+
+    // Last in the file: afterwards one of `cluster.nodes` is a replica.
+    it("a replica promoted by CLUSTER FAILOVER while gates on two clients check: exact, no data-loss alarm, escalations resolve", async () => {
+      // The agent's keys and the escalation pointers on one primary: the failover moves both.
+      const w = await twoClients(
+        "failover-live",
+        async (tag, prefix) => (await cluster.nodeFor(tag)) === (await cluster.nodeFor(`${prefix}{esc}:pending`)),
+      );
+      const [a, b] = w.gates;
+      const raised = await a.check("shell", { target: "f1", callId: "f1" });
+      const first = await w.burst(10);
+      const primary = await cluster.nodeFor(w.tag);
+      const replica = await cluster.addReplica(primary);
+      const during = await w.busy(cluster.failover(replica));
+      expect(await cluster.nodeFor(w.tag)).toBe(replica);
+      expect(during.length).toBeGreaterThan(0);
+      for (const d of during) expect(d.type === "allow" || d.code === "store_unavailable").toBe(true);
+      const approved = await b.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "bob" });
+      expect(approved).toMatchObject({ type: "allow", approvedBy: "bob" });
+      expect(await a.check("shell", { target: "f1", callId: "f1" })).toEqual(approved);
+      expect(await b.pendingEscalations()).toEqual([]);
+      const after = await w.drain();
+      expect(after.filter((d) => d.code === "store_unavailable")).toHaveLength(0);
+      expect([...first, ...during, ...after].filter((d) => d.type === "allow")).toHaveLength(400);
+      // The promoted replica had every write (a manual failover waits for it): not reported as lost data.
+      expect(w.warnings.filter((m) => /lost AgentGate's data/.test(m))).toEqual([]);
+      w.close();
+    });
   });
 });

@@ -20,6 +20,13 @@ export function consumed(reply: unknown, call: ConsumeRequest["call"]): ConsumeR
   return result;
 }
 
+/** `RATE_LUA`'s reply: -1 when admitted, else the retry-after in ms. */
+export function rated(reply: unknown): ConsumeResult {
+  if (reply === -1) return { outcome: "allow", used: 0 };
+  if (typeof reply !== "number" || !(reply >= 1)) throw unexpected("consume", reply);
+  return { outcome: "rate_limit", used: 0, retryAfterMs: reply };
+}
+
 function parseCallRecord(flat: string[]): CallRecord {
   const h: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!] = flat[i + 1]!;

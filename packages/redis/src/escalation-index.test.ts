@@ -114,13 +114,23 @@ describe.skipIf(redisUrl === null)("escalations indexed per agent", () => {
     for (let i = 0; i < 3; i++) raised.push(await gate.check("deploy", { target: `t${i}`, callId: `c${i}` }));
     expect(raised.map((d) => d.type)).toEqual(["escalate", "escalate", "escalate"]);
     const refused = await gate.check("deploy", { target: "t3", callId: "c3" });
-    expect(refused).toMatchObject({ type: "deny" });
+    expect(refused).toMatchObject({ type: "deny", code: "escalation_limit" });
     expect(refused.reason).toMatch(/already has 3 pending escalations under policy .* \(maxPendingEscalations\)/);
     // The refused check holds no use and no call record: a retry is judged again, not replayed as an escalation.
     const used = `${prefix}{${encodeURIComponent(policy.name)}|${identity.id}}:used:deploy`;
     expect(await admin.get(used)).toBe("3");
-    expect((await gate.check("deploy", { target: "t3", callId: "c3" })).type).toBe("deny");
+    expect((await gate.check("deploy", { target: "t3", callId: "c3" })).code).toBe("escalation_limit");
     expect(await gate.pendingEscalations()).toHaveLength(3);
+    // The cap is not a Redis failure: a store with the memory fallback refuses too, it does not escalate locally.
+    const withFallback = new GateKeeper({
+      identity,
+      policy,
+      store: new RedisStore({ client, prefix, maxPendingEscalations: 3, fallback: "memory" }),
+    });
+    expect(await withFallback.check("deploy", { target: "t4", callId: "c4" })).toMatchObject({
+      type: "deny",
+      code: "escalation_limit",
+    });
     // Another agent is not affected by this one's cap.
     expect((await other.check("deploy", { target: "x" })).type).toBe("escalate");
     // Settling one makes room.

@@ -119,6 +119,14 @@ export function indexMember(expiresAt: number, escalationId: string): string {
   return `${expiryDigits(expiresAt)}|${enc(escalationId)}`;
 }
 
+/** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
+const RETENTION_SLACK_MS = 10 * 60_000;
+
+/** Redis lifetime (PX) of a record the gate keeps `ms` by its own clock. */
+export function retentionPx(ms: number): number {
+  return Math.max(1, Math.ceil(ms + RETENTION_SLACK_MS));
+}
+
 /** `ms` as 15 digits (zero-padded, clamped), so string order is numeric order. */
 export function expiryDigits(ms: number): string {
   const n = Math.min(Math.max(0, Math.floor(ms)), 999_999_999_999_999);

@@ -1,4 +1,5 @@
 import {
+  EscalationLimitError,
   MemoryStore,
   StoreUnavailableError,
   type ClaimRequest,
@@ -15,38 +16,20 @@ import {
   type SettleResult,
 } from "@agentgate/core";
 import { BoundedClient, type RedisClient } from "./bounded.js";
-import { consumed } from "./consume-reply.js";
+import { consumed, rated } from "./consume-reply.js";
 import { listAll, listScoped, script, toRecord, unexpected } from "./escalation-lists.js";
 import { RedisGrants } from "./grants.js";
 import { ScriptBatch } from "./script-batch.js";
-import { expiryDigits, KeySpace, type EscalationKeys } from "./keys.js";
-import type { RedisStoreOptions } from "./options.js";
-import {
-  CLAIM,
-  CLAIM_LUA,
-  CONSUME,
-  CONSUME_LUA,
-  CREATE,
-  CREATE_LUA,
-  INDEX,
-  INDEX_LUA,
-  PAGE,
-  PAGE_LUA,
-  RATE,
-  RATE_LUA,
-  SETTLE,
-  SETTLE_LUA,
-} from "./scripts.js";
+import { consumeArgs, isRateOnly } from "./consume-args.js";
+import { expiryDigits, KeySpace, retentionPx, type EscalationKeys } from "./keys.js";
+import { resolveOptions, type RedisStoreOptions } from "./options.js";
+import { CLAIM, CONSUME, CREATE, defineScripts, INDEX, RATE, SETTLE } from "./scripts.js";
 import { refusals, ServerGuard } from "./server-guard.js";
 import { SettleEvents } from "./settle-events.js";
 import { remember, UnmergedUses } from "./unmerged-uses.js";
 
 export type { RedisStoreOptions } from "./options.js";
 
-/** Real-time slack on top of the gate-clock lifetimes of call records and escalations. */
-const RETENTION_SLACK_MS = 10 * 60_000;
-const DEFAULT_USAGE_TTL_MS = 30 * 24 * 60 * 60_000;
-const DEFAULT_MAX_PENDING = 1000;
 const FULL_PAGE = 10_000; // a scoped listing without a limit (the per-agent cap bounds it anyway)
 
 const CLAIMS = new Set<string>(["claimed", "replayed", "mismatch", "not_allowed", "unknown"]);
@@ -83,41 +66,17 @@ export class RedisStore implements GateStore, GrantStore {
   #events: SettleEvents | undefined;
 
   constructor(options: RedisStoreOptions) {
-    if (!options || typeof options !== "object") throw new TypeError("RedisStore needs { client }");
-    const { client } = options;
-    if (!client || typeof (client as { defineCommand?: unknown }).defineCommand !== "function") {
-      throw new TypeError("RedisStore: client must be an ioredis Redis or Cluster instance");
-    }
-    const prefix = options.prefix ?? "agentgate:";
-    if (typeof prefix !== "string" || /[{}]/.test(prefix)) {
-      throw new TypeError("RedisStore: prefix must be a string without { or } (they would break the hash tags)");
-    }
-    const timeout = options.commandTimeoutMs ?? 1000;
-    if (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout <= 0) {
-      throw new TypeError("RedisStore: commandTimeoutMs must be a positive number");
-    }
-    const usageTtl = options.usageTtlMs ?? DEFAULT_USAGE_TTL_MS;
-    if (typeof usageTtl !== "number" || !Number.isFinite(usageTtl) || usageTtl < 1) {
-      throw new TypeError("RedisStore: usageTtlMs must be a positive number");
-    }
-    if (options.fallback !== undefined && options.fallback !== "memory") {
-      throw new TypeError('RedisStore: fallback must be "memory" or left out');
-    }
+    const o = resolveOptions(options);
+    const client = o.client;
     this.client = client;
-    this.prefix = prefix;
-    this.#redis = new BoundedClient(client, timeout);
-    this.#keys = new KeySpace(prefix);
-    this.#usagePx = Math.ceil(usageTtl);
-    this.#local = options.fallback === "memory" ? new MemoryStore() : undefined;
-    const maxPending = options.maxPendingEscalations ?? DEFAULT_MAX_PENDING;
-    if (!Number.isSafeInteger(maxPending) || maxPending < 1)
-      throw new TypeError("RedisStore: maxPendingEscalations must be a positive integer");
-    this.#maxPending = maxPending;
-    if (options.onWarning !== undefined && typeof options.onWarning !== "function")
-      throw new TypeError("RedisStore: onWarning must be a function");
-    const warn = options.onWarning ?? ((m: string) => console.warn(`[agentgate] ${m}`));
-    this.#guard = new ServerGuard(this.#redis, { allowEviction: options.allowEviction === true, prefix, warn });
-    define(client);
+    this.prefix = o.prefix;
+    this.#redis = new BoundedClient(client, o.commandTimeoutMs);
+    this.#keys = new KeySpace(o.prefix);
+    this.#usagePx = o.usagePx;
+    this.#local = o.fallback ? new MemoryStore() : undefined;
+    this.#maxPending = o.maxPendingEscalations;
+    this.#guard = new ServerGuard(this.#redis, { allowEviction: o.allowEviction, prefix: o.prefix, warn: o.warn });
+    defineScripts(client);
     this.#consumeScript = new ScriptBatch(client, CONSUME);
     this.#rateScript = new ScriptBatch(client, RATE);
   }
@@ -161,51 +120,14 @@ export class RedisStore implements GateStore, GrantStore {
   }
 
   #consume(req: ConsumeRequest): Promise<ConsumeResult> {
-    const k = this.#keys;
     const call = req.call;
-    if (
-      !call &&
-      req.maxPerMinute !== undefined &&
-      req.denyAfter === undefined &&
-      req.escalateAfter === undefined &&
-      !req.escalate
-    ) {
-      const key = k.window(req.scope);
-      const winPx = Math.max(1, Math.ceil(req.windowMs * 2));
+    if (isRateOnly(req)) {
+      const key = this.#keys.window(req.scope);
       return this.#redis
-        .run("consume", () =>
-          this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!, winPx]),
-        )
-        .then((reply) => consumed(reply, undefined));
+        .run("consume", () => this.#rateScript.send([key, req.now, req.decisionId, req.windowMs, req.maxPerMinute!]))
+        .then(rated);
     }
-    // A check without a call id sends 2 keys and 9 arguments (see CONSUME_LUA).
-    const args: (string | number)[] = call
-      ? [3, k.used(req.scope), k.window(req.scope), k.call(req.scope, call.key)]
-      : [2, k.used(req.scope), k.window(req.scope)];
-    args.push(
-      req.now,
-      req.windowMs,
-      req.maxPerMinute ?? -1,
-      req.denyAfter ?? -1,
-      req.escalateAfter ?? -1,
-      req.escalate ? 1 : 0,
-      req.decisionId,
-      this.#usagePx,
-      Math.max(1, Math.ceil(req.windowMs * 2)),
-    );
-    if (call) {
-      const runTtl = call.runTtlMs ?? call.ttlMs;
-      args.push(
-        1,
-        req.escalationId,
-        call.fingerprint,
-        req.now + call.ttlMs,
-        px(call.ttlMs),
-        call.execute ? 1 : 0,
-        req.now + runTtl,
-        px(runTtl),
-      );
-    }
+    const args = consumeArgs(this.#keys, req, this.#usagePx);
     return this.#redis.run("consume", () => this.#consumeScript.send(args)).then((reply) => consumed(reply, call));
   }
 
@@ -219,7 +141,7 @@ export class RedisStore implements GateStore, GrantStore {
         String(req.now),
         req.fingerprint,
         String(req.now + req.runTtlMs),
-        px(req.runTtlMs),
+        retentionPx(req.runTtlMs),
       ),
     );
     if (typeof reply !== "string" || !CLAIMS.has(reply)) throw unexpected("claim", reply);
@@ -245,7 +167,7 @@ export class RedisStore implements GateStore, GrantStore {
     try {
       if (!this.#guard.passed) await this.#guard.check();
       const keys = this.#keys.escalation(record);
-      const px = Math.max(1, Math.ceil(ttlMs + RETENTION_SLACK_MS));
+      const px = retentionPx(ttlMs);
       const res = record.reservation;
       const created = await this.#redis.run("record the escalation", () =>
         script(this.client, CREATE)(
@@ -265,11 +187,10 @@ export class RedisStore implements GateStore, GrantStore {
         ),
       );
       if (created === 0) {
-        const error = new StoreUnavailableError(
+        // Not a store failure: never answered from the memory fallback.
+        throw new EscalationLimitError(
           `agent ${record.decision.agentId} already has ${this.#maxPending} pending escalations under policy ${record.decision.policy} (maxPendingEscalations): settle some or let them expire before raising more`,
         );
-        refusals.add(error);
-        throw error;
       }
       const pointer = JSON.stringify(keys);
       await this.#redis.run("index the escalation", () =>
@@ -415,28 +336,5 @@ export class RedisStore implements GateStore, GrantStore {
     this.#guard.dispose();
     this.#redis.dispose();
     this.#events?.close();
-  }
-}
-
-/** Redis lifetime of a record kept `ms` by the gate's clock. */
-function px(ms: number): number {
-  return Math.max(1, Math.ceil(ms + RETENTION_SLACK_MS));
-}
-
-/** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
-function define(client: RedisClient): void {
-  const c = client as unknown as Record<string, unknown>;
-  const scripts: [string, string, number | undefined][] = [
-    [CONSUME, CONSUME_LUA, undefined], // key count passed first: 2 without a call, 3 with one
-    [CREATE, CREATE_LUA, 5],
-    [PAGE, PAGE_LUA, 1],
-    [INDEX, INDEX_LUA, 2],
-    [SETTLE, SETTLE_LUA, 4],
-    [CLAIM, CLAIM_LUA, 1],
-    [RATE, RATE_LUA, 1],
-  ];
-  for (const [name, lua, numberOfKeys] of scripts) {
-    if (typeof c[name] !== "function")
-      client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }

@@ -1,10 +1,20 @@
 import type { RedisClient } from "./bounded.js";
 
+/**
+ * Calls per pipeline at most. A full batch goes out at once instead of at the
+ * end of the tick, so Redis runs it while this process prepares the next: with
+ * one pipeline per tick the two took turns, and at concurrency 50 on an idle
+ * 2-core machine that cost more than the writes it saved (p50 1.13x of
+ * rate-limiter-flexible with one batch per tick, 0.53x with batches of 16).
+ */
+const MAX_BATCH = 16;
+
 type Item = { args: (string | number)[]; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 
 /**
  * Sends one script's calls, batching those made while others are in flight
- * into one pipeline (one socket write, one read on the server) per tick.
+ * into pipelines (one socket write, one read on the server) of up to
+ * `MAX_BATCH` calls, the last one at the end of the tick.
  * A lone call (nothing in flight, the concurrency-1 case) goes out at once:
  * it never waits for a tick. Each call is still its own atomic script;
  * batching only changes how they travel. Off on a Cluster, whose pipelines
@@ -40,12 +50,15 @@ export class ScriptBatch {
       return this.#fn(...args).then(this.#done, this.#failed);
     }
     return new Promise((resolve, reject) => {
-      if (this.#queue.push({ args, resolve, reject }) === 1) process.nextTick(this.#flush);
+      const queued = this.#queue.push({ args, resolve, reject });
+      if (queued === 1) process.nextTick(this.#flush);
+      else if (queued === MAX_BATCH) this.#flush();
     });
   }
 
   readonly #flush = (): void => {
     const queue = this.#queue;
+    if (queue.length === 0) return; // sent early, full
     this.#queue = [];
     // Commands only go out on a ready connection (see BoundedClient): never into ioredis' offline queue.
     if (this.#client.status !== "ready") {

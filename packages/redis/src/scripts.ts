@@ -4,6 +4,8 @@
 // TIME: tests move time, and every worker then agrees on the same arithmetic
 // as the in-memory store. Numbers that must stay exact travel as strings.
 
+import type { RedisClient } from "./bounded.js";
+
 /** Versioned names: another version of this package never runs our ARGV layout. */
 export const CONSUME = "agentgateConsumeV5";
 export const SETTLE = "agentgateSettleV2";
@@ -11,7 +13,7 @@ export const CREATE = "agentgateCreateV2";
 export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 export const CLAIM = "agentgateClaimV1";
-export const RATE = "agentgateRateV1";
+export const RATE = "agentgateRateV2";
 
 /**
  * Check-and-reserve, one round trip.
@@ -118,10 +120,11 @@ return {outcome, used, retry}
 /**
  * `CONSUME_LUA` for the commonest check, a rate-only rule without a call id
  * (no threshold, no forced escalation): the same admission arithmetic on the
- * window alone, 1 key and 5 arguments instead of 2 and 9, and no argument it
- * does not read (Redis builds ARGV and Lua parses it for every check).
- * KEYS: 1 sliding window. ARGV: 1 now, 2 decisionId, 3 windowMs, 4 maxPerMinute, 5 window PX.
- * Returns `{ outcome, 0, retryAfterMs|-1 }` like `CONSUME_LUA`.
+ * window alone, 1 key and 4 arguments instead of 2 and 9, no argument it does
+ * not read, and an integer reply (Redis builds ARGV, Lua parses it, and both
+ * ends encode and decode the reply for every check).
+ * KEYS: 1 sliding window. ARGV: 1 now, 2 decisionId, 3 windowMs, 4 maxPerMinute.
+ * Returns -1 when admitted, else the retry-after in ms (at least 1; Redis truncates it to an integer).
  */
 export const RATE_LUA = `
 local now = tonumber(ARGV[1])
@@ -136,11 +139,11 @@ if n >= maxPm then
   local retry = windowMs
   local oldest = redis.call('ZRANGE', KEYS[1], n - maxPm, n - maxPm, 'WITHSCORES')
   if oldest[2] then retry = math.max(1, tonumber(oldest[2]) + windowMs - now) end
-  return {'rate_limit', 0, retry}
+  return retry
 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return {'allow', 0, -1}
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(windowMs * 2)))
+return -1
 `;
 
 /**
@@ -257,3 +260,21 @@ if ARGV[6] == '1' and redis.call('EXISTS', KEYS[4]) == 1 then
 end
 return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
 `;
+
+/** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
+export function defineScripts(client: RedisClient): void {
+  const c = client as unknown as Record<string, unknown>;
+  const scripts: [string, string, number | undefined][] = [
+    [CONSUME, CONSUME_LUA, undefined], // key count passed first: 2 without a call, 3 with one
+    [CREATE, CREATE_LUA, 5],
+    [PAGE, PAGE_LUA, 1],
+    [INDEX, INDEX_LUA, 2],
+    [SETTLE, SETTLE_LUA, 4],
+    [CLAIM, CLAIM_LUA, 1],
+    [RATE, RATE_LUA, 1],
+  ];
+  for (const [name, lua, numberOfKeys] of scripts) {
+    if (typeof c[name] !== "function")
+      client.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
+  }
+}

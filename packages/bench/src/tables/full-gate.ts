@@ -205,13 +205,14 @@ async function jsonlSection(Ctor: new (path: string, options?: Record<string, un
       name: "JSONL audit sink, per decision",
       target: "≤ 2 µs",
       measured: `${fmtNs(addedLatency)} added to a check's p50; ${fmtNs(cpuPerDecision)} CPU per decision with its writes`,
-      met: addedLatency <= 2000,
+      // Both: the latency a check sees and all the CPU the sink spends per decision.
+      met: addedLatency <= 2000 && cpuPerDecision <= 2000,
     });
     sinkData.jsonl = { addedLatencyNs: addedLatency, cpuPerDecisionNs: cpuPerDecision, bytes, closeMs };
     return [
       "### JSONL audit sink",
       "",
-      `\`JsonlAuditSink\` from \`@agentgate/core/node\` with its defaults (hash chain, fsync group commit), the request mix, beside the same mix without a sink.`,
+      `\`JsonlAuditSink\` from \`@agentgate/core/node\` with its defaults (format v2: one SHA-256 per group commit; fsync group commit), the request mix, beside the same mix without a sink.`,
       "",
       table(
         ["case", "p50 per check", "p99 per check", "CPU per decision, group-commit writes included"],
@@ -459,7 +460,7 @@ async function redisSection(url: string, mod: typeof import("@agentgate/redis"))
   return [
     "### Redis",
     "",
-    `One local redis-server ${version} (127.0.0.1, no persistence). \`gate.check("llm_call")\` with \`RedisStore\` (one Lua script per check: sliding-window log and reservation; a usage count only for rules with \`deny_after\`/\`escalate_after\`) beside \`RateLimiterRedis.consume()\` (fixed-window counter, one Lua script), each on its own ioredis client. Every call in the timed rounds had to be admitted; ${rounds} rounds after a warm-up round, order alternating, median of each column.`,
+    `One local redis-server ${version} (127.0.0.1, no persistence). \`gate.check("llm_call")\` with \`RedisStore\` (one Lua script per check: sliding-window log and reservation; a usage count only for rules with \`deny_after\`/\`escalate_after\`; this rate-only rule sends 1 key and 4 arguments and gets an integer back; checks in flight together travel in pipelines of at most 16, each still its own script) beside \`RateLimiterRedis.consume()\` (fixed-window counter, one Lua script), each on its own ioredis client. Every call in the timed rounds had to be admitted; ${rounds} rounds after a warm-up round, order alternating, median of each column.`,
     "",
     table(
       [

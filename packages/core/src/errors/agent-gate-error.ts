@@ -11,7 +11,8 @@ export type AgentGateErrorCode =
   | "AGENTGATE_IDENTITY_INVALID"
   | "AGENTGATE_AUDIT_LOG"
   | "AGENTGATE_APPROVAL_TIMEOUT"
-  | "AGENTGATE_CHECKPOINTER_REQUIRED";
+  | "AGENTGATE_CHECKPOINTER_REQUIRED"
+  | "AGENTGATE_ESCALATION_LIMIT";
 
 /**
  * Base class of every AgentGate error. `isInstance` works across duplicate

@@ -4,6 +4,7 @@ import * as entry from "../index.js";
 import {
   AgentGateError,
   EscalationError,
+  EscalationLimitError,
   PermissionDeniedError,
   PolicyValidationError,
   StoreUnavailableError,
@@ -28,8 +29,15 @@ describe("errors", () => {
     new PolicyValidationError([{ path: "rules", message: "bad" }]),
     new EscalationError("AGENTGATE_ESCALATION_UNKNOWN", "e", "unknown"),
     new StoreUnavailableError("down"),
+    new EscalationLimitError("full"),
   ];
-  const classes = [PermissionDeniedError, PolicyValidationError, EscalationError, StoreUnavailableError];
+  const classes = [
+    PermissionDeniedError,
+    PolicyValidationError,
+    EscalationError,
+    StoreUnavailableError,
+    EscalationLimitError,
+  ];
 
   it("each class recognises its own instances only; all are AgentGateErrors", () => {
     classes.forEach((cls, i) => {
@@ -58,6 +66,7 @@ describe("errors", () => {
     expect(entry.AgentGateError).toBe(AgentGateError);
     expect(entry.PermissionDeniedError).toBe(PermissionDeniedError);
     expect(entry.PolicyValidationError).toBe(PolicyValidationError);
+    expect(entry.EscalationLimitError).toBe(EscalationLimitError);
     expect(entry.EscalationError).toBe(EscalationError);
     expect(entry.StoreUnavailableError).toBe(StoreUnavailableError);
   });

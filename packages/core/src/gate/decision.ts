@@ -19,7 +19,8 @@ export type DecisionCode =
   | "call_replayed"
   | "invalid_input"
   | "store_unavailable"
-  | "internal_error";
+  | "internal_error"
+  | "escalation_limit";
 
 /** One gate decision: frozen, JSON-serialisable, and recorded in the audit. */
 export interface Decision {

@@ -1,4 +1,5 @@
 import { EscalationError } from "../errors/escalation-error.js";
+import { EscalationLimitError } from "../errors/escalation-limit-error.js";
 import {
   approvalRequestFor,
   isSelfApproval,
@@ -210,6 +211,7 @@ export class Escalations {
     try {
       await gate.store.createEscalation(record, this.#ttlMs);
     } catch (error) {
+      if (EscalationLimitError.isInstance(error)) return gate.failClosed(req, "escalation_limit", error.message);
       return gate.failClosed(
         req,
         "store_unavailable",

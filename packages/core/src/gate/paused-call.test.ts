@@ -4,7 +4,7 @@ import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { Decision } from "./decision.js";
 import { GateKeeper, type GateKeeperOptions } from "./gate-keeper.js";
 import type { PausedCallQuestion } from "./paused-call-question.js";
-import { checkPausableToolCall, checkWithoutPause, type PauseChannel } from "./paused-call.js";
+import { checkPausableToolCall, type PauseChannel } from "./paused-call.js";
 import type { ToolCall } from "./tool-call.js";
 
 // A framework's pause, as LangGraph's interrupt() behaves: the first pass throws the framework's
@@ -185,19 +185,5 @@ describe("checkPausableToolCall", () => {
     expect(out.decision).toMatchObject({ type: "deny", code: "internal_error" });
     expect(out.decision.reason).toContain("disk on fire");
     expect(gate.decisions.at(-1)).toBe(out.decision);
-  });
-});
-
-describe("checkWithoutPause", () => {
-  it("an escalation that cannot wait is refused and settled; a failure is refused with what happened", async () => {
-    const gate = gateOf();
-    const refused = await checkWithoutPause(gate, "llm_call", { target: "gpt" }, "model calls cannot wait");
-    expect(refused).toMatchObject({ type: "deny", code: "approval_error", action: "llm_call", target: "gpt" });
-    expect(refused.reason).toMatch(/; model calls cannot wait$/);
-    expect(await gate.pendingEscalations()).toEqual([]);
-    expect(await checkWithoutPause(gate, "search_web", { target: "x" }, "")).toMatchObject({ type: "deny" });
-    const failed = await checkWithoutPause(gate, "", { target: "x" }, "");
-    expect(failed).toMatchObject({ type: "deny", code: "internal_error" });
-    expect(failed.reason).toMatch(/could not check/);
   });
 });

@@ -1,11 +1,12 @@
 import { errorText } from "../errors/error-text.js";
 import { EscalationError } from "../errors/escalation-error.js";
+import { toolMayEscalate } from "./framework-approval.js";
 import type { ApprovalResolution } from "./approval.js";
 import type { Decision } from "./decision.js";
 import type { GateKeeper } from "./gate-keeper.js";
 import { pausedCallQuestion, type PausedCallQuestion } from "./paused-call-question.js";
 import { readResumeAnswer } from "./resume-answer.js";
-import { quote, type CheckOptions, type ToolCall } from "./tool-call.js";
+import { quote, type ToolCall } from "./tool-call.js";
 
 // Approvals through a framework's own pause and resume (LangGraph interrupts and the like): the
 // adapter pauses the run and hands back the resume value; what the answer means is decided here.
@@ -85,10 +86,9 @@ export async function checkPausableToolCall(
  * id, an inline approval handler, a rule that never escalates) or the lookup fails: no resume counts.
  */
 export async function escalationOpenBefore(gate: GateKeeper, call: ToolCall): Promise<string | undefined> {
-  if (call.callId === undefined || gate.hasApprovalHandler) return undefined;
-  const entry = call.mapping && Object.hasOwn(call.mapping, call.toolName) ? call.mapping[call.toolName] : undefined;
-  const action = entry ? entry.action : "tool_use";
-  if (typeof action !== "string" || !gate.policy.mayEscalate(action)) return undefined;
+  if (call.callId === undefined || gate.hasApprovalHandler || !toolMayEscalate(gate, call.toolName, call.mapping)) {
+    return undefined;
+  }
   try {
     return (await gate.pendingEscalationFor(call.callId))?.escalationId;
   } catch {
@@ -166,7 +166,7 @@ export async function approveAndRecheck(
 
 /**
  * An audited DENY for an escalated action that cannot wait for its human here (no call id, no
- * way to pause, a model call): the policy's reason, then `why`. The escalation is settled as not
+ * way to pause): the policy's reason, then `why`. The escalation is settled as not
  * approved, unless `keepPending` (it can still be answered, and the call retried).
  */
 export function refuseToWait(
@@ -176,25 +176,6 @@ export function refuseToWait(
   keepPending = false,
 ): Promise<Decision> {
   return refuseEscalated(gate, escalation, `${escalation.reason}; ${why}`, keepPending ? undefined : why);
-}
-
-/**
- * `gate.check` for an action that cannot pause for a human where it runs: an escalation is
- * refused with `why` (see `refuseToWait`), a failure is refused with what happened. Never rejects.
- */
-export async function checkWithoutPause(
-  gate: GateKeeper,
-  action: string,
-  options: CheckOptions,
-  why: string,
-): Promise<Decision> {
-  try {
-    const decision = await gate.check(action, options);
-    return decision.type === "escalate" ? await refuseToWait(gate, decision, why) : decision;
-  } catch (error) {
-    const reason = `AgentGate could not check ${quote(action)}: ${errorText(error)}`;
-    return gate.refuse(action, reason, typeof options.target === "string" ? { target: options.target } : {});
-  }
 }
 
 /** Refuses an escalated call; `settleReason`: also settle its escalation as not approved, saying so. */

@@ -1,10 +1,9 @@
-import { AgentGateError } from "@agentgate/core";
+import { AgentGateError } from "./agent-gate-error.js";
 
 /**
- * The AgentGate error behind an SDK error, if any. The `openai` runners wrap
- * what a tool or request throws in an `OpenAIError` with the original as
- * `cause`; this walks the `cause` chain (a few levels) and returns the first
- * `AgentGateError` (e.g. {@link ToolCallEscalatedError}, {@link ModelCallDeniedError}).
+ * The AgentGate error behind a framework's error, if any. Agent runners wrap what a tool or
+ * request throws in their own error with the original as `cause`; this walks the `cause`
+ * chain (a few levels) and returns the first `AgentGateError`.
  */
 export function findGateError(error: unknown): AgentGateError | undefined {
   let current: unknown = error;

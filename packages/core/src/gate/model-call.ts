@@ -1,0 +1,29 @@
+import { errorText } from "../errors/error-text.js";
+import { PermissionDeniedError } from "../errors/permission-denied-error.js";
+import type { Decision } from "./decision.js";
+import type { GateKeeper } from "./gate-keeper.js";
+
+/**
+ * Checks a model call (`llm_call`, the model name as target) before a provider is called.
+ * Resolves the ALLOW; anything else rejects with `PermissionDeniedError`. A model request
+ * cannot pause for a human, so an ESCALATE without an inline approval handler is refused too.
+ * A check that fails is refused (an audited DENY), never let through.
+ */
+export async function admitModelCall(
+  gate: GateKeeper,
+  target: string | undefined,
+  context?: Record<string, unknown>,
+): Promise<Decision> {
+  const where = { ...(target !== undefined ? { target } : {}), ...(context !== undefined ? { context } : {}) };
+  const decision = await gate
+    .check("llm_call", where)
+    .catch((error: unknown) =>
+      gate.refuse(
+        "llm_call",
+        `AgentGate could not check the model call, so it was refused: ${errorText(error)}`,
+        where,
+      ),
+    );
+  if (decision.type !== "allow") throw new PermissionDeniedError(decision);
+  return decision;
+}
