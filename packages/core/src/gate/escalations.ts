@@ -39,7 +39,7 @@ export class Escalations {
   readonly #ttlMs: number;
   readonly #grants: GrantStore | undefined;
   /** Inline approvals being asked, by escalation id: a concurrent check of the same call waits for this one answer. */
-  readonly #asking = new Map<string, Promise<Decision>>();
+  #asking: Map<string, Promise<Decision>> | undefined;
 
   constructor(
     gate: GateParts,
@@ -76,7 +76,7 @@ export class Escalations {
     if (!this.#handler) return Promise.resolve(original);
     // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
     return (
-      this.#asking.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
+      this.#asking?.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
     );
   }
 
@@ -178,11 +178,12 @@ export class Escalations {
   }
 
   #share(escalationId: string, asking: Promise<Decision>): Promise<Decision> {
+    const map = (this.#asking ??= new Map());
     const done = (): void => {
-      if (this.#asking.get(escalationId) === asking) this.#asking.delete(escalationId);
+      if (map.get(escalationId) === asking) map.delete(escalationId);
     };
     asking.then(done, done);
-    this.#asking.set(escalationId, asking);
+    map.set(escalationId, asking);
     return asking;
   }
 

@@ -12,7 +12,7 @@ import { Escalations, type PendingEscalationsOptions } from "./escalations.js";
 
 export type { PendingEscalationsOptions } from "./escalations.js";
 import { isGrantStore, type GrantStore } from "./grants.js";
-import type { GateParts } from "./gate-parts.js";
+import { GateParts } from "./gate-parts.js";
 import { Limits } from "./limits.js";
 import { MemoryStore } from "./memory-store.js";
 import type { GateStore } from "./store.js";
@@ -93,12 +93,14 @@ export class GateKeeper {
   readonly #clock: () => number;
   readonly #audit: Audit;
   readonly #build: DecisionBuilder;
+  readonly #parts: GateParts;
   readonly #escalations: Escalations;
   readonly #limits: Limits;
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
-  readonly #inflight = new Map<string, { p: Promise<Decision>; req: CheckRequest }>();
-  readonly #recent = new BoundedMap<Decision>(RECENT_CALLS);
+  // Both are made by the first check with a call id: a process may hold a gate per user, most never given one.
+  #inflight: Map<string, { p: Promise<Decision>; req: CheckRequest }> | undefined;
+  #recent: BoundedMap<Decision> | undefined;
 
   constructor(options: GateKeeperOptions) {
     if (!options || typeof options !== "object") throw new TypeError("GateKeeper needs { identity, policy }");
@@ -123,15 +125,8 @@ export class GateKeeper {
     });
     this.#build = new DecisionBuilder(identity, policy.name);
     const ttlMs = nonNegative(options.approvalTtlMs, "approvalTtlMs", 86_400_000);
-    const parts: GateParts = {
-      identity,
-      policy,
-      store: this.store,
-      clock: this.#clock,
-      build: this.#build,
-      audit: this.#audit,
-      failClosed: (request, code, reason, escalationId) => this.#failClosed(request, code, reason, escalationId),
-    };
+    const parts = new GateParts(identity, policy, this.store, this.#clock, this.#build, this.#audit);
+    this.#parts = parts;
     this.#escalations = new Escalations(parts, {
       handler: options.approvalHandler,
       grants: options.grants,
@@ -288,14 +283,13 @@ export class GateKeeper {
 
   /** A DENY for a failure of the gate's own machinery (never an ALLOW), audited. */
   #failClosed(req: CheckRequest, code: DecisionCode, reason: string, escalationId?: string): Decision {
-    const now = this.#clock();
-    return this.#audit.record(this.#build.refusal(req, code, reason, now, escalationId), req, now);
+    return this.#parts.failClosed(req, code, reason, escalationId);
   }
 
   #run(req: CheckRequest): Promise<Decision> {
     const key = req.callId;
     if (key === undefined) return this.#decide(req, undefined);
-    const running = this.#inflight.get(key);
+    const running = this.#inflight?.get(key);
     // A check that claims the execution is atomic in the store: never share one in flight.
     if (req.execute) return this.#decide(req, undefined);
     if (running) {
@@ -311,8 +305,9 @@ export class GateKeeper {
   /** Registers a check that has not finished yet, so a concurrent repeat of the same call shares it. */
   #track(key: string, req: CheckRequest, pending: Promise<Decision>): Promise<Decision> {
     // `then` rather than `finally`: the same clean-up, without finally's extra promises per call.
+    const inflight = (this.#inflight ??= new Map());
     const done = (): void => {
-      this.#inflight.delete(key);
+      inflight.delete(key);
     };
     const p = pending.then(
       (decision) => {
@@ -324,7 +319,7 @@ export class GateKeeper {
         throw error;
       },
     );
-    this.#inflight.set(key, { p, req });
+    inflight.set(key, { p, req });
     return p;
   }
 
@@ -350,7 +345,8 @@ export class GateKeeper {
       const key = req.callId;
       if (key === undefined)
         return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt));
-      const seen = this.#recent.get(key);
+      const recent = (this.#recent ??= new BoundedMap(RECENT_CALLS));
+      const seen = recent.get(key);
       if (
         seen !== undefined &&
         seen.action === req.action &&
@@ -360,7 +356,7 @@ export class GateKeeper {
         return Promise.resolve(seen);
       }
       const decision = this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
-      this.#recent.set(key, decision);
+      recent.set(key, decision);
       return Promise.resolve(decision);
     }
     const pending = this.#limits.decide(req, verdict, startedAt);

@@ -27,7 +27,10 @@ export class Limits {
   readonly #escalations: Escalations;
   readonly #ttlMs: number;
   readonly #runTtlMs: number;
-  readonly #counterKeys = new Map<string, string>();
+  /** Counter keys by action; the first one in two fields, since most gates count one action (no map per gate). */
+  #firstAction: string | undefined;
+  #firstKey = "";
+  #counterKeys: Map<string, string> | undefined;
   /** `policy:agent:call:`, fixed for the gate's life: call keys are this plus the encoded call id. */
   #callPrefix: string | undefined;
 
@@ -278,10 +281,14 @@ export class Limits {
   }
 
   #counterKey(action: string): string {
-    let key = this.#counterKeys.get(action);
+    if (action === this.#firstAction) return this.#firstKey;
+    let key = this.#counterKeys?.get(action);
     if (key === undefined) {
       key = `${encodeURIComponent(this.#gate.policy.name)}:${this.#gate.identity.id}:${encodeURIComponent(action)}`;
-      this.#counterKeys.set(action, key);
+      if (this.#firstAction === undefined) {
+        this.#firstAction = action;
+        this.#firstKey = key;
+      } else (this.#counterKeys ??= new Map()).set(action, key);
     }
     return key;
   }
