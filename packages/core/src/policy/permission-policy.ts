@@ -4,7 +4,7 @@ import { PolicyValidationError } from "../errors/policy-validation-error.js";
 import { GlobList } from "./glob-list.js";
 import { nodeFs } from "./node-fs.js";
 import type { ActionRule, PolicyConfig } from "./rule.js";
-import { normalizeTarget, targetKind, type TargetKind } from "./target.js";
+import { MAX_TARGET_LENGTH, normalizeTarget, targetKind, type TargetKind } from "./target.js";
 import { validatePolicy } from "./validate.js";
 import { configToDocument, parsePolicyYaml } from "./yaml.js";
 
@@ -43,18 +43,16 @@ export interface CompiledRule {
 }
 
 /**
- * Reason texts, built once per rule, and the most recent target-specific ones: agents repeat
- * the same tool or path, so most decisions reuse one string instead of building (and the
- * audit keeping) a fresh copy each time.
+ * Reason texts built once per rule, and the most recent evaluation of each outcome: agents repeat
+ * the same tool or path, so most checks reuse one frozen evaluation (its reason string included)
+ * instead of allocating a new one per check (issue 19: GC was a fifth of `gate.check`).
  */
 interface RuleReasons {
   readonly allowsAction: string;
   readonly requiresApproval: string;
   readonly targetRequired: string;
-  allowedTarget: string | undefined;
-  allowsTarget: string;
-  unlistedTarget: string | undefined;
-  notInAllowedTargets: string;
+  /** Two per `RuleOutcome` (at `2 * outcome`), then `NOT_ALLOWED`; reused while the target is the same. */
+  readonly last: (Evaluation | undefined)[];
 }
 
 /** The static verdict for one request, with the reason in plain words. */
@@ -71,13 +69,13 @@ export interface PolicyExplanation {
   pattern?: string;
 }
 
-/** Internal evaluation result used by the gate. */
+/** Internal evaluation result used by the gate: frozen, and may be shared by repeated checks. */
 export interface Evaluation {
-  type: DecisionType;
-  code: PolicyCode;
-  reason: string;
-  target: string | undefined;
-  rule: CompiledRule | undefined;
+  readonly type: DecisionType;
+  readonly code: PolicyCode;
+  readonly reason: string;
+  readonly target: string | undefined;
+  readonly rule: CompiledRule | undefined;
 }
 
 function deepFreezeRule(rule: ActionRule): Readonly<ActionRule> {
@@ -116,10 +114,7 @@ function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
       allowsAction: `${label} allows this action`,
       requiresApproval: `${label} requires human approval for every use`,
       targetRequired: `${label} lists allowed_targets, so a target is required`,
-      allowedTarget: undefined,
-      allowsTarget: "",
-      unlistedTarget: undefined,
-      notInAllowedTargets: "",
+      last: Array.from({ length: NOT_ALLOWED + 1 }, () => undefined),
     },
   });
 }
@@ -156,6 +151,8 @@ export class PermissionPolicy {
   readonly rules: readonly Readonly<ActionRule>[];
   readonly #compiled: Map<string, CompiledRule>;
   #document: Document | undefined;
+  /** The last no-rule evaluation and its action (see `RuleReasons.last`). */
+  #noRule: { action: string; evaluation: Evaluation } | undefined;
 
   /** @throws PolicyValidationError listing every problem. */
   constructor(config: PolicyConfig) {
@@ -263,63 +260,40 @@ export class PermissionPolicy {
   evaluate(action: string, target: string | undefined): Evaluation {
     const r = this.#compiled.get(action);
     if (r === undefined) {
-      return {
-        type: "deny",
-        code: "no_rule",
-        reason: `no rule for action ${quoted(action)}: denied by default`,
-        target,
-        rule: undefined,
-      };
+      const last = this.#noRule;
+      if (last !== undefined && last.action === action && last.evaluation.target === target) return last.evaluation;
+      const reason = `no rule for action ${quoted(action)}: denied by default`;
+      const evaluation = verdictOf("deny", "no_rule", reason, target, undefined);
+      // Never keep an oversized (unnormalised, model-written) target alive in the policy.
+      if (action.length <= MAX_TARGET_LENGTH && (target === undefined || target.length <= MAX_TARGET_LENGTH))
+        this.#noRule = { action, evaluation };
+      return evaluation;
     }
-    const name = r.label;
+    const last = r.reasons.last;
     if (!r.allowed) {
+      const seen = last[NOT_ALLOWED];
+      if (seen !== undefined && seen.target === target) return seen;
       const why = r.rule.description ? ` (${r.rule.description})` : "";
-      return { type: "deny", code: "not_allowed", reason: `${name} does not allow this action${why}`, target, rule: r };
+      const evaluation = verdictOf("deny", "not_allowed", `${r.label} does not allow this action${why}`, target, r);
+      if (target === undefined || target.length <= MAX_TARGET_LENGTH) last[NOT_ALLOWED] = evaluation;
+      return evaluation;
     }
     let t = target;
-    if (t !== undefined) {
+    if (t !== undefined && !(r.kind === "plain" && t.length <= MAX_TARGET_LENGTH)) {
       const n = normalizeTarget(r.kind, t);
-      if (!n.ok)
-        return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
+      if (!n.ok) return verdictOf("deny", "invalid_target", `${r.label}: ${n.problem}`, undefined, r);
       t = n.target;
     }
     // The order itself lives in `ruleOrder`, shared with `check`; here each outcome gets its reason.
-    const m = r.reasons;
-    switch (ruleOrder(r, t)) {
-      case DENIED_TARGET:
-        return {
-          type: "deny",
-          code: "denied_target",
-          reason: `${name}: target ${quoted(t)} matches denied_targets pattern ${quoted(firstHit(r.deniedTargets, t!, r.kind))}`,
-          target: t,
-          rule: r,
-        };
-      case TARGET_REQUIRED:
-        return { type: "deny", code: "target_required", reason: m.targetRequired, target: t, rule: r };
-      case TARGET_NOT_ALLOWED:
-        if (m.unlistedTarget !== t) {
-          m.notInAllowedTargets = `${name}: target ${quoted(t)} is not in allowed_targets`;
-          m.unlistedTarget = t;
-        }
-        return { type: "deny", code: "target_not_allowed", reason: m.notInAllowedTargets, target: t, rule: r };
-      case REQUIRE_APPROVAL:
-        return { type: "escalate", code: "require_approval", reason: m.requiresApproval, target: t, rule: r };
-      case ESCALATE_TARGET:
-        return {
-          type: "escalate",
-          code: "escalate_target",
-          reason: `${name}: target ${quoted(t)} matches escalate_targets, so a human must approve`,
-          target: t,
-          rule: r,
-        };
-      case ALLOWED:
-        if (t === undefined) return { type: "allow", code: "allowed", reason: m.allowsAction, target: t, rule: r };
-        if (m.allowedTarget !== t) {
-          m.allowsTarget = `${name} allows target ${quoted(t)}`;
-          m.allowedTarget = t;
-        }
-        return { type: "allow", code: "allowed", reason: m.allowsTarget, target: t, rule: r };
-    }
+    // Two per outcome: an agent often alternates two targets (two files, two tools).
+    const slot = 2 * ruleOrder(r, t);
+    const seen = last[slot];
+    if (seen !== undefined && seen.target === t) return seen;
+    const older = last[slot + 1];
+    if (older !== undefined && older.target === t) return older;
+    const evaluation = evaluationOf(r, (slot / 2) as RuleOutcome, t);
+    last[slot + 1] = seen;
+    return (last[slot] = evaluation);
   }
 
   /** The policy as plain camelCase data (what the constructor takes). */
@@ -353,6 +327,58 @@ const ALLOWED = 5;
 type RuleOutcome = 0 | 1 | 2 | 3 | 4 | 5;
 
 const TYPE_OF: readonly DecisionType[] = ["deny", "deny", "deny", "escalate", "escalate", "allow"];
+/** The slot of `RuleReasons.last` for a rule that does not allow its action. */
+const NOT_ALLOWED = 12;
+
+function verdictOf(
+  type: DecisionType,
+  code: PolicyCode,
+  reason: string,
+  target: string | undefined,
+  rule: CompiledRule | undefined,
+): Evaluation {
+  return Object.freeze({ type, code, reason, target, rule });
+}
+
+/** The evaluation of an allowed rule's outcome for the normalised target `t`. */
+function evaluationOf(r: CompiledRule, outcome: RuleOutcome, t: string | undefined): Evaluation {
+  const name = r.label;
+  const m = r.reasons;
+  switch (outcome) {
+    case DENIED_TARGET: {
+      const pattern = firstHit(r.deniedTargets, t!, r.kind);
+      return verdictOf(
+        "deny",
+        "denied_target",
+        `${name}: target ${quoted(t)} matches denied_targets pattern ${quoted(pattern)}`,
+        t,
+        r,
+      );
+    }
+    case TARGET_REQUIRED:
+      return verdictOf("deny", "target_required", m.targetRequired, t, r);
+    case TARGET_NOT_ALLOWED:
+      return verdictOf("deny", "target_not_allowed", `${name}: target ${quoted(t)} is not in allowed_targets`, t, r);
+    case REQUIRE_APPROVAL:
+      return verdictOf("escalate", "require_approval", m.requiresApproval, t, r);
+    case ESCALATE_TARGET:
+      return verdictOf(
+        "escalate",
+        "escalate_target",
+        `${name}: target ${quoted(t)} matches escalate_targets, so a human must approve`,
+        t,
+        r,
+      );
+    case ALLOWED:
+      return verdictOf(
+        "allow",
+        "allowed",
+        t === undefined ? m.allowsAction : `${name} allows target ${quoted(t)}`,
+        t,
+        r,
+      );
+  }
+}
 
 /**
  * The rule order, the one copy `check` and `evaluate` share: denied_targets first, then
