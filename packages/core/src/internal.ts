@@ -10,3 +10,4 @@ export { compileGlob, globError, type CompiledGlob } from "./policy/glob.js";
 export { GlobList } from "./policy/glob-list.js";
 export type { Evaluation } from "./policy/permission-policy.js";
 export { normalizeTarget, targetKind } from "./policy/target.js";
+export { askApprover, type ApproverAnswer, type AskApproverOptions } from "./gate/ask-approver.js";

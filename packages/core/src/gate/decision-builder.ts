@@ -1,7 +1,7 @@
 import type { DecisionType } from "../action.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation } from "../policy/permission-policy.js";
-import { decisionOf, makeDecision, type Decision, type DecisionCode } from "./decision.js";
+import { decisionShape, makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { DecisionIds } from "./decision-ids.js";
 import type { CheckRequest } from "./tool-call.js";
 
@@ -84,18 +84,9 @@ export class DecisionBuilder {
     callId: string | undefined,
   ): Decision {
     const identity = this.#identity;
-    return decisionOf(
-      id,
-      type,
-      code,
-      identity.id,
-      identity.name,
-      action,
-      target,
-      reason,
-      timestamp,
-      this.#policy,
-      callId,
+    const policy = this.#policy;
+    return Object.freeze(
+      decisionShape(id, type, code, identity.id, identity.name, action, target, reason, timestamp, policy, callId),
     );
   }
 

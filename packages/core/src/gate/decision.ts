@@ -88,20 +88,13 @@ export function makeDecision(fields: {
     fields.mode === undefined
   ) {
     const { id, type, code, agentId, agentName, action, target, reason, timestamp, policy, callId } = fields;
-    return decisionOf(id, type, code, agentId, agentName, action, target, reason, timestamp, policy, callId);
+    return Object.freeze(
+      decisionShape(id, type, code, agentId, agentName, action, target, reason, timestamp, policy, callId),
+    );
   }
-  const d = start(
-    fields.id,
-    fields.type,
-    fields.code,
-    fields.agentId,
-    fields.agentName,
-    fields.action,
-    fields.target,
-    fields.reason,
-    fields.timestamp,
-    fields.policy,
-  );
+  // callId is added after approvedBy: the field order stays the one documented above.
+  const { id, type, code, agentId, agentName, action, target, reason, timestamp, policy } = fields;
+  const d = decisionShape(id, type, code, agentId, agentName, action, target, reason, timestamp, policy, undefined);
   if (fields.approvedBy !== undefined) d.approvedBy = fields.approvedBy;
   if (fields.callId !== undefined) d.callId = fields.callId;
   if (fields.escalationId !== undefined) d.escalationId = fields.escalationId;
@@ -114,12 +107,12 @@ export function makeDecision(fields: {
 type Mutable = { -readonly [K in keyof Decision]: Decision[K] };
 
 /**
- * A decision with no approval, escalation, grant, retry or mode fields: what most checks make.
- * Positional, and one object literal per shape (the fields in `makeDecision`'s order, each in
- * the object itself), so a decision is one allocation, not a fields object plus a decision
- * plus a property store for what did not fit (issue 19: GC was a fifth of `gate.check`).
+ * A decision with no approval, escalation, grant, retry or mode fields (what most checks make),
+ * not yet frozen. Positional, and one object literal per shape (the fields in `makeDecision`'s
+ * order, each in the object itself), so a decision is one allocation, not a fields object plus a
+ * decision plus a property store for what did not fit (issue 19: GC was a fifth of `gate.check`).
  */
-export function decisionOf(
+export function decisionShape(
   id: string,
   type: DecisionType,
   code: DecisionCode,
@@ -131,38 +124,17 @@ export function decisionOf(
   timestamp: string,
   policy: string,
   callId: string | undefined,
-): Decision {
-  reason = clip(reason, MAX_REASON);
-  if (target === undefined) {
-    return Object.freeze(
-      callId === undefined
-        ? { id, type, code, agentId, agentName, action, reason, timestamp, policy }
-        : { id, type, code, agentId, agentName, action, reason, timestamp, policy, callId },
-    );
-  }
-  target = clip(target, MAX_TARGET);
-  return Object.freeze(
-    callId === undefined
-      ? { id, type, code, agentId, agentName, action, reason, timestamp, policy, target }
-      : { id, type, code, agentId, agentName, action, reason, timestamp, policy, target, callId },
-  );
-}
-
-function start(
-  id: string,
-  type: DecisionType,
-  code: DecisionCode,
-  agentId: string,
-  agentName: string,
-  action: string,
-  target: string | undefined,
-  reason: string,
-  timestamp: string,
-  policy: string,
 ): Mutable {
   reason = clip(reason, MAX_REASON);
-  if (target === undefined) return { id, type, code, agentId, agentName, action, reason, timestamp, policy };
-  return { id, type, code, agentId, agentName, action, reason, timestamp, policy, target: clip(target, MAX_TARGET) };
+  if (target === undefined) {
+    return callId === undefined
+      ? { id, type, code, agentId, agentName, action, reason, timestamp, policy }
+      : { id, type, code, agentId, agentName, action, reason, timestamp, policy, callId };
+  }
+  target = clip(target, MAX_TARGET);
+  return callId === undefined
+    ? { id, type, code, agentId, agentName, action, reason, timestamp, policy, target }
+    : { id, type, code, agentId, agentName, action, reason, timestamp, policy, target, callId };
 }
 
 /** Checks that a value has the shape of a Decision (for data read back from a store). */

@@ -340,7 +340,7 @@ export class GateKeeper {
       return track === undefined ? refused : this.#track(track, req, refused);
     }
     const rule = verdict.rule;
-    if (verdict.type === "deny" || rule === undefined || (!rule.limited && verdict.type === "allow")) {
+    if (verdict.type === "deny" || rule === undefined || (!rule.hasCounter && verdict.type === "allow")) {
       // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
       const key = req.callId;
       if (key === undefined)
