@@ -30,9 +30,12 @@ export class BoundedMap<V> {
     let map = this.#map;
     let ring = this.#ring;
     if (map === undefined || ring === undefined) {
-      map = this.#map = new Map();
-      ring = this.#ring = [];
-    } else if (map.has(key)) {
+      // The first key in an exact-size ring: a push would reserve 17 slots in every idle gate's maps.
+      this.#map = new Map([[key, value]]);
+      this.#ring = [key];
+      return;
+    }
+    if (map.has(key)) {
       map.set(key, value);
       return;
     }
