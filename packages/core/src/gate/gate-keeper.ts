@@ -167,7 +167,8 @@ export class GateKeeper {
       return Promise.reject(error);
     }
     try {
-      return this.#run(req);
+      const decided = this.#run(req);
+      return decided instanceof Promise ? decided : Promise.resolve(decided);
     } catch (error) {
       // A throwing custom clock or store method must reject, never throw into the agent synchronously.
       return Promise.reject(error);
@@ -193,18 +194,23 @@ export class GateKeeper {
    * throws or returns a non-string, a store or internal failure are each an audited DENY.
    */
   checkToolCall(call: ToolCall): Promise<Decision> {
-    return this.#checkToolCall(call).then(undefined, (error: unknown) => {
-      const toolName = typeof call === "object" && call !== null ? safeOwn(call, "toolName") : undefined;
-      const name = typeof toolName === "string" && toolName !== "" ? toolName : undefined;
-      const reason = `the gate failed while checking tool ${quote(name ?? "(unnamed)")}: ${errorText(error)}`;
-      return this.refuse("tool_use", reason, name === undefined ? {} : { target: name });
-    });
+    // Not `async`: a static decision resolves without a promise chain (and its garbage) per call.
+    let decided: Decision | Promise<Decision>;
+    try {
+      const read = readToolCall(call);
+      decided = isRefusal(read) ? this.#failClosed(read.request, read.code, read.reason) : this.#run(read);
+    } catch (error) {
+      return Promise.resolve(this.#toolCallFailed(call, error));
+    }
+    if (!(decided instanceof Promise)) return Promise.resolve(decided);
+    return decided.then(undefined, (error: unknown) => this.#toolCallFailed(call, error));
   }
 
-  async #checkToolCall(call: ToolCall): Promise<Decision> {
-    const read = readToolCall(call);
-    if (isRefusal(read)) return this.#failClosed(read.request, read.code, read.reason);
-    return this.#run(read);
+  #toolCallFailed(call: ToolCall, error: unknown): Decision {
+    const toolName = typeof call === "object" && call !== null ? safeOwn(call, "toolName") : undefined;
+    const name = typeof toolName === "string" && toolName !== "" ? toolName : undefined;
+    const reason = `the gate failed while checking tool ${quote(name ?? "(unnamed)")}: ${errorText(error)}`;
+    return this.refuse("tool_use", reason, name === undefined ? {} : { target: name });
   }
 
   /**
@@ -286,7 +292,8 @@ export class GateKeeper {
     return this.#parts.failClosed(req, code, reason, escalationId);
   }
 
-  #run(req: CheckRequest): Promise<Decision> {
+  /** A static decision as it is (the callers wrap it), anything that waits on the store as a promise. */
+  #run(req: CheckRequest): Decision | Promise<Decision> {
     const key = req.callId;
     if (key === undefined) return this.#decide(req, undefined);
     const running = this.#inflight?.get(key);
@@ -328,23 +335,20 @@ export class GateKeeper {
    * never are: they are complete when this returns, and `#recent` answers a repeat of the call
    * (the same decision, audited once), so they skip the per-call promise and map churn.
    */
-  #decide(req: CheckRequest, track: string | undefined): Promise<Decision> {
+  #decide(req: CheckRequest, track: string | undefined): Decision | Promise<Decision> {
     const startedAt = this.#clock();
     let verdict: Evaluation;
     try {
       verdict = this.policy.evaluate(req.action, req.target);
     } catch (error) {
-      const refused = Promise.resolve(
-        this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`),
-      );
-      return track === undefined ? refused : this.#track(track, req, refused);
+      // Complete when it returns, like a static decision: nothing to share in flight.
+      return this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`);
     }
     const rule = verdict.rule;
     if (verdict.type === "deny" || rule === undefined || (!rule.hasCounter && verdict.type === "allow")) {
       // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
       const key = req.callId;
-      if (key === undefined)
-        return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt));
+      if (key === undefined) return this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
       const recent = (this.#recent ??= new BoundedMap(RECENT_CALLS));
       const seen = recent.get(key);
       if (
@@ -353,11 +357,11 @@ export class GateKeeper {
         seen.target === verdict.target &&
         seen.code === verdict.code
       ) {
-        return Promise.resolve(seen);
+        return seen;
       }
       const decision = this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
       recent.set(key, decision);
-      return Promise.resolve(decision);
+      return decision;
     }
     const pending = this.#limits.decide(req, verdict, startedAt);
     return track === undefined ? pending : this.#track(track, req, pending);
