@@ -98,8 +98,10 @@ export class GateKeeper {
   readonly #limits: Limits;
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
-  // Both are made by the first check with a call id: a process may hold a gate per user, most never given one.
-  #inflight: Map<string, { p: Promise<Decision>; req: CheckRequest }> | undefined;
+  // Made on first use: a process may hold a gate per user, most never given a call id. One check in
+  // flight (the usual case, an agent's calls one after another) needs no map at all.
+  #inflightOne: InFlight | undefined;
+  #inflight: Map<string, InFlight> | undefined;
   #recent: BoundedMap<Decision> | undefined;
 
   constructor(options: GateKeeperOptions) {
@@ -296,7 +298,8 @@ export class GateKeeper {
   #run(req: CheckRequest): Decision | Promise<Decision> {
     const key = req.callId;
     if (key === undefined) return this.#decide(req, undefined);
-    const running = this.#inflight?.get(key);
+    const one = this.#inflightOne;
+    const running = one !== undefined && one.key === key ? one : this.#inflight?.get(key);
     // A check that claims the execution is atomic in the store: never share one in flight.
     if (req.execute) return this.#decide(req, undefined);
     if (running) {
@@ -312,9 +315,10 @@ export class GateKeeper {
   /** Registers a check that has not finished yet, so a concurrent repeat of the same call shares it. */
   #track(key: string, req: CheckRequest, pending: Promise<Decision>): Promise<Decision> {
     // `then` rather than `finally`: the same clean-up, without finally's extra promises per call.
-    const inflight = (this.#inflight ??= new Map());
+    const entry: InFlight = { key, p: pending, req };
     const done = (): void => {
-      inflight.delete(key);
+      if (this.#inflightOne === entry) this.#inflightOne = undefined;
+      else if (this.#inflight?.get(key) === entry) this.#inflight.delete(key);
     };
     const p = pending.then(
       (decision) => {
@@ -326,7 +330,9 @@ export class GateKeeper {
         throw error;
       },
     );
-    inflight.set(key, { p, req });
+    entry.p = p;
+    if (this.#inflightOne === undefined) this.#inflightOne = entry;
+    else (this.#inflight ??= new Map()).set(key, entry);
     return p;
   }
 
@@ -366,6 +372,13 @@ export class GateKeeper {
     const pending = this.#limits.decide(req, verdict, startedAt);
     return track === undefined ? pending : this.#track(track, req, pending);
   }
+}
+
+/** A check that waits on the store, registered so a concurrent repeat of the same call shares it. */
+interface InFlight {
+  readonly key: string;
+  p: Promise<Decision>;
+  readonly req: CheckRequest;
 }
 
 /** A numeric option: `dflt` when absent, else a finite number >= 0. */
