@@ -36,7 +36,7 @@ export {
   type ToolOutputEntry,
 } from "./gate/tool-output-ledger.js";
 export {
-  askApprover,
+  askAboutPausedCall,
   recordFrameworkAnswer,
   recordFrameworkRejection,
   toolMayEscalate,
@@ -63,3 +63,4 @@ export {
   type ResumeAnswer,
   type ResumeValue,
 } from "./gate/resume-answer.js";
+export { askApprover, type ApproverAnswer, type AskApproverOptions } from "./gate/ask-approver.js";
