@@ -40,7 +40,8 @@ function looksLikeAuditRecord(line: string): boolean {
       typeof r === "object" &&
       r !== null &&
       typeof r.seq === "number" &&
-      typeof r.hash === "string" &&
+      // v1 lines all carry a hash; v2 lines carry their format version.
+      (typeof r.hash === "string" || r.v === 2) &&
       typeof r.type === "string"
     );
   } catch {

@@ -35,11 +35,38 @@ export {
   verifyToolOutput,
   type ToolOutputEntry,
 } from "./gate/tool-output-ledger.js";
-export { gateModelCall, requireModelCall, type ModelCallOptions } from "./gate/model-call.js";
+export {
+  askAboutPausedCall,
+  recordFrameworkAnswer,
+  recordFrameworkRejection,
+  toolMayEscalate,
+  type ApproverOutcome,
+  type EscalatedCall,
+  type FrameworkAnswer,
+} from "./gate/framework-approval.js";
+export { parseToolArguments, type ToolArguments } from "./gate/tool-arguments.js";
+export { admitModelCall } from "./gate/model-call.js";
+export { deniedToolResultIn } from "./gate/denied-tool-result-text.js";
+export {
+  FrameworkToolSteps,
+  type FrameworkApprovalSeen,
+  type FrameworkToolStepsOptions,
+} from "./gate/framework-tool-steps.js";
+export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./gate/tool-denial.js";
+export { assertGateKeeper } from "./gate/assert-gate-keeper.js";
+export { checkPausableToolCall, type PauseChannel, type PausedCallOutcome } from "./gate/paused-call.js";
+export type { HitlActionRequest, HitlReviewConfig, PausedCallQuestion } from "./gate/paused-call-question.js";
+export {
+  hitlResponseApproves,
+  readResumeAnswer,
+  type HitlDecision,
+  type ResumeAnswer,
+  type ResumeValue,
+} from "./gate/resume-answer.js";
+export { askApprover, type ApproverAnswer, type AskApproverOptions } from "./gate/ask-approver.js";
 export {
   verifyToolHistory,
   type ForgedToolResult,
   type ToolHistoryReader,
   type VerifiedHistory,
 } from "./gate/verify-tool-history.js";
-export { assertGate } from "./gate/assert-gate.js";

@@ -1,9 +1,8 @@
 import type { FunctionTool } from "@openai/agents-core";
 
 /**
- * A refused call of a tool with a validated `outputSchema` must return a
- * value that fits it, or the SDK aborts the whole run. Without `deniedOutput`
- * or the tool's own `errorFunction` the fallback is core's denial object:
+ * A refused call of a tool with a validated `outputSchema` must return a value that fits it, or the SDK aborts
+ * the whole run. Without `deniedOutput` or the tool's own `errorFunction` the fallback is core's denial object:
  * refuse the configuration now when it cannot fit.
  */
 export function assertDenialFits(tool: FunctionTool<any, any, any>, options: { deniedOutput?: unknown }): void {
@@ -18,9 +17,9 @@ export function assertDenialFits(tool: FunctionTool<any, any, any>, options: { d
 }
 
 /**
- * Whether the SDK would accept `value` as the tool's output. The SDK keeps
- * the validator of a zod `outputSchema` on the tool under a symbol; a tool
- * without one (a JSON-schema `outputSchema`) is not validated at all.
+ * Whether the SDK would accept `value` as the tool's output. The SDK keeps the validator of a zod
+ * `outputSchema` on the tool under a symbol; a tool without one (a JSON-schema `outputSchema`) is not validated
+ * at all.
  */
 function schemaAccepts(tool: FunctionTool<any, any, any>, value: unknown): boolean {
   const key = Object.getOwnPropertySymbols(tool).find(

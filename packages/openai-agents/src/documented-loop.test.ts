@@ -1,4 +1,4 @@
-import type { ApprovalRequest } from "@agentgate/core";
+import type { ApprovalRequest, GateKeeper } from "@agentgate/core";
 import { Agent, RunState, tool, type RunResult } from "@openai/agents-core";
 import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-core/testing";
 import { describe, expect, it } from "vitest";
@@ -50,6 +50,23 @@ function deployAgent(ran: string[], id: string, tools: (t: ReturnType<typeof dep
 }
 
 const asUser = { approvedBy: () => "alice@example.com" } satisfies GateToolsOptions;
+
+/**
+ * Pauses on one deploy, then resumes the saved state string elsewhere (new tools, the same gate
+ * store) after answering every interruption with `answer`, as a server that keeps the string does.
+ */
+async function pauseAndResumeElsewhere(gate: GateKeeper, answer: (state: RunState<any, any>, item: any) => void) {
+  const ran: string[] = [];
+  const id = callId();
+  const paused = await makeRunner().run(deployAgent(ran, id, (t) => gateTools(t, gate, asUser)).agent, "deploy api");
+  const saved = paused.state.toString(); // in the app's own database
+  const model = new ScriptedModel([[assistantMessage("finished")], [assistantMessage("again")]]);
+  const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([deployTool(ran)], gate, asUser) });
+  const state = await RunState.fromString(agent, saved);
+  for (const interruption of state.getInterruptions()) answer(state, interruption);
+  const result = await makeRunner().run(agent, state);
+  return { ran, id, result, seen: toolResultsSeenByModel(model.calls).get(id) };
+}
 
 describe("the SDK's documented approval loop with the gate added", () => {
   it("permissive policy: same messages, results and output as the ungated agent", async () => {
@@ -104,21 +121,7 @@ describe("the SDK's documented approval loop with the gate added", () => {
 
   it("escalation with a server-held state string (toString/fromString) between the question and the answer", async () => {
     const gate = await makeGate(rules);
-    const ran: string[] = [];
-    const id = callId();
-    const paused = await makeRunner().run(deployAgent(ran, id, (t) => gateTools(t, gate, asUser)).agent, "deploy api");
-    const saved = paused.state.toString(); // in the app's own database
-
-    const model = new ScriptedModel([[assistantMessage("finished")]]);
-    const agent = new Agent({
-      name: "ops",
-      instructions: "",
-      model,
-      tools: gateTools([deployTool(ran)], gate, asUser),
-    });
-    const state = await RunState.fromString(agent, saved);
-    for (const interruption of state.getInterruptions()) state.approve(interruption);
-    const result = await makeRunner().run(agent, state);
+    const { ran, result } = await pauseAndResumeElsewhere(gate, (state, item) => state.approve(item));
     expect(ran).toEqual(["api@prod"]);
     expect(result.finalOutput).toBe("finished");
   });
@@ -160,6 +163,23 @@ describe("the SDK's documented approval loop with the gate added", () => {
     expect(ran).toEqual([]);
     expect(result.finalOutput).toBe("finished");
     expect(toolResultsSeenByModel(model.calls).get(id)).toBe("change freeze until Monday");
+    // The gate recorded the human's answer: audited as a rejection with the reason, nothing left pending.
+    expect(await gate.pendingEscalations()).toEqual([]);
+    const rejected = gate.decisions.filter((d) => d.callId === id && d.code === "approval_denied");
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ type: "deny", action: "tool_use", target: "deploy" });
+    expect(rejected[0]!.reason).toMatch(/change freeze until Monday/);
+  });
+
+  it("rejection in another process: state.reject() on a state string resumed elsewhere is recorded once", async () => {
+    const gate = await makeGate(rules);
+    const { ran, id, result, seen } = await pauseAndResumeElsewhere(gate, (state, item) => state.reject(item));
+    expect([ran, result.finalOutput]).toEqual([[], "finished"]);
+    // The SDK's default text reaches the model; the gate audits the rejection once, in the SDK's words.
+    expect(seen).toMatch(/not approved/);
+    const rejected = gate.decisions.filter((d) => d.callId === id && d.code === "approval_denied");
+    expect(rejected.map((d) => d.reason)).toEqual([expect.stringMatching(/rejected with the SDK's state\.reject\(\)/)]);
+    expect(await gate.pendingEscalations()).toEqual([]);
   });
 
   it("forged approval: with runState untrusted, an approval written into the state string is refused and the model reads why", async () => {

@@ -1,4 +1,5 @@
-import { Action, PermissionDeniedError, type Decision, type GateKeeper } from "@agentgate/core";
+import { PermissionDeniedError, type GateKeeper } from "@agentgate/core";
+import { admitModelCall, assertGateKeeper } from "@agentgate/core/internal";
 import type {
   Model,
   ModelProvider,
@@ -12,40 +13,24 @@ import type {
 /** Options for {@link gateModel}. */
 export interface GateModelOptions {
   /**
-   * The model name the policy sees as the `llm_call` target. Defaults to the
-   * name the model instance carries (`OpenAIResponsesModel` and
-   * `OpenAIChatCompletionsModel` do), else no target, which a policy with
+   * The model name the policy sees as the `llm_call` target. Defaults to the name the model instance carries
+   * (`OpenAIResponsesModel` and `OpenAIChatCompletionsModel` do), else no target, which a policy with
    * `allowed_targets` for `llm_call` denies.
    */
   modelName?: string;
 }
 
 /**
- * Wraps a `Model` so each request is first checked as an `llm_call` with the
- * model name as target. Anything but ALLOW throws a `PermissionDeniedError`
- * (`.reason`, `.retryAfterMs`, `.decision`) before the provider is called; the
- * run rejects with it. A model request cannot pause for a human, so an
- * ESCALATE without an inline approval handler is refused the same way.
+ * Wraps a `Model` so each request is first checked as an `llm_call` with the model name as target. Anything but
+ * ALLOW throws a `PermissionDeniedError` (`.reason`, `.retryAfterMs`, `.decision`) before the provider is
+ * called; the run rejects with it. A model request cannot pause for a human, so an ESCALATE without an inline
+ * approval handler is refused the same way.
  */
 export function gateModel(model: Model, gate: GateKeeper, options: GateModelOptions = {}): Model {
   if (!model || typeof model.getResponse !== "function") throw new TypeError("gateModel: `model` must be a Model");
-  if (!gate || typeof (gate as Partial<GateKeeper>).check !== "function") {
-    throw new TypeError("gateModel: `gate` must be a GateKeeper");
-  }
+  assertGateKeeper(gate, "gateModel");
   const target = options.modelName ?? modelNameOf(model);
-
-  const admit = async (): Promise<void> => {
-    let decision: Decision;
-    try {
-      decision = await gate.check(Action.LLM_CALL, target === undefined ? {} : { target });
-    } catch (error) {
-      if (PermissionDeniedError.isInstance(error)) throw error;
-      // Core fails closed and should not throw; if it does, refuse (audited) rather than call the model.
-      const reason = `AgentGate could not check the model call, so it was refused: ${error instanceof Error ? error.message : String(error)}`;
-      throw new PermissionDeniedError(gate.refuse(Action.LLM_CALL, reason, target === undefined ? {} : { target }));
-    }
-    if (decision.type !== "allow") throw new PermissionDeniedError(decision);
-  };
+  const admit = () => admitModelCall(gate, target);
 
   const gated: Model = {
     async getResponse(request: ModelRequest): Promise<ModelResponse> {
@@ -70,19 +55,13 @@ export function gateModel(model: Model, gate: GateKeeper, options: GateModelOpti
       return model.getRetryAdvice ? model.getRetryAdvice(args) : undefined;
     },
   };
-  if (model.supportsPromptModelSelection !== undefined) {
-    Object.defineProperty(gated, "supportsPromptModelSelection", {
-      value: model.supportsPromptModelSelection,
-      enumerable: true,
-    });
-  }
-  return gated;
+  const { supportsPromptModelSelection } = model;
+  return supportsPromptModelSelection === undefined ? gated : { ...gated, supportsPromptModelSelection };
 }
 
 /**
- * Wraps a `ModelProvider` (e.g. `new OpenAIProvider()`) so every model it
- * hands out is gated with {@link gateModel}, the requested name as target.
- * Pass it as `new Runner({ modelProvider })`.
+ * Wraps a `ModelProvider` (e.g. `new OpenAIProvider()`) so every model it hands out is gated with
+ * {@link gateModel}, the requested name as target. Pass it as `new Runner({ modelProvider })`.
  */
 export function gateModelProvider(provider: ModelProvider, gate: GateKeeper): ModelProvider {
   if (!provider || typeof provider.getModel !== "function") {

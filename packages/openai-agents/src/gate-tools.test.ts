@@ -3,8 +3,10 @@ import {
   Agent,
   defineToolInputGuardrail,
   hostedMcpTool,
+  RunContext,
   tool,
   ToolGuardrailFunctionOutputFactory,
+  type FunctionTool,
 } from "@openai/agents-core";
 import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-core/testing";
 import { describe, expect, it } from "vitest";
@@ -423,3 +425,20 @@ describe("gateTools on a real Runner loop", () => {
     expect(() => gateTools([searchTool()], {} as never)).toThrow(/GateKeeper/);
   });
 });
+
+describe("gateTools keeps a tool's own isEnabled", () => {
+  it("a predicate, a plain boolean and none at all are honoured as the SDK honours them", async () => {
+    const gate = await makeGate([{ action: "tool_use", allowed: true }]);
+    const agent = new Agent({ name: "ops", instructions: "" });
+    const context = new RunContext({});
+    const hidden = tool({ ...searchToolOptions(), isEnabled: () => false });
+    const asBoolean = { ...searchTool(), isEnabled: false } as unknown as FunctionTool;
+    const withoutOne = { ...searchTool(), isEnabled: undefined } as unknown as FunctionTool;
+    const [a, b, c] = gateTools([hidden, asBoolean, withoutOne], gate);
+    expect(await Promise.all([a, b, c].map((t) => t!.isEnabled(context, agent)))).toEqual([false, false, true]);
+  });
+});
+
+function searchToolOptions() {
+  return { name: "search", description: "Search", parameters: z.object({ query: z.string() }), execute: () => "x" };
+}

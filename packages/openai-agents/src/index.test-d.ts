@@ -1,4 +1,4 @@
-import type { ApprovalRequest, Decision, GateKeeper } from "@agentgate/core";
+import type { ApprovalRequest, Decision, DecisionCode, DeniedToolResult, GateKeeper } from "@agentgate/core";
 import {
   Agent,
   RunState,
@@ -20,7 +20,9 @@ import {
   resolveGateInterruptions,
   type ApprovalDecider,
   type GateInterruptionOutcome,
+  type DeniedToolOutput,
   type GateToolsOptions,
+  type LocalDenialCode,
   type ToolDenial,
 } from "./index.js";
 
@@ -52,6 +54,10 @@ describe("gateTools", () => {
     gateTools([search], gate, { deniedOutput: (denial) => ({ ok: false, why: denial.reason }) });
     expectTypeOf<NonNullable<GateToolsOptions["deniedOutput"]>>().parameter(0).toEqualTypeOf<ToolDenial>();
     expectTypeOf<ToolDenial["decision"]>().toEqualTypeOf<Decision | undefined>();
+    // One denial vocabulary: the adapter's old names are core's types.
+    expectTypeOf<NonNullable<ToolDenial["code"]>>().toEqualTypeOf<DecisionCode>();
+    expectTypeOf<LocalDenialCode>().toEqualTypeOf<DecisionCode>();
+    expectTypeOf<DeniedToolOutput>().toEqualTypeOf<DeniedToolResult>();
     // @ts-expect-error a gate is required
     gateTools([search]);
     // @ts-expect-error mapping entries need an action

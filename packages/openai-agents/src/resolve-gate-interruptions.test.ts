@@ -2,7 +2,7 @@ import { AgentIdentity, GateKeeper, MemoryStore, PermissionPolicy, type Approval
 import { Agent, RunState } from "@openai/agents-core";
 import { assistantMessage, functionCall, ScriptedModel } from "@openai/agents-core/testing";
 import { describe, expect, it } from "vitest";
-import { gateTools, resolveGateInterruptions } from "./index.js";
+import { gateTools, resolveGateInterruptions, type GateToolsOptions } from "./index.js";
 import { callId, deployTool, makeGate, makeRunner, searchTool, toolResultsSeenByModel } from "./test-utils/fixtures.js";
 
 const deployRules = [
@@ -10,16 +10,16 @@ const deployRules = [
 ];
 
 /** An agent whose model asks for one deploy, then finishes with whatever it read. */
-function deployScenario(gate: GateKeeper, id: string, ran: string[]) {
+function deployScenario(gate: GateKeeper, id: string, ran: string[], options: GateToolsOptions = {}, env = "prod") {
   const model = new ScriptedModel([
-    [functionCall("deploy", { service: "api", env: "prod" }, { callId: id })],
+    [functionCall("deploy", { service: "api", env }, { callId: id })],
     [assistantMessage("finished")],
   ]);
   const agent = new Agent({
     name: "ops",
     instructions: "deploy things",
     model,
-    tools: gateTools([deployTool(ran)], gate),
+    tools: gateTools([deployTool(ran)], gate, options),
   });
   return { model, agent };
 }
@@ -282,5 +282,30 @@ describe("escalation through the SDK's interruptions", () => {
     expect(await resolveGateInterruptions(result, other, () => true)).toEqual([]);
     expect(result.state.getInterruptions()).toHaveLength(1);
     await expect(resolveGateInterruptions({} as never, gate, () => true)).rejects.toThrow(TypeError);
+  });
+});
+
+// A RunState string that went to a browser and came back: the client may edit anything in it.
+describe('runState: "untrusted", in the process that paused the run', () => {
+  it("arguments edited in the state string after the pause never run, even once a human approved the call", async () => {
+    const gate = await makeGate(deployRules);
+    const ran: string[] = [];
+    const id = callId();
+    // One agent for the pause and the resume: the gated tool remembers what it saw for this call.
+    const { model, agent } = deployScenario(gate, id, ran, { runState: "untrusted" }, "staging");
+    const sent = (await makeRunner().run(agent, "deploy api to staging")).state.toString();
+    const edited = sent.replaceAll('\\"env\\":\\"staging\\"', '\\"env\\":\\"prod\\"');
+    expect(edited).not.toBe(sent);
+
+    const state = await RunState.fromString(agent, edited);
+    const asked: unknown[] = [];
+    await resolveGateInterruptions(state, gate, (request) => (asked.push(request.args), true));
+    const result = await makeRunner().run(agent, state);
+    // The edited call is not the one the gate escalated: refused (call_mismatch), nobody asked about it.
+    expect(asked).toEqual([]);
+    expect(gate.decisions.some((d) => d.callId === id && d.code === "call_mismatch")).toBe(true);
+    expect(ran).not.toContain("api@prod");
+    expect(result.finalOutput).toBe("finished");
+    expect(toolResultsSeenByModel(model.calls).get(id)).not.toBe("deployed api to prod");
   });
 });

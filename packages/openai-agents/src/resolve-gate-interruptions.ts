@@ -1,21 +1,19 @@
-import { errorText } from "@agentgate/core/internal";
+import { askAboutPausedCall } from "@agentgate/core/internal";
 import {
-  normalizeApproval,
-  type ApprovalAnswer,
+  deniedToolResult,
+  type ApprovalHandler,
   type ApprovalRequest,
   type Decision,
   type GateKeeper,
 } from "@agentgate/core";
 import type { RunState, RunToolApprovalItem, Tool } from "@openai/agents-core";
-import { deniedOutputFor, type ToolDenial } from "./denial.js";
-import { findGateLayer, type GateLayer } from "./gate-layers.js";
-import { readToolInput } from "./tool-input.js";
+import { findGateLayer } from "./gate-tools.js";
 
 /**
- * Answers one escalation: the same request and answer shape as core's
- * `approvalHandler`. Anything but an approval (including a throw) rejects.
+ * Answers one escalation: the same request and answer shape as core's `approvalHandler`. Anything but an
+ * approval (including a throw) rejects.
  */
-export type ApprovalDecider = (request: ApprovalRequest) => ApprovalAnswer | Promise<ApprovalAnswer>;
+export type ApprovalDecider = ApprovalHandler;
 
 /** What happened to one interruption the gate raised. */
 export interface GateInterruptionOutcome {
@@ -27,7 +25,7 @@ export interface GateInterruptionOutcome {
   approved: boolean;
   /** Plain-words reason; for a rejection this is what the model reads. */
   reason: string;
-  /** The gate's settled decision; absent when the call never reached the gate. */
+  /** The gate's settled decision. */
   decision?: Decision;
   /** The request `decide` was asked; absent when no human was asked. */
   request?: ApprovalRequest;
@@ -37,159 +35,54 @@ export interface GateInterruptionOutcome {
 export type InterruptedRun = RunState<any, any> | { readonly state: RunState<any, any> };
 
 /**
- * Settles every interruption that `gate` raised through {@link gateTools}:
- * asks `decide(request)` for each pending escalation, records the answer in
- * the gate (`resolveEscalation`, which also writes the audit), then calls
- * `state.approve(item)` or `state.reject(item, { message })`. Resume the run
- * with `runner.run(agent, result.state)` afterwards.
+ * Settles every interruption that `gate` raised through {@link gateTools}: asks `decide(request)` for each
+ * pending escalation, records the answer in the gate (`resolveEscalation`, which also writes the audit), then
+ * calls `state.approve(item)` or `state.reject(item, { message })`. Resume the run with `runner.run(agent,
+ * result.state)` afterwards.
  *
- * Interruptions the gate did not raise (another gate, the tool's own
- * `needsApproval`, non-function tools) are left untouched and not returned.
- * A call whose arguments cannot be read is rejected without asking anyone.
- * Escalations already settled elsewhere (a shared store, another process)
- * are applied as settled. Works the same after `state.toString()` /
- * `RunState.fromString()`.
+ * Interruptions the gate did not raise (another gate, the tool's own `needsApproval`, non-function tools) are
+ * left untouched and not returned. A call whose arguments cannot be read is rejected (audited) without asking
+ * anyone. Escalations already settled elsewhere (a shared store, another process) are applied as settled. Works
+ * the same after `state.toString()` / `RunState.fromString()`.
  */
 export async function resolveGateInterruptions(
   run: InterruptedRun,
   gate: GateKeeper,
   decide: ApprovalDecider,
 ): Promise<GateInterruptionOutcome[]> {
-  const state = stateOf(run);
-  if (typeof decide !== "function") throw new TypeError("resolveGateInterruptions: `decide` must be a function");
-  const outcomes: GateInterruptionOutcome[] = [];
-  // One at a time: a human answers them in order.
-  for (const item of state.getInterruptions()) {
-    const layered = gatedToolFor(item, gate);
-    if (!layered) continue;
-    const outcome = await settle(item, layered.tool, layered.layer, gate, decide);
-    if (!outcome) continue;
-    if (outcome.approved) state.approve(item);
-    else state.reject(item, { message: JSON.stringify(deniedOutputFor(outcome.denial)) });
-    const { denial: _denial, ...rest } = outcome;
-    outcomes.push(rest);
-  }
-  return outcomes;
-}
-
-type Settled = GateInterruptionOutcome & { denial: ToolDenial };
-
-async function settle(
-  item: RunToolApprovalItem,
-  tool: Tool<any>,
-  layer: GateLayer,
-  gate: GateKeeper,
-  decide: ApprovalDecider,
-): Promise<Settled | undefined> {
-  const toolName = tool.name;
-  const callId = item.rawItem.type === "function_call" ? item.rawItem.callId : undefined;
-  const base = { item, toolName, callId };
-  const refused = (
-    denial: Omit<ToolDenial, "toolName" | "callId">,
-    extra: Partial<GateInterruptionOutcome> = {},
-  ): Settled => ({
-    ...base,
-    ...extra,
-    approved: false,
-    reason: denial.reason,
-    ...(denial.decision ? { decision: denial.decision } : {}),
-    denial: { toolName, ...(callId ? { callId } : {}), ...denial },
-  });
-
-  const parsed = readToolInput(layer.tool, item.arguments);
-  const seen = callId ? layer.inputs.get(callId) : undefined;
-  const read = parsed.ok && seen !== undefined ? ({ ok: true, input: seen } as const) : parsed;
-  if (!read.ok) return refused({ reason: read.reason, code: "invalid_arguments" });
-
-  const check = (): Promise<Decision> =>
-    gate.checkToolCall({
-      toolName,
-      input: read.input,
-      ...(callId ? { callId } : {}),
-      ...(layer.mapping ? { mapping: layer.mapping } : {}),
-    });
-
-  // Never rejects: every failure comes back as an audited DENY.
-  const decision = await check();
-
-  if (decision.type === "allow") {
-    // An ALLOW that never escalated means the pause came from the tool's own
-    // needsApproval, not from this gate: leave it to whoever owns it.
-    if (decision.code !== "approved" && decision.escalationId === undefined && decision.approvedBy === undefined)
-      return undefined;
-    return {
-      ...base,
-      approved: true,
-      reason: decision.reason,
-      decision,
-      denial: { toolName, reason: decision.reason },
-    };
-  }
-  if (decision.type !== "escalate" || !decision.escalationId) return refused({ reason: decision.reason, decision });
-
-  const request = await approvalRequestFor(gate, decision, read.input);
-  let answer: { approved: boolean; approvedBy?: string; reason?: string };
-  try {
-    answer = normalizeApproval(await decide(request));
-  } catch (error) {
-    answer = { approved: false, reason: `approval callback failed: ${errorText(error)}` };
-  }
-
-  let settled: Decision;
-  try {
-    // Settled concurrently (another resolver, another process): the decision that won.
-    settled = await gate.answerEscalation(decision.escalationId, answer);
-  } catch {
-    // Gone from the store (expired) or unreadable: the gate's own record decides (never rejects).
-    settled = await check();
-  }
-  if (settled.type === "allow") {
-    return {
-      ...base,
-      approved: true,
-      reason: settled.reason,
-      decision: settled,
-      request,
-      denial: { toolName, reason: settled.reason },
-    };
-  }
-  return refused({ reason: settled.reason, decision: settled }, { request });
-}
-
-async function approvalRequestFor(gate: GateKeeper, decision: Decision, input: unknown): Promise<ApprovalRequest> {
-  try {
-    const found = decision.callId ? await gate.pendingEscalationFor(decision.callId) : undefined;
-    if (found && found.escalationId === decision.escalationId) return found;
-  } catch {
-    // Fall through: the decision carries everything the request needs.
-  }
-  return {
-    escalationId: decision.escalationId as string,
-    ...(decision.callId ? { callId: decision.callId } : {}),
-    agent: { id: decision.agentId, name: decision.agentName },
-    action: decision.action,
-    ...(decision.target !== undefined ? { target: decision.target } : {}),
-    args: input,
-    reason: decision.reason,
-  } as ApprovalRequest;
-}
-
-function stateOf(run: InterruptedRun): RunState<any, any> {
   const candidate = (run as { state?: unknown })?.state ?? run;
   if (!candidate || typeof (candidate as RunState<any, any>).getInterruptions !== "function") {
     throw new TypeError("resolveGateInterruptions: expected a run result or a RunState");
   }
-  return candidate as RunState<any, any>;
-}
-
-function gatedToolFor(item: RunToolApprovalItem, gate: GateKeeper): { tool: Tool<any>; layer: GateLayer } | undefined {
-  if (item.rawItem.type !== "function_call") return undefined;
-  const name = item.rawItem.name;
-  const tools: readonly Tool<any>[] = Array.isArray(item.agent?.tools) ? item.agent.tools : [];
-  for (const tool of tools) {
-    if (tool.type !== "function" || tool.name !== name) continue;
-    const layer = findGateLayer(tool, gate);
-    if (layer) return { tool, layer };
+  const state = candidate as RunState<any, any>;
+  if (typeof decide !== "function") throw new TypeError("resolveGateInterruptions: `decide` must be a function");
+  const outcomes: GateInterruptionOutcome[] = [];
+  // One at a time: a human answers them in order.
+  for (const item of state.getInterruptions()) {
+    const call = item.rawItem.type === "function_call" ? item.rawItem : undefined;
+    const tools: readonly Tool<any>[] = Array.isArray(item.agent?.tools) ? item.agent.tools : [];
+    const layer = tools.map((t) => (t.name === call?.name ? findGateLayer(t, gate) : undefined)).find(Boolean);
+    if (!call || !layer) continue;
+    const { decision, request, handled } = await askAboutPausedCall(
+      gate,
+      layer.toolCall(call.callId, item.arguments),
+      decide,
+    );
+    // Nothing for the gate to answer: the pause came from the tool's own needsApproval.
+    if (!handled) continue;
+    const approved = decision.type === "allow";
+    if (approved) state.approve(item);
+    else state.reject(item, { message: JSON.stringify({ ...deniedToolResult(decision), reason: decision.reason }) });
+    const { toolName } = layer;
+    outcomes.push({
+      item,
+      toolName,
+      callId: call.callId,
+      approved,
+      reason: decision.reason,
+      decision,
+      ...(request ? { request } : {}),
+    });
   }
-  return undefined;
+  return outcomes;
 }

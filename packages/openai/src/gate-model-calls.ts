@@ -1,4 +1,4 @@
-import { assertGate, requireModelCall, safeOwn } from "@agentgate/core/internal";
+import { assertGateKeeper, admitModelCall, safeOwn } from "@agentgate/core/internal";
 import type { GateKeeper } from "@agentgate/core";
 import type OpenAI from "openai";
 
@@ -23,7 +23,7 @@ type Hooked = { prepareOptions(options: RequestOptions): Promise<void> };
 export function gateModelCalls<Client extends OpenAI>(client: Client, gate: GateKeeper): Client {
   if (!client || typeof (client as Partial<OpenAI>).withOptions !== "function")
     throw new TypeError("gateModelCalls: `client` must be an OpenAI client");
-  assertGate(gate, "gateModelCalls");
+  assertGateKeeper(gate, "gateModelCalls");
   return gateCopy(client.withOptions({}) as Client, gate);
 }
 
@@ -40,7 +40,7 @@ function gateCopy<Client extends OpenAI>(gated: Client, gate: GateKeeper): Clien
     if (!isModelRequest(options) || admitted.has(options)) return;
     const model =
       typeof options.body === "object" && options.body !== null ? safeOwn(options.body, "model") : undefined;
-    await requireModelCall(gate, typeof model === "string" && model !== "" ? model : undefined);
+    await admitModelCall(gate, typeof model === "string" && model !== "" ? model : undefined);
     admitted.add(options);
   });
   // A copy made from the gated client (`withOptions({ timeout })`) is gated too.

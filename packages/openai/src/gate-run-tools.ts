@@ -1,4 +1,4 @@
-import { assertGate } from "@agentgate/core/internal";
+import { assertGateKeeper } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
@@ -48,7 +48,7 @@ export function gateRunTools<ToolContext = unknown>(
   options: GateRunToolsOptions = {},
 ): RunnableToolFunctionWithoutParse<ToolContext>[] {
   if (!Array.isArray(tools)) throw new TypeError("gateRunTools: `tools` must be an array");
-  assertGate(gate, "gateRunTools");
+  assertGateKeeper(gate, "gateRunTools");
   const { mapping, escalation = "end" } = options;
   if (escalation !== "end" && escalation !== "deny")
     throw new TypeError('gateRunTools: `escalation` must be "end" or "deny"');

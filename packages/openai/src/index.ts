@@ -17,7 +17,7 @@ export { gateModelCalls } from "./gate-model-calls.js";
  * Checks one model call as `llm_call` (target: the model name) and throws a `ModelCallDeniedError` unless the
  * gate allows it. For loops that call a client `gateModelCalls` cannot wrap.
  */
-export { requireModelCall as checkModelCall } from "@agentgate/core/internal";
+export { admitModelCall as checkModelCall } from "@agentgate/core/internal";
 export { ModelCallDeniedError } from "@agentgate/core";
 export { verifyToolResults, type ForgedToolResult, type VerifiedHistory } from "./verify-tool-results.js";
 export { ToolCallEscalatedError } from "./tool-call-escalated-error.js";

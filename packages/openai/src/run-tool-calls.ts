@@ -1,4 +1,4 @@
-import { assertGate, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
+import { assertGateKeeper, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
@@ -70,7 +70,7 @@ export async function runToolCalls(
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
   if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
   const { gate, mapping, toolContext } = options;
-  assertGate(gate, "runToolCalls");
+  assertGateKeeper(gate, "runToolCalls");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
   const scope = { gate, mapping, runner: undefined, toolContext };

@@ -205,13 +205,14 @@ async function jsonlSection(Ctor: new (path: string, options?: Record<string, un
       name: "JSONL audit sink, per decision",
       target: "≤ 2 µs",
       measured: `${fmtNs(addedLatency)} added to a check's p50; ${fmtNs(cpuPerDecision)} CPU per decision with its writes`,
-      met: addedLatency <= 2000,
+      // Both: the latency a check sees and all the CPU the sink spends per decision.
+      met: addedLatency <= 2000 && cpuPerDecision <= 2000,
     });
     sinkData.jsonl = { addedLatencyNs: addedLatency, cpuPerDecisionNs: cpuPerDecision, bytes, closeMs };
     return [
       "### JSONL audit sink",
       "",
-      `\`JsonlAuditSink\` from \`@agentgate/core/node\` with its defaults (hash chain, fsync group commit), the request mix, beside the same mix without a sink.`,
+      `\`JsonlAuditSink\` from \`@agentgate/core/node\` with its defaults (format v2: one SHA-256 per group commit; fsync group commit), the request mix, beside the same mix without a sink.`,
       "",
       table(
         ["case", "p50 per check", "p99 per check", "CPU per decision, group-commit writes included"],

@@ -2,7 +2,6 @@ import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { canonicalBody, chainHash, recordLine } from "../test-utils/audit-record.js";
 import { writeAuditFixture, type AuditFixture } from "../test-utils/audit-fixture.js";
 import { BIN, isOneLineError, json, runCli, tempDir } from "../test-utils/run-cli.js";
 
@@ -73,9 +72,10 @@ describe("agentgate audit verify", () => {
     writeFileSync(file, lines.join("\n"));
     const r = await runCli(["audit", "verify", file]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain("line 6 was modified");
-    expect(r.stdout).toMatch(/first bad line +6/);
-    expect(json(await runCli(["audit", "verify", file, "--json"]))).toMatchObject({ ok: false, firstBadLine: 6 });
+    // Format v2: the group's checkpoint (line 12) hashes lines 2..11, so the edit shows from line 2.
+    expect(r.stdout).toContain("a line among lines 2..12 was modified");
+    expect(r.stdout).toMatch(/first bad line +2/);
+    expect(json(await runCli(["audit", "verify", file, "--json"]))).toMatchObject({ ok: false, firstBadLine: 2 });
   });
 
   it("a truncated log: FAIL, exit 1", async () => {
@@ -101,11 +101,9 @@ describe("agentgate audit verify", () => {
       target: "rm -rf /",
       reason: "forged",
     };
+    // A format v2 record carries no hash of its own: the next chain point would hash it, and there is none.
     forged.seq = last.seq + 1;
-    forged.prevHash = last.hash;
-    delete forged.hash;
-    const body = canonicalBody(forged);
-    writeFileSync(file, `${lines.join("\n")}\n${recordLine(body, chainHash(last.hash, body))}\n`);
+    writeFileSync(file, `${lines.join("\n")}\n${JSON.stringify(forged)}\n`);
     const [strict, relaxed, strictJson] = await Promise.all([
       runCli(["audit", "verify", file, "--public-key", fx.publicKeyFile]),
       runCli(["audit", "verify", file, "--public-key", fx.publicKeyFile, "--allow-unsigned-tail"]),

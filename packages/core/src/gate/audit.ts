@@ -24,6 +24,9 @@ export interface AuditEvent {
   context?: Readonly<Record<string, unknown>>;
 }
 
+/** The event of a check without arguments or context: one frozen object, not one per decision. */
+const NO_DETAIL: AuditEvent = Object.freeze({});
+
 /** Observes every decision (telemetry, metrics). Must not throw; errors are ignored. */
 export type DecisionObserver = (decision: Decision, event: AuditEvent & { startedAt: number }) => void;
 
@@ -78,9 +81,12 @@ export class Audit {
     if (decision.type === "allow" && this.#sinks.length > 0) decision = this.#unlessUnavailable(decision);
     this.#trail.push(decision);
     if (this.#sinks.length > 0) {
-      const event: AuditEvent = {};
-      if (request.args !== undefined) event.args = request.args;
-      if (request.context !== undefined) event.context = request.context;
+      let event = NO_DETAIL;
+      if (request.args !== undefined || request.context !== undefined) {
+        event = {};
+        if (request.args !== undefined) event.args = request.args;
+        if (request.context !== undefined) event.context = request.context;
+      }
       const sinks = this.#sinks;
       for (let i = 0; i < sinks.length; i++) {
         try {

@@ -1,45 +1,29 @@
-import { Action } from "../action.js";
 import { errorText } from "../errors/error-text.js";
 import { ModelCallDeniedError } from "../errors/model-call-denied-error.js";
 import type { Decision } from "./decision.js";
 import type { GateKeeper } from "./gate-keeper.js";
 
-/** Options of {@link gateModelCall}. */
-export interface ModelCallOptions {
-  /** Free-form context for sinks and observers (as in `gate.check`). */
-  context?: Record<string, unknown> | undefined;
-}
-
 /**
- * Checks one model call as `llm_call`, the model name as target (none when undefined), so
- * `max_per_minute` on `llm_call` applies. Never rejects: a check that fails (store down,
- * a context that throws) is an audited refusal saying so. A model call cannot wait for a
- * human: ESCALATE stays ESCALATE unless the gate's `approvalHandler` answers inline.
+ * Checks a model call (`llm_call`, the model name as target) before a provider is called.
+ * Resolves the ALLOW; anything else rejects with `ModelCallDeniedError` (a `PermissionDeniedError`). A model request
+ * cannot pause for a human, so an ESCALATE without an inline approval handler is refused too.
+ * A check that fails is refused (an audited DENY), never let through.
  */
-export async function gateModelCall(
+export async function admitModelCall(
   gate: GateKeeper,
-  model: string | undefined,
-  options: ModelCallOptions = {},
+  target: string | undefined,
+  context?: Record<string, unknown>,
 ): Promise<Decision> {
-  const target = model === undefined ? {} : { target: model };
-  try {
-    return await gate.check(
-      Action.LLM_CALL,
-      options.context === undefined ? target : { ...target, context: options.context },
+  const where = { ...(target !== undefined ? { target } : {}), ...(context !== undefined ? { context } : {}) };
+  const decision = await gate
+    .check("llm_call", where)
+    .catch((error: unknown) =>
+      gate.refuse(
+        "llm_call",
+        `AgentGate could not check the model call, so it was refused: ${errorText(error)}`,
+        where,
+      ),
     );
-  } catch (error) {
-    const reason = `AgentGate could not check the model call (${errorText(error)}), so it was refused`;
-    return gate.refuse(Action.LLM_CALL, reason, target);
-  }
-}
-
-/** {@link gateModelCall}, throwing a {@link ModelCallDeniedError} unless the gate allows the call. */
-export async function requireModelCall(
-  gate: GateKeeper,
-  model: string | undefined,
-  options?: ModelCallOptions,
-): Promise<Decision> {
-  const decision = await gateModelCall(gate, model, options);
-  if (decision.type !== "allow") throw new ModelCallDeniedError(decision, model);
+  if (decision.type !== "allow") throw new ModelCallDeniedError(decision, target);
   return decision;
 }

@@ -2,8 +2,9 @@ import { createPublicKey, hash as digest, verify as verifySignature } from "node
 import { isDecision, type Decision } from "../gate/decision.js";
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
+import { chainPointBody } from "./audit-chain.js";
 
-/** `prevHash` of the first record of a log. */
+/** `prevHash` of a log's first chain point (v2) or record (v1). */
 export const GENESIS_HASH = "0".repeat(64);
 
 /** What a checkpoint signature covers: this prefix and the checkpoint's hash (which covers the chain before it). */
@@ -12,10 +13,19 @@ export const CHECKPOINT_DOMAIN = "agentgate.audit.checkpoint.v1:";
 interface RecordBase {
   /** 0, 1, 2, ... without gaps, across every record type. */
   seq: number;
-  /** `hash` of the record before, `GENESIS_HASH` for the first. */
-  prevHash: string;
-  /** SHA-256 (hex) of `prevHash` + the canonical JSON of the record without `hash` (and `sig`). */
-  hash: string;
+  /** The line format: 2 on every line `JsonlAuditSink` writes now; absent on v1 lines. */
+  v?: 2;
+  /**
+   * v1: on every record, the `hash` of the record before (`GENESIS_HASH` for the first).
+   * v2: on chain points only (`seal`, `checkpoint`), the `hash` of the chain point before.
+   */
+  prevHash?: string;
+  /**
+   * SHA-256 (hex). v1: of `prevHash` + the record's canonical JSON without `hash`
+   * (and `sig`). v2, on chain points only: of `prevHash`, the lines since the chain
+   * point before (each with its `\n`), and this line without `hash` (and `sig`).
+   */
+  hash?: string;
 }
 
 /** One gate decision. */
@@ -29,6 +39,8 @@ export interface DecisionRecord extends RecordBase {
 /** A signed statement "the chain up to here is this": makes truncation and re-chaining detectable. */
 export interface CheckpointRecord extends RecordBase {
   type: "checkpoint";
+  prevHash: string;
+  hash: string;
   /** ISO 8601 time the checkpoint was taken. */
   at: string;
   /** The signer's public key (public-only Ed25519 JWK). Trust it only if it matches a key you know. */
@@ -53,7 +65,17 @@ export interface RecoveryRecord extends RecordBase {
   dropped?: number;
 }
 
-export type AuditRecord = DecisionRecord | CheckpointRecord | RecoveryRecord;
+/** v2: ends a group commit of a log without a signer (with one, a checkpoint does). */
+export interface SealRecord extends RecordBase {
+  type: "seal";
+  v: 2;
+  prevHash: string;
+  hash: string;
+  /** ISO 8601 time the group was sealed. */
+  at: string;
+}
+
+export type AuditRecord = DecisionRecord | CheckpointRecord | RecoveryRecord | SealRecord;
 
 /** SHA-256, hex. */
 export function sha256(data: string | Uint8Array): string {
@@ -159,45 +181,6 @@ export function decisionJson(decision: Decision): string {
   });
 }
 
-/** Length of `,"hash":"<64 hex>"}\n`. */
-const HASH_TAIL_BYTES = 76;
-
-/** Bytes `encodeDecisionRecord` may need for a record. */
-export function decisionRecordRoom(decisionJsonText: string, argsJson: string | undefined): number {
-  return 64 + 128 + 3 * (decisionJsonText.length + (argsJson?.length ?? 0)) + HASH_TAIL_BYTES;
-}
-
-/**
- * Encodes one decision record line (with its `\n`) into `buf` at `at`, which
- * must have `decisionRecordRoom` bytes free, and returns where it ends and its
- * hash. The canonical body is written after `prevHash`, hashed in place, then
- * moved over `prevHash` and the hash appended: one encoding, no line strings.
- * The bytes equal `recordLine(canonicalBody(record), hash) + "\n"`.
- */
-export function encodeDecisionRecord(
-  buf: Buffer,
-  at: number,
-  seq: number,
-  prevHash: string,
-  decisionJsonText: string,
-  argsJson: string | undefined,
-): { end: number; hash: string } {
-  // Written in parts (no concatenated line string to build and flatten): prevHash (hashed, then overwritten), then the body.
-  let q = at + buf.write(prevHash, at, "latin1");
-  q +=
-    argsJson === undefined
-      ? buf.write('{"decision":', q, "latin1")
-      : buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
-  q += buf.write(decisionJsonText, q, "utf8");
-  q += buf.write(`,"prevHash":"${prevHash}","seq":${seq},"type":"decision"}`, q, "latin1");
-  const start = at + 64;
-  const hash = sha256(buf.subarray(at, q));
-  // Move the body (without its closing brace) over prevHash, then close it with the hash.
-  buf.copyWithin(at, start, q - 1);
-  const end = at + (q - 1 - start);
-  return { end: end + buf.write(`,"hash":"${hash}"}\n`, end, "latin1"), hash };
-}
-
 /** Canonical body of any record: everything but `hash`, and `sig` for checkpoints. */
 export function canonicalBody(record: Record<string, unknown>): string {
   const rest: Record<string, unknown> = Object.create(null);
@@ -253,9 +236,15 @@ export function isHash(value: unknown): value is string {
   return typeof value === "string" && HEX64.test(value);
 }
 
-/** A line as read back: its record, or why it is not one. */
+/**
+ * A line as read back: its record, or why it is not one. A v1 line is checked
+ * on its own (`hashOk`, `canonical`). A v2 line's hash covers the lines before
+ * it: `body` is what a chain point's hash covers last (`undefined` for a record,
+ * or for a chain point whose `hash` and `sig` are not where the writer puts them).
+ */
 export type ParsedRecordLine =
-  | { record: AuditRecord; hashOk: boolean; canonical: boolean; problem?: undefined }
+  | { record: AuditRecord; version: 1; hashOk: boolean; canonical: boolean; problem?: undefined }
+  | { record: AuditRecord; version: 2; body: string | undefined; problem?: undefined }
   | { record?: undefined; problem: string };
 
 function isPublicJwk(value: unknown): value is JsonWebKey {
@@ -263,41 +252,27 @@ function isPublicJwk(value: unknown): value is JsonWebKey {
   return typeof k === "object" && k !== null && k.kty === "OKP" && k.crv === "Ed25519" && typeof k.x === "string";
 }
 
-/**
- * Parses one line and checks it on its own: shape, and that its bytes hash to
- * its `hash` (`hashOk` and `canonical` both true). A line that does not is
- * re-encoded as the writer would: `hashOk` says whether the content matches its
- * hash, `canonical` whether the line is byte for byte what the writer produces.
- * Chain checks (seq, prevHash) are the caller's.
- */
-export function parseRecordLine(text: string): ParsedRecordLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { problem: "is not valid JSON" };
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { problem: "is not a JSON object" };
-  const r = value as Record<string, unknown>;
-  if (typeof r.seq !== "number" || !Number.isSafeInteger(r.seq) || r.seq < 0) return { problem: "has no valid seq" };
-  if (!isHash(r.prevHash) || typeof r.hash !== "string" || r.hash.length !== 64)
-    return { problem: "has no valid prevHash and hash" };
+/** True for a v2 line that carries a hash: a `seal` or a `checkpoint`. */
+export function isChainPoint(record: AuditRecord): record is CheckpointRecord | SealRecord {
+  return record.v === 2 && record.hash !== undefined;
+}
+
+/** Why `r` is not a record of its type (shape only), or `undefined`. */
+function shapeProblem(r: Record<string, unknown>, v2: boolean): string | undefined {
   switch (r.type) {
     case "decision":
-      if (!isDecision(r.decision)) return { problem: "is a decision record without a valid decision" };
-      break;
+      return isDecision(r.decision) ? undefined : "is a decision record without a valid decision";
+    case "seal":
+      return v2 && typeof r.at === "string" ? undefined : "is a malformed seal";
     case "checkpoint": {
       const signer = r.signer as { id?: unknown; name?: unknown } | null;
-      if (
-        typeof r.at !== "string" ||
-        !isPublicJwk(r.key) ||
-        typeof r.sig !== "string" ||
-        typeof signer !== "object" ||
-        signer === null
-      ) {
-        return { problem: "is a malformed checkpoint" };
-      }
-      break;
+      const ok =
+        typeof r.at === "string" &&
+        isPublicJwk(r.key) &&
+        typeof r.sig === "string" &&
+        typeof signer === "object" &&
+        signer !== null;
+      return ok ? undefined : "is a malformed checkpoint";
     }
     case "recovery": {
       const torn = r.torn as { bytes?: unknown; sha256?: unknown } | null | undefined;
@@ -313,44 +288,74 @@ export function parseRecordLine(text: string): ParsedRecordLine {
           Number.isSafeInteger(unsigned.to) &&
           (unsigned.from as number) >= 0 &&
           (unsigned.from as number) <= (unsigned.to as number) &&
-          (unsigned.to as number) < r.seq);
+          (unsigned.to as number) < (r.seq as number));
       const droppedOk = r.dropped === undefined || (Number.isSafeInteger(r.dropped) && (r.dropped as number) > 0);
-      if (
-        typeof r.at !== "string" ||
-        (torn === undefined && unsigned === undefined && r.dropped === undefined) ||
-        !tornOk ||
-        !unsignedOk ||
-        !droppedOk
-      ) {
-        return { problem: "is a malformed recovery record" };
-      }
-      break;
+      const ok =
+        typeof r.at === "string" &&
+        (torn !== undefined || unsigned !== undefined || r.dropped !== undefined) &&
+        tornOk &&
+        unsignedOk &&
+        droppedOk;
+      return ok ? undefined : "is a malformed recovery record";
     }
     default:
-      return { problem: `has an unknown record type ${JSON.stringify(r.type)}` };
+      return `has an unknown record type ${JSON.stringify(r.type)}`;
+  }
+}
+
+/**
+ * Parses one line and checks its shape. A v1 line is also checked on its own:
+ * that its bytes hash to its `hash` (`hashOk` and `canonical` both true); one
+ * that does not is re-encoded as the writer would, `hashOk` saying whether the
+ * content matches its hash, `canonical` whether the line is byte for byte what
+ * the writer produces. Chain checks (seq, prevHash, a v2 chain point's hash)
+ * are the caller's.
+ */
+export function parseRecordLine(text: string): ParsedRecordLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: "is not valid JSON" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { problem: "is not a JSON object" };
+  const r = value as Record<string, unknown>;
+  if (typeof r.seq !== "number" || !Number.isSafeInteger(r.seq) || r.seq < 0) return { problem: "has no valid seq" };
+  if (r.v !== undefined && r.v !== 2) return { problem: `has an unknown format version ${JSON.stringify(r.v)}` };
+  const v2 = r.v === 2;
+  if (v2 && r.type !== "checkpoint" && r.type !== "seal") {
+    // A v2 record: its group's chain point hashes it.
+    if (r.prevHash !== undefined || r.hash !== undefined) return { problem: "is a v2 record with a hash of its own" };
+  } else if (!isHash(r.prevHash) || typeof r.hash !== "string" || r.hash.length !== 64) {
+    return { problem: "has no valid prevHash and hash" };
+  }
+  const problem = shapeProblem(r, v2);
+  if (problem !== undefined) return { problem };
+  const record = r as unknown as AuditRecord;
+  if (v2) {
+    if (r.hash === undefined) return { record, version: 2, body: undefined };
+    if (!isHash(r.hash)) return { problem: "has no valid prevHash and hash" };
+    const body = chainPointBody(text, r.hash, r.type === "checkpoint" ? (r.sig as string) : undefined);
+    return { record, version: 2, body };
   }
   // Fast path: the line's own bytes, without its hash (and signature), hash to the recorded hash. The
   // writer's lines always do. A line in another form can pass only with a recomputed hash, which breaks
   // the chain's next signed checkpoint; so only a line that fails here is re-encoded to say which edit it was.
-  const record = r as unknown as AuditRecord;
-  const tail = r.type === "checkpoint" ? `,"hash":"${r.hash}","sig":"${r.sig as string}"}` : `,"hash":"${r.hash}"}`;
-  if (
-    text.length > tail.length + 1 &&
-    text.endsWith(tail) &&
-    chainHash(r.prevHash, `${text.slice(0, text.length - tail.length)}}`) === r.hash
-  ) {
-    return { record, hashOk: true, canonical: true };
-  }
-  if (!isHash(r.hash)) return { problem: "has no valid prevHash and hash" };
+  const hash = r.hash as string;
+  const prevHash = r.prevHash as string;
+  const own = chainPointBody(text, hash, r.type === "checkpoint" ? (r.sig as string) : undefined);
+  if (own !== undefined && chainHash(prevHash, own) === hash)
+    return { record, version: 1, hashOk: true, canonical: true };
+  if (!isHash(hash)) return { problem: "has no valid prevHash and hash" };
   let body: string;
   try {
     body = (r.type === "decision" ? decisionBody(r) : undefined) ?? canonicalBody(r);
   } catch (error) {
     return { problem: `cannot be canonicalised: ${error instanceof Error ? error.message : String(error)}` };
   }
-  const hashOk = chainHash(r.prevHash, body) === r.hash;
-  const canonical = recordLine(body, r.hash, r.type === "checkpoint" ? (r.sig as string) : undefined) === text;
-  return { record, hashOk, canonical };
+  const hashOk = chainHash(prevHash, body) === hash;
+  const canonical = recordLine(body, hash, r.type === "checkpoint" ? (r.sig as string) : undefined) === text;
+  return { record, version: 1, hashOk, canonical };
 }
 
 /** Accepts a public JWK, its JSON text, or an exported public identity (`{ publicKeyJwk }`). */

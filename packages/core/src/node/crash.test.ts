@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
-import { canonicalBody, chainHash, recordLine } from "./audit-record.js";
+import { rechain } from "./test-utils/audit-logs.js";
 import { JsonlAuditSink, readAuditLog, verifyAuditLog } from "./index.js";
 
 // The child runs this package's TypeScript sources directly (Node strips the
@@ -181,21 +181,12 @@ async function flushAndKill(path: string, signer: AgentIdentity): Promise<void> 
 }
 
 /** The attacker's edit: the first DENY becomes an ALLOW, and every hash from there on is recomputed (no key needed). */
-function forgeAllow(lines: string[]): string[] {
+function forgeAllow(lines: string[]): Promise<string[]> {
   const at = lines.findIndex((l) => JSON.parse(l).decision?.type === "deny");
   expect(at).toBeGreaterThan(0);
-  const out = lines.slice(0, at);
-  let prev = JSON.parse(lines[at - 1]!).hash as string;
-  for (let i = at; i < lines.length; i++) {
-    const r = JSON.parse(lines[i]!);
-    if (i === at) r.decision = { ...r.decision, type: "allow", code: "allowed", reason: "allowed" };
-    r.prevHash = prev;
-    const body = canonicalBody(r);
-    r.hash = chainHash(prev, body);
-    out.push(recordLine(body, r.hash, r.type === "checkpoint" ? r.sig : undefined));
-    prev = r.hash;
-  }
-  return out;
+  const r = JSON.parse(lines[at]!);
+  r.decision = { ...r.decision, type: "allow", code: "allowed", reason: "allowed" };
+  return rechain([...lines.slice(0, at), JSON.stringify(r), ...lines.slice(at + 1)], at);
 }
 
 describe("a crash after gate.flush()", () => {
@@ -212,7 +203,7 @@ describe("a crash after gate.flush()", () => {
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, unsigned: 0, decisions: 5 });
 
     // 1. Forge deny -> allow and re-chain: the batch's checkpoint no longer verifies. A new writer refuses to vouch for it.
-    writeFileSync(path, `${forgeAllow(lines).join("\n")}\n`);
+    writeFileSync(path, `${(await forgeAllow(lines)).join("\n")}\n`);
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
       ok: false,
       problem: expect.stringMatching(/signature does not verify/),
@@ -222,7 +213,7 @@ describe("a crash after gate.flush()", () => {
     );
 
     // 2. Forge and also drop the batch's checkpoint, so the forged records look like a crash's unsigned tail.
-    writeFileSync(path, `${forgeAllow(lines.slice(0, -1)).join("\n")}\n`);
+    writeFileSync(path, `${(await forgeAllow(lines.slice(0, -1))).join("\n")}\n`);
     const warnings: string[] = [];
     const sink = new JsonlAuditSink(path, { signer, onWarning: (m) => warnings.push(m) });
     // The new writer records the range it cannot prove, in the chain, before signing anything.

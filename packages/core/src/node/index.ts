@@ -7,7 +7,9 @@ export {
   type CheckpointRecord,
   type DecisionRecord,
   type RecoveryRecord,
+  type SealRecord,
 } from "./audit-record.js";
+export { AUDIT_FORMAT_VERSION } from "./audit-chain.js";
 export {
   JsonlAuditSink,
   type AuditCheckpoint,

@@ -57,6 +57,7 @@ function decision(fields: Partial<Decision> = {}): Decision {
   });
 }
 
+const types = (path: string) => lines(path).map((l) => JSON.parse(l).type as string);
 const lines = (path: string) =>
   readFileSync(path, "utf8")
     .split("\n")
@@ -76,8 +77,11 @@ describe("JsonlAuditSink", () => {
     const records = lines(path).map((l) => JSON.parse(l));
     expect(records.map((r) => r.type)).toEqual(["checkpoint", "decision", "decision", "decision", "checkpoint"]);
     expect(records.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4]);
+    // Format v2: records carry no hash; each checkpoint's hash covers the records since the one before.
+    expect(records.every((r) => r.v === 2)).toBe(true);
     expect(records[0].prevHash).toBe("0".repeat(64));
-    for (let i = 1; i < records.length; i++) expect(records[i].prevHash).toBe(records[i - 1].hash);
+    expect(records.slice(1, 4).every((r) => r.hash === undefined)).toBe(true);
+    expect(records[4].prevHash).toBe(records[0].hash);
     expect(existsSync(`${path}.head`)).toBe(true);
     expect(JSON.parse(readFileSync(`${path}.head`, "utf8")).seq).toBe(4);
     expect(statSync(path).mode & 0o777).toBe(0o600); // only the owner reads what agents did
@@ -136,7 +140,7 @@ describe("JsonlAuditSink", () => {
     expect(sink.pending).toBe(4);
     const fifth = sink.write(decision());
     await fifth;
-    expect(lines(path)).toHaveLength(5);
+    expect(types(path)).toEqual([...Array(5).fill("decision"), "seal"]);
     expect(sink.pending).toBe(0);
   });
 
@@ -144,7 +148,7 @@ describe("JsonlAuditSink", () => {
     const path = join(dir, "timer.jsonl");
     const sink = open(path, { flushEvery: 1_000_000, flushIntervalMs: 5 });
     const done = [sink.write(decision()), sink.write(decision()), sink.write(decision())];
-    await vi.waitFor(() => expect(lines(path)).toHaveLength(3));
+    await vi.waitFor(() => expect(types(path)).toEqual(["decision", "decision", "decision", "seal"]));
     await Promise.all(done);
   });
 
@@ -170,7 +174,7 @@ describe("JsonlAuditSink", () => {
     expect(JSON.parse(lines(path)[0]!).decision).toEqual(d);
     sink.write(decision());
     await sink.flush();
-    expect(lines(path)).toHaveLength(2);
+    expect(types(path)).toEqual(["decision", "seal", "decision", "seal"]);
   });
 
   it("signs one checkpoint per group commit, written with its records; checkpointEvery refreshes the head file", async () => {
@@ -220,24 +224,24 @@ describe("JsonlAuditSink", () => {
     await third.close();
     const records = lines(path).map((l) => JSON.parse(l));
     expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i));
-    // A writer without a signer leaves its records unsigned: a trusted key does not accept them unless told to.
+    // A writer without a signer leaves its records (its decision and the seal after it) unsigned: a trusted key does not accept them unless told to.
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
       ok: false,
-      unsigned: 1,
+      unsigned: 2,
       problem: expect.stringMatching(/not covered by any signature/),
     });
     expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({
       ok: true,
-      unsigned: 1,
+      unsigned: 2,
       decisions: 4,
     });
-    // A signed writer opening it next names that record instead of signing over it.
+    // A signed writer opening it next names those records instead of signing over them.
     const fourth = open(path, { signer });
-    expect(fourth.opened.unsigned).toEqual({ from: records.length - 1, to: records.length - 1 });
+    expect(fourth.opened.unsigned).toEqual({ from: records.length - 2, to: records.length - 1 });
     await fourth.close();
     expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({
       ok: true,
-      unsigned: 1,
+      unsigned: 2,
       recoveries: 1,
     });
   });
@@ -296,8 +300,9 @@ describe("JsonlAuditSink", () => {
     await sinks.splice(0)[0]!.close();
     expect(sink.closed).toBe(true);
     writeFileSync(path, readFileSync(path, "utf8").slice(0, -1));
+    // The last line is the group's seal: kept once it matches the records it closes.
     const reopened = open(path);
-    expect(reopened.opened).toEqual({ resumed: true, nextSeq: 2 });
+    expect(reopened.opened).toEqual({ resumed: true, nextSeq: 3 });
     reopened.write(decision());
     await reopened.close();
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, decisions: 3 });
@@ -310,7 +315,9 @@ describe("JsonlAuditSink", () => {
     await sinks.splice(0)[0]!.close();
     writeFileSync(path, readFileSync(path, "utf8").replace('"allow"', '"deny"'));
     expect(() => new JsonlAuditSink(path)).toThrow(AuditLogError);
-    expect(() => new JsonlAuditSink(path)).toThrow(/last line does not match its hash; refusing to append/);
+    expect(() => new JsonlAuditSink(path)).toThrow(
+      /its last seal \(seq 1\) does not match the records it closes; refusing to append/,
+    );
     // The failed open released its lock.
     expect(existsSync(`${path}.lock`)).toBe(false);
   });

@@ -3,13 +3,13 @@ import { fdatasyncSync, fstatSync, ftruncateSync, readFileSync, writeSync } from
 import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { findLastCheckpoint, readTail } from "./audit-log-tail.js";
+import { ChainHash } from "./audit-chain.js";
+import { findLastCheckpoint, readChainTail, readTail } from "./audit-log-tail.js";
 import {
-  chainHash,
   checkpointSignatureOk,
   GENESIS_HASH,
+  isChainPoint,
   parseRecordLine,
-  recordLine,
   sha256,
   type CheckpointRecord,
 } from "./audit-record.js";
@@ -42,10 +42,19 @@ export interface OpenContext {
   warn: (message: string) => void;
 }
 
+/** v2 records after the log's last chain point (a group torn before it, a recovery record): the next one closes them. */
+export interface OpenGroup {
+  /** The chain's hash over them so far. */
+  hash: ChainHash;
+  records: number;
+}
+
 /** Where the chain continues. */
 export interface ResumePoint {
   seq: number;
+  /** Hash of the last chain point (or v1 line). */
   prevHash: string;
+  open: OpenGroup | undefined;
   /** Bytes of the file after repairs. */
   size: number;
   /** Seq of the checkpoint the head file names (-1: none). */
@@ -55,43 +64,69 @@ export interface ResumePoint {
 
 const RECOVERY_PREVIEW_BYTES = 1024;
 
+/** The error that refuses to append to `ctx.path`. */
+function refuse(ctx: OpenContext, why: string): AuditLogError {
+  return new AuditLogError(
+    ctx.path,
+    `audit log ${ctx.path}: ${why}; refusing to append to a chain that does not verify (check it with verifyAuditLog, then start a new file)`,
+  );
+}
+
 /** Finds where the chain stops, repairs a crash's leftovers (never silently), and returns the resume point. */
 export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
   const size = fstatSync(fd).size;
   const { last, lastEnd, fragment } = readTail(fd, size);
   let seq = 0;
   let prevHash = GENESIS_HASH;
+  let open: OpenGroup | undefined;
   let end = size;
   const state: AuditLogOpenState = { resumed: false, nextSeq: 0 };
   if (last !== undefined) {
     const parsed = parseRecordLine(last.toString("utf8"));
-    if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical) {
-      const why = parsed.problem ?? (parsed.hashOk ? "is not in canonical form" : "does not match its hash");
-      throw new AuditLogError(
-        ctx.path,
-        `audit log ${ctx.path}: its last line ${why}; refusing to append to a chain that does not verify (check it with verifyAuditLog, then start a new file)`,
-      );
+    if (parsed.problem !== undefined) throw refuse(ctx, `its last line ${parsed.problem}`);
+    if (parsed.version === 1) {
+      if (!parsed.hashOk || !parsed.canonical)
+        throw refuse(ctx, `its last line ${parsed.hashOk ? "is not in canonical form" : "does not match its hash"}`);
+      seq = parsed.record.seq + 1;
+      prevHash = parsed.record.hash!;
+    } else {
+      const tail = readChainTail(fd, lastEnd);
+      if ("problem" in tail) throw refuse(ctx, tail.problem);
+      seq = tail.seq;
+      prevHash = tail.prevHash;
+      if (tail.open) open = { hash: tail.open, records: seq - tail.openFrom };
     }
-    seq = parsed.record.seq + 1;
-    prevHash = parsed.record.hash;
     state.resumed = true;
   }
   let torn: AuditLogOpenState["recoveredTornLine"];
   let tornPreview = "";
   if (fragment !== undefined) {
-    const parsed = parseRecordLine(fragment.toString("utf8"));
-    if (
-      parsed.record &&
-      parsed.hashOk &&
-      parsed.canonical &&
-      parsed.record.seq === seq &&
-      parsed.record.prevHash === prevHash
-    ) {
+    const text = fragment.toString("utf8");
+    const parsed = parseRecordLine(text);
+    let kept = false;
+    if (parsed.record !== undefined && parsed.record.seq === seq) {
+      const r = parsed.record;
+      if (parsed.version === 1) {
+        kept = parsed.hashOk && parsed.canonical && r.prevHash === prevHash;
+      } else if (!isChainPoint(r)) {
+        kept = true;
+        open ??= { hash: new ChainHash(prevHash), records: 0 };
+        open.hash.update(Buffer.from(`${text}\n`, "utf8"));
+        open.records++;
+      } else {
+        kept =
+          r.prevHash === prevHash &&
+          parsed.body !== undefined &&
+          (open?.hash ?? new ChainHash(prevHash)).peek(parsed.body) === r.hash;
+        if (kept) open = undefined;
+      }
+    }
+    if (kept) {
       // Complete but for its newline: keep it.
       writeSync(fd, "\n");
       end += 1;
       seq += 1;
-      prevHash = parsed.record.hash;
+      if (parsed.record!.hash !== undefined) prevHash = parsed.record!.hash;
       state.resumed = true;
     } else {
       torn = { offset: lastEnd, bytes: fragment.length, sha256: sha256(fragment) };
@@ -120,39 +155,43 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
     }
   }
   if (head) {
+    const r = head.record;
     if (ctx.key) {
-      checkKey(ctx, head.record);
-      if (!checkpointSignatureOk(ctx.key, head.record)) {
+      checkKey(ctx, r);
+      if (!checkpointSignatureOk(ctx.key, r)) {
         throw new AuditLogError(
           ctx.path,
           `audit log head file ${ctx.headPath}: its checkpoint's signature does not verify; refusing to append (check with verifyAuditLog)`,
         );
       }
     }
-    if (head.record.seq === seq && head.record.prevHash === prevHash) {
+    const closes = head.body === undefined || (open?.hash ?? new ChainHash(prevHash)).peek(head.body) === r.hash;
+    if (r.seq === seq && r.prevHash === prevHash && closes) {
       // The writer stopped between writing the head and appending its checkpoint.
       append += `${head.line}\n`;
       seq += 1;
-      prevHash = head.record.hash;
-      state.restoredCheckpoint = head.record.seq;
-      covered = head.record.seq;
-    } else if (head.record.seq > seq) {
+      prevHash = r.hash;
+      open = undefined;
+      state.restoredCheckpoint = r.seq;
+      covered = r.seq;
+    } else if (r.seq > seq) {
       throw new AuditLogError(
         ctx.path,
-        `audit log ${ctx.path} ends at seq ${seq - 1} but its head file names checkpoint seq ${head.record.seq}: the log was truncated; refusing to append (to start a new log, move the log and its head file away)`,
+        `audit log ${ctx.path} ends at seq ${seq - 1} but its head file names checkpoint seq ${r.seq}: the log was truncated; refusing to append (to start a new log, move the log and its head file away)`,
       );
     }
   }
   const unsigned = ctx.key && covered < lastRecord ? { from: covered + 1, to: lastRecord } : undefined;
   if (torn || unsigned) {
-    const recovery: Record<string, unknown> = { at: new Date().toISOString(), prevHash, seq, type: "recovery" };
+    const recovery: Record<string, unknown> = { at: new Date().toISOString(), seq, type: "recovery", v: 2 };
     if (torn) recovery.torn = { bytes: torn.bytes, preview: tornPreview, sha256: torn.sha256 };
     if (unsigned) recovery.unsigned = unsigned;
-    const body = canonicalJson(recovery);
-    const hash = chainHash(prevHash, body);
-    append += `${recordLine(body, hash)}\n`;
+    const line = `${canonicalJson(recovery)}\n`;
+    open ??= { hash: new ChainHash(prevHash), records: 0 };
+    open.hash.update(Buffer.from(line, "utf8"));
+    open.records++;
+    append += line;
     seq += 1;
-    prevHash = hash;
     if (torn) state.recoveredTornLine = torn;
     if (unsigned) state.unsigned = unsigned;
   }
@@ -176,7 +215,7 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
     );
   }
   state.nextSeq = seq;
-  return { seq, prevHash, size: end, headSeq: head ? head.record.seq : -1, state };
+  return { seq, prevHash, open, size: end, headSeq: head ? head.record.seq : -1, state };
 }
 
 function checkKey(ctx: OpenContext, record: CheckpointRecord): void {
@@ -188,7 +227,7 @@ function checkKey(ctx: OpenContext, record: CheckpointRecord): void {
   }
 }
 
-function readHead(ctx: OpenContext): { line: string; record: CheckpointRecord } | undefined {
+function readHead(ctx: OpenContext): { line: string; record: CheckpointRecord; body: string | undefined } | undefined {
   let text: string;
   try {
     text = readFileSync(ctx.headPath, "utf8");
@@ -198,11 +237,16 @@ function readHead(ctx: OpenContext): { line: string; record: CheckpointRecord } 
   }
   const line = text.endsWith("\n") ? text.slice(0, -1) : text;
   const parsed = parseRecordLine(line);
-  if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.type !== "checkpoint") {
+  // A v1 head checks itself; a v2 head's hash covers records in the log (checked where it is used).
+  const valid =
+    parsed.problem === undefined &&
+    parsed.record.type === "checkpoint" &&
+    (parsed.version === 1 ? parsed.hashOk && parsed.canonical : parsed.body !== undefined);
+  if (!valid) {
     throw new AuditLogError(
       ctx.path,
       `audit log head file ${ctx.headPath} is not a valid checkpoint; refusing to append (check with verifyAuditLog)`,
     );
   }
-  return { line, record: parsed.record };
+  return { line, record: parsed.record as CheckpointRecord, body: parsed.version === 2 ? parsed.body : undefined };
 }

@@ -15,7 +15,7 @@ export interface AuditLogEntry {
  * Reads the decisions of an audit log written by `JsonlAuditSink`, oldest
  * first (for display and replay). It does not verify anything: use
  * `verifyAuditLog` for that. Lines that are not decision records
- * (checkpoints, recoveries, a torn last line) are skipped.
+ * (checkpoints, seals, recoveries, a torn last line) are skipped.
  */
 export async function readAuditLog(path: string): Promise<AuditLogEntry[]> {
   const out: AuditLogEntry[] = [];

@@ -3,49 +3,35 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { makeDecision } from "../gate/decision.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
-import { canonicalBody, chainHash, checkpointMessage, GENESIS_HASH, recordLine } from "./audit-record.js";
-import { JsonlAuditSink, verifyAuditLog } from "./index.js";
+import { canonicalBody, chainHash, recordLine } from "./audit-record.js";
+import {
+  logDecision as decision,
+  logMutation,
+  mutateLog,
+  rechain,
+  saveLog,
+  toV1,
+  writeGroupedLog,
+} from "./test-utils/audit-logs.js";
+import { JsonlAuditSink, readAuditLog, verifyAuditLog } from "./index.js";
 
 const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
 const publicKey = signer.publicKeyJwk()!;
 const root = mkdtempSync(join(tmpdir(), "agentgate-verify-"));
 let n = 0;
+/** The log as an older writer (format v1) wrote it. */
 let pristine: string[];
 let pristineHead: string;
+/** The same log as `JsonlAuditSink` writes it now (format v2): [C, d, d, d, d, C, d, d, d, d, C, d, d, d, d, C]. */
+let pristine2: string[];
+let pristineHead2: string;
 let path: string;
 
-function decision(i: number) {
-  return makeDecision({
-    id: `d-${i}`,
-    type: i % 3 === 0 ? "deny" : "allow",
-    code: i % 3 === 0 ? "target_not_allowed" : "allowed",
-    agentId: "agent-1",
-    agentName: "bot",
-    action: "tool_use",
-    target: i % 3 === 0 ? "rm" : "search",
-    reason: `decision ${i}`,
-    timestamp: new Date(1_700_000_000_000 + i * 1000).toISOString(),
-    policy: "p",
-  });
-}
-
-/** A signed log of 12 decisions in three group commits of 4, each ending in a checkpoint: lines are [C, d, d, d, d, C, d, d, d, d, C, d, d, d, d, C]. */
-async function buildLog(file: string): Promise<void> {
-  const sink = new JsonlAuditSink(file, { signer, flushIntervalMs: 3_600_000 });
-  for (let i = 1; i <= 12; i++) {
-    sink.write(decision(i));
-    if (i % 4 === 0) await sink.flush();
-  }
-  await sink.close();
-}
-
 beforeAll(async () => {
-  const file = join(root, "pristine.jsonl");
-  await buildLog(file);
-  pristine = readFileSync(file, "utf8").split("\n").slice(0, -1);
-  pristineHead = readFileSync(`${file}.head`, "utf8");
+  ({ lines: pristine2, head: pristineHead2 } = await writeGroupedLog(join(root, "pristine.jsonl"), signer));
+  pristine = await toV1(pristine2, signer);
+  pristineHead = `${pristine.at(-1)}\n`;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 beforeEach(() => {
@@ -55,34 +41,16 @@ beforeEach(() => {
 
 /** Writes the log and its head file (`null`: no head file). */
 function save(lines: string[], head: string | null = pristineHead): void {
-  writeFileSync(path, lines.length === 0 ? "" : `${lines.join("\n")}\n`);
-  if (head === null) rmSync(`${path}.head`, { force: true });
-  else writeFileSync(`${path}.head`, head);
+  saveLog(path, lines, head);
+}
+
+function save2(lines: string[], head: string | null = pristineHead2): void {
+  saveLog(path, lines, head);
 }
 
 const types = () => pristine.map((l) => JSON.parse(l).type as string);
 
-/** Recomputes seq, prevHash and hash from line `from` on (1-based), as someone without the key would. */
-function rechain(lines: string[], from: number, resign?: AgentIdentity): Promise<string[]> {
-  return (async () => {
-    const out = lines.slice(0, from - 1);
-    let prev = from === 1 ? GENESIS_HASH : JSON.parse(lines[from - 2]!).hash;
-    for (let i = from - 1; i < lines.length; i++) {
-      const r = JSON.parse(lines[i]!);
-      r.seq = i;
-      r.prevHash = prev;
-      if (r.type === "checkpoint" && resign) r.key = resign.publicKeyJwk();
-      const body = canonicalBody(r);
-      r.hash = chainHash(prev, body);
-      if (r.type === "checkpoint" && resign) r.sig = await resign.sign(checkpointMessage(r.hash));
-      out.push(recordLine(body, r.hash, r.type === "checkpoint" ? r.sig : undefined));
-      prev = r.hash;
-    }
-    return out;
-  })();
-}
-
-describe("verifyAuditLog", () => {
+describe("verifyAuditLog on a v1 log", () => {
   it("accepts the untouched log, with and without the trusted key", async () => {
     expect(types()).toEqual([
       "checkpoint",
@@ -209,7 +177,7 @@ describe("verifyAuditLog", () => {
     const r = JSON.parse(lines[6]!);
     r.decision.type = "deny";
     lines[6] = JSON.stringify(r);
-    save(await rechain(lines, 7));
+    save(await rechain(lines, 6));
     // Every link and hash checks out; the next checkpoint's signature does not.
     const v = await verifyAuditLog(path);
     expect(v).toMatchObject({
@@ -222,7 +190,7 @@ describe("verifyAuditLog", () => {
 
   it("re-chaining and deleting a record, re-signed with someone else's key: only the trusted key catches it", async () => {
     const mallory = await AgentIdentity.create("mallory", { algorithm: "Ed25519" });
-    const forged = await rechain([...pristine.slice(0, 3), ...pristine.slice(4)], 1, mallory);
+    const forged = await rechain([...pristine.slice(0, 3), ...pristine.slice(4)], 0, mallory);
     const head = forged.at(-1)!;
     save(forged, `${head}\n`);
     // Self-consistent, so without a trusted key this cannot be told apart from a genuine log by another key.
@@ -313,7 +281,7 @@ describe("verifyAuditLog", () => {
     // An older head is fine: it still matches the log.
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true });
     const mallory = await AgentIdentity.create("mallory", { algorithm: "Ed25519" });
-    const fake = await rechain(pristine, 1, mallory);
+    const fake = await rechain(pristine, 0, mallory);
     save(pristine, `${fake[15]}\n`);
     expect(await verifyAuditLog(path)).toMatchObject({
       ok: false,
@@ -332,7 +300,7 @@ describe("verifyAuditLog", () => {
       target: "rm",
       reason: "forged",
     };
-    save(await rechain([...pristine, JSON.stringify(forged)], 17));
+    save(await rechain([...pristine, JSON.stringify(forged)], 16));
     const v = await verifyAuditLog(path, { publicKey });
     expect(v).toMatchObject({
       ok: false,
@@ -352,7 +320,7 @@ describe("verifyAuditLog", () => {
     // Without a trusted key nothing proves who signed, but the unsigned records are still counted.
     expect(await verifyAuditLog(path)).toMatchObject({ ok: true, unsigned: 1 });
     // Tail after a checkpoint in the middle (head file older): same rule.
-    save(await rechain([...pristine.slice(0, 11), JSON.stringify(forged)], 12), `${pristine[10]}\n`);
+    save(await rechain([...pristine.slice(0, 11), JSON.stringify(forged)], 11), `${pristine[10]}\n`);
     expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, unsigned: 1, firstBadLine: 12 });
   });
 
@@ -399,44 +367,183 @@ describe("verifyAuditLog", () => {
   });
 
   it("property: any single-byte edit, swap of adjacent lines or duplicated line is caught at the right line", async () => {
-    const mutation = fc.oneof(
-      fc.record({
-        kind: fc.constant("byte" as const),
-        line: fc.nat(15),
-        at: fc.nat(10_000),
-        byte: fc.integer({ min: 0x20, max: 0x7e }),
-      }),
-      fc.record({ kind: fc.constant("swap" as const), line: fc.nat(14) }),
-      fc.record({ kind: fc.constant("dup" as const), line: fc.nat(15) }),
-      fc.record({ kind: fc.constant("delete" as const), line: fc.nat(14) }),
-    );
     await fc.assert(
-      fc.asyncProperty(mutation, async (m) => {
-        const lines = [...pristine];
-        let expected: number;
-        if (m.kind === "byte") {
-          const text = lines[m.line]!;
-          const at = m.at % text.length;
-          const ch = String.fromCharCode(m.byte);
-          if (text[at] === ch) return;
-          lines[m.line] = text.slice(0, at) + ch + text.slice(at + 1);
-          expected = m.line + 1;
-        } else if (m.kind === "swap") {
-          [lines[m.line], lines[m.line + 1]] = [lines[m.line + 1]!, lines[m.line]!];
-          expected = m.line + 1;
-        } else if (m.kind === "dup") {
-          lines.splice(m.line + 1, 0, lines[m.line]!);
-          expected = m.line + 2;
-        } else {
-          lines.splice(m.line, 1);
-          expected = m.line + 1;
-        }
-        save(lines);
+      fc.asyncProperty(logMutation, async (m) => {
+        const mutated = mutateLog(pristine, m);
+        if (mutated === undefined) return;
+        save(mutated.lines);
         const v = await verifyAuditLog(path, { publicKey });
         expect(v.ok).toBe(false);
-        expect(v.firstBadLine).toBe(expected);
+        expect(v.firstBadLine).toBe(mutated.line);
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe("verifyAuditLog on a v2 log: one hash per group commit", () => {
+  beforeEach(() => save2(pristine2));
+
+  it("records carry no hash; each group's checkpoint hashes the records it closes; the log verifies", async () => {
+    const records = pristine2.map((l) => JSON.parse(l));
+    expect(records.every((r) => r.v === 2)).toBe(true);
+    expect(records.filter((r) => r.type === "decision").every((r) => r.hash === undefined)).toBe(true);
+    expect(records.map((r) => r.seq)).toEqual(records.map((_, i) => i));
+    const points = records.filter((r) => r.type === "checkpoint");
+    expect(points.map((r) => r.seq)).toEqual([0, 5, 10, 15]);
+    for (let i = 1; i < points.length; i++) expect(points[i].prevHash).toBe(points[i - 1].hash);
+    expect(await verifyAuditLog(path, { publicKey })).toEqual({
+      ok: true,
+      records: 16,
+      decisions: 12,
+      checkpoints: 4,
+      signatures: "trusted-key",
+      headChecked: true,
+      recoveries: 0,
+      unsigned: 0,
+      dropped: 0,
+      lastCheckpoint: { seq: 15, line: 16, at: records[15].at },
+    });
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: true, signatures: "embedded-key" });
+    expect((await readAuditLog(path)).map((e) => e.decision.id)).toEqual(
+      Array.from({ length: 12 }, (_, i) => `d-${i + 1}`),
+    );
+  });
+
+  it("a changed record fails at its group, even byte-identical JSON in another form", async () => {
+    const lines = [...pristine2];
+    lines[6] = lines[6]!.replace('"type":"allow"', '"type":"deny"');
+    save2(lines);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      firstBadLine: 7,
+      problem: expect.stringMatching(/a line among lines 7\.\.11 was modified, inserted or moved/),
+    });
+    save2(pristine2.map((l, i) => (i === 2 ? JSON.stringify(JSON.parse(l), null, 0).replace('"seq":', '"seq" :') : l)));
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 2 });
+  });
+
+  it("re-chaining without the key: every group hash recomputed, the next checkpoint's signature fails", async () => {
+    const lines = [...pristine2];
+    const r = JSON.parse(lines[6]!);
+    r.decision.type = "deny";
+    lines[6] = JSON.stringify(r);
+    save2(await rechain(lines, 6));
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 11,
+      problem: expect.stringMatching(/checkpoint at line 11's signature does not verify/),
+    });
+  });
+
+  it("deletion, insertion and reordering show as a seq gap or a wrong group hash", async () => {
+    save2([...pristine2.slice(0, 7), ...pristine2.slice(8)]);
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 8,
+      problem: expect.stringMatching(/record seq 7 is missing/),
+    });
+    const swapped = [...pristine2];
+    [swapped[8], swapped[9]] = [swapped[9]!, swapped[8]!];
+    save2(swapped);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 9 });
+    // Renumbered to hide the swap: the group hash still shows it.
+    const renumbered = swapped.map((l, i) => l.replace(/"seq":\d+/, `"seq":${i}`));
+    save2(renumbered);
+    expect(await verifyAuditLog(path)).toMatchObject({ ok: false, firstBadLine: 7 });
+  });
+
+  it("truncation: before the head's checkpoint fails; only the closing checkpoint gone is a crash the head covers", async () => {
+    save2(pristine2.slice(0, 12));
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/truncated/),
+    });
+    save2(pristine2.slice(0, 15));
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: true,
+      decisions: 12,
+      lastCheckpoint: { seq: 15 },
+    });
+    // ... but not if a record the head's checkpoint covers was changed.
+    const lines = pristine2.slice(0, 15);
+    lines[13] = lines[13]!.replace('"type":"allow"', '"type":"deny"');
+    save2(lines);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      problem: expect.stringMatching(/truncated/),
+    });
+  });
+
+  it("records after the last checkpoint are unsigned: a forged tail fails with a trusted key unless allowUnsignedTail", async () => {
+    const forged = JSON.parse(pristine2[1]!);
+    forged.seq = 16;
+    forged.decision = { ...forged.decision, id: "forged", reason: "forged" };
+    save2([...pristine2, JSON.stringify(forged)]);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({
+      ok: false,
+      unsigned: 1,
+      firstBadLine: 17,
+      problem: expect.stringMatching(/record seq 16 \(line 17\) after the last signed checkpoint/),
+    });
+    expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 1 });
+  });
+
+  it("a v1 log reopened by the sink continues its chain in v2 and verifies; a v1 line after v2 lines does not", async () => {
+    const v1 = await toV1(pristine2, signer);
+    save2(v1, `${v1.at(-1)}\n`);
+    const sink = new JsonlAuditSink(path, { signer, onWarning: () => {} });
+    expect(sink.opened).toEqual({ resumed: true, nextSeq: 16 });
+    sink.write(decision(13));
+    await sink.close();
+    const lines = readFileSync(path, "utf8").split("\n").slice(0, -1);
+    expect(lines.slice(0, 16)).toEqual(v1);
+    expect(lines.slice(16).map((l) => JSON.parse(l).v)).toEqual([2, 2, 2]);
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 13, checkpoints: 6 });
+    save2([
+      ...pristine2,
+      ...(await toV1([...pristine2, pristine2[1]!.replace('"seq":1', '"seq":16')], signer)).slice(16),
+    ]);
+    expect(await verifyAuditLog(path)).toMatchObject({
+      ok: false,
+      firstBadLine: 17,
+      problem: expect.stringMatching(/v1 record after v2/),
+    });
+  });
+
+  it("a seal closes each group of a log without a signer", async () => {
+    const unsigned = join(root, "sealed.jsonl");
+    const sink = new JsonlAuditSink(unsigned, { flushIntervalMs: 3_600_000 });
+    sink.write(decision(1));
+    sink.write(decision(2));
+    await sink.flush();
+    sink.write(decision(3));
+    await sink.close();
+    const lines = readFileSync(unsigned, "utf8").split("\n").slice(0, -1);
+    expect(lines.map((l) => JSON.parse(l).type)).toEqual(["decision", "decision", "seal", "decision", "seal"]);
+    expect(await verifyAuditLog(unsigned)).toMatchObject({
+      ok: true,
+      decisions: 3,
+      checkpoints: 0,
+      signatures: "none",
+    });
+    writeFileSync(unsigned, `${lines.map((l, i) => (i === 3 ? l.replace("d-3", "d-9") : l)).join("\n")}\n`);
+    expect(await verifyAuditLog(unsigned)).toMatchObject({ ok: false, firstBadLine: 4 });
+  });
+
+  it("property: any single-byte edit, swap, duplicate or deletion fails, at or before the chain point after it", async () => {
+    await fc.assert(
+      fc.asyncProperty(logMutation, async (m) => {
+        const mutated = mutateLog(pristine2, m);
+        if (mutated === undefined) return;
+        save2(mutated.lines);
+        const v = await verifyAuditLog(path, { publicKey });
+        expect(v.ok).toBe(false);
+        // The group that holds the edit ends at the next checkpoint (lines 1, 6, 11, 16).
+        const closing = [1, 6, 11, 16].find((c) => c >= m.line + 1)!;
+        expect(v.firstBadLine).toBeLessThanOrEqual(closing + 1);
+      }),
+      { numRuns: 200 },
     );
   });
 });

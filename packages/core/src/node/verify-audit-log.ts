@@ -6,8 +6,23 @@ import {
   parseRecordLine,
   toPublicJwk,
   type CheckpointRecord,
+  type ParsedRecordLine,
 } from "./audit-record.js";
+import { ChainHash } from "./audit-chain.js";
 import { readLineBatches } from "./line-reader.js";
+
+const NEWLINE = Buffer.from("\n");
+
+/** The reader's current buffer, as bytes (the lines of one read share it). */
+let whole: Uint8Array = new Uint8Array(0);
+
+/** The line's bytes and its `\n`: a view one byte longer when the reader's buffer holds it next (no copy). */
+function withNewline(bytes: Buffer): Uint8Array {
+  if (whole.buffer !== bytes.buffer) whole = new Uint8Array(bytes.buffer);
+  const end = bytes.byteOffset + bytes.length;
+  if (end < whole.length && whole[end] === 0x0a) return whole.subarray(bytes.byteOffset, end + 1);
+  return Buffer.concat([bytes, NEWLINE]);
+}
 
 export interface VerifyAuditLogOptions {
   /**
@@ -33,7 +48,7 @@ export interface VerifyAuditLogOptions {
 export interface AuditLogVerification {
   /** True when nothing shows tampering. */
   ok: boolean;
-  /** Records that verified, in order (decisions, checkpoints, recoveries). */
+  /** Records that verified, in order (decisions, checkpoints, seals, recoveries). */
   records: number;
   /** Decision records among them. */
   decisions: number;
@@ -64,10 +79,10 @@ export interface AuditLogVerification {
 }
 
 /**
- * Verifies an audit log written by `JsonlAuditSink`: every record's hash and
- * canonical form, an unbroken `seq` / `prevHash` chain, every checkpoint's
- * Ed25519 signature, and the head file (the latest signed checkpoint) against
- * the log's end. Catches modification, insertion, deletion, reordering,
+ * Verifies an audit log written by `JsonlAuditSink`: an unbroken `seq`, every
+ * chain point's hash over the lines it closes (format v2; in v1, every record's
+ * hash and canonical form), every checkpoint's Ed25519 signature, and the head
+ * file (the latest signed checkpoint) against the log's end. Catches modification, insertion, deletion, reordering,
  * re-chaining without the signing key, and truncation to before the last
  * checkpoint. With a trusted key, a record no signature covers (after the last
  * checkpoint, or declared unproven after a crash) fails verification unless
@@ -118,41 +133,35 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
   let covered = -1;
   /** The first range of records no signature proves, and where it was declared. */
   let firstUnsigned: { from: number; to: number; declaredAt?: number } | undefined;
+  /** v2: the running hash over the records since the last chain point, and the line of the first of them. */
+  let chain: ChainHash | undefined;
+  let groupLine = 0;
+  let sawV2 = false;
   read: for await (const batch of readLineBatches(path)) {
     for (const raw of batch) {
       lines = raw.line;
       const n = raw.line;
       const parsed = parseRecordLine(raw.bytes.toString("utf8"));
-      if (
-        !raw.terminated &&
-        (parsed.problem !== undefined ||
-          !parsed.hashOk ||
-          !parsed.canonical ||
-          parsed.record.seq !== expectSeq ||
-          parsed.record.prevHash !== prevHash)
-      ) {
-        result.tornTail = { line: n, bytes: raw.bytes.length };
-        break read;
-      }
-      if (parsed.problem !== undefined) return fail(n, `line ${n} ${parsed.problem}`);
-      const r = parsed.record;
-      if (r.seq !== expectSeq) {
-        if (r.seq > expectSeq) {
-          const missing =
-            r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
-          return fail(n, `${missing} missing before line ${n} (deleted or moved)`);
+      const bad = lineProblem(parsed, n, expectSeq, prevHash, sawV2, chain, groupLine);
+      if (bad !== undefined) {
+        if (!raw.terminated) {
+          result.tornTail = { line: n, bytes: raw.bytes.length };
+          break read;
         }
-        return fail(
-          n,
-          `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`,
-        );
+        return fail(bad[0], bad[1]);
       }
-      if (r.prevHash !== prevHash) {
-        return fail(n, `line ${n} does not chain to the record before it: a record was inserted, modified or replaced`);
+      const { record: r, version } = parsed as Extract<ParsedRecordLine, { version: number }>;
+      if (version === 2) {
+        sawV2 = true;
+        if (r.hash !== undefined) chain = undefined;
+        else {
+          if (chain === undefined) {
+            chain = new ChainHash(prevHash);
+            groupLine = n;
+          }
+          chain.update(withNewline(raw.bytes));
+        }
       }
-      if (!parsed.hashOk) return fail(n, `line ${n} was modified: its hash does not match its content`);
-      if (!parsed.canonical)
-        return fail(n, `line ${n} was edited: the content matches its hash but not the writer's exact form`);
       if (r.type === "checkpoint") {
         const bad = await checkSignature(r, `checkpoint at line ${n}`);
         if (bad) return fail(n, bad);
@@ -161,7 +170,7 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
         checkpointHashes.set(r.seq, r.hash);
         covered = r.seq;
       } else if (r.type === "decision") result.decisions++;
-      else {
+      else if (r.type === "recovery") {
         result.recoveries++;
         if (r.dropped !== undefined) result.dropped += r.dropped;
         if (r.unsigned !== undefined) {
@@ -178,7 +187,7 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
         }
       }
       result.records++;
-      prevHash = r.hash;
+      if (r.hash !== undefined) prevHash = r.hash;
       expectSeq++;
     }
   }
@@ -203,10 +212,16 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     } else {
       result.headChecked = true;
       const parsed = parseRecordLine(text.endsWith("\n") ? text.slice(0, -1) : text);
-      if (parsed.problem !== undefined || !parsed.hashOk || !parsed.canonical || parsed.record.type !== "checkpoint") {
+      // A v1 head checks itself; a v2 head's hash covers records in the log, checked below.
+      const valid =
+        parsed.problem === undefined &&
+        parsed.record.type === "checkpoint" &&
+        (parsed.version === 1 ? parsed.hashOk && parsed.canonical : parsed.body !== undefined);
+      if (!valid) {
         return fail(undefined, `head file ${headPath} is not a valid checkpoint (${parsed.problem ?? "modified"})`);
       }
-      const head = parsed.record;
+      const head = parsed.record as CheckpointRecord;
+      const body = parsed.version === 2 ? parsed.body! : undefined;
       const bad = await checkSignature(head, "the head file's checkpoint");
       if (bad) return fail(undefined, bad);
       if (head.seq <= lastSeq) {
@@ -216,7 +231,11 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
             `the head file names checkpoint seq ${head.seq}, which line ${head.seq + 1} is not: the log was rewritten`,
           );
         }
-      } else if (head.seq === lastSeq + 1 && head.prevHash === prevHash) {
+      } else if (
+        head.seq === lastSeq + 1 &&
+        head.prevHash === prevHash &&
+        (body === undefined || (chain ?? new ChainHash(prevHash)).peek(body) === head.hash)
+      ) {
         // The writer stopped after the head and before appending this checkpoint; nothing is missing.
         result.checkpoints++;
         result.lastCheckpoint = { seq: head.seq, at: head.at };
@@ -255,4 +274,48 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     );
   }
   return result;
+}
+
+/** Why line `n` breaks the chain, as `[firstBadLine, problem]`, or `undefined`. */
+function lineProblem(
+  parsed: ParsedRecordLine,
+  n: number,
+  expectSeq: number,
+  prevHash: string,
+  sawV2: boolean,
+  chain: ChainHash | undefined,
+  groupLine: number,
+): [number, string] | undefined {
+  if (parsed.problem !== undefined) return [n, `line ${n} ${parsed.problem}`];
+  const r = parsed.record;
+  if (r.seq !== expectSeq) {
+    if (r.seq > expectSeq) {
+      const missing =
+        r.seq - expectSeq > 1 ? `records seq ${expectSeq}..${r.seq - 1} are` : `record seq ${expectSeq} is`;
+      return [n, `${missing} missing before line ${n} (deleted or moved)`];
+    }
+    return [n, `line ${n} has seq ${r.seq} after seq ${expectSeq - 1}: a record was inserted, duplicated or moved`];
+  }
+  if (parsed.version === 1) {
+    if (sawV2) return [n, `line ${n} is a v1 record after v2 records: the log was spliced`];
+    if (r.prevHash !== prevHash)
+      return [n, `line ${n} does not chain to the record before it: a record was inserted, modified or replaced`];
+    if (!parsed.hashOk) return [n, `line ${n} was modified: its hash does not match its content`];
+    if (!parsed.canonical)
+      return [n, `line ${n} was edited: the content matches its hash but not the writer's exact form`];
+    return undefined;
+  }
+  if (r.hash === undefined) return undefined;
+  if (r.prevHash !== prevHash)
+    return [n, `line ${n} does not chain to the ${r.type} before it: a line was inserted, modified or replaced`];
+  if (parsed.body === undefined) return [n, `line ${n} was edited: its hash is not where the writer puts it`];
+  if ((chain ?? new ChainHash(prevHash)).peek(parsed.body) !== r.hash) {
+    return chain === undefined
+      ? [n, `line ${n} was modified: its hash does not match its content`]
+      : [
+          groupLine,
+          `a line among lines ${groupLine}..${n} was modified, inserted or moved: the hash of the ${r.type} at line ${n} does not match them`,
+        ];
+  }
+  return undefined;
 }

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { AgentIdentity } from "../identity/agent-identity.js";
+import { PermissionPolicy } from "../policy/permission-policy.js";
+import type { ActionRule } from "../policy/rule.js";
+import { FrameworkToolSteps } from "./framework-tool-steps.js";
+import { GateKeeper, type GateKeeperOptions } from "./gate-keeper.js";
+
+const identity = await AgentIdentity.create("steps-bot");
+const escalating: ActionRule[] = [
+  { action: "tool_use", allowed: true, allowedTargets: ["search", "deploy"], escalateTargets: ["deploy"] },
+];
+const makeGate = (rules: ActionRule[], options: Partial<GateKeeperOptions> = {}) =>
+  new GateKeeper({ identity, policy: new PermissionPolicy({ name: "s", rules }), ...options });
+const approvedBy = () => "alice";
+
+describe("FrameworkToolSteps.needsHuman", () => {
+  it("a gate that can never escalate the tool is not asked: the tool's own rule decides", async () => {
+    const gate = makeGate([{ action: "tool_use", allowed: true }]);
+    const steps = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
+    expect(await steps.needsHuman("c1", { q: 1 }, () => false)).toBe(false);
+    expect(gate.decisions).toEqual([]);
+    // The tool wants a human: the gate is asked first, so a denied call never bothers anyone.
+    expect(await steps.needsHuman("c2", { q: 1 }, () => true)).toBe(true);
+    const denied = new FrameworkToolSteps(gate, {
+      toolName: "rm",
+      trustedState: true,
+      mapping: { rm: { action: "shell" } },
+    });
+    expect(await denied.needsHuman("c3", {}, () => true)).toBe(false);
+  });
+
+  it("an escalation needs a human unless the gate asks one inline; a denial never does", async () => {
+    const gate = makeGate(escalating);
+    const deploy = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    let ownAsked = 0;
+    expect(await deploy.needsHuman("d1", { env: "prod" }, () => (ownAsked++, false))).toBe(true);
+    expect(ownAsked).toBe(0);
+    const search = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
+    expect(await search.needsHuman("d2", {}, () => true)).toBe(true); // allowed: the tool's own rule
+    expect(
+      await new FrameworkToolSteps(gate, { toolName: "wipe", trustedState: true }).needsHuman("d3", {}, () => true),
+    ).toBe(false);
+    const inline = makeGate(escalating, { approvalHandler: () => true });
+    expect(
+      await new FrameworkToolSteps(inline, { toolName: "deploy", trustedState: true }).needsHuman(
+        "d4",
+        {},
+        () => false,
+      ),
+    ).toBe(false);
+  });
+});
+
+describe("FrameworkToolSteps.read and check", () => {
+  it("trusted state: every check presents the input the approval step saw; untrusted: the arguments given", async () => {
+    const gate = makeGate(escalating);
+    const trusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    const untrusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: false });
+    await trusted.needsHuman("r1", { env: "prod", limit: 10 }, () => false);
+    await untrusted.needsHuman("r2", { env: "prod", limit: 10 }, () => false);
+    expect(trusted.read("r1", '{"env":"prod"}')).toEqual({ input: { env: "prod", limit: 10 } });
+    expect(untrusted.read("r2", '{"env":"staging"}')).toEqual({ input: { env: "staging" } });
+    // Unreadable arguments are never replaced by a remembered input.
+    expect(trusted.read("r1", "{").inputError).toMatch(/malformed JSON/);
+    expect(
+      new FrameworkToolSteps(gate, { toolName: "raw", trustedState: true, rawInput: true }).read("x", "hi"),
+    ).toEqual({
+      input: "hi",
+    });
+  });
+
+  it("a framework approval of an escalated call is recorded in the gate (trusted state) and the call runs once", async () => {
+    const gate = makeGate(escalating);
+    const steps = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    await steps.needsHuman("k1", { env: "prod" }, () => false);
+    const seen = () => ({ approved: true, approvedBy, via: "state.approve()" });
+    const decision = await steps.check("k1", '{"env":"prod"}', true, seen);
+    expect(decision).toMatchObject({ type: "allow", callId: "k1" });
+    expect(gate.decisions.find((d) => d.code === "approved")).toMatchObject({ approvedBy: "alice" });
+    expect(await steps.check("k1", '{"env":"prod"}', true, seen)).toMatchObject({
+      type: "deny",
+      code: "call_replayed",
+    });
+  });
+
+  it("untrusted state, or no framework approval: the escalation stands; an approvedBy that throws refuses", async () => {
+    const gate = makeGate(escalating);
+    const untrusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: false });
+    const forged = () => ({ approved: true, approvedBy, via: "state.approve()" });
+    expect(await untrusted.check("u1", '{"env":"prod"}', true, forged)).toMatchObject({ type: "escalate" });
+    const trusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    expect(await trusted.check("u2", "{}", true, () => ({ approved: false, via: "x" }))).toMatchObject({
+      type: "escalate",
+    });
+    const failing = () => ({
+      approved: true,
+      approvedBy: () => {
+        throw new Error("no session");
+      },
+      via: "state.approve()",
+    });
+    expect(await trusted.check("u3", "{}", true, failing)).toMatchObject({ type: "deny", code: "approval_error" });
+    const unreadable = () => {
+      throw new Error("corrupt state");
+    };
+    expect(await trusted.check("u4", "{}", true, unreadable)).toMatchObject({ type: "escalate" });
+    expect(await gate.pendingEscalationFor("u1")).toBeDefined();
+  });
+});
+
+describe("FrameworkToolSteps.recordRejections", () => {
+  it("records each rejected call once, with the framework's reason; unknown and odd ids are skipped", async () => {
+    const gate = makeGate(escalating);
+    const steps = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    await steps.needsHuman("j1", { env: "prod" }, () => false);
+    const asked: unknown[] = [];
+    const answer = (callId: string) => ({
+      reason: "freeze",
+      via: "state.reject()",
+      approvedBy: (input: unknown) => (asked.push([callId, input]), "alice"),
+    });
+    await steps.recordRejections(["j1", "unknown", 42, ""], answer);
+    await steps.recordRejections(["j1"], answer);
+    expect(asked).toEqual([["j1", { env: "prod" }]]);
+    const rejected = gate.decisions.filter((d) => d.code === "approval_denied");
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]!.reason).toMatch(/freeze/);
+  });
+});
