@@ -67,8 +67,8 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
   const out: ReadCall[] = [];
   // Only a batch of several items can hold the same call twice.
   const seen = input.length > 1 ? new Set<string>() : undefined;
-  const responses = (item: unknown) => {
-    if (own(item, "type") !== "function_call") return;
+  const responses = (item: unknown, type = own(item, "type")) => {
+    if (type !== "function_call") return;
     const callId = str(own(item, "call_id"));
     const name = own(item, "name");
     const args = own(item, "arguments");
@@ -78,20 +78,22 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
       seen.add(key);
     }
     const namespace = str(own(item, "namespace"));
-    const toolName = (namespace ? `${namespace}.` : "") + nameOf(name);
+    const toolName = namespace ? `${namespace}.${nameOf(name)}` : nameOf(name);
     out.push({ api: "responses", callId, toolName, rawArguments: args });
   };
   for (const item of input as readonly unknown[]) {
     const type = own(item, "type");
-    const custom = type === "custom";
-    const fn = own(item, custom ? "custom" : "function");
-    if ((custom || type === "function") && typeof fn === "object")
-      out.push(chatCall(own(item, "id"), nameOf(own(fn, "name")), own(fn, custom ? "input" : "arguments"), custom));
-    else if (type === "response.output_item.done") responses(own(item, "item"));
+    if (type === "function" || type === "custom") {
+      // A Chat call keeps its name and arguments under its type: `function` or `custom` (its `input`).
+      const fn = own(item, type);
+      const custom = type === "custom";
+      if (typeof fn === "object")
+        out.push(chatCall(own(item, "id"), nameOf(own(fn, "name")), own(fn, custom ? "input" : "arguments"), custom));
+    } else if (type === "response.output_item.done") responses(own(item, "item"));
     else if (type === "response.completed") {
       const output = own(own(item, "response"), "output");
       if (Array.isArray(output)) for (const o of output) responses(o);
-    } else responses(item);
+    } else responses(item, type);
   }
   return out;
 }
