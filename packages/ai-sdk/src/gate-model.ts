@@ -1,5 +1,5 @@
-import { errorText } from "@agentgate/core/internal";
-import { Action, DecisionType, PermissionDeniedError, type Decision, type GateKeeper } from "@agentgate/core";
+import { admitModelCall } from "@agentgate/core/internal";
+import type { GateKeeper } from "@agentgate/core";
 import { wrapLanguageModel, type LanguageModelMiddleware } from "ai";
 
 /** Any language model object `wrapLanguageModel` accepts (V2, V3 or V4 specification). */
@@ -28,7 +28,7 @@ export interface GateModelOptions {
 /**
  * Wraps a language model so that every `doGenerate` / `doStream` is first checked as an
  * `llm_call` with the model id as target (so `max_per_minute` and friends apply to model
- * calls). A refused call throws {@link PermissionDeniedError} before the provider is
+ * calls). A refused call throws `ModelCallDeniedError` (a `PermissionDeniedError`) before the provider is
  * contacted: its message says why, and `retryAfterMs` is set for rate limits. The AI SDK
  * does not retry it, so the loop stops with that error.
  */
@@ -46,21 +46,9 @@ export function gateModel(
  */
 export function gateModelMiddleware(gate: GateKeeper, options: GateModelOptions = {}): LanguageModelMiddleware {
   const check = async (type: "generate" | "stream", model: { modelId: string; provider: string }): Promise<void> => {
-    let decision: Decision;
-    try {
-      const info: GateModelCallInfo = { modelId: String(model.modelId), provider: String(model.provider), type };
-      const context = options.context === undefined ? undefined : await options.context(info);
-      decision = await gate.check(Action.LLM_CALL, {
-        ...(info.modelId !== "" ? { target: info.modelId } : {}),
-        ...(context != null ? { context } : {}),
-      });
-    } catch (error) {
-      // Recorded by the gate (audited) and thrown as the same typed error a policy DENY is.
-      const target = typeof model?.modelId === "string" && model.modelId !== "" ? { target: model.modelId } : {};
-      const reason = `AgentGate could not check the model call (${errorText(error)}), so it is denied`;
-      decision = gate.refuse(Action.LLM_CALL, reason, target);
-    }
-    if (decision.type !== DecisionType.ALLOW) throw new PermissionDeniedError(decision);
+    const info: GateModelCallInfo = { modelId: String(model?.modelId ?? ""), provider: String(model?.provider), type };
+    const context = options.context && (() => options.context!(info));
+    await admitModelCall(gate, info.modelId !== "" ? info.modelId : undefined, context);
   };
 
   return {

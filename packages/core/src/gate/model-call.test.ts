@@ -40,6 +40,20 @@ describe("admitModelCall", () => {
     expect(error.decision).toMatchObject({ type: "deny", code: "internal_error", target: "gpt-5" });
     expect(error.decision.reason).toMatch(/could not check the model call, so it was refused: clock broke/);
   });
+
+  it("runs a context callback at check time; a callback that throws is an audited refusal", async () => {
+    const g = gate([{ action: "llm_call", allowed: true }]);
+    let asked = 0;
+    const allowed = await admitModelCall(g, "gpt-5", async () => (asked++, { run: "r2" }));
+    expect(allowed).toMatchObject({ type: "allow", target: "gpt-5" });
+    expect(asked).toBe(1);
+    const error = (await admitModelCall(g, "gpt-5", () => {
+      throw new Error("no session");
+    }).catch((e: unknown) => e)) as PermissionDeniedError;
+    expect(error.decision).toMatchObject({ type: "deny", code: "internal_error", target: "gpt-5" });
+    expect(error.decision.reason).toMatch(/refused: no session/);
+    expect(g.decisions.at(-1)).toBe(error.decision);
+  });
 });
 
 describe("ModelCallDeniedError", () => {
