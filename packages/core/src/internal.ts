@@ -36,7 +36,7 @@ export {
   type ToolOutputEntry,
 } from "./gate/tool-output-ledger.js";
 export {
-  askApprover,
+  askAboutPausedCall,
   recordFrameworkAnswer,
   recordFrameworkRejection,
   toolMayEscalate,
@@ -54,3 +54,13 @@ export {
 } from "./gate/framework-tool-steps.js";
 export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./gate/tool-denial.js";
 export { assertGateKeeper } from "./gate/assert-gate-keeper.js";
+export { checkPausableToolCall, type PauseChannel, type PausedCallOutcome } from "./gate/paused-call.js";
+export type { HitlActionRequest, HitlReviewConfig, PausedCallQuestion } from "./gate/paused-call-question.js";
+export {
+  hitlResponseApproves,
+  readResumeAnswer,
+  type HitlDecision,
+  type ResumeAnswer,
+  type ResumeValue,
+} from "./gate/resume-answer.js";
+export { askApprover, type ApproverAnswer, type AskApproverOptions } from "./gate/ask-approver.js";

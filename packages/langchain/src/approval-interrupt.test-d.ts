@@ -1,6 +1,6 @@
 import type { HITLRequest, HITLResponse } from "langchain";
 import { describe, expectTypeOf, it } from "vitest";
-import type { GateInterruptValue, GateResumeValue } from "./approval-interrupt.js";
+import type { GateInterruptValue, GateResumeValue } from "./index.js";
 
 describe("the gate's interrupt speaks LangChain's HITL protocol", () => {
   it("a GateInterruptValue is a HITLRequest", () => {

@@ -287,7 +287,7 @@ describe("GateCallbackHandler", () => {
         "c1",
       ),
     );
-    expect(error.decision).toMatchObject({ type: "deny", code: "internal_error" });
-    expect(error.reason).toMatch(/could not tell which tool/);
+    expect(error.decision).toMatchObject({ type: "deny", code: "invalid_input" });
+    expect(error.reason).toMatch(/no tool name/);
   });
 });

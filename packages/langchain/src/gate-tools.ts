@@ -1,8 +1,8 @@
-import { errorText } from "@agentgate/core/internal";
-import { deniedToolResult, type Decision, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { deniedToolResult, type GateKeeper, type ToolMapping } from "@agentgate/core";
+import { assertGateKeeper } from "@agentgate/core/internal";
 import type { CallbackManagerForToolRun } from "@langchain/core/callbacks/manager";
 import type { StructuredTool } from "@langchain/core/tools";
-import { adapterDenial, deniedToolMessage } from "./denial.js";
+import { contextOf, deniedToolMessage } from "./context.js";
 
 // oxlint-disable-next-line typescript/no-explicit-any -- any tool, whatever its schema and output
 type AnyTool = StructuredTool<any, any, any, any, any>;
@@ -46,9 +46,7 @@ export function gateTools<T extends readonly AnyTool[] | []>(
   gate: GateKeeper,
   options: GateToolsOptions<T> = {},
 ): T {
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function") {
-    throw new TypeError("gateTools needs a GateKeeper");
-  }
+  assertGateKeeper(gate, "gateTools");
   if (!Array.isArray(tools)) throw new TypeError("gateTools needs an array of LangChain tools");
   return tools.map((tool) => gateTool(tool, gate, options as GateToolsOptions<readonly AnyTool[]>)) as unknown as T;
 }
@@ -56,60 +54,31 @@ export function gateTools<T extends readonly AnyTool[] | []>(
 type CallFn = (arg: unknown, runManager?: CallbackManagerForToolRun, config?: Record<string, unknown>) => unknown;
 
 function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<readonly AnyTool[]>): AnyTool {
-  const original = tool as unknown as { name?: unknown; _call?: unknown; responseFormat?: unknown };
-  if (
-    typeof original !== "object" ||
-    original === null ||
-    typeof original._call !== "function" ||
-    typeof original.name !== "string"
-  ) {
-    throw new TypeError(
-      `gateTools: ${typeof original?.name === "string" ? JSON.stringify(original.name) : "an entry"} is not a LangChain StructuredTool (from tool() or a StructuredTool subclass)`,
-    );
+  const original = tool as unknown as { name?: unknown; _call?: unknown; responseFormat?: unknown } | undefined;
+  if (typeof original?._call !== "function" || typeof original.name !== "string") {
+    const which = typeof original?.name === "string" ? JSON.stringify(original.name) : "an entry";
+    throw new TypeError(`gateTools: ${which} is not a LangChain StructuredTool (from tool() or a subclass)`);
   }
   const name = original.name;
   const run = original._call as CallFn;
   const mapping = options.mapping as ToolMapping | undefined;
+  const context = contextOf(options.context, undefined);
 
+  const gatedCall: CallFn = async (arg, runManager, config) => {
+    // `invoke(toolCall)` puts the call in the config; LangGraph's ToolNode passes its id too.
+    const id = (config?.toolCall as { id?: unknown } | undefined)?.id || config?.toolCallId;
+    const callId = typeof id === "string" && id !== "" ? id : undefined;
+    // Never rejects: every failure comes back as an audited DENY.
+    const decision = await gate.checkToolCall({ toolName: name, input: arg, callId, mapping, context, execute: true });
+    // The original function, on the original tool (its own fields, private ones included).
+    if (decision.type === "allow") return run.call(tool, arg, runManager, config);
+    const refused =
+      callId === undefined
+        ? JSON.stringify(deniedToolResult(decision))
+        : deniedToolMessage({ id: callId, name }, decision);
+    // Tools that return [content, artifact] must still return a pair.
+    return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
+  };
   // Same object in every respect (prototype chain), except for the function.
-  const gated = Object.create(tool) as AnyTool;
-  Object.defineProperty(gated, "_call", {
-    configurable: true,
-    writable: true,
-    value: async function gatedCall(
-      arg: unknown,
-      runManager?: CallbackManagerForToolRun,
-      config?: Record<string, unknown>,
-    ) {
-      const callId = toolCallIdOf(config);
-      // Never rejects: every failure comes back as an audited DENY.
-      const decision = await gate.checkToolCall({
-        toolName: name,
-        input: arg,
-        callId,
-        mapping,
-        context: { framework: "langchain", ...options.context },
-        execute: true,
-      });
-      if (decision.type === "allow") {
-        // The original function, on the original tool (its own fields, private ones included).
-        return run.call(tool, arg, runManager, config);
-      }
-      const refused =
-        callId !== undefined
-          ? deniedToolMessage({ id: callId, name }, decision)
-          : JSON.stringify(deniedToolResult(decision));
-      // Tools that return [content, artifact] must still return a pair.
-      return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
-    },
-  });
-  return gated;
-}
-
-function toolCallIdOf(config: Record<string, unknown> | undefined): string | undefined {
-  const fromCall = (config?.toolCall as { id?: unknown } | undefined)?.id;
-  if (typeof fromCall === "string" && fromCall !== "") return fromCall;
-  const fromConfig = config?.toolCallId;
-  if (typeof fromConfig === "string" && fromConfig !== "") return fromConfig;
-  return undefined;
+  return Object.assign(Object.create(tool) as AnyTool, { _call: gatedCall });
 }

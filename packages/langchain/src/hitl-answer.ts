@@ -1,43 +1,54 @@
-import { canonicalJson } from "@agentgate/core/internal";
+import type { ApprovalResolution, ToolCall } from "@agentgate/core";
+import { hitlResponseApproves } from "@agentgate/core/internal";
+
+type Write = [task: string, channel: string, value: unknown];
+type Tuple = { pendingWrites?: Write[]; checkpoint?: { channel_values?: { messages?: unknown } } };
+type Saver = { list(config: unknown, options: unknown): AsyncIterable<Tuple> };
 
 /**
  * When `humanInTheLoopMiddleware` already asked a human about this very tool
- * call (same agent step, same call id) and the human approved it (or edited it
- * into the arguments it now has), returns who answered, so the gate records
- * that answer instead of asking a second time. Anything unexpected: undefined,
- * and the gate asks itself.
+ * call and the human approved it (or edited it into the call it now is), the
+ * approval to record, so the gate does not ask again. Anything unexpected:
+ * undefined, and the gate asks.
  *
  * LangChain keeps no record of a HITL answer on the message, so this reads the
- * run's own checkpoint (server-side state written by LangGraph): the HITL
- * node's interrupt, its resume value and the AI message it wrote, in the
- * checkpoints just before this tool call.
+ * run's own checkpoints (server-side state LangGraph wrote) in the HITL node's
+ * namespace: the one whose last AI message is the message now running, its
+ * HITL question and, once stored, the human's answer. With `durability: "exit"`
+ * the answer is stored only when the run ends; a call that got to the tools
+ * from the message asked about was approved or edited (a rejection or an open
+ * question never gets here), so it counts only with the arguments asked about.
  */
 export async function hitlApproval(
   runtime: unknown,
-  call: { id: string; name: string; args: unknown },
-): Promise<{ approvedBy: string } | undefined> {
+  state: unknown,
+  call: ToolCall,
+): Promise<ApprovalResolution | undefined> {
   try {
-    const configurable = (runtime as { configurable?: Record<string, unknown> } | undefined)?.configurable;
-    const saver = configurable?.__pregel_checkpointer as
-      | { list?: (config: unknown, options: unknown) => AsyncIterable<CheckpointTuple> }
-      | undefined;
-    const threadId = configurable?.thread_id;
-    const ns = configurable?.checkpoint_ns;
-    if (
-      typeof saver?.list !== "function" ||
-      (typeof threadId !== "string" && typeof threadId !== "number") ||
-      typeof ns !== "string"
-    )
-      return undefined;
+    const configurable = own(runtime, "configurable");
+    const saver = own(configurable, "__pregel_checkpointer") as Saver | undefined;
+    const ns = own(configurable, "checkpoint_ns");
+    const running = own(lastAiMessage(own(state, "messages")), "id");
+    if (typeof saver?.list !== "function" || typeof ns !== "string" || typeof running !== "string") return undefined;
     // This task runs in the tools node's namespace; the HITL node ran in its parent's.
     const parentNs = ns.split("|").slice(0, -1).join("|");
-    const args = canonicalJson(call.args);
-    for await (const tuple of saver.list(
-      { configurable: { thread_id: threadId, checkpoint_ns: parentNs } },
-      { limit: 3 },
-    )) {
-      const found = approvalIn(tuple.pendingWrites ?? [], call, args);
-      if (found !== undefined) return found ? { approvedBy: "humanInTheLoopMiddleware" } : undefined;
+    const where = { configurable: { thread_id: own(configurable, "thread_id"), checkpoint_ns: parentNs } };
+    for await (const { checkpoint, pendingWrites: writes = [] } of saver.list(where, { limit: 3 })) {
+      const asked = lastAiMessage(checkpoint?.channel_values?.messages);
+      if (running === "" || own(asked, "id") !== running) continue;
+      if (!(own(asked, "tool_calls") as unknown[]).some((c) => own(c, "id") === call.callId)) return undefined;
+      const [task, , value] = writes.find(([, channel, v]) => channel === "__interrupt__" && hitlQuestion(v)) ?? [];
+      const actions = hitlQuestion(value);
+      if (actions === undefined) continue;
+      const stored = writes.find(([t, channel]) => t === task && channel === "__resume__")?.[2];
+      // Not stored yet (durability "exit"): the call is here, so it was approved as asked or edited.
+      const answer = stored === undefined ? { decisions: actions.map(() => ({ type: "approve" })) } : only(stored);
+      if (!hitlResponseApproves(actions, answer, call)) return undefined;
+      return {
+        approved: true,
+        approvedBy: "humanInTheLoopMiddleware",
+        reason: "approved through humanInTheLoopMiddleware",
+      };
     }
   } catch {
     // Could not read the run's state: the gate asks.
@@ -45,49 +56,24 @@ export async function hitlApproval(
   return undefined;
 }
 
-interface CheckpointTuple {
-  pendingWrites?: [string, string, unknown][];
+/** A HITL question's actions (ours carry `type: "agentgate.approval"` and are answered through the gate). */
+function hitlQuestion(value: unknown): unknown[] | undefined {
+  const request = own(only(value), "value");
+  const actions = own(request, "actionRequests");
+  return own(request, "type") === undefined && Array.isArray(actions) ? actions : undefined;
 }
 
-/** true: approved (or edited into these args); false: this step's HITL node did not approve it; undefined: no HITL answer here. */
-function approvalIn(
-  writes: [string, string, unknown][],
-  call: { id: string; name: string },
-  args: string,
-): boolean | undefined {
-  for (const [taskId, channel, value] of writes) {
-    if (channel !== "__interrupt__" || !Array.isArray(value) || value.length !== 1) continue;
-    const request = (value[0] as { value?: unknown } | null)?.value as
-      | { actionRequests?: unknown; type?: unknown }
-      | undefined;
-    // A HITL request (ours carry `type: "agentgate.approval"` and are answered through the gate).
-    if (!request || request.type !== undefined || !Array.isArray(request.actionRequests)) continue;
-    // The same task must have written the AI message holding this call id (this step, this call).
-    if (!writes.some(([t, ch, v]) => t === taskId && ch === "messages" && holdsCall(v, call.id))) continue;
-    const resume = writes.find(([t, ch]) => t === taskId && ch === "__resume__")?.[2];
-    const decisions =
-      Array.isArray(resume) && resume.length === 1
-        ? (resume[0] as { decisions?: unknown } | null)?.decisions
-        : undefined;
-    if (!Array.isArray(decisions) || decisions.length !== request.actionRequests.length) return false;
-    return request.actionRequests.some((action: unknown, i: number) => {
-      const a = action as { name?: unknown; args?: unknown };
-      const d = decisions[i] as { type?: unknown; editedAction?: { name?: unknown; args?: unknown } } | null;
-      if (a?.name !== call.name || typeof d !== "object" || d === null) return false;
-      if (d.type === "approve") return canonicalJson(a.args) === args;
-      if (d.type === "edit") return d.editedAction?.name === call.name && canonicalJson(d.editedAction.args) === args;
-      return false;
-    });
-  }
-  return undefined;
+function lastAiMessage(messages: unknown): unknown {
+  return Array.isArray(messages) ? messages.findLast((m) => Array.isArray(own(m, "tool_calls"))) : undefined;
 }
 
-function holdsCall(value: unknown, callId: string): boolean {
-  const messages = Array.isArray(value) ? value : [value];
-  return messages.some((m) => {
-    const calls =
-      (m as { tool_calls?: unknown; kwargs?: { tool_calls?: unknown } } | null)?.tool_calls ??
-      (m as { kwargs?: { tool_calls?: unknown } } | null)?.kwargs?.tool_calls;
-    return Array.isArray(calls) && calls.some((c) => (c as { id?: unknown } | null)?.id === callId);
-  });
+/** The one element of a one-element array (LangGraph's interrupt and resume writes), else undefined. */
+function only(value: unknown): unknown {
+  return Array.isArray(value) && value.length === 1 ? value[0] : undefined;
+}
+
+function own(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
 }

@@ -377,18 +377,48 @@ describe("humanInTheLoopMiddleware and gateMiddleware on one agent", () => {
     });
   });
 
-  it('documented limit: with durability "exit" the HITL answer is not stored yet, so the gate asks again; the call still runs once', async () => {
-    const gate = await makeGate();
+  it.each(["exit", "async", "sync"] as const)(
+    'durability "%s": one question for one call, recorded by the gate; the call runs once',
+    async (durability) => {
+      const gate = await makeGate();
+      const tools = makeTools();
+      const id = callId();
+      const agent = agentWithBoth(gate, tools, id);
+      const config = { configurable: { thread_id: globalThis.crypto.randomUUID() }, durability };
+      let result = await agent.invoke({ messages: [{ role: "user", content: "Ship it" }] }, config);
+      const questions: unknown[] = [];
+      while (result.__interrupt__?.length) {
+        questions.push(...result.__interrupt__.map((i) => i.value));
+        result = await agent.invoke(new Command({ resume: { decisions: [{ type: "approve" }] } }), config);
+      }
+      expect(questions).toHaveLength(1);
+      expect(questions[0]).not.toHaveProperty("type"); // humanInTheLoopMiddleware's question, not the gate's
+      expect(tools.runs).toEqual(["deploy:prod"]);
+      expect(gate.decisions.filter((d) => d.code === "approved")).toMatchObject([
+        { type: "allow", callId: id, approvedBy: "humanInTheLoopMiddleware" },
+      ]);
+    },
+  );
+
+  it('durability "exit": a rejection, or an edit into other arguments the gate escalates, is never taken for an approval', async () => {
+    const gate = await makeGate(deployRules);
     const tools = makeTools();
-    const agent = agentWithBoth(gate, tools, callId());
+    const agent = agentWithBoth(gate, tools, callId(), { mapping: deployMapping });
     const config = { configurable: { thread_id: globalThis.crypto.randomUUID() }, durability: "exit" as const };
+    const answers: HITLResponse[] = [
+      { decisions: [{ type: "edit", editedAction: { name: "deploy", args: { env: "prod", force: true } } }] },
+      { decisions: [{ type: "reject", message: "not today" }] },
+    ];
     let result = await agent.invoke({ messages: [{ role: "user", content: "Ship it" }] }, config);
-    let questions = 0;
+    const questions: unknown[] = [];
     while (result.__interrupt__?.length) {
-      questions++;
-      result = await agent.invoke(new Command({ resume: { decisions: [{ type: "approve" }] } }), config);
+      questions.push(...result.__interrupt__.map((i) => i.value));
+      result = await agent.invoke(new Command({ resume: answers.shift() }), config);
     }
-    expect(questions).toBe(2);
-    expect(tools.runs).toEqual(["deploy:prod"]);
+    // HITL asked, the human edited; the edit's answer is not stored yet, so the gate asked about the edited call.
+    expect(questions).toHaveLength(2);
+    expect(questions[1]).toMatchObject({ type: "agentgate.approval", args: { env: "prod", force: true } });
+    expect(tools.runs).toEqual([]);
+    expect(gate.decisions.some((d) => d.type === "allow" && d.action === "deploy")).toBe(false);
   });
 });

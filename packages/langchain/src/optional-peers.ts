@@ -11,12 +11,10 @@ let langgraph: Promise<LangGraph> | undefined;
 export function loadLanggraph(): Promise<LangGraph> {
   langgraph ??= import("@langchain/langgraph").catch((error: unknown) => {
     langgraph = undefined;
-    throw new Error(
-      "@agentgate/langchain: approvals through interrupts need `@langchain/langgraph` (v1): npm install @langchain/langgraph",
-      {
-        cause: error,
-      },
-    );
+    const hint = "npm install @langchain/langgraph";
+    throw new Error(`@agentgate/langchain: approvals through interrupts need \`@langchain/langgraph\` (v1): ${hint}`, {
+      cause: error,
+    });
   });
   return langgraph;
 }

@@ -1,6 +1,5 @@
 import type { ApprovalHandler, ApprovalRequest, ApprovalResolution, Decision, GateKeeper } from "@agentgate/core";
-import { normalizeApproval } from "@agentgate/core";
-import { approvalRequestFor } from "@agentgate/core/internal";
+import { approvalRequestFor, askApprover } from "@agentgate/core/internal";
 import { isApprovalTimedOut } from "./inbox.js";
 
 /** How an escalated call is answered: an answer, or a reason no one could answer. */
@@ -11,31 +10,16 @@ export function approvalRequest(gate: GateKeeper, decision: Decision, args: unkn
   return approvalRequestFor(gate.identity, decision, args);
 }
 
-/** Runs an `ApprovalHandler` with a timeout; anything odd is a failure, never an approval. */
-export async function askHandler(
-  handler: ApprovalHandler,
-  request: ApprovalRequest,
-  timeoutMs: number,
-): Promise<AskResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const timeout = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), timeoutMs);
-    });
-    const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(request))), timeout]);
-    if (raw === "timeout") return { failure: `approval timed out (no answer within ${timeoutMs} ms)` };
-    const answer = normalizeApproval(raw);
-    if (!answer.valid)
-      return { failure: "the approval handler returned something other than a boolean or { approved: boolean }" };
-    const { valid: _, ...resolution } = answer;
-    return { answer: resolution };
-  } catch (error) {
-    // The inbox's own timeout says the same as ours: whichever timer fires first, the reason reads alike.
-    if (isApprovalTimedOut(error)) return { failure: (error as Error).message };
-    return { failure: `the approval handler failed: ${error instanceof Error ? error.message : String(error)}` };
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
+/** Runs an `ApprovalHandler` with a timeout, as the gate does (core's `askApprover`); anything odd is a failure, never an approval. */
+export function askHandler(handler: ApprovalHandler, request: ApprovalRequest, timeoutMs: number): Promise<AskResult> {
+  // Worded as the inbox's own timeout, which races this timer (same limit): either way the reason reads alike.
+  const timedOut = `approval timed out (no answer within ${timeoutMs} ms)`;
+  return askApprover(handler, request, { timeoutMs, timedOut, failed: inboxAwareFailure });
+}
+
+/** The inbox's own timeout already says "approval timed out (...)": keep its words, without a "handler failed" prefix. */
+function inboxAwareFailure(error: unknown): string | undefined {
+  return isApprovalTimedOut(error) ? (error as Error).message : undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { askApprover } from "@agentgate/core/internal";
+import { askAboutPausedCall } from "@agentgate/core/internal";
 import {
   deniedToolResult,
   type ApprovalHandler,
@@ -63,7 +63,11 @@ export async function resolveGateInterruptions(
     const tools: readonly Tool<any>[] = Array.isArray(item.agent?.tools) ? item.agent.tools : [];
     const layer = tools.map((t) => (t.name === call?.name ? findGateLayer(t, gate) : undefined)).find(Boolean);
     if (!call || !layer) continue;
-    const { decision, request, handled } = await askApprover(gate, layer.toolCall(call.callId, item.arguments), decide);
+    const { decision, request, handled } = await askAboutPausedCall(
+      gate,
+      layer.toolCall(call.callId, item.arguments),
+      decide,
+    );
     // Nothing for the gate to answer: the pause came from the tool's own needsApproval.
     if (!handled) continue;
     const approved = decision.type === "allow";

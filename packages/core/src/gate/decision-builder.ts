@@ -1,7 +1,7 @@
 import type { DecisionType } from "../action.js";
 import type { AgentIdentity } from "../identity/agent-identity.js";
 import type { Evaluation } from "../policy/permission-policy.js";
-import { makeDecision, type Decision, type DecisionCode } from "./decision.js";
+import { decisionShape, makeDecision, type Decision, type DecisionCode } from "./decision.js";
 import { DecisionIds } from "./decision-ids.js";
 import type { CheckRequest } from "./tool-call.js";
 
@@ -59,20 +59,35 @@ export class DecisionBuilder {
 
   /** The policy's own verdict, for checks no limit or record touches. */
   fromPolicy(request: CheckRequest, verdict: Evaluation, now: number): Decision {
-    // The hot path: straight to makeDecision, without `make`'s second fields object.
-    return makeDecision({
-      id: this.ids.next(),
-      type: verdict.type,
-      code: verdict.code,
-      agentId: this.#identity.id,
-      agentName: this.#identity.name,
-      action: request.action,
-      target: verdict.target,
-      reason: verdict.reason,
-      timestamp: this.iso(now),
-      policy: this.#policy,
-      callId: request.callId,
-    });
+    // The hot path: no fields object at all.
+    return this.simple(
+      this.ids.next(),
+      verdict.type,
+      verdict.code,
+      request.action,
+      verdict.target,
+      verdict.reason,
+      this.iso(now),
+      request.callId,
+    );
+  }
+
+  /** A decision of this gate's agent and policy without approval, escalation, retry or mode fields. */
+  simple(
+    id: string,
+    type: DecisionType,
+    code: DecisionCode,
+    action: string,
+    target: string | undefined,
+    reason: string,
+    timestamp: string,
+    callId: string | undefined,
+  ): Decision {
+    const identity = this.#identity;
+    const policy = this.#policy;
+    return Object.freeze(
+      decisionShape(id, type, code, identity.id, identity.name, action, target, reason, timestamp, policy, callId),
+    );
   }
 
   /** A DENY for a failure of the gate's own machinery (never an ALLOW). */

@@ -8,6 +8,7 @@ import {
   type ApprovalRequest,
   type ApprovalResolution,
 } from "./approval.js";
+import { askApprover } from "./ask-approver.js";
 import type { Decision, DecisionCode } from "./decision.js";
 import { canonicalJson } from "./fingerprint.js";
 import type { GateParts } from "./gate-parts.js";
@@ -40,7 +41,7 @@ export class Escalations {
   readonly #ttlMs: number;
   readonly #grants: GrantStore | undefined;
   /** Inline approvals being asked, by escalation id: a concurrent check of the same call waits for this one answer. */
-  readonly #asking = new Map<string, Promise<Decision>>();
+  #asking: Map<string, Promise<Decision>> | undefined;
 
   constructor(
     gate: GateParts,
@@ -77,7 +78,7 @@ export class Escalations {
     if (!this.#handler) return Promise.resolve(original);
     // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
     return (
-      this.#asking.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
+      this.#asking?.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
     );
   }
 
@@ -179,11 +180,12 @@ export class Escalations {
   }
 
   #share(escalationId: string, asking: Promise<Decision>): Promise<Decision> {
+    const map = (this.#asking ??= new Map());
     const done = (): void => {
-      if (this.#asking.get(escalationId) === asking) this.#asking.delete(escalationId);
+      if (map.get(escalationId) === asking) map.delete(escalationId);
     };
     asking.then(done, done);
-    this.#asking.set(escalationId, asking);
+    map.set(escalationId, asking);
     return asking;
   }
 
@@ -253,31 +255,11 @@ export class Escalations {
     }
   }
 
-  /** Runs the inline approval handler with a timeout; every failure is a DENY. */
+  /** Runs the inline approval handler with a timeout (see `askApprover`); every failure is a DENY. */
   async #ask(record: EscalationRecord): Promise<Decision> {
-    const handler = this.#handler!;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let failure: Failure | undefined;
-    let answer: ReturnType<typeof normalizeApproval> = { approved: false, valid: false };
-    try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new ApprovalTimeout()), this.#timeoutMs);
-      });
-      const raw = await Promise.race([Promise.resolve().then(() => handler(structuredClone(record.request))), timeout]);
-      answer = normalizeApproval(raw);
-      if (!answer.valid)
-        failure = [
-          "approval_error",
-          `the approval handler returned ${describeAnswer(raw)}, not a boolean or { approved: boolean }`,
-        ];
-    } catch (error) {
-      failure =
-        error instanceof ApprovalTimeout
-          ? ["approval_timeout", `no approval within ${this.#timeoutMs} ms (approvalTimeoutMs)`]
-          : ["approval_error", `the approval handler failed: ${errorText(error)}`];
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
+    const asked = await askApprover(this.#handler!, record.request, { timeoutMs: this.#timeoutMs });
+    const failure: Failure | undefined = "answer" in asked ? undefined : [asked.code, asked.failure];
+    const answer = "answer" in asked ? asked.answer : { approved: false };
     try {
       return (await this.#settle(record, answer, failure)).decision;
     } catch (error) {
@@ -372,13 +354,4 @@ export class Escalations {
     const reason = `${what} came after escalation ${quote(record.escalationId)} was settled (${won}); it changes nothing`;
     this.#gate.failClosed(requestOf(record), "approval_superseded", reason, record.escalationId);
   }
-}
-
-class ApprovalTimeout extends Error {}
-
-function describeAnswer(raw: unknown): string {
-  if (raw === undefined) return "undefined";
-  if (raw === null) return "null";
-  if (typeof raw === "object") return "an object without a boolean `approved`";
-  return `${typeof raw} ${String(raw).slice(0, 40)}`;
 }

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { ActionRule } from "../policy/rule.js";
-import { askApprover, recordFrameworkAnswer, recordFrameworkRejection, toolMayEscalate } from "./framework-approval.js";
+import {
+  askAboutPausedCall,
+  recordFrameworkAnswer,
+  recordFrameworkRejection,
+  toolMayEscalate,
+} from "./framework-approval.js";
 import { GateKeeper } from "./gate-keeper.js";
 import { MemoryStore } from "./memory-store.js";
 import type { GateStore } from "./store.js";
@@ -89,11 +94,11 @@ describe("recordFrameworkAnswer", () => {
   });
 });
 
-describe("askApprover", () => {
+describe("askAboutPausedCall", () => {
   it("asks about an escalated call with what the gate recorded, and records the answer", async () => {
     const gate = makeGate();
     const asked: unknown[] = [];
-    const { decision, request } = await askApprover(gate, deploy("d1"), (r) => {
+    const { decision, request } = await askAboutPausedCall(gate, deploy("d1"), (r) => {
       asked.push(r);
       return { approved: true, approvedBy: "bob" };
     });
@@ -104,17 +109,21 @@ describe("askApprover", () => {
 
   it("a throwing approver is a rejection; a call that is not escalated asks nobody", async () => {
     const gate = makeGate();
-    const rejected = await askApprover(gate, deploy("d2"), () => {
+    const rejected = await askAboutPausedCall(gate, deploy("d2"), () => {
       throw new Error("ui crashed");
     });
     expect(rejected.decision).toMatchObject({ type: "deny", code: "approval_denied" });
     expect(rejected.decision.reason).toMatch(/approval callback failed: ui crashed/);
     let asked = 0;
-    const allowed = await askApprover(gate, { toolName: "search", input: {}, callId: "d3" }, () => (asked++, true));
+    const allowed = await askAboutPausedCall(
+      gate,
+      { toolName: "search", input: {}, callId: "d3" },
+      () => (asked++, true),
+    );
     expect([allowed.decision.type, allowed.request, allowed.handled, asked]).toEqual(["allow", undefined, false, 0]);
     // Approved before (e.g. by another process): the gate's answer, without asking again.
-    const first = await askApprover(gate, deploy("d5"), () => true);
-    const again = await askApprover(gate, deploy("d5"), () => (asked++, false));
+    const first = await askAboutPausedCall(gate, deploy("d5"), () => true);
+    const again = await askAboutPausedCall(gate, deploy("d5"), () => (asked++, false));
     expect([first.handled, again.handled, again.decision.type, again.request, asked]).toEqual([
       true,
       true,
@@ -122,13 +131,13 @@ describe("askApprover", () => {
       undefined,
       0,
     ]);
-    const denied = await askApprover(gate, { toolName: "wipe", input: {}, callId: "d6" }, () => (asked++, true));
+    const denied = await askAboutPausedCall(gate, { toolName: "wipe", input: {}, callId: "d6" }, () => (asked++, true));
     expect([denied.decision.type, denied.handled, asked]).toEqual(["deny", true, 0]);
   });
 
   it("another approver settled first: the decision that won", async () => {
     const gate = makeGate();
-    const { decision } = await askApprover(gate, deploy("d4"), async (request) => {
+    const { decision } = await askAboutPausedCall(gate, deploy("d4"), async (request) => {
       await gate.resolveEscalation(request.escalationId, { approved: false, approvedBy: "carol", reason: "no" });
       return { approved: true, approvedBy: "bob" };
     });

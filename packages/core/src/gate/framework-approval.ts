@@ -84,7 +84,7 @@ export async function recordFrameworkRejection(
   return pending && ours ? recordFrameworkAnswer(gate, pending, { ...answer(pending), approved: false }) : undefined;
 }
 
-/** What {@link askApprover} did with one tool call. */
+/** What {@link askAboutPausedCall} did with one tool call. */
 export interface ApproverOutcome {
   /** The call's decision: the settled one when an approver was asked. */
   decision: Decision;
@@ -103,7 +103,11 @@ export interface ApproverOutcome {
  * The request shows what the gate recorded for the call. When the escalation is gone from
  * the store meanwhile, the gate's own record decides. Never rejects.
  */
-export async function askApprover(gate: GateKeeper, call: ToolCall, decide: ApprovalHandler): Promise<ApproverOutcome> {
+export async function askAboutPausedCall(
+  gate: GateKeeper,
+  call: ToolCall,
+  decide: ApprovalHandler,
+): Promise<ApproverOutcome> {
   const decision = await gate.checkToolCall(call);
   const escalationId = decision.escalationId;
   if (decision.type !== "escalate" || escalationId === undefined) {

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
 import { Action, DecisionType } from "../action.js";
 import { EscalationError, PermissionDeniedError } from "../errors.js";
@@ -289,6 +290,23 @@ describe("idempotency per callId", () => {
     const all = await Promise.all(Array.from({ length: 10 }, () => gate.check("a", { callId: "same" })));
     expect(new Set(all.map((d) => d.id)).size).toBe(1);
     expect((await gate.check("a", { callId: "other" })).type).toBe("allow");
+  });
+
+  it("concurrent checks of several callIds, in any order, each share their own decision", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.constantFrom("x", "y", "z"), { minLength: 1, maxLength: 12 }), async (ids) => {
+        const { gate } = gateWith([{ action: "a", allowed: true, denyAfter: 100 }]);
+        const all = await Promise.all(ids.map((callId) => gate.check("a", { callId })));
+        const byCall = new Map<string, Set<string>>();
+        for (const d of all) byCall.set(d.callId!, (byCall.get(d.callId!) ?? new Set()).add(d.id));
+        for (const decisionIds of byCall.values()) expect(decisionIds.size).toBe(1);
+        expect(gate.decisions.length).toBe(new Set(ids).size);
+        // Once settled, a repeat gets the recorded decision and a new id is decided on its own.
+        expect((await gate.check("a", { callId: ids[0]! })).id).toBe(all[0]!.id);
+        expect(all.map((d) => d.id)).not.toContain((await gate.check("a", { callId: "new" })).id);
+      }),
+      { numRuns: 50 },
+    );
   });
 
   it("refuses the same callId with another input", async () => {

@@ -12,7 +12,7 @@ import { Escalations, type PendingEscalationsOptions } from "./escalations.js";
 
 export type { PendingEscalationsOptions } from "./escalations.js";
 import { isGrantStore, type GrantStore } from "./grants.js";
-import type { GateParts } from "./gate-parts.js";
+import { GateParts } from "./gate-parts.js";
 import { Limits } from "./limits.js";
 import { MemoryStore } from "./memory-store.js";
 import type { GateStore } from "./store.js";
@@ -93,12 +93,16 @@ export class GateKeeper {
   readonly #clock: () => number;
   readonly #audit: Audit;
   readonly #build: DecisionBuilder;
+  readonly #parts: GateParts;
   readonly #escalations: Escalations;
   readonly #limits: Limits;
   // Checks in flight and recent static decisions, keyed by the bare call id: a gate's policy and
   // agent never change, so the id alone identifies the call (store keys add the namespace).
-  readonly #inflight = new Map<string, { p: Promise<Decision>; req: CheckRequest }>();
-  readonly #recent = new BoundedMap<Decision>(RECENT_CALLS);
+  // Made on first use: a process may hold a gate per user, most never given a call id. One check in
+  // flight (the usual case, an agent's calls one after another) needs no map at all.
+  #inflightOne: InFlight | undefined;
+  #inflight: Map<string, InFlight> | undefined;
+  #recent: BoundedMap<Decision> | undefined;
 
   constructor(options: GateKeeperOptions) {
     if (!options || typeof options !== "object") throw new TypeError("GateKeeper needs { identity, policy }");
@@ -123,15 +127,8 @@ export class GateKeeper {
     });
     this.#build = new DecisionBuilder(identity, policy.name);
     const ttlMs = nonNegative(options.approvalTtlMs, "approvalTtlMs", 86_400_000);
-    const parts: GateParts = {
-      identity,
-      policy,
-      store: this.store,
-      clock: this.#clock,
-      build: this.#build,
-      audit: this.#audit,
-      failClosed: (request, code, reason, escalationId) => this.#failClosed(request, code, reason, escalationId),
-    };
+    const parts = new GateParts(identity, policy, this.store, this.#clock, this.#build, this.#audit);
+    this.#parts = parts;
     this.#escalations = new Escalations(parts, {
       handler: options.approvalHandler,
       grants: options.grants,
@@ -172,7 +169,8 @@ export class GateKeeper {
       return Promise.reject(error);
     }
     try {
-      return this.#run(req);
+      const decided = this.#run(req);
+      return decided instanceof Promise ? decided : Promise.resolve(decided);
     } catch (error) {
       // A throwing custom clock or store method must reject, never throw into the agent synchronously.
       return Promise.reject(error);
@@ -198,18 +196,23 @@ export class GateKeeper {
    * throws or returns a non-string, a store or internal failure are each an audited DENY.
    */
   checkToolCall(call: ToolCall): Promise<Decision> {
-    return this.#checkToolCall(call).then(undefined, (error: unknown) => {
-      const toolName = typeof call === "object" && call !== null ? safeOwn(call, "toolName") : undefined;
-      const name = typeof toolName === "string" && toolName !== "" ? toolName : undefined;
-      const reason = `the gate failed while checking tool ${quote(name ?? "(unnamed)")}: ${errorText(error)}`;
-      return this.refuse("tool_use", reason, name === undefined ? {} : { target: name });
-    });
+    // Not `async`: a static decision resolves without a promise chain (and its garbage) per call.
+    let decided: Decision | Promise<Decision>;
+    try {
+      const read = readToolCall(call);
+      decided = isRefusal(read) ? this.#failClosed(read.request, read.code, read.reason) : this.#run(read);
+    } catch (error) {
+      return Promise.resolve(this.#toolCallFailed(call, error));
+    }
+    if (!(decided instanceof Promise)) return Promise.resolve(decided);
+    return decided.then(undefined, (error: unknown) => this.#toolCallFailed(call, error));
   }
 
-  async #checkToolCall(call: ToolCall): Promise<Decision> {
-    const read = readToolCall(call);
-    if (isRefusal(read)) return this.#failClosed(read.request, read.code, read.reason);
-    return this.#run(read);
+  #toolCallFailed(call: ToolCall, error: unknown): Decision {
+    const toolName = typeof call === "object" && call !== null ? safeOwn(call, "toolName") : undefined;
+    const name = typeof toolName === "string" && toolName !== "" ? toolName : undefined;
+    const reason = `the gate failed while checking tool ${quote(name ?? "(unnamed)")}: ${errorText(error)}`;
+    return this.refuse("tool_use", reason, name === undefined ? {} : { target: name });
   }
 
   /**
@@ -288,14 +291,15 @@ export class GateKeeper {
 
   /** A DENY for a failure of the gate's own machinery (never an ALLOW), audited. */
   #failClosed(req: CheckRequest, code: DecisionCode, reason: string, escalationId?: string): Decision {
-    const now = this.#clock();
-    return this.#audit.record(this.#build.refusal(req, code, reason, now, escalationId), req, now);
+    return this.#parts.failClosed(req, code, reason, escalationId);
   }
 
-  #run(req: CheckRequest): Promise<Decision> {
+  /** A static decision as it is (the callers wrap it), anything that waits on the store as a promise. */
+  #run(req: CheckRequest): Decision | Promise<Decision> {
     const key = req.callId;
     if (key === undefined) return this.#decide(req, undefined);
-    const running = this.#inflight.get(key);
+    const one = this.#inflightOne;
+    const running = one !== undefined && one.key === key ? one : this.#inflight?.get(key);
     // A check that claims the execution is atomic in the store: never share one in flight.
     if (req.execute) return this.#decide(req, undefined);
     if (running) {
@@ -311,8 +315,10 @@ export class GateKeeper {
   /** Registers a check that has not finished yet, so a concurrent repeat of the same call shares it. */
   #track(key: string, req: CheckRequest, pending: Promise<Decision>): Promise<Decision> {
     // `then` rather than `finally`: the same clean-up, without finally's extra promises per call.
+    const entry: InFlight = { key, p: pending, req };
     const done = (): void => {
-      this.#inflight.delete(key);
+      if (this.#inflightOne === entry) this.#inflightOne = undefined;
+      else if (this.#inflight?.get(key) === entry) this.#inflight.delete(key);
     };
     const p = pending.then(
       (decision) => {
@@ -324,7 +330,9 @@ export class GateKeeper {
         throw error;
       },
     );
-    this.#inflight.set(key, { p, req });
+    entry.p = p;
+    if (this.#inflightOne === undefined) this.#inflightOne = entry;
+    else (this.#inflight ??= new Map()).set(key, entry);
     return p;
   }
 
@@ -333,39 +341,44 @@ export class GateKeeper {
    * never are: they are complete when this returns, and `#recent` answers a repeat of the call
    * (the same decision, audited once), so they skip the per-call promise and map churn.
    */
-  #decide(req: CheckRequest, track: string | undefined): Promise<Decision> {
+  #decide(req: CheckRequest, track: string | undefined): Decision | Promise<Decision> {
     const startedAt = this.#clock();
     let verdict: Evaluation;
     try {
       verdict = this.policy.evaluate(req.action, req.target);
     } catch (error) {
-      const refused = Promise.resolve(
-        this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`),
-      );
-      return track === undefined ? refused : this.#track(track, req, refused);
+      // Complete when it returns, like a static decision: nothing to share in flight.
+      return this.#failClosed(req, "internal_error", `policy evaluation failed: ${errorText(error)}`);
     }
     const rule = verdict.rule;
-    if (verdict.type === "deny" || rule === undefined || (!rule.limited && verdict.type === "allow")) {
+    if (verdict.type === "deny" || rule === undefined || (!rule.hasCounter && verdict.type === "allow")) {
       // Static decisions depend only on (action, target): a repeated call id gets the same one, audited once.
       const key = req.callId;
-      if (key === undefined)
-        return Promise.resolve(this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt));
-      const seen = this.#recent.get(key);
+      if (key === undefined) return this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
+      const recent = (this.#recent ??= new BoundedMap(RECENT_CALLS));
+      const seen = recent.get(key);
       if (
         seen !== undefined &&
         seen.action === req.action &&
         seen.target === verdict.target &&
         seen.code === verdict.code
       ) {
-        return Promise.resolve(seen);
+        return seen;
       }
       const decision = this.#audit.record(this.#build.fromPolicy(req, verdict, startedAt), req, startedAt);
-      this.#recent.set(key, decision);
-      return Promise.resolve(decision);
+      recent.set(key, decision);
+      return decision;
     }
     const pending = this.#limits.decide(req, verdict, startedAt);
     return track === undefined ? pending : this.#track(track, req, pending);
   }
+}
+
+/** A check that waits on the store, registered so a concurrent repeat of the same call shares it. */
+interface InFlight {
+  readonly key: string;
+  p: Promise<Decision>;
+  readonly req: CheckRequest;
 }
 
 /** A numeric option: `dflt` when absent, else a finite number >= 0. */

@@ -10,12 +10,17 @@ import { callKeyPrefix, quote, type CheckRequest } from "./tool-call.js";
 /** The sliding window of `max_per_minute`. */
 export const WINDOW_MS = 60_000;
 
-/** The ids a stateful decision gets before the store answers, so a repeat of the call rebuilds it. */
-interface ReservedIds {
-  id: string;
-  at: number;
-  escalationId: string;
+/** Whose counter a check spends: the store's scope and flat key. */
+interface CounterOf {
+  readonly key: string;
+  readonly scope: ConsumeRequest["scope"];
 }
+
+/**
+ * The ids a stateful decision gets before the store answers, so a repeat of the call rebuilds it
+ * (the consume request itself carries them: no object per check for them).
+ */
+type ReservedIds = Pick<ConsumeRequest, "decisionId" | "now" | "escalationId">;
 
 /**
  * Limits, thresholds and per-call records: one atomic store operation per check, turned into
@@ -27,7 +32,9 @@ export class Limits {
   readonly #escalations: Escalations;
   readonly #ttlMs: number;
   readonly #runTtlMs: number;
-  readonly #counterKeys = new Map<string, string>();
+  /** Counters by action; the first one in a field, since most gates count one action (no map per gate). */
+  #first: CounterOf | undefined;
+  #counters: Map<string, CounterOf> | undefined;
   /** `policy:agent:call:`, fixed for the gate's life: call keys are this plus the encoded call id. */
   #callPrefix: string | undefined;
 
@@ -54,9 +61,10 @@ export class Limits {
         verdict.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
       let consumeReq: ConsumeRequest;
       try {
+        const counter = this.#counterOf(req.action);
         consumeReq = {
-          scope: { policy: gate.policy.name, agentId: gate.identity.id, action: req.action },
-          key: this.#counterKey(req.action),
+          scope: counter.scope,
+          key: counter.key,
           now: startedAt,
           windowMs: WINDOW_MS,
           escalate: verdict.type === "escalate",
@@ -75,16 +83,15 @@ export class Limits {
           ),
         );
       }
-      const ids = { id: decisionId, at: startedAt, escalationId };
-      if (req.callId !== undefined) return this.#decideCall(req, verdict, startedAt, consumeReq, ids);
+      if (req.callId !== undefined) return this.#decideCall(req, verdict, startedAt, consumeReq);
       let pending: ConsumeResult | PromiseLike<ConsumeResult>;
       try {
         pending = gate.store.consume(consumeReq);
       } catch (error) {
         return Promise.resolve(this.#storeFailed(req, error));
       }
-      if (isThenable(pending)) return this.#awaitConsume(req, verdict, startedAt, consumeReq, ids, pending);
-      return this.#consumed(req, verdict, startedAt, consumeReq, ids, pending);
+      if (isThenable(pending)) return this.#awaitConsume(req, verdict, startedAt, consumeReq, pending);
+      return this.#consumed(req, verdict, startedAt, consumeReq, pending);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -96,7 +103,6 @@ export class Limits {
     verdict: Evaluation,
     startedAt: number,
     consumeReq: ConsumeRequest,
-    ids: ReservedIds,
   ): Promise<Decision> {
     try {
       consumeReq.call = {
@@ -119,7 +125,7 @@ export class Limits {
     } catch (error) {
       return this.#storeFailed(req, error);
     }
-    return this.#awaitConsume(req, verdict, startedAt, consumeReq, ids, pending);
+    return this.#awaitConsume(req, verdict, startedAt, consumeReq, pending);
   }
 
   async #awaitConsume(
@@ -127,7 +133,6 @@ export class Limits {
     verdict: Evaluation,
     startedAt: number,
     consumeReq: ConsumeRequest,
-    ids: ReservedIds,
     pending: ConsumeResult | PromiseLike<ConsumeResult>,
   ): Promise<Decision> {
     let result: ConsumeResult;
@@ -136,7 +141,7 @@ export class Limits {
     } catch (error) {
       return this.#storeFailed(req, error);
     }
-    return this.#consumed(req, verdict, startedAt, consumeReq, ids, result);
+    return this.#consumed(req, verdict, startedAt, consumeReq, result);
   }
 
   #storeFailed(req: CheckRequest, error: unknown): Decision {
@@ -153,11 +158,10 @@ export class Limits {
     verdict: Evaluation,
     startedAt: number,
     consumeReq: ConsumeRequest,
-    ids: ReservedIds,
     result: ConsumeResult,
   ): Promise<Decision> {
     if (result.repeat) return this.#repeat(req, verdict, result, consumeReq);
-    const decision = this.#fromOutcome(req, verdict, result, ids);
+    const decision = this.#fromOutcome(req, verdict, result, consumeReq);
     if (decision.type !== "escalate") return Promise.resolve(this.#gate.audit.record(decision, req, startedAt));
     const escalated = this.#escalations.open(req, decision, consumeReq, startedAt);
     return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
@@ -177,8 +181,8 @@ export class Limits {
     if (known.retryAfterMs !== undefined) outcome.retryAfterMs = known.retryAfterMs;
     if (known.fallback) outcome.fallback = true;
     const original = this.#fromOutcome(req, verdict, outcome, {
-      id: known.decisionId,
-      at: known.at,
+      decisionId: known.decisionId,
+      now: known.at,
       escalationId: known.escalationId,
     });
     if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
@@ -262,14 +266,26 @@ export class Limits {
         break;
     }
     if (result.fallback) reason += " [decided with in-process limits: shared store unavailable]";
-    return this.#gate.build.make({
-      id: ids.id,
+    const build = this.#gate.build;
+    if (type !== "escalate" && retryAfterMs === undefined && !result.fallback)
+      return build.simple(
+        ids.decisionId,
+        type,
+        code,
+        req.action,
+        verdict.target,
+        reason,
+        build.iso(ids.now),
+        req.callId,
+      );
+    return build.make({
+      id: ids.decisionId,
       type,
       code,
       action: req.action,
       target: verdict.target,
       reason,
-      timestamp: this.#gate.build.iso(ids.at),
+      timestamp: build.iso(ids.now),
       callId: req.callId,
       escalationId: type === "escalate" ? ids.escalationId : undefined,
       retryAfterMs,
@@ -277,13 +293,21 @@ export class Limits {
     });
   }
 
-  #counterKey(action: string): string {
-    let key = this.#counterKeys.get(action);
-    if (key === undefined) {
-      key = `${encodeURIComponent(this.#gate.policy.name)}:${this.#gate.identity.id}:${encodeURIComponent(action)}`;
-      this.#counterKeys.set(action, key);
+  /** The counter's scope and key for an action, made once per gate and action (not per check). */
+  #counterOf(action: string): CounterOf {
+    const first = this.#first;
+    if (first !== undefined && first.scope.action === action) return first;
+    let counter = this.#counters?.get(action);
+    if (counter === undefined) {
+      const { policy, identity } = this.#gate;
+      counter = {
+        key: `${encodeURIComponent(policy.name)}:${identity.id}:${encodeURIComponent(action)}`,
+        scope: Object.freeze({ policy: policy.name, agentId: identity.id, action }),
+      };
+      if (first === undefined) this.#first = counter;
+      else (this.#counters ??= new Map()).set(action, counter);
     }
-    return key;
+    return counter;
   }
 
   #callKey(callId: string): string {

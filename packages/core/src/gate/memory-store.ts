@@ -32,7 +32,9 @@ class Counter {
 
   add(at: number): void {
     const t = this.times;
-    if (t.length === 0 || t[t.length - 1]! <= at) t.push(at);
+    // The first timestamp in an exact-size array: a push would reserve 17 slots (a store per gate, issue 19).
+    if (t.length === 0) this.times = [at];
+    else if (t[t.length - 1]! <= at) t.push(at);
     else {
       // A clock that went backwards: keep the log sorted.
       let i = t.length;
@@ -60,16 +62,25 @@ export interface MemoryStoreOptions {
  * and not shared: use `@agentgate/redis` for several processes.
  */
 export class MemoryStore implements GateStore {
-  readonly #counters = new Map<string, Counter>();
+  // Each map is made on first use: a process may hold one store per gate, most of them idle (issue 19).
+  #counters: Map<string, Counter> | undefined;
   readonly #calls: BoundedMap<CallRecord & { expiresAt: number }>;
-  readonly #escalations = new Map<string, EscalationRecord>();
-  readonly #maxCalls: number;
+  #escalationMap: Map<string, EscalationRecord> | undefined;
   readonly #maxEscalations: number;
+  #grantStore: MemoryGrants | undefined;
+  #settled: Set<(escalationId: string) => void> | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#maxCalls = options.maxCalls ?? 100_000;
-    this.#calls = new BoundedMap(this.#maxCalls);
+    this.#calls = new BoundedMap(options.maxCalls ?? 100_000);
     this.#maxEscalations = options.maxEscalations ?? 10_000;
+  }
+
+  get #escalations(): Map<string, EscalationRecord> {
+    return (this.#escalationMap ??= new Map());
+  }
+
+  get #grants(): MemoryGrants {
+    return (this.#grantStore ??= new MemoryGrants());
   }
 
   consume(req: ConsumeRequest): ConsumeResult {
@@ -91,10 +102,11 @@ export class MemoryStore implements GateStore {
         return result;
       }
     }
-    let c = this.#counters.get(req.key);
+    const counters = (this.#counters ??= new Map());
+    let c = counters.get(req.key);
     if (c === undefined) {
       c = new Counter();
-      this.#counters.set(req.key, c);
+      counters.set(req.key, c);
     }
     const result = decide(c, req);
     if (result.outcome === "allow" || result.outcome === "escalate") {
@@ -151,7 +163,7 @@ export class MemoryStore implements GateStore {
   }
 
   getEscalation(escalationId: string): EscalationRecord | undefined {
-    const r = this.#escalations.get(escalationId);
+    const r = this.#escalationMap?.get(escalationId);
     return r === undefined ? undefined : structuredClone(r);
   }
 
@@ -162,7 +174,7 @@ export class MemoryStore implements GateStore {
     r.status = settled.type === "allow" ? "approved" : "denied";
     r.settled = settled;
     if (release && r.reservation) {
-      const c = this.#counters.get(r.reservation.key);
+      const c = this.#counters?.get(r.reservation.key);
       if (c) {
         c.used = Math.max(0, c.used - 1);
         c.remove(r.reservation.at);
@@ -172,21 +184,19 @@ export class MemoryStore implements GateStore {
       const call = this.#calls.get(r.callKey);
       if (call) call.settled = settled;
     }
-    for (const listener of [...this.#settled])
-      queueMicrotask(() => {
-        try {
-          listener(escalationId);
-        } catch {
-          // a listener's failure is its own
-        }
-      });
+    if (this.#settled !== undefined)
+      for (const listener of [...this.#settled])
+        queueMicrotask(() => {
+          try {
+            listener(escalationId);
+          } catch {
+            // a listener's failure is its own
+          }
+        });
     return { ok: true, record: structuredClone(r) };
   }
 
   // Grants and settle events: see grants.ts.
-  readonly #grants = new MemoryGrants();
-  readonly #settled = new Set<(escalationId: string) => void>();
-
   createGrant(grant: Grant): void {
     this.#grants.createGrant(grant);
   }
@@ -205,13 +215,14 @@ export class MemoryStore implements GateStore {
 
   /** Calls `listener` after every settle in this store (in-process waiters use it instead of polling). */
   onEscalationSettled(listener: (escalationId: string) => void): () => void {
-    this.#settled.add(listener);
-    return () => this.#settled.delete(listener);
+    const settled = (this.#settled ??= new Set());
+    settled.add(listener);
+    return () => settled.delete(listener);
   }
 
   listEscalations(now: number, query: EscalationQuery = {}): EscalationRecord[] {
     const out: EscalationRecord[] = [];
-    for (const r of this.#escalations.values()) {
+    for (const r of this.#escalationMap?.values() ?? []) {
       if (r.status === "pending" && r.expiresAt > now && matches(r, query)) out.push(r);
     }
     return pageOf(out, query).map((r) => structuredClone(r));

@@ -183,3 +183,27 @@ describe("files", () => {
     }
   });
 });
+
+describe("CompiledRule.hasCounter (issue 13: was `limited`)", () => {
+  it("is true exactly for rules with max_per_minute, deny_after or escalate_after; `limited` is its deprecated alias", () => {
+    const p = new PermissionPolicy({
+      name: "counters",
+      rules: [
+        { action: "a", allowed: true, maxPerMinute: 1 },
+        { action: "b", allowed: true, denyAfter: 3 },
+        { action: "c", allowed: true, escalateAfter: 2 },
+        { action: "d", allowed: true, requireApproval: true },
+      ],
+    });
+    for (const [action, counted] of [
+      ["a", true],
+      ["b", true],
+      ["c", true],
+      ["d", false],
+    ] as const) {
+      const rule = p.compiledRule(action)!;
+      expect(rule.hasCounter).toBe(counted);
+      expect(rule.limited).toBe(counted);
+    }
+  });
+});

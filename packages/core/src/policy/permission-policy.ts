@@ -1,61 +1,26 @@
 import type { Document } from "yaml";
 import type { ActionName, DecisionType } from "../action.js";
 import { PolicyValidationError } from "../errors/policy-validation-error.js";
-import { GlobList } from "./glob-list.js";
+import {
+  compileRule,
+  evaluationOf,
+  firstHit,
+  NOT_ALLOWED,
+  ruleOrder,
+  TYPE_OF,
+  verdictOf,
+  type CompiledRule,
+  type Evaluation,
+  type PolicyCode,
+  type RuleOutcome,
+} from "./compiled-rule.js";
 import { nodeFs } from "./node-fs.js";
 import type { ActionRule, PolicyConfig } from "./rule.js";
-import { normalizeTarget, targetKind, type TargetKind } from "./target.js";
+import { MAX_TARGET_LENGTH, normalizeTarget } from "./target.js";
 import { validatePolicy } from "./validate.js";
 import { configToDocument, parsePolicyYaml } from "./yaml.js";
 
-/** Why the static evaluation decided as it did. */
-export type PolicyCode =
-  | "no_rule"
-  | "not_allowed"
-  | "invalid_target"
-  | "denied_target"
-  | "target_required"
-  | "target_not_allowed"
-  | "require_approval"
-  | "escalate_target"
-  | "allowed";
-
-/** A rule compiled for fast evaluation. */
-export interface CompiledRule {
-  readonly rule: Readonly<ActionRule>;
-  readonly index: number;
-  readonly action: string;
-  readonly allowed: boolean;
-  readonly kind: TargetKind;
-  readonly allowedTargets: GlobList | undefined;
-  readonly deniedTargets: GlobList | undefined;
-  readonly escalateTargets: GlobList | undefined;
-  readonly requireApproval: boolean;
-  readonly maxPerMinute: number | undefined;
-  readonly escalateAfter: number | undefined;
-  readonly denyAfter: number | undefined;
-  /** True when the rule has a counter (limits or thresholds). */
-  readonly limited: boolean;
-  /** `rule "action"`, precomputed for reasons. */
-  readonly label: string;
-  /** @internal Reasons that depend only on the rule, and the last per-target ones (see `evaluate`). */
-  readonly reasons: RuleReasons;
-}
-
-/**
- * Reason texts, built once per rule, and the most recent target-specific ones: agents repeat
- * the same tool or path, so most decisions reuse one string instead of building (and the
- * audit keeping) a fresh copy each time.
- */
-interface RuleReasons {
-  readonly allowsAction: string;
-  readonly requiresApproval: string;
-  readonly targetRequired: string;
-  allowedTarget: string | undefined;
-  allowsTarget: string;
-  unlistedTarget: string | undefined;
-  notInAllowedTargets: string;
-}
+export type { CompiledRule, Evaluation, PolicyCode } from "./compiled-rule.js";
 
 /** The static verdict for one request, with the reason in plain words. */
 export interface PolicyExplanation {
@@ -71,15 +36,6 @@ export interface PolicyExplanation {
   pattern?: string;
 }
 
-/** Internal evaluation result used by the gate. */
-export interface Evaluation {
-  type: DecisionType;
-  code: PolicyCode;
-  reason: string;
-  target: string | undefined;
-  rule: CompiledRule | undefined;
-}
-
 function deepFreezeRule(rule: ActionRule): Readonly<ActionRule> {
   const copy: ActionRule = { ...rule };
   for (const k of ["allowedTargets", "deniedTargets", "escalateTargets"] as const) {
@@ -88,62 +44,7 @@ function deepFreezeRule(rule: ActionRule): Readonly<ActionRule> {
   return Object.freeze(copy);
 }
 
-function compileRule(rule: Readonly<ActionRule>, index: number): CompiledRule {
-  const list = (p: readonly string[] | undefined) => (p === undefined ? undefined : new GlobList(p));
-  // Own fields only: a polluted Object.prototype (`allowed: true`) must never turn a deny into an allow.
-  const own = <K extends keyof ActionRule>(k: K): ActionRule[K] | undefined =>
-    Object.prototype.hasOwnProperty.call(rule, k) ? rule[k] : undefined;
-  const maxPerMinute = own("maxPerMinute");
-  const escalateAfter = own("escalateAfter");
-  const denyAfter = own("denyAfter");
-  const label = `rule ${JSON.stringify(rule.action)}`;
-  return Object.freeze({
-    rule,
-    index,
-    action: rule.action,
-    allowed: own("allowed") === true,
-    kind: targetKind(rule.action),
-    allowedTargets: list(own("allowedTargets")),
-    deniedTargets: list(own("deniedTargets")),
-    escalateTargets: list(own("escalateTargets")),
-    requireApproval: own("requireApproval") === true,
-    maxPerMinute,
-    escalateAfter,
-    denyAfter,
-    limited: maxPerMinute !== undefined || escalateAfter !== undefined || denyAfter !== undefined,
-    label,
-    reasons: {
-      allowsAction: `${label} allows this action`,
-      requiresApproval: `${label} requires human approval for every use`,
-      targetRequired: `${label} lists allowed_targets, so a target is required`,
-      allowedTarget: undefined,
-      allowsTarget: "",
-      unlistedTarget: undefined,
-      notInAllowedTargets: "",
-    },
-  });
-}
-
 const quoted = JSON.stringify;
-
-/**
- * Deny and escalate lists also see a URL without its query: a server routes
- * `/admin?x=1` to `/admin`, which `http://host/admin/**` must catch.
- * (Allow lists match the whole URL only.)
- */
-function hits(list: GlobList | undefined, t: string, kind: TargetKind): boolean {
-  if (list === undefined) return false;
-  if (list.test(t)) return true;
-  if (kind !== "url") return false;
-  const query = t.indexOf("?");
-  return query >= 0 && list.test(t.slice(0, query));
-}
-
-function firstHit(list: GlobList | undefined, t: string, kind: TargetKind): string | undefined {
-  if (list === undefined) return undefined;
-  const query = kind === "url" ? t.indexOf("?") : -1;
-  return list.find(t) ?? (query >= 0 ? list.find(t.slice(0, query)) : undefined);
-}
 
 /**
  * A deny-by-default policy: one rule per action, validated and compiled at
@@ -156,6 +57,8 @@ export class PermissionPolicy {
   readonly rules: readonly Readonly<ActionRule>[];
   readonly #compiled: Map<string, CompiledRule>;
   #document: Document | undefined;
+  /** The last no-rule evaluation and its action (see `RuleReasons.last`). */
+  #noRule: { action: string; evaluation: Evaluation } | undefined;
 
   /** @throws PolicyValidationError listing every problem. */
   constructor(config: PolicyConfig) {
@@ -263,63 +166,40 @@ export class PermissionPolicy {
   evaluate(action: string, target: string | undefined): Evaluation {
     const r = this.#compiled.get(action);
     if (r === undefined) {
-      return {
-        type: "deny",
-        code: "no_rule",
-        reason: `no rule for action ${quoted(action)}: denied by default`,
-        target,
-        rule: undefined,
-      };
+      const last = this.#noRule;
+      if (last !== undefined && last.action === action && last.evaluation.target === target) return last.evaluation;
+      const reason = `no rule for action ${quoted(action)}: denied by default`;
+      const evaluation = verdictOf("deny", "no_rule", reason, target, undefined);
+      // Never keep an oversized (unnormalised, model-written) target alive in the policy.
+      if (action.length <= MAX_TARGET_LENGTH && (target === undefined || target.length <= MAX_TARGET_LENGTH))
+        this.#noRule = { action, evaluation };
+      return evaluation;
     }
-    const name = r.label;
+    const last = r.reasons.last;
     if (!r.allowed) {
+      const seen = last[NOT_ALLOWED];
+      if (seen !== undefined && seen.target === target) return seen;
       const why = r.rule.description ? ` (${r.rule.description})` : "";
-      return { type: "deny", code: "not_allowed", reason: `${name} does not allow this action${why}`, target, rule: r };
+      const evaluation = verdictOf("deny", "not_allowed", `${r.label} does not allow this action${why}`, target, r);
+      if (target === undefined || target.length <= MAX_TARGET_LENGTH) last[NOT_ALLOWED] = evaluation;
+      return evaluation;
     }
     let t = target;
-    if (t !== undefined) {
+    if (t !== undefined && !(r.kind === "plain" && t.length <= MAX_TARGET_LENGTH)) {
       const n = normalizeTarget(r.kind, t);
-      if (!n.ok)
-        return { type: "deny", code: "invalid_target", reason: `${name}: ${n.problem}`, target: undefined, rule: r };
+      if (!n.ok) return verdictOf("deny", "invalid_target", `${r.label}: ${n.problem}`, undefined, r);
       t = n.target;
     }
     // The order itself lives in `ruleOrder`, shared with `check`; here each outcome gets its reason.
-    const m = r.reasons;
-    switch (ruleOrder(r, t)) {
-      case DENIED_TARGET:
-        return {
-          type: "deny",
-          code: "denied_target",
-          reason: `${name}: target ${quoted(t)} matches denied_targets pattern ${quoted(firstHit(r.deniedTargets, t!, r.kind))}`,
-          target: t,
-          rule: r,
-        };
-      case TARGET_REQUIRED:
-        return { type: "deny", code: "target_required", reason: m.targetRequired, target: t, rule: r };
-      case TARGET_NOT_ALLOWED:
-        if (m.unlistedTarget !== t) {
-          m.notInAllowedTargets = `${name}: target ${quoted(t)} is not in allowed_targets`;
-          m.unlistedTarget = t;
-        }
-        return { type: "deny", code: "target_not_allowed", reason: m.notInAllowedTargets, target: t, rule: r };
-      case REQUIRE_APPROVAL:
-        return { type: "escalate", code: "require_approval", reason: m.requiresApproval, target: t, rule: r };
-      case ESCALATE_TARGET:
-        return {
-          type: "escalate",
-          code: "escalate_target",
-          reason: `${name}: target ${quoted(t)} matches escalate_targets, so a human must approve`,
-          target: t,
-          rule: r,
-        };
-      case ALLOWED:
-        if (t === undefined) return { type: "allow", code: "allowed", reason: m.allowsAction, target: t, rule: r };
-        if (m.allowedTarget !== t) {
-          m.allowsTarget = `${name} allows target ${quoted(t)}`;
-          m.allowedTarget = t;
-        }
-        return { type: "allow", code: "allowed", reason: m.allowsTarget, target: t, rule: r };
-    }
+    // Two per outcome: an agent often alternates two targets (two files, two tools).
+    const slot = 2 * ruleOrder(r, t);
+    const seen = last[slot];
+    if (seen !== undefined && seen.target === t) return seen;
+    const older = last[slot + 1];
+    if (older !== undefined && older.target === t) return older;
+    const evaluation = evaluationOf(r, (slot / 2) as RuleOutcome, t);
+    last[slot + 1] = seen;
+    return (last[slot] = evaluation);
   }
 
   /** The policy as plain camelCase data (what the constructor takes). */
@@ -341,31 +221,4 @@ export class PermissionPolicy {
     if (path !== undefined) nodeFs("PermissionPolicy.toYaml").writeFileSync(path, text, "utf8");
     return text;
   }
-}
-
-/** What a rule decides about a normalised target, before any reason is written (small ints: `check` indexes by them). */
-const DENIED_TARGET = 0;
-const TARGET_REQUIRED = 1;
-const TARGET_NOT_ALLOWED = 2;
-const REQUIRE_APPROVAL = 3;
-const ESCALATE_TARGET = 4;
-const ALLOWED = 5;
-type RuleOutcome = 0 | 1 | 2 | 3 | 4 | 5;
-
-const TYPE_OF: readonly DecisionType[] = ["deny", "deny", "deny", "escalate", "escalate", "allow"];
-
-/**
- * The rule order, the one copy `check` and `evaluate` share: denied_targets first, then
- * allowed_targets (an escalate_targets match stands in for it), then require_approval, then
- * escalate_targets. `r` is an allowed rule; `t` the normalised target.
- */
-function ruleOrder(r: CompiledRule, t: string | undefined): RuleOutcome {
-  if (t !== undefined && hits(r.deniedTargets, t, r.kind)) return DENIED_TARGET;
-  const esc = t !== undefined && hits(r.escalateTargets, t, r.kind);
-  if (r.allowedTargets !== undefined && !esc) {
-    if (t === undefined) return TARGET_REQUIRED;
-    if (!r.allowedTargets.test(t)) return TARGET_NOT_ALLOWED;
-  }
-  if (r.requireApproval) return REQUIRE_APPROVAL;
-  return esc ? ESCALATE_TARGET : ALLOWED;
 }
