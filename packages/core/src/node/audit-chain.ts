@@ -16,29 +16,6 @@ const DECISION_KEY = Buffer.from('{"decision":', "latin1");
 const SEQ_KEY = Buffer.from(',"seq":', "latin1");
 const RECORD_END = Buffer.from(',"type":"decision","v":2}\n', "latin1");
 
-/** Bytes `recordTail` may need: `,"seq":<up to 16 digits>,"type":"decision","v":2}\n`. */
-export const RECORD_TAIL_ROOM = SEQ_KEY.length + 16 + RECORD_END.length;
-
-/** Writes the start of a v2 decision record (up to its decision's JSON) into `buf` at `at`; returns where it ends. */
-export function recordHead(buf: Buffer, at: number, argsJson: string | undefined): number {
-  if (argsJson !== undefined) return at + buf.write(`{"args":${argsJson},"decision":`, at, "utf8");
-  buf.set(DECISION_KEY, at);
-  return at + DECISION_KEY.length;
-}
-
-/** Writes the end of a v2 decision record (after its decision's JSON, through its `\n`) at `at`; returns where it ends. */
-export function recordTail(buf: Buffer, at: number, seq: number): number {
-  let q = at;
-  buf.set(SEQ_KEY, q);
-  q += SEQ_KEY.length;
-  let digits = 1;
-  for (let t = seq; t >= 10; t = Math.floor(t / 10)) digits++;
-  for (let i = q + digits - 1, t = seq; i >= q; i--, t = Math.floor(t / 10)) buf[i] = 0x30 + (t % 10);
-  q += digits;
-  buf.set(RECORD_END, q);
-  return q + RECORD_END.length;
-}
-
 /**
  * Encodes one v2 decision record line (with its `\n`) into `buf` at `at`, which
  * must have `recordRoom` bytes free, and returns where it ends. The fixed parts
@@ -52,9 +29,20 @@ export function encodeRecord(
   decisionJsonText: string,
   argsJson: string | undefined,
 ): number {
-  let q = recordHead(buf, at, argsJson);
+  let q = at;
+  if (argsJson === undefined) {
+    buf.set(DECISION_KEY, q);
+    q += DECISION_KEY.length;
+  } else q += buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
   q += buf.write(decisionJsonText, q, "utf8");
-  return recordTail(buf, q, seq);
+  buf.set(SEQ_KEY, q);
+  q += SEQ_KEY.length;
+  let digits = 1;
+  for (let t = seq; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let i = q + digits - 1, t = seq; i >= q; i--, t = Math.floor(t / 10)) buf[i] = 0x30 + (t % 10);
+  q += digits;
+  buf.set(RECORD_END, q);
+  return q + RECORD_END.length;
 }
 
 /**

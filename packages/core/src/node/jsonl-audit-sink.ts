@@ -4,7 +4,7 @@ import type { Decision } from "../gate/decision.js";
 import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { appendAll, writeHeadFile } from "./audit-file-append.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { ChainHash } from "./audit-chain.js";
+import { ChainHash, encodeRecord, recordRoom } from "./audit-chain.js";
 import { BufferBound } from "./buffer-bound.js";
 import { lockFile } from "./file-lock.js";
 import { sinkSettings, type JsonlAuditSinkOptions, type SinkSettings } from "./jsonl-audit-sink-options.js";
@@ -196,7 +196,15 @@ export class JsonlAuditSink implements AuditSink {
     const redactor = this.#o.redactor;
     const args = redactor !== undefined && event?.args !== undefined ? redactor.toJson(event.args) : undefined;
     // No canonical form or hash per record (format v2): the group's chain point hashes the bytes as written.
-    bound.pendingBytes += this.#records.appendRecord(seq, decision, args);
+    const json = JSON.stringify(decision) as string | undefined;
+    if (typeof json !== "string") throw new TypeError("JsonlAuditSink.write: decision has no JSON form");
+    const room = recordRoom(json, args);
+    const q = this.#records;
+    if (q.used + room > q.buf.length) q.seal(seq - 1, room);
+    const used = q.used;
+    const end = encodeRecord(q.buf, used, seq, json, args);
+    q.used = end;
+    bound.pendingBytes += end - used;
     this.#seq = seq + 1;
     this.#unsealed++;
     this.#sinceHead++;

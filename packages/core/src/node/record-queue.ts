@@ -1,8 +1,6 @@
 // The sink's records between `write` and the disk: encoded into reused 64 KiB chunks, hashed as they are sealed,
 // with the chain points (checkpoints, seals) that close each group.
-import type { Decision } from "../gate/decision.js";
-import { type ChainHash, encodeRecord, RECORD_TAIL_ROOM, recordHead, recordRoom, recordTail } from "./audit-chain.js";
-import { DecisionEncoder, NO_ROOM } from "./decision-encoder.js";
+import { ChainHash } from "./audit-chain.js";
 
 /** A checkpoint that made it to disk. */
 export interface AuditCheckpoint {
@@ -62,7 +60,6 @@ export class RecordQueue {
   used = 0;
   /** Written chunks, reused: a busy log allocates (and the GC frees) no new 64 KiB buffers. */
   #spare: Buffer<ArrayBuffer>[] = [];
-  readonly #encoder = new DecisionEncoder();
 
   /** `chain`: the log's chain where it ends (over any records no chain point closes yet). */
   constructor(chain: ChainHash) {
@@ -84,39 +81,6 @@ export class RecordQueue {
     } else if (room > this.buf.length) {
       this.buf = Buffer.allocUnsafe(room);
     }
-  }
-
-  /**
-   * Encodes the v2 record of `decision` (`seq`, with `argsJson` if given) after
-   * the records before it, and returns its length in bytes. Its JSON goes
-   * straight into the chunk (`DecisionEncoder`); a decision the encoder leaves
-   * to `JSON.stringify`, or bigger than a chunk, takes the string path.
-   */
-  appendRecord(seq: number, decision: Decision, argsJson: string | undefined): number {
-    const room = recordRoom("", argsJson);
-    if (this.used + room > this.buf.length) this.seal(seq - 1, room);
-    let end = this.#encodeInPlace(decision, argsJson);
-    if (end === NO_ROOM && this.used > 0) {
-      this.seal(seq - 1, room);
-      end = this.#encodeInPlace(decision, argsJson);
-    }
-    if (end >= 0) end = recordTail(this.buf, end, seq);
-    else {
-      const json = JSON.stringify(decision) as string | undefined;
-      if (typeof json !== "string") throw new TypeError("JsonlAuditSink.write: decision has no JSON form");
-      const size = recordRoom(json, argsJson);
-      if (this.used + size > this.buf.length) this.seal(seq - 1, size);
-      end = encodeRecord(this.buf, this.used, seq, json, argsJson);
-    }
-    const bytes = end - this.used;
-    this.used = end;
-    return bytes;
-  }
-
-  /** The record up to its decision's JSON, written into the chunk from `used`: where it ends, or < 0. */
-  #encodeInPlace(decision: Decision, argsJson: string | undefined): number {
-    const at = recordHead(this.buf, this.used, argsJson);
-    return this.#encoder.encode(this.buf, at, this.buf.length - RECORD_TAIL_ROOM, decision);
   }
 
   /** Adds an encoded line after the records before it (the last of which has seq `lastSeq`). */
