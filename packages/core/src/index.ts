@@ -79,3 +79,4 @@ export type {
 export { EscalationLimitError } from "./errors/index.js";
 export { findGateError } from "./errors/find-gate-error.js";
 export type { ToolDenial } from "./gate/tool-denial.js";
+export { ModelCallDeniedError } from "./errors/model-call-denied-error.js";

@@ -64,3 +64,9 @@ export {
   type ResumeValue,
 } from "./gate/resume-answer.js";
 export { askApprover, type ApproverAnswer, type AskApproverOptions } from "./gate/ask-approver.js";
+export {
+  verifyToolHistory,
+  type ForgedToolResult,
+  type ToolHistoryReader,
+  type VerifiedHistory,
+} from "./gate/verify-tool-history.js";

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { findGateError } from "@agentgate/core";
 import { gateModelCalls } from "./gate-model-calls.js";
 import { gateRunTools } from "./gate-run-tools.js";
-import { ModelCallDeniedError } from "./model-call-denied-error.js";
+import { ModelCallDeniedError } from "@agentgate/core";
 import { FakeOpenAI } from "./test-utils/fake-openai.js";
 import { makeClient, makeGate } from "./test-utils/gate.js";
 import { chatCompletion, messageItem, response, responseEvents } from "./test-utils/payloads.js";
@@ -51,6 +51,24 @@ describe("gateModelCalls", () => {
       "allow",
       "deny",
       "allow",
+    ]);
+  });
+
+  it("checks only model requests: legacy completions and query-string paths are gated, embeddings are not", async () => {
+    fake = await FakeOpenAI.start([
+      { json: { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.1] }], model: "e", usage: {} } },
+      { json: { id: "c", object: "text_completion", created: 0, model: "gpt-4.1-mini", choices: [] } },
+    ]);
+    const gate = await makeGate(RULES);
+    const client = gateModelCalls(makeClient(fake.baseURL), gate);
+    await client.embeddings.create({ model: "text-embedding-3-small", input: "x" });
+    await client.completions.create({ model: "gpt-4.1-mini", prompt: "x" }, { query: { trace: "1" } });
+    const error = await client.completions.create({ model: "davinci", prompt: "x" }).catch((e: unknown) => e);
+    expect(ModelCallDeniedError.isInstance(error)).toBe(true);
+    expect(fake.requests.map((r) => r.path)).toEqual(["/embeddings", "/completions?trace=1"]);
+    expect(gate.decisions.map((d) => [d.action, d.target, d.type])).toEqual([
+      ["llm_call", "gpt-4.1-mini", "allow"],
+      ["llm_call", "davinci", "deny"],
     ]);
   });
 

@@ -1,21 +1,20 @@
-import { runToolCallOnce } from "@agentgate/core/internal";
+import { assertGateKeeper } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 import type { RunnableToolFunctionWithContext, RunnableToolFunctionWithoutParse } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import { ToolCallEscalatedError } from "./tool-call-escalated-error.js";
-import { fromTool, GATED_TOOL } from "./tool-set.js";
+import { fromTool, GATED_TOOL, runGated } from "./tool-set.js";
 
 /** Options for {@link gateRunTools}. */
 export interface GateRunToolsOptions {
   /** As in `gate.checkToolCall`: tool name → action and target. Default: `tool_use`, target the tool name. */
   mapping?: ToolMapping;
   /**
-   * What an ESCALATE does when the gate has no `approvalHandler` (with one, the
-   * handler is always asked inline and the run goes on with its answer):
-   * - `"end"` (default): the run rejects with a {@link ToolCallEscalatedError}
-   *   (wrapped by the SDK: use `findGateError`) carrying the escalation id
-   *   and the conversation, to resume once a human has answered;
+   * What an ESCALATE does when the gate has no `approvalHandler` (with one, the handler is always asked inline
+   * and the run goes on with its answer):
+   * - `"end"` (default): the run rejects with a {@link ToolCallEscalatedError} (wrapped by the SDK: use
+   *   `findGateError`) carrying the escalation id and the conversation, to resume once a human has answered;
    * - `"deny"`: the model reads that a human must approve, and the run goes on.
    */
   escalation?: "end" | "deny";
@@ -29,19 +28,16 @@ export type RunToolsTool<ToolContext = unknown> =
 type Runner = { messages?: unknown };
 
 /**
- * Puts the tools of `client.chat.completions.runTools` behind the gate. Every
- * call the model makes is checked with `gate.checkToolCall` (the model's call
- * id as `callId`, `execute: true`) before its function runs:
+ * Puts the tools of `client.chat.completions.runTools` behind the gate. Every call the model makes is checked
+ * with `gate.checkToolCall` (the model's call id as `callId`, `execute: true`) before its function runs:
  *
  * - ALLOW runs the function (parsed with its own `parse` / zod schema first);
  * - DENY never runs it: the model reads `{ denied: true, code, reason }` as the tool message;
  * - malformed JSON or arguments the tool's schema rejects are audited DENYs the model reads;
- * - ESCALATE asks the gate's `approvalHandler` inline; without one, see
- *   {@link GateRunToolsOptions.escalation}.
+ * - ESCALATE asks the gate's `approvalHandler` inline; without one, see {@link GateRunToolsOptions.escalation}.
  *
- * Each call id runs once per gate (shared with `runToolCalls`). Returns
- * raw-argument tools (the gate parses before checking), so pass them as
- * `tools`; `zodFunction` tools keep their strict schema.
+ * Each call id runs once per gate (shared with `runToolCalls`). Returns raw-argument tools (the gate parses
+ * before checking), so pass them as `tools`; `zodFunction` tools keep their strict schema.
  *
  * @example
  * const runner = client.chat.completions.runTools({ model, messages, tools: gateRunTools([getWeather], gate) });
@@ -52,9 +48,8 @@ export function gateRunTools<ToolContext = unknown>(
   options: GateRunToolsOptions = {},
 ): RunnableToolFunctionWithoutParse<ToolContext>[] {
   if (!Array.isArray(tools)) throw new TypeError("gateRunTools: `tools` must be an array");
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function")
-    throw new TypeError("gateRunTools: `gate` must be a GateKeeper");
-  const escalation = options.escalation ?? "end";
+  assertGateKeeper(gate, "gateRunTools");
+  const { mapping, escalation = "end" } = options;
   if (escalation !== "end" && escalation !== "deny")
     throw new TypeError('gateRunTools: `escalation` must be "end" or "deny"');
   return tools.map((tool) => {
@@ -72,15 +67,8 @@ export function gateRunTools<ToolContext = unknown>(
         ...(strict !== undefined ? { strict } : {}),
         function: async (raw: string, runner, toolContext) => {
           const found = findCall(runner as Runner, runnable.name, raw);
-          const outcome = await runToolCallOnce({
-            gate,
-            toolName: runnable.name,
-            rawArguments: raw,
-            callId: found?.id,
-            mapping: options.mapping,
-            parse: runnable.parse,
-            run: (input) => runnable.call(input, raw, runner, toolContext),
-          });
+          const call = { toolName: runnable.name, callId: found?.id, rawArguments: raw };
+          const outcome = await runGated({ gate, mapping, runner, toolContext }, call, runnable);
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;
           if (outcome.status === "escalated" && escalation === "end") {
@@ -103,10 +91,9 @@ export function gateRunTools<ToolContext = unknown>(
 const claimed = new WeakMap<object, Set<string>>();
 
 /**
- * The runner does not pass the call id to tools; it is on the assistant
- * message the runner appended last. Tools without `parse` are called
- * synchronously in `tool_calls` order, so the first unclaimed call with this
- * name and these exact arguments is this one.
+ * The runner does not pass the call id to tools; it is on the assistant message the runner appended last. Tools
+ * without `parse` are called synchronously in `tool_calls` order, so the first unclaimed call with this name
+ * and these exact arguments is this one.
  */
 function findCall(
   runner: Runner | undefined,
@@ -115,21 +102,19 @@ function findCall(
 ): { id: string; turn: ChatCompletionMessageToolCall[]; messages: unknown[]; end: number } | undefined {
   const messages = runner?.messages;
   if (!Array.isArray(messages)) return undefined;
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as { role?: unknown; tool_calls?: unknown };
-    if (message?.role !== "assistant") continue;
-    const calls = Array.isArray(message.tool_calls) ? (message.tool_calls as ChatCompletionMessageToolCall[]) : [];
-    let used = claimed.get(message);
-    if (!used) claimed.set(message, (used = new Set()));
-    for (const call of calls) {
-      if (call?.type !== "function" || typeof call.id !== "string" || used.has(call.id)) continue;
-      if (call.function?.name === name && call.function?.arguments === raw) {
-        used.add(call.id);
-        // The conversation up to this turn is copied only if the call escalates.
-        return { id: call.id, turn: calls, messages, end: i + 1 };
-      }
+  const end = messages.findLastIndex((m) => m?.role === "assistant") + 1;
+  const message = messages[end - 1] as { tool_calls?: unknown } | undefined;
+  if (message === undefined || !Array.isArray(message.tool_calls)) return undefined;
+  const calls = message.tool_calls as ChatCompletionMessageToolCall[];
+  let used = claimed.get(message);
+  if (!used) claimed.set(message, (used = new Set()));
+  for (const call of calls) {
+    if (call?.type !== "function" || typeof call.id !== "string" || used.has(call.id)) continue;
+    if (call.function?.name === name && call.function?.arguments === raw) {
+      used.add(call.id);
+      // The conversation up to this turn is copied only if the call escalates.
+      return { id: call.id, turn: calls, messages, end };
     }
-    return undefined;
   }
   return undefined;
 }

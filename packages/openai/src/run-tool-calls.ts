@@ -1,9 +1,9 @@
-import { runToolCallOnce, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
+import { assertGateKeeper, type ToolRunOutcome, type ToolRunStatus } from "@agentgate/core/internal";
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { toLookup, type ToolSetInput } from "./tool-set.js";
+import { runGated, toLookup, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
 export type CallStatus = ToolRunStatus;
@@ -12,9 +12,8 @@ export type CallStatus = ToolRunStatus;
 export interface RunToolCallsOptions<ToolContext = unknown> {
   gate: GateKeeper;
   /**
-   * The functions to run: `{ get_weather: ({ city }) => ... }` (parsed JSON
-   * arguments), or the same tools you give `runTools` (`zodFunction`,
-   * `zodResponsesFunction`, `{ type: "function", function: { function, parse? } }`).
+   * The functions to run: `{ get_weather: ({ city }) => ... }` (parsed JSON arguments), or the same tools you
+   * give `runTools` (`zodFunction`, `zodResponsesFunction`, `{ type: "function", function: { function, parse? } }`).
    */
   tools: ToolSetInput<ToolContext>;
   /** As in `gate.checkToolCall`: tool name → action and target. Default: `tool_use`, target the tool name. */
@@ -38,24 +37,20 @@ export type ChatToolCallResult = ToolCallResult<ChatCompletionToolMessageParam>;
 export type ResponsesToolCallResult = ToolCallResult<ResponseInputItem.FunctionCallOutput>;
 
 /**
- * Gates and runs what the model asked for, for a hand-written loop. Give it
- * Chat Completions `message.tool_calls` (or the chunks of a streamed
- * completion), or Responses API `response.output`
- * (or the stream's `response.output_item.done` / `response.completed`
- * events); get back, in the same order, one result per function call with
- * the gate's decision and the item to send back: the function's result, or
- * the denial the model reads.
+ * Gates and runs what the model asked for, for a hand-written loop. Give it Chat Completions
+ * `message.tool_calls` (or the chunks of a streamed completion), or Responses API `response.output` (or the
+ * stream's `response.output_item.done` / `response.completed` events); get back, in the same order, one result
+ * per function call with the gate's decision and the item to send back: the function's result, or the denial
+ * the model reads.
  *
- * Each call is checked and run on its own, in parallel. Each call id runs
- * once per gate (in this process): a repeat with the same tool and arguments
- * returns the first output without running again, a repeat with other
- * arguments is denied. Malformed JSON arguments, unknown tools and arguments
- * the tool's own `parse` rejects are audited DENYs, never a crash.
+ * Each call is checked and run on its own, in parallel. Each call id runs once per gate (in this process): a
+ * repeat with the same tool and arguments returns the first output without running again, a repeat with other
+ * arguments is denied. Malformed JSON arguments, unknown tools and arguments the tool's own `parse` rejects are
+ * audited DENYs, never a crash.
  *
- * ESCALATE asks the gate's `approvalHandler` inline when it has one. Without
- * one the result is `escalated` and its item tells the model a human must
- * approve: either send it, or resolve the escalation and call `runToolCalls`
- * again with the same calls (the calls that already ran are not run again).
+ * ESCALATE asks the gate's `approvalHandler` inline when it has one. Without one the result is `escalated` and
+ * its item tells the model a human must approve: either send it, or resolve the escalation and call
+ * `runToolCalls` again with the same calls (the calls that already ran are not run again).
  *
  * @example
  * const results = await runToolCalls(response.output, { gate, tools: { get_weather } });
@@ -75,27 +70,12 @@ export async function runToolCalls(
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
   if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
   const { gate, mapping, toolContext } = options;
-  if (!gate || typeof (gate as Partial<GateKeeper>).checkToolCall !== "function")
-    throw new TypeError("runToolCalls: `gate` must be a GateKeeper");
+  assertGateKeeper(gate, "runToolCalls");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) => {
-    const tool = tools(call.name);
-    const raw = call.rawArguments;
-    return runToolCallOnce(
-      {
-        gate,
-        toolName: call.name,
-        rawArguments: raw,
-        callId: call.callId,
-        mapping,
-        problem: call.problem,
-        parse: tool?.parse,
-        run: tool && ((input) => tool.call(input, raw, undefined, toolContext)),
-      },
-      shape,
-    );
-  };
+  const scope = { gate, mapping, runner: undefined, toolContext };
+  const run = <R>(call: ReadCall, shape: (outcome: ToolRunOutcome) => R) =>
+    runGated(scope, call, tools(call.toolName), shape);
   // One call (the usual batch) skips Promise.all and its extra promises.
   if (read.length === 1) return run(read[0]!, (outcome) => [toResult(read[0]!, outcome)]);
   return Promise.all(read.map((call) => run(call, (outcome) => toResult(call, outcome))));
@@ -106,7 +86,7 @@ function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult |
   // The outcome is this call's own object: completed in place rather than copied.
   const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
   result.callId = callId;
-  result.toolName = call.name;
+  result.toolName = call.toolName;
   result.item =
     call.api === "chat"
       ? { role: "tool", tool_call_id: callId ?? "", content: outcome.output }

@@ -1,20 +1,19 @@
-import { PermissionDeniedError, type Decision } from "@agentgate/core";
+import { AgentGateError, PermissionDeniedError, type Decision } from "@agentgate/core";
 import type { ChatCompletionMessageParam, ChatCompletionMessageToolCall } from "openai/resources/chat/completions";
 
-const MARKER = Symbol.for("agentgate.openai.tool-call-escalated");
+const marker = "agentgate.error.ToolCallEscalatedError";
+const symbol = Symbol.for(marker);
 
 /**
- * Ends a `runTools` run when the gate escalates a call and has no inline
- * approval handler (`escalation: "end"`, the default). Settle it with
- * `gate.resolveEscalation(error.escalationId, answer)`, then finish the
- * assistant turn with `runToolCalls(error.toolCalls, ...)` and start a new run
- * with `[...error.messages, ...results.map((r) => r.item)]`.
+ * Ends a `runTools` run when the gate escalates a call and has no inline approval handler (`escalation: "end"`,
+ * the default). Settle it with `gate.resolveEscalation(error.escalationId, answer)`, then finish the assistant
+ * turn with `runToolCalls(error.toolCalls, ...)` and start a new run with
+ * `[...error.messages, ...results.map((r) => r.item)]`.
  *
- * The SDK's runner wraps errors thrown by tools: find this one with
- * {@link findGateError}.
+ * The SDK's runner wraps errors thrown by tools: find this one with {@link findGateError}.
  */
 export class ToolCallEscalatedError extends PermissionDeniedError {
-  readonly [MARKER] = true;
+  private readonly [symbol] = true;
   /** Pass to `gate.resolveEscalation`. */
   readonly escalationId: string;
   /** The escalated call. */
@@ -24,14 +23,7 @@ export class ToolCallEscalatedError extends PermissionDeniedError {
   /** The conversation up to and including that assistant turn: append the tool results, then run again. */
   readonly messages: readonly ChatCompletionMessageParam[];
 
-  constructor(
-    decision: Decision,
-    details: {
-      toolCall: { id: string | undefined; name: string; arguments: string };
-      toolCalls: readonly ChatCompletionMessageToolCall[];
-      messages: readonly ChatCompletionMessageParam[];
-    },
-  ) {
+  constructor(decision: Decision, details: Pick<ToolCallEscalatedError, "toolCall" | "toolCalls" | "messages">) {
     super(decision);
     this.name = "ToolCallEscalatedError";
     this.escalationId = decision.escalationId ?? "";
@@ -41,6 +33,6 @@ export class ToolCallEscalatedError extends PermissionDeniedError {
   }
 
   static override isInstance(error: unknown): error is ToolCallEscalatedError {
-    return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+    return AgentGateError.hasMarker(error, marker);
   }
 }

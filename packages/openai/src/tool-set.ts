@@ -1,3 +1,5 @@
+import { runToolCallOnce, type JsonToolCall, type ToolRunOutcome } from "@agentgate/core/internal";
+import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { RunnableToolFunction } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import type { AutoParseableResponseTool } from "openai/lib/ResponsesParser";
@@ -22,11 +24,11 @@ export interface Runnable {
 /** Set on tools returned by `gateRunTools`: the tool they wrap, so `runToolCalls` never gates twice. */
 export const GATED_TOOL = Symbol.for("agentgate.openai.gated-tool");
 
-/** Looks up a tool by name: the map's own functions, or the array's function tools (first with the name wins). */
-export type ToolLookup = (name: string) => Runnable | undefined;
-
-/** Normalises a tool set into a lookup. Plain-function maps are read at lookup time (own keys only). */
-export function toLookup(tools: ToolSetInput<any>): ToolLookup {
+/**
+ * Looks up a tool by name: the map's own functions (read at lookup time), or the array's function tools (first
+ * with the name wins).
+ */
+export function toLookup(tools: ToolSetInput<any>): (name: string) => Runnable | undefined {
   if (Array.isArray(tools)) {
     const out = new Map<string, Runnable>();
     for (const tool of tools) {
@@ -38,10 +40,8 @@ export function toLookup(tools: ToolSetInput<any>): ToolLookup {
   if (!tools || typeof tools !== "object")
     throw new TypeError("`tools` must be an array of tools or a map of functions");
   return (name) => {
-    if (!Object.prototype.hasOwnProperty.call(tools, name)) return undefined;
-    const fn = (tools as Record<string, unknown>)[name];
-    if (typeof fn !== "function") return undefined;
-    return { name, parse: undefined, call: (input) => (fn as ToolFunction)(input) };
+    const fn = Object.hasOwn(tools, name) ? (tools as Record<string, unknown>)[name] : undefined;
+    return typeof fn === "function" ? { name, parse: undefined, call: (input) => fn(input) } : undefined;
   };
 }
 
@@ -64,4 +64,25 @@ export function fromTool(input: unknown): Runnable | undefined {
   if (typeof fn.parse === "function")
     return { name, parse: (raw) => fn.parse(raw), call: (input, _raw, runner, ctx) => fn.function(input, runner, ctx) };
   return { name, parse: undefined, call: (_input, raw, runner, ctx) => fn.function(raw, runner, ctx) };
+}
+
+/** What the calls of one batch share: the gate, its mapping, and what runTools-style tools receive. */
+export interface RunScope {
+  gate: GateKeeper;
+  mapping: ToolMapping | undefined;
+  runner: unknown;
+  toolContext: unknown;
+}
+
+/** Gates one call of `tool` (undefined: no tool has the name, an audited DENY) and runs it once per call id. */
+export function runGated<R = ToolRunOutcome>(
+  scope: RunScope,
+  call: Pick<JsonToolCall, "toolName" | "callId" | "rawArguments" | "problem">,
+  tool: Runnable | undefined,
+  shape?: (outcome: ToolRunOutcome) => R,
+): Promise<R> {
+  const { toolName, callId, rawArguments, problem } = call;
+  const { gate, mapping, runner, toolContext } = scope;
+  const run = tool && ((input: unknown) => tool.call(input, rawArguments, runner, toolContext));
+  return runToolCallOnce({ gate, toolName, callId, rawArguments, mapping, problem, parse: tool?.parse, run }, shape);
 }

@@ -1,11 +1,11 @@
 import { errorText } from "../errors/error-text.js";
-import { PermissionDeniedError } from "../errors/permission-denied-error.js";
+import { ModelCallDeniedError } from "../errors/model-call-denied-error.js";
 import type { Decision } from "./decision.js";
 import type { GateKeeper } from "./gate-keeper.js";
 
 /**
  * Checks a model call (`llm_call`, the model name as target) before a provider is called.
- * Resolves the ALLOW; anything else rejects with `PermissionDeniedError`. A model request
+ * Resolves the ALLOW; anything else rejects with `ModelCallDeniedError` (a `PermissionDeniedError`). A model request
  * cannot pause for a human, so an ESCALATE without an inline approval handler is refused too.
  * A check that fails is refused (an audited DENY), never let through.
  */
@@ -24,6 +24,6 @@ export async function admitModelCall(
         where,
       ),
     );
-  if (decision.type !== "allow") throw new PermissionDeniedError(decision);
+  if (decision.type !== "allow") throw new ModelCallDeniedError(decision, target);
   return decision;
 }

@@ -1,6 +1,9 @@
-import { PermissionDeniedError, type Decision } from "@agentgate/core";
+import type { Decision } from "../gate/decision.js";
+import { AgentGateError } from "./agent-gate-error.js";
+import { PermissionDeniedError } from "./permission-denied-error.js";
 
-const MARKER = Symbol.for("agentgate.openai.model-call-denied");
+const marker = "agentgate.error.ModelCallDeniedError";
+const symbol = Symbol.for(marker);
 
 /**
  * Thrown before a model request leaves the process when the gate does not
@@ -8,7 +11,7 @@ const MARKER = Symbol.for("agentgate.openai.model-call-denied");
  * says when the next call can pass; `model` is the target the gate saw.
  */
 export class ModelCallDeniedError extends PermissionDeniedError {
-  readonly [MARKER] = true;
+  private readonly [symbol] = true;
   /** The model name checked as the `llm_call` target (undefined when the request named none). */
   readonly model: string | undefined;
 
@@ -19,6 +22,6 @@ export class ModelCallDeniedError extends PermissionDeniedError {
   }
 
   static override isInstance(error: unknown): error is ModelCallDeniedError {
-    return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+    return AgentGateError.hasMarker(error, marker);
   }
 }
