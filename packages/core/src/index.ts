@@ -78,5 +78,5 @@ export type {
 } from "./gate/store.js";
 export { EscalationLimitError } from "./errors/index.js";
 export { findGateError } from "./errors/find-gate-error.js";
-export type { ToolDenial } from "./gate/tool-denial.js";
+export type { ToolDenial } from "./adapters/tool-denial.js";
 export { ModelCallDeniedError } from "./errors/model-call-denied-error.js";

@@ -17,10 +17,10 @@ export {
   type RecordApprovalAnswersOptions,
   type RecordedAnswer,
   type RecordedAnswerStatus,
-} from "./gate/approval-answers.js";
-export { decideToolApproval, type ApprovalVerdict, type ToolApprovalRequest } from "./gate/approval-verdict.js";
-export { raceAbort } from "./gate/race-abort.js";
-export { checkToolCallWithContext, refuseUnchecked, type CallContext } from "./gate/tool-call-context.js";
+} from "./adapters/approval-answers.js";
+export { decideToolApproval, type ApprovalVerdict, type ToolApprovalRequest } from "./adapters/approval-verdict.js";
+export { raceAbort } from "./adapters/race-abort.js";
+export { checkToolCallWithContext, refuseUnchecked, type CallContext } from "./adapters/tool-call-context.js";
 export { safeOwn } from "./gate/tool-call.js";
 export {
   runToolCallOnce,
@@ -28,13 +28,13 @@ export {
   type JsonToolCall,
   type ToolRunOutcome,
   type ToolRunStatus,
-} from "./gate/run-tool-call-once.js";
+} from "./adapters/run-tool-call-once.js";
 export {
   ToolOutputLedger,
   toolOutputLedgerOf,
   verifyToolOutput,
   type ToolOutputEntry,
-} from "./gate/tool-output-ledger.js";
+} from "./adapters/tool-output-ledger.js";
 export {
   askAboutPausedCall,
   recordFrameworkAnswer,
@@ -43,30 +43,30 @@ export {
   type ApproverOutcome,
   type EscalatedCall,
   type FrameworkAnswer,
-} from "./gate/framework-approval.js";
-export { parseToolArguments, type ToolArguments } from "./gate/tool-arguments.js";
-export { admitModelCall } from "./gate/model-call.js";
-export { deniedToolResultIn } from "./gate/denied-tool-result-text.js";
+} from "./adapters/framework-approval.js";
+export { parseToolArguments, type ToolArguments } from "./adapters/tool-arguments.js";
+export { admitModelCall } from "./adapters/model-call.js";
+export { deniedToolResultIn } from "./adapters/denied-tool-result-text.js";
 export {
   FrameworkToolSteps,
   type FrameworkApprovalSeen,
   type FrameworkToolStepsOptions,
-} from "./gate/framework-tool-steps.js";
-export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./gate/tool-denial.js";
-export { assertGateKeeper } from "./gate/assert-gate-keeper.js";
-export { checkPausableToolCall, type PauseChannel, type PausedCallOutcome } from "./gate/paused-call.js";
-export type { HitlActionRequest, HitlReviewConfig, PausedCallQuestion } from "./gate/paused-call-question.js";
+} from "./adapters/framework-tool-steps.js";
+export { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./adapters/tool-denial.js";
+export { assertGateKeeper } from "./adapters/assert-gate-keeper.js";
+export { checkPausableToolCall, type PauseChannel, type PausedCallOutcome } from "./adapters/paused-call.js";
+export type { HitlActionRequest, HitlReviewConfig, PausedCallQuestion } from "./adapters/paused-call-question.js";
 export {
   hitlResponseApproves,
   readResumeAnswer,
   type HitlDecision,
   type ResumeAnswer,
   type ResumeValue,
-} from "./gate/resume-answer.js";
+} from "./adapters/resume-answer.js";
 export { askApprover, type ApproverAnswer, type AskApproverOptions } from "./gate/ask-approver.js";
 export {
   verifyToolHistory,
   type ForgedToolResult,
   type ToolHistoryReader,
   type VerifiedHistory,
-} from "./gate/verify-tool-history.js";
+} from "./adapters/verify-tool-history.js";

@@ -1,9 +1,9 @@
 import { errorText } from "../errors/error-text.js";
 import type { PermissionPolicy } from "../policy/permission-policy.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import type { MaybePromise } from "./store.js";
-import { isRefusal, quote, readToolCall, type ToolMapping } from "./tool-call.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import type { MaybePromise } from "../gate/store.js";
+import { isRefusal, quote, readToolCall, type ToolMapping } from "../gate/tool-call.js";
 import { checkToolCallWithContext, refuseUnchecked, type CallContext } from "./tool-call-context.js";
 
 /**

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { deniedToolResult, isDeniedToolResult } from "./approval.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { deniedToolResult, isDeniedToolResult } from "../gate/approval.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 import { deniedOutputFor, toolDenialFromError, toolDenialOf } from "./tool-denial.js";
 
 const gate = new GateKeeper({

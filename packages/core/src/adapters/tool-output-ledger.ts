@@ -1,6 +1,6 @@
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import { MAX_CALL_ID } from "./tool-call.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import { MAX_CALL_ID } from "../gate/tool-call.js";
 
 /** What one call id produced, as the model reads it. Settled in place, so a waiter sees the final state. */
 export interface ToolOutputEntry {

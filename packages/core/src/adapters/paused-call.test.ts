@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import type { Decision } from "./decision.js";
-import { GateKeeper, type GateKeeperOptions } from "./gate-keeper.js";
+import type { Decision } from "../gate/decision.js";
+import { GateKeeper, type GateKeeperOptions } from "../gate/gate-keeper.js";
 import type { PausedCallQuestion } from "./paused-call-question.js";
 import { checkPausableToolCall, type PauseChannel } from "./paused-call.js";
-import type { ToolCall } from "./tool-call.js";
+import type { ToolCall } from "../gate/tool-call.js";
 
 // A framework's pause, as LangGraph's interrupt() behaves: the first pass throws the framework's
 // signal and the run stops; a resumed run calls it again and gets the human's answer.

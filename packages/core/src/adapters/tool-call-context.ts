@@ -1,7 +1,7 @@
 import { errorText } from "../errors/error-text.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import { quote, type ToolCall } from "./tool-call.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import { quote, type ToolCall } from "../gate/tool-call.js";
 
 /** An adapter's per-call context option, bound to one call. */
 export type CallContext = () => CallContextValue | PromiseLike<CallContextValue>;

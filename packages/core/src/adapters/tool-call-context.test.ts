@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 import { checkToolCallWithContext } from "./tool-call-context.js";
 
 const identity = await AgentIdentity.create("context-bot");

@@ -1,9 +1,9 @@
 import { errorText } from "../errors/error-text.js";
-import { approvalRequestFor, normalizeApproval, type ApprovalHandler, type ApprovalRequest } from "./approval.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import type { MaybePromise } from "./store.js";
-import type { ToolCall, ToolMapping } from "./tool-call.js";
+import { approvalRequestFor, normalizeApproval, type ApprovalHandler, type ApprovalRequest } from "../gate/approval.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import type { MaybePromise } from "../gate/store.js";
+import type { ToolCall, ToolMapping } from "../gate/tool-call.js";
 
 /**
  * False only when no check of this tool can come out ESCALATE (its action's rule never asks a

@@ -1,4 +1,4 @@
-import type { GateKeeper } from "./gate-keeper.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
 
 /**
  * Throws a `TypeError` naming the caller when `value` is not a gate (anything with

@@ -3,7 +3,7 @@ import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import type { ActionRule } from "../policy/rule.js";
 import { FrameworkToolSteps } from "./framework-tool-steps.js";
-import { GateKeeper, type GateKeeperOptions } from "./gate-keeper.js";
+import { GateKeeper, type GateKeeperOptions } from "../gate/gate-keeper.js";
 
 const identity = await AgentIdentity.create("steps-bot");
 const escalating: ActionRule[] = [

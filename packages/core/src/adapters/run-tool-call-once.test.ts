@@ -2,8 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { isDeniedToolResult } from "./approval.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { isDeniedToolResult } from "../gate/approval.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 import { runToolCallOnce, toolResultText, type JsonToolCall } from "./run-tool-call-once.js";
 
 const identity = await AgentIdentity.create("run-once-bot");

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 import { parseToolArguments } from "./tool-arguments.js";
 
 describe("parseToolArguments", () => {

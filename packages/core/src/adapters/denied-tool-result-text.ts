@@ -1,4 +1,4 @@
-import { isDeniedToolResult, type DeniedToolResult } from "./approval.js";
+import { isDeniedToolResult, type DeniedToolResult } from "../gate/approval.js";
 
 /**
  * Reads back a `deniedToolResult` an adapter passed through a framework as JSON text (a

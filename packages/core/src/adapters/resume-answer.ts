@@ -1,4 +1,4 @@
-import { canonicalJson } from "./fingerprint.js";
+import { canonicalJson } from "../gate/fingerprint.js";
 
 /** A decision of LangChain's human-in-the-loop `HITLResponse`. */
 export type HitlDecision =

@@ -1,5 +1,5 @@
-import { deniedToolResult } from "./approval.js";
-import type { GateKeeper } from "./gate-keeper.js";
+import { deniedToolResult } from "../gate/approval.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
 import { verifyToolOutput } from "./tool-output-ledger.js";
 
 /** A tool result in a history that this gate did not produce. */

@@ -1,8 +1,8 @@
 import { errorText } from "../errors/error-text.js";
-import { deniedToolResult } from "./approval.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import { MAX_CALL_ID, quote, type ToolCall, type ToolMapping } from "./tool-call.js";
+import { deniedToolResult } from "../gate/approval.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import { MAX_CALL_ID, quote, type ToolCall, type ToolMapping } from "../gate/tool-call.js";
 import { toolOutputLedgerOf, type ToolOutputEntry, type ToolOutputLedger } from "./tool-output-ledger.js";
 
 /** How one gated tool call ended. */

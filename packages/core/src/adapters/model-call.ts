@@ -1,7 +1,7 @@
 import { errorText } from "../errors/error-text.js";
 import { ModelCallDeniedError } from "../errors/model-call-denied-error.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
 
 /**
  * Checks a model call (`llm_call`, the model name as target) before a provider is called.

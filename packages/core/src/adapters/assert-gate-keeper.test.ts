@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { assertGateKeeper } from "./assert-gate-keeper.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 
 describe("assertGateKeeper", () => {
   it("accepts a gate and names the caller for anything else", async () => {

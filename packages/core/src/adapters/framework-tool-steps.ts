@@ -1,9 +1,9 @@
-import { BoundedMap } from "./bounded-map.js";
-import type { Decision } from "./decision.js";
+import { BoundedMap } from "../gate/bounded-map.js";
+import type { Decision } from "../gate/decision.js";
 import { recordFrameworkAnswer, recordFrameworkRejection, toolMayEscalate } from "./framework-approval.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import type { MaybePromise } from "./store.js";
-import type { ToolCall, ToolMapping } from "./tool-call.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import type { MaybePromise } from "../gate/store.js";
+import type { ToolCall, ToolMapping } from "../gate/tool-call.js";
 import { parseToolArguments, type ToolArguments } from "./tool-arguments.js";
 
 /** How one tool is gated in a framework that asks "does this call need a human?" before it runs it. */

@@ -8,9 +8,9 @@ import {
   recordFrameworkRejection,
   toolMayEscalate,
 } from "./framework-approval.js";
-import { GateKeeper } from "./gate-keeper.js";
-import { MemoryStore } from "./memory-store.js";
-import type { GateStore } from "./store.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
+import { MemoryStore } from "../gate/memory-store.js";
+import type { GateStore } from "../gate/store.js";
 
 const identity = await AgentIdentity.create("framework-bot");
 const rules: ActionRule[] = [

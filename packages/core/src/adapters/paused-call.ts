@@ -1,12 +1,12 @@
 import { errorText } from "../errors/error-text.js";
 import { EscalationError } from "../errors/escalation-error.js";
 import { toolMayEscalate } from "./framework-approval.js";
-import type { ApprovalResolution } from "./approval.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
+import type { ApprovalResolution } from "../gate/approval.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
 import { pausedCallQuestion, type PausedCallQuestion } from "./paused-call-question.js";
 import { readResumeAnswer } from "./resume-answer.js";
-import { quote, type ToolCall } from "./tool-call.js";
+import { quote, type ToolCall } from "../gate/tool-call.js";
 
 // Approvals through a framework's own pause and resume (LangGraph interrupts and the like): the
 // adapter pauses the run and hands back the resume value; what the answer means is decided here.

@@ -1,6 +1,6 @@
-import { approvalRequestFor, type ApprovalRequest } from "./approval.js";
-import type { Decision } from "./decision.js";
-import type { ToolCall } from "./tool-call.js";
+import { approvalRequestFor, type ApprovalRequest } from "../gate/approval.js";
+import type { Decision } from "../gate/decision.js";
+import type { ToolCall } from "../gate/tool-call.js";
 
 /** One action a human reviews, as in LangChain's human-in-the-loop `HITLRequest`. */
 export interface HitlActionRequest {

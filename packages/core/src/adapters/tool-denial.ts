@@ -1,6 +1,6 @@
 import { errorText } from "../errors/error-text.js";
-import { deniedToolResult, type DeniedToolResult } from "./approval.js";
-import type { Decision, DecisionCode } from "./decision.js";
+import { deniedToolResult, type DeniedToolResult } from "../gate/approval.js";
+import type { Decision, DecisionCode } from "../gate/decision.js";
 import { deniedToolResultIn } from "./denied-tool-result-text.js";
 
 /** Why a gated tool call did not run: what an adapter's `deniedOutput` option is given. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { deniedToolResult } from "./approval.js";
+import { deniedToolResult } from "../gate/approval.js";
 import { deniedToolResultIn } from "./denied-tool-result-text.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 
 describe("deniedToolResultIn", () => {
   it("reads back a denial passed through as JSON text, and nothing else", async () => {

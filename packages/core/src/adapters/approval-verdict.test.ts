@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { decideToolApproval, type ToolApprovalRequest } from "./approval-verdict.js";
-import { GateKeeper, type GateKeeperOptions } from "./gate-keeper.js";
+import { GateKeeper, type GateKeeperOptions } from "../gate/gate-keeper.js";
 
 const identity = await AgentIdentity.create("verdict-bot");
 const rules = [

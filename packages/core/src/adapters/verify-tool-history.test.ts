@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { isDeniedToolResult } from "./approval.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { isDeniedToolResult } from "../gate/approval.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 import { runToolCallOnce } from "./run-tool-call-once.js";
 import { verifyToolHistory, type ToolHistoryReader } from "./verify-tool-history.js";
 

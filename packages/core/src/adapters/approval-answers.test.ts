@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { recordApprovalAnswers, type AskedApproval } from "./approval-answers.js";
-import { GateKeeper } from "./gate-keeper.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
 
 const identity = await AgentIdentity.create("answers-bot");
 const rules = [

@@ -1,8 +1,8 @@
 import { errorText } from "../errors/error-text.js";
-import type { ApprovalRequest } from "./approval.js";
-import type { Decision } from "./decision.js";
-import type { GateKeeper } from "./gate-keeper.js";
-import { quote } from "./tool-call.js";
+import type { ApprovalRequest } from "../gate/approval.js";
+import type { Decision } from "../gate/decision.js";
+import type { GateKeeper } from "../gate/gate-keeper.js";
+import { quote } from "../gate/tool-call.js";
 
 /** One answer to an approval question, as an adapter read it from its framework's messages. */
 export interface ApprovalAnswerInput {

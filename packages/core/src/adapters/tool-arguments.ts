@@ -1,5 +1,5 @@
 import { errorText } from "../errors/error-text.js";
-import { quote } from "./tool-call.js";
+import { quote } from "../gate/tool-call.js";
 
 /**
  * A tool call's input read from the JSON argument string a model wrote. When it cannot be read,

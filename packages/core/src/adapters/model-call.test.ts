@@ -4,8 +4,8 @@ import { PermissionDeniedError } from "../errors/permission-denied-error.js";
 import * as entry from "../index.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
-import { GateKeeper } from "./gate-keeper.js";
-import { MemoryStore } from "./memory-store.js";
+import { GateKeeper } from "../gate/gate-keeper.js";
+import { MemoryStore } from "../gate/memory-store.js";
 import { admitModelCall } from "./model-call.js";
 
 const identity = await AgentIdentity.create("model-bot");
