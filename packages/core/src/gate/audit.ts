@@ -24,9 +24,6 @@ export interface AuditEvent {
   context?: Readonly<Record<string, unknown>>;
 }
 
-/** The event of a check without arguments or context: one frozen object, not one per decision. */
-const NO_DETAIL: AuditEvent = Object.freeze({});
-
 /** Observes every decision (telemetry, metrics). Must not throw; errors are ignored. */
 export type DecisionObserver = (decision: Decision, event: AuditEvent & { startedAt: number }) => void;
 
@@ -81,12 +78,10 @@ export class Audit {
     if (decision.type === "allow" && this.#sinks.length > 0) decision = this.#unlessUnavailable(decision);
     this.#trail.push(decision);
     if (this.#sinks.length > 0) {
-      let event = NO_DETAIL;
-      if (request.args !== undefined || request.context !== undefined) {
-        event = {};
-        if (request.args !== undefined) event.args = request.args;
-        if (request.context !== undefined) event.context = request.context;
-      }
+      // A fresh object per decision: sinks may annotate the event they are given.
+      const event: AuditEvent = {};
+      if (request.args !== undefined) event.args = request.args;
+      if (request.context !== undefined) event.context = request.context;
       const sinks = this.#sinks;
       for (let i = 0; i < sinks.length; i++) {
         try {
