@@ -67,20 +67,6 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
   const out: ReadCall[] = [];
   // Only a batch of several items can hold the same call twice.
   const seen = input.length > 1 ? new Set<string>() : undefined;
-  const responses = (item: unknown, type = own(item, "type")) => {
-    if (type !== "function_call") return;
-    const callId = str(own(item, "call_id"));
-    const name = own(item, "name");
-    const args = own(item, "arguments");
-    if (callId !== undefined && seen !== undefined) {
-      const key = `${callId}\u0000${String(args)}\u0000${String(name)}`;
-      if (seen.has(key)) return;
-      seen.add(key);
-    }
-    const namespace = str(own(item, "namespace"));
-    const toolName = namespace ? `${namespace}.${nameOf(name)}` : nameOf(name);
-    out.push({ api: "responses", callId, toolName, rawArguments: args });
-  };
   for (const item of input as readonly unknown[]) {
     const type = own(item, "type");
     if (type === "function" || type === "custom") {
@@ -89,13 +75,31 @@ export function readToolCalls(input: ChatToolCallsInput | ResponsesToolCallsInpu
       const custom = type === "custom";
       if (typeof fn === "object")
         out.push(chatCall(own(item, "id"), nameOf(own(fn, "name")), own(fn, custom ? "input" : "arguments"), custom));
-    } else if (type === "response.output_item.done") responses(own(item, "item"));
-    else if (type === "response.completed") {
+    } else if (type === "response.output_item.done") {
+      const inner = own(item, "item");
+      responsesCall(out, seen, inner, own(inner, "type"));
+    } else if (type === "response.completed") {
       const output = own(own(item, "response"), "output");
-      if (Array.isArray(output)) for (const o of output) responses(o);
-    } else responses(item, type);
+      if (Array.isArray(output)) for (const o of output) responsesCall(out, seen, o, own(o, "type"));
+    } else responsesCall(out, seen, item, type);
   }
   return out;
+}
+
+/** Reads one Responses item into `out` when it is a function call not seen before in this batch. */
+function responsesCall(out: ReadCall[], seen: Set<string> | undefined, item: unknown, type: unknown): void {
+  if (type !== "function_call") return;
+  const callId = str(own(item, "call_id"));
+  const name = own(item, "name");
+  const args = own(item, "arguments");
+  if (callId !== undefined && seen !== undefined) {
+    const key = `${callId}\u0000${String(args)}\u0000${String(name)}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+  }
+  const namespace = str(own(item, "namespace"));
+  const toolName = namespace ? `${namespace}.${nameOf(name)}` : nameOf(name);
+  out.push({ api: "responses", callId, toolName, rawArguments: args });
 }
 
 /**

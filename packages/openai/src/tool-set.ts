@@ -41,8 +41,21 @@ export function toLookup(tools: ToolSetInput<any>): (name: string) => Runnable |
     throw new TypeError("`tools` must be an array of tools or a map of functions");
   return (name) => {
     const fn = Object.hasOwn(tools, name) ? (tools as Record<string, unknown>)[name] : undefined;
-    return typeof fn === "function" ? { name, parse: undefined, call: (input) => fn(input) } : undefined;
+    return typeof fn === "function" ? new PlainTool(name, fn as ToolFunction) : undefined;
   };
+}
+
+/** A function of a tool map: one object per lookup (no closure), called with the parsed arguments only. */
+class PlainTool implements Runnable {
+  readonly parse = undefined;
+  constructor(
+    readonly name: string,
+    readonly fn: ToolFunction,
+  ) {}
+  call(input: unknown): unknown {
+    const fn = this.fn;
+    return fn(input);
+  }
 }
 
 /** Reads one tool object (runTools shape, zodFunction, zodResponsesFunction); undefined for non-function tools. */

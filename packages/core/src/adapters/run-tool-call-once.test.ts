@@ -66,6 +66,19 @@ describe("runToolCallOnce", () => {
     expect(gate.decisions.map((d) => d.code)).toEqual(["allowed", "call_mismatch", "call_mismatch"]);
   });
 
+  it("binds a call id to the tool name and argument text apart: no joined text makes two inputs one", async () => {
+    const gate = newGate();
+    const { runs, call } = calls(gate);
+    await call("j1", "\u0000{}", { toolName: "search" });
+    // The same characters split at another place between name and arguments: another input.
+    const shifted = await call("j1", "{}", { toolName: "search\u0000" });
+    expect(shifted.decision.code).toBe("call_mismatch");
+    // Text arguments and missing arguments are different inputs too.
+    const missing = await call("j1", undefined);
+    expect(missing.decision.code).toBe("call_mismatch");
+    expect(runs).toHaveLength(0);
+  });
+
   it("runs a concurrent repeat of one call id once; both get the same output", async () => {
     const { runs, call } = calls(newGate());
     const [a, b] = await Promise.all([call("c1", '{"q":"a"}'), call("c1", '{"q":"a"}')]);

@@ -77,27 +77,20 @@ export function runToolCallOnce<R = ToolRunOutcome>(
   // No id, or one the gate refuses as too long: nothing to remember (and no megabyte keys kept).
   if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call, shape);
   const ledger = toolOutputLedgerOf(call.gate);
-  const fingerprint =
-    typeof call.rawArguments === "string" ? `${call.toolName}\u0000${call.rawArguments}` : `${call.toolName}\u0001`;
   const seen = ledger.get(callId);
-  if (seen !== undefined) return repeat(call, callId, fingerprint, seen).then(shape);
+  if (seen !== undefined) return repeat(call, callId, seen).then(shape);
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
-  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint), shape));
+  return decideAndRun(call, settler(ledger, ledger.claim(callId, call.toolName, argsText(call)), shape));
 }
 
-async function repeat(
-  call: JsonToolCall,
-  callId: string,
-  fingerprint: string,
-  entry: ToolOutputEntry | undefined,
-): Promise<ToolRunOutcome> {
+async function repeat(call: JsonToolCall, callId: string, entry: ToolOutputEntry | undefined): Promise<ToolRunOutcome> {
   const ledger = toolOutputLedgerOf(call.gate);
   while (entry?.status === "running") {
     await ledger.wait(entry);
     entry = ledger.get(callId);
   }
   if (entry !== undefined) {
-    if (entry.fingerprint !== fingerprint) {
+    if (entry.toolName !== call.toolName || entry.args !== argsText(call)) {
       const reason = `call id ${quote(callId)} was already used for a different tool or arguments; a call id never carries over to another call`;
       return denied(call.gate.refuse("tool_use", reason, { target: call.toolName, callId, code: "call_mismatch" }));
     }
@@ -105,8 +98,11 @@ async function repeat(
       return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
   // Denied or escalated before: decided again (an escalation may have been answered since).
-  return decideAndRun(call, settler(ledger, ledger.claim(callId, fingerprint), same));
+  return decideAndRun(call, settler(ledger, ledger.claim(callId, call.toolName, argsText(call)), same));
 }
+
+/** The argument text a call id is bound to: any non-text arguments count as one input (refused anyway). */
+const argsText = (call: JsonToolCall) => (typeof call.rawArguments === "string" ? call.rawArguments : undefined);
 
 type Done<R> = (outcome: ToolRunOutcome) => R;
 const same: Done<ToolRunOutcome> = (outcome) => outcome;

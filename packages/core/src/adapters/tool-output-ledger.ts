@@ -4,8 +4,9 @@ import { MAX_CALL_ID } from "../gate/tool-call.js";
 
 /** What one call id produced, as the model reads it. Settled in place, so a waiter sees the final state. */
 export interface ToolOutputEntry {
-  /** Tool name and raw arguments: a call id never carries over to another input. */
-  readonly fingerprint: string;
+  /** Tool name and raw argument text (undefined when not text): a call id never carries over to another input. */
+  readonly toolName: string;
+  readonly args: string | undefined;
   /** `ran` and `failed` are final (the function was called once); anything else is decided again on a repeat. */
   status: "running" | "ran" | "denied" | "escalated" | "failed";
   decision?: Decision;
@@ -44,15 +45,16 @@ export class ToolOutputLedger {
   }
 
   /** Records that `callId` is about to be decided and run with this input; a concurrent repeat waits for it. */
-  claim(callId: string, fingerprint: string): ToolOutputEntry {
+  claim(callId: string, toolName: string, args?: string): ToolOutputEntry {
     if (this.#current.size >= this.#limit || this.#chars >= this.#maxChars) {
       this.#previous = this.#current;
       this.#current = new Map();
       this.#chars = 0;
     }
-    const entry: ToolOutputEntry = { fingerprint, status: "running" };
+    // The caller's own strings are kept (no concatenated fingerprint): one object per call, nothing copied.
+    const entry: ToolOutputEntry = { toolName, args, status: "running", decision: undefined, output: undefined };
     this.#current.set(callId, entry);
-    this.#chars += callId.length + fingerprint.length;
+    this.#chars += callId.length + toolName.length + (args === undefined ? 0 : args.length);
     return entry;
   }
 
