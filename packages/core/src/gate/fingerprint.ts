@@ -15,7 +15,7 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (depth > MAX_DEPTH) throw new TypeError("arguments are nested more than 32 levels deep");
   if (value === null || typeof value === "boolean") return String(value);
   if (typeof value === "number") return Number.isFinite(value) ? JSON.stringify(value) : "null";
-  if (typeof value === "string") return quoted(value);
+  if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined) return "null";
   if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
     throw new TypeError(`arguments contain a ${typeof value}, which is not JSON`);
@@ -48,17 +48,9 @@ export function canonicalJson(value: unknown, depth = 0): string {
     const v = obj[k];
     if (v === undefined || typeof v === "function") continue;
     if (out.length > 1) out += ",";
-    out += `${quoted(k)}:${canonicalJson(v, depth + 1)}`;
+    out += `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`;
   }
   return `${out}}`;
-}
-
-/** Strings JSON prints as they are (no quote, backslash, control character or surrogate). */
-const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
-
-/** `JSON.stringify(s)`, without a call into the serializer for the usual plain key or value. */
-function quoted(s: string): string {
-  return PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
 }
 
 /** `keys.sort()` (UTF-16 code unit order), without its per-call allocation for the few keys of tool arguments. */
@@ -85,8 +77,8 @@ export function callFingerprint(action: string, target: string | undefined, args
   // `canonicalJson([action, target ?? null, args ?? null])`, joined into one flat string: the
   // fingerprint is kept in the call's record, where a tree of appended pieces would cost several
   // times its length (and comparing a repeat's fingerprint would read it through the tree).
-  const target_ = target === undefined ? "null" : quoted(target);
-  const text = ["[", quoted(action), ",", target_, ",", canonicalJson(args ?? null, 1), "]"].join("");
+  const target_ = target === undefined ? "null" : JSON.stringify(target);
+  const text = ["[", JSON.stringify(action), ",", target_, ",", canonicalJson(args ?? null, 1), "]"].join("");
   if (text.length <= MAX_INLINE) return text;
   return digest(text);
 }
