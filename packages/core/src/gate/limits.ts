@@ -16,11 +16,8 @@ interface CounterOf {
   readonly scope: ConsumeRequest["scope"];
 }
 
-/**
- * The ids a stateful decision gets before the store answers, so a repeat of the call rebuilds it
- * (the consume request itself carries them: no object per check for them).
- */
-type ReservedIds = Pick<ConsumeRequest, "decisionId" | "now" | "escalationId">;
+/** What a decision is made from: a store's answer, or the record of a repeated call (no copy of it). */
+type Outcome = Pick<ConsumeResult, "outcome" | "used" | "retryAfterMs" | "fallback">;
 
 /**
  * Limits, thresholds and per-call records: one atomic store operation per check, turned into
@@ -173,7 +170,8 @@ export class Limits {
     result: ConsumeResult,
   ): Decision | Promise<Decision> {
     if (result.repeat) return this.#repeat(req, verdict, result, consumeReq);
-    const decision = this.#fromOutcome(req, verdict, result, consumeReq);
+    const { decisionId, now, escalationId } = consumeReq;
+    const decision = this.#fromOutcome(req, verdict, result, decisionId, now, escalationId);
     if (decision.type !== "escalate") return this.#gate.audit.record(decision, req, startedAt);
     const escalated = this.#escalations.open(req, decision, consumeReq, startedAt);
     return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
@@ -190,14 +188,8 @@ export class Limits {
     if (known.mismatch) return this.#mismatched(req);
     if (req.execute && known.executed) return this.#replayed(req);
     if (known.settled) return known.settled;
-    const outcome: ConsumeResult = { outcome: known.outcome, used: known.used };
-    if (known.retryAfterMs !== undefined) outcome.retryAfterMs = known.retryAfterMs;
-    if (known.fallback) outcome.fallback = true;
-    const original = this.#fromOutcome(req, verdict, outcome, {
-      decisionId: known.decisionId,
-      now: known.at,
-      escalationId: known.escalationId,
-    });
+    // Rebuilt with the ids reserved for it (the record carries them), so it is the very same decision.
+    const original = this.#fromOutcome(req, verdict, known, known.decisionId, known.at, known.escalationId);
     if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
     return this.#answerRepeat(req, known.escalationId, original, consumeReq);
   }
@@ -258,8 +250,15 @@ export class Limits {
     return this.#gate.failClosed(req, "call_mismatch", reason);
   }
 
-  /** The decision a store outcome stands for, with the ids reserved for it. */
-  #fromOutcome(req: CheckRequest, verdict: Evaluation, result: ConsumeResult, ids: ReservedIds): Decision {
+  /** The decision a store outcome stands for, with the ids reserved for it before the store answered. */
+  #fromOutcome(
+    req: CheckRequest,
+    verdict: Evaluation,
+    result: Outcome,
+    decisionId: string,
+    now: number,
+    escalationId: string,
+  ): Decision {
     const rule = verdict.rule!;
     const name = rule.label; // `rule "<action>"`, precomputed
     let type = verdict.type;
@@ -291,26 +290,17 @@ export class Limits {
     if (result.fallback) reason += " [decided with in-process limits: shared store unavailable]";
     const build = this.#gate.build;
     if (type !== "escalate" && retryAfterMs === undefined && !result.fallback)
-      return build.simple(
-        ids.decisionId,
-        type,
-        code,
-        req.action,
-        verdict.target,
-        reason,
-        build.iso(ids.now),
-        req.callId,
-      );
+      return build.simple(decisionId, type, code, req.action, verdict.target, reason, build.iso(now), req.callId);
     return build.make({
-      id: ids.decisionId,
+      id: decisionId,
       type,
       code,
       action: req.action,
       target: verdict.target,
       reason,
-      timestamp: build.iso(ids.now),
+      timestamp: build.iso(now),
       callId: req.callId,
-      escalationId: type === "escalate" ? ids.escalationId : undefined,
+      escalationId: type === "escalate" ? escalationId : undefined,
       retryAfterMs,
       mode: result.fallback ? "local-fallback" : undefined,
     });

@@ -124,6 +124,8 @@ export class MemoryStore implements GateStore {
       at: req.now,
       fingerprint: call.fingerprint,
       expiresAt: req.now + call.ttlMs,
+      // In the literal, not added when the call runs: no property store grown per executed call.
+      executed: false,
     };
     if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
     if (call.execute && result.outcome === "allow") markExecuted(record, req.now, call.runTtlMs ?? call.ttlMs);
@@ -262,7 +264,7 @@ function repeatOf(known: CallRecord, mismatch: boolean): CallRecord & { mismatch
   };
   if (known.retryAfterMs !== undefined) repeat.retryAfterMs = known.retryAfterMs;
   if (known.settled !== undefined) repeat.settled = known.settled;
-  if (known.executed !== undefined) repeat.executed = known.executed;
+  if (known.executed) repeat.executed = true;
   if (known.fallback !== undefined) repeat.fallback = known.fallback;
   return repeat;
 }
