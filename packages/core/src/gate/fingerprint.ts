@@ -3,6 +3,8 @@ import { subtle, toHex } from "../identity/encoding.js";
 const MAX_DEPTH = 32;
 const MAX_INLINE = 512;
 const TYPED_ARRAY = /^\[object (?:Big)?(?:Int|Uint|Float)(?:8|16|32|64)(?:Clamped)?Array\]$/;
+/** Keys up to this many are sorted in place by insertion: `Array#sort` allocates its own work state per call. */
+const SMALL_SORT = 16;
 
 /**
  * Canonical JSON: object keys sorted, so `{a,b}` and `{b,a}` agree.
@@ -18,7 +20,17 @@ export function canonicalJson(value: unknown, depth = 0): string {
   if (typeof value === "bigint" || typeof value === "function" || typeof value === "symbol") {
     throw new TypeError(`arguments contain a ${typeof value}, which is not JSON`);
   }
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(",")}]`;
+  // One string built by appending (no parts arrays, closures or joins per level).
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      const v: unknown = value[i];
+      // A hole prints as nothing, as `map().join()` always printed it.
+      if (v !== undefined || i in value) out += canonicalJson(v, depth + 1);
+    }
+    return `${out}]`;
+  }
   const obj = value as Record<string, unknown>;
   if (typeof (obj as { toJSON?: unknown }).toJSON === "function") {
     return canonicalJson((obj as { toJSON: () => unknown }).toJSON(), depth + 1);
@@ -29,20 +41,49 @@ export function canonicalJson(value: unknown, depth = 0): string {
     // different values would print as the same "{}" and share one call fingerprint.
     throw new TypeError(`arguments contain a ${tag.slice(8, -1)}, which has no faithful JSON form`);
   }
-  const keys = Object.keys(obj).sort();
-  const parts: string[] = [];
-  for (const k of keys) {
+  const keys = sortKeys(Object.keys(obj));
+  let out = "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
     const v = obj[k];
     if (v === undefined || typeof v === "function") continue;
-    parts.push(`${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`);
+    if (out.length > 1) out += ",";
+    out += `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`;
   }
-  return `{${parts.join(",")}}`;
+  return `${out}}`;
 }
 
-/** Identifies (action, target, args) of a call: inline when short, SHA-256 otherwise. */
-export async function callFingerprint(action: string, target: string | undefined, args: unknown): Promise<string> {
-  const text = canonicalJson([action, target ?? null, args ?? null]);
+/** `keys.sort()` (UTF-16 code unit order), without its per-call allocation for the few keys of tool arguments. */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > SMALL_SORT) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
+}
+
+/**
+ * Identifies (action, target, args) of a call: its canonical JSON when short (returned at once, no
+ * promise), else the SHA-256 of it (a promise: Web Crypto digests asynchronously).
+ * @throws TypeError as `canonicalJson` does.
+ */
+export function callFingerprint(action: string, target: string | undefined, args: unknown): string | Promise<string> {
+  // `canonicalJson([action, target ?? null, args ?? null])`, joined into one flat string: the
+  // fingerprint is kept in the call's record, where a tree of appended pieces would cost several
+  // times its length (and comparing a repeat's fingerprint would read it through the tree).
+  const target_ = target === undefined ? "null" : JSON.stringify(target);
+  const text = ["[", JSON.stringify(action), ",", target_, ",", canonicalJson(args ?? null, 1), "]"].join("");
   if (text.length <= MAX_INLINE) return text;
-  const digest = await subtle().digest("SHA-256", new TextEncoder().encode(text));
-  return `sha256:${toHex(new Uint8Array(digest))}`;
+  return digest(text);
+}
+
+async function digest(text: string): Promise<string> {
+  const hash = await subtle().digest("SHA-256", new TextEncoder().encode(text));
+  return `sha256:${toHex(new Uint8Array(hash))}`;
 }

@@ -369,8 +369,9 @@ export class GateKeeper {
       recent.set(key, decision);
       return decision;
     }
-    const pending = this.#limits.decide(req, verdict, startedAt);
-    return track === undefined ? pending : this.#track(track, req, pending);
+    // A limited check the store answered in place is complete too: its record answers a repeat.
+    const decided = this.#limits.decide(req, verdict, startedAt);
+    return track === undefined || !(decided instanceof Promise) ? decided : this.#track(track, req, decided);
   }
 }
 

@@ -16,11 +16,8 @@ interface CounterOf {
   readonly scope: ConsumeRequest["scope"];
 }
 
-/**
- * The ids a stateful decision gets before the store answers, so a repeat of the call rebuilds it
- * (the consume request itself carries them: no object per check for them).
- */
-type ReservedIds = Pick<ConsumeRequest, "decisionId" | "now" | "escalationId">;
+/** What a decision is made from: a store's answer, or the record of a repeated call (no copy of it). */
+type Outcome = Pick<ConsumeResult, "outcome" | "used" | "retryAfterMs" | "fallback">;
 
 /**
  * Limits, thresholds and per-call records: one atomic store operation per check, turned into
@@ -46,86 +43,98 @@ export class Limits {
   }
 
   /**
-   * Decides a check whose rule has limits or escalates. Without a call id and with a synchronous
-   * store (the default MemoryStore) this runs to the end in place, with no promise hop; a call id
-   * (its fingerprint) or an async store takes the awaited path. Never throws: failures come back
-   * as a rejected promise, as from an async function.
+   * Decides a check whose rule has limits or escalates. With a synchronous store (the default
+   * MemoryStore) and a short fingerprint (arguments under 512 characters of canonical JSON), a
+   * check that does not escalate runs to the end in place and returns its Decision: no promise,
+   * no async function per check. A hashed fingerprint, an async store or an escalation returns a
+   * promise. Failures of the store or the fingerprint are audited DENYs, never throws.
    */
-  decide(req: CheckRequest, verdict: Evaluation, startedAt: number): Promise<Decision> {
+  decide(req: CheckRequest, verdict: Evaluation, startedAt: number): Decision | Promise<Decision> {
+    const gate = this.#gate;
+    const rule = verdict.rule!;
+    const decisionId = gate.build.ids.next();
+    // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
+    const escalationId =
+      verdict.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
+    let consumeReq: ConsumeRequest;
     try {
-      const gate = this.#gate;
-      const rule = verdict.rule!;
-      const decisionId = gate.build.ids.next();
-      // Escalation ids go to humans and UIs: random, and only made when an escalation is possible.
-      const escalationId =
-        verdict.type === "escalate" || rule.escalateAfter !== undefined ? globalThis.crypto.randomUUID() : "";
-      let consumeReq: ConsumeRequest;
-      try {
-        const counter = this.#counterOf(req.action);
-        consumeReq = {
-          scope: counter.scope,
-          key: counter.key,
-          now: startedAt,
-          windowMs: WINDOW_MS,
-          escalate: verdict.type === "escalate",
-          decisionId,
-          escalationId,
-        };
-        if (rule.maxPerMinute !== undefined) consumeReq.maxPerMinute = rule.maxPerMinute;
-        if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
-        if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
-      } catch (error) {
-        return Promise.resolve(
-          gate.failClosed(
-            req,
-            "internal_error",
-            `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`,
-          ),
-        );
-      }
-      if (req.callId !== undefined) return this.#decideCall(req, verdict, startedAt, consumeReq);
-      let pending: ConsumeResult | PromiseLike<ConsumeResult>;
-      try {
-        pending = gate.store.consume(consumeReq);
-      } catch (error) {
-        return Promise.resolve(this.#storeFailed(req, error));
-      }
-      if (isThenable(pending)) return this.#awaitConsume(req, verdict, startedAt, consumeReq, pending);
-      return this.#consumed(req, verdict, startedAt, consumeReq, pending);
+      const counter = this.#counterOf(req.action);
+      consumeReq = {
+        scope: counter.scope,
+        key: counter.key,
+        now: startedAt,
+        windowMs: WINDOW_MS,
+        escalate: verdict.type === "escalate",
+        decisionId,
+        escalationId,
+      };
+      if (rule.maxPerMinute !== undefined) consumeReq.maxPerMinute = rule.maxPerMinute;
+      if (rule.denyAfter !== undefined) consumeReq.denyAfter = rule.denyAfter;
+      if (rule.escalateAfter !== undefined) consumeReq.escalateAfter = rule.escalateAfter;
     } catch (error) {
-      return Promise.reject(error);
+      return gate.failClosed(
+        req,
+        "internal_error",
+        `cannot build the counter key for action ${quote(req.action)}: ${errorText(error)}`,
+      );
     }
+    if (req.callId !== undefined) {
+      // With a call id, the fingerprint binds the call's record to this exact input.
+      let fingerprint: string | Promise<string>;
+      try {
+        const call: NonNullable<ConsumeRequest["call"]> = {
+          key: this.#callKey(req.callId),
+          fingerprint: "",
+          ttlMs: this.#ttlMs,
+          runTtlMs: this.#runTtlMs,
+        };
+        if (req.execute) call.execute = true;
+        consumeReq.call = call;
+        fingerprint = callFingerprint(req.action, verdict.target, req.args);
+      } catch (error) {
+        return this.#unprintable(req, error);
+      }
+      if (typeof fingerprint !== "string") return this.#afterDigest(req, verdict, startedAt, consumeReq, fingerprint);
+      consumeReq.call.fingerprint = fingerprint;
+    }
+    return this.#consume(req, verdict, startedAt, consumeReq);
   }
 
-  /** With a call id: the fingerprint binds the call's record to this exact input. */
-  async #decideCall(
+  /** A fingerprint hashed asynchronously (long arguments): consume once it is known. */
+  async #afterDigest(
     req: CheckRequest,
     verdict: Evaluation,
     startedAt: number,
     consumeReq: ConsumeRequest,
+    fingerprint: Promise<string>,
   ): Promise<Decision> {
     try {
-      consumeReq.call = {
-        key: this.#callKey(req.callId!),
-        fingerprint: await callFingerprint(req.action, verdict.target, req.args),
-        ttlMs: this.#ttlMs,
-        runTtlMs: this.#runTtlMs,
-      };
-      if (req.execute) consumeReq.call.execute = true;
+      consumeReq.call!.fingerprint = await fingerprint;
     } catch (error) {
-      return this.#gate.failClosed(
-        req,
-        "internal_error",
-        `cannot fingerprint the call's arguments: ${errorText(error)}`,
-      );
+      return this.#unprintable(req, error);
     }
+    return this.#consume(req, verdict, startedAt, consumeReq);
+  }
+
+  #unprintable(req: CheckRequest, error: unknown): Decision {
+    return this.#gate.failClosed(req, "internal_error", `cannot fingerprint the call's arguments: ${errorText(error)}`);
+  }
+
+  /** One store operation: a synchronous answer is turned into the decision in place. */
+  #consume(
+    req: CheckRequest,
+    verdict: Evaluation,
+    startedAt: number,
+    consumeReq: ConsumeRequest,
+  ): Decision | Promise<Decision> {
     let pending: ConsumeResult | PromiseLike<ConsumeResult>;
     try {
       pending = this.#gate.store.consume(consumeReq);
     } catch (error) {
       return this.#storeFailed(req, error);
     }
-    return this.#awaitConsume(req, verdict, startedAt, consumeReq, pending);
+    if (isThenable(pending)) return this.#awaitConsume(req, verdict, startedAt, consumeReq, pending);
+    return this.#consumed(req, verdict, startedAt, consumeReq, pending);
   }
 
   async #awaitConsume(
@@ -133,7 +142,7 @@ export class Limits {
     verdict: Evaluation,
     startedAt: number,
     consumeReq: ConsumeRequest,
-    pending: ConsumeResult | PromiseLike<ConsumeResult>,
+    pending: PromiseLike<ConsumeResult>,
   ): Promise<Decision> {
     let result: ConsumeResult;
     try {
@@ -159,34 +168,40 @@ export class Limits {
     startedAt: number,
     consumeReq: ConsumeRequest,
     result: ConsumeResult,
-  ): Promise<Decision> {
+  ): Decision | Promise<Decision> {
     if (result.repeat) return this.#repeat(req, verdict, result, consumeReq);
-    const decision = this.#fromOutcome(req, verdict, result, consumeReq);
-    if (decision.type !== "escalate") return Promise.resolve(this.#gate.audit.record(decision, req, startedAt));
+    const { decisionId, now, escalationId } = consumeReq;
+    const decision = this.#fromOutcome(req, verdict, result, decisionId, now, escalationId);
+    if (decision.type !== "escalate") return this.#gate.audit.record(decision, req, startedAt);
     const escalated = this.#escalations.open(req, decision, consumeReq, startedAt);
     return req.execute && consumeReq.call ? escalated.then((d) => this.#claim(req, d, consumeReq.call!)) : escalated;
   }
 
-  async #repeat(
+  /** A call the store has seen: its original (or settled) decision, rebuilt and not audited again. */
+  #repeat(
     req: CheckRequest,
     verdict: Evaluation,
     result: ConsumeResult,
     consumeReq: ConsumeRequest,
-  ): Promise<Decision> {
+  ): Decision | Promise<Decision> {
     const known = result.repeat!;
     if (known.mismatch) return this.#mismatched(req);
     if (req.execute && known.executed) return this.#replayed(req);
     if (known.settled) return known.settled;
-    const outcome: ConsumeResult = { outcome: known.outcome, used: known.used };
-    if (known.retryAfterMs !== undefined) outcome.retryAfterMs = known.retryAfterMs;
-    if (known.fallback) outcome.fallback = true;
-    const original = this.#fromOutcome(req, verdict, outcome, {
-      decisionId: known.decisionId,
-      now: known.at,
-      escalationId: known.escalationId,
-    });
+    // Rebuilt with the ids reserved for it (the record carries them), so it is the very same decision.
+    const original = this.#fromOutcome(req, verdict, known, known.decisionId, known.at, known.escalationId);
     if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
-    const settled = await this.#escalations.answerFor(req, known.escalationId, original);
+    return this.#answerRepeat(req, known.escalationId, original, consumeReq);
+  }
+
+  /** A repeat of an escalated call with an inline approver: its answer, asked once. */
+  async #answerRepeat(
+    req: CheckRequest,
+    escalationId: string,
+    original: Decision,
+    consumeReq: ConsumeRequest,
+  ): Promise<Decision> {
+    const settled = await this.#escalations.answerFor(req, escalationId, original);
     // The store marked nothing executed for this check (the call was not yet approved when it looked).
     return req.execute && consumeReq.call ? this.#claim(req, settled, consumeReq.call) : settled;
   }
@@ -235,8 +250,15 @@ export class Limits {
     return this.#gate.failClosed(req, "call_mismatch", reason);
   }
 
-  /** The decision a store outcome stands for, with the ids reserved for it. */
-  #fromOutcome(req: CheckRequest, verdict: Evaluation, result: ConsumeResult, ids: ReservedIds): Decision {
+  /** The decision a store outcome stands for, with the ids reserved for it before the store answered. */
+  #fromOutcome(
+    req: CheckRequest,
+    verdict: Evaluation,
+    result: Outcome,
+    decisionId: string,
+    now: number,
+    escalationId: string,
+  ): Decision {
     const rule = verdict.rule!;
     const name = rule.label; // `rule "<action>"`, precomputed
     let type = verdict.type;
@@ -268,26 +290,17 @@ export class Limits {
     if (result.fallback) reason += " [decided with in-process limits: shared store unavailable]";
     const build = this.#gate.build;
     if (type !== "escalate" && retryAfterMs === undefined && !result.fallback)
-      return build.simple(
-        ids.decisionId,
-        type,
-        code,
-        req.action,
-        verdict.target,
-        reason,
-        build.iso(ids.now),
-        req.callId,
-      );
+      return build.simple(decisionId, type, code, req.action, verdict.target, reason, build.iso(now), req.callId);
     return build.make({
-      id: ids.decisionId,
+      id: decisionId,
       type,
       code,
       action: req.action,
       target: verdict.target,
       reason,
-      timestamp: build.iso(ids.now),
+      timestamp: build.iso(now),
       callId: req.callId,
-      escalationId: type === "escalate" ? ids.escalationId : undefined,
+      escalationId: type === "escalate" ? escalationId : undefined,
       retryAfterMs,
       mode: result.fallback ? "local-fallback" : undefined,
     });
@@ -312,9 +325,13 @@ export class Limits {
 
   #callKey(callId: string): string {
     this.#callPrefix ??= callKeyPrefix(this.#gate.policy.name, this.#gate.identity.id);
-    return this.#callPrefix + encodeURIComponent(callId);
+    // Framework call ids are usually URI-safe already: skip the escaped copy then (same key).
+    return this.#callPrefix + (URI_SAFE.test(callId) ? callId : encodeURIComponent(callId));
   }
 }
+
+/** What `encodeURIComponent` leaves as it is. */
+const URI_SAFE = /^[\w.!~*'()-]*$/;
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return (

@@ -89,13 +89,9 @@ export class MemoryStore implements GateStore {
       const known = this.#calls.get(req.call.key);
       if (known && known.expiresAt > now) {
         const mismatch = known.fingerprint !== req.call.fingerprint;
-        const { expiresAt: _expiresAt, ...record } = known;
-        const result: ConsumeResult = {
-          outcome: known.outcome,
-          used: known.used,
-          ...(known.retryAfterMs !== undefined ? { retryAfterMs: known.retryAfterMs } : {}),
-          repeat: { ...record, mismatch },
-        };
+        const repeat = repeatOf(known, mismatch);
+        const result: ConsumeResult = { outcome: known.outcome, used: known.used, repeat };
+        if (known.retryAfterMs !== undefined) result.retryAfterMs = known.retryAfterMs;
         if (req.call.execute && !mismatch && !known.executed && effectivelyAllowed(known)) {
           markExecuted(known, now, req.call.runTtlMs ?? req.call.ttlMs);
         }
@@ -128,6 +124,8 @@ export class MemoryStore implements GateStore {
       at: req.now,
       fingerprint: call.fingerprint,
       expiresAt: req.now + call.ttlMs,
+      // In the literal, not added when the call runs: no property store grown per executed call.
+      executed: false,
     };
     if (result.retryAfterMs !== undefined) record.retryAfterMs = result.retryAfterMs;
     if (call.execute && result.outcome === "allow") markExecuted(record, req.now, call.runTtlMs ?? call.ttlMs);
@@ -248,6 +246,27 @@ export function pageOf<T extends { escalationId: string; expiresAt: number }>(
   const after = query.after;
   if (after) out = out.filter((r) => before(after, r));
   return query.limit === undefined ? out : out.slice(0, Math.max(0, query.limit));
+}
+
+/**
+ * The record as a repeat sees it (before this request marks anything), without `expiresAt`:
+ * the fields one by one rather than a rest-spread and a spread per repeat.
+ */
+function repeatOf(known: CallRecord, mismatch: boolean): CallRecord & { mismatch: boolean } {
+  const repeat: CallRecord & { mismatch: boolean } = {
+    outcome: known.outcome,
+    used: known.used,
+    decisionId: known.decisionId,
+    escalationId: known.escalationId,
+    at: known.at,
+    fingerprint: known.fingerprint,
+    mismatch,
+  };
+  if (known.retryAfterMs !== undefined) repeat.retryAfterMs = known.retryAfterMs;
+  if (known.settled !== undefined) repeat.settled = known.settled;
+  if (known.executed) repeat.executed = true;
+  if (known.fallback !== undefined) repeat.fallback = known.fallback;
+  return repeat;
 }
 
 /** Allowed outright, or an escalation a human approved. */
