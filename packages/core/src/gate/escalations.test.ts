@@ -79,3 +79,42 @@ describe("approval plumbing in core", () => {
     }
   });
 });
+
+describe("a repeat of a call whose escalation the store does not have", () => {
+  const gateWith = (store: MemoryStore) =>
+    new GateKeeper({
+      identity,
+      policy: new PermissionPolicy({
+        name: "gone",
+        rules: [{ action: "tool_use", allowed: true, requireApproval: true }],
+      }),
+      store,
+    });
+
+  it("is a DENY that says why, not an ESCALATE nobody can answer (the escalation's write failed)", async () => {
+    const store = new MemoryStore();
+    const create = store.createEscalation.bind(store);
+    let fail = true;
+    store.createEscalation = (...args) => {
+      if (fail) throw new Error("disk full");
+      return create(...args);
+    };
+    const gate = gateWith(store);
+    const call = { toolName: "deploy", input: { to: "prod" }, callId: "gone-1" };
+    expect(await gate.checkToolCall(call)).toMatchObject({ type: "deny", code: "store_unavailable" });
+    fail = false;
+    const repeat = await gate.checkToolCall({ ...call, execute: true });
+    expect(repeat).toMatchObject({ type: "deny", code: "approval_error" });
+    expect(repeat.reason).toMatch(/gone \(never stored, or expired\)/);
+  });
+
+  it("still is the pending ESCALATE while the escalation waits, and the settled decision after", async () => {
+    const gate = gateWith(new MemoryStore());
+    const call = { toolName: "deploy", input: { to: "prod" }, callId: "pending-1" };
+    const first = await gate.checkToolCall(call);
+    expect(first.type).toBe("escalate");
+    expect(await gate.checkToolCall(call)).toEqual(first);
+    await gate.resolveEscalation(first.escalationId!, { approved: true, approvedBy: "ops" });
+    expect(await gate.checkToolCall({ ...call, execute: true })).toMatchObject({ type: "allow", approvedBy: "ops" });
+  });
+});

@@ -73,9 +73,13 @@ export class Escalations {
     return this.#handler && consumeReq.call ? this.#share(decision.escalationId!, opened) : opened;
   }
 
-  /** A repeat of a call whose escalation is pending: the inline handler's answer (asked once), else `original`. */
+  /**
+   * A repeat of a call whose escalation is pending: the inline handler's answer (asked once), else
+   * `original` while the escalation still waits in the store. An escalation the store does not have
+   * (its write failed, or it expired) is a DENY: nobody could ever answer that ESCALATE.
+   */
   answerFor(request: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
-    if (!this.#handler) return Promise.resolve(original);
+    if (!this.#handler) return this.#stillPending(request, escalationId, original);
     // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
     return (
       this.#asking?.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
@@ -234,16 +238,9 @@ export class Escalations {
 
   /** Reads a pending escalation back from the store and asks the inline handler about it. */
   async #askPending(req: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
-    const store = this.#gate.store;
     try {
-      let record = await store.getEscalation(escalationId);
-      // Another process may have recorded the call but not yet its escalation: give it a moment (~300 ms).
-      for (let wait = 10; !record && wait <= 160; wait *= 2) {
-        await new Promise((resolve) => setTimeout(resolve, wait));
-        record = await store.getEscalation(escalationId);
-      }
-      if (!record)
-        return this.#gate.failClosed(req, "approval_error", `escalation ${escalationId} for this call is gone`);
+      const record = await this.#recordOf(escalationId);
+      if (!record) return this.#gone(req, escalationId);
       if (record.status !== "pending") return record.settled ?? original;
       return await this.#ask(record);
     } catch (error) {
@@ -253,6 +250,37 @@ export class Escalations {
         `state store unavailable, failing closed: ${errorText(error)}`,
       );
     }
+  }
+
+  /** Without an inline handler: `original` while its escalation waits for an answer, else what became of it. */
+  async #stillPending(req: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
+    try {
+      const record = await this.#recordOf(escalationId);
+      if (!record) return this.#gone(req, escalationId);
+      return record.status === "pending" ? original : (record.settled ?? original);
+    } catch (error) {
+      return this.#gate.failClosed(
+        req,
+        "store_unavailable",
+        `state store unavailable, failing closed: ${errorText(error)}`,
+      );
+    }
+  }
+
+  /** The escalation's record; another process may have recorded the call but not yet its escalation (~300 ms). */
+  async #recordOf(escalationId: string): Promise<EscalationRecord | undefined> {
+    const store = this.#gate.store;
+    let record = await store.getEscalation(escalationId);
+    for (let wait = 10; !record && wait <= 160; wait *= 2) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      record = await store.getEscalation(escalationId);
+    }
+    return record;
+  }
+
+  #gone(req: CheckRequest, escalationId: string): Decision {
+    const reason = `escalation ${escalationId} for this call is gone (never stored, or expired): nobody can answer it`;
+    return this.#gate.failClosed(req, "approval_error", reason);
   }
 
   /** Runs the inline approval handler with a timeout (see `askApprover`); every failure is a DENY. */

@@ -190,11 +190,11 @@ export class Limits {
     if (known.settled) return known.settled;
     // Rebuilt with the ids reserved for it (the record carries them), so it is the very same decision.
     const original = this.#fromOutcome(req, verdict, known, known.decisionId, known.at, known.escalationId);
-    if (original.type !== "escalate" || !this.#escalations.hasHandler) return original;
+    if (original.type !== "escalate") return original;
     return this.#answerRepeat(req, known.escalationId, original, consumeReq);
   }
 
-  /** A repeat of an escalated call with an inline approver: its answer, asked once. */
+  /** A repeat of an escalated call: the inline approver's answer (asked once), or what its escalation became. */
   async #answerRepeat(
     req: CheckRequest,
     escalationId: string,
