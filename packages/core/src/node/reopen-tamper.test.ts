@@ -1,6 +1,7 @@
 import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeDecision } from "../gate/decision.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
@@ -134,6 +135,51 @@ describe("reopening a signed log never launders an edit of its last group", () =
     await sink.close();
     expect(warnings.join()).toMatch(/records seq 11\.\.14 after the last signed checkpoint are not covered/);
     expect(await verifyAuditLog(path, { publicKey, allowUnsignedTail: true })).toMatchObject({ ok: true, unsigned: 4 });
+  });
+});
+
+describe("reopening never vouches for an edit of the last group (property)", () => {
+  it("whatever the tail and head look like after the edit, reopen refuses or names the records unsigned", async () => {
+    const path = join(dir, "prop.jsonl");
+    const log = await signedLog(path);
+    const latestHead = readFileSync(`${path}.head`, "utf8");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 11, max: 14 }),
+        fc.constantFrom("type", "reason"),
+        fc.constantFrom("keep", "strip-newline", "delete-checkpoint"),
+        fc.constantFrom("latest", "previous", "none"),
+        async (seq, field, tail, head) => {
+          const forged = [...log];
+          forged[seq] =
+            field === "type"
+              ? log[seq]!.replace(/"type":"(allow|deny)"/, (_, t) => `"type":"${t === "deny" ? "allow" : "deny"}"`)
+              : log[seq]!.replace('"reason":"decision', '"reason":"Decision');
+          expect(forged[seq]).not.toBe(log[seq]);
+          const body = tail === "delete-checkpoint" ? forged.slice(0, -1) : forged;
+          const text = `${body.join("\n")}${tail === "strip-newline" ? "" : "\n"}`;
+          writeFileSync(path, text);
+          rmSync(`${path}.head`, { force: true });
+          if (head !== "none") writeFileSync(`${path}.head`, head === "latest" ? latestHead : `${log[10]}\n`);
+          let sink: JsonlAuditSink;
+          try {
+            sink = reopen(path);
+          } catch (error) {
+            expect(AuditLogError.isInstance(error)).toBe(true);
+            expect(readFileSync(path, "utf8")).toBe(text);
+            return;
+          }
+          // Only a deleted checkpoint with no head naming it looks like a crash: then the edited record is declared unsigned.
+          const opened = sink.opened;
+          await sink.close();
+          expect(tail).toBe("delete-checkpoint");
+          expect(head).not.toBe("latest");
+          expect(opened.unsigned).toEqual({ from: 11, to: 14 });
+          expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: false, firstBadLine: 12 });
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
 
