@@ -28,12 +28,17 @@ function readAt(fd: number, from: number, length: number): Buffer {
 export function readTail(
   fd: number,
   size: number,
-): { last: Buffer | undefined; lastEnd: number; fragment: Buffer | undefined } {
+  limit: number,
+): { last: Buffer | undefined; lastEnd: number; fragment: Buffer | undefined; problem?: string } {
   if (size === 0) return { last: undefined, lastEnd: 0, fragment: undefined };
   const newlines: number[] = [];
   const chunks: Buffer[] = [];
   let start = size;
   while (start > 0 && newlines.length < 2) {
+    if (size - start > limit) {
+      const what = `its last line is longer than the ${mib(limit)} a reopen reads`;
+      return { last: undefined, lastEnd: 0, fragment: undefined, problem: what };
+    }
     const from = Math.max(0, start - TAIL_CHUNK);
     const chunk = readAt(fd, from, start - from);
     chunks.unshift(chunk);
@@ -49,39 +54,84 @@ export function readTail(
   return { last: buf.subarray(at(lineStart), at(lastNl)), lastEnd: lastNl + 1, fragment };
 }
 
+/**
+ * Most bytes reopening a log reads back from its end (the last line, or the
+ * last group and the records after it), unless `maxBufferBytes` is set so
+ * high that 4 × it is more. A genuine group is at most about `maxBufferBytes`
+ * plus one record; past the limit the log is refused rather than read without bound.
+ */
+export const REOPEN_READ_LIMIT = 64 * 1024 * 1024;
+
+const mib = (bytes: number) => (bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
+
+/**
+ * Calls `visit` with each complete line before `end` (which follows a `\n`),
+ * last first, until it returns true; `bytes()` gives the line without its
+ * `\n`. Each byte is scanned once, and only the line asked for is held.
+ */
+function eachLineBackward(
+  fd: number,
+  end: number,
+  visit: (start: number, length: number, bytes: () => Buffer) => boolean,
+): void {
+  let lineEnd = end - 1;
+  let pos = lineEnd;
+  while (pos > 0) {
+    const from = Math.max(0, pos - TAIL_CHUNK);
+    const chunk = readAt(fd, from, pos - from);
+    const top = from + chunk.length;
+    for (let i = chunk.length - 1; i >= 0; i--) {
+      if (chunk[i] !== 0x0a) continue;
+      const start = from + i + 1;
+      const stop = lineEnd;
+      const bytes = () => (stop <= top ? chunk.subarray(i + 1, stop - from) : readAt(fd, start, stop - start));
+      if (visit(start, stop - start, bytes)) return;
+      lineEnd = from + i;
+    }
+    pos = from;
+  }
+  if (end > 0) {
+    const stop = lineEnd;
+    visit(0, stop, () => readAt(fd, 0, stop));
+  }
+}
+
 const CHECKPOINT_MARK = Buffer.from('"type":"checkpoint"');
 
 /**
- * The last checkpoint record among the complete lines before `end` (which must
- * follow a `\n`), reading backwards. Every group commit ends with one, so this
- * reads one batch; a log never signed is read to its start.
+ * The last checkpoint at or before seq `atOrBefore` among the complete lines
+ * before `end` (which must follow a `\n`), reading backwards, with its line.
+ * Every group commit ends with one, so this reads about one batch; a log never
+ * signed is read to its start.
  */
+function findCheckpoint(
+  fd: number,
+  end: number,
+  atOrBefore: number,
+): { record: CheckpointRecord; line: string } | undefined {
+  let found: { record: CheckpointRecord; line: string } | undefined;
+  eachLineBackward(fd, end, (_start, _length, bytes) => {
+    const line = bytes();
+    if (!line.includes(CHECKPOINT_MARK)) return false;
+    const text = line.toString("utf8");
+    const parsed = parseRecordLine(text);
+    if (parsed.record?.type !== "checkpoint") return false;
+    if (parsed.record.seq > atOrBefore) return false;
+    found = { record: parsed.record, line: text };
+    return true;
+  });
+  return found;
+}
+
+/** The last checkpoint among the complete lines before `end`. */
 export function findLastCheckpoint(fd: number, end: number): CheckpointRecord | undefined {
-  let carry = Buffer.alloc(0);
-  let pos = end;
-  while (pos > 0) {
-    const from = Math.max(0, pos - TAIL_CHUNK);
-    let buf = Buffer.concat([readAt(fd, from, pos - from), carry]);
-    // Lines wholly inside buf, last first; the part before the first newline waits for the next chunk.
-    let stop = buf.length;
-    if (buf[stop - 1] === 0x0a) stop--;
-    for (;;) {
-      // (lastIndexOf counts a negative offset from the end: never pass one.)
-      const nl = stop === 0 ? -1 : buf.lastIndexOf(0x0a, stop - 1);
-      if (nl === -1 && from > 0) break;
-      const line = buf.subarray(nl + 1, stop);
-      if (line.includes(CHECKPOINT_MARK)) {
-        const parsed = parseRecordLine(line.toString("utf8"));
-        if (parsed.record?.type === "checkpoint") return parsed.record;
-      }
-      if (nl === -1) break;
-      stop = nl;
-    }
-    buf = buf.subarray(0, stop);
-    carry = Buffer.from(buf);
-    pos = from;
-  }
-  return undefined;
+  return findCheckpoint(fd, end, Number.POSITIVE_INFINITY)?.record;
+}
+
+/** The line (without `\n`) of the checkpoint at seq `seq` before `end`, or `undefined` when there is none. */
+export function findCheckpointLine(fd: number, end: number, seq: number): string | undefined {
+  const found = findCheckpoint(fd, end, seq);
+  return found?.record.seq === seq ? found.line : undefined;
 }
 
 /** Where a log's chain stands at its end, from its last complete lines. */
@@ -103,39 +153,36 @@ export interface ChainTail {
  * it. A v1 line checks itself and ends the search. `problem` says why the end
  * of the log does not verify.
  */
-export function readChainTail(fd: number, end: number): ChainTail | { problem: string } {
-  const lines: { text: string; parsed: Extract<ParsedRecordLine, { version: number }> }[] = [];
+export function readChainTail(fd: number, end: number, limit: number): ChainTail | { problem: string } {
+  // Backwards: where the lines to check start (positions only; each line is read again going forwards).
+  const spans: { start: number; length: number }[] = [];
   let points = 0;
-  let carry = Buffer.alloc(0);
-  let pos = end;
-  scan: while (pos > 0) {
-    const from = Math.max(0, pos - TAIL_CHUNK);
-    const buf = Buffer.concat([readAt(fd, from, pos - from), carry]);
-    let stop = buf[buf.length - 1] === 0x0a ? buf.length - 1 : buf.length;
-    for (;;) {
-      const nl = stop === 0 ? -1 : buf.lastIndexOf(0x0a, stop - 1);
-      if (nl === -1 && from > 0) break;
-      const text = buf.toString("utf8", nl + 1, stop);
-      const parsed = parseRecordLine(text);
-      if (parsed.problem !== undefined) return problem(`line ending at byte ${pos} ${parsed.problem}`);
-      lines.push({ text, parsed });
-      if (parsed.version === 1 || isChainPoint(parsed.record)) points += parsed.version === 1 ? 2 : 1;
-      if (points >= 2) break scan;
-      if (nl === -1) break;
-      stop = nl;
+  let bad: string | undefined;
+  eachLineBackward(fd, end, (start, length, bytes) => {
+    if (end - start > limit) {
+      bad = `its last group and the records after it are longer than the ${mib(limit)} a reopen reads (no chain point before them in the last ${end - start} bytes)`;
+      return true;
     }
-    carry = Buffer.from(buf.subarray(0, stop));
-    pos = from;
-  }
-  lines.reverse();
+    const parsed = parseRecordLine(bytes().toString("utf8"));
+    if (parsed.problem !== undefined) {
+      bad = `line ending at byte ${start + length} ${parsed.problem}`;
+      return true;
+    }
+    spans.push({ start, length });
+    if (parsed.version === 1 || isChainPoint(parsed.record)) points += parsed.version === 1 ? 2 : 1;
+    return points >= 2;
+  });
+  if (bad !== undefined) return problem(bad);
   let seq = 0;
   let prevHash = GENESIS_HASH;
   let chain = new ChainHash(prevHash);
   let open = false;
   let openFrom = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const { text, parsed } = lines[i]!;
-    const r = parsed.record!;
+  for (let i = spans.length - 1; i >= 0; i--) {
+    const { start, length } = spans[i]!;
+    const bytes = readAt(fd, start, length);
+    const parsed = parseRecordLine(bytes.toString("utf8")) as Extract<ParsedRecordLine, { version: number }>;
+    const r = parsed.record;
     if (parsed.version === 1) {
       if (!parsed.hashOk || !parsed.canonical)
         return problem(
@@ -148,7 +195,7 @@ export function readChainTail(fd: number, end: number): ChainTail | { problem: s
       continue;
     }
     // The first line read may follow earlier lines not read: it sets where the chain stands.
-    const first = i === 0;
+    const first = i === spans.length - 1;
     if (!first && r.seq !== seq) return problem(`seq ${r.seq} follows seq ${seq - 1}`);
     if (isChainPoint(r)) {
       if (first && r.seq > 0) {
@@ -165,11 +212,13 @@ export function readChainTail(fd: number, end: number): ChainTail | { problem: s
       if (first && r.seq > 0) return problem(`records seq ${r.seq}.. follow no chain point`);
       if (!open) openFrom = r.seq;
       open = true;
-      chain.update(Buffer.from(`${text}\n`, "utf8"));
+      chain.update(bytes);
+      chain.update(NEWLINE);
     }
     seq = r.seq + 1;
   }
   return { seq, prevHash, open: open ? chain : undefined, openFrom };
 }
 
+const NEWLINE = Buffer.from("\n");
 const problem = (why: string) => ({ problem: why });

@@ -95,7 +95,7 @@ describe("crash safety", () => {
       // and records without their checkpoint: the next writer must say so, and not vouch for them.
       for (const w of warnings) {
         expect(w).toMatch(
-          /a torn last line \(\d+ bytes .*\) from an interrupted write was cut off and recorded in recovery record seq \d+$|after the last signed checkpoint (is|are) not covered by a signature .* not vouched for by this writer$/,
+          /an incomplete last line \(\d+ bytes .*; not a record, as an interrupted write leaves\) was cut off and recorded in recovery record seq \d+$|after the last signed checkpoint (is|are) not covered by a signature .* not vouched for by this writer$/,
         );
       }
       if (warnings.length > 0) recoveries++;
@@ -212,8 +212,13 @@ describe("a crash after gate.flush()", () => {
       /signature does not verify; refusing to append/,
     );
 
-    // 2. Forge and also drop the batch's checkpoint, so the forged records look like a crash's unsigned tail.
+    // 2. Forge and also drop the batch's checkpoint: the head file still names it, and it does not match the records.
     writeFileSync(path, `${(await forgeAllow(lines.slice(0, -1))).join("\n")}\n`);
+    expect(() => new JsonlAuditSink(path, { signer, onWarning: () => {} })).toThrow(
+      /head file .* names checkpoint seq 6, the next line, but the records .* do not match it/,
+    );
+    // 3. Remove the head file too, so the forged records look like a crash's unsigned tail.
+    rmSync(`${path}.head`);
     const warnings: string[] = [];
     const sink = new JsonlAuditSink(path, { signer, onWarning: (m) => warnings.push(m) });
     // The new writer records the range it cannot prove, in the chain, before signing anything.

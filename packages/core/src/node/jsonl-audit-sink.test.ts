@@ -273,7 +273,7 @@ describe("JsonlAuditSink", () => {
       bytes: partial.length,
       offset: image.length - partial.length,
     });
-    expect(warnings.join()).toMatch(/torn last line .* recovery record seq 3/);
+    expect(warnings.join()).toMatch(/incomplete last line .* recovery record seq 3/);
     expect(reopened.opened.unsigned).toBeUndefined();
     reopened.write(decision());
     await reopened.close();

@@ -4,6 +4,7 @@ import type { Decision } from "../gate/decision.js";
 import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { appendAll, writeHeadFile } from "./audit-file-append.js";
 import { AuditLogError } from "./audit-log-error.js";
+import { REOPEN_READ_LIMIT } from "./audit-log-tail.js";
 import { ChainHash, encodeRecord, recordRoom } from "./audit-chain.js";
 import { BufferBound } from "./buffer-bound.js";
 import { lockFile } from "./file-lock.js";
@@ -127,6 +128,7 @@ export class JsonlAuditSink implements AuditSink {
         key: o.key,
         fsync: o.fsync,
         warn: o.warn,
+        readLimit: Math.max(REOPEN_READ_LIMIT, 4 * o.maxBufferBytes),
       });
       this.#seq = resumed.seq;
       this.#durable = resumed.seq;

@@ -4,7 +4,7 @@ import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { ChainHash } from "./audit-chain.js";
-import { findLastCheckpoint, readChainTail, readTail } from "./audit-log-tail.js";
+import { findCheckpointLine, findLastCheckpoint, readChainTail, readTail } from "./audit-log-tail.js";
 import {
   checkpointSignatureOk,
   GENESIS_HASH,
@@ -20,7 +20,7 @@ export interface AuditLogOpenState {
   resumed: boolean;
   /** The seq the next record gets. */
   nextSeq: number;
-  /** A torn (incomplete) last line left by a crash: cut off and recorded in a `recovery` record. */
+  /** A torn last line (bytes after the last `\n` that are not a record: an interrupted write): cut off and recorded in a `recovery` record. */
   recoveredTornLine?: { offset: number; bytes: number; sha256: string };
   /** A checkpoint named by the head file but missing from the log (a crash between the two) was restored. */
   restoredCheckpoint?: number;
@@ -40,6 +40,8 @@ export interface OpenContext {
   key: JsonWebKey | undefined;
   fsync: boolean;
   warn: (message: string) => void;
+  /** Most bytes read back from the end (see `REOPEN_READ_LIMIT`). */
+  readLimit: number;
 }
 
 /** v2 records after the log's last chain point (a group torn before it, a recovery record): the next one closes them. */
@@ -68,14 +70,15 @@ const RECOVERY_PREVIEW_BYTES = 1024;
 function refuse(ctx: OpenContext, why: string): AuditLogError {
   return new AuditLogError(
     ctx.path,
-    `audit log ${ctx.path}: ${why}; refusing to append to a chain that does not verify (check it with verifyAuditLog, then start a new file)`,
+    `audit log ${ctx.path}: ${why}; refusing to append to a chain that does not verify (check it with verifyAuditLog, then move the log and its head file aside and start a new log)`,
   );
 }
 
 /** Finds where the chain stops, repairs a crash's leftovers (never silently), and returns the resume point. */
 export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
   const size = fstatSync(fd).size;
-  const { last, lastEnd, fragment } = readTail(fd, size);
+  const { last, lastEnd, fragment, problem } = readTail(fd, size, ctx.readLimit);
+  if (problem !== undefined) throw refuse(ctx, problem);
   let seq = 0;
   let prevHash = GENESIS_HASH;
   let open: OpenGroup | undefined;
@@ -90,7 +93,7 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
       seq = parsed.record.seq + 1;
       prevHash = parsed.record.hash!;
     } else {
-      const tail = readChainTail(fd, lastEnd);
+      const tail = readChainTail(fd, lastEnd, ctx.readLimit);
       if ("problem" in tail) throw refuse(ctx, tail.problem);
       seq = tail.seq;
       prevHash = tail.prevHash;
@@ -120,6 +123,13 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
           (open?.hash ?? new ChainHash(prevHash)).peek(parsed.body) === r.hash;
         if (kept) open = undefined;
       }
+    }
+    if (!kept && parsed.record !== undefined) {
+      // No prefix of a line the writer wrote parses as a record: this one is complete, so it is not torn but wrong.
+      throw refuse(
+        ctx,
+        `its last line (seq ${parsed.record.seq}, a ${parsed.record.type} without its newline) is complete but does not continue the chain: it was edited, or the lines before it were`,
+      );
     }
     if (kept) {
       // Complete but for its newline: keep it.
@@ -166,7 +176,16 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
       }
     }
     const closes = head.body === undefined || (open?.hash ?? new ChainHash(prevHash)).peek(head.body) === r.hash;
-    if (r.seq === seq && r.prevHash === prevHash && closes) {
+    if (r.seq < seq) {
+      // The head trails the log: the signed line it names must still be there, byte for byte.
+      const named = findCheckpointLine(fd, end, r.seq);
+      if (named !== head.line) {
+        throw refuse(
+          ctx,
+          `its head file ${ctx.headPath} names checkpoint seq ${r.seq}, but line ${r.seq + 1} of the log is ${named === undefined ? "not that checkpoint" : "a different checkpoint"}: the log was rewritten`,
+        );
+      }
+    } else if (r.seq === seq && r.prevHash === prevHash && closes) {
       // The writer stopped between writing the head and appending its checkpoint.
       append += `${head.line}\n`;
       seq += 1;
@@ -178,6 +197,12 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
       throw new AuditLogError(
         ctx.path,
         `audit log ${ctx.path} ends at seq ${seq - 1} but its head file names checkpoint seq ${r.seq}: the log was truncated; refusing to append (to start a new log, move the log and its head file away)`,
+      );
+    } else {
+      // The head names the checkpoint that would come next, but the records before it are not the ones it signed.
+      throw refuse(
+        ctx,
+        `its head file ${ctx.headPath} names checkpoint seq ${r.seq}, the next line, but the records after the log's last chain point do not match it: they were changed after it was signed`,
       );
     }
   }
@@ -204,7 +229,7 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
   if (end !== size && ctx.fsync) fdatasyncSync(fd);
   if (torn) {
     ctx.warn(
-      `audit log ${ctx.path}: a torn last line (${torn.bytes} bytes at offset ${torn.offset}, sha256 ${torn.sha256}) from an interrupted write was cut off and recorded in recovery record seq ${seq - 1}`,
+      `audit log ${ctx.path}: an incomplete last line (${torn.bytes} bytes at offset ${torn.offset}, sha256 ${torn.sha256}; not a record, as an interrupted write leaves) was cut off and recorded in recovery record seq ${seq - 1}`,
     );
   }
   if (unsigned) {

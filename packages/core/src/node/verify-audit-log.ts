@@ -66,7 +66,7 @@ export interface AuditLogVerification {
   headChecked: boolean;
   /** Recovery records: torn lines from crashes that a reopen cut off and recorded. */
   recoveries: number;
-  /** An incomplete last line (a crash, or a writer still running). Not tampering by itself. */
+  /** An incomplete last line that is not a record (a crash, or a writer still running). Not tampering by itself; a complete record without its newline is checked like any other. */
   tornTail?: { line: number; bytes: number };
   /**
    * Records that chain correctly but that no signature proves: after the last
@@ -144,7 +144,8 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
       const parsed = parseRecordLine(raw.bytes.toString("utf8"));
       const bad = lineProblem(parsed, n, expectSeq, prevHash, sawV2, chain, groupLine);
       if (bad !== undefined) {
-        if (!raw.terminated) {
+        // Only a last line that is not a record can be a torn write: a complete one that does not chain was tampered with.
+        if (!raw.terminated && parsed.problem !== undefined) {
           result.tornTail = { line: n, bytes: raw.bytes.length };
           break read;
         }
