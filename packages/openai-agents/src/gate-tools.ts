@@ -195,9 +195,12 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
   gated[GATE_LAYERS] = [...gateLayers(tool), steps];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
-  gated.isEnabled = async (runContext, agent) => {
-    await steps.recordRejectionsIn(runContext, "the SDK's state.reject()", (callId) => who(callId, runContext));
-    return typeof isEnabled === "function" ? isEnabled(runContext, agent) : (isEnabled as unknown) !== false;
+  // Not `async`: with nothing to record (the common case) it adds no promise of its own.
+  const enabled: typeof isEnabled =
+    typeof isEnabled === "function" ? isEnabled : async () => (isEnabled as unknown) !== false;
+  gated.isEnabled = (runContext, agent) => {
+    const recording = steps.recordRejectionsIn(runContext, "the SDK's state.reject()", (id) => who(id, runContext));
+    return recording ? recording.then(() => enabled(runContext, agent)) : enabled(runContext, agent);
   };
 
   if (agentTool) {

@@ -124,35 +124,32 @@ export class FrameworkToolSteps {
 
   /**
    * Records the rejections a framework run holds (see {@link recordRejections}), read with the
-   * `answers` option; `who` names who answered. Resolves undefined at once when nothing is new.
+   * `answers` option; `who` names who answered. Undefined (nothing to wait for) when nothing is new.
    */
   recordRejectionsIn(
     run: object,
     via: string,
     who?: (callId: string) => FrameworkApprovalSeen["approvedBy"],
   ): Promise<void> | undefined {
-    const rejected = this.#rejectedIn(run, `rejected with ${via}`);
-    if (rejected.size === 0) return undefined;
-    return this.recordRejections([...rejected.keys()], (callId) => ({
-      reason: rejected.get(callId) ?? "",
-      via,
-      approvedBy: who?.(callId),
-    }));
+    const rejected = this.#rejectedIn(run);
+    if (rejected === undefined || rejected.length === 0) return undefined;
+    const messages = new Map(rejected);
+    return this.recordRejections([...messages.keys()], (callId) => {
+      const message = messages.get(callId);
+      const reason = typeof message === "string" && message !== "" ? message : `rejected with ${via}`;
+      return { reason, via, approvedBy: who?.(callId) };
+    });
   }
 
   /**
-   * The run's rejected calls, each with its message (default `fallback`). Only the calls it asked a
-   * human about are looked up (a tool-wide rejection counts for those), so a run with nothing
-   * pending reads nothing.
+   * The run's rejected calls with their messages. Only the calls it asked a human about are
+   * looked up (a tool-wide rejection counts for those), so a run with nothing pending reads
+   * nothing and allocates nothing.
    */
-  #rejectedIn(run: object, fallback: string): Map<string, string> {
-    const found = new Map<string, string>();
-    const note = (callId: unknown, message: unknown) => {
-      if (typeof callId === "string")
-        found.set(callId, typeof message === "string" && message !== "" ? message : fallback);
-    };
+  #rejectedIn(run: object): (readonly [callId: unknown, message: unknown])[] | undefined {
     const answers = this.#options.answers;
-    if (answers === undefined) return found;
+    if (answers === undefined) return undefined;
+    let found: (readonly [unknown, unknown])[] | undefined;
     try {
       // A run first seen before it started holds only answers to calls it asks about; one restored
       // from a saved state (its answers given elsewhere, or after it was restored) is read whole
@@ -164,17 +161,16 @@ export class FrameworkToolSteps {
       }
       const restoredAt = this.#restoredAt.get(run);
       if (restoredAt !== undefined && answers.progress(run) !== restoredAt) this.#restoredAt.delete(run);
-      else if (restoredAt !== undefined) {
-        for (const [callId, message] of answers.rejectedIds(run, this.toolName)) note(callId, message);
-      }
+      else if (restoredAt !== undefined) found = [...answers.rejectedIds(run, this.toolName)];
       const asked = this.#asked.get(run);
-      for (const callId of asked ?? []) {
+      if (asked === undefined) return found;
+      for (const callId of asked) {
         if (answers.answer(run, this.toolName, callId) !== false) continue;
-        asked!.delete(callId);
-        note(callId, answers.rejectionMessage(run, this.toolName, callId));
+        asked.delete(callId);
+        (found ??= []).push([callId, answers.rejectionMessage(run, this.toolName, callId)]);
       }
     } catch {
-      // An unreadable run records nothing; the framework still never runs a rejected call.
+      // What could not be read records nothing; the framework still never runs a rejected call.
     }
     return found;
   }
