@@ -49,6 +49,7 @@ export { admitModelCall } from "./adapters/model-call.js";
 export { deniedToolResultIn } from "./adapters/denied-tool-result-text.js";
 export {
   FrameworkToolSteps,
+  type FrameworkAnswers,
   type FrameworkApprovalSeen,
   type FrameworkToolStepsOptions,
 } from "./adapters/framework-tool-steps.js";

@@ -3,6 +3,7 @@ import {
   BoundedMap,
   deniedOutputFor,
   FrameworkToolSteps,
+  type FrameworkAnswers,
   toolDenialFromError,
   toolDenialOf,
 } from "@agentgate/core/internal";
@@ -45,7 +46,11 @@ export interface GateToolsOptions {
    *   the call's arguments from the state it is given, so edited arguments are checked as edited.
    *
    * A `state.reject(item)` is recorded in the gate either way (audited as `approval_denied` with your message)
-   * when the resumed run starts.
+   * when the resumed run starts. `alwaysReject: true` is recorded for the calls the run asked about (after
+   * `RunState.fromString`, only for those given a `message`: the SDK keeps no other call id); later calls of the
+   * tool never reach the gate. `alwaysApprove: true` answers only the calls the run asked about in this process
+   * (after `RunState.fromString` it may answer none: approve those one by one); the SDK then stops asking, but
+   * the gate does not: a later call it escalates is refused (the model reads why) unless a gate grant covers it.
    */
   runState?: "trusted" | "untrusted";
   /**
@@ -159,7 +164,8 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   const agentTool = typeof (tool as { on?: unknown }).on === "function"; // only `agent.asTool()` tools have `on`
   const { needsApproval, errorFunction, invoke, isEnabled } = tool;
   const trustedState = options.runState !== "untrusted";
-  const steps = new FrameworkToolSteps(gate, { toolName, mapping, trustedState, rawInput: !tool.parameters });
+  const rawInput = !tool.parameters;
+  const steps = new FrameworkToolSteps(gate, { toolName, mapping, trustedState, rawInput, answers: SDK_ANSWERS });
   const denials = new BoundedMap<ToolDenial>(CALL_MEMO_LIMIT);
   const who = (callId: string, runContext: RunContext<any>) =>
     approvedBy && ((input: unknown) => approvedBy({ toolName, callId, input, runContext }));
@@ -170,7 +176,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
       const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
       // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
       const decision = await steps.check(callId, toolCall?.arguments, !agentTool, () => ({
-        approved: callId !== undefined && answerIn(context, toolName, callId) === true,
+        approved: callId !== undefined && steps.approvedIn(context, callId),
         approvedBy: callId !== undefined ? who(callId, context) : undefined,
         via: "the SDK's state.approve()",
       }));
@@ -185,18 +191,16 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
 
   const gated: AnyTool = agentTool ? tool : { ...tool };
   gated.needsApproval = (runContext, input, callId) =>
-    steps.needsHuman(callId, input, () => needsApproval(runContext, input, callId));
+    steps.needsHuman(callId, input, () => needsApproval(runContext, input, callId), runContext);
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
   gated[GATE_LAYERS] = [...gateLayers(tool), steps];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
-  gated.isEnabled = async (runContext, agent) => {
-    const rejected = rejectionsIn(runContext, toolName);
-    await steps.recordRejections([...rejected.keys()], (callId) => ({
-      reason: rejected.get(callId) ?? "",
-      via: "the SDK's state.reject()",
-      approvedBy: who(callId, runContext),
-    }));
-    return typeof isEnabled === "function" ? isEnabled(runContext, agent) : (isEnabled as unknown) !== false;
+  // Not `async`: with nothing to record (the common case) it adds no promise of its own.
+  const enabled: typeof isEnabled =
+    typeof isEnabled === "function" ? isEnabled : async () => (isEnabled as unknown) !== false;
+  gated.isEnabled = (runContext, agent) => {
+    const recording = steps.recordRejectionsIn(runContext, "the SDK's state.reject()", (id) => who(id, runContext));
+    return recording ? recording.then(() => enabled(runContext, agent)) : enabled(runContext, agent);
   };
 
   if (agentTool) {
@@ -224,7 +228,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
           toolName,
           callId,
           // The SDK reports a rejected approval to schema tools as an error.
-          rejected: callId !== undefined && answerIn(runContext, toolName, callId) === false,
+          rejected: callId !== undefined && steps.answerIn(runContext, callId) === false,
         });
       if (deniedOutput) return deniedOutput({ ...denial, error });
       if (errorFunction) {
@@ -237,29 +241,15 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   return gated;
 }
 
-/** `state.approve(item)` (true) or `state.reject(item)` (false) for this call, read from the run context. */
-function answerIn(context: RunContext<any> | undefined, toolName: string, callId: string): boolean | undefined {
-  try {
-    return context?.isToolApproved({ toolName, callId });
-  } catch {
-    return undefined;
-  }
-}
-
-/** This tool's calls rejected with `state.reject(item)`, each with its message, from the run context. */
-function rejectionsIn(context: RunContext<any>, toolName: string): Map<string, string> {
-  const found = new Map<string, string>();
-  try {
+/** Reads `state.approve(item)` / `state.reject(item)` (`alwaysApprove` / `alwaysReject` too) from a run context. */
+const SDK_ANSWERS: FrameworkAnswers<RunContext<any>> = {
+  answer: (context, toolName, callId) => context.isToolApproved({ toolName, callId }),
+  rejectionMessage: (context, toolName, callId) => context.getRejectionMessage(toolName, callId),
+  rejectedIds(context, toolName) {
     const { rejected, messages } = context.toJSON().approvals[toolName] ?? {};
-    for (const callId of Array.isArray(rejected) ? rejected : []) {
-      const message = messages?.[callId];
-      found.set(
-        callId,
-        typeof message === "string" && message !== "" ? message : "rejected with the SDK's state.reject()",
-      );
-    }
-  } catch {
-    // An unreadable context records nothing; the SDK still never runs a rejected call.
-  }
-  return found;
-}
+    // An `alwaysReject` keeps no call ids but those it was given a message for.
+    const ids = rejected === true ? Object.keys(messages ?? {}) : Array.isArray(rejected) ? rejected : [];
+    return ids.map((callId) => [callId, messages?.[callId]] as const);
+  },
+  progress: (context) => context.usage.requests,
+};

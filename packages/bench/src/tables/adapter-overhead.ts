@@ -143,9 +143,11 @@ if (openaiAgents.module) {
   const agent = new Agent({ name: "bench", tools: [search] });
   const context = new RunContext({});
   type FnTool = typeof search;
-  // The per-call steps of the SDK's runner for a function tool: needsApproval with the parsed
-  // arguments, the tool's input guardrails (`runToolInputGuardrails`, the SDK's own), invoke.
+  // The per-call steps of the SDK's runner for a function tool: isEnabled (the runner lists the
+  // agent's tools each turn; one call per turn here), needsApproval with the parsed arguments, the
+  // tool's input guardrails (`runToolInputGuardrails`, the SDK's own), invoke.
   const sdkCall = (t: FnTool) => async (callId: string) => {
+    if (!(await t.isEnabled(context, agent))) throw new Error("tool unexpectedly disabled");
     const toolCall = {
       type: "function_call" as const,
       callId,
@@ -162,7 +164,7 @@ if (openaiAgents.module) {
   const viaGate = sdkCall(gated!);
   pairs.push({
     adapter: "OpenAI Agents `gateTools`",
-    how: "the runner's per-call steps: `needsApproval`, `runToolInputGuardrails`, `tool.invoke`",
+    how: "the runner's per-call steps: `isEnabled`, `needsApproval`, `runToolInputGuardrails`, `tool.invoke`",
     direct: { name: "oa direct", op: (i) => direct(`oa-d-${i}`) },
     gated: { name: "oa gated", op: (i) => viaGate(`oa-g-${i}`) },
     verify: async () =>

@@ -127,3 +127,76 @@ describe("FrameworkToolSteps.recordRejections", () => {
     expect(rejected[0]!.reason).toMatch(/freeze/);
   });
 });
+
+describe("FrameworkToolSteps: answers a framework run holds", () => {
+  /** A framework run's answer record: per call, or tool-wide under "*". */
+  type Run = { answers: Map<string, boolean>; messages: Map<string, string>; progress: number; reads: number };
+  const run = (progress = 0): Run => ({ answers: new Map(), messages: new Map(), progress, reads: 0 });
+  const answers = {
+    answer: (r: Run, _tool: string, id: string) => r.answers.get(id) ?? r.answers.get("*"),
+    rejectionMessage: (r: Run, _tool: string, id: string) => r.messages.get(id),
+    rejectedIds: (r: Run) => (
+      r.reads++, [...r.answers].filter(([id, ok]) => !ok && id !== "*").map(([id]) => [id, r.messages.get(id)] as const)
+    ),
+    progress: (r: Run) => r.progress,
+  };
+  const stepsFor = () =>
+    new FrameworkToolSteps(makeGate(escalating), { toolName: "deploy", trustedState: true, answers });
+
+  it("a tool-wide approval counts only for calls the run asked a human about; a call's own approval always", async () => {
+    const steps = stepsFor();
+    const r = run();
+    expect(await steps.needsHuman("k1", { env: "prod" }, () => false, r)).toBe(true);
+    r.answers.set("*", true);
+    expect([steps.approvedIn(r, "k1"), steps.approvedIn(r, "k2"), steps.approvedIn(run(), "k1")]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    r.answers.set("k3", true).delete("*");
+    expect(steps.approvedIn(r, "k3")).toBe(true);
+  });
+
+  it("rejections: a tool-wide one is recorded for the asked calls once; a fresh run is never read whole", async () => {
+    const steps = stepsFor();
+    const r = run();
+    await steps.needsHuman("m1", { env: "prod" }, () => false, r);
+    expect(steps.recordRejectionsIn(r, "state.reject()")).toBeUndefined(); // nothing answered yet
+    r.answers.set("*", false);
+    await steps.recordRejectionsIn(r, "state.reject()");
+    expect(steps.recordRejectionsIn(r, "state.reject()")).toBeUndefined(); // recorded once
+    const denied = steps.gate.decisions.filter((d) => d.code === "approval_denied");
+    expect(denied.map((d) => [d.callId, d.reason])).toEqual([
+      ["m1", expect.stringMatching(/rejected with state\.reject\(\)/)],
+    ]);
+    expect(r.reads).toBe(0);
+  });
+
+  it("a run restored under way is read whole until it moves on; an unreadable run records nothing", async () => {
+    const gate = makeGate(escalating);
+    const first = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true, answers });
+    await first.needsHuman("n1", { env: "prod" }, () => false, run());
+    const steps = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true, answers });
+    const restored = run(3);
+    expect(steps.recordRejectionsIn(restored, "state.reject()")).toBeUndefined();
+    restored.answers.set("n1", false);
+    restored.messages.set("n1", "not today");
+    await steps.recordRejectionsIn(restored, "state.reject()");
+    restored.progress = 4;
+    expect(steps.recordRejectionsIn(restored, "state.reject()")).toBeUndefined();
+    expect(restored.reads).toBe(2);
+    expect(gate.decisions.filter((d) => d.code === "approval_denied").map((d) => d.reason)).toEqual([
+      expect.stringMatching(/not today/),
+    ]);
+
+    const broken = {
+      ...answers,
+      progress: () => {
+        throw new Error("boom");
+      },
+    };
+    const fragile = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true, answers: broken });
+    expect(fragile.recordRejectionsIn(run(), "state.reject()")).toBeUndefined();
+    expect(fragile.approvedIn(run(), "x")).toBe(false);
+  });
+});

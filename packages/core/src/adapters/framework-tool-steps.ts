@@ -18,7 +18,27 @@ export interface FrameworkToolStepsOptions {
   trustedState: boolean;
   /** The tool takes its argument string as is (no parameter schema), rather than parsed JSON. */
   rawInput?: boolean;
+  /** How to read the human's answers a framework run holds (see {@link approvedIn}, {@link recordRejectionsIn}). */
+  answers?: FrameworkAnswers<any>;
 }
+
+/**
+ * Reads the human's answers one framework run holds (e.g. the OpenAI Agents SDK's run context,
+ * written by `state.approve(item)` / `state.reject(item)`) for this tool. May throw: nothing is read then.
+ */
+export interface FrameworkAnswers<Run extends object> {
+  /** True approved, false rejected, undefined unanswered; a tool-wide answer counts for every id. */
+  answer(run: Run, toolName: string, callId: string): boolean | undefined;
+  /** The message a rejection of the call carries. */
+  rejectionMessage(run: Run, toolName: string, callId: string): unknown;
+  /** Every rejected call the run's state names, with its message (read only while a restored run has not moved on). */
+  rejectedIds(run: Run, toolName: string): Iterable<readonly [callId: unknown, message: unknown]>;
+  /** How far the run has got (e.g. its model requests): 0 before it starts, and it grows once it moves on. */
+  progress(run: Run): number;
+}
+
+/** No call has this id: an answer for it is tool-wide ("always approve / reject this tool"). */
+const NO_SUCH_CALL = "\u0000agentgate:no-such-call";
 
 /** A framework's own answer for a call, seen right before it runs. */
 export interface FrameworkApprovalSeen {
@@ -49,6 +69,11 @@ export class FrameworkToolSteps {
   /** The input the approval step checked, by call id. */
   readonly #inputs = new BoundedMap<unknown>(REMEMBERED_CALLS);
   readonly #rejected = new BoundedMap<true>(REMEMBERED_CALLS);
+  /** Per framework run (its run context): the calls the approval step sent to a human. */
+  readonly #asked = new WeakMap<object, Set<string>>();
+  readonly #seen = new WeakSet<object>();
+  /** Runs first seen already under way (restored from a saved state), with their progress then. */
+  readonly #restoredAt = new WeakMap<object, number>();
 
   constructor(gate: GateKeeper, options: FrameworkToolStepsOptions) {
     this.gate = this.#gate = gate;
@@ -61,8 +86,96 @@ export class FrameworkToolSteps {
    * The framework's approval step, composed with the tool's own rule (`own`): true when a
    * human must answer first. A gate that can never escalate this tool is not asked here (the
    * check before the run decides); a call the gate denies needs no human (that check refuses it).
+   * `run` (e.g. the framework's run context) remembers the calls sent to a human, see {@link approvedIn}.
    */
-  async needsHuman(callId: string | undefined, input: unknown, own: () => MaybePromise<boolean>): Promise<boolean> {
+  async needsHuman(
+    callId: string | undefined,
+    input: unknown,
+    own: () => MaybePromise<boolean>,
+    run?: object,
+  ): Promise<boolean> {
+    const human = await this.#needsHuman(callId, input, own);
+    if (human && callId !== undefined && run !== undefined) {
+      const asked = this.#asked.get(run);
+      if (asked === undefined) this.#asked.set(run, new Set([callId]));
+      else asked.add(callId);
+    }
+    return human;
+  }
+
+  /** The run's answer for a call (see {@link FrameworkAnswers.answer}); undefined when unreadable. */
+  answerIn(run: object, callId: string): boolean | undefined {
+    try {
+      return this.#options.answers?.answer(run, this.toolName, callId);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * True when the run holds a human's approval of this call: its own, or a tool-wide one given
+   * while the run had asked a human about this call. A tool-wide approval never answers the gate
+   * for a call no human was shown.
+   */
+  approvedIn(run: object, callId: string): boolean {
+    if (this.answerIn(run, callId) !== true) return false;
+    return this.answerIn(run, NO_SUCH_CALL) !== true || this.#asked.get(run)?.has(callId) === true;
+  }
+
+  /**
+   * Records the rejections a framework run holds (see {@link recordRejections}), read with the
+   * `answers` option; `who` names who answered. Undefined (nothing to wait for) when nothing is new.
+   */
+  recordRejectionsIn(
+    run: object,
+    via: string,
+    who?: (callId: string) => FrameworkApprovalSeen["approvedBy"],
+  ): Promise<void> | undefined {
+    const rejected = this.#rejectedIn(run);
+    if (rejected === undefined || rejected.length === 0) return undefined;
+    const messages = new Map(rejected);
+    return this.recordRejections([...messages.keys()], (callId) => {
+      const message = messages.get(callId);
+      const reason = typeof message === "string" && message !== "" ? message : `rejected with ${via}`;
+      return { reason, via, approvedBy: who?.(callId) };
+    });
+  }
+
+  /**
+   * The run's rejected calls with their messages. Only the calls it asked a human about are
+   * looked up (a tool-wide rejection counts for those), so a run with nothing pending reads
+   * nothing and allocates nothing.
+   */
+  #rejectedIn(run: object): (readonly [callId: unknown, message: unknown])[] | undefined {
+    const answers = this.#options.answers;
+    if (answers === undefined) return undefined;
+    let found: (readonly [unknown, unknown])[] | undefined;
+    try {
+      // A run first seen before it started holds only answers to calls it asks about; one restored
+      // from a saved state (its answers given elsewhere, or after it was restored) is read whole
+      // until it moves on.
+      if (!this.#seen.has(run)) {
+        this.#seen.add(run);
+        const progress = answers.progress(run);
+        if (progress > 0) this.#restoredAt.set(run, progress);
+      }
+      const restoredAt = this.#restoredAt.get(run);
+      if (restoredAt !== undefined && answers.progress(run) !== restoredAt) this.#restoredAt.delete(run);
+      else if (restoredAt !== undefined) found = [...answers.rejectedIds(run, this.toolName)];
+      const asked = this.#asked.get(run);
+      if (asked === undefined) return found;
+      for (const callId of asked) {
+        if (answers.answer(run, this.toolName, callId) !== false) continue;
+        asked.delete(callId);
+        (found ??= []).push([callId, answers.rejectionMessage(run, this.toolName, callId)]);
+      }
+    } catch {
+      // What could not be read records nothing; the framework still never runs a rejected call.
+    }
+    return found;
+  }
+
+  async #needsHuman(callId: string | undefined, input: unknown, own: () => MaybePromise<boolean>): Promise<boolean> {
     if (callId === undefined) return own();
     const { toolName, mapping } = this.#options;
     const mayEscalate = toolMayEscalate(this.#gate, toolName, mapping);
