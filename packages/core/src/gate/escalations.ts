@@ -18,6 +18,9 @@ import type { ConsumeRequest, EscalationQuery, EscalationRecord } from "./store.
 import { errorText } from "../errors/error-text.js";
 import { callKeyPrefix, MAX_CALL_ID, quote, requestOf, type CheckRequest } from "./tool-call.js";
 
+/** How long after a call was recorded its escalation may still be on its way to the store (another process). */
+const WRITE_GRACE_MS = 60_000;
+
 /** Options of `gate.pendingEscalations`. */
 export interface PendingEscalationsOptions {
   /** Only the escalation of this call id. */
@@ -75,11 +78,12 @@ export class Escalations {
 
   /**
    * A repeat of a call whose escalation is pending: the inline handler's answer (asked once), else
-   * `original` while the escalation still waits in the store. An escalation the store does not have
-   * (its write failed, or it expired) is a DENY: nobody could ever answer that ESCALATE.
+   * `original` while the escalation still waits in the store. A call raised over a minute ago whose
+   * escalation the store does not have (its write failed, or it expired) is a DENY: nobody could
+   * ever answer that ESCALATE. Younger ones stay ESCALATE: another process may still be writing it.
    */
-  answerFor(request: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
-    if (!this.#handler) return this.#stillPending(request, escalationId, original);
+  answerFor(request: CheckRequest, escalationId: string, original: Decision, raisedAt: number): Promise<Decision> {
+    if (!this.#handler) return this.#stillPending(request, escalationId, original, raisedAt);
     // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
     return (
       this.#asking?.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
@@ -253,11 +257,16 @@ export class Escalations {
   }
 
   /** Without an inline handler: `original` while its escalation waits for an answer, else what became of it. */
-  async #stillPending(req: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
+  async #stillPending(
+    req: CheckRequest,
+    escalationId: string,
+    original: Decision,
+    raisedAt: number,
+  ): Promise<Decision> {
     try {
-      const record = await this.#recordOf(escalationId);
-      if (!record) return this.#gone(req, escalationId);
-      return record.status === "pending" ? original : (record.settled ?? original);
+      const record = await this.#gate.store.getEscalation(escalationId);
+      if (record) return record.status === "pending" ? original : (record.settled ?? original);
+      return this.#gate.clock() - raisedAt < WRITE_GRACE_MS ? original : this.#gone(req, escalationId);
     } catch (error) {
       return this.#gate.failClosed(
         req,

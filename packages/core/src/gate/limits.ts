@@ -191,7 +191,7 @@ export class Limits {
     // Rebuilt with the ids reserved for it (the record carries them), so it is the very same decision.
     const original = this.#fromOutcome(req, verdict, known, known.decisionId, known.at, known.escalationId);
     if (original.type !== "escalate") return original;
-    return this.#answerRepeat(req, known.escalationId, original, consumeReq);
+    return this.#answerRepeat(req, known.escalationId, original, consumeReq, known.at);
   }
 
   /** A repeat of an escalated call: the inline approver's answer (asked once), or what its escalation became. */
@@ -200,8 +200,9 @@ export class Limits {
     escalationId: string,
     original: Decision,
     consumeReq: ConsumeRequest,
+    raisedAt: number,
   ): Promise<Decision> {
-    const settled = await this.#escalations.answerFor(req, escalationId, original);
+    const settled = await this.#escalations.answerFor(req, escalationId, original, raisedAt);
     // The store marked nothing executed for this check (the call was not yet approved when it looked).
     return req.execute && consumeReq.call ? this.#claim(req, settled, consumeReq.call) : settled;
   }
