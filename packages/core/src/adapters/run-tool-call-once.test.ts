@@ -210,3 +210,18 @@ describe("runToolCallOnce", () => {
     );
   });
 });
+
+describe("calls from untyped callers", () => {
+  it("a tool name that is not a string is an audited DENY, never a throw", async () => {
+    const gate = new GateKeeper({
+      identity: await AgentIdentity.create("untyped"),
+      policy: new PermissionPolicy({ name: "p", rules: [{ action: "tool_use", allowed: true }] }),
+    });
+    for (const toolName of [undefined, null, 42]) {
+      const call = { gate, toolName, rawArguments: "{}", callId: `c-${String(toolName)}`, run: () => "ran" };
+      const outcome = await runToolCallOnce(call as unknown as JsonToolCall);
+      expect(outcome.status).not.toBe("ran");
+      expect(outcome.decision.type).toBe("deny");
+    }
+  });
+});

@@ -74,8 +74,10 @@ export function runToolCallOnce<R = ToolRunOutcome>(
   // An empty id is no id (the gate would refuse it as malformed).
   if (call.callId === "") call = { ...call, callId: undefined };
   const { callId } = call;
-  // No id, or one the gate refuses as too long: nothing to remember (and no megabyte keys kept).
-  if (callId === undefined || callId.length > MAX_CALL_ID) return decideAndRun(call, shape);
+  // No id, one the gate refuses as too long, or a call the gate refuses as malformed (no tool name):
+  // nothing to remember (and no megabyte keys kept); the gate decides and audits it.
+  if (typeof callId !== "string" || callId.length > MAX_CALL_ID || typeof call.toolName !== "string")
+    return decideAndRun(call, shape);
   const ledger = toolOutputLedgerOf(call.gate);
   const seen = ledger.get(callId);
   if (seen !== undefined) return repeat(call, callId, seen).then(shape);

@@ -29,3 +29,30 @@ test("every sink gets its own event object per decision, which it may annotate, 
   expect(seen[1]!.event.args).toEqual({ q: 1 });
   expect(seen.every((s) => typeof s.event.receivedAt === "number")).toBe(true);
 });
+
+test("a repeat of a recorded call gets no ALLOW while a sink says it cannot record (the refusal is audited)", async () => {
+  let down = "disk full";
+  const written: string[] = [];
+  const sink: AuditSink = {
+    get unavailable() {
+      return down;
+    },
+    write(decision) {
+      written.push(`${decision.type}/${decision.code}`);
+    },
+  };
+  const gate = new GateKeeper({
+    identity: await AgentIdentity.create("audit-bot"),
+    policy: new PermissionPolicy({ name: "p", rules: [{ action: "tool_use", allowed: true, maxPerMinute: 10 }] }),
+    auditSinks: [sink],
+  });
+  const call = { toolName: "deploy", input: { to: "prod" }, callId: "c1" };
+  expect(await gate.checkToolCall(call)).toMatchObject({ type: "deny", code: "internal_error" });
+  const repeat = await gate.checkToolCall({ ...call, execute: true });
+  expect(repeat).toMatchObject({ type: "deny", code: "internal_error", reason: "audit unavailable: disk full" });
+  expect(gate.decisions.map((d) => d.type)).toEqual(["deny", "deny"]);
+  down = "";
+  // Its one run was claimed by the refused repeat: the call id stays refused, never run unaudited.
+  expect(await gate.checkToolCall({ ...call, execute: true })).toMatchObject({ type: "deny", code: "call_replayed" });
+  expect(written).toEqual(["deny/internal_error", "deny/internal_error", "deny/call_replayed"]);
+});

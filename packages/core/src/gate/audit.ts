@@ -113,6 +113,16 @@ export class Audit {
     await Promise.all(this.#sinks.map((s) => (s.close ? s.close() : s.flush?.())));
   }
 
+  /**
+   * A repeat's ALLOW, rebuilt from the store and not audited again, stands only while every sink
+   * can record; otherwise the DENY is returned and audited, as for a new check.
+   */
+  allowStands(decision: Decision, request: CheckRequest, startedAt: number): Decision {
+    if (decision.type !== "allow" || this.#sinks.length === 0) return decision;
+    const refused = this.#unlessUnavailable(decision);
+    return refused === decision ? decision : this.record(refused, request, startedAt);
+  }
+
   /** An ALLOW stands only while every sink can record it; a sink that says it cannot (`unavailable`) makes it a DENY. */
   #unlessUnavailable(decision: Decision): Decision {
     for (const sink of this.#sinks) {

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { callFingerprint, canonicalJson } from "./fingerprint.js";
 
-/** The previous implementation (parts arrays, `map().join()`, `Array#sort`): the output must not change. */
+/** The previous implementation (parts arrays, `map().join()`, `Array#sort`): the output must not change (holes, once printed as nothing, are now refused). */
 function reference(value: unknown, depth = 0): string {
   if (depth > 32) throw new TypeError("arguments are nested more than 32 levels deep");
   if (value === null || typeof value === "boolean") return String(value);
@@ -10,7 +10,10 @@ function reference(value: unknown, depth = 0): string {
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined) return "null";
   if (typeof value !== "object") throw new TypeError("not JSON");
-  if (Array.isArray(value)) return `[${value.map((v) => reference(v, depth + 1)).join(",")}]`;
+  if (Array.isArray(value)) {
+    if (Object.keys(value).length !== value.length) throw new TypeError("sparse array");
+    return `[${value.map((v) => reference(v, depth + 1)).join(",")}]`;
+  }
   const obj = value as Record<string, unknown>;
   if (typeof (obj as { toJSON?: unknown }).toJSON === "function")
     return reference((obj as { toJSON: () => unknown }).toJSON(), depth + 1);
@@ -42,7 +45,14 @@ describe("canonicalJson", () => {
   it("prints exactly what the parts-and-join implementation printed", () => {
     fc.assert(
       fc.property(json, (value) => {
-        expect(canonicalJson(value)).toBe(reference(value));
+        let expected: string;
+        try {
+          expected = reference(value);
+        } catch {
+          expect(() => canonicalJson(value)).toThrow(TypeError);
+          return;
+        }
+        expect(canonicalJson(value)).toBe(expected);
       }),
       { numRuns: 2000 },
     );
@@ -56,9 +66,9 @@ describe("canonicalJson", () => {
     expect(Object.keys(JSON.parse(canonicalJson(many)))).toEqual(Object.keys(many).sort());
   });
 
-  it("prints holes as nothing, undefined as null, and skips undefined or function fields", () => {
+  it("refuses holes, prints undefined as null, and skips undefined or function fields", () => {
     // biome-ignore lint/suspicious/noSparseArray: the hole is the point
-    expect(canonicalJson([1, , 2])).toBe("[1,,2]");
+    expect(() => canonicalJson([1, , 2])).toThrow(/sparse array/);
     expect(canonicalJson([undefined, null])).toBe("[null,null]");
     expect(() => canonicalJson([() => 1])).toThrow(/function/);
     expect(canonicalJson({ a: undefined, f: () => 1, b: 1 })).toBe('{"b":1}');
@@ -75,7 +85,13 @@ describe("callFingerprint", () => {
   it("equals canonicalJson([action, target ?? null, args ?? null]) for any input", () => {
     fc.assert(
       fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), json, (action, target, args) => {
-        const text = canonicalJson([action, target ?? null, args ?? null]);
+        let text: string;
+        try {
+          text = canonicalJson([action, target ?? null, args ?? null]);
+        } catch {
+          expect(() => callFingerprint(action, target, args)).toThrow(TypeError);
+          return;
+        }
         const fp = callFingerprint(action, target, args);
         if (text.length <= 512) expect(fp).toBe(text);
         else expect(fp).toBeInstanceOf(Promise);
@@ -96,5 +112,15 @@ describe("callFingerprint", () => {
   it("throws, synchronously, for arguments with no faithful JSON form", () => {
     expect(() => callFingerprint("tool_use", "t", { m: new Map() })).toThrow(/Map/);
     expect(() => callFingerprint("tool_use", "t", { n: 1n })).toThrow(/bigint/);
+  });
+});
+
+describe("sparse arrays", () => {
+  it("are refused at the first hole, at once however long the array", () => {
+    const started = performance.now();
+    expect(() => canonicalJson({ x: new Array(50_000_000) })).toThrow(/sparse array \(a hole at index 0\)/);
+    expect(() => canonicalJson([1, , 3])).toThrow(/hole at index 1/);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(canonicalJson([1, undefined, 3])).toBe("[1,null,3]");
   });
 });

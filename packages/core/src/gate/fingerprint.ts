@@ -26,8 +26,11 @@ export function canonicalJson(value: unknown, depth = 0): string {
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ",";
       const v: unknown = value[i];
-      // A hole prints as nothing, as `map().join()` always printed it.
-      if (v !== undefined || i in value) out += canonicalJson(v, depth + 1);
+      // A hole is not JSON (and `[]` and `[,]` must not print alike); stopping at the first one also
+      // keeps `new Array(2 ** 32 - 1)` from looping over nothing.
+      if (v === undefined && !(i in value))
+        throw new TypeError(`arguments contain a sparse array (a hole at index ${i})`);
+      out += canonicalJson(v, depth + 1);
     }
     return `${out}]`;
   }

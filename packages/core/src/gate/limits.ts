@@ -187,10 +187,11 @@ export class Limits {
     const known = result.repeat!;
     if (known.mismatch) return this.#mismatched(req);
     if (req.execute && known.executed) return this.#replayed(req);
-    if (known.settled) return known.settled;
+    const audit = this.#gate.audit;
+    if (known.settled) return audit.allowStands(known.settled, req, this.#gate.clock());
     // Rebuilt with the ids reserved for it (the record carries them), so it is the very same decision.
     const original = this.#fromOutcome(req, verdict, known, known.decisionId, known.at, known.escalationId);
-    if (original.type !== "escalate") return original;
+    if (original.type !== "escalate") return audit.allowStands(original, req, this.#gate.clock());
     return this.#answerRepeat(req, known.escalationId, original, consumeReq, known.at);
   }
 
