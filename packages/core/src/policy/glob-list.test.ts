@@ -50,6 +50,26 @@ describe("GlobList index", () => {
     );
   });
 
+  it("property: short lists (a few dir/** patterns, compared as prefixes by test) match exactly when one pattern does", () => {
+    const short = fc.oneof(
+      pattern,
+      dir.map((d) => `${d}x/**`),
+      dir.map((d) => `${d}**`),
+    );
+    fc.assert(
+      fc.property(fc.array(short, { minLength: 1, maxLength: 7 }), fc.array(target, { maxLength: 10 }), (ps, ts) => {
+        const list = new GlobList(ps);
+        const single = ps.map(compileGlob);
+        for (const t of [...ts, ...ps.map((p) => p.replace(/\/?\*\*$/, ""))]) {
+          const want = single.some((g) => g.test(t));
+          expect(list.test(t), `${JSON.stringify(ps)} ${t}`).toBe(want);
+          expect(list.find(t) !== undefined).toBe(want);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it("names the matching pattern among 10 000 from the index", () => {
     const ps = Array.from(
       { length: 10_000 },

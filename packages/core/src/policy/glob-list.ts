@@ -3,6 +3,11 @@ import { compileGlob, Dfa, globError, parsePattern, shapeOf, type CompiledGlob, 
 /** Up to this many regex-shaped patterns in one group share a regex; more go to the group's automaton. */
 const MAX_REGEX_ALTERNATIVES = 16;
 
+/** Up to this many `dir/**` patterns, `test` compares each as a prefix instead of looking up every ancestor. */
+const MAX_SCANNED_BASES = 4;
+const SLASH = 0x2f;
+const NO_LENGTHS: ReadonlySet<number> = new Set();
+
 /** Patterns that share a literal directory prefix (`/srv/app/` for `/srv/app/*.md`). */
 interface Group {
   readonly regex: RegExp | undefined;
@@ -80,6 +85,8 @@ export class GlobList {
   readonly #groups = new Map<string, Group>();
   readonly #groupLengths = new Set<number>();
   readonly #matchAll: string | undefined;
+  /** The `dir`s of a few `dir/**` patterns, for `test`: a prefix compare each beats slicing every ancestor. */
+  readonly #fewBases: readonly string[] | undefined;
 
   constructor(patterns: readonly string[]) {
     this.patterns = Object.freeze([...patterns]);
@@ -106,6 +113,8 @@ export class GlobList {
     }
     this.#exact = exact;
     this.#matchAll = matchAll;
+    const bases = [...this.#bases.keys()];
+    this.#fewBases = bases.length > 0 && bases.length <= MAX_SCANNED_BASES ? bases : undefined;
   }
 
   get size(): number {
@@ -114,23 +123,31 @@ export class GlobList {
 
   /** True when any pattern matches. */
   test(target: string): boolean {
-    return this.#matchAll !== undefined || this.#search(target, false) !== undefined;
+    if (this.#matchAll !== undefined) return true;
+    const few = this.#fewBases;
+    if (few === undefined) return this.#search(target, false, true) !== undefined;
+    // Any hit will do here (no pattern to name), so the order `#search` keeps does not matter.
+    for (const base of few) {
+      if (target.startsWith(base) && (target.length === base.length || target.charCodeAt(base.length) === SLASH))
+        return true;
+    }
+    return this.#search(target, false, false) !== undefined;
   }
 
   /** A pattern that matches (exact and `dir/**` patterns first), for explanations. */
   find(target: string): string | undefined {
-    return this.#search(target, true) ?? this.#matchAll;
+    return this.#search(target, true, true) ?? this.#matchAll;
   }
 
-  /** The first hit, as the matching pattern when `name` is set, else as "". */
-  #search(target: string, name: boolean): string | undefined {
-    if (this.#exact.has(target)) return target;
+  /** The first hit, as the matching pattern when `name` is set, else as "". `withBases: false` skips `dir/**`. */
+  #search(target: string, name: boolean, withBases: boolean): string | undefined {
+    if (this.#exact.size > 0 && this.#exact.has(target)) return target;
     const bases = this.#bases;
-    const base = bases.size > 0 ? bases.get(target) : undefined;
+    const base = withBases && bases.size > 0 ? bases.get(target) : undefined;
     if (base !== undefined) return base;
     const groups = this.#groups;
-    if (this.#baseLengths.size > 0 || this.#groupLengths.size > 0) {
-      const baseLengths = this.#baseLengths;
+    const baseLengths = withBases ? this.#baseLengths : NO_LENGTHS;
+    if (baseLengths.size > 0 || this.#groupLengths.size > 0) {
       const groupLengths = this.#groupLengths;
       for (let i = target.indexOf("/"); i >= 0; i = target.indexOf("/", i + 1)) {
         if (baseLengths.has(i)) {

@@ -1,5 +1,13 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MAX_TARGET_LENGTH, normalizePath, normalizeTarget, normalizeUrl, targetKind } from "./target.js";
+import {
+  MAX_TARGET_LENGTH,
+  normalizePath,
+  normalizeTarget,
+  normalizeUrl,
+  pathNeedsWork,
+  targetKind,
+} from "./target.js";
 
 const path = (p: string) => {
   const r = normalizePath(p);
@@ -61,5 +69,48 @@ describe("normalizeTarget", () => {
   it("refuses oversized targets", () => {
     const r = normalizeTarget("plain", "x".repeat(MAX_TARGET_LENGTH + 1));
     expect(r.ok).toBe(false);
+  });
+});
+
+describe("pathNeedsWork", () => {
+  // The regex it replaced (for speed): the fast path of normalizePath must skip exactly what it skipped.
+  const REGEX = /[\\\0*?%]|\/\/|\/\.|\/$|^\.{1,2}(?:\/|$)|^[A-Za-z]:|[^\x00-\x7f]/;
+
+  it("agrees with the regex on the edge cases", () => {
+    const cases = ["", ".", "..", "...", "./", "../", ".../", ".x", "..x", "/", "//", "/.", "/a/", "/a/.b", "a//b"];
+    cases.push(
+      "C:",
+      "c:x",
+      "@:",
+      "[:",
+      "`:",
+      "{:",
+      "1:",
+      "/C:",
+      "a\\b",
+      "a\0b",
+      "a*",
+      "a?",
+      "a%",
+      "é",
+      "\u007f",
+      "\u0080",
+    );
+    cases.push("\ud83d\ude00", "/workspace/src/index.ts", "/etc/passwd", "rel/path", "a:b");
+    for (const c of cases) expect(pathNeedsWork(c), JSON.stringify(c)).toBe(REGEX.test(c));
+  });
+
+  it("agrees with the regex on arbitrary strings", () => {
+    const char = fc.oneof(
+      fc.constantFrom("/", ".", ":", "\\", "\0", "*", "?", "%", "a", "Z", "@", "[", "`", "{", "\u007f", "\u0080", "é"),
+      fc.string({ unit: "binary", minLength: 1, maxLength: 1 }),
+    );
+    fc.assert(
+      fc.property(fc.array(char, { maxLength: 12 }), (chars) => {
+        const s = chars.join("");
+        expect(pathNeedsWork(s)).toBe(REGEX.test(s));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
