@@ -70,11 +70,14 @@ describe.skipIf(redisUrl === null)("RedisStore grants and settle events", () => 
     const a = open();
     const b = open();
     const gate = new GateKeeper({ identity, policy, store: a });
-    const heard = new Promise<string>((resolve) => void b.onEscalationSettled(resolve));
-    await new Promise((r) => setTimeout(r, 100));
+    let heard!: (id: string) => void;
+    const settled = new Promise<string>((resolve) => (heard = resolve));
+    // Resolves once the subscription is live: a publish before that is not heard.
+    const stop = await b.onEscalationSettled((id) => heard(id));
     const d = await gate.checkToolCall({ toolName: "deploy", input: {} });
     const s = await settleStoredEscalation(b, d.escalationId!, { approved: true, approvedBy: "alice" });
     expect(s.ok).toBe(true);
-    expect(await heard).toBe(d.escalationId);
+    expect(await settled).toBe(d.escalationId);
+    stop();
   });
 });
