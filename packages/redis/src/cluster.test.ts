@@ -298,7 +298,7 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
       expect(after.filter((d) => d.code === "store_unavailable")).toHaveLength(0);
       expect([...first, ...during, ...after].filter((d) => d.type === "allow")).toHaveLength(400);
       w.close();
-    });
+    }, 90_000); // a slot moved key by key, with checks running, on a busy machine
 
     // Last in the file: afterwards one of `cluster.nodes` is a replica.
     it("a replica promoted by CLUSTER FAILOVER while gates on two clients check: exact, no data-loss alarm, escalations resolve", async () => {
@@ -326,6 +326,6 @@ describe.skipIf(!redisServerBin)("RedisStore on a three-primary Redis Cluster", 
       // The promoted replica had every write (a manual failover waits for it): not reported as lost data.
       expect(w.warnings.filter((m) => /lost AgentGate's data/.test(m))).toEqual([]);
       w.close();
-    });
+    }, 90_000); // a replica sync and a failover each wait up to 20 s on a busy machine
   });
 });
