@@ -43,6 +43,7 @@ export {
   type ReplayBasis,
   type ReplayChange,
   type LimitDrivenDecision,
+  type ReplayedRecord,
   type ReplayResult,
 } from "./replay.js";
 export { formatReplayResult } from "./format/replay.js";

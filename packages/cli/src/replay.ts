@@ -35,8 +35,8 @@ export type ReplayBasis =
   /** Came from counters, but the candidate decides it without them (its static verdict is DENY, or the rule has no limits). */
   | "limit";
 
-/** One past decision that would come out differently. */
-export interface ReplayChange {
+/** Where a replayed decision sits in the audit log, and what it was about. */
+export interface ReplayedRecord {
   line: number;
   seq: number;
   decisionId: string;
@@ -44,6 +44,10 @@ export interface ReplayChange {
   agentName: string;
   action: string;
   target?: string;
+}
+
+/** One past decision that would come out differently. */
+export interface ReplayChange extends ReplayedRecord {
   /** What the recorded policy said (ESCALATE for escalations a human settled). */
   from: DecisionType;
   /** What the candidate says. */
@@ -57,14 +61,7 @@ export interface ReplayChange {
 }
 
 /** A recorded decision that came from counters, which a replay cannot honestly recount. */
-export interface LimitDrivenDecision {
-  line: number;
-  seq: number;
-  decisionId: string;
-  timestamp: string;
-  agentName: string;
-  action: string;
-  target?: string;
+export interface LimitDrivenDecision extends ReplayedRecord {
   recorded: DecisionType;
   recordedCode: DecisionCode;
   /** The candidate's verdict before counters. */
