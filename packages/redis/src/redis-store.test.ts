@@ -167,8 +167,8 @@ describe.skipIf(redisUrl === null)("RedisStore on Redis", () => {
       const own = testPrefix("trips");
       const store = new RedisStore({ client, prefix: own });
       const g = gate(store, [{ action: "llm_call", allowed: true, maxPerMinute: 50 }]);
-      await client.ping(); // connected first: the store checks a new connection's server once
-      // Loads the script (EVALSHA, then EVAL on NOSCRIPT at most once): a call id, as below.
+      // Loads the script (EVALSHA, then EVAL on NOSCRIPT at most once): a call id, as below. The
+      // client connects meanwhile: its server is checked once, not again after that first "ready".
       expect((await g.check("llm_call", { callId: "warm-up" })).type).toBe("allow");
       const monitor = await admin.monitor();
       const seen: { args: string[]; source: string }[] = [];

@@ -93,11 +93,17 @@ export class ServerGuard {
     ) {
       this.#failedAt = 0;
       this.#checkedGen = gen;
-      const run = this.#redis.run("check the Redis server", () => this.#run());
+      // The commands go out once the connection is ready: a check started before the
+      // first "ready" checked that connection, not the one before it.
+      let ranOn = gen;
+      const run = this.#redis.run("check the Redis server", () => {
+        ranOn = this.#gen.n;
+        return this.#run();
+      });
       this.#checked = run;
       run.then(
         () => {
-          if (this.#checked === run) this.#passedGen = gen;
+          if (this.#checked === run) this.#checkedGen = this.#passedGen = ranOn;
         },
         () => {
           if (this.#checked === run) this.#failedAt = Date.now();
