@@ -14,6 +14,7 @@ export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 export const CLAIM = "agentgateClaimV1";
 export const RATE = "agentgateRateV2";
+export const ABANDON = "agentgateAbandonV1";
 
 /**
  * Check-and-reserve, one round trip.
@@ -261,6 +262,34 @@ end
 return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
 `;
 
+/**
+ * An escalation whose write failed (`GateStore.abandonEscalation`): settles it as denied where it
+ * was written (a record still pending), stores the DENY on its call record, and gives back the
+ * reservation, once: nothing changes when the record is settled, or, with no record, when the call
+ * record is gone, settled or another escalation's.
+ * KEYS: 1 record, 2 usage total, 3 window, 4 call record, 5 agent pending index.
+ * ARGV: 1 settled JSON, 2 reservation member, 3 has reservation 0|1, 4 has call 0|1, 5 escalationId, 6 index member.
+ * Returns 1 when it settled, else 0.
+ */
+export const ABANDON_LUA = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if st and st ~= 'pending' then return 0 end
+local call = ARGV[4] == '1' and redis.call('HGET', KEYS[4], 'escalationId') == ARGV[5]
+if st then
+  redis.call('HSET', KEYS[1], 'status', 'denied', 'settled', ARGV[1])
+elseif ARGV[4] == '1' and (not call or redis.call('HEXISTS', KEYS[4], 'settled') == 1) then
+  return 0
+end
+if call then redis.call('HSET', KEYS[4], 'settled', ARGV[1], 'settledStatus', 'denied') end
+if ARGV[3] == '1' then
+  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if used > 0 then redis.call('DECR', KEYS[2]) end
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+if st then redis.call('ZREM', KEYS[5], ARGV[6]) end
+return 1
+`;
+
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
 export function defineScripts(client: RedisClient): void {
   const c = client as unknown as Record<string, unknown>;
@@ -272,6 +301,7 @@ export function defineScripts(client: RedisClient): void {
     [SETTLE, SETTLE_LUA, 4],
     [CLAIM, CLAIM_LUA, 1],
     [RATE, RATE_LUA, 1],
+    [ABANDON, ABANDON_LUA, 5],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
     if (typeof c[name] !== "function")
