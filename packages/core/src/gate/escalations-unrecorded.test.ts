@@ -84,19 +84,18 @@ describe("an escalation the store could not record", () => {
     },
   );
 
-  it("gives its counter use back: the next call is not refused by deny_after", async () => {
+  it.each([
+    ["with a call id", "c"],
+    ["without one", undefined],
+  ])("gives its counter use back (%s): the next call is not refused by deny_after", async (_, callId) => {
     const store = new MemoryStore();
     failNextWrite(store);
     const gate = gateOn(store, { rules: [{ ...approve, denyAfter: 1 }] });
-    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "a" })).toMatchObject({
-      code: "store_unavailable",
-    });
-    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "b" })).toMatchObject({
-      type: "escalate",
-    });
-    expect(await gate.checkToolCall({ toolName: "deploy", input: {}, callId: "c" })).toMatchObject({
-      code: "deny_after",
-    });
+    const check = (suffix: string) =>
+      gate.checkToolCall({ toolName: "deploy", input: {}, ...(callId ? { callId: callId + suffix } : {}) });
+    expect(await check("1")).toMatchObject({ code: "store_unavailable" });
+    expect(await check("2")).toMatchObject({ type: "escalate" });
+    expect(await check("3")).toMatchObject({ code: "deny_after" });
   });
 
   it("a write that landed although the store reported a failure: the escalation is settled as that DENY", async () => {

@@ -172,7 +172,8 @@ export interface GateStore {
    * that DENY at once instead of looking for an escalation nobody can answer; settles the escalation
    * record with it too when the write landed after all; gives back the counter reservation. Returns
    * `false` and changes nothing when the escalation or its call record is already settled (or the call
-   * record is gone or belongs to another escalation), so the reservation is given back at most once.
+   * record is gone or belongs to another escalation), so a call's reservation is given back at most
+   * once. The gate calls it once per failed write.
    * Without it, repeats of such a call end as DENY `approval_error` (see `ESCALATION_WRITE_WINDOW_MS`).
    */
   abandonEscalation?(record: EscalationRecord, settled: Decision): MaybePromise<boolean>;

@@ -79,6 +79,20 @@ export function unrecordedEscalationCases({ store, peer }: ConformanceContext): 
       expect((await s.consume(req)).repeat?.settled).toEqual(deny);
     });
 
+    it("never written, without a call id: its use is given back", async (t) => {
+      const s = await store();
+      if (!s.abandonEscalation) return t.skip();
+      const sc = freshScope("deploy");
+      const req = consumeRequest(sc, T0, { escalate: true, denyAfter: 1 });
+      expect(await s.consume(req)).toMatchObject({ outcome: "escalate", used: 0 });
+      const record = escalationRecord(req);
+      expect(await s.abandonEscalation(record, unrecorded(record, T0 + 1))).toBe(true);
+      expect(await s.getEscalation(record.escalationId)).toBeUndefined();
+      const again = () => s.consume(consumeRequest(sc, T0 + 2, { escalate: true, denyAfter: 1 }));
+      expect(await again()).toMatchObject({ outcome: "escalate", used: 0 });
+      expect(await again()).toMatchObject({ outcome: "deny_after", used: 1 });
+    });
+
     it("written after all: it is settled as the DENY; an escalation someone already settled is left alone", async (t) => {
       const s = await store();
       if (!s.abandonEscalation) return t.skip();
