@@ -80,3 +80,4 @@ export { EscalationLimitError } from "./errors/index.js";
 export { findGateError } from "./errors/find-gate-error.js";
 export type { ToolDenial } from "./adapters/tool-denial.js";
 export { ModelCallDeniedError } from "./errors/model-call-denied-error.js";
+export { ESCALATION_WRITE_WINDOW_MS } from "./gate/escalations-unrecorded.js";

@@ -18,7 +18,7 @@ export function isRateOnly(req: ConsumeRequest): boolean {
 
 /**
  * `CONSUME_LUA`'s key count, KEYS and ARGV (see its layout in scripts.ts): a check
- * without a call id sends 2 keys and 9 arguments, one with a call 3 and 17.
+ * without a call id sends 2 keys and 9 arguments, one with a call 3 and 16.
  */
 export function consumeArgs(k: KeySpace, req: ConsumeRequest, usagePx: number): (string | number)[] {
   const call = req.call;
@@ -39,7 +39,6 @@ export function consumeArgs(k: KeySpace, req: ConsumeRequest, usagePx: number): 
   if (call) {
     const runTtl = call.runTtlMs ?? call.ttlMs;
     args.push(
-      1,
       req.escalationId,
       call.fingerprint,
       req.now + call.ttlMs,

@@ -23,7 +23,7 @@ import { ScriptBatch } from "./script-batch.js";
 import { consumeArgs, isRateOnly } from "./consume-args.js";
 import { expiryDigits, KeySpace, retentionPx, type EscalationKeys } from "./keys.js";
 import { resolveOptions, type RedisStoreOptions } from "./options.js";
-import { CLAIM, CONSUME, CREATE, defineScripts, INDEX, RATE, SETTLE } from "./scripts.js";
+import { ABANDON, CLAIM, CONSUME, CREATE, defineScripts, INDEX, RATE, SETTLE } from "./scripts.js";
 import { refusals, ServerGuard } from "./server-guard.js";
 import { SettleEvents } from "./settle-events.js";
 import { remember, UnmergedUses } from "./unmerged-uses.js";
@@ -265,6 +265,39 @@ export class RedisStore implements GateStore, GrantStore {
     // Bounded like every command: a Redis that went away after the settle must not hold the answer up.
     await this.#redis.run("announce the settle", () => this.#settleEvents().publish(escalationId)).catch(() => {});
     return { ok: true, record: toRecord(st, json, JSON.stringify(settled)) };
+  }
+
+  /**
+   * An escalation whose `createEscalation` failed: the DENY goes on its call record (and on its
+   * record, if the write landed after all) and its reservation is given back, in one script.
+   */
+  async abandonEscalation(record: EscalationRecord, settled: Decision): Promise<boolean> {
+    if (this.#local && (record.decision.mode === "local-fallback" || this.#localEscalations.has(record.escalationId)))
+      return this.#local.abandonEscalation(record, settled);
+    if (!this.#guard.passed) await this.#guard.check();
+    const keys = this.#keys.escalation(record);
+    const reply = await this.#redis.run("abandon the escalation", () =>
+      script(this.client, ABANDON)(
+        keys.record,
+        keys.used,
+        keys.window,
+        keys.call,
+        keys.index!,
+        JSON.stringify(settled),
+        keys.member,
+        keys.hasReservation ? "1" : "0",
+        keys.hasCall ? "1" : "0",
+        record.escalationId,
+        keys.indexMember!,
+      ),
+    );
+    if (reply !== 0 && reply !== 1) throw unexpected("abandon", reply);
+    // Off the store-wide pending list too, if it got there (best effort: listing checks each status).
+    if (reply === 1)
+      await this.#redis
+        .run("update the pending list", () => this.client.zrem(this.#keys.pending(), keys.record))
+        .catch(() => {});
+    return reply === 1;
   }
 
   /**

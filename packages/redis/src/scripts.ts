@@ -7,25 +7,26 @@
 import type { RedisClient } from "./bounded.js";
 
 /** Versioned names: another version of this package never runs our ARGV layout. */
-export const CONSUME = "agentgateConsumeV5";
+export const CONSUME = "agentgateConsumeV6";
 export const SETTLE = "agentgateSettleV2";
 export const CREATE = "agentgateCreateV2";
 export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 export const CLAIM = "agentgateClaimV1";
 export const RATE = "agentgateRateV2";
+export const ABANDON = "agentgateAbandonV1";
 
 /**
  * Check-and-reserve, one round trip.
  * KEYS: 1 usage total (string), 2 sliding window (zset: member decisionId, score now), 3 call record (hash;
  *       only with a call: a check without one sends 2 keys and 9 arguments, the cost of a check being
- *       mostly per command and per argument).
+ *       mostly per command and per argument; the third key is what says there is a call).
  * ARGV: 1 now, 2 windowMs, 3 maxPerMinute|-1, 4 denyAfter|-1, 5 escalateAfter|-1, 6 escalate 0|1,
- *       7 decisionId, 8 usage PX, 9 window PX; with a call: 10 has call "1", 11 escalationId,
- *       12 fingerprint, 13 call expiresAt (gate clock), 14 call PX, 15 execute 0|1 (the caller runs
- *       the call on ALLOW: mark the call record executed when its effective outcome is allow; a
- *       repeat returns the old value), 16 run expiresAt (gate clock), 17 run PX: an executed record
- *       lives until the later of its own and these.
+ *       7 decisionId, 8 usage PX, 9 window PX; with a call: 10 escalationId, 11 fingerprint, 12 call
+ *       expiresAt (gate clock), 13 call PX, 14 execute 0|1 (the caller runs the call on ALLOW: mark the
+ *       call record executed when its effective outcome is allow; a repeat returns the old value),
+ *       15 run expiresAt (gate clock), 16 run PX: an executed record lives until the later of its own and these.
+ * The call record is read once (HGETALL): a new call costs no more reads, a repeat no HGET per field.
  * Returns `{ "repeat", field, value, ... }` for a known call, else `{ outcome, used, retryAfterMs|-1 }`.
  */
 export const CONSUME_LUA = `
@@ -34,19 +35,21 @@ local windowMs = tonumber(ARGV[2])
 local maxPm = tonumber(ARGV[3])
 local denyAfter = tonumber(ARGV[4])
 local escAfter = tonumber(ARGV[5])
-local hasCall = ARGV[10] == '1'
+local hasCall = #KEYS == 3
+local known = false
 if hasCall then
-  local exp = redis.call('HGET', KEYS[3], 'expiresAt')
+  local rec = redis.call('HGETALL', KEYS[3])
+  known = #rec > 0
+  local h = {}
+  for i = 1, #rec, 2 do h[rec[i]] = rec[i + 1] end
+  local exp = h['expiresAt']
   if exp and tonumber(exp) > now then
-    local rec = redis.call('HGETALL', KEYS[3])
-    if ARGV[15] == '1' and redis.call('HGET', KEYS[3], 'fingerprint') == ARGV[12]
-      and redis.call('HGET', KEYS[3], 'executed') ~= '1' then
-      local st = redis.call('HGET', KEYS[3], 'settledStatus')
-      local allowed = (st == 'approved') or ((not st) and redis.call('HGET', KEYS[3], 'outcome') == 'allow')
-      if allowed then
+    if ARGV[14] == '1' and h['fingerprint'] == ARGV[11] and h['executed'] ~= '1' then
+      local st = h['settledStatus']
+      if st == 'approved' or ((not st) and h['outcome'] == 'allow') then
         redis.call('HSET', KEYS[3], 'executed', '1')
-        if tonumber(ARGV[16]) > tonumber(exp) then redis.call('HSET', KEYS[3], 'expiresAt', ARGV[16]) end
-        if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[17]) then redis.call('PEXPIRE', KEYS[3], ARGV[17]) end
+        if tonumber(ARGV[15]) > tonumber(exp) then redis.call('HSET', KEYS[3], 'expiresAt', ARGV[15]) end
+        if redis.call('PTTL', KEYS[3]) < tonumber(ARGV[16]) then redis.call('PEXPIRE', KEYS[3], ARGV[16]) end
       end
     end
     table.insert(rec, 1, 'repeat')
@@ -93,16 +96,17 @@ if outcome == 'allow' or outcome == 'escalate' then
   end
 end
 if hasCall then
-  redis.call('DEL', KEYS[3])
-  local ran = ARGV[15] == '1' and outcome == 'allow'
-  local exp = ARGV[13]
-  local px = tonumber(ARGV[14])
+  -- A record past its gate-clock expiry that Redis still keeps: replaced whole.
+  if known then redis.call('DEL', KEYS[3]) end
+  local ran = ARGV[14] == '1' and outcome == 'allow'
+  local exp = ARGV[12]
+  local px = tonumber(ARGV[13])
   if ran then
-    if tonumber(ARGV[16]) > tonumber(exp) then exp = ARGV[16] end
-    px = math.max(px, tonumber(ARGV[17]))
+    if tonumber(ARGV[15]) > tonumber(exp) then exp = ARGV[15] end
+    px = math.max(px, tonumber(ARGV[16]))
   end
-  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[11],
-    'at', ARGV[1], 'fingerprint', ARGV[12], 'expiresAt', exp}
+  local f = {'outcome', outcome, 'used', used, 'decisionId', ARGV[7], 'escalationId', ARGV[10],
+    'at', ARGV[1], 'fingerprint', ARGV[11], 'expiresAt', exp}
   if retry >= 0 then
     table.insert(f, 'retryAfterMs')
     table.insert(f, retry)
@@ -261,6 +265,34 @@ end
 return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
 `;
 
+/**
+ * An escalation whose write failed (`GateStore.abandonEscalation`): settles it as denied where it
+ * was written (a record still pending), stores the DENY on its call record, and gives back the
+ * reservation, once: nothing changes when the record is settled, or, with no record, when the call
+ * record is gone, settled or another escalation's.
+ * KEYS: 1 record, 2 usage total, 3 window, 4 call record, 5 agent pending index.
+ * ARGV: 1 settled JSON, 2 reservation member, 3 has reservation 0|1, 4 has call 0|1, 5 escalationId, 6 index member.
+ * Returns 1 when it settled, else 0.
+ */
+export const ABANDON_LUA = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if st and st ~= 'pending' then return 0 end
+local call = ARGV[4] == '1' and redis.call('HGET', KEYS[4], 'escalationId') == ARGV[5]
+if st then
+  redis.call('HSET', KEYS[1], 'status', 'denied', 'settled', ARGV[1])
+elseif ARGV[4] == '1' and (not call or redis.call('HEXISTS', KEYS[4], 'settled') == 1) then
+  return 0
+end
+if call then redis.call('HSET', KEYS[4], 'settled', ARGV[1], 'settledStatus', 'denied') end
+if ARGV[3] == '1' then
+  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if used > 0 then redis.call('DECR', KEYS[2]) end
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+if st then redis.call('ZREM', KEYS[5], ARGV[6]) end
+return 1
+`;
+
 /** Registers the scripts once per client (ioredis then runs them with EVALSHA). */
 export function defineScripts(client: RedisClient): void {
   const c = client as unknown as Record<string, unknown>;
@@ -272,6 +304,7 @@ export function defineScripts(client: RedisClient): void {
     [SETTLE, SETTLE_LUA, 4],
     [CLAIM, CLAIM_LUA, 1],
     [RATE, RATE_LUA, 1],
+    [ABANDON, ABANDON_LUA, 5],
   ];
   for (const [name, lua, numberOfKeys] of scripts) {
     if (typeof c[name] !== "function")

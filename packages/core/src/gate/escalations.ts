@@ -17,9 +17,7 @@ import { pageOf } from "./memory-store.js";
 import type { ConsumeRequest, EscalationQuery, EscalationRecord } from "./store.js";
 import { errorText } from "../errors/error-text.js";
 import { callKeyPrefix, MAX_CALL_ID, quote, requestOf, type CheckRequest } from "./tool-call.js";
-
-/** How long after a call was recorded its escalation may still be on its way to the store (another process). */
-const WRITE_GRACE_MS = 60_000;
+import { abandonUnrecorded, escalationOfRepeat } from "./escalations-unrecorded.js";
 
 /** Options of `gate.pendingEscalations`. */
 export interface PendingEscalationsOptions {
@@ -78,15 +76,16 @@ export class Escalations {
 
   /**
    * A repeat of a call whose escalation is pending: the inline handler's answer (asked once), else
-   * `original` while the escalation still waits in the store. A call raised over a minute ago whose
-   * escalation the store does not have (its write failed, or it expired) is a DENY: nobody could
-   * ever answer that ESCALATE. Younger ones stay ESCALATE: another process may still be writing it.
+   * `original` while the escalation still waits in the store. An escalation the store does not
+   * have is looked for under one rule, with or without a handler (`ESCALATION_WRITE_WINDOW_MS`):
+   * still missing, it is a DENY, since nobody could ever answer that ESCALATE.
    */
   answerFor(request: CheckRequest, escalationId: string, original: Decision, raisedAt: number): Promise<Decision> {
     if (!this.#handler) return this.#stillPending(request, escalationId, original, raisedAt);
     // Raised by this gate: wait for its answer; else (another process, or one that died) ask now.
     return (
-      this.#asking?.get(escalationId) ?? this.#share(escalationId, this.#askPending(request, escalationId, original))
+      this.#asking?.get(escalationId) ??
+      this.#share(escalationId, this.#askPending(request, escalationId, original, raisedAt))
     );
   }
 
@@ -222,11 +221,7 @@ export class Escalations {
       await gate.store.createEscalation(record, this.#ttlMs);
     } catch (error) {
       if (EscalationLimitError.isInstance(error)) return gate.failClosed(req, "escalation_limit", error.message);
-      return gate.failClosed(
-        req,
-        "store_unavailable",
-        `state store unavailable, cannot record the escalation, failing closed: ${errorText(error)}`,
-      );
+      return abandonUnrecorded(gate, req, record, error);
     }
     if (this.#grants) {
       // A live grant answers instead of a human; a grant store failure just asks a human (never an ALLOW).
@@ -241,9 +236,9 @@ export class Escalations {
   }
 
   /** Reads a pending escalation back from the store and asks the inline handler about it. */
-  async #askPending(req: CheckRequest, escalationId: string, original: Decision): Promise<Decision> {
+  async #askPending(req: CheckRequest, escalationId: string, original: Decision, raisedAt: number): Promise<Decision> {
     try {
-      const record = await this.#recordOf(escalationId);
+      const record = await this.#recordOf(escalationId, raisedAt);
       if (!record) return this.#gone(req, escalationId);
       if (record.status !== "pending") return record.settled ?? original;
       return await this.#ask(record);
@@ -264,9 +259,9 @@ export class Escalations {
     raisedAt: number,
   ): Promise<Decision> {
     try {
-      const record = await this.#gate.store.getEscalation(escalationId);
-      if (record) return record.status === "pending" ? original : (record.settled ?? original);
-      return this.#gate.clock() - raisedAt < WRITE_GRACE_MS ? original : this.#gone(req, escalationId);
+      const record = await this.#recordOf(escalationId, raisedAt);
+      if (!record) return this.#gone(req, escalationId);
+      return record.status === "pending" ? original : (record.settled ?? original);
     } catch (error) {
       return this.#gate.failClosed(
         req,
@@ -276,15 +271,9 @@ export class Escalations {
     }
   }
 
-  /** The escalation's record; another process may have recorded the call but not yet its escalation (~300 ms). */
-  async #recordOf(escalationId: string): Promise<EscalationRecord | undefined> {
-    const store = this.#gate.store;
-    let record = await store.getEscalation(escalationId);
-    for (let wait = 10; !record && wait <= 160; wait *= 2) {
-      await new Promise((resolve) => setTimeout(resolve, wait));
-      record = await store.getEscalation(escalationId);
-    }
-    return record;
+  /** The escalation's record: another process may have recorded the call but not yet its escalation. */
+  #recordOf(escalationId: string, raisedAt: number): Promise<EscalationRecord | undefined> {
+    return escalationOfRepeat(this.#gate.store, escalationId, raisedAt, this.#gate.clock());
   }
 
   #gone(req: CheckRequest, escalationId: string): Decision {

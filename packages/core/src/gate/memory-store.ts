@@ -171,13 +171,7 @@ export class MemoryStore implements GateStore {
     if (r.status !== "pending") return { ok: false, reason: "settled", record: structuredClone(r) };
     r.status = settled.type === "allow" ? "approved" : "denied";
     r.settled = settled;
-    if (release && r.reservation) {
-      const c = this.#counters?.get(r.reservation.key);
-      if (c) {
-        c.used = Math.max(0, c.used - 1);
-        c.remove(r.reservation.at);
-      }
-    }
+    if (release) this.#release(r);
     if (r.callKey) {
       const call = this.#calls.get(r.callKey);
       if (call) call.settled = settled;
@@ -192,6 +186,27 @@ export class MemoryStore implements GateStore {
           }
         });
     return { ok: true, record: structuredClone(r) };
+  }
+
+  abandonEscalation(record: EscalationRecord, settled: Decision): boolean {
+    if (this.#escalationMap?.has(record.escalationId))
+      return this.settleEscalation(record.escalationId, settled, true).ok;
+    if (record.callKey !== undefined) {
+      const call = this.#calls.get(record.callKey);
+      if (call === undefined || call.escalationId !== record.escalationId || call.settled !== undefined) return false;
+      call.settled = settled;
+    }
+    this.#release(record);
+    return true;
+  }
+
+  /** Gives back the counter use an escalation reserved. */
+  #release(r: EscalationRecord): void {
+    const c = r.reservation && this.#counters?.get(r.reservation.key);
+    if (c) {
+      c.used = Math.max(0, c.used - 1);
+      c.remove(r.reservation!.at);
+    }
   }
 
   // Grants and settle events: see grants.ts.

@@ -165,6 +165,18 @@ export interface GateStore {
    * gives back its counter reservation. Only one caller can win.
    */
   settleEscalation(escalationId: string, settled: Decision, release: boolean): MaybePromise<SettleResult>;
+  /**
+   * Optional, and what a store should do: `createEscalation` failed (threw, other than
+   * `EscalationLimitError`) after `consume` had recorded the call as ESCALATE. Atomically: stores
+   * `settled` (the gate's DENY) on the call record of `record.callKey`, so a repeat of the call gets
+   * that DENY at once instead of looking for an escalation nobody can answer; settles the escalation
+   * record with it too when the write landed after all; gives back the counter reservation. Returns
+   * `false` and changes nothing when the escalation or its call record is already settled (or the call
+   * record is gone or belongs to another escalation), so a call's reservation is given back at most
+   * once. The gate calls it once per failed write.
+   * Without it, repeats of such a call end as DENY `approval_error` (see `ESCALATION_WRITE_WINDOW_MS`).
+   */
+  abandonEscalation?(record: EscalationRecord, settled: Decision): MaybePromise<boolean>;
   /** Pending escalations (expired ones may be left out), narrowed by `query` when the store can. */
   listEscalations(now: number, query?: EscalationQuery): MaybePromise<EscalationRecord[]>;
   /** Optional: release connections and timers. */

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PermissionPolicy } from "./permission-policy.js";
 import type { PolicyConfig } from "./rule.js";
+import { MAX_TARGET_LENGTH } from "./target.js";
 
 const config: PolicyConfig = {
   name: "memo",
@@ -66,5 +67,41 @@ describe("PermissionPolicy.evaluate reuses evaluations (issue 19)", () => {
     expect(first.code).toBe("no_rule");
     expect(p.evaluate("data_access", huge)).not.toBe(first);
     expect(p.evaluate("shell", huge)).not.toBe(p.evaluate("shell", huge));
+  });
+
+  it("refuses a target normalisation makes longer than MAX_TARGET_LENGTH, in check, evaluate and explain alike, and keeps none", () => {
+    const p = new PermissionPolicy(config);
+    const kept = p.evaluate("network", "https://api.example.com/v1");
+    // 8 024 characters as written; percent-encoded, "é" is "%C3%A9": 48 024.
+    const raw = `https://api.example.com/${"é".repeat(8000)}`;
+    expect(raw.length).toBeLessThanOrEqual(MAX_TARGET_LENGTH);
+    const e = p.evaluate("network", raw);
+    expect(e).toMatchObject({ type: "deny", code: "invalid_target" });
+    expect(e.reason).toMatch(new RegExp(`longer than ${MAX_TARGET_LENGTH} characters once normalised`));
+    expect(e.target).toBeUndefined();
+    expect(p.check("network", raw)).toBe("deny");
+    expect(p.explain("network", raw)).toMatchObject({ decision: "deny", code: "invalid_target" });
+    expect(p.evaluate("network", raw)).not.toBe(e);
+    expect(p.evaluate("network", "https://api.example.com/v1")).toBe(kept);
+  });
+
+  it("every evaluation's target is at most MAX_TARGET_LENGTH, and check agrees with it (invariant)", () => {
+    const p = new PermissionPolicy(config);
+    const piece = fc.constantFrom("a", "é", "✓", "😀", "%41", "/", "../", " ");
+    fc.assert(
+      fc.property(
+        fc.constantFrom("network", "file_read", "tool_use"),
+        fc.constantFrom("https://api.example.com/", "/workspace/", "wire_"),
+        piece,
+        fc.integer({ min: 0, max: MAX_TARGET_LENGTH }),
+        (action, head, unit, n) => {
+          const target = (head + unit.repeat(Math.ceil(n / unit.length))).slice(0, MAX_TARGET_LENGTH);
+          const e = p.evaluate(action, target);
+          expect(e.target?.length ?? 0).toBeLessThanOrEqual(MAX_TARGET_LENGTH);
+          expect(p.check(action, target)).toBe(e.type);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });

@@ -191,7 +191,8 @@ export class PermissionPolicy {
       t = n.target;
     }
     // The order itself lives in `ruleOrder`, shared with `check`; here each outcome gets its reason.
-    // Two per outcome: an agent often alternates two targets (two files, two tools).
+    // Two per outcome: an agent often alternates two targets (two files, two tools). `t` is at most
+    // MAX_TARGET_LENGTH: `normalizeTarget` refuses longer targets, as written and once normalised.
     const slot = 2 * ruleOrder(r, t);
     const seen = last[slot];
     if (seen !== undefined && seen.target === t) return seen;

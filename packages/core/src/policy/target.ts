@@ -242,12 +242,18 @@ export function normalizeUrl(raw: string): NormalizedTarget {
   return { ok: true, target: `${url.protocol}//${url.host}${path.path}${query < 0 ? "" : href.slice(query)}` };
 }
 
-/** Normalises `raw` for `action`. */
+/**
+ * Normalises `raw` for `action`. A target longer than `MAX_TARGET_LENGTH` is refused, before
+ * normalising and after: percent-encoding can make a URL six times longer (`é` is `%C3%A9`),
+ * and no glob, policy memo or decision gets a target over the limit.
+ */
 export function normalizeTarget(kind: TargetKind, raw: string): NormalizedTarget {
-  if (raw.length > MAX_TARGET_LENGTH) {
-    return { ok: false, problem: `the target is longer than ${MAX_TARGET_LENGTH} characters` };
-  }
-  if (kind === "path") return normalizePath(raw);
-  if (kind === "url") return normalizeUrl(raw);
-  return { ok: true, target: raw };
+  if (raw.length > MAX_TARGET_LENGTH) return tooLong("");
+  if (kind === "plain") return { ok: true, target: raw };
+  const n = kind === "path" ? normalizePath(raw) : normalizeUrl(raw);
+  return n.ok && n.target.length > MAX_TARGET_LENGTH ? tooLong(" once normalised") : n;
+}
+
+function tooLong(when: string): NormalizedTarget {
+  return { ok: false, problem: `the target is longer than ${MAX_TARGET_LENGTH} characters${when}` };
 }

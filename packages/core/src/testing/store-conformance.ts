@@ -3,6 +3,7 @@ import type { ConsumeRequest, ConsumeResult, GateStore } from "../gate/store.js"
 import { callRecordCases } from "./conformance-call-records.js";
 import { CONCURRENCY, T0, type ConformanceContext, type StoreConformanceOptions } from "./conformance-context.js";
 import { escalationCases } from "./conformance-escalations.js";
+import { unrecordedEscalationCases } from "./conformance-unrecorded.js";
 import {
   consumeRequest,
   escalationRecord,
@@ -261,5 +262,6 @@ export function runStoreConformance(
 
     callRecordCases(ctx);
     escalationCases(ctx);
+    unrecordedEscalationCases(ctx);
   });
 }
