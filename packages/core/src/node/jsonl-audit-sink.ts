@@ -5,7 +5,7 @@ import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { appendAll, writeHeadFile } from "./audit-file-append.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { REOPEN_READ_LIMIT } from "./audit-log-tail.js";
-import { ChainHash, encodeRecord, recordRoom } from "./audit-chain.js";
+import { ChainHash } from "./audit-chain.js";
 import { BufferBound } from "./buffer-bound.js";
 import { lockFile } from "./file-lock.js";
 import { sinkSettings, type JsonlAuditSinkOptions, type SinkSettings } from "./jsonl-audit-sink-options.js";
@@ -198,15 +198,7 @@ export class JsonlAuditSink implements AuditSink {
     const redactor = this.#o.redactor;
     const args = redactor !== undefined && event?.args !== undefined ? redactor.toJson(event.args) : undefined;
     // No canonical form or hash per record (format v2): the group's chain point hashes the bytes as written.
-    const json = JSON.stringify(decision) as string | undefined;
-    if (typeof json !== "string") throw new TypeError("JsonlAuditSink.write: decision has no JSON form");
-    const room = recordRoom(json, args);
-    const q = this.#records;
-    if (q.used + room > q.buf.length) q.seal(seq - 1, room);
-    const used = q.used;
-    const end = encodeRecord(q.buf, used, seq, json, args);
-    q.used = end;
-    bound.pendingBytes += end - used;
+    bound.pendingBytes += this.#records.appendDecision(seq, decision, args);
     this.#seq = seq + 1;
     this.#unsealed++;
     this.#sinceHead++;
@@ -215,7 +207,8 @@ export class JsonlAuditSink implements AuditSink {
       batch = this.#batch = new Batch();
       this.#timer ??= setTimeout(this.#onTimer, this.#o.flushIntervalMs);
     }
-    if (++this.#queuedRecords >= this.#o.flushEvery) this.#requestDrain().catch(() => {});
+    // Once per group: while a drain is queued it takes these records too (a request per record allocated a promise each).
+    if (++this.#queuedRecords >= this.#o.flushEvery && this.#queued === undefined) this.#requestDrain().catch(() => {});
     return batch.promise;
   }
 
