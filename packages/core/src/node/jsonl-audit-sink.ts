@@ -4,10 +4,10 @@ import type { Decision } from "../gate/decision.js";
 import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { appendAll, writeHeadFile } from "./audit-file-append.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { REOPEN_READ_LIMIT } from "./audit-log-tail.js";
 import { ChainHash } from "./audit-chain.js";
 import { BufferBound } from "./buffer-bound.js";
 import { lockFile } from "./file-lock.js";
+import { headFileText, noteWriterInHead, reopenReadLimit } from "./head-file.js";
 import { sinkSettings, type JsonlAuditSinkOptions, type SinkSettings } from "./jsonl-audit-sink-options.js";
 import { resumeAuditLog, type AuditLogOpenState } from "./open-audit-log.js";
 import { RecordQueue, type AuditCheckpoint, type PendingCheckpoint } from "./record-queue.js";
@@ -94,6 +94,8 @@ export class JsonlAuditSink implements AuditSink {
   #forceHead = false;
   #lastCheckpoint: AuditCheckpoint | undefined;
   #lastCheckpointLine = "";
+  /** This writer's `maxBufferBytes`, named in the head file when a reopen must read further back than by default. */
+  #headSetting: number | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Set when another process took the lock over: nothing more is written. */
@@ -128,7 +130,7 @@ export class JsonlAuditSink implements AuditSink {
         key: o.key,
         fsync: o.fsync,
         warn: o.warn,
-        readLimit: Math.max(REOPEN_READ_LIMIT, 4 * o.maxBufferBytes),
+        readLimit: reopenReadLimit(o.maxBufferBytes),
       });
       this.#seq = resumed.seq;
       this.#durable = resumed.seq;
@@ -138,6 +140,7 @@ export class JsonlAuditSink implements AuditSink {
       this.opened = resumed.state;
       this.#records = new RecordQueue(resumed.open?.hash ?? new ChainHash(resumed.prevHash));
       this.#unsealed = resumed.open?.records ?? 0;
+      this.#headSetting = noteWriterInHead(this.headPath, resumed.head, o.maxBufferBytes, o.fsync);
     } catch (error) {
       if (fd !== undefined) closeSync(fd);
       this.#release();
@@ -345,7 +348,7 @@ export class JsonlAuditSink implements AuditSink {
     // The head file trails the log (written after the records it names are synced): a crash leaves it older, never ahead.
     if (headDue && this.#lastCheckpoint !== undefined && this.#lastCheckpoint.seq > this.#headSeq) {
       try {
-        await writeHeadFile(this.headPath, this.#lastCheckpointLine, this.#o.fsync);
+        await writeHeadFile(this.headPath, headFileText(this.#lastCheckpointLine, this.#headSetting), this.#o.fsync);
         this.#headSeq = this.#lastCheckpoint.seq;
         this.#sinceHead = 0;
         this.#lastHeadAt = now;
