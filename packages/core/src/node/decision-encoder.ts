@@ -3,6 +3,7 @@
 // target, the gate's agent and policy), so runs of repeating string fields are copied from bytes encoded once, and the
 // per-decision fields (id, timestamp, call id) are plain ASCII written a character at a time. Whatever does not fit
 // (nested values, `toJSON`, another prototype, a record bigger than the chunk) is left to `JSON.stringify`.
+import { DECISION_FIELDS } from "../gate/decision.js";
 
 /** `encode` had no room before `limit`: nothing past `at` counts (retry in a fresh chunk). */
 export const NO_ROOM = -1;
@@ -52,24 +53,7 @@ interface Layout {
 }
 
 /** The fields of a Decision, read by name when an object has no others. */
-const DECISION_KEYS = [
-  "id",
-  "type",
-  "code",
-  "agentId",
-  "agentName",
-  "action",
-  "reason",
-  "timestamp",
-  "policy",
-  "target",
-  "approvedBy",
-  "callId",
-  "escalationId",
-  "grantId",
-  "retryAfterMs",
-  "mode",
-] as const;
+const DECISION_KEYS = DECISION_FIELDS;
 
 type Fields = Record<(typeof DECISION_KEYS)[number], unknown>;
 

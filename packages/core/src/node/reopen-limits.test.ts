@@ -1,16 +1,15 @@
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeDecision } from "../gate/decision.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { parseHeadFile } from "./head-file.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 import { resumeAuditLog } from "./open-audit-log.js";
+import { logDecision } from "./test-utils/audit-logs.js";
+import { SRC, spawnTsChild } from "./test-utils/ts-child.js";
 
 const signer = await AgentIdentity.create("audit-key", { algorithm: "Ed25519" });
 const publicKey = signer.publicKeyJwk()!;
@@ -20,19 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const decision = (i: number) =>
-  makeDecision({
-    id: `d-${i}`,
-    type: "allow",
-    code: "allowed",
-    agentId: "a",
-    agentName: "bot",
-    action: "tool_use",
-    target: "search",
-    reason: `decision ${i} ${"r".repeat(200)}`,
-    timestamp: new Date(1_700_000_000_000 + i).toISOString(),
-    policy: "p",
-  });
+const decision = logDecision;
 
 /** `resumeAuditLog`'s context for `path`, reading at most `readLimit` bytes back. */
 const context = (path: string, readLimit: number, key = publicKey) => ({
@@ -53,23 +40,10 @@ function resume(path: string, readLimit: number, key = publicKey) {
   }
 }
 
-// The child runs this package's TypeScript sources directly (as in crash.test.ts).
-const HOOKS = `
-import { registerHooks } from "node:module";
-registerHooks({
-  resolve(specifier, context, next) {
-    try { return next(specifier, context); }
-    catch (error) {
-      if (error?.code === "ERR_MODULE_NOT_FOUND" && specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
-      throw error;
-    }
-  },
-});`;
-const src = pathToFileURL(join(import.meta.dirname, "..")).href;
 /** A writer with maxBufferBytes 80 MiB: one group of ~70 MB (more than the 64 MiB a default reopen reads), then SIGKILL. */
 const BIG_WRITER = `
-import { AgentIdentity } from "${src}/index.ts";
-import { JsonlAuditSink } from "${src}/node/index.ts";
+import { AgentIdentity } from "${SRC}/index.ts";
+import { JsonlAuditSink } from "${SRC}/node/index.ts";
 const signer = await AgentIdentity.import(process.env.AGENTGATE_SIGNER);
 const sink = new JsonlAuditSink(process.env.AGENTGATE_AUDIT, {
   signer, maxBufferBytes: 80 * 1024 * 1024, flushEvery: 1e9, flushIntervalMs: 3_600_000, checkpointEvery: 1e9, fsync: false,
@@ -89,10 +63,7 @@ describe("reopen after a writer with a bigger maxBufferBytes (its limit is in th
     const path = join(dir, "big.jsonl");
     const script = join(dir, "big-writer.mts");
     writeFileSync(script, BIG_WRITER);
-    const child = spawn(process.execPath, ["--import", `data:text/javascript,${encodeURIComponent(HOOKS)}`, script], {
-      env: { ...process.env, AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
