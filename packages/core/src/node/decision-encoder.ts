@@ -274,9 +274,12 @@ export class DecisionEncoder {
     const values = this.#values;
     const { from, to } = seg;
     const entries = seg.entries!;
+    const key = values[to - 1];
     for (let e = 0; e < entries.length; e++) {
       const entry = entries[e]!;
       const kept = entry.values;
+      // The last value (a reason, a target) tells most runs apart: compared first.
+      if (kept[to - 1 - from] !== key) continue;
       let i = from;
       while (i < to && kept[i - from] === values[i]) i++;
       if (i === to) {
@@ -297,7 +300,6 @@ export class DecisionEncoder {
     }
     // Kept the second time its last value is seen lately: a value seen once costs no allocation.
     if (strings && q - start <= MAX_RUN_BYTES) {
-      const key = values[to - 1];
       const misses = seg.misses;
       if (misses.includes(key)) {
         const entry: RunEntry = { values: values.slice(from, to), bytes: new Uint8Array(buf.subarray(start, q)) };
