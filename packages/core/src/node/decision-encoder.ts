@@ -1,8 +1,9 @@
 // Writes `JSON.stringify(decision)` as UTF-8 straight into the sink's chunk, byte for byte the same text, with no
 // string built per decision: most of a decision repeats from one check to the next (the policy's memoised reason and
 // target, the gate's agent and policy), so runs of repeating string fields are copied from bytes encoded once, and the
-// per-decision fields (id, timestamp, call id) are plain ASCII written a character at a time. Whatever does not fit
-// (nested values, `toJSON`, another prototype, a record bigger than the chunk) is left to `JSON.stringify`.
+// per-decision fields (id, timestamp, call id) are written a character at a time (through `JSON.stringify` if one needs
+// an escape or is not ASCII). Whatever does not fit (nested values, `toJSON`, another prototype, a record bigger than
+// the chunk) is left to `JSON.stringify`.
 import { DECISION_FIELDS } from "../gate/decision.js";
 
 /** `encode` had no room before `limit`: nothing past `at` counts (retry in a fresh chunk). */
@@ -57,7 +58,7 @@ const DECISION_KEYS = DECISION_FIELDS;
 
 type Fields = Record<(typeof DECISION_KEYS)[number], unknown>;
 
-/** Field `code` (an index in DECISION_KEYS) of `d`. */
+/** Field `code` (an index in DECISION_KEYS, in its order; the byte-for-byte tests cover every field) of `d`. */
 function field(d: Fields, code: number): unknown {
   switch (code) {
     case 0:
