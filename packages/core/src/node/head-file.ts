@@ -61,7 +61,7 @@ export function noteWriterInHead(
   const setting = headSetting(maxBufferBytes);
   if (setting !== undefined && (head.maxBufferBytes ?? 0) < setting) {
     const tmp = `${headPath}.tmp`;
-    writeFileSync(tmp, headFileText(head.line, setting), { flush: fsync, mode: 0o600 });
+    writeFileSync(tmp, headFileText(head.line, setting), { flush: fsync });
     renameSync(tmp, headPath);
   }
   return setting;
