@@ -1,28 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decisionShape, makeDecision } from "./decision.js";
+import { DECISION_FIELDS, decisionShape, makeDecision } from "./decision.js";
 
 const decisionOf = (...args: Parameters<typeof decisionShape>) => Object.freeze(decisionShape(...args));
 
 /** The field order of a Decision, as JSON, `Object.keys` and spreads show it. */
-const ORDER = [
-  "id",
-  "type",
-  "code",
-  "agentId",
-  "agentName",
-  "action",
-  "reason",
-  "timestamp",
-  "policy",
-  "target",
-  "approvedBy",
-  "callId",
-  "escalationId",
-  "grantId",
-  "retryAfterMs",
-  "mode",
-];
+const ORDER: readonly string[] = DECISION_FIELDS;
 
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const fieldsArb = fc.record({

@@ -48,6 +48,26 @@ export interface Decision {
   readonly mode?: "local-fallback";
 }
 
+/** A Decision's fields in the order a decision holds them (JSON, `Object.keys` and spreads show them so). */
+export const DECISION_FIELDS = [
+  "id",
+  "type",
+  "code",
+  "agentId",
+  "agentName",
+  "action",
+  "reason",
+  "timestamp",
+  "policy",
+  "target",
+  "approvedBy",
+  "callId",
+  "escalationId",
+  "grantId",
+  "retryAfterMs",
+  "mode",
+] as const;
+
 /** Longest `target` a decision keeps (normalised targets are never longer); `reason` gets a little more room. */
 const MAX_TARGET = 8192;
 const MAX_REASON = 16384;

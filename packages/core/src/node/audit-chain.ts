@@ -1,5 +1,6 @@
 // Format v2 of the audit log: records carry no hash; each group ends with a chain point whose hash covers the group's bytes.
 import { createHash, type Hash } from "node:crypto";
+import { NO_ROOM, type DecisionEncoder } from "./decision-encoder.js";
 
 /** The format version written by `JsonlAuditSink` (the `v` of every line). v1 lines (no `v`) are still read and verified. */
 export const AUDIT_FORMAT_VERSION = 2;
@@ -15,6 +16,21 @@ export function recordRoom(decisionJsonText: string, argsJson: string | undefine
 const DECISION_KEY = Buffer.from('{"decision":', "latin1");
 const SEQ_KEY = Buffer.from(',"seq":', "latin1");
 const RECORD_END = Buffer.from(',"type":"decision","v":2}\n', "latin1");
+
+/** Room `recordTail` may need: `,"seq":` and up to 16 digits, then `,"type":"decision","v":2}\n`. */
+const TAIL_ROOM = 64;
+
+/** Writes the end of a v2 decision record (its `seq`, type, version and `\n`) at `q`; returns where it ends. */
+function recordTail(buf: Buffer, q: number, seq: number): number {
+  buf.set(SEQ_KEY, q);
+  q += SEQ_KEY.length;
+  let digits = 1;
+  for (let t = seq; t >= 10; t = Math.floor(t / 10)) digits++;
+  for (let i = q + digits - 1, t = seq; i >= q; i--, t = Math.floor(t / 10)) buf[i] = 0x30 + (t % 10);
+  q += digits;
+  buf.set(RECORD_END, q);
+  return q + RECORD_END.length;
+}
 
 /**
  * Encodes one v2 decision record line (with its `\n`) into `buf` at `at`, which
@@ -35,14 +51,26 @@ export function encodeRecord(
     q += DECISION_KEY.length;
   } else q += buf.write(`{"args":${argsJson},"decision":`, q, "utf8");
   q += buf.write(decisionJsonText, q, "utf8");
-  buf.set(SEQ_KEY, q);
-  q += SEQ_KEY.length;
-  let digits = 1;
-  for (let t = seq; t >= 10; t = Math.floor(t / 10)) digits++;
-  for (let i = q + digits - 1, t = seq; i >= q; i--, t = Math.floor(t / 10)) buf[i] = 0x30 + (t % 10);
-  q += digits;
-  buf.set(RECORD_END, q);
-  return q + RECORD_END.length;
+  return recordTail(buf, q, seq);
+}
+
+/**
+ * The same record line as `encodeRecord(buf, at, seq, JSON.stringify(decision))`,
+ * written by `encoder` without the JSON string; returns where it ends, or
+ * `NO_ROOM` / `UNSUPPORTED` (then nothing from `at` on counts).
+ */
+export function encodeDecisionRecord(
+  encoder: DecisionEncoder,
+  buf: Buffer,
+  at: number,
+  seq: number,
+  decision: object,
+): number {
+  const body = at + DECISION_KEY.length;
+  if (body + TAIL_ROOM > buf.length) return NO_ROOM;
+  for (let i = 0; i < DECISION_KEY.length; i++) buf[at + i] = DECISION_KEY[i]!;
+  const end = encoder.encode(buf, body, buf.length - TAIL_ROOM, decision);
+  return end < 0 ? end : recordTail(buf, end, seq);
 }
 
 /**

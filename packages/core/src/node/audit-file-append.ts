@@ -45,10 +45,10 @@ export async function appendAll(fd: number, size: number, buffers: Buffer[], fsy
   }
 }
 
-/** Replaces the head file with `line` atomically (write a temporary file, rename it over). */
-export async function writeHeadFile(headPath: string, line: string, fsync: boolean): Promise<void> {
+/** Replaces the head file with `text` (see `headFileText`) atomically (write a temporary file, rename it over). */
+export async function writeHeadFile(headPath: string, text: string, fsync: boolean): Promise<void> {
   const tmp = `${headPath}.tmp`;
-  await writeFile(tmp, `${line}\n`, { flush: fsync });
+  await writeFile(tmp, text, { flush: fsync });
   await rename(tmp, headPath);
   if (fsync) {
     // Make the rename itself durable (not supported on every platform).

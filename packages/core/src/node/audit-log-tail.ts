@@ -62,7 +62,8 @@ export function readTail(
  */
 export const REOPEN_READ_LIMIT = 64 * 1024 * 1024;
 
-const mib = (bytes: number) => (bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
+/** `bytes` in words. */
+export const mib = (bytes: number) => (bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 20} MiB` : `${bytes} bytes`);
 
 /**
  * Calls `visit` with each complete line before `end` (which follows a `\n`),
@@ -98,19 +99,30 @@ function eachLineBackward(
 
 const CHECKPOINT_MARK = Buffer.from('"type":"checkpoint"');
 
+/** `findCheckpoint` found no checkpoint it looks for within `limit` bytes of `end`. */
+export interface TooFar {
+  tooFar: number;
+}
+
 /**
  * The last checkpoint at or before seq `atOrBefore` among the complete lines
- * before `end` (which must follow a `\n`), reading backwards, with its line.
- * Every group commit ends with one, so this reads about one batch; a log never
- * signed is read to its start.
+ * before `end` (which must follow a `\n`), reading backwards, with its line;
+ * `undefined` when the file has none, `{ tooFar: limit }` when none is within
+ * `limit` bytes (never more is read). Every group commit of a signed log ends
+ * with one, so this reads about one group.
  */
 function findCheckpoint(
   fd: number,
   end: number,
   atOrBefore: number,
-): { record: CheckpointRecord; line: string } | undefined {
-  let found: { record: CheckpointRecord; line: string } | undefined;
-  eachLineBackward(fd, end, (_start, _length, bytes) => {
+  limit: number,
+): { record: CheckpointRecord; line: string } | TooFar | undefined {
+  let found: { record: CheckpointRecord; line: string } | TooFar | undefined;
+  eachLineBackward(fd, end, (start, _length, bytes) => {
+    if (end - start > limit) {
+      found = { tooFar: limit };
+      return true;
+    }
     const line = bytes();
     if (!line.includes(CHECKPOINT_MARK)) return false;
     const text = line.toString("utf8");
@@ -123,15 +135,20 @@ function findCheckpoint(
   return found;
 }
 
-/** The last checkpoint among the complete lines before `end`. */
-export function findLastCheckpoint(fd: number, end: number): CheckpointRecord | undefined {
-  return findCheckpoint(fd, end, Number.POSITIVE_INFINITY)?.record;
+/** The last checkpoint among the complete lines before `end`, if one is within `limit` bytes of it. */
+export function findLastCheckpoint(fd: number, end: number, limit: number): CheckpointRecord | TooFar | undefined {
+  const found = findCheckpoint(fd, end, Number.POSITIVE_INFINITY, limit);
+  return found === undefined || "tooFar" in found ? found : found.record;
 }
 
-/** The line (without `\n`) of the checkpoint at seq `seq` before `end`, or `undefined` when there is none. */
-export function findCheckpointLine(fd: number, end: number, seq: number): string | undefined {
-  const found = findCheckpoint(fd, end, seq);
-  return found?.record.seq === seq ? found.line : undefined;
+/**
+ * The line (without `\n`) of the checkpoint at seq `seq` before `end`;
+ * `undefined` when there is none, `{ tooFar }` when it is not within `limit` bytes.
+ */
+export function findCheckpointLine(fd: number, end: number, seq: number, limit: number): string | TooFar | undefined {
+  const found = findCheckpoint(fd, end, seq, limit);
+  if (found === undefined || "tooFar" in found) return found;
+  return found.record.seq === seq ? found.line : undefined;
 }
 
 /** Where a log's chain stands at its end, from its last complete lines. */

@@ -3,26 +3,14 @@ import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { rechain } from "./test-utils/audit-logs.js";
+import { SRC as src, TS_HOOKS as HOOKS } from "./test-utils/ts-child.js";
 import { JsonlAuditSink, readAuditLog, verifyAuditLog } from "./index.js";
 
 // The child runs this package's TypeScript sources directly (Node strips the
 // types); this hook maps the sources' `./x.js` specifiers to `./x.ts`.
-const HOOKS = `
-import { registerHooks } from "node:module";
-registerHooks({
-  resolve(specifier, context, next) {
-    try { return next(specifier, context); }
-    catch (error) {
-      if (error?.code === "ERR_MODULE_NOT_FOUND" && specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
-      throw error;
-    }
-  },
-});`;
-const src = pathToFileURL(join(import.meta.dirname, "..")).href;
 const CHILD = `
 import { AgentIdentity, GateKeeper, PermissionPolicy } from "${src}/index.ts";
 import { JsonlAuditSink } from "${src}/node/index.ts";

@@ -3,23 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
-import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it, vi } from "vitest";
+import { SRC as src, TS_HOOKS as HOOKS } from "./test-utils/ts-child.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 
 // Children run this package's TypeScript sources directly (see crash.test.ts).
-const HOOKS = `
-import { registerHooks } from "node:module";
-registerHooks({
-  resolve(specifier, context, next) {
-    try { return next(specifier, context); }
-    catch (error) {
-      if (error?.code === "ERR_MODULE_NOT_FOUND" && specifier.startsWith(".") && specifier.endsWith(".js")) return next(specifier.slice(0, -3) + ".ts", context);
-      throw error;
-    }
-  },
-});`;
-const src = pathToFileURL(join(import.meta.dirname, "..")).href;
 // Waits for the start signal (a file), opens the log, says whether it could, and if so keeps
 // writing until told to stop on stdin.
 const WRITER = `

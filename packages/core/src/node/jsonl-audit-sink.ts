@@ -4,10 +4,10 @@ import type { Decision } from "../gate/decision.js";
 import type { AuditEvent, AuditSink } from "../gate/gate-keeper.js";
 import { appendAll, writeHeadFile } from "./audit-file-append.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { REOPEN_READ_LIMIT } from "./audit-log-tail.js";
-import { ChainHash, encodeRecord, recordRoom } from "./audit-chain.js";
+import { ChainHash } from "./audit-chain.js";
 import { BufferBound } from "./buffer-bound.js";
 import { lockFile } from "./file-lock.js";
+import { headFileText, noteWriterInHead, reopenReadLimit } from "./head-file.js";
 import { sinkSettings, type JsonlAuditSinkOptions, type SinkSettings } from "./jsonl-audit-sink-options.js";
 import { resumeAuditLog, type AuditLogOpenState } from "./open-audit-log.js";
 import { RecordQueue, type AuditCheckpoint, type PendingCheckpoint } from "./record-queue.js";
@@ -94,6 +94,8 @@ export class JsonlAuditSink implements AuditSink {
   #forceHead = false;
   #lastCheckpoint: AuditCheckpoint | undefined;
   #lastCheckpointLine = "";
+  /** This writer's `maxBufferBytes`, named in the head file when a reopen must read further back than by default. */
+  #headSetting: number | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Set when another process took the lock over: nothing more is written. */
@@ -128,7 +130,7 @@ export class JsonlAuditSink implements AuditSink {
         key: o.key,
         fsync: o.fsync,
         warn: o.warn,
-        readLimit: Math.max(REOPEN_READ_LIMIT, 4 * o.maxBufferBytes),
+        readLimit: reopenReadLimit(o.maxBufferBytes),
       });
       this.#seq = resumed.seq;
       this.#durable = resumed.seq;
@@ -138,6 +140,7 @@ export class JsonlAuditSink implements AuditSink {
       this.opened = resumed.state;
       this.#records = new RecordQueue(resumed.open?.hash ?? new ChainHash(resumed.prevHash));
       this.#unsealed = resumed.open?.records ?? 0;
+      this.#headSetting = noteWriterInHead(this.headPath, resumed.head, o.maxBufferBytes, o.fsync);
     } catch (error) {
       if (fd !== undefined) closeSync(fd);
       this.#release();
@@ -198,15 +201,7 @@ export class JsonlAuditSink implements AuditSink {
     const redactor = this.#o.redactor;
     const args = redactor !== undefined && event?.args !== undefined ? redactor.toJson(event.args) : undefined;
     // No canonical form or hash per record (format v2): the group's chain point hashes the bytes as written.
-    const json = JSON.stringify(decision) as string | undefined;
-    if (typeof json !== "string") throw new TypeError("JsonlAuditSink.write: decision has no JSON form");
-    const room = recordRoom(json, args);
-    const q = this.#records;
-    if (q.used + room > q.buf.length) q.seal(seq - 1, room);
-    const used = q.used;
-    const end = encodeRecord(q.buf, used, seq, json, args);
-    q.used = end;
-    bound.pendingBytes += end - used;
+    bound.pendingBytes += this.#records.appendDecision(seq, decision, args);
     this.#seq = seq + 1;
     this.#unsealed++;
     this.#sinceHead++;
@@ -215,7 +210,8 @@ export class JsonlAuditSink implements AuditSink {
       batch = this.#batch = new Batch();
       this.#timer ??= setTimeout(this.#onTimer, this.#o.flushIntervalMs);
     }
-    if (++this.#queuedRecords >= this.#o.flushEvery) this.#requestDrain().catch(() => {});
+    // Once per group: while a drain is queued it takes these records too (a request per record allocated a promise each).
+    if (++this.#queuedRecords >= this.#o.flushEvery && this.#queued === undefined) this.#requestDrain().catch(() => {});
     return batch.promise;
   }
 
@@ -352,7 +348,7 @@ export class JsonlAuditSink implements AuditSink {
     // The head file trails the log (written after the records it names are synced): a crash leaves it older, never ahead.
     if (headDue && this.#lastCheckpoint !== undefined && this.#lastCheckpoint.seq > this.#headSeq) {
       try {
-        await writeHeadFile(this.headPath, this.#lastCheckpointLine, this.#o.fsync);
+        await writeHeadFile(this.headPath, headFileText(this.#lastCheckpointLine, this.#headSetting), this.#o.fsync);
         this.#headSeq = this.#lastCheckpoint.seq;
         this.#sinceHead = 0;
         this.#lastHeadAt = now;

@@ -4,7 +4,8 @@ import { canonicalJson } from "../gate/fingerprint.js";
 import type { JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { ChainHash } from "./audit-chain.js";
-import { findCheckpointLine, findLastCheckpoint, readChainTail, readTail } from "./audit-log-tail.js";
+import { findCheckpointLine, findLastCheckpoint, mib, readChainTail, readTail } from "./audit-log-tail.js";
+import { parseHeadFile, reopenReadLimit } from "./head-file.js";
 import {
   checkpointSignatureOk,
   GENESIS_HASH,
@@ -40,7 +41,7 @@ export interface OpenContext {
   key: JsonWebKey | undefined;
   fsync: boolean;
   warn: (message: string) => void;
-  /** Most bytes read back from the end (see `REOPEN_READ_LIMIT`). */
+  /** Most bytes read back from the end (see `reopenReadLimit`), unless the head file names a writer that could leave more. */
   readLimit: number;
 }
 
@@ -61,6 +62,8 @@ export interface ResumePoint {
   size: number;
   /** Seq of the checkpoint the head file names (-1: none). */
   headSeq: number;
+  /** The head file's checkpoint line, and the `maxBufferBytes` it names. */
+  head: { line: string | undefined; maxBufferBytes: number | undefined };
   state: AuditLogOpenState;
 }
 
@@ -77,7 +80,10 @@ function refuse(ctx: OpenContext, why: string): AuditLogError {
 /** Finds where the chain stops, repairs a crash's leftovers (never silently), and returns the resume point. */
 export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
   const size = fstatSync(fd).size;
-  const { last, lastEnd, fragment, problem } = readTail(fd, size, ctx.readLimit);
+  const { head, maxBufferBytes: headMaxBuffer } = readHead(ctx);
+  // What the last writer could have left at the end, not only what this one would: it may have buffered more.
+  const readLimit = Math.max(ctx.readLimit, headMaxBuffer === undefined ? 0 : reopenReadLimit(headMaxBuffer));
+  const { last, lastEnd, fragment, problem } = readTail(fd, size, readLimit);
   if (problem !== undefined) throw refuse(ctx, problem);
   let seq = 0;
   let prevHash = GENESIS_HASH;
@@ -93,7 +99,7 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
       seq = parsed.record.seq + 1;
       prevHash = parsed.record.hash!;
     } else {
-      const tail = readChainTail(fd, lastEnd, ctx.readLimit);
+      const tail = readChainTail(fd, lastEnd, readLimit);
       if ("problem" in tail) throw refuse(ctx, tail.problem);
       seq = tail.seq;
       prevHash = tail.prevHash;
@@ -147,12 +153,17 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
     }
   }
   let append = "";
-  const head = readHead(ctx);
   const lastRecord = seq - 1;
   let covered = -1;
   if (ctx.key && lastRecord >= 0) {
     // Never sign over what no signature proves: check the last checkpoint, and name whatever follows it.
-    const checkpoint = findLastCheckpoint(fd, end);
+    const checkpoint = findLastCheckpoint(fd, end, readLimit);
+    if (checkpoint !== undefined && "tooFar" in checkpoint) {
+      throw new AuditLogError(
+        ctx.path,
+        `audit log ${ctx.path}: no signed checkpoint in the last ${mib(readLimit)} of the log, the most a reopen reads back: records this writer would sign over are not covered by a signature it can check; refusing to append (check the log with verifyAuditLog, which reads all of it; then start a new log, or reopen with a maxBufferBytes of at least a quarter of the unsigned tail)`,
+      );
+    }
     if (checkpoint) {
       checkKey(ctx, checkpoint);
       if (!checkpointSignatureOk(ctx.key, checkpoint)) {
@@ -178,7 +189,13 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
     const closes = head.body === undefined || (open?.hash ?? new ChainHash(prevHash)).peek(head.body) === r.hash;
     if (r.seq < seq) {
       // The head trails the log: the signed line it names must still be there, byte for byte.
-      const named = findCheckpointLine(fd, end, r.seq);
+      const named = findCheckpointLine(fd, end, r.seq, readLimit);
+      if (typeof named === "object") {
+        throw new AuditLogError(
+          ctx.path,
+          `audit log ${ctx.path}: its head file ${ctx.headPath} names checkpoint seq ${r.seq}, which is not in the last ${mib(readLimit)} of the log, the most a reopen reads back (the head file was not updated for that long); refusing to append without checking it (check the log with verifyAuditLog, which reads all of it; if it verifies, reopen with a maxBufferBytes of at least a quarter of the log after that checkpoint, or start a new log)`,
+        );
+      }
       if (named !== head.line) {
         throw refuse(
           ctx,
@@ -240,7 +257,15 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
     );
   }
   state.nextSeq = seq;
-  return { seq, prevHash, open, size: end, headSeq: head ? head.record.seq : -1, state };
+  return {
+    seq,
+    prevHash,
+    open,
+    size: end,
+    headSeq: head ? head.record.seq : -1,
+    head: { line: head?.line, maxBufferBytes: headMaxBuffer },
+    state,
+  };
 }
 
 function checkKey(ctx: OpenContext, record: CheckpointRecord): void {
@@ -252,18 +277,25 @@ function checkKey(ctx: OpenContext, record: CheckpointRecord): void {
   }
 }
 
-function readHead(ctx: OpenContext): { line: string; record: CheckpointRecord; body: string | undefined } | undefined {
+/** The head file's checkpoint (none when there is no file, or it holds only the writer's setting) and setting. */
+function readHead(ctx: OpenContext): {
+  head: { line: string; record: CheckpointRecord; body: string | undefined } | undefined;
+  maxBufferBytes: number | undefined;
+} {
   let text: string;
   try {
     text = readFileSync(ctx.headPath, "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { head: undefined, maxBufferBytes: undefined };
     throw error;
   }
-  const line = text.endsWith("\n") ? text.slice(0, -1) : text;
-  const parsed = parseRecordLine(line);
+  const file = parseHeadFile(text);
+  const line = "problem" in file ? undefined : file.line;
+  if (!("problem" in file) && line === undefined) return { head: undefined, maxBufferBytes: file.maxBufferBytes };
+  const parsed = line === undefined ? undefined : parseRecordLine(line);
   // A v1 head checks itself; a v2 head's hash covers records in the log (checked where it is used).
   const valid =
+    parsed !== undefined &&
     parsed.problem === undefined &&
     parsed.record.type === "checkpoint" &&
     (parsed.version === 1 ? parsed.hashOk && parsed.canonical : parsed.body !== undefined);
@@ -273,5 +305,12 @@ function readHead(ctx: OpenContext): { line: string; record: CheckpointRecord; b
       `audit log head file ${ctx.headPath} is not a valid checkpoint; refusing to append (check with verifyAuditLog)`,
     );
   }
-  return { line, record: parsed.record as CheckpointRecord, body: parsed.version === 2 ? parsed.body : undefined };
+  return {
+    head: {
+      line: line!,
+      record: parsed.record as CheckpointRecord,
+      body: parsed.version === 2 ? parsed.body : undefined,
+    },
+    maxBufferBytes: (file as { maxBufferBytes?: number }).maxBufferBytes,
+  };
 }

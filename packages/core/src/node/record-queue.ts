@@ -1,6 +1,7 @@
 // The sink's records between `write` and the disk: encoded into reused 64 KiB chunks, hashed as they are sealed,
 // with the chain points (checkpoints, seals) that close each group.
-import { ChainHash } from "./audit-chain.js";
+import { encodeDecisionRecord, encodeRecord, recordRoom, type ChainHash } from "./audit-chain.js";
+import { DecisionEncoder, NO_ROOM, UNSUPPORTED } from "./decision-encoder.js";
 
 /** A checkpoint that made it to disk. */
 export interface AuditCheckpoint {
@@ -44,8 +45,11 @@ export interface Group {
 
 /** Records are encoded straight into chunks of this size (bigger for a bigger record). */
 const CHUNK_BYTES = 64 * 1024;
-/** Written chunks kept for reuse. */
-const SPARE_CHUNKS = 16;
+/**
+ * Written chunks kept for reuse (4 MiB): a producer that does not yield between checks fills many chunks before
+ * the first write completes, and a fresh 64 KiB buffer per chunk costs an allocation and GC pressure per 170 records.
+ */
+const SPARE_CHUNKS = 64;
 
 /**
  * Records encoded in place into the current chunk (`buf` from `used`), and the
@@ -60,6 +64,7 @@ export class RecordQueue {
   used = 0;
   /** Written chunks, reused: a busy log allocates (and the GC frees) no new 64 KiB buffers. */
   #spare: Buffer<ArrayBuffer>[] = [];
+  readonly #encoder = new DecisionEncoder();
 
   /** `chain`: the log's chain where it ends (over any records no chain point closes yet). */
   constructor(chain: ChainHash) {
@@ -81,6 +86,33 @@ export class RecordQueue {
     } else if (room > this.buf.length) {
       this.buf = Buffer.allocUnsafe(room);
     }
+  }
+
+  /**
+   * Encodes the record of `decision` at `seq` (with `args`, its arguments' JSON)
+   * after the records before it; returns its bytes. The decision's JSON is
+   * written straight into the chunk (no string per record), in a fresh chunk if
+   * it did not fit; what the encoder leaves (a nested value, a record bigger
+   * than a chunk, arguments) goes through `JSON.stringify`.
+   */
+  appendDecision(seq: number, decision: object, args: string | undefined): number {
+    let used = this.used;
+    let end = args === undefined ? encodeDecisionRecord(this.#encoder, this.buf, used, seq, decision) : UNSUPPORTED;
+    if (end === NO_ROOM && used > 0) {
+      this.seal(seq - 1);
+      used = 0;
+      end = encodeDecisionRecord(this.#encoder, this.buf, used, seq, decision);
+    }
+    if (end < 0) {
+      const json = JSON.stringify(decision) as string | undefined;
+      if (typeof json !== "string") throw new TypeError("JsonlAuditSink.write: decision has no JSON form");
+      const room = recordRoom(json, args);
+      if (this.used + room > this.buf.length) this.seal(seq - 1, room);
+      used = this.used;
+      end = encodeRecord(this.buf, used, seq, json, args);
+    }
+    this.used = end;
+    return end - used;
   }
 
   /** Adds an encoded line after the records before it (the last of which has seq `lastSeq`). */

@@ -8,6 +8,7 @@ import {
   type CheckpointRecord,
   type ParsedRecordLine,
 } from "./audit-record.js";
+import { parseHeadFile } from "./head-file.js";
 import { ChainHash } from "./audit-chain.js";
 import { readLineBatches } from "./line-reader.js";
 
@@ -203,16 +204,19 @@ export async function verifyAuditLog(path: string, options: VerifyAuditLogOption
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    if (text === undefined) {
+    // A head file may hold only its writer's setting (no checkpoint yet): as good as none for this check.
+    const file = text === undefined ? undefined : parseHeadFile(text);
+    const headLine = file === undefined ? undefined : "problem" in file ? text : file.line;
+    if (headLine === undefined) {
       if (result.checkpoints > 0) {
         return fail(
           undefined,
-          `the log has signed checkpoints but its head file ${headPath} is missing: truncation cannot be ruled out (pass head: false to skip this check)`,
+          `the log has signed checkpoints but its head file ${headPath} ${text === undefined ? "is missing" : "names none"}: truncation cannot be ruled out (pass head: false to skip this check)`,
         );
       }
     } else {
       result.headChecked = true;
-      const parsed = parseRecordLine(text.endsWith("\n") ? text.slice(0, -1) : text);
+      const parsed = parseRecordLine(headLine);
       // A v1 head checks itself; a v2 head's hash covers records in the log, checked below.
       const valid =
         parsed.problem === undefined &&
