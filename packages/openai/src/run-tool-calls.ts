@@ -3,7 +3,7 @@ import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
 import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { runGated, toLookup, type ToolSetInput } from "./tool-set.js";
+import { runGated, toLookup, type GatedCall, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
 export type CallStatus = ToolRunStatus;
@@ -81,22 +81,18 @@ function runAll(
   options: RunToolCallsOptions<unknown>,
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
   if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
-  const { gate, mapping, toolContext } = options;
-  assertGateKeeper(gate, "runToolCalls");
+  assertGateKeeper(options.gate, "runToolCalls");
   const tools = toLookup(options.tools);
   const read = readToolCalls(calls);
-  const scope = { gate, mapping, runner: undefined, toolContext };
-  // One call (the usual batch) skips Promise.all and its extra promises.
-  if (read.length === 1) {
-    const call = read[0]!;
-    return runGated(scope, call, tools(call.toolName), (outcome) => [toResult(call, outcome)]);
-  }
-  return Promise.all(
-    read.map((call) => runGated(scope, call, tools(call.toolName), (outcome) => toResult(call, outcome))),
-  );
+  // One call (the usual batch) skips Promise.all and its extra promises; the options are the calls' scope.
+  if (read.length === 1) return runGated(options, read[0]!, tools(read[0]!.toolName), toResults);
+  return Promise.all(read.map((call) => runGated(options, call, tools(call.toolName), toResult)));
 }
 
-function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {
+function toResult(
+  outcome: ToolRunOutcome,
+  { read: call }: GatedCall<ReadCall>,
+): ChatToolCallResult | ResponsesToolCallResult {
   const callId = call.callId;
   // The outcome is this call's own object: completed in place rather than copied.
   const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
@@ -108,3 +104,5 @@ function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult |
       : { type: "function_call_output", call_id: callId ?? "", output: outcome.output };
   return result;
 }
+
+const toResults = (outcome: ToolRunOutcome, call: GatedCall<ReadCall>) => [toResult(outcome, call)];

@@ -88,19 +88,17 @@ export class FrameworkToolSteps {
    * check before the run decides); a call the gate denies needs no human (that check refuses it).
    * `run` (e.g. the framework's run context) remembers the calls sent to a human, see {@link approvedIn}.
    */
-  async needsHuman(
+  needsHuman(
     callId: string | undefined,
     input: unknown,
     own: () => MaybePromise<boolean>,
     run?: object,
   ): Promise<boolean> {
-    const human = await this.#needsHuman(callId, input, own);
-    if (human && callId !== undefined && run !== undefined) {
-      const asked = this.#asked.get(run);
-      if (asked === undefined) this.#asked.set(run, new Set([callId]));
-      else asked.add(callId);
-    }
-    return human;
+    if (callId === undefined) return callOwn(own);
+    if (toolMayEscalate(this.#gate, this.toolName, this.mapping)) return this.#askGate(callId, input, own, true, run);
+    // The gate can never escalate this tool (the usual case): only the tool's own rule can ask for a
+    // human, and the gate is asked only then. One `then` rather than two async frames.
+    return callOwn(own).then((human) => human && this.#askGate(callId, input, own, false, run));
   }
 
   /** The run's answer for a call (see {@link FrameworkAnswers.answer}); undefined when unreadable. */
@@ -124,12 +122,13 @@ export class FrameworkToolSteps {
 
   /**
    * Records the rejections a framework run holds (see {@link recordRejections}), read with the
-   * `answers` option; `who` names who answered. Undefined (nothing to wait for) when nothing is new.
+   * `answers` option; `who` names who answered (given the run: one function per tool, no closure
+   * per call). Undefined (nothing to wait for) when nothing is new.
    */
-  recordRejectionsIn(
-    run: object,
+  recordRejectionsIn<Run extends object>(
+    run: Run,
     via: string,
-    who?: (callId: string) => FrameworkApprovalSeen["approvedBy"],
+    who?: (callId: string, run: Run) => FrameworkApprovalSeen["approvedBy"],
   ): Promise<void> | undefined {
     const rejected = this.#rejectedIn(run);
     if (rejected === undefined || rejected.length === 0) return undefined;
@@ -137,7 +136,7 @@ export class FrameworkToolSteps {
     return this.recordRejections([...messages.keys()], (callId) => {
       const message = messages.get(callId);
       const reason = typeof message === "string" && message !== "" ? message : `rejected with ${via}`;
-      return { reason, via, approvedBy: who?.(callId) };
+      return { reason, via, approvedBy: who?.(callId, run) };
     });
   }
 
@@ -175,17 +174,28 @@ export class FrameworkToolSteps {
     return found;
   }
 
-  async #needsHuman(callId: string | undefined, input: unknown, own: () => MaybePromise<boolean>): Promise<boolean> {
-    if (callId === undefined) return own();
-    const { toolName, mapping } = this.#options;
-    const mayEscalate = toolMayEscalate(this.#gate, toolName, mapping);
-    if (!mayEscalate && !(await own())) return false;
+  /** Asks the gate whether a human must answer (a call it denies needs none: the check before the run refuses it). */
+  async #askGate(
+    callId: string,
+    input: unknown,
+    own: () => MaybePromise<boolean>,
+    mayEscalate: boolean,
+    run: object | undefined,
+  ): Promise<boolean> {
+    const { toolName, mapping } = this;
     const plain = plainCopy(input);
     this.#inputs.set(callId, plain);
     const decision = await this.#gate.checkToolCall({ toolName, input: plain, callId, mapping });
-    if (decision.type === "escalate") return !this.#gate.hasApprovalHandler;
-    if (decision.type !== "allow") return false;
-    return mayEscalate ? own() : true;
+    const human =
+      decision.type === "escalate"
+        ? !this.#gate.hasApprovalHandler
+        : decision.type === "allow" && (mayEscalate ? await own() : true);
+    if (human && run !== undefined) {
+      const asked = this.#asked.get(run);
+      if (asked === undefined) this.#asked.set(run, new Set([callId]));
+      else asked.add(callId);
+    }
+    return human;
   }
 
   /**
@@ -217,7 +227,9 @@ export class FrameworkToolSteps {
     framework?: () => FrameworkApprovalSeen,
   ): Promise<Decision> {
     const { toolName, mapping, trustedState } = this.#options;
-    const call: ToolCall = { toolName, ...this.read(callId, raw), callId, mapping, execute };
+    const { input, inputError } = this.read(callId, raw);
+    // One literal in a fixed shape rather than a spread (an `inputError` left undefined is none).
+    const call: ToolCall = { toolName, input, inputError, callId, mapping, execute };
     const checked = this.#gate.checkToolCall(call);
     // Not `async`: the common path (no framework approval to honour) adds no promise of its own.
     if (!trustedState || callId === undefined || framework === undefined) return checked;
@@ -262,6 +274,15 @@ export class FrameworkToolSteps {
         return { reason, via, ...(approvedBy ? { approvedBy: () => approvedBy(request.args) } : {}) };
       });
     }
+  }
+}
+
+/** The tool's own approval rule, as a promise (a throw rejects it). */
+function callOwn(own: () => MaybePromise<boolean>): Promise<boolean> {
+  try {
+    return Promise.resolve(own());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
