@@ -68,25 +68,19 @@ export function runToolCalls(
   calls: ChatToolCallsInput | ResponsesToolCallsInput,
   options: RunToolCallsOptions<unknown>,
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
-  // Not `async`: an async function returning the run's promise costs two promises and two ticks more per batch.
+  // Not `async` (an async function returning the run's promise costs two promises and two ticks more
+  // per batch); argument errors still reject.
   try {
-    return runAll(calls, options);
+    if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
+    assertGateKeeper(options.gate, "runToolCalls");
+    const tools = toLookup(options.tools);
+    const read = readToolCalls(calls);
+    // One call (the usual batch) skips Promise.all and its extra promises; the options are the calls' scope.
+    if (read.length === 1) return runGated(options, read[0]!, tools(read[0]!.toolName), toResults);
+    return Promise.all(read.map((call) => runGated(options, call, tools(call.toolName), toResult)));
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-function runAll(
-  calls: ChatToolCallsInput | ResponsesToolCallsInput,
-  options: RunToolCallsOptions<unknown>,
-): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
-  if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
-  assertGateKeeper(options.gate, "runToolCalls");
-  const tools = toLookup(options.tools);
-  const read = readToolCalls(calls);
-  // One call (the usual batch) skips Promise.all and its extra promises; the options are the calls' scope.
-  if (read.length === 1) return runGated(options, read[0]!, tools(read[0]!.toolName), toResults);
-  return Promise.all(read.map((call) => runGated(options, call, tools(call.toolName), toResult)));
 }
 
 function toResult(
