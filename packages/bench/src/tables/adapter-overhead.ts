@@ -242,6 +242,13 @@ const rows = pairs.map((p) => {
     measured: `${fmtNs(overheadP50)} (p50); ${fmtNs(overheadCpu)} mean CPU`,
     met: overheadP50 <= 2000,
   });
+  // Issue 19's stricter form: what the adapter adds beyond the gate's own check.
+  targets.push({
+    name: `Adapter glue, ${p.adapter}`,
+    target: "≤ `gate.checkToolCall` + 0.5 µs per tool call",
+    measured: `${fmtNs(overheadP50)} (p50) = \`checkToolCall\` ${fmtNs(coreLat)} + ${fmtNs(overheadP50 - coreLat)}`,
+    met: overheadP50 <= coreLat + 500,
+  });
   const work = perCall.get(p.adapter);
   return [
     p.adapter,

@@ -29,6 +29,21 @@ describe("FrameworkToolSteps.needsHuman", () => {
     expect(await denied.needsHuman("c3", {}, () => true)).toBe(false);
   });
 
+  it("a tool's own rule that throws or rejects rejects the step (never a synchronous throw); nothing is checked", async () => {
+    const gate = makeGate([{ action: "tool_use", allowed: true }]);
+    const steps = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
+    const throwing = () => {
+      throw new Error("own rule broke");
+    };
+    const asked = steps.needsHuman("t1", {}, throwing);
+    await expect(asked).rejects.toThrow("own rule broke");
+    await expect(steps.needsHuman(undefined, {}, throwing)).rejects.toThrow("own rule broke");
+    await expect(steps.needsHuman("t2", {}, () => Promise.reject(new Error("async broke")))).rejects.toThrow(
+      "async broke",
+    );
+    expect(gate.decisions).toEqual([]);
+  });
+
   it("an escalation needs a human unless the gate asks one inline; a denial never does", async () => {
     const gate = makeGate(escalating);
     const deploy = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });

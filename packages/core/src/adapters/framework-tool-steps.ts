@@ -94,11 +94,16 @@ export class FrameworkToolSteps {
     own: () => MaybePromise<boolean>,
     run?: object,
   ): Promise<boolean> {
-    if (callId === undefined) return callOwn(own);
-    if (toolMayEscalate(this.#gate, this.toolName, this.mapping)) return this.#askGate(callId, input, own, true, run);
-    // The gate can never escalate this tool (the usual case): only the tool's own rule can ask for a
-    // human, and the gate is asked only then. One `then` rather than two async frames.
-    return callOwn(own).then((human) => human && this.#askGate(callId, input, own, false, run));
+    // Not `async` (one `then` rather than two async frames), but a throw still rejects.
+    try {
+      if (callId === undefined) return Promise.resolve(own());
+      if (toolMayEscalate(this.#gate, this.toolName, this.mapping)) return this.#askGate(callId, input, own, true, run);
+      // The gate can never escalate this tool (the usual case): only the tool's own rule can ask for
+      // a human, and the gate is asked only then.
+      return Promise.resolve(own()).then((human) => human && this.#askGate(callId, input, own, false, run));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The run's answer for a call (see {@link FrameworkAnswers.answer}); undefined when unreadable. */
@@ -274,15 +279,6 @@ export class FrameworkToolSteps {
         return { reason, via, ...(approvedBy ? { approvedBy: () => approvedBy(request.args) } : {}) };
       });
     }
-  }
-}
-
-/** The tool's own approval rule, as a promise (a throw rejects it). */
-function callOwn(own: () => MaybePromise<boolean>): Promise<boolean> {
-  try {
-    return Promise.resolve(own());
-  } catch (error) {
-    return Promise.reject(error);
   }
 }
 
