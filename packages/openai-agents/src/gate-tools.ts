@@ -184,7 +184,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
               approvedBy: who(callId, context),
               via: "the SDK's state.approve()",
             });
-      return steps.check(callId, toolCall?.arguments, !agentTool, framework).then((decision) => {
+      return steps.check(callId, toolCall?.arguments, !agentTool, framework, (decision) => {
         if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
         const denial = toolDenialOf(decision, toolName, callId);
         if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);

@@ -98,6 +98,24 @@ describe("FrameworkToolSteps.read and check", () => {
     });
   });
 
+  it("`shape` gets the final decision on every path: plain, untrusted, and an approval honoured first", async () => {
+    const gate = makeGate(escalating);
+    const kind = (decision: { type: string; code?: string | undefined }) =>
+      decision.type === "deny" ? `deny:${decision.code}` : decision.type;
+    const search = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
+    expect(await search.check("s1", "{}", true, undefined, kind)).toBe("allow");
+    expect(await search.check("s2", "not json", true, undefined, kind)).toBe("deny:invalid_input");
+    const untrusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: false });
+    const seen = () => ({ approved: true, approvedBy, via: "state.approve()" });
+    expect(await untrusted.check("s3", "{}", true, seen, kind)).toBe("escalate");
+    const trusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    // The approval is recorded, the call checked again: `shape` sees that ALLOW, once.
+    let shaped = 0;
+    const counted = (decision: { type: string; code?: string | undefined }) => (shaped++, kind(decision));
+    expect(await trusted.check("s4", "{}", true, seen, counted)).toBe("allow");
+    expect(shaped).toBe(1);
+  });
+
   it("untrusted state, or no framework approval: the escalation stands; an approvedBy that throws refuses", async () => {
     const gate = makeGate(escalating);
     const untrusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: false });
