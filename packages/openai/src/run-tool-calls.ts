@@ -2,7 +2,7 @@ import { assertGateKeeper, type ToolRunOutcome, type ToolRunStatus } from "@agen
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
-import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
+import { readToolCalls, type ChatToolCallsInput, type ResponsesToolCallsInput } from "./tool-calls.js";
 import { runGated, toLookup, type GatedCall, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
@@ -83,10 +83,7 @@ export function runToolCalls(
   }
 }
 
-function toResult(
-  outcome: ToolRunOutcome,
-  { read: call }: GatedCall<ReadCall>,
-): ChatToolCallResult | ResponsesToolCallResult {
+function toResult(outcome: ToolRunOutcome, { read: call }: GatedCall): ChatToolCallResult | ResponsesToolCallResult {
   const callId = call.callId;
   // The outcome is this call's own object: completed in place rather than copied.
   const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
@@ -99,4 +96,4 @@ function toResult(
   return result;
 }
 
-const toResults = (outcome: ToolRunOutcome, call: GatedCall<ReadCall>) => [toResult(outcome, call)];
+const toResults = (outcome: ToolRunOutcome, call: GatedCall) => [toResult(outcome, call)];

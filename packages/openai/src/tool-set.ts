@@ -3,6 +3,7 @@ import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { RunnableToolFunction } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import type { AutoParseableResponseTool } from "openai/lib/ResponsesParser";
+import type { ReadCall } from "./tool-calls.js";
 
 /** A plain function that receives the call's parsed JSON arguments. */
 export type ToolFunction = (args: any) => unknown;
@@ -87,28 +88,26 @@ export interface RunScope {
   toolContext?: unknown;
 }
 
-type ReadCall = Pick<JsonToolCall, "toolName" | "callId" | "rawArguments" | "problem">;
-
 /** One call as `runToolCallOnce` runs it, with what its tool receives: one object per call, no closure. */
-export interface GatedCall<Read extends ReadCall = ReadCall> extends JsonToolCall {
+export interface GatedCall extends JsonToolCall {
   /** The call as the adapter read it. */
-  read: Read;
+  read: ReadCall;
   tool: Runnable | undefined;
   runner: unknown;
   toolContext: unknown;
 }
 
-const runTool = (input: unknown, call: GatedCall<any>) =>
+const runTool = (input: unknown, call: GatedCall) =>
   call.tool!.call(input, call.rawArguments, call.runner, call.toolContext);
 
 /** Gates one call of `tool` (undefined: no tool has the name, an audited DENY) and runs it once per call id. */
-export function runGated<Read extends ReadCall, R = ToolRunOutcome>(
+export function runGated<R = ToolRunOutcome>(
   scope: RunScope,
-  call: Read,
+  call: ReadCall,
   tool: Runnable | undefined,
-  shape?: (outcome: ToolRunOutcome, call: GatedCall<Read>) => R,
+  shape?: (outcome: ToolRunOutcome, call: GatedCall) => R,
 ): Promise<R> {
-  const gated: GatedCall<Read> = {
+  const gated: GatedCall = {
     gate: scope.gate,
     toolName: call.toolName,
     callId: call.callId,
