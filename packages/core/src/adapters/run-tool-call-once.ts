@@ -3,7 +3,7 @@ import { deniedToolResult } from "../gate/approval.js";
 import type { Decision } from "../gate/decision.js";
 import type { GateKeeper } from "../gate/gate-keeper.js";
 import { MAX_CALL_ID, quote, type ToolCall, type ToolMapping } from "../gate/tool-call.js";
-import { toolOutputLedgerOf, type ToolOutputEntry, type ToolOutputLedger } from "./tool-output-ledger.js";
+import { toolOutputLedgerOf, type ToolOutputEntry } from "./tool-output-ledger.js";
 
 /** How one gated tool call ended. */
 export type ToolRunStatus = "ran" | "denied" | "escalated" | "failed";
@@ -82,12 +82,12 @@ export function runToolCallOnce<C extends JsonToolCall, R = ToolRunOutcome>(
   // No id, one the gate refuses as too long, or a call the gate refuses as malformed (no tool name):
   // nothing to remember (and no megabyte keys kept); the gate decides and audits it.
   if (typeof callId !== "string" || callId.length > MAX_CALL_ID || typeof call.toolName !== "string")
-    return decideAndRun(call, shape, undefined, undefined);
+    return decideAndRun(call, shape, undefined);
   const ledger = toolOutputLedgerOf(call.gate);
   const seen = ledger.get(callId);
   if (seen !== undefined) return repeat(call, callId, seen).then((outcome) => shape(outcome, call));
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
-  return decideAndRun(call, shape, ledger, ledger.claim(callId, call.toolName, argsText(call)));
+  return decideAndRun(call, shape, ledger.claim(callId, call.toolName, argsText(call)));
 }
 
 async function repeat(call: JsonToolCall, callId: string, entry: ToolOutputEntry | undefined): Promise<ToolRunOutcome> {
@@ -105,7 +105,7 @@ async function repeat(call: JsonToolCall, callId: string, entry: ToolOutputEntry
       return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
   // Denied or escalated before: decided again (an escalation may have been answered since).
-  return decideAndRun(call, same, ledger, ledger.claim(callId, call.toolName, argsText(call)));
+  return decideAndRun(call, same, ledger.claim(callId, call.toolName, argsText(call)));
 }
 
 /** The argument text a call id is bound to: any non-text arguments count as one input (refused anyway). */
@@ -117,17 +117,17 @@ const same: Shape<unknown, ToolRunOutcome> = (outcome) => outcome;
 
 /**
  * Ends one call: records the outcome of a claimed call in its ledger entry (on every path, before
- * anyone reads it), then shapes it. The ledger and entry are passed along rather than captured, so
- * a call allocates no closure for this.
+ * anyone reads it), then shapes it. The entry is passed along rather than captured, so a call
+ * allocates no closure for this.
  */
 function finish<C extends JsonToolCall, R>(
   call: C,
   outcome: ToolRunOutcome,
   shape: Shape<C, R>,
-  ledger: ToolOutputLedger | undefined,
   entry: ToolOutputEntry | undefined,
 ): R {
-  if (entry !== undefined) ledger!.settle(entry, outcome.status, outcome.decision, outcome.output);
+  if (entry !== undefined)
+    toolOutputLedgerOf(call.gate).settle(entry, outcome.status, outcome.decision, outcome.output);
   return shape(outcome, call);
 }
 
@@ -166,17 +166,16 @@ function readInput(call: JsonToolCall): unknown {
 function decideAndRun<C extends JsonToolCall, R>(
   call: C,
   shape: Shape<C, R>,
-  ledger: ToolOutputLedger | undefined,
   entry: ToolOutputEntry | undefined,
 ): Promise<R> {
   const input = readInput(call);
   if (input instanceof Unreadable)
-    return refuse(call, input.reason).then((outcome) => finish(call, outcome, shape, ledger, entry));
-  if (!isThenable(input)) return checkAndRun(call, input, shape, ledger, entry);
+    return refuse(call, input.reason).then((outcome) => finish(call, outcome, shape, entry));
+  if (!isThenable(input)) return checkAndRun(call, input, shape, entry);
   return Promise.resolve(input).then((read) =>
     read instanceof Unreadable
-      ? refuse(call, read.reason).then((outcome) => finish(call, outcome, shape, ledger, entry))
-      : checkAndRun(call, read, shape, ledger, entry),
+      ? refuse(call, read.reason).then((outcome) => finish(call, outcome, shape, entry))
+      : checkAndRun(call, read, shape, entry),
   );
 }
 
@@ -184,7 +183,6 @@ function checkAndRun<C extends JsonToolCall, R>(
   call: C,
   input: unknown,
   shape: Shape<C, R>,
-  ledger: ToolOutputLedger | undefined,
   entry: ToolOutputEntry | undefined,
 ): Promise<R> {
   // `execute`: the tool runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
@@ -193,17 +191,17 @@ function checkAndRun<C extends JsonToolCall, R>(
       ? { toolName: call.toolName, input, mapping: call.mapping, execute: true }
       : { toolName: call.toolName, input, callId: call.callId, mapping: call.mapping, execute: true };
   return call.gate.checkToolCall(check).then((decision) => {
-    if (decision.type !== "allow") return finish(call, denied(decision), shape, ledger, entry);
+    if (decision.type !== "allow") return finish(call, denied(decision), shape, entry);
     let result: unknown;
     try {
       result = call.run!(input, call);
     } catch (error) {
-      return finish(call, failed(call, decision, error), shape, ledger, entry);
+      return finish(call, failed(call, decision, error), shape, entry);
     }
-    if (!isThenable(result)) return finish(call, ran(call, decision, result), shape, ledger, entry);
+    if (!isThenable(result)) return finish(call, ran(call, decision, result), shape, entry);
     return Promise.resolve(result).then(
-      (value) => finish(call, ran(call, decision, value), shape, ledger, entry),
-      (error: unknown) => finish(call, failed(call, decision, error), shape, ledger, entry),
+      (value) => finish(call, ran(call, decision, value), shape, entry),
+      (error: unknown) => finish(call, failed(call, decision, error), shape, entry),
     );
   });
 }
