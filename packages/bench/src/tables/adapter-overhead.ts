@@ -37,6 +37,8 @@ interface Pair {
 
 const pairs: Pair[] = [];
 const missing: string[] = [];
+/** `runToolCalls` without a call id: no run-once record in the adapter, no call record in the gate. */
+let withoutCallId: { gated: AsyncCase; verify: () => Promise<void> } | undefined;
 
 /** How many times one tool call asks the gate, and how many audit entries it leaves. */
 const perCall = new Map<string, { checks: number; audited: number }>();
@@ -195,6 +197,18 @@ if (openaiSdk.module) {
     return [{ type: "function_call_output" as const, call_id: call.call_id, output: JSON.stringify(result) }];
   };
   const viaGate = (callId: string) => runToolCalls([item(callId)], { gate, tools: { search } });
+  const noIdGate = newGate();
+  // An empty `call_id` is no call id.
+  const noId = [item("")];
+  const runNoId = () => runToolCalls(noId, { gate: noIdGate, tools: { search } });
+  withoutCallId = {
+    gated: { name: "os gated, no call id", op: runNoId },
+    verify: async () => {
+      const [out] = await runNoId();
+      if (out?.status !== "ran" || !out.output.includes("agent permissions"))
+        throw new Error(`runToolCalls without a call id did not run the tool: ${JSON.stringify(out)}`);
+    },
+  };
   pairs.push({
     adapter: "openai SDK `runToolCalls`",
     how: "one Responses `function_call` item → `function_call_output` item (parse, run, shape), as a hand-written loop does it",
@@ -221,7 +235,18 @@ const core: AsyncCase = {
   op: (i) => coreGate.checkToolCall({ toolName: "search", input, callId: `core-${i}` }),
 };
 
-const all = [...pairs.flatMap((p) => [p.direct, p.gated]), core];
+const coreNoIdGate = newGate();
+const coreNoId: AsyncCase = {
+  name: "core, no call id",
+  op: () => coreNoIdGate.checkToolCall({ toolName: "search", input }),
+};
+await withoutCallId?.verify();
+
+const all = [
+  ...pairs.flatMap((p) => [p.direct, p.gated]),
+  core,
+  ...(withoutCallId ? [withoutCallId.gated, coreNoId] : []),
+];
 const cpu = await runAsync(all, roundOptions({ rounds: 21, batchMs: 20 }));
 const lat = await runLatency(all, { rounds: QUICK ? 3 : 11, calls: QUICK ? 1_000 : 5_000 });
 const cpuOf = new Map(cpu.map((r) => [r.name, r]));
@@ -270,6 +295,15 @@ for (const m of missing) {
   });
 }
 
+// Without a call id neither side keeps a per-call-id record: what is left is the adapter's own glue.
+const osDirect = latOf.get("os direct") as LatencyResult | undefined;
+const osNoId = withoutCallId && (latOf.get(withoutCallId.gated.name) as LatencyResult);
+const coreNoIdLat = latOf.get(coreNoId.name)?.p50Ns.median;
+const noIdNote =
+  osDirect && osNoId && coreNoIdLat !== undefined
+    ? `Without a call id (no run-once record in \`runToolCalls\`, no call record in the gate), \`runToolCalls\` adds **${fmtNs(osNoId.p50Ns.median - osDirect.p50Ns.median)}** p50 to the same direct call and \`gate.checkToolCall\` takes **${fmtNs(coreNoIdLat)}**: with a call id, the rest of that row is the adapter's run-once record, a second per-call-id record beside the gate's own.`
+    : undefined;
+
 const markdown = [
   "One trivial tool (`search`, returns its query) called the way its framework calls it, directly and through the adapter, with a new tool call id on every call (a repeated id returns the gate's cached decision without checking). Before timing, each gated path was checked to reach the gate (an ALLOW recorded under that call id) and to run the tool.",
   "",
@@ -288,6 +322,7 @@ const markdown = [
   ),
   "",
   `The gate's own share: \`gate.checkToolCall\` with a new call id each time takes **${fmtNs(coreLat)}** p50 in this process; the rest of each overhead is the adapter's glue. p50: every call timed on its own, median of ${lat[0]?.p50Ns.n ?? 0} interleaved rounds; mean CPU: paired difference of process CPU per call over ${cpu[0]?.samples.length ?? 0} interleaved rounds (garbage collection included). The OpenAI Agents row replays the runner's per-call steps rather than a full \`Runner.run\`, whose model turn would bury microseconds in noise; the openai SDK row includes \`runToolCalls\`' run-once record per call id.`,
+  ...(noIdNote ? ["", noIdNote] : []),
   ...(missing.length > 0 ? ["", `> Not measured (their \`dist\` did not load): ${missing.join("; ")}.`] : []),
 ].join("\n");
 
