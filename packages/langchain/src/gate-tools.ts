@@ -64,23 +64,21 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
   const mapping = options.mapping as ToolMapping | undefined;
   const context = contextOf(options.context, undefined);
 
-  // Not `async`: LangChain awaits what `_call` returns, so the check's own promise is enough.
-  const gatedCall: CallFn = (arg, runManager, config) => {
+  const gatedCall: CallFn = async (arg, runManager, config) => {
     // `invoke(toolCall)` puts the call in the config; LangGraph's ToolNode passes its id too.
     const id = (config?.toolCall as { id?: unknown } | undefined)?.id || config?.toolCallId;
     const callId = typeof id === "string" && id !== "" ? id : undefined;
     // Never rejects: every failure comes back as an audited DENY.
-    const checked = gate.checkToolCall({ toolName: name, input: arg, callId, mapping, context, execute: true });
-    return checked.then((decision) => {
-      // The original function, on the original tool (its own fields, private ones included).
-      if (decision.type === "allow") return run.call(tool, arg, runManager, config);
-      const refused =
-        callId === undefined
-          ? JSON.stringify(deniedToolResult(decision))
-          : deniedToolMessage({ id: callId, name }, decision);
-      // Tools that return [content, artifact] must still return a pair.
-      return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
-    });
+    const decision = await gate.checkToolCall({ toolName: name, input: arg, callId, mapping, context, execute: true });
+    // The original function, on the original tool (its own fields, private ones included). Awaited
+    // here rather than returned: adopting a returned promise costs the caller two ticks more.
+    if (decision.type === "allow") return await run.call(tool, arg, runManager, config);
+    const refused =
+      callId === undefined
+        ? JSON.stringify(deniedToolResult(decision))
+        : deniedToolMessage({ id: callId, name }, decision);
+    // Tools that return [content, artifact] must still return a pair.
+    return original.responseFormat === "content_and_artifact" ? [refused, undefined] : refused;
   };
   // Same object in every respect (prototype chain), except for the function.
   return Object.assign(Object.create(tool) as AnyTool, { _call: gatedCall });
