@@ -97,7 +97,8 @@ export class FrameworkToolSteps {
     // Not `async` (one `then` rather than two async frames), but a throw still rejects.
     try {
       if (callId === undefined) return Promise.resolve(own());
-      if (toolMayEscalate(this.#gate, this.toolName, this.mapping)) return this.#askGate(callId, input, own, true, run);
+      const { toolName, mapping } = this.#options;
+      if (toolMayEscalate(this.#gate, toolName, mapping)) return this.#askGate(callId, input, own, true, run);
       // The gate can never escalate this tool (the usual case): only the tool's own rule can ask for
       // a human, and the gate is asked only then.
       return Promise.resolve(own()).then((human) => human && this.#askGate(callId, input, own, false, run));
@@ -187,7 +188,7 @@ export class FrameworkToolSteps {
     mayEscalate: boolean,
     run: object | undefined,
   ): Promise<boolean> {
-    const { toolName, mapping } = this;
+    const { toolName, mapping } = this.#options;
     const plain = plainCopy(input);
     this.#inputs.set(callId, plain);
     const decision = await this.#gate.checkToolCall({ toolName, input: plain, callId, mapping });
