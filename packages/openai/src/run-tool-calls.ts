@@ -72,12 +72,15 @@ export function runToolCalls(
   // per batch); argument errors still reject.
   try {
     if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
-    assertGateKeeper(options.gate, "runToolCalls");
+    // Read once: the gate checked here is the one every call of the batch uses.
+    const { gate, mapping, toolContext } = options;
+    assertGateKeeper(gate, "runToolCalls");
+    const scope = { gate, mapping, toolContext };
     const tools = toLookup(options.tools);
     const read = readToolCalls(calls);
-    // One call (the usual batch) skips Promise.all and its extra promises; the options are the calls' scope.
-    if (read.length === 1) return runGated(options, read[0]!, tools(read[0]!.toolName), toResults);
-    return Promise.all(read.map((call) => runGated(options, call, tools(call.toolName), toResult)));
+    // One call (the usual batch) skips Promise.all and its extra promises.
+    if (read.length === 1) return runGated(scope, read[0]!, tools(read[0]!.toolName), toResults);
+    return Promise.all(read.map((call) => runGated(scope, call, tools(call.toolName), toResult)));
   } catch (error) {
     return Promise.reject(error);
   }
