@@ -196,8 +196,8 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   });
 
   const gated: AnyTool = agentTool ? tool : { ...tool };
-  gated.needsApproval = (runContext, input, callId) =>
-    steps.needsHuman(callId, input, () => needsApproval(runContext, input, callId), runContext);
+  // The tool's own `needsApproval` is passed as is: `needsHuman` calls it with the same arguments.
+  gated.needsApproval = (runContext, input, callId) => steps.needsHuman(callId, input, needsApproval, runContext);
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
   gated[GATE_LAYERS] = [...gateLayers(tool), steps];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.

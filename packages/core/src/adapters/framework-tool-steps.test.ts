@@ -29,6 +29,25 @@ describe("FrameworkToolSteps.needsHuman", () => {
     expect(await denied.needsHuman("c3", {}, () => true)).toBe(false);
   });
 
+  it("calls the tool's own rule with the framework's arguments (run, input, call id), so it can be passed as is", async () => {
+    const gate = makeGate(escalating);
+    const run = { id: "run-1" };
+    const seen: unknown[][] = [];
+    const own = (...args: unknown[]) => (seen.push(args), false);
+    const input = { q: 1 };
+    await new FrameworkToolSteps(gate, { toolName: "search", trustedState: true }).needsHuman("o1", input, own, run);
+    await new FrameworkToolSteps(gate, { toolName: "search", trustedState: true }).needsHuman(
+      undefined,
+      input,
+      own,
+      run,
+    );
+    expect(seen).toEqual([
+      [run, input, "o1"],
+      [run, input, undefined],
+    ]);
+  });
+
   it("a tool's own rule that throws or rejects rejects the step (never a synchronous throw); nothing is checked", async () => {
     const gate = makeGate([{ action: "tool_use", allowed: true }]);
     const steps = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });

@@ -37,6 +37,9 @@ export interface FrameworkAnswers<Run extends object> {
   progress(run: Run): number;
 }
 
+/** A tool's own "does this call need a human?" rule, called with the framework's run, the input and the call id. */
+export type OwnRule<Run> = (run: Run, input: unknown, callId: string | undefined) => MaybePromise<boolean>;
+
 /** No call has this id: an answer for it is tool-wide ("always approve / reject this tool"). */
 const NO_SUCH_CALL = "\u0000agentgate:no-such-call";
 
@@ -87,21 +90,25 @@ export class FrameworkToolSteps {
    * human must answer first. A gate that can never escalate this tool is not asked here (the
    * check before the run decides); a call the gate denies needs no human (that check refuses it).
    * `run` (e.g. the framework's run context) remembers the calls sent to a human, see {@link approvedIn}.
+   * `own` is called as `own(run, input, callId)`, the framework's own signature, so the tool's rule
+   * can be passed as is (no closure per call).
    */
-  needsHuman(
+  needsHuman<Run extends object>(
     callId: string | undefined,
     input: unknown,
-    own: () => MaybePromise<boolean>,
-    run?: object,
+    own: OwnRule<Run>,
+    run?: Run,
   ): Promise<boolean> {
     // Not `async` (one `then` rather than two async frames), but a throw still rejects.
     try {
-      if (callId === undefined) return Promise.resolve(own());
+      if (callId === undefined) return Promise.resolve(own(run as Run, input, callId));
       const { toolName, mapping } = this.#options;
       if (toolMayEscalate(this.#gate, toolName, mapping)) return this.#askGate(callId, input, own, true, run);
       // The gate can never escalate this tool (the usual case): only the tool's own rule can ask for
       // a human, and the gate is asked only then.
-      return Promise.resolve(own()).then((human) => human && this.#askGate(callId, input, own, false, run));
+      return Promise.resolve(own(run as Run, input, callId)).then(
+        (human) => human && this.#askGate(callId, input, own, false, run),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -181,12 +188,12 @@ export class FrameworkToolSteps {
   }
 
   /** Asks the gate whether a human must answer (a call it denies needs none: the check before the run refuses it). */
-  async #askGate(
+  async #askGate<Run extends object>(
     callId: string,
     input: unknown,
-    own: () => MaybePromise<boolean>,
+    own: OwnRule<Run>,
     mayEscalate: boolean,
-    run: object | undefined,
+    run: Run | undefined,
   ): Promise<boolean> {
     const { toolName, mapping } = this.#options;
     const plain = plainCopy(input);
@@ -195,7 +202,7 @@ export class FrameworkToolSteps {
     const human =
       decision.type === "escalate"
         ? !this.#gate.hasApprovalHandler
-        : decision.type === "allow" && (mayEscalate ? await own() : true);
+        : decision.type === "allow" && (mayEscalate ? await own(run as Run, input, callId) : true);
     if (human && run !== undefined) {
       const asked = this.#asked.get(run);
       if (asked === undefined) this.#asked.set(run, new Set([callId]));
