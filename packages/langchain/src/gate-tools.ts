@@ -70,8 +70,9 @@ function gateTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOptions<rea
     const callId = typeof id === "string" && id !== "" ? id : undefined;
     // Never rejects: every failure comes back as an audited DENY.
     const decision = await gate.checkToolCall({ toolName: name, input: arg, callId, mapping, context, execute: true });
-    // The original function, on the original tool (its own fields, private ones included).
-    if (decision.type === "allow") return run.call(tool, arg, runManager, config);
+    // The original function, on the original tool (its own fields, private ones included). Awaited
+    // here rather than returned: adopting a returned promise costs the caller two ticks more.
+    if (decision.type === "allow") return await run.call(tool, arg, runManager, config);
     const refused =
       callId === undefined
         ? JSON.stringify(deniedToolResult(decision))

@@ -170,28 +170,34 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   const who = (callId: string, runContext: RunContext<any>) =>
     approvedBy && ((input: unknown) => approvedBy({ toolName, callId, input, runContext }));
 
+  // Not `async`: the SDK awaits what `run` returns, so the check's own promise is enough.
   const guardrail = defineToolInputGuardrail({
     name: GATE_GUARDRAIL_NAME,
-    run: async ({ context, toolCall }) => {
+    run: ({ context, toolCall }) => {
       const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
       // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
-      const decision = await steps.check(callId, toolCall?.arguments, !agentTool, () => ({
-        approved: callId !== undefined && steps.approvedIn(context, callId),
-        approvedBy: callId !== undefined ? who(callId, context) : undefined,
-        via: "the SDK's state.approve()",
-      }));
-      if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
-      const denial = toolDenialOf(decision, toolName, callId);
-      if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
-      return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
-        agentgate: decision,
+      const framework =
+        callId === undefined
+          ? undefined
+          : () => ({
+              approved: steps.approvedIn(context, callId),
+              approvedBy: who(callId, context),
+              via: "the SDK's state.approve()",
+            });
+      return steps.check(callId, toolCall?.arguments, !agentTool, framework, (decision) => {
+        if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
+        const denial = toolDenialOf(decision, toolName, callId);
+        if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
+        return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
+          agentgate: decision,
+        });
       });
     },
   });
 
   const gated: AnyTool = agentTool ? tool : { ...tool };
-  gated.needsApproval = (runContext, input, callId) =>
-    steps.needsHuman(callId, input, () => needsApproval(runContext, input, callId), runContext);
+  // The tool's own `needsApproval` is passed as is: `needsHuman` calls it with the same arguments.
+  gated.needsApproval = (runContext, input, callId) => steps.needsHuman(callId, input, needsApproval, runContext);
   gated.inputGuardrails = [guardrail, ...(tool.inputGuardrails ?? [])];
   gated[GATE_LAYERS] = [...gateLayers(tool), steps];
   // A `state.reject(item)` never calls the tool back: record it when the resumed run lists its tools.
@@ -199,7 +205,7 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   const enabled: typeof isEnabled =
     typeof isEnabled === "function" ? isEnabled : async () => (isEnabled as unknown) !== false;
   gated.isEnabled = (runContext, agent) => {
-    const recording = steps.recordRejectionsIn(runContext, "the SDK's state.reject()", (id) => who(id, runContext));
+    const recording = steps.recordRejectionsIn(runContext, "the SDK's state.reject()", who);
     return recording ? recording.then(() => enabled(runContext, agent)) : enabled(runContext, agent);
   };
 
@@ -212,7 +218,8 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
       if (typeof resumeState === "string" && resumeState !== "") return invoke(runContext, input, details);
       const callId = details?.toolCall?.callId;
       const decision = await steps.check(callId, input, true);
-      if (decision.type === "allow") return invoke(runContext, input, details);
+      // Awaited rather than returned: adopting a returned promise costs the caller two ticks more.
+      if (decision.type === "allow") return await invoke(runContext, input, details);
       return JSON.stringify(deniedOutputFor(toolDenialOf(decision, toolName, callId)));
     };
   }

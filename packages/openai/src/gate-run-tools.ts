@@ -67,7 +67,7 @@ export function gateRunTools<ToolContext = unknown>(
         ...(strict !== undefined ? { strict } : {}),
         function: async (raw: string, runner, toolContext) => {
           const found = findCall(runner as Runner, runnable.name, raw);
-          const call = { toolName: runnable.name, callId: found?.id, rawArguments: raw };
+          const call = { api: "chat" as const, toolName: runnable.name, callId: found?.id, rawArguments: raw };
           const outcome = await runGated({ gate, mapping, runner, toolContext }, call, runnable);
           // The SDK's own behaviour for a throwing tool: the run rejects (a replay just returns the text).
           if (outcome.status === "failed" && !outcome.replayed) throw outcome.error;

@@ -2,8 +2,8 @@ import { assertGateKeeper, type ToolRunOutcome, type ToolRunStatus } from "@agen
 import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { ChatCompletionToolMessageParam } from "openai/resources/chat/completions";
 import type { ResponseInputItem } from "openai/resources/responses/responses";
-import { readToolCalls, type ChatToolCallsInput, type ReadCall, type ResponsesToolCallsInput } from "./tool-calls.js";
-import { runGated, toLookup, type ToolSetInput } from "./tool-set.js";
+import { readToolCalls, type ChatToolCallsInput, type ResponsesToolCallsInput } from "./tool-calls.js";
+import { runGated, toLookup, type GatedCall, type ToolSetInput } from "./tool-set.js";
 
 /** How one call ended. */
 export type CallStatus = ToolRunStatus;
@@ -68,35 +68,25 @@ export function runToolCalls(
   calls: ChatToolCallsInput | ResponsesToolCallsInput,
   options: RunToolCallsOptions<unknown>,
 ): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
-  // Not `async`: an async function returning the run's promise costs two promises and two ticks more per batch.
+  // Not `async` (an async function returning the run's promise costs two promises and two ticks more
+  // per batch); argument errors still reject.
   try {
-    return runAll(calls, options);
+    if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
+    // Read once: the gate checked here is the one every call of the batch uses.
+    const { gate, mapping, toolContext } = options;
+    assertGateKeeper(gate, "runToolCalls");
+    const scope = { gate, mapping, toolContext };
+    const tools = toLookup(options.tools);
+    const read = readToolCalls(calls);
+    // One call (the usual batch) skips Promise.all and its extra promises.
+    if (read.length === 1) return runGated(scope, read[0]!, tools(read[0]!.toolName), toResults);
+    return Promise.all(read.map((call) => runGated(scope, call, tools(call.toolName), toResult)));
   } catch (error) {
     return Promise.reject(error);
   }
 }
 
-function runAll(
-  calls: ChatToolCallsInput | ResponsesToolCallsInput,
-  options: RunToolCallsOptions<unknown>,
-): Promise<(ChatToolCallResult | ResponsesToolCallResult)[]> {
-  if (!options || typeof options !== "object") throw new TypeError("runToolCalls needs { gate, tools }");
-  const { gate, mapping, toolContext } = options;
-  assertGateKeeper(gate, "runToolCalls");
-  const tools = toLookup(options.tools);
-  const read = readToolCalls(calls);
-  const scope = { gate, mapping, runner: undefined, toolContext };
-  // One call (the usual batch) skips Promise.all and its extra promises.
-  if (read.length === 1) {
-    const call = read[0]!;
-    return runGated(scope, call, tools(call.toolName), (outcome) => [toResult(call, outcome)]);
-  }
-  return Promise.all(
-    read.map((call) => runGated(scope, call, tools(call.toolName), (outcome) => toResult(call, outcome))),
-  );
-}
-
-function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult | ResponsesToolCallResult {
+function toResult(outcome: ToolRunOutcome, { read: call }: GatedCall): ChatToolCallResult | ResponsesToolCallResult {
   const callId = call.callId;
   // The outcome is this call's own object: completed in place rather than copied.
   const result = outcome as ChatToolCallResult | ResponsesToolCallResult;
@@ -108,3 +98,5 @@ function toResult(call: ReadCall, outcome: ToolRunOutcome): ChatToolCallResult |
       : { type: "function_call_output", call_id: callId ?? "", output: outcome.output };
   return result;
 }
+
+const toResults = (outcome: ToolRunOutcome, call: GatedCall) => [toResult(outcome, call)];

@@ -3,6 +3,7 @@ import type { GateKeeper, ToolMapping } from "@agentgate/core";
 import type { RunnableToolFunction } from "openai/lib/RunnableFunction";
 import type { AutoParseableTool } from "openai/lib/parser";
 import type { AutoParseableResponseTool } from "openai/lib/ResponsesParser";
+import type { ReadCall } from "./tool-calls.js";
 
 /** A plain function that receives the call's parsed JSON arguments. */
 export type ToolFunction = (args: any) => unknown;
@@ -82,20 +83,43 @@ export function fromTool(input: unknown): Runnable | undefined {
 /** What the calls of one batch share: the gate, its mapping, and what runTools-style tools receive. */
 export interface RunScope {
   gate: GateKeeper;
-  mapping: ToolMapping | undefined;
+  mapping?: ToolMapping | undefined;
+  runner?: unknown;
+  toolContext?: unknown;
+}
+
+/** One call as `runToolCallOnce` runs it, with what its tool receives: one object per call, no closure. */
+export interface GatedCall extends JsonToolCall {
+  /** The call as the adapter read it. */
+  read: ReadCall;
+  tool: Runnable | undefined;
   runner: unknown;
   toolContext: unknown;
 }
 
+const runTool = (input: unknown, call: GatedCall) =>
+  call.tool!.call(input, call.rawArguments, call.runner, call.toolContext);
+
 /** Gates one call of `tool` (undefined: no tool has the name, an audited DENY) and runs it once per call id. */
 export function runGated<R = ToolRunOutcome>(
   scope: RunScope,
-  call: Pick<JsonToolCall, "toolName" | "callId" | "rawArguments" | "problem">,
+  call: ReadCall,
   tool: Runnable | undefined,
-  shape?: (outcome: ToolRunOutcome) => R,
+  shape?: (outcome: ToolRunOutcome, call: GatedCall) => R,
 ): Promise<R> {
-  const { toolName, callId, rawArguments, problem } = call;
-  const { gate, mapping, runner, toolContext } = scope;
-  const run = tool && ((input: unknown) => tool.call(input, rawArguments, runner, toolContext));
-  return runToolCallOnce({ gate, toolName, callId, rawArguments, mapping, problem, parse: tool?.parse, run }, shape);
+  const gated: GatedCall = {
+    gate: scope.gate,
+    toolName: call.toolName,
+    callId: call.callId,
+    rawArguments: call.rawArguments,
+    mapping: scope.mapping,
+    problem: call.problem,
+    parse: tool?.parse,
+    run: tool && runTool,
+    tool,
+    runner: scope.runner,
+    toolContext: scope.toolContext,
+    read: call,
+  };
+  return runToolCallOnce(gated, shape);
 }

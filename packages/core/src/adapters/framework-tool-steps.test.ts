@@ -29,6 +29,40 @@ describe("FrameworkToolSteps.needsHuman", () => {
     expect(await denied.needsHuman("c3", {}, () => true)).toBe(false);
   });
 
+  it("calls the tool's own rule with the framework's arguments (run, input, call id), so it can be passed as is", async () => {
+    const gate = makeGate(escalating);
+    const run = { id: "run-1" };
+    const seen: unknown[][] = [];
+    const own = (...args: unknown[]) => (seen.push(args), false);
+    const input = { q: 1 };
+    await new FrameworkToolSteps(gate, { toolName: "search", trustedState: true }).needsHuman("o1", input, own, run);
+    await new FrameworkToolSteps(gate, { toolName: "search", trustedState: true }).needsHuman(
+      undefined,
+      input,
+      own,
+      run,
+    );
+    expect(seen).toEqual([
+      [run, input, "o1"],
+      [run, input, undefined],
+    ]);
+  });
+
+  it("a tool's own rule that throws or rejects rejects the step (never a synchronous throw); nothing is checked", async () => {
+    const gate = makeGate([{ action: "tool_use", allowed: true }]);
+    const steps = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
+    const throwing = () => {
+      throw new Error("own rule broke");
+    };
+    const asked = steps.needsHuman("t1", {}, throwing);
+    await expect(asked).rejects.toThrow("own rule broke");
+    await expect(steps.needsHuman(undefined, {}, throwing)).rejects.toThrow("own rule broke");
+    await expect(steps.needsHuman("t2", {}, () => Promise.reject(new Error("async broke")))).rejects.toThrow(
+      "async broke",
+    );
+    expect(gate.decisions).toEqual([]);
+  });
+
   it("an escalation needs a human unless the gate asks one inline; a denial never does", async () => {
     const gate = makeGate(escalating);
     const deploy = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
@@ -81,6 +115,24 @@ describe("FrameworkToolSteps.read and check", () => {
       type: "deny",
       code: "call_replayed",
     });
+  });
+
+  it("`shape` gets the final decision on every path: plain, untrusted, and an approval honoured first", async () => {
+    const gate = makeGate(escalating);
+    const kind = (decision: { type: string; code?: string | undefined }) =>
+      decision.type === "deny" ? `deny:${decision.code}` : decision.type;
+    const search = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
+    expect(await search.check("s1", "{}", true, undefined, kind)).toBe("allow");
+    expect(await search.check("s2", "not json", true, undefined, kind)).toBe("deny:invalid_input");
+    const untrusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: false });
+    const seen = () => ({ approved: true, approvedBy, via: "state.approve()" });
+    expect(await untrusted.check("s3", "{}", true, seen, kind)).toBe("escalate");
+    const trusted = new FrameworkToolSteps(gate, { toolName: "deploy", trustedState: true });
+    // The approval is recorded, the call checked again: `shape` sees that ALLOW, once.
+    let shaped = 0;
+    const counted = (decision: { type: string; code?: string | undefined }) => (shaped++, kind(decision));
+    expect(await trusted.check("s4", "{}", true, seen, counted)).toBe("allow");
+    expect(shaped).toBe(1);
   });
 
   it("untrusted state, or no framework approval: the escalation stands; an approvedBy that throws refuses", async () => {

@@ -53,6 +53,30 @@ describe("runToolCallOnce", () => {
     expect(await shaped).toBe("ran:1");
   });
 
+  it("hands `run` and `shape` the call itself, so an adapter's own fields need no closure per call", async () => {
+    interface Mine extends JsonToolCall {
+      extra: string;
+    }
+    const seen: unknown[] = [];
+    const call: Mine = {
+      gate: newGate(),
+      toolName: "search",
+      callId: "own-1",
+      rawArguments: '{"q":"a"}',
+      extra: "from the adapter",
+      run: (input, self) => (seen.push(self), `${self.extra}: ${JSON.stringify(input)}`),
+    };
+    const shaped = await runToolCallOnce(call, (outcome, self) => ({ output: outcome.output, same: self === call }));
+    expect(shaped).toEqual({ output: 'from the adapter: {"q":"a"}', same: true });
+    expect(seen).toEqual([call]);
+    // A replay is shaped with the call too, and does not run again.
+    expect(await runToolCallOnce(call, (outcome, self) => [outcome.replayed, self.extra])).toEqual([
+      true,
+      "from the adapter",
+    ]);
+    expect(seen).toHaveLength(1);
+  });
+
   it("refuses the same call id with other arguments or another tool (call_mismatch), audited", async () => {
     const gate = newGate();
     const { runs, call } = calls(gate);

@@ -3,7 +3,7 @@ import { deniedToolResult } from "../gate/approval.js";
 import type { Decision } from "../gate/decision.js";
 import type { GateKeeper } from "../gate/gate-keeper.js";
 import { MAX_CALL_ID, quote, type ToolCall, type ToolMapping } from "../gate/tool-call.js";
-import { toolOutputLedgerOf, type ToolOutputEntry, type ToolOutputLedger } from "./tool-output-ledger.js";
+import { toolOutputLedgerOf, type ToolOutputEntry } from "./tool-output-ledger.js";
 
 /** How one gated tool call ended. */
 export type ToolRunStatus = "ran" | "denied" | "escalated" | "failed";
@@ -40,8 +40,12 @@ export interface JsonToolCall {
   problem?: string | undefined;
   /** The tool's own reading of the raw text (a schema); throwing is an audited DENY. Default: the parsed JSON. */
   parse?: ((raw: string) => unknown) | undefined;
-  /** Runs the tool with the checked input; undefined when no tool has this name (an audited DENY). */
-  run: ((input: unknown) => unknown) | undefined;
+  /**
+   * Runs the tool with the checked input and this call (an adapter's own fields ride along on it, so
+   * `run` can be one function per tool rather than a closure per call); undefined when no tool has
+   * this name (an audited DENY).
+   */
+  run: ((input: unknown, call: this) => unknown) | undefined;
   /** The text the model reads for a value `run` returned. Default {@link toolResultText}. */
   toText?: ((value: unknown) => string) | undefined;
 }
@@ -65,11 +69,12 @@ export function toolResultText(value: unknown): string {
  * others is refused (`call_mismatch`), a concurrent repeat waits for the first.
  *
  * `shape` turns the outcome into what the adapter returns, in the callback that records it
- * (one promise fewer per call than a `then` of its own).
+ * (one promise fewer per call than a `then` of its own); it gets the call too, so it needs no
+ * closure per call.
  */
-export function runToolCallOnce<R = ToolRunOutcome>(
-  call: JsonToolCall,
-  shape: (outcome: ToolRunOutcome) => R = same as never,
+export function runToolCallOnce<C extends JsonToolCall, R = ToolRunOutcome>(
+  call: C,
+  shape: Shape<C, R> = same as never,
 ): Promise<R> {
   // An empty id is no id (the gate would refuse it as malformed).
   if (call.callId === "") call = { ...call, callId: undefined };
@@ -77,12 +82,12 @@ export function runToolCallOnce<R = ToolRunOutcome>(
   // No id, one the gate refuses as too long, or a call the gate refuses as malformed (no tool name):
   // nothing to remember (and no megabyte keys kept); the gate decides and audits it.
   if (typeof callId !== "string" || callId.length > MAX_CALL_ID || typeof call.toolName !== "string")
-    return decideAndRun(call, shape);
+    return decideAndRun(call, shape, undefined);
   const ledger = toolOutputLedgerOf(call.gate);
   const seen = ledger.get(callId);
-  if (seen !== undefined) return repeat(call, callId, seen).then(shape);
+  if (seen !== undefined) return repeat(call, callId, seen).then((outcome) => shape(outcome, call));
   // Claimed before the first await: a concurrent repeat of this id waits for it instead of running too.
-  return decideAndRun(call, settler(ledger, ledger.claim(callId, call.toolName, argsText(call)), shape));
+  return decideAndRun(call, shape, ledger.claim(callId, call.toolName, argsText(call)));
 }
 
 async function repeat(call: JsonToolCall, callId: string, entry: ToolOutputEntry | undefined): Promise<ToolRunOutcome> {
@@ -100,21 +105,30 @@ async function repeat(call: JsonToolCall, callId: string, entry: ToolOutputEntry
       return { status: entry.status, decision: entry.decision!, output: entry.output!, replayed: true };
   }
   // Denied or escalated before: decided again (an escalation may have been answered since).
-  return decideAndRun(call, settler(ledger, ledger.claim(callId, call.toolName, argsText(call)), same));
+  return decideAndRun(call, same, ledger.claim(callId, call.toolName, argsText(call)));
 }
 
 /** The argument text a call id is bound to: any non-text arguments count as one input (refused anyway). */
 const argsText = (call: JsonToolCall) => (typeof call.rawArguments === "string" ? call.rawArguments : undefined);
 
-type Done<R> = (outcome: ToolRunOutcome) => R;
-const same: Done<ToolRunOutcome> = (outcome) => outcome;
+/** What the adapter makes of an outcome (see {@link runToolCallOnce}). */
+type Shape<C, R> = (outcome: ToolRunOutcome, call: C) => R;
+const same: Shape<unknown, ToolRunOutcome> = (outcome) => outcome;
 
-/** Records the outcome of a claimed call in its ledger entry, on every path, before anyone reads it. */
-function settler<R>(ledger: ToolOutputLedger, entry: ToolOutputEntry, shape: Done<R>): Done<R> {
-  return (outcome) => {
-    ledger.settle(entry, outcome.status, outcome.decision, outcome.output);
-    return shape(outcome);
-  };
+/**
+ * Ends one call: records the outcome of a claimed call in its ledger entry (on every path, before
+ * anyone reads it), then shapes it. The entry is passed along rather than captured, so a call
+ * allocates no closure for this.
+ */
+function finish<C extends JsonToolCall, R>(
+  call: C,
+  outcome: ToolRunOutcome,
+  shape: Shape<C, R>,
+  entry: ToolOutputEntry | undefined,
+): R {
+  if (entry !== undefined)
+    toolOutputLedgerOf(call.gate).settle(entry, outcome.status, outcome.decision, outcome.output);
+  return shape(outcome, call);
 }
 
 /** Why a call's input cannot be checked: recorded as an `invalid_input` DENY. */
@@ -149,33 +163,45 @@ function readInput(call: JsonToolCall): unknown {
  * Reads, checks and runs one call. Written with `then` rather than `async`: the usual path (sync
  * input, sync tool) costs one promise hop over the gate's own check.
  */
-function decideAndRun<R>(call: JsonToolCall, done: Done<R>): Promise<R> {
+function decideAndRun<C extends JsonToolCall, R>(
+  call: C,
+  shape: Shape<C, R>,
+  entry: ToolOutputEntry | undefined,
+): Promise<R> {
   const input = readInput(call);
-  if (input instanceof Unreadable) return refuse(call, input.reason).then(done);
-  if (!isThenable(input)) return checkAndRun(call, input, done);
+  if (input instanceof Unreadable)
+    return refuse(call, input.reason).then((outcome) => finish(call, outcome, shape, entry));
+  if (!isThenable(input)) return checkAndRun(call, input, shape, entry);
   return Promise.resolve(input).then((read) =>
-    read instanceof Unreadable ? refuse(call, read.reason).then(done) : checkAndRun(call, read, done),
+    read instanceof Unreadable
+      ? refuse(call, read.reason).then((outcome) => finish(call, outcome, shape, entry))
+      : checkAndRun(call, read, shape, entry),
   );
 }
 
-function checkAndRun<R>(call: JsonToolCall, input: unknown, done: Done<R>): Promise<R> {
+function checkAndRun<C extends JsonToolCall, R>(
+  call: C,
+  input: unknown,
+  shape: Shape<C, R>,
+  entry: ToolOutputEntry | undefined,
+): Promise<R> {
   // `execute`: the tool runs right after an ALLOW, so a call the gate recorded runs once and a replay is refused.
   const check: ToolCall =
     call.callId === undefined
       ? { toolName: call.toolName, input, mapping: call.mapping, execute: true }
       : { toolName: call.toolName, input, callId: call.callId, mapping: call.mapping, execute: true };
   return call.gate.checkToolCall(check).then((decision) => {
-    if (decision.type !== "allow") return done(denied(decision));
+    if (decision.type !== "allow") return finish(call, denied(decision), shape, entry);
     let result: unknown;
     try {
-      result = call.run!(input);
+      result = call.run!(input, call);
     } catch (error) {
-      return done(failed(call, decision, error));
+      return finish(call, failed(call, decision, error), shape, entry);
     }
-    if (!isThenable(result)) return done(ran(call, decision, result));
+    if (!isThenable(result)) return finish(call, ran(call, decision, result), shape, entry);
     return Promise.resolve(result).then(
-      (value) => done(ran(call, decision, value)),
-      (error: unknown) => done(failed(call, decision, error)),
+      (value) => finish(call, ran(call, decision, value), shape, entry),
+      (error: unknown) => finish(call, failed(call, decision, error), shape, entry),
     );
   });
 }
