@@ -21,7 +21,11 @@ export interface JsonlAuditSinkOptions {
   flushEvery?: number;
   /** Group commit: flush at most this long after a record is buffered. Default 100 ms. */
   flushIntervalMs?: number;
-  /** Refresh the head file (the truncation anchor: the latest signed checkpoint, beside the log) after this many records. Default 10 000. */
+  /**
+   * Refresh the head file (the truncation anchor: the latest signed checkpoint, beside the log) after this many records.
+   * Default 10 000. It is also refreshed after a quarter of the reopen limit in bytes (16 MiB by default), so that a
+   * reopen after a crash finds the checkpoint it names.
+   */
   checkpointEvery?: number;
   /** Refresh the head file at least this often while records arrive. Default 5 000 ms. */
   checkpointIntervalMs?: number;

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -144,6 +144,52 @@ describe("reopen after a writer with a bigger maxBufferBytes (its limit is in th
     writeFileSync(`${path}.head`, '{"seq":1}\n{"maxBufferBytes":4096}\n');
     expect(() => resume(path, 64 * 1024)).toThrow(/head file .* is not a valid checkpoint/);
   });
+});
+
+/** A default writer (but fsync): ~75 MB of decisions with 8 KB targets in groups of 500, well within 5 s, then SIGKILL. */
+const FAST_WRITER = `
+import { AgentIdentity } from "${SRC}/index.ts";
+import { JsonlAuditSink } from "${SRC}/node/index.ts";
+const signer = await AgentIdentity.import(process.env.AGENTGATE_SIGNER);
+const sink = new JsonlAuditSink(process.env.AGENTGATE_AUDIT, { signer, fsync: false, onWarning: () => {} });
+const target = "/workspace/" + "x".repeat(8_180);
+for (let i = 0; i < 9_000; i++) {
+  sink.write({ id: "d-" + i, type: "deny", code: "no_rule", agentId: "a", agentName: "bot", action: "file_read",
+    reason: "r", timestamp: "2026-01-01T00:00:00.000Z", policy: "p", target });
+  if (i % 500 === 499) await sink.flush();
+}
+process.stdout.write("FLUSHED\\n");
+process.kill(process.pid, "SIGKILL");
+`;
+
+describe("the head file trails the log by less than the reopen limit", () => {
+  it("a default writer killed after 75 MB in a few seconds (fewer than checkpointEvery records) reopens and verifies", async () => {
+    const path = join(dir, "fast.jsonl");
+    const script = join(dir, "fast-writer.mts");
+    writeFileSync(script, FAST_WRITER);
+    const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    const [, signal] = (await once(child, "exit")) as [number | null, string | null];
+    expect(stderr).toBe("");
+    expect(stdout).toBe("FLUSHED\n");
+    expect(signal).toBe("SIGKILL");
+    rmSync(`${path}.lock`, { recursive: true, force: true });
+
+    const size = statSync(path).size;
+    expect(size).toBeGreaterThan(72 * 1024 * 1024); // more than the 64 MiB a reopen reads back
+    // The head was refreshed by bytes: it names a checkpoint within a quarter of the limit plus a group of the end.
+    const head = parseHeadFile(readFileSync(`${path}.head`, "utf8")) as { line: string };
+    const sink = new JsonlAuditSink(path, { signer, fsync: false, onWarning: () => {} });
+    expect(sink.opened).toMatchObject({ resumed: true, nextSeq: 9_000 + 19 }); // with the checkpoint at open and 18 groups
+    expect(JSON.parse(head.line).seq).toBeGreaterThan(6_000);
+    expect(sink.opened.unsigned).toBeUndefined();
+    await sink.write(decision(1));
+    await sink.close();
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 9_001 });
+  }, 120_000);
 });
 
 describe("finding checkpoints reads a bounded tail", () => {
