@@ -43,8 +43,9 @@ export interface JsonlAuditSinkOptions {
    * Most bytes of records held in memory before they are on disk (a full or
    * slow disk, a producer that never yields). Default 16 MiB. At the bound,
    * `onBufferFull` decides. Reopening a log reads back at most 4 × this (at
-   * least 64 MiB); a bigger value is written in the head file, so that any
-   * later reopen reads as far back as this writer could have left.
+   * least 64 MiB); a bigger value is written in the head file, so that a
+   * later reopen reads as far back as this writer could have left (a reopen
+   * with a smaller value reads at most 16 × its own limit, 1 GiB by default).
    */
   maxBufferBytes?: number;
   /**

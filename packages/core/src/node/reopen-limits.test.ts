@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { parseHeadFile } from "./head-file.js";
+import { headReadLimit, parseHeadFile } from "./head-file.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 import { resumeAuditLog } from "./open-audit-log.js";
 import { logDecision } from "./test-utils/audit-logs.js";
@@ -132,6 +132,37 @@ describe("reopen after a writer with a bigger maxBufferBytes (its limit is in th
     const again = new JsonlAuditSink(plain, { fsync: false, onWarning: () => {} });
     expect(again.opened).toMatchObject({ resumed: true, nextSeq: 2 }); // its record and its seal
     await again.close();
+  });
+
+  it("an edited settings line raises the limit at most 16-fold: the head's checkpoint 1.5 MB back is not searched for", async () => {
+    const path = join(dir, "edited.jsonl");
+    const sink = new JsonlAuditSink(path, {
+      signer,
+      fsync: false,
+      flushEvery: 50,
+      checkpointEvery: 1e9,
+      onWarning: () => {},
+    });
+    for (let i = 0; i < 50; i++) sink.write(decision(i));
+    await sink.checkpoint();
+    const early = readFileSync(`${path}.head`, "utf8");
+    const target = `/workspace/${"x".repeat(2_000)}`;
+    for (let i = 50; i < 800; i++) {
+      sink.write({ ...decision(i), target });
+      if (i % 50 === 49) await sink.flush();
+    }
+    await sink.close();
+    expect(readFileSync(path).length).toBeGreaterThan(1.5e6);
+    // The head as the writer left it early on, with a settings line someone wrote: ~4e16 bytes to read back.
+    writeFileSync(`${path}.head`, `${early}{"maxBufferBytes":9999999999999999}\n`);
+    expect(() => resume(path, 64 * 1024)).toThrow(
+      /head file .* names checkpoint seq 51, which is not in the last 1 MiB of the log, the most a reopen reads back/,
+    );
+    // It still raises the limit, up to the cap: from 128 KiB to 2 MiB, which holds the checkpoint.
+    expect(resume(path, 128 * 1024).state).toMatchObject({ resumed: true });
+    expect(headReadLimit(64 * 2 ** 20, 9_999_999_999_999_999)).toBe(2 ** 30);
+    expect(headReadLimit(64 * 2 ** 20, 32 * 2 ** 20)).toBe(128 * 2 ** 20);
+    expect(headReadLimit(8 * 2 ** 30, 2 ** 40)).toBe(128 * 2 ** 30); // a writer that reads further itself keeps its own cap
   });
 
   it("head files: one checkpoint line (old), with a settings line, settings only; anything else is refused", () => {
