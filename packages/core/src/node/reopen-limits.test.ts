@@ -1,10 +1,23 @@
 import { once } from "node:events";
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
+import { findLastCheckpoint } from "./audit-log-tail.js";
 import { headReadLimit, parseHeadFile } from "./head-file.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 import { resumeAuditLog } from "./open-audit-log.js";
@@ -257,6 +270,44 @@ describe("finding checkpoints reads a bounded tail", () => {
     expect(readFileSync(big).length).toBe(size);
     expect(resume(big, 1024 * 1024).state.unsigned).toEqual({ from: 0, to: 611 }); // 600 records, 12 seals
   });
+
+  /** Bytes this process has read so far (Linux). */
+  const bytesRead = () => Number(/rchar: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))![1]);
+
+  it.runIf(existsSync("/proc/self/io"))(
+    "a line of 256 MiB without a newline (a sparse hole) is read only as far as the limit, not to its start",
+    async () => {
+      const path = join(dir, "long-line.jsonl");
+      const sink = new JsonlAuditSink(path, { signer, fsync: false, onWarning: () => {} });
+      for (let i = 0; i < 10; i++) sink.write(decision(i));
+      await sink.close();
+      const lines = readFileSync(path, "utf8").split("\n");
+      const checkpoint = lines[lines.length - 2]!;
+      // The log, 256 MiB of zeros (no disk used), then a copy of its last checkpoint: the tail reads fine, the group before it does not.
+      truncateSync(path, statSync(path).size + 256 * 2 ** 20);
+      appendFileSync(path, `\n${checkpoint}\n`);
+      rmSync(`${path}.head`);
+      let before = bytesRead();
+      expect(() => resume(path, 64 * 1024)).toThrow(
+        /its last group and the records after it are longer than the 65536 bytes a reopen reads/,
+      );
+      expect(bytesRead() - before).toBeLessThan(4 * 2 ** 20);
+
+      // Finding a checkpoint stops at the limit too: no checkpoint within 64 KiB of a record after the hole.
+      const other = join(dir, "no-checkpoint.jsonl");
+      writeFileSync(other, "");
+      truncateSync(other, 256 * 2 ** 20);
+      appendFileSync(other, `\n${lines[1]}\n`);
+      const fd = openSync(other, "r");
+      try {
+        before = bytesRead();
+        expect(findLastCheckpoint(fd, statSync(other).size, 64 * 1024)).toEqual({ tooFar: 64 * 1024 });
+        expect(bytesRead() - before).toBeLessThan(4 * 2 ** 20);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  );
 
   it("a head file that trails the log by more than the limit is refused, not searched for without bound", async () => {
     const path = join(dir, "trailing.jsonl");
