@@ -53,6 +53,25 @@ function resume(path: string, readLimit: number, key = publicKey) {
   }
 }
 
+/** Runs the writer `source` on `<name>.jsonl` in a child that flushes, then kills itself with SIGKILL; returns the log's path. */
+async function killedWriter(name: string, source: string): Promise<string> {
+  const path = join(dir, `${name}.jsonl`);
+  const script = join(dir, `${name}-writer.mts`);
+  writeFileSync(script, source);
+  const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const [, signal] = (await once(child, "exit")) as [number | null, string | null];
+  expect(stderr).toBe("");
+  expect(stdout).toBe("FLUSHED\n");
+  expect(signal).toBe("SIGKILL");
+  // A killed writer leaves its lock, which goes stale after lockStaleMs; knowing it is dead, remove it at once.
+  rmSync(`${path}.lock`, { recursive: true, force: true });
+  return path;
+}
+
 /** A writer with maxBufferBytes 80 MiB: one group of ~70 MB (more than the 64 MiB a default reopen reads), then SIGKILL. */
 const BIG_WRITER = `
 import { AgentIdentity } from "${SRC}/index.ts";
@@ -73,21 +92,7 @@ process.kill(process.pid, "SIGKILL");
 
 describe("reopen after a writer with a bigger maxBufferBytes (its limit is in the head file)", () => {
   it("a crashed writer's 70 MB group reopens with the default limit; the head file without the setting is refused", async () => {
-    const path = join(dir, "big.jsonl");
-    const script = join(dir, "big-writer.mts");
-    writeFileSync(script, BIG_WRITER);
-    const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const [, signal] = (await once(child, "exit")) as [number | null, string | null];
-    expect(stderr).toBe("");
-    expect(stdout).toBe("FLUSHED\n");
-    expect(signal).toBe("SIGKILL");
-
-    // A killed writer leaves its lock, which goes stale after lockStaleMs; knowing it is dead, remove it at once.
-    rmSync(`${path}.lock`, { recursive: true, force: true });
+    const path = await killedWriter("big", BIG_WRITER);
     const head = readFileSync(`${path}.head`, "utf8");
     expect(parseHeadFile(head)).toMatchObject({ maxBufferBytes: 80 * 1024 * 1024 });
     // The head file as an older writer wrote it (the checkpoint line only): the default limit cannot read the group.
@@ -208,19 +213,7 @@ process.kill(process.pid, "SIGKILL");
 
 describe("the head file trails the log by less than the reopen limit", () => {
   it("a default writer killed after 75 MB in a few seconds (fewer than checkpointEvery records) reopens and verifies", async () => {
-    const path = join(dir, "fast.jsonl");
-    const script = join(dir, "fast-writer.mts");
-    writeFileSync(script, FAST_WRITER);
-    const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const [, signal] = (await once(child, "exit")) as [number | null, string | null];
-    expect(stderr).toBe("");
-    expect(stdout).toBe("FLUSHED\n");
-    expect(signal).toBe("SIGKILL");
-    rmSync(`${path}.lock`, { recursive: true, force: true });
+    const path = await killedWriter("fast", FAST_WRITER);
 
     const size = statSync(path).size;
     expect(size).toBeGreaterThan(72 * 1024 * 1024); // more than the 64 MiB a reopen reads back
