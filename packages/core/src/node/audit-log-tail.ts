@@ -69,32 +69,39 @@ export const mib = (bytes: number) => (bytes % 2 ** 20 === 0 ? `${bytes / 2 ** 2
  * Calls `visit` with each complete line before `end` (which follows a `\n`),
  * last first, until it returns true; `bytes()` gives the line without its
  * `\n`. Each byte is scanned once, and only the line asked for is held.
+ * Returns true when it stopped because the next line starts more than `limit`
+ * bytes before `end`: at most about `limit` bytes are read, however long the line.
  */
 function eachLineBackward(
   fd: number,
   end: number,
+  limit: number,
   visit: (start: number, length: number, bytes: () => Buffer) => boolean,
-): void {
+): boolean {
   let lineEnd = end - 1;
   let pos = lineEnd;
   while (pos > 0) {
+    // Any line found further back starts before `pos`.
+    if (end - pos > limit) return true;
     const from = Math.max(0, pos - TAIL_CHUNK);
     const chunk = readAt(fd, from, pos - from);
     const top = from + chunk.length;
     for (let i = chunk.length - 1; i >= 0; i--) {
       if (chunk[i] !== 0x0a) continue;
       const start = from + i + 1;
+      if (end - start > limit) return true;
       const stop = lineEnd;
       const bytes = () => (stop <= top ? chunk.subarray(i + 1, stop - from) : readAt(fd, start, stop - start));
-      if (visit(start, stop - start, bytes)) return;
+      if (visit(start, stop - start, bytes)) return false;
       lineEnd = from + i;
     }
     pos = from;
   }
-  if (end > 0) {
-    const stop = lineEnd;
-    visit(0, stop, () => readAt(fd, 0, stop));
-  }
+  if (end <= 0) return false;
+  if (end > limit) return true;
+  const stop = lineEnd;
+  visit(0, stop, () => readAt(fd, 0, stop));
+  return false;
 }
 
 const CHECKPOINT_MARK = Buffer.from('"type":"checkpoint"');
@@ -117,12 +124,8 @@ function findCheckpoint(
   atOrBefore: number,
   limit: number,
 ): { record: CheckpointRecord; line: string } | TooFar | undefined {
-  let found: { record: CheckpointRecord; line: string } | TooFar | undefined;
-  eachLineBackward(fd, end, (start, _length, bytes) => {
-    if (end - start > limit) {
-      found = { tooFar: limit };
-      return true;
-    }
+  let found: { record: CheckpointRecord; line: string } | undefined;
+  const tooFar = eachLineBackward(fd, end, limit, (_start, _length, bytes) => {
     const line = bytes();
     if (!line.includes(CHECKPOINT_MARK)) return false;
     const text = line.toString("utf8");
@@ -132,7 +135,7 @@ function findCheckpoint(
     found = { record: parsed.record, line: text };
     return true;
   });
-  return found;
+  return tooFar ? { tooFar: limit } : found;
 }
 
 /** The last checkpoint among the complete lines before `end`, if one is within `limit` bytes of it. */
@@ -175,11 +178,7 @@ export function readChainTail(fd: number, end: number, limit: number): ChainTail
   const spans: { start: number; length: number }[] = [];
   let points = 0;
   let bad: string | undefined;
-  eachLineBackward(fd, end, (start, length, bytes) => {
-    if (end - start > limit) {
-      bad = `its last group and the records after it are longer than the ${mib(limit)} a reopen reads (no chain point before them in the last ${end - start} bytes)`;
-      return true;
-    }
+  const tooFar = eachLineBackward(fd, end, limit, (start, length, bytes) => {
     const parsed = parseRecordLine(bytes().toString("utf8"));
     if (parsed.problem !== undefined) {
       bad = `line ending at byte ${start + length} ${parsed.problem}`;
@@ -189,6 +188,8 @@ export function readChainTail(fd: number, end: number, limit: number): ChainTail
     if (parsed.version === 1 || isChainPoint(parsed.record)) points += parsed.version === 1 ? 2 : 1;
     return points >= 2;
   });
+  if (tooFar)
+    bad = `its last group and the records after it are longer than the ${mib(limit)} a reopen reads (no chain point before them within it)`;
   if (bad !== undefined) return problem(bad);
   let seq = 0;
   let prevHash = GENESIS_HASH;

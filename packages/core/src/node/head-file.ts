@@ -35,6 +35,20 @@ export function reopenReadLimit(maxBufferBytes: number): number {
   return Math.max(REOPEN_READ_LIMIT, 4 * maxBufferBytes);
 }
 
+/** How far a head file's setting can raise a reopen's limit: 16 × its own (1 GiB for a default writer). */
+export const HEAD_RAISES_LIMIT_AT_MOST = 16;
+
+/**
+ * The reopen limit for a writer whose own is `own`, after a head file that names
+ * `maxBufferBytes`: as far back as that writer could have left, but at most
+ * `HEAD_RAISES_LIMIT_AT_MOST` × `own`. The settings line is not signed: an edited
+ * one must not make a reopen read, and hold, without bound.
+ */
+export function headReadLimit(own: number, maxBufferBytes: number | undefined): number {
+  if (maxBufferBytes === undefined) return own;
+  return Math.max(own, Math.min(reopenReadLimit(maxBufferBytes), HEAD_RAISES_LIMIT_AT_MOST * own));
+}
+
 /** `maxBufferBytes` when a reopen must be told about it (its groups may be longer than the default limit covers). */
 export function headSetting(maxBufferBytes: number): number | undefined {
   return 4 * maxBufferBytes > REOPEN_READ_LIMIT ? maxBufferBytes : undefined;

@@ -21,7 +21,11 @@ export interface JsonlAuditSinkOptions {
   flushEvery?: number;
   /** Group commit: flush at most this long after a record is buffered. Default 100 ms. */
   flushIntervalMs?: number;
-  /** Refresh the head file (the truncation anchor: the latest signed checkpoint, beside the log) after this many records. Default 10 000. */
+  /**
+   * Refresh the head file (the truncation anchor: the latest signed checkpoint, beside the log) after this many records.
+   * Default 10 000. It is also refreshed after a quarter of the reopen limit in bytes (16 MiB by default), so that a
+   * reopen after a crash finds the checkpoint it names.
+   */
   checkpointEvery?: number;
   /** Refresh the head file at least this often while records arrive. Default 5 000 ms. */
   checkpointIntervalMs?: number;
@@ -39,8 +43,9 @@ export interface JsonlAuditSinkOptions {
    * Most bytes of records held in memory before they are on disk (a full or
    * slow disk, a producer that never yields). Default 16 MiB. At the bound,
    * `onBufferFull` decides. Reopening a log reads back at most 4 × this (at
-   * least 64 MiB); a bigger value is written in the head file, so that any
-   * later reopen reads as far back as this writer could have left.
+   * least 64 MiB); a bigger value is written in the head file, so that a
+   * later reopen reads as far back as this writer could have left (a reopen
+   * with a smaller value reads at most 16 × its own limit, 1 GiB by default).
    */
   maxBufferBytes?: number;
   /**

@@ -91,6 +91,8 @@ export class JsonlAuditSink implements AuditSink {
   #lastHeadAt = 0;
   /** Seq of the checkpoint the head file names (-1: none). */
   #headSeq = -1;
+  /** File size at the last head write: a reopen refuses a head that trails by its limit, so a quarter of it past, it is due. */
+  #headEnd = 0;
   #forceHead = false;
   #lastCheckpoint: AuditCheckpoint | undefined;
   #lastCheckpointLine = "";
@@ -346,10 +348,12 @@ export class JsonlAuditSink implements AuditSink {
       throw error;
     }
     // The head file trails the log (written after the records it names are synced): a crash leaves it older, never ahead.
-    if (headDue && this.#lastCheckpoint !== undefined && this.#lastCheckpoint.seq > this.#headSeq) {
+    const behind = this.#size - this.#headEnd >= reopenReadLimit(this.#o.maxBufferBytes) / 4;
+    if ((headDue || behind) && this.#lastCheckpoint !== undefined && this.#lastCheckpoint.seq > this.#headSeq) {
       try {
         await writeHeadFile(this.headPath, headFileText(this.#lastCheckpointLine, this.#headSetting), this.#o.fsync);
         this.#headSeq = this.#lastCheckpoint.seq;
+        this.#headEnd = this.#size;
         this.#sinceHead = 0;
         this.#lastHeadAt = now;
       } catch (error) {

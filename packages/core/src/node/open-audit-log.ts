@@ -5,7 +5,7 @@ import type { JsonWebKey } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
 import { ChainHash } from "./audit-chain.js";
 import { findCheckpointLine, findLastCheckpoint, mib, readChainTail, readTail } from "./audit-log-tail.js";
-import { parseHeadFile, reopenReadLimit } from "./head-file.js";
+import { headReadLimit, parseHeadFile } from "./head-file.js";
 import {
   checkpointSignatureOk,
   GENESIS_HASH,
@@ -41,7 +41,7 @@ export interface OpenContext {
   key: JsonWebKey | undefined;
   fsync: boolean;
   warn: (message: string) => void;
-  /** Most bytes read back from the end (see `reopenReadLimit`), unless the head file names a writer that could leave more. */
+  /** Most bytes read back from the end (see `reopenReadLimit`), unless the head file names a writer that could leave more (see `headReadLimit`). */
   readLimit: number;
 }
 
@@ -82,7 +82,7 @@ export function resumeAuditLog(fd: number, ctx: OpenContext): ResumePoint {
   const size = fstatSync(fd).size;
   const { head, maxBufferBytes: headMaxBuffer } = readHead(ctx);
   // What the last writer could have left at the end, not only what this one would: it may have buffered more.
-  const readLimit = Math.max(ctx.readLimit, headMaxBuffer === undefined ? 0 : reopenReadLimit(headMaxBuffer));
+  const readLimit = headReadLimit(ctx.readLimit, headMaxBuffer);
   const { last, lastEnd, fragment, problem } = readTail(fd, size, readLimit);
   if (problem !== undefined) throw refuse(ctx, problem);
   let seq = 0;

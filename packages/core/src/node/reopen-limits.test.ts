@@ -1,11 +1,24 @@
 import { once } from "node:events";
-import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { AuditLogError } from "./audit-log-error.js";
-import { parseHeadFile } from "./head-file.js";
+import { findLastCheckpoint } from "./audit-log-tail.js";
+import { headReadLimit, parseHeadFile } from "./head-file.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
 import { resumeAuditLog } from "./open-audit-log.js";
 import { logDecision } from "./test-utils/audit-logs.js";
@@ -40,6 +53,25 @@ function resume(path: string, readLimit: number, key = publicKey) {
   }
 }
 
+/** Runs the writer `source` on `<name>.jsonl` in a child that flushes, then kills itself with SIGKILL; returns the log's path. */
+async function killedWriter(name: string, source: string): Promise<string> {
+  const path = join(dir, `${name}.jsonl`);
+  const script = join(dir, `${name}-writer.mts`);
+  writeFileSync(script, source);
+  const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const [, signal] = (await once(child, "exit")) as [number | null, string | null];
+  expect(stderr).toBe("");
+  expect(stdout).toBe("FLUSHED\n");
+  expect(signal).toBe("SIGKILL");
+  // A killed writer leaves its lock, which goes stale after lockStaleMs; knowing it is dead, remove it at once.
+  rmSync(`${path}.lock`, { recursive: true, force: true });
+  return path;
+}
+
 /** A writer with maxBufferBytes 80 MiB: one group of ~70 MB (more than the 64 MiB a default reopen reads), then SIGKILL. */
 const BIG_WRITER = `
 import { AgentIdentity } from "${SRC}/index.ts";
@@ -60,21 +92,7 @@ process.kill(process.pid, "SIGKILL");
 
 describe("reopen after a writer with a bigger maxBufferBytes (its limit is in the head file)", () => {
   it("a crashed writer's 70 MB group reopens with the default limit; the head file without the setting is refused", async () => {
-    const path = join(dir, "big.jsonl");
-    const script = join(dir, "big-writer.mts");
-    writeFileSync(script, BIG_WRITER);
-    const child = spawnTsChild(script, { AGENTGATE_SIGNER: JSON.stringify(signer.export()), AGENTGATE_AUDIT: path });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const [, signal] = (await once(child, "exit")) as [number | null, string | null];
-    expect(stderr).toBe("");
-    expect(stdout).toBe("FLUSHED\n");
-    expect(signal).toBe("SIGKILL");
-
-    // A killed writer leaves its lock, which goes stale after lockStaleMs; knowing it is dead, remove it at once.
-    rmSync(`${path}.lock`, { recursive: true, force: true });
+    const path = await killedWriter("big", BIG_WRITER);
     const head = readFileSync(`${path}.head`, "utf8");
     expect(parseHeadFile(head)).toMatchObject({ maxBufferBytes: 80 * 1024 * 1024 });
     // The head file as an older writer wrote it (the checkpoint line only): the default limit cannot read the group.
@@ -134,6 +152,37 @@ describe("reopen after a writer with a bigger maxBufferBytes (its limit is in th
     await again.close();
   });
 
+  it("an edited settings line raises the limit at most 16-fold: the head's checkpoint 1.5 MB back is not searched for", async () => {
+    const path = join(dir, "edited.jsonl");
+    const sink = new JsonlAuditSink(path, {
+      signer,
+      fsync: false,
+      flushEvery: 50,
+      checkpointEvery: 1e9,
+      onWarning: () => {},
+    });
+    for (let i = 0; i < 50; i++) sink.write(decision(i));
+    await sink.checkpoint();
+    const early = readFileSync(`${path}.head`, "utf8");
+    const target = `/workspace/${"x".repeat(2_000)}`;
+    for (let i = 50; i < 800; i++) {
+      sink.write({ ...decision(i), target });
+      if (i % 50 === 49) await sink.flush();
+    }
+    await sink.close();
+    expect(readFileSync(path).length).toBeGreaterThan(1.5e6);
+    // The head as the writer left it early on, with a settings line someone wrote: ~4e16 bytes to read back.
+    writeFileSync(`${path}.head`, `${early}{"maxBufferBytes":9999999999999999}\n`);
+    expect(() => resume(path, 64 * 1024)).toThrow(
+      /head file .* names checkpoint seq 51, which is not in the last 1 MiB of the log, the most a reopen reads back/,
+    );
+    // It still raises the limit, up to the cap: from 128 KiB to 2 MiB, which holds the checkpoint.
+    expect(resume(path, 128 * 1024).state).toMatchObject({ resumed: true });
+    expect(headReadLimit(64 * 2 ** 20, 9_999_999_999_999_999)).toBe(2 ** 30);
+    expect(headReadLimit(64 * 2 ** 20, 32 * 2 ** 20)).toBe(128 * 2 ** 20);
+    expect(headReadLimit(8 * 2 ** 30, 2 ** 40)).toBe(128 * 2 ** 30); // a writer that reads further itself keeps its own cap
+  });
+
   it("head files: one checkpoint line (old), with a settings line, settings only; anything else is refused", () => {
     expect(parseHeadFile('{"seq":1}\n')).toEqual({ line: '{"seq":1}', maxBufferBytes: undefined });
     expect(parseHeadFile('{"seq":1}\n{"maxBufferBytes":4096}\n')).toEqual({ line: '{"seq":1}', maxBufferBytes: 4096 });
@@ -144,6 +193,40 @@ describe("reopen after a writer with a bigger maxBufferBytes (its limit is in th
     writeFileSync(`${path}.head`, '{"seq":1}\n{"maxBufferBytes":4096}\n');
     expect(() => resume(path, 64 * 1024)).toThrow(/head file .* is not a valid checkpoint/);
   });
+});
+
+/** A default writer (but fsync): ~75 MB of decisions with 8 KB targets in groups of 500, well within 5 s, then SIGKILL. */
+const FAST_WRITER = `
+import { AgentIdentity } from "${SRC}/index.ts";
+import { JsonlAuditSink } from "${SRC}/node/index.ts";
+const signer = await AgentIdentity.import(process.env.AGENTGATE_SIGNER);
+const sink = new JsonlAuditSink(process.env.AGENTGATE_AUDIT, { signer, fsync: false, onWarning: () => {} });
+const target = "/workspace/" + "x".repeat(8_180);
+for (let i = 0; i < 9_000; i++) {
+  sink.write({ id: "d-" + i, type: "deny", code: "no_rule", agentId: "a", agentName: "bot", action: "file_read",
+    reason: "r", timestamp: "2026-01-01T00:00:00.000Z", policy: "p", target });
+  if (i % 500 === 499) await sink.flush();
+}
+process.stdout.write("FLUSHED\\n");
+process.kill(process.pid, "SIGKILL");
+`;
+
+describe("the head file trails the log by less than the reopen limit", () => {
+  it("a default writer killed after 75 MB in a few seconds (fewer than checkpointEvery records) reopens and verifies", async () => {
+    const path = await killedWriter("fast", FAST_WRITER);
+
+    const size = statSync(path).size;
+    expect(size).toBeGreaterThan(72 * 1024 * 1024); // more than the 64 MiB a reopen reads back
+    // The head was refreshed by bytes: it names a checkpoint within a quarter of the limit plus a group of the end.
+    const head = parseHeadFile(readFileSync(`${path}.head`, "utf8")) as { line: string };
+    const sink = new JsonlAuditSink(path, { signer, fsync: false, onWarning: () => {} });
+    expect(sink.opened).toMatchObject({ resumed: true, nextSeq: 9_000 + 19 }); // with the checkpoint at open and 18 groups
+    expect(JSON.parse(head.line).seq).toBeGreaterThan(6_000);
+    expect(sink.opened.unsigned).toBeUndefined();
+    await sink.write(decision(1));
+    await sink.close();
+    expect(await verifyAuditLog(path, { publicKey })).toMatchObject({ ok: true, decisions: 9_001 });
+  }, 120_000);
 });
 
 describe("finding checkpoints reads a bounded tail", () => {
@@ -180,6 +263,44 @@ describe("finding checkpoints reads a bounded tail", () => {
     expect(readFileSync(big).length).toBe(size);
     expect(resume(big, 1024 * 1024).state.unsigned).toEqual({ from: 0, to: 611 }); // 600 records, 12 seals
   });
+
+  /** Bytes this process has read so far (Linux). */
+  const bytesRead = () => Number(/rchar: (\d+)/.exec(readFileSync("/proc/self/io", "utf8"))![1]);
+
+  it.runIf(existsSync("/proc/self/io"))(
+    "a line of 256 MiB without a newline (a sparse hole) is read only as far as the limit, not to its start",
+    async () => {
+      const path = join(dir, "long-line.jsonl");
+      const sink = new JsonlAuditSink(path, { signer, fsync: false, onWarning: () => {} });
+      for (let i = 0; i < 10; i++) sink.write(decision(i));
+      await sink.close();
+      const lines = readFileSync(path, "utf8").split("\n");
+      const checkpoint = lines[lines.length - 2]!;
+      // The log, 256 MiB of zeros (no disk used), then a copy of its last checkpoint: the tail reads fine, the group before it does not.
+      truncateSync(path, statSync(path).size + 256 * 2 ** 20);
+      appendFileSync(path, `\n${checkpoint}\n`);
+      rmSync(`${path}.head`);
+      let before = bytesRead();
+      expect(() => resume(path, 64 * 1024)).toThrow(
+        /its last group and the records after it are longer than the 65536 bytes a reopen reads/,
+      );
+      expect(bytesRead() - before).toBeLessThan(4 * 2 ** 20);
+
+      // Finding a checkpoint stops at the limit too: no checkpoint within 64 KiB of a record after the hole.
+      const other = join(dir, "no-checkpoint.jsonl");
+      writeFileSync(other, "");
+      truncateSync(other, 256 * 2 ** 20);
+      appendFileSync(other, `\n${lines[1]}\n`);
+      const fd = openSync(other, "r");
+      try {
+        before = bytesRead();
+        expect(findLastCheckpoint(fd, statSync(other).size, 64 * 1024)).toEqual({ tooFar: 64 * 1024 });
+        expect(bytesRead() - before).toBeLessThan(4 * 2 ** 20);
+      } finally {
+        closeSync(fd);
+      }
+    },
+  );
 
   it("a head file that trails the log by more than the limit is refused, not searched for without bound", async () => {
     const path = join(dir, "trailing.jsonl");
