@@ -12,20 +12,48 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { describeMachine, load } from "./machine.ts";
 import { findRedisServer, startRedis, type LocalRedis } from "./redis-server.ts";
 import type { TableResult, TargetCheck } from "./result.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, "..", "..", "..");
-const args = process.argv.slice(2);
-const flag = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-const value = (name: string) => flag(name)?.split("=")[1];
-const quick = flag("quick") !== undefined || process.env.AGENTGATE_BENCH_QUICK === "1";
-const only = value("only")?.split(",");
+const USAGE = `usage: node src/run.ts [--quick] [--only=policy,gate,adapters,memory,mcp,scale] [--out=path]
+  --quick  a smoke run: a few rounds, written to a temp file unless --out is given
+  --only   run only these tables
+  --out    write the results here (default: docs/benchmarks.md, or a temp file with --quick)`;
+// Strict: a mistyped flag (or --help) must not start a full run that rewrites docs/benchmarks.md.
+let parsed: ReturnType<typeof parseCli>;
+function parseCli() {
+  // `pnpm bench -- --quick` passes the "--" along.
+  const argv = process.argv.slice(2);
+  return parseArgs({
+    args: argv[0] === "--" ? argv.slice(1) : argv,
+    options: {
+      quick: { type: "boolean" },
+      only: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean" },
+    },
+    strict: true,
+  }).values;
+}
+try {
+  parsed = parseCli();
+} catch (error) {
+  console.error(`${(error as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (parsed.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const quick = parsed.quick === true || process.env.AGENTGATE_BENCH_QUICK === "1";
+const only = parsed.only?.split(",");
 const tmp = mkdtempSync(join(tmpdir(), "agentgate-bench-run-"));
 const out =
-  value("out") ?? (quick ? join(tmpdir(), "agentgate-benchmarks-quick.md") : join(repoRoot, "docs", "benchmarks.md"));
+  parsed.out ?? (quick ? join(tmpdir(), "agentgate-benchmarks-quick.md") : join(repoRoot, "docs", "benchmarks.md"));
 
 interface Table {
   id: string;
@@ -43,6 +71,11 @@ const TABLES: Table[] = [
   { id: "mcp", file: "tables/mcp-proxy.ts", title: "5. MCP proxy" },
   { id: "scale", file: "tables/scale.ts", title: "6. Scale", nodeFlags: ["--expose-gc"], needsRedis: true },
 ];
+const unknownTables = only?.filter((id) => !TABLES.some((t) => t.id === id)) ?? [];
+if (unknownTables.length > 0) {
+  console.error(`no table named ${unknownTables.join(", ")}\n${USAGE}`);
+  process.exit(2);
+}
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const machine = describeMachine();
