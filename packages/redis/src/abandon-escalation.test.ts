@@ -169,4 +169,24 @@ describe.skipIf(redisUrl === null)("an escalation Redis could not record (abando
       client.disconnect();
     }
   });
+
+  it("the escalation write sent again after it landed changes nothing (not refused by maxPendingEscalations)", async () => {
+    const client = new Redis(redisUrl!);
+    clients.push(client);
+    const store = new RedisStore({ client, prefix, maxPendingEscalations: 1 });
+    const policy = new PermissionPolicy({
+      name: `p-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "tool_use", allowed: true, requireApproval: true, denyAfter: 2 }],
+    });
+    const gate = new GateKeeper({ identity, policy, store });
+    const call = { toolName: "deploy", input: {}, callId: "resent" };
+    const raised = await gate.checkToolCall(call);
+    expect(raised.type).toBe("escalate");
+    const record = (await store.getEscalation(raised.escalationId!))!;
+    await store.createEscalation(record, 3_600_000);
+    const usedKey = keys.used({ policy: policy.name, agentId: identity.id, action: "tool_use" });
+    expect(await admin.get(usedKey)).toBe("1");
+    expect(await gate.checkToolCall(call)).toEqual(raised);
+    expect((await gate.pendingEscalations()).map((r) => r.escalationId)).toEqual([raised.escalationId]);
+  });
 });
