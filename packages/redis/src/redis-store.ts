@@ -206,7 +206,7 @@ export class RedisStore implements GateStore, GrantStore {
         throw new EscalationError(
           "AGENTGATE_ESCALATION_SETTLED",
           record.escalationId,
-          `escalation ${record.escalationId} was abandoned before its record was written: it is not opened again`,
+          `escalation ${record.escalationId} is already settled, or was abandoned after a failed write: it is not opened again`,
         );
       }
       if (created !== 1) throw unexpected("create", created);

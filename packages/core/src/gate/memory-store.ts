@@ -161,7 +161,7 @@ export class MemoryStore implements GateStore {
       throw new EscalationError(
         "AGENTGATE_ESCALATION_SETTLED",
         record.escalationId,
-        `escalation ${record.escalationId} was abandoned before its record was written: it is not opened again`,
+        `escalation ${record.escalationId} is already settled, or was abandoned after a failed write: it is not opened again`,
       );
     }
     if (known === undefined && this.#escalations.size >= this.#maxEscalations) {
