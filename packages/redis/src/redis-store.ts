@@ -1,4 +1,5 @@
 import {
+  EscalationError,
   EscalationLimitError,
   MemoryStore,
   StoreUnavailableError,
@@ -50,6 +51,13 @@ const CLAIMS = new Set<string>(["claimed", "replayed", "mismatch", "not_allowed"
 export class RedisStore implements GateStore, GrantStore {
   readonly client: RedisClient;
   readonly prefix: string;
+  /**
+   * How long after a call was recorded as ESCALATE its escalation may still be on its way here
+   * (`GateStore.escalationWriteWindowMs`): the raising check sends up to five commands, each bounded
+   * by `commandTimeoutMs`, before the escalation can be read (a server check after a reconnect, merging
+   * fallback uses, `consume`, the record, its index), plus 1 s for clocks and event loops.
+   */
+  readonly escalationWriteWindowMs: number;
   readonly #redis: BoundedClient;
   readonly #keys: KeySpace;
   readonly #usagePx: number;
@@ -71,6 +79,7 @@ export class RedisStore implements GateStore, GrantStore {
     this.client = client;
     this.prefix = o.prefix;
     this.#redis = new BoundedClient(client, o.commandTimeoutMs);
+    this.escalationWriteWindowMs = 5 * o.commandTimeoutMs + 1_000;
     this.#keys = new KeySpace(o.prefix);
     this.#usagePx = o.usagePx;
     this.#local = o.fallback ? new MemoryStore() : undefined;
@@ -192,6 +201,15 @@ export class RedisStore implements GateStore, GrantStore {
           `agent ${record.decision.agentId} already has ${this.#maxPending} pending escalations under policy ${record.decision.policy} (maxPendingEscalations): settle some or let them expire before raising more`,
         );
       }
+      if (created === 2) {
+        // Abandoned (or settled) before this write landed: its reservation may be given back already.
+        throw new EscalationError(
+          "AGENTGATE_ESCALATION_SETTLED",
+          record.escalationId,
+          `escalation ${record.escalationId} is already settled, or was abandoned after a failed write: it is not opened again`,
+        );
+      }
+      if (created !== 1) throw unexpected("create", created);
       const pointer = JSON.stringify(keys);
       await this.#redis.run("index the escalation", () =>
         script(this.client, INDEX)(
@@ -250,8 +268,11 @@ export class RedisStore implements GateStore, GrantStore {
     if (!Array.isArray(reply)) throw unexpected("settle", reply);
     const [kind, st, json, other] = reply as string[];
     if (kind === "unknown") return { ok: false, reason: "unknown" };
-    if (kind === "settled" && st && json)
-      return { ok: false, reason: "settled", record: toRecord(st, json, other || null) };
+    // An abandoned escalation's tombstone has no record to return.
+    if (kind === "settled" && st)
+      return json
+        ? { ok: false, reason: "settled", record: toRecord(st, json, other || null) }
+        : { ok: false, reason: "settled" };
     if (kind !== "ok" || !st || !json) throw unexpected("settle", reply);
     // Off the pending lists (best effort: listing also checks each record's status).
     await this.#redis
@@ -289,6 +310,7 @@ export class RedisStore implements GateStore, GrantStore {
         keys.hasCall ? "1" : "0",
         record.escalationId,
         keys.indexMember!,
+        retentionPx(record.expiresAt - record.createdAt),
       ),
     );
     if (reply !== 0 && reply !== 1) throw unexpected("abandon", reply);

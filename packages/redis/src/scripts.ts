@@ -9,12 +9,12 @@ import type { RedisClient } from "./bounded.js";
 /** Versioned names: another version of this package never runs our ARGV layout. */
 export const CONSUME = "agentgateConsumeV6";
 export const SETTLE = "agentgateSettleV2";
-export const CREATE = "agentgateCreateV2";
+export const CREATE = "agentgateCreateV3";
 export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 export const CLAIM = "agentgateClaimV1";
 export const RATE = "agentgateRateV2";
-export const ABANDON = "agentgateAbandonV1";
+export const ABANDON = "agentgateAbandonV2";
 
 /**
  * Check-and-reserve, one round trip.
@@ -173,11 +173,17 @@ return 'claimed'
  * Stores a pending escalation record (hash) in its scope's slot and adds it to
  * the agent's pending index, unless the agent already has `cap` pending: then
  * it gives back the reservation, forgets the call record and returns 0.
+ * A record already there is never replaced: a pending one is this very write sent again (ioredis
+ * re-sends unanswered commands after a reconnect) and returns 1 without counting against the cap;
+ * a settled one (or `ABANDON_LUA`'s tombstone) returns 2, since its reservation may already be given back.
  * KEYS: 1 record, 2 agent pending index, 3 usage total, 4 window, 5 call record.
  * ARGV: 1 record JSON, 2 PX, 3 index member, 4 first unexpired member (expired ones are pruned),
  *       5 cap|-1, 6 has reservation 0|1, 7 reservation member, 8 has call 0|1.
  */
 export const CREATE_LUA = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if st == 'pending' then return 1 end
+if st then return 2 end
 redis.call('ZREMRANGEBYLEX', KEYS[2], '-', '(' .. ARGV[4])
 local cap = tonumber(ARGV[5])
 if cap >= 0 and redis.call('ZCARD', KEYS[2]) >= cap then
@@ -189,7 +195,6 @@ if cap >= 0 and redis.call('ZCARD', KEYS[2]) >= cap then
   if ARGV[8] == '1' then redis.call('DEL', KEYS[5]) end
   return 0
 end
-redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'status', 'pending', 'record', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], 0, ARGV[3])
@@ -268,28 +273,34 @@ return {'ok', ARGV[1], redis.call('HGET', KEYS[1], 'record')}
 /**
  * An escalation whose write failed (`GateStore.abandonEscalation`): settles it as denied where it
  * was written (a record still pending), stores the DENY on its call record, and gives back the
- * reservation, once: nothing changes when the record is settled, or, with no record, when the call
- * record is gone, settled or another escalation's.
+ * reservation, once. With no record it leaves a tombstone in the record's place (status denied, no
+ * record JSON, so reads still find nothing), living as long as the escalation would have: a re-run
+ * of this script (ioredis re-sends unanswered commands after a reconnect) then changes nothing, and
+ * a `CREATE_LUA` that lands late is refused rather than opening an escalation whose use was given back.
+ * Nothing else changes when the record is settled, or, with no record, when the call record is gone,
+ * settled or another escalation's.
  * KEYS: 1 record, 2 usage total, 3 window, 4 call record, 5 agent pending index.
- * ARGV: 1 settled JSON, 2 reservation member, 3 has reservation 0|1, 4 has call 0|1, 5 escalationId, 6 index member.
+ * ARGV: 1 settled JSON, 2 reservation member, 3 has reservation 0|1, 4 has call 0|1, 5 escalationId,
+ *       6 index member, 7 tombstone PX.
  * Returns 1 when it settled, else 0.
  */
 export const ABANDON_LUA = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if st and st ~= 'pending' then return 0 end
-local call = ARGV[4] == '1' and redis.call('HGET', KEYS[4], 'escalationId') == ARGV[5]
+redis.call('HSET', KEYS[1], 'status', 'denied', 'settled', ARGV[1])
 if st then
-  redis.call('HSET', KEYS[1], 'status', 'denied', 'settled', ARGV[1])
-elseif ARGV[4] == '1' and (not call or redis.call('HEXISTS', KEYS[4], 'settled') == 1) then
-  return 0
+  redis.call('ZREM', KEYS[5], ARGV[6])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
 end
+local call = ARGV[4] == '1' and redis.call('HGET', KEYS[4], 'escalationId') == ARGV[5]
+if (not st) and ARGV[4] == '1' and (not call or redis.call('HEXISTS', KEYS[4], 'settled') == 1) then return 0 end
 if call then redis.call('HSET', KEYS[4], 'settled', ARGV[1], 'settledStatus', 'denied') end
 if ARGV[3] == '1' then
   local used = tonumber(redis.call('GET', KEYS[2]) or '0')
   if used > 0 then redis.call('DECR', KEYS[2]) end
   redis.call('ZREM', KEYS[3], ARGV[2])
 end
-if st then redis.call('ZREM', KEYS[5], ARGV[6]) end
 return 1
 `;
 

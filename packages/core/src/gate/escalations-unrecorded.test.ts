@@ -119,8 +119,8 @@ describe("an escalation the store could not record", () => {
 
 describe("a repeat of an escalated call whose escalation the store does not have (one rule, ESCALATION_WRITE_WINDOW_MS)", () => {
   /** Raises call `gone-1`, then evicts its escalation (a store that keeps one): it is gone, not failed. */
-  async function evicted(clock: () => number) {
-    const store = new MemoryStore({ maxEscalations: 1 });
+  async function evicted(clock: () => number, options: { escalationWriteWindowMs?: number } = {}) {
+    const store = new MemoryStore({ maxEscalations: 1, ...options });
     const raiser = gateOn(store, { clock });
     const call = { toolName: "deploy", input: { to: "prod" }, callId: "gone-1" };
     const raised = await raiser.checkToolCall(call);
@@ -165,7 +165,7 @@ describe("a repeat of an escalated call whose escalation the store does not have
   it.each(handlers)(
     "%s: a slow writer in another process: the repeat finds the escalation once written",
     async (_, withHandler) => {
-      const store = new MemoryStore();
+      const store = new MemoryStore({ escalationWriteWindowMs: ESCALATION_WRITE_WINDOW_MS });
       const create = store.createEscalation.bind(store);
       let release!: () => void;
       const written = new Promise<void>((resolve) => (release = resolve));
@@ -193,6 +193,35 @@ describe("a repeat of an escalated call whose escalation the store does not have
       await a.resolveEscalation(raised.escalationId!, { approved: true, approvedBy: "ops" });
       expect(await b.checkToolCall({ ...call, execute: true })).toMatchObject({ type: "allow", approvedBy: "ops" });
       await expect(a.resolveEscalation(raised.escalationId!, true)).rejects.toSatisfy(EscalationError.isInstance);
+    },
+  );
+
+  it.each(handlers)(
+    "%s: the store says how long it may take to write (escalationWriteWindowMs)",
+    async (_, withHandler) => {
+      const handler = withHandler ? { handler: () => ({ approved: true, approvedBy: "ops" }) } : {};
+      // A window of 0 (a store whose writes land within the check): one read, then the DENY, even on a frozen clock.
+      const now = Date.now();
+      const { store, call } = await evicted(() => now, { escalationWriteWindowMs: 0 });
+      const reads = countReads(store);
+      const gate = gateOn(store, { clock: () => now, ...handler });
+      expect(await gate.checkToolCall(call)).toMatchObject({ type: "deny", code: "approval_error" });
+      expect(reads.n).toBe(1);
+
+      // A longer window than MemoryStore's own 250 ms: a write landing after 500 ms is still found.
+      const slow = new MemoryStore({ escalationWriteWindowMs: 1_500 });
+      const create = slow.createEscalation.bind(slow);
+      slow.createEscalation = async (...args) => {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return create(...args);
+      };
+      const [a, b] = [gateOn(slow, handler), gateOn(slow, handler)];
+      const slowCall = { ...call, callId: "slow-2" };
+      const first = a.checkToolCall(slowCall);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const [raised, repeated] = await Promise.all([first, b.checkToolCall(slowCall)]);
+      expect(raised.type).toBe(withHandler ? "allow" : "escalate");
+      expect(repeated).toEqual(raised);
     },
   );
 });

@@ -9,6 +9,7 @@ import type {
   GateStore,
   SettleResult,
 } from "./store.js";
+import { EscalationError } from "../errors/escalation-error.js";
 import { BoundedMap } from "./bounded-map.js";
 import type { Decision } from "./decision.js";
 import { MemoryGrants, type Grant, type GrantMatch } from "./grants.js";
@@ -54,6 +55,11 @@ export interface MemoryStoreOptions {
   maxCalls?: number;
   /** Most escalations kept (pending and settled). Default 10 000. */
   maxEscalations?: number;
+  /**
+   * `GateStore.escalationWriteWindowMs`. Default 250: an in-process write lands within the check
+   * that raised it. Set it longer when the store is behind something slower (a proxy, a queue).
+   */
+  escalationWriteWindowMs?: number;
 }
 
 /**
@@ -69,10 +75,15 @@ export class MemoryStore implements GateStore {
   readonly #maxEscalations: number;
   #grantStore: MemoryGrants | undefined;
   #settled: Set<(escalationId: string) => void> | undefined;
+  /** Escalations abandoned before any record was written (see `abandonEscalation`), bounded like escalations. */
+  readonly #abandoned: BoundedMap<true>;
+  readonly escalationWriteWindowMs: number;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#calls = new BoundedMap(options.maxCalls ?? 100_000);
     this.#maxEscalations = options.maxEscalations ?? 10_000;
+    this.#abandoned = new BoundedMap(this.#maxEscalations);
+    this.escalationWriteWindowMs = options.escalationWriteWindowMs ?? 250;
   }
 
   get #escalations(): Map<string, EscalationRecord> {
@@ -143,8 +154,17 @@ export class MemoryStore implements GateStore {
     return "claimed";
   }
 
+  /** Throws `EscalationError` for an escalation already abandoned or settled: it is never opened again. */
   createEscalation(record: EscalationRecord): void {
-    if (this.#escalations.size >= this.#maxEscalations) {
+    const known = this.#escalationMap?.get(record.escalationId);
+    if ((known !== undefined && known.status !== "pending") || this.#abandoned.get(record.escalationId)) {
+      throw new EscalationError(
+        "AGENTGATE_ESCALATION_SETTLED",
+        record.escalationId,
+        `escalation ${record.escalationId} is already settled, or was abandoned after a failed write: it is not opened again`,
+      );
+    }
+    if (known === undefined && this.#escalations.size >= this.#maxEscalations) {
       // Drop settled ones first, then the oldest.
       for (const [id, r] of this.#escalations) {
         if (r.status !== "pending") {
@@ -191,6 +211,9 @@ export class MemoryStore implements GateStore {
   abandonEscalation(record: EscalationRecord, settled: Decision): boolean {
     if (this.#escalationMap?.has(record.escalationId))
       return this.settleEscalation(record.escalationId, settled, true).ok;
+    // Never written: remembered, so a second abandon gives nothing back and a late write is refused.
+    if (this.#abandoned.get(record.escalationId)) return false;
+    this.#abandoned.set(record.escalationId, true);
     if (record.callKey !== undefined) {
       const call = this.#calls.get(record.callKey);
       if (call === undefined || call.escalationId !== record.escalationId || call.settled !== undefined) return false;

@@ -156,7 +156,10 @@ export interface GateStore {
    * `claimed`. Extends the record's life to `now + runTtlMs` when that is later.
    */
   claimCall(request: ClaimRequest): MaybePromise<ClaimResult>;
-  /** Stores a new pending escalation. */
+  /**
+   * Stores a new pending escalation (writing the same one again is harmless). Throws `EscalationError`
+   * rather than replace one already settled or abandoned (see `abandonEscalation`).
+   */
   createEscalation(record: EscalationRecord, ttlMs: number): MaybePromise<void>;
   getEscalation(escalationId: string): MaybePromise<EscalationRecord | undefined>;
   /**
@@ -173,10 +176,20 @@ export interface GateStore {
    * record with it too when the write landed after all; gives back the counter reservation. Returns
    * `false` and changes nothing when the escalation or its call record is already settled (or the call
    * record is gone or belongs to another escalation), so a call's reservation is given back at most
-   * once. The gate calls it once per failed write.
+   * once, however often it runs (a network client may send it again). With no escalation record it
+   * leaves a mark in its place, so a second call changes nothing and a `createEscalation` of the
+   * escalation that lands afterwards throws (`EscalationError`) instead of opening it. `createEscalation`
+   * likewise never replaces a settled escalation. The gate calls it once per failed write.
    * Without it, repeats of such a call end as DENY `approval_error` (see `ESCALATION_WRITE_WINDOW_MS`).
    */
   abandonEscalation?(record: EscalationRecord, settled: Decision): MaybePromise<boolean>;
+  /**
+   * Optional: how long after a call was recorded as ESCALATE (`consume`) its escalation may still be on
+   * its way to this store (`createEscalation`, or `abandonEscalation` after a failed write), in ms.
+   * A repeat of the call that finds no escalation looks again for this long before it is a DENY
+   * (see `ESCALATION_WRITE_WINDOW_MS`, the default for stores that do not say).
+   */
+  readonly escalationWriteWindowMs?: number;
   /** Pending escalations (expired ones may be left out), narrowed by `query` when the store can. */
   listEscalations(now: number, query?: EscalationQuery): MaybePromise<EscalationRecord[]>;
   /** Optional: release connections and timers. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EscalationError } from "../errors/escalation-error.js";
 import { makeDecision, type Decision } from "../gate/decision.js";
 import { GateKeeper } from "../gate/gate-keeper.js";
 import type { EscalationRecord, GateStore } from "../gate/store.js";
@@ -28,7 +29,7 @@ function unrecorded(record: EscalationRecord, now: number): Decision {
 /** `s` whose first escalation write fails; `landed`: after writing it (a reply lost on the way back). */
 function failingFirstWrite(s: GateStore, landed: boolean): GateStore {
   let failed = false;
-  return {
+  const wrapped: GateStore = {
     consume: (r) => s.consume(r),
     claimCall: (r) => s.claimCall(r),
     async createEscalation(record, ttlMs) {
@@ -40,7 +41,20 @@ function failingFirstWrite(s: GateStore, landed: boolean): GateStore {
     getEscalation: (id) => s.getEscalation(id),
     settleEscalation: (id, settled, release) => s.settleEscalation(id, settled, release),
     listEscalations: (now, query) => s.listEscalations(now, query),
-    abandonEscalation: (record, settled) => s.abandonEscalation!(record, settled),
+  };
+  if (s.abandonEscalation) wrapped.abandonEscalation = (record, settled) => s.abandonEscalation!(record, settled);
+  return wrapped;
+}
+
+/** `s` without `abandonEscalation`, as a store that does not implement it. */
+function withoutAbandon(s: GateStore): GateStore {
+  return {
+    consume: (r) => s.consume(r),
+    claimCall: (r) => s.claimCall(r),
+    createEscalation: (record, ttlMs) => s.createEscalation(record, ttlMs),
+    getEscalation: (id) => s.getEscalation(id),
+    settleEscalation: (id, settled, release) => s.settleEscalation(id, settled, release),
+    listEscalations: (now, query) => s.listEscalations(now, query),
   };
 }
 
@@ -93,6 +107,61 @@ export function unrecordedEscalationCases({ store, peer }: ConformanceContext): 
       expect(await again()).toMatchObject({ outcome: "deny_after", used: 1 });
     });
 
+    it.for([true, false])(
+      "a second abandon (with a call id: %s) changes nothing: the use is given back once",
+      async (withCall, t) => {
+        const s = await store();
+        if (!s.abandonEscalation) return t.skip();
+        const other = await peer(s);
+        const sc = freshScope("deploy");
+        const o = (id: string) => ({ denyAfter: 2, ...(withCall ? { call: { id, fingerprint: "f" } } : {}) });
+        expect(await s.consume(consumeRequest(sc, T0, o("c1")))).toMatchObject({ outcome: "allow", used: 0 });
+        const req = consumeRequest(sc, T0 + 1, { ...o("c2"), escalate: true });
+        expect(await s.consume(req)).toMatchObject({ outcome: "escalate", used: 1 });
+        const record = escalationRecord(req);
+        const deny = unrecorded(record, T0 + 2);
+        expect(await s.abandonEscalation(record, deny)).toBe(true);
+        // The same script again (a client re-sending it after a reconnect), from another process too.
+        expect(await s.abandonEscalation(record, deny)).toBe(false);
+        expect(await other.abandonEscalation!(record, unrecorded(record, T0 + 3))).toBe(false);
+        expect(await s.consume(consumeRequest(sc, T0 + 4, o("c3")))).toMatchObject({ outcome: "allow", used: 1 });
+        expect(await s.consume(consumeRequest(sc, T0 + 5, o("c4")))).toMatchObject({ outcome: "deny_after", used: 2 });
+        if (withCall) expect((await other.consume(req)).repeat?.settled).toEqual(deny);
+      },
+    );
+
+    it.for([true, false])(
+      "an escalation write that lands after the abandon (with a call id: %s) is refused: nothing to approve, no second give-back",
+      async (withCall, t) => {
+        const s = await store();
+        if (!s.abandonEscalation) return t.skip();
+        const other = await peer(s);
+        const sc = freshScope("deploy");
+        const req = consumeRequest(sc, T0, {
+          escalate: true,
+          denyAfter: 1,
+          ...(withCall ? { call: { id: "c", fingerprint: "f" } } : {}),
+        });
+        expect(await s.consume(req)).toMatchObject({ outcome: "escalate", used: 0 });
+        const record = escalationRecord(req);
+        const deny = unrecorded(record, T0 + 1);
+        expect(await s.abandonEscalation(record, deny)).toBe(true);
+        await expect(Promise.resolve().then(() => other.createEscalation(record, 3_600_000))).rejects.toSatisfy(
+          (e: unknown) => EscalationError.isInstance(e) && e.code === "AGENTGATE_ESCALATION_SETTLED",
+        );
+        expect(await other.getEscalation(record.escalationId)).toBeUndefined();
+        expect(await s.listEscalations(T0 + 2, { scope: { policy: sc.policy, agentId: sc.agentId } })).toEqual([]);
+        expect((await s.settleEscalation(record.escalationId, settledDecision(record, false, T0 + 2), true)).ok).toBe(
+          false,
+        );
+        if (withCall) expect((await s.consume(req)).repeat?.settled).toEqual(deny);
+        // deny_after 1 and one use given back, once: exactly one more call fits.
+        const next = (now: number) => s.consume(consumeRequest(sc, now, { denyAfter: 1 }));
+        expect(await next(T0 + 3)).toMatchObject({ outcome: "allow", used: 0 });
+        expect(await next(T0 + 4)).toMatchObject({ outcome: "deny_after", used: 1 });
+      },
+    );
+
     it("written after all: it is settled as the DENY; an escalation someone already settled is left alone", async (t) => {
       const s = await store();
       if (!s.abandonEscalation) return t.skip();
@@ -101,6 +170,11 @@ export function unrecordedEscalationCases({ store, peer }: ConformanceContext): 
       await s.createEscalation(record, 3_600_000);
       const deny = unrecorded(record, T0 + 1);
       expect(await other.abandonEscalation!(record, deny)).toBe(true);
+      expect(await s.getEscalation(record.escalationId)).toMatchObject({ status: "denied", settled: deny });
+      // The same write again (a client re-sending it) never reopens it.
+      await expect(Promise.resolve().then(() => other.createEscalation(record, 3_600_000))).rejects.toSatisfy(
+        EscalationError.isInstance,
+      );
       expect(await s.getEscalation(record.escalationId)).toMatchObject({ status: "denied", settled: deny });
       expect((await s.consume(req)).repeat?.settled).toEqual(deny);
       const mine = await s.listEscalations(T0 + 2, { scope: { policy: sc.policy, agentId: sc.agentId } });
@@ -142,6 +216,34 @@ export function unrecordedEscalationCases({ store, peer }: ConformanceContext): 
         expect(await other.pendingEscalations()).toEqual([]);
         // The reserved use was given back: the next call escalates (and is approved inline) rather than deny_after.
         expect(await other.checkToolCall({ ...call, callId: "next" })).toMatchObject({ type: "allow" });
+      },
+    );
+
+    it.for([false, true])(
+      "a store without abandonEscalation (landed: %s): a failed write is still a DENY for every repeat, never an ESCALATE",
+      async (landed, t) => {
+        const s = withoutAbandon(await store());
+        const identity = await AgentIdentity.create("conformance-bot");
+        const policy = new PermissionPolicy({
+          name: `conformance-${globalThis.crypto.randomUUID()}`,
+          rules: [{ action: "tool_use", allowed: true, requireApproval: true, denyAfter: 1 }],
+        });
+        const now = Date.now();
+        const raiser = new GateKeeper({ identity, policy, store: failingFirstWrite(s, landed), clock: () => now });
+        // Past any store's write window: the repeat reads once.
+        const later = () => now + 600_000;
+        const repeatGate = new GateKeeper({ identity, policy, store: withoutAbandon(await peer(s)), clock: later });
+        const call = { toolName: "deploy", input: { env: "prod" }, callId: "unrecorded" };
+        const first = await raiser.checkToolCall(call);
+        expect(first).toMatchObject({ type: "deny", code: "store_unavailable", callId: "unrecorded" });
+        const repeat = await repeatGate.checkToolCall({ ...call, execute: true });
+        // Landed: settled as the gate's DENY; never written: nobody can answer it.
+        if (landed) expect(repeat).toEqual(first);
+        else expect(repeat).toMatchObject({ type: "deny", code: "approval_error", callId: "unrecorded" });
+        expect(await repeatGate.pendingEscalations()).toEqual([]);
+        // Landed, the settle gave the use back; never written, it stays counted (more uses, never fewer).
+        const next = await repeatGate.checkToolCall({ ...call, callId: "next" });
+        expect(next).toMatchObject(landed ? { type: "escalate" } : { type: "deny", code: "deny_after" });
       },
     );
   });
