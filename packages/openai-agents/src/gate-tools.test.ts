@@ -280,6 +280,15 @@ describe("gateTools on a real Runner loop", () => {
     expect(result.finalOutput).toBe("ok");
   });
 
+  it("the gate's guardrail rejects, never throws, whatever it is called with", async () => {
+    const gate = await makeGate([{ action: "tool_use", allowed: true }]);
+    const [gated] = gateTools([searchTool([])], gate) as FunctionTool[];
+    const guardrail = gated!.inputGuardrails![0]!;
+    let result: unknown;
+    expect(() => (result = guardrail.run(undefined as never))).not.toThrow();
+    await expect(result).rejects.toThrow(TypeError);
+  });
+
   it("denies malformed JSON in the guardrail itself when it runs before approval", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
     const ran: string[] = [];

@@ -18,6 +18,10 @@ describe("FrameworkToolSteps.needsHuman", () => {
     const gate = makeGate([{ action: "tool_use", allowed: true }]);
     const steps = new FrameworkToolSteps(gate, { toolName: "search", trustedState: true });
     expect(await steps.needsHuman("c1", { q: 1 }, () => false)).toBe(false);
+    // A boolean, whatever falsy value the tool's own rule returns.
+    for (const falsy of [undefined, 0, "", null])
+      for (const id of ["c1", undefined])
+        expect(await steps.needsHuman(id, { q: 1 }, () => falsy as never)).toBe(false);
     expect(gate.decisions).toEqual([]);
     // The tool wants a human: the gate is asked first, so a denied call never bothers anyone.
     expect(await steps.needsHuman("c2", { q: 1 }, () => true)).toBe(true);

@@ -101,13 +101,13 @@ export class FrameworkToolSteps {
   ): Promise<boolean> {
     // Not `async` (one `then` rather than two async frames), but a throw still rejects.
     try {
-      if (callId === undefined) return Promise.resolve(own(run as Run, input, callId));
+      if (callId === undefined) return Promise.resolve(own(run as Run, input, callId)).then(Boolean);
       const { toolName, mapping } = this.#options;
       if (toolMayEscalate(this.#gate, toolName, mapping)) return this.#askGate(callId, input, own, true, run);
       // The gate can never escalate this tool (the usual case): only the tool's own rule can ask for
       // a human, and the gate is asked only then.
-      return Promise.resolve(own(run as Run, input, callId)).then(
-        (human) => human && this.#askGate(callId, input, own, false, run),
+      return Promise.resolve(own(run as Run, input, callId)).then((human) =>
+        human ? this.#askGate(callId, input, own, false, run) : false,
       );
     } catch (error) {
       return Promise.reject(error);

@@ -70,7 +70,8 @@ export function toolResultText(value: unknown): string {
  *
  * `shape` turns the outcome into what the adapter returns, in the callback that records it
  * (one promise fewer per call than a `then` of its own); it gets the call too, so it needs no
- * closure per call.
+ * closure per call (a copy when the call id is `""`, read as no id). `run` and `shape` must not
+ * write to the call: the run is settled against the call's gate after `run`.
  */
 export function runToolCallOnce<C extends JsonToolCall, R = ToolRunOutcome>(
   call: C,
