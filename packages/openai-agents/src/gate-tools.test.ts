@@ -282,8 +282,8 @@ describe("gateTools on a real Runner loop", () => {
 
   it("the gate's guardrail rejects, never throws, whatever it is called with", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
-    const [gated] = gateTools([searchTool([])], gate) as FunctionTool[];
-    const guardrail = gated!.inputGuardrails![0]!;
+    const [gated] = gateTools([searchTool([])], gate);
+    const guardrail = (gated as unknown as FunctionTool).inputGuardrails![0]!;
     let result: unknown;
     expect(() => (result = guardrail.run(undefined as never))).not.toThrow();
     await expect(result).rejects.toThrow(TypeError);
