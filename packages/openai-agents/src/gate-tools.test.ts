@@ -361,6 +361,48 @@ describe("gateTools on a real Runner loop", () => {
     },
   );
 
+  it("calls a tool's own needsApproval function as the SDK would (run context, parsed input, call id); a throwing one runs nothing", async () => {
+    const gate = await makeGate([{ action: "tool_use", allowed: true }]);
+    const ran: string[] = [];
+    const asked: [boolean, unknown, unknown][] = [];
+    const guarded = tool({
+      name: "search",
+      description: "Search",
+      parameters: z.object({ query: z.string() }),
+      needsApproval: async (runContext, input, id) => {
+        asked.push([runContext instanceof RunContext, input, id]);
+        if (input.query === "boom") throw new Error("own rule broke");
+        return input.query === "risky";
+      },
+      execute: async ({ query }) => (ran.push(query), "ok"),
+    });
+    const [safe, risky] = [callId(), callId()];
+    const model = new ScriptedModel([
+      [
+        functionCall("search", { query: "safe" }, { callId: safe }),
+        functionCall("search", { query: "risky" }, { callId: risky }),
+      ],
+      [assistantMessage("ok")],
+    ]);
+    const agent = new Agent({ name: "ops", instructions: "", model, tools: gateTools([guarded], gate) });
+    const result = await makeRunner().run(agent, "go");
+    expect(asked).toEqual([
+      [true, { query: "safe" }, safe],
+      [true, { query: "risky" }, risky],
+    ]);
+    // The tool's own pause stands (not the gate's); the safe call ran.
+    expect(result.interruptions.map((i) => i.rawItem)).toMatchObject([{ callId: risky }]);
+    expect(ran).toEqual(["safe"]);
+
+    const broken = new ScriptedModel([
+      [functionCall("search", { query: "boom" }, { callId: callId() })],
+      [assistantMessage("ok")],
+    ]);
+    const failing = new Agent({ name: "ops", instructions: "", model: broken, tools: gateTools([guarded], gate) });
+    await expect(makeRunner().run(failing, "go")).rejects.toThrow("own rule broke");
+    expect(ran).toEqual(["safe"]);
+  });
+
   it("keeps the tool's own input guardrails, after the gate's", async () => {
     const gate = await makeGate([{ action: "tool_use", allowed: true }]);
     const order: string[] = [];
