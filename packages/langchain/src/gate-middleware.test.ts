@@ -14,6 +14,15 @@ function thread() {
   return { configurable: { thread_id: globalThis.crypto.randomUUID() } };
 }
 
+/** A `createAgent` loop with the gate's middleware and a checkpointer (interrupts need one). */
+function gatedAgent(
+  model: ReturnType<typeof fakeModel>,
+  tools: ReturnType<typeof makeTools>["search" | "deploy" | "shell"][],
+  ...middleware: Parameters<typeof gateMiddleware>
+) {
+  return createAgent({ model, tools, middleware: [gateMiddleware(...middleware)], checkpointer: new MemorySaver() });
+}
+
 function toolMessages(messages: BaseMessage[]): ToolMessage[] {
   return messages.filter((m): m is ToolMessage => ToolMessage.isInstance(m));
 }
@@ -36,12 +45,7 @@ describe("gateMiddleware in a createAgent loop", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "search", args: { query: "gates" }, id }])
       .respond(new AIMessage("done"));
-    const agent = createAgent({
-      model,
-      tools: [search],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [search], gate);
 
     const result = await agent.invoke(ask, thread());
 
@@ -60,12 +64,7 @@ describe("gateMiddleware in a createAgent loop", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "shell", args: { cmd: "rm -rf /" }, id: callId() }])
       .respond(new AIMessage("ok"));
-    const agent = createAgent({
-      model,
-      tools: [search, shell],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [search, shell], gate);
 
     const result = await agent.invoke(ask, thread());
 
@@ -89,12 +88,7 @@ describe("gateMiddleware in a createAgent loop", () => {
       .respondWithTools([{ name: "shell", args: { cmd: "ls" }, id: callId() }])
       .respond(new AIMessage("ok"));
     const mapping = { shell: { action: "shell", target: (i: { cmd: string }) => i.cmd } };
-    const agent = createAgent({
-      model,
-      tools: [shell],
-      middleware: [gateMiddleware(gate, { mapping })],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [shell], gate, { mapping });
 
     const result = await agent.invoke(ask, thread());
 
@@ -110,12 +104,7 @@ describe("gateMiddleware in a createAgent loop", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "deploy", args: { env: "prod" }, id }])
       .respond(new AIMessage("deployed"));
-    const agent = createAgent({
-      model,
-      tools: [deploy],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [deploy], gate);
     const config = thread();
 
     const paused = await agent.invoke(ask, config);
@@ -156,12 +145,7 @@ describe("gateMiddleware in a createAgent loop", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
       .respond(new AIMessage("fine"));
-    const agent = createAgent({
-      model,
-      tools: [deploy],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [deploy], gate);
     const config = thread();
 
     await agent.invoke(ask, config);
@@ -189,12 +173,7 @@ describe("gateMiddleware in a createAgent loop", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
       .respond(new AIMessage("fine"));
-    const agent = createAgent({
-      model,
-      tools: [deploy],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [deploy], gate);
     const config = thread();
 
     await agent.invoke(ask, config);
@@ -235,12 +214,7 @@ describe("gateMiddleware in a createAgent loop", () => {
       const model = fakeModel()
         .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
         .respond(new AIMessage("fine"));
-      const agent = createAgent({
-        model,
-        tools: [deploy],
-        middleware: [gateMiddleware(gate)],
-        checkpointer: new MemorySaver(),
-      });
+      const agent = gatedAgent(model, [deploy], gate);
       const config = thread();
 
       await agent.invoke(ask, config);
@@ -256,12 +230,7 @@ describe("gateMiddleware in a createAgent loop", () => {
       const model = fakeModel()
         .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
         .respond(new AIMessage("fine"));
-      const agent = createAgent({
-        model,
-        tools: [deploy],
-        middleware: [gateMiddleware(gate)],
-        checkpointer: new MemorySaver(),
-      });
+      const agent = gatedAgent(model, [deploy], gate);
       const config = thread();
 
       const paused = await agent.invoke(ask, config);
@@ -284,12 +253,7 @@ describe("gateMiddleware in a createAgent loop", () => {
       const model = fakeModel()
         .respondWithTools([{ name: "deploy", args: { env: "staging" }, id }])
         .respond(new AIMessage("fine"));
-      const agent = createAgent({
-        model,
-        tools: [deploy],
-        middleware: [gateMiddleware(gate)],
-        checkpointer: new MemorySaver(),
-      });
+      const agent = gatedAgent(model, [deploy], gate);
       const config = thread();
 
       const paused = await agent.invoke(ask, config);
@@ -321,12 +285,7 @@ describe("gateMiddleware in a createAgent loop", () => {
       const model = fakeModel()
         .respondWithTools([{ name: "deploy", args: { env: "prod" }, id: callId() }])
         .respond(new AIMessage("fine"));
-      const agent = createAgent({
-        model,
-        tools: [deploy],
-        middleware: [gateMiddleware(gate)],
-        checkpointer: new MemorySaver(),
-      });
+      const agent = gatedAgent(model, [deploy], gate);
       const config = thread();
 
       await agent.invoke(ask, config);
@@ -352,12 +311,7 @@ describe("gateMiddleware in a createAgent loop", () => {
         { name: "deploy", args: { env: "staging" }, id: ids.deploy2 },
       ])
       .respond(new AIMessage("all done"));
-    const agent = createAgent({
-      model,
-      tools: [search, deploy, shell],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [search, deploy, shell], gate);
     const config = thread();
 
     const paused = await agent.invoke(ask, config);
@@ -397,12 +351,7 @@ describe("gateMiddleware in a createAgent loop", () => {
         { name: "deploy", args: { env: "staging" }, id: callId("b") },
       ])
       .respond(new AIMessage("ok"));
-    const agent = createAgent({
-      model,
-      tools: [deploy],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [deploy], gate);
     const config = thread();
 
     const paused = await agent.invoke(ask, config);
@@ -427,12 +376,7 @@ describe("gateMiddleware in a createAgent loop", () => {
       .respondWithTools([{ name: "search", args: { query: "two" }, id: callId() }])
       .respondWithTools([{ name: "search", args: { query: "three" }, id: callId() }])
       .respond(new AIMessage("never"));
-    const agent = createAgent({
-      model,
-      tools: [search],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [search], gate);
 
     const result = await agent.invoke(ask, thread());
 
@@ -513,12 +457,7 @@ describe("gateMiddleware in a createAgent loop", () => {
     const model = fakeModel()
       .respondWithTools([{ name: "search", args: { query: "q" }, id: callId() }])
       .respond(new AIMessage("x"));
-    const agent = createAgent({
-      model,
-      tools: [search],
-      middleware: [gateMiddleware(gate)],
-      checkpointer: new MemorySaver(),
-    });
+    const agent = gatedAgent(model, [search], gate);
 
     const result = await agent.invoke(ask, thread());
 
