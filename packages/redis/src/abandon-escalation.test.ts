@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisStore } from "./index.js";
 import { KeySpace } from "./keys.js";
-import { ABANDON_LUA } from "./scripts.js";
+import { ABANDON_LUA, CREATE_LUA } from "./scripts.js";
 import { deleteKeys } from "./test-utils/keys.js";
 import { redisUrl, testPrefix } from "./test-utils/redis-env.js";
 
@@ -15,8 +15,9 @@ const identity = await AgentIdentity.create("abandon-bot");
  * A TCP proxy to Redis that loses the reply to the first command containing `marker` and then drops
  * that connection: the command ran, its client never heard, and ioredis sends it again after it
  * reconnects (`autoResendUnfulfilledCommands`). Counts the commands it forwarded that contain `marker`.
+ * With `lateMs`, nothing is lost: from that command on, the connection's replies arrive `lateMs` late.
  */
-async function replyLosingProxy(target: URL, marker: (sent: string) => boolean) {
+async function replyLosingProxy(target: URL, marker: (sent: string) => boolean, lateMs?: number) {
   const state = { sent: 0, lost: false };
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -29,13 +30,14 @@ async function replyLosingProxy(target: URL, marker: (sent: string) => boolean) 
         state.sent++;
         if (!state.lost) {
           state.lost = swallow = true;
-          setTimeout(() => client.destroy(), 50);
+          if (lateMs === undefined) setTimeout(() => client.destroy(), 50);
         }
       }
       upstream.write(d);
     });
     upstream.on("data", (d) => {
       if (!swallow) client.write(d);
+      else if (lateMs !== undefined) setTimeout(() => client.writable && client.write(d), lateMs);
     });
     for (const [a, b] of [
       [client, upstream],
@@ -122,6 +124,7 @@ describe.skipIf(redisUrl === null)("an escalation Redis could not record (abando
 
   it("the abandon script run twice (a reply lost, ioredis re-sends it after reconnecting) gives the use back once", async () => {
     const sha = createHash("sha1").update(ABANDON_LUA).digest("hex");
+    await admin.script("LOAD", ABANDON_LUA); // else the first EVALSHA's NOSCRIPT would be the lost reply
     // EVAL carries the script, EVALSHA its digest: either is this script.
     const proxy = await replyLosingProxy(
       new URL(redisUrl!),
@@ -188,5 +191,60 @@ describe.skipIf(redisUrl === null)("an escalation Redis could not record (abando
     expect(await admin.get(usedKey)).toBe("1");
     expect(await gate.checkToolCall(call)).toEqual(raised);
     expect((await gate.pendingEscalations()).map((r) => r.escalationId)).toEqual([raised.escalationId]);
+  });
+  /** A gate whose store reaches Redis through `proxy`, at maxPendingEscalations 1 and deny_after 2. */
+  function cappedGate(port: number, commandTimeoutMs: number) {
+    const client = new Redis(port, "127.0.0.1", { retryStrategy: () => 20 });
+    clients.push(client);
+    const policy = new PermissionPolicy({
+      name: `p-${globalThis.crypto.randomUUID()}`,
+      rules: [{ action: "tool_use", allowed: true, requireApproval: true, denyAfter: 2 }],
+    });
+    const store = new RedisStore({ client, prefix, commandTimeoutMs, maxPendingEscalations: 1 });
+    const usedKey = keys.used({ policy: policy.name, agentId: identity.id, action: "tool_use" });
+    return { gate: new GateKeeper({ identity, policy, store }), used: () => admin.get(usedKey) };
+  }
+  const createSha = createHash("sha1").update(CREATE_LUA).digest("hex");
+  const isCreate = (sent: string) => sent.includes(createSha) || sent.includes(CREATE_LUA);
+
+  it.each([
+    ["with a call id", "b"],
+    ["without one", undefined],
+  ])(
+    "an escalation refused at maxPendingEscalations whose refusal is sent again (a reply lost) gives the use back once (%s)",
+    async (_label, callId) => {
+      await admin.script("LOAD", CREATE_LUA);
+      let armed = false;
+      const proxy = await replyLosingProxy(new URL(redisUrl!), (sent) => armed && isCreate(sent));
+      try {
+        const { gate, used } = cappedGate(proxy.port, 1_000);
+        expect(await gate.checkToolCall({ toolName: "deploy", input: { n: 1 } })).toMatchObject({ type: "escalate" });
+        armed = true;
+        const refused = await gate.checkToolCall({ toolName: "deploy", input: { n: 2 }, callId });
+        expect(refused).toMatchObject({ type: "deny", code: "escalation_limit" });
+        expect(proxy.state).toEqual({ sent: 2, lost: true });
+        expect(await used()).toBe("1"); // the pending one's: the refused one's given back once
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
+
+  it("an escalation refused at maxPendingEscalations whose refusal arrives after the timeout gives the use back once", async () => {
+    await admin.script("LOAD", CREATE_LUA);
+    let armed = false;
+    const proxy = await replyLosingProxy(new URL(redisUrl!), (sent) => armed && isCreate(sent), 600);
+    try {
+      const { gate, used } = cappedGate(proxy.port, 300);
+      expect(await gate.checkToolCall({ toolName: "deploy", input: { n: 1 } })).toMatchObject({ type: "escalate" });
+      armed = true;
+      // The gate hears a timeout, not the refusal, and abandons the escalation: nothing left to give back.
+      const late = await gate.checkToolCall({ toolName: "deploy", input: { n: 2 } });
+      expect(late).toMatchObject({ type: "deny", code: "store_unavailable" });
+      await new Promise((r) => setTimeout(r, 1_500)); // the late replies, and the abandon, have run
+      expect(await used()).toBe("1");
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { RedisClient } from "./bounded.js";
 /** Versioned names: another version of this package never runs our ARGV layout. */
 export const CONSUME = "agentgateConsumeV6";
 export const SETTLE = "agentgateSettleV2";
-export const CREATE = "agentgateCreateV3";
+export const CREATE = "agentgateCreateV4";
 export const PAGE = "agentgatePageV1";
 export const INDEX = "agentgateIndexV1";
 export const CLAIM = "agentgateClaimV1";
@@ -172,10 +172,13 @@ return 'claimed'
 /**
  * Stores a pending escalation record (hash) in its scope's slot and adds it to
  * the agent's pending index, unless the agent already has `cap` pending: then
- * it gives back the reservation, forgets the call record and returns 0.
+ * it gives back the reservation, forgets the call record, leaves a `refused` marker in the
+ * record's place and returns 0.
  * A record already there is never replaced: a pending one is this very write sent again (ioredis
  * re-sends unanswered commands after a reconnect) and returns 1 without counting against the cap;
- * a settled one (or `ABANDON_LUA`'s tombstone) returns 2, since its reservation may already be given back.
+ * a refused one is a refusal sent again and returns 0 without giving anything back twice (nor does
+ * `ABANDON_LUA`, when the refusal's reply came too late); a settled one (or `ABANDON_LUA`'s
+ * tombstone) returns 2, since its reservation may already be given back.
  * KEYS: 1 record, 2 agent pending index, 3 usage total, 4 window, 5 call record.
  * ARGV: 1 record JSON, 2 PX, 3 index member, 4 first unexpired member (expired ones are pruned),
  *       5 cap|-1, 6 has reservation 0|1, 7 reservation member, 8 has call 0|1.
@@ -183,6 +186,7 @@ return 'claimed'
 export const CREATE_LUA = `
 local st = redis.call('HGET', KEYS[1], 'status')
 if st == 'pending' then return 1 end
+if st == 'refused' then return 0 end
 if st then return 2 end
 redis.call('ZREMRANGEBYLEX', KEYS[2], '-', '(' .. ARGV[4])
 local cap = tonumber(ARGV[5])
@@ -193,6 +197,8 @@ if cap >= 0 and redis.call('ZCARD', KEYS[2]) >= cap then
     redis.call('ZREM', KEYS[4], ARGV[7])
   end
   if ARGV[8] == '1' then redis.call('DEL', KEYS[5]) end
+  redis.call('HSET', KEYS[1], 'status', 'refused')
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
   return 0
 end
 redis.call('HSET', KEYS[1], 'status', 'pending', 'record', ARGV[1])
