@@ -10,6 +10,7 @@ import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { DecisionEncoder, NO_ROOM, UNSUPPORTED } from "./decision-encoder.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
+import { logDecision } from "./test-utils/audit-logs.js";
 
 /** What the encoder writes for `value` into a fresh buffer, as text; or its NO_ROOM / UNSUPPORTED answer. */
 function encoded(encoder: DecisionEncoder, value: object, room = 1 << 16): string | number {
@@ -160,18 +161,7 @@ describe("DecisionEncoder and a gate's ids (written from their parts)", () => {
     const encoder = new DecisionEncoder();
     // More publishing gates than the encoder keeps id bases for, and one that does not publish.
     const gates = Array.from({ length: 6 }, (_, i) => new DecisionIds(i !== 5));
-    const template = makeDecision({
-      id: "",
-      type: "allow",
-      code: "allowed",
-      agentId: "a",
-      agentName: "bot",
-      action: "tool_use",
-      target: "search",
-      reason: "allowed by rule",
-      timestamp: new Date(0).toISOString(),
-      policy: "p",
-    });
+    const template = logDecision(1);
     const made: Decision[] = [];
     let seed = 7;
     for (let i = 0; i < 20_000; i++) {
