@@ -26,13 +26,15 @@ export interface DecisionFields {
 
 /** The one place a gate makes its Decisions. */
 export class DecisionBuilder {
-  readonly ids = new DecisionIds();
+  readonly ids: DecisionIds;
   readonly #identity: AgentIdentity;
   readonly #policy: string;
   #isoMs = Number.NaN;
   #isoText = "";
 
-  constructor(identity: AgentIdentity, policyName: string) {
+  /** `publishIds`: the gate has audit sinks (see `lastDecisionId`). */
+  constructor(identity: AgentIdentity, policyName: string, publishIds = false) {
+    this.ids = new DecisionIds(publishIds);
     this.#identity = identity;
     this.#policy = policyName;
   }

@@ -125,7 +125,7 @@ export class GateKeeper {
       observers: options.observers ?? [],
       onError: options.onAuditError,
     });
-    this.#build = new DecisionBuilder(identity, policy.name);
+    this.#build = new DecisionBuilder(identity, policy.name, (options.auditSinks?.length ?? 0) > 0);
     const ttlMs = nonNegative(options.approvalTtlMs, "approvalTtlMs", 86_400_000);
     const parts = new GateParts(identity, policy, this.store, this.#clock, this.#build, this.#audit);
     this.#parts = parts;

@@ -4,11 +4,13 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeDecision, type Decision } from "../gate/decision.js";
+import { DecisionIds } from "../gate/decision-ids.js";
 import { GateKeeper } from "../gate/gate-keeper.js";
 import { AgentIdentity } from "../identity/agent-identity.js";
 import { PermissionPolicy } from "../policy/permission-policy.js";
 import { DecisionEncoder, NO_ROOM, UNSUPPORTED } from "./decision-encoder.js";
 import { JsonlAuditSink, verifyAuditLog } from "./index.js";
+import { logDecision } from "./test-utils/audit-logs.js";
 
 /** What the encoder writes for `value` into a fresh buffer, as text; or its NO_ROOM / UNSUPPORTED answer. */
 function encoded(encoder: DecisionEncoder, value: object, room = 1 << 16): string | number {
@@ -150,6 +152,40 @@ describe("DecisionEncoder", () => {
         expect(out === NO_ROOM || out === json).toBe(true);
         if (room >= 3 * json.length) expect(out).toBe(json);
       }
+    }
+  });
+});
+
+describe("DecisionEncoder and a gate's ids (written from their parts)", () => {
+  it("the same bytes for fresh, stale and copied ids of interleaved gates, across new id bases", () => {
+    const encoder = new DecisionEncoder();
+    // More publishing gates than the encoder keeps id bases for, and one that does not publish.
+    const gates = Array.from({ length: 6 }, (_, i) => new DecisionIds(i !== 5));
+    const template = logDecision(1);
+    const made: Decision[] = [];
+    let seed = 7;
+    for (let i = 0; i < 20_000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      // Mostly one gate (its base rolls over every 4096 ids), now and then another.
+      const id = gates[seed % 8 < 3 ? seed % 6 : 0]!.next();
+      const d = Object.freeze({ ...template, id });
+      made.push(d);
+      expect(encoded(encoder, d)).toBe(JSON.stringify(d));
+      if (i % 97 === 0) {
+        // An older decision (its id is no longer the last one made) and an equal id that is another string.
+        const old = made[seed % made.length]!;
+        expect(encoded(encoder, old)).toBe(JSON.stringify(old));
+        const copy = Object.freeze({ ...template, id: [...id].join("") });
+        expect(encoded(encoder, copy)).toBe(JSON.stringify(copy));
+      }
+    }
+    // Every limit, for a fresh id: NO_ROOM or the whole text, never a byte past the limit.
+    const d = Object.freeze({ ...template, id: gates[0]!.next() });
+    const json = JSON.stringify(d);
+    for (let room = 0; room <= json.length + 2; room++) {
+      const out = encoded(encoder, d, room);
+      expect(out === NO_ROOM || out === json).toBe(true);
+      if (room < json.length || room === json.length + 2) expect(out).toBe(room < json.length ? NO_ROOM : json);
     }
   });
 });

@@ -5,6 +5,7 @@
 // an escape or is not ASCII). Whatever does not fit (nested values, `toJSON`, another prototype, a record bigger than
 // the chunk) is left to `JSON.stringify`.
 import { DECISION_FIELDS } from "../gate/decision.js";
+import { lastDecisionId } from "../gate/decision-ids.js";
 
 /** `encode` had no room before `limit`: nothing past `at` counts (retry in a fresh chunk). */
 export const NO_ROOM = -1;
@@ -19,6 +20,11 @@ const MAX_RUN_BYTES = 2048;
 const MAX_LAYOUTS = 8;
 /** Copies shorter than this are a loop: a native `set` costs more than the bytes. */
 const SHORT_COPY = 48;
+
+/** `,"id":"` and an id base's bytes, kept for a few bases (one sink may serve several gates). */
+const ID_HEADS = 4;
+/** Lowercase hex digits' char codes. */
+const HEX = Buffer.from("0123456789abcdef", "latin1");
 
 /** One run's values and the bytes of its `,"key":value` pairs. */
 interface RunEntry {
@@ -189,6 +195,8 @@ export class DecisionEncoder {
   #last: Layout | undefined;
   /** Scratch: the values of the current decision, by field index. */
   readonly #values: unknown[] = [];
+  readonly #idHeads: { serial: number; bytes: Uint8Array }[] = [];
+  #nextHead = 0;
 
   /**
    * Writes the JSON text of `decision` into `buf` from `at`, before `limit`,
@@ -230,6 +238,12 @@ export class DecisionEncoder {
       }
       const v = values[f];
       if (v === undefined || typeof v === "function" || typeof v === "symbol") continue;
+      if (codes[f] === 0 && v === lastDecisionId.id) {
+        // The id the gate just made: written from its parts, the concatenated string is never read.
+        q = this.#id(buf, q, limit);
+        if (q < 0) return q;
+        continue;
+      }
       const last = seg.last;
       if (last !== undefined && last.value === v) {
         if (q + last.length > limit) return NO_ROOM;
@@ -253,6 +267,25 @@ export class DecisionEncoder {
     else buf[at] = 0x7b;
     buf[q++] = 0x7d;
     return q;
+  }
+
+  /** `,"id":"…"` for `lastDecisionId`: its base's bytes (kept per base) and three hex digits. */
+  #id(buf: Buffer, q: number, limit: number): number {
+    const { serial, low } = lastDecisionId;
+    let head: Uint8Array | undefined;
+    for (const h of this.#idHeads) if (h.serial === serial) head = h.bytes;
+    if (head === undefined) {
+      head = Buffer.from(`,"id":${JSON.stringify(lastDecisionId.base)}`.slice(0, -1), "utf8");
+      this.#idHeads[this.#nextHead] = { serial, bytes: head };
+      this.#nextHead = (this.#nextHead + 1) % ID_HEADS;
+    }
+    if (q + head.length + 4 > limit) return NO_ROOM;
+    q = copy(head, buf, q);
+    buf[q] = HEX[low >> 8]!;
+    buf[q + 1] = HEX[(low >> 4) & 15]!;
+    buf[q + 2] = HEX[low & 15]!;
+    buf[q + 3] = 0x22;
+    return q + 4;
   }
 
   /** The layout of `decision`'s keys; `undefined` if for-in and `Object.keys` disagree. */
