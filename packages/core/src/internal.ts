@@ -20,6 +20,7 @@ export {
 } from "./adapters/approval-answers.js";
 export { decideToolApproval, type ApprovalVerdict, type ToolApprovalRequest } from "./adapters/approval-verdict.js";
 export { raceAbort } from "./adapters/race-abort.js";
+export { rejectOnThrow } from "./adapters/reject-on-throw.js";
 export { checkToolCallWithContext, refuseUnchecked, type CallContext } from "./adapters/tool-call-context.js";
 export { safeOwn } from "./gate/tool-call.js";
 export {

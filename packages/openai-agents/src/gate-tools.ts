@@ -3,6 +3,7 @@ import {
   BoundedMap,
   deniedOutputFor,
   FrameworkToolSteps,
+  rejectOnThrow,
   type FrameworkAnswers,
   toolDenialFromError,
   toolDenialOf,
@@ -13,12 +14,10 @@ import {
   ToolGuardrailFunctionOutputFactory,
   type FunctionTool,
   type RunContext,
+  type ToolInputGuardrailData,
   type Tool,
 } from "@openai/agents-core";
 import { assertDenialFits } from "./denied-output-fit.js";
-
-/** What the SDK hands an input guardrail (named the same in every supported release this way). */
-type ToolGuardrailArgs = Parameters<Parameters<typeof defineToolInputGuardrail>[0]["run"]>[0];
 
 /** Options for {@link gateTools}. */
 export interface GateToolsOptions {
@@ -173,38 +172,30 @@ function gateFunctionTool(tool: AnyTool, gate: GateKeeper, options: GateToolsOpt
   const who = (callId: string, runContext: RunContext<any>) =>
     approvedBy && ((input: unknown) => approvedBy({ toolName, callId, input, runContext }));
 
-  // Not `async`: the SDK awaits what `run` returns, so the check's own promise is enough (a throw
-  // still rejects, below).
+  // Not `async`: the SDK awaits what `run` returns, so the check's own promise is enough.
   const guardrail = defineToolInputGuardrail({
     name: GATE_GUARDRAIL_NAME,
-    run: (args) => {
-      try {
-        return checkInGuardrail(args);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-  });
-  function checkInGuardrail({ context, toolCall }: ToolGuardrailArgs) {
-    const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
-    // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
-    const framework =
-      callId === undefined
-        ? undefined
-        : () => ({
-            approved: steps.approvedIn(context, callId),
-            approvedBy: who(callId, context),
-            via: "the SDK's state.approve()",
-          });
-    return steps.check(callId, toolCall?.arguments, !agentTool, framework, (decision) => {
-      if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
-      const denial = toolDenialOf(decision, toolName, callId);
-      if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
-      return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
-        agentgate: decision,
+    run: rejectOnThrow(({ context, toolCall }: ToolInputGuardrailData) => {
+      const callId = typeof toolCall?.callId === "string" ? toolCall.callId : undefined;
+      // Agent tools claim their one run in `invoke`, where a resumed nested run can be told from a replay.
+      const framework =
+        callId === undefined
+          ? undefined
+          : () => ({
+              approved: steps.approvedIn(context, callId),
+              approvedBy: who(callId, context),
+              via: "the SDK's state.approve()",
+            });
+      return steps.check(callId, toolCall?.arguments, !agentTool, framework, (decision) => {
+        if (decision.type === "allow") return ToolGuardrailFunctionOutputFactory.allow({ agentgate: decision });
+        const denial = toolDenialOf(decision, toolName, callId);
+        if (callId !== undefined && tool.outputSchema !== undefined) denials.set(callId, denial);
+        return ToolGuardrailFunctionOutputFactory.rejectContent(JSON.stringify(deniedOutputFor(denial)), {
+          agentgate: decision,
+        });
       });
-    });
-  }
+    }),
+  });
 
   const gated: AnyTool = agentTool ? tool : { ...tool };
   // The tool's own `needsApproval` is passed as is: `needsHuman` calls it with the same arguments.

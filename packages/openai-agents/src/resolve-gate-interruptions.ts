@@ -63,20 +63,16 @@ export async function resolveGateInterruptions(
     const tools: readonly Tool<any>[] = Array.isArray(item.agent?.tools) ? item.agent.tools : [];
     const layer = tools.map((t) => (t.name === call?.name ? findGateLayer(t, gate) : undefined)).find(Boolean);
     if (!call || !layer) continue;
-    const { decision, request, handled } = await askAboutPausedCall(
-      gate,
-      layer.toolCall(call.callId, item.arguments),
-      decide,
-    );
+    const paused = layer.toolCall(call.callId, item.arguments);
+    const { decision, request, handled } = await askAboutPausedCall(gate, paused, decide);
     // Nothing for the gate to answer: the pause came from the tool's own needsApproval.
     if (!handled) continue;
     const approved = decision.type === "allow";
     if (approved) state.approve(item);
     else state.reject(item, { message: JSON.stringify({ ...deniedToolResult(decision), reason: decision.reason }) });
-    const { toolName } = layer;
     outcomes.push({
       item,
-      toolName,
+      toolName: layer.toolName,
       callId: call.callId,
       approved,
       reason: decision.reason,

@@ -3,9 +3,7 @@
  * framework calls it, once as is and once through the adapter (gate check included), with a
  * fresh tool call id on every call: a repeated id would return the gate's cached decision.
  */
-import { AgentIdentity, GateKeeper, PermissionPolicy } from "@agentgate/core";
 import { z } from "zod";
-import { POLICY } from "../fixture.ts";
 import {
   fmtNs,
   pairedDelta,
@@ -18,63 +16,12 @@ import {
 } from "../harness.ts";
 import { optionalImport } from "../optional.ts";
 import { emit, log, QUICK, roundOptions, type TargetCheck } from "../result.ts";
-
-const identity = await AgentIdentity.create("bench-agent");
-const policy = new PermissionPolicy(POLICY);
-const newGate = () => new GateKeeper({ identity, policy });
-const input = { query: "agent permissions" };
-const ARGS = JSON.stringify(input);
-
-interface Pair {
-  adapter: string;
-  /** How the tool is called on both sides. */
-  how: string;
-  direct: AsyncCase;
-  gated: AsyncCase;
-  /**
-   * The least any adapter must do, done the framework's way with no adapter: call `gate.checkToolCall`
-   * (`execute: true`, the call id), then run the tool. What `gated` costs over it is the adapter's glue.
-   */
-  checkOnly: AsyncCase;
-  /** Checks once, before timing, that the gated and check-only paths really ask the gate and run the tool. */
-  verify: () => Promise<void>;
-}
+import { ARGS, countGateWork, expectAllowed, input, newGate, perCall, type Pair } from "./adapter-cases.ts";
 
 const pairs: Pair[] = [];
 const missing: string[] = [];
 /** `runToolCalls` without a call id: no run-once record in the adapter, no call record in the gate. */
 let withoutCallId: { gated: AsyncCase; verify: () => Promise<void> } | undefined;
-
-/** How many times one tool call asks the gate, and how many audit entries it leaves. */
-const perCall = new Map<string, { checks: number; audited: number }>();
-async function countGateWork(adapter: string, gate: GateKeeper, call: () => Promise<unknown>): Promise<unknown> {
-  let checks = 0;
-  const original = gate.checkToolCall;
-  Object.defineProperty(gate, "checkToolCall", {
-    configurable: true,
-    value: (c: Parameters<GateKeeper["checkToolCall"]>[0]) => {
-      checks++;
-      return original.call(gate, c);
-    },
-  });
-  const before = gate.decisions.length;
-  try {
-    return await call();
-  } finally {
-    delete (gate as { checkToolCall?: unknown }).checkToolCall;
-    perCall.set(adapter, { checks, audited: gate.decisions.length - before });
-  }
-}
-
-/** The gate must have recorded an ALLOW for the call id, and the tool's own result must come back. */
-function expectAllowed(gate: GateKeeper, callId: string, result: unknown): void {
-  const last = gate.decisions.at(-1);
-  if (!last || last.callId !== callId || last.type !== "allow") {
-    throw new Error(`the gated call ${callId} did not go through the gate (last decision: ${JSON.stringify(last)})`);
-  }
-  if (!JSON.stringify(result).includes("agent permissions"))
-    throw new Error(`the gated tool did not run: ${JSON.stringify(result)}`);
-}
 
 // ------------------------------------------------------------------------------ AI SDK
 const aiSdk = await optionalImport<typeof import("@agentgate/ai-sdk")>("@agentgate/ai-sdk");
