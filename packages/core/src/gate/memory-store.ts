@@ -75,14 +75,13 @@ export class MemoryStore implements GateStore {
   readonly #maxEscalations: number;
   #grantStore: MemoryGrants | undefined;
   #settled: Set<(escalationId: string) => void> | undefined;
-  /** Escalations abandoned before any record was written (see `abandonEscalation`), bounded like escalations. */
-  readonly #abandoned: BoundedMap<true>;
+  /** Escalations abandoned with no record written (`abandonEscalation`); made on first use, bounded like escalations. */
+  #abandoned: BoundedMap<true> | undefined;
   readonly escalationWriteWindowMs: number;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#calls = new BoundedMap(options.maxCalls ?? 100_000);
     this.#maxEscalations = options.maxEscalations ?? 10_000;
-    this.#abandoned = new BoundedMap(this.#maxEscalations);
     this.escalationWriteWindowMs = options.escalationWriteWindowMs ?? 250;
   }
 
@@ -157,7 +156,7 @@ export class MemoryStore implements GateStore {
   /** Throws `EscalationError` for an escalation already abandoned or settled: it is never opened again. */
   createEscalation(record: EscalationRecord): void {
     const known = this.#escalationMap?.get(record.escalationId);
-    if ((known !== undefined && known.status !== "pending") || this.#abandoned.get(record.escalationId)) {
+    if ((known !== undefined && known.status !== "pending") || this.#abandoned?.get(record.escalationId)) {
       throw new EscalationError(
         "AGENTGATE_ESCALATION_SETTLED",
         record.escalationId,
@@ -212,8 +211,9 @@ export class MemoryStore implements GateStore {
     if (this.#escalationMap?.has(record.escalationId))
       return this.settleEscalation(record.escalationId, settled, true).ok;
     // Never written: remembered, so a second abandon gives nothing back and a late write is refused.
-    if (this.#abandoned.get(record.escalationId)) return false;
-    this.#abandoned.set(record.escalationId, true);
+    const abandoned = (this.#abandoned ??= new BoundedMap(this.#maxEscalations));
+    if (abandoned.get(record.escalationId)) return false;
+    abandoned.set(record.escalationId, true);
     if (record.callKey !== undefined) {
       const call = this.#calls.get(record.callKey);
       if (call === undefined || call.escalationId !== record.escalationId || call.settled !== undefined) return false;
