@@ -75,7 +75,7 @@ export class MemoryStore implements GateStore {
   readonly #maxEscalations: number;
   #grantStore: MemoryGrants | undefined;
   #settled: Set<(escalationId: string) => void> | undefined;
-  /** Escalations abandoned with no record written (`abandonEscalation`); made on first use, bounded like escalations. */
+  /** Escalations abandoned with no record written (`abandonEscalation`); made on first use, bounded as escalations. */
   #abandoned: BoundedMap<true> | undefined;
   readonly escalationWriteWindowMs: number;
 
